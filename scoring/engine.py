@@ -1,0 +1,186 @@
+"""Score a year: development by efficacy coefficients, work by grades, bonus, totals, ranks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from scoring.efficacy import efficacy_scores
+from scoring.grading import grades_frame, item_coefficients
+from scoring.inputs import BonusItem, EventCount, GradeRecord, IndicatorValues, Unit
+from scoring.plan import PERIODS, EventKind, Group, Plan
+from scoring.problems import InputError, InputProblem
+from scoring.ranking import competition_ranks, tier_names
+from scoring.standings import Standings, WorkScores
+
+EVENTS: tuple[EventKind, ...] = tuple(EventKind)
+
+
+def score(
+    plan: Plan,
+    units: Sequence[Unit],
+    values: IndicatorValues | None = None,
+    grades: Sequence[GradeRecord] = (),
+    bonus: Sequence[BonusItem] = (),
+    events: Sequence[EventCount] = (),
+) -> Standings:
+    """Compute every unit's scores, rank and tier under `plan`; raise `InputError` on bad input."""
+    values = values if values is not None else IndicatorValues.empty()
+    _check(plan, units, values, grades, bonus, events)
+    codes = [u.code for u in units]
+    row_of = {code: i for i, code in enumerate(codes)}
+    towns = [u for u in units if u.group is Group.TOWN]
+    town_rows = np.array([row_of[u.code] for u in towns], dtype=int)
+
+    indicators = plan.development.indicators
+    matrix = _town_matrix(values, [u.code for u in towns], [ind.code for ind in indicators])
+    dev = plan.development
+    efficacy = efficacy_scores(
+        matrix, indicators, dev.base_share, dev.when_all_equal, dev.missing_value
+    )
+    development = np.zeros(len(units))
+    development[town_rows] = efficacy.totals
+
+    work = _work_scores(plan, codes, row_of, grades, events)
+
+    approved = Counter(b.unit for b in bonus if b.approved)
+    approved_counts = np.array([approved.get(code, 0) for code in codes], dtype=float)
+    bonus_raw = approved_counts * plan.bonus.points_per_item
+    bonus_points = np.minimum(bonus_raw, plan.bonus.cap)
+
+    totals = development + work.points.sum(axis=1) + bonus_points
+    ranks = np.zeros(len(units), dtype=int)
+    tiers: list[str] = [""] * len(units)
+    for group in Group:
+        rows = np.array([i for i, u in enumerate(units) if u.group is group], dtype=int)
+        if rows.size == 0:
+            continue
+        group_ranks = competition_ranks(totals[rows])
+        ranks[rows] = group_ranks
+        names = tier_names(plan.tiers, totals[rows], group_ranks, plan.max_without_bonus(group))
+        for row, name in zip(rows, names, strict=True):
+            tiers[row] = name
+
+    return Standings(
+        plan=plan,
+        units=tuple(units),
+        town_rows=town_rows,
+        efficacy=efficacy,
+        development=development,
+        work=work,
+        bonus_items=tuple(bonus),
+        bonus_points=bonus_points,
+        bonus_capped=bonus_raw > plan.bonus.cap,
+        totals=totals,
+        ranks=ranks,
+        tiers=tuple(tiers),
+    )
+
+
+def _town_matrix(
+    values: IndicatorValues, towns: Sequence[str], indicators: Sequence[str]
+) -> np.ndarray:
+    """The values reordered to (towns x plan indicators); absent rows or columns are missing."""
+    if not values.units or not values.indicators:
+        return np.full((len(towns), len(indicators)), np.nan)
+    frame = pd.DataFrame(values.matrix, index=list(values.units), columns=list(values.indicators))
+    return frame.reindex(index=list(towns), columns=list(indicators)).to_numpy(dtype=float)
+
+
+def _work_scores(
+    plan: Plan,
+    codes: Sequence[str],
+    row_of: dict[str, int],
+    grades: Sequence[GradeRecord],
+    events: Sequence[EventCount],
+) -> WorkScores:
+    """Coefficients, raw points, deductions and points of every unit's work items."""
+    items = plan.work.items
+    item_col = {item.code: j for j, item in enumerate(items)}
+    frame = grades_frame(grades)
+    coefs = item_coefficients(frame, plan.work, codes)
+    weights = np.array([item.points for item in items], dtype=float)
+    raw = np.where(np.isnan(coefs.coef), 0.0, coefs.coef) * weights
+
+    counts = np.zeros((len(codes), len(EVENTS)), dtype=int)
+    event_col = {kind: k for k, kind in enumerate(EVENTS)}
+    for ev in events:
+        counts[row_of[ev.unit], event_col[ev.event]] += ev.count
+    deducted = np.zeros((len(codes), len(items)))
+    for kind, rule in plan.work.deductions.items():
+        deducted[:, item_col[rule.item]] += counts[:, event_col[kind]] * rule.points
+    points = np.maximum(0.0, raw - deducted)
+    return WorkScores(
+        frame=frame,
+        daily=coefs.daily,
+        year_end=coefs.year_end,
+        coef=coefs.coef,
+        quarters=coefs.quarters,
+        trimmed=coefs.trimmed,
+        raw=raw,
+        event_counts=counts,
+        deducted=deducted,
+        points=points,
+    )
+
+
+def _check(
+    plan: Plan,
+    units: Sequence[Unit],
+    values: IndicatorValues,
+    grades: Sequence[GradeRecord],
+    bonus: Sequence[BonusItem],
+    events: Sequence[EventCount],
+) -> None:
+    """Refuse input that does not fit the plan and the units, listing every problem."""
+    problems: list[InputProblem] = []
+    groups: dict[str, Group] = {}
+    for unit in units:
+        if unit.code in groups:
+            problems.append(InputProblem("duplicate_unit", {"unit": unit.code}, "units"))
+        groups[unit.code] = unit.group
+    for code in values.units:
+        if code not in groups:
+            problems.append(InputProblem("unknown_unit", {"unit": code}, "values"))
+        elif groups[code] is not Group.TOWN:
+            problems.append(InputProblem("value_for_non_town", {"unit": code}, "values"))
+    if len(set(values.units)) != len(values.units):
+        for code, n in Counter(values.units).items():
+            if n > 1:
+                problems.append(InputProblem("duplicate_unit", {"unit": code}, "values"))
+    indicator_codes = {ind.code for ind in plan.development.indicators}
+    for code in values.indicators:
+        if code not in indicator_codes:
+            problems.append(InputProblem("unknown_indicator", {"indicator": code}, "values"))
+    item_codes = {item.code for item in plan.work.items}
+    seen: set[tuple[str, str, str, str]] = set()
+    for g in grades:
+        if g.unit not in groups:
+            problems.append(InputProblem("unknown_unit", {"unit": g.unit}, "grades"))
+        if g.item not in item_codes:
+            problems.append(InputProblem("unknown_item", {"item": g.item}, "grades"))
+        if g.period not in PERIODS:
+            problems.append(InputProblem("unknown_period", {"period": g.period}, "grades"))
+        key = (g.unit, g.item, g.period, g.rater)
+        if key in seen:
+            problems.append(
+                InputProblem(
+                    "duplicate_grade",
+                    {"unit": g.unit, "item": g.item, "period": g.period, "rater": g.rater},
+                    "grades",
+                )
+            )
+        seen.add(key)
+    for b in bonus:
+        if b.unit not in groups:
+            problems.append(InputProblem("unknown_unit", {"unit": b.unit}, "bonus"))
+    for e in events:
+        if e.unit not in groups:
+            problems.append(InputProblem("unknown_unit", {"unit": e.unit}, "events"))
+        if e.count < 0:
+            problems.append(InputProblem("negative_count", {"count": e.count}, "events"))
+    if problems:
+        raise InputError(problems)

@@ -1,0 +1,84 @@
+"""What the engine scores: units, indicator values, grades, bonus items and events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from scoring.plan import EventKind, Grade, Group
+
+
+@dataclass(frozen=True)
+class Unit:
+    """An assessed unit (考核对象)."""
+
+    code: str
+    name: str
+    group: Group
+
+
+@dataclass(frozen=True)
+class GradeRecord:
+    """One rater's grade of one unit's work item for one period (`Q1`…`Q4` or `year`)."""
+
+    unit: str
+    item: str
+    period: str
+    rater: str
+    grade: Grade
+
+
+@dataclass(frozen=True)
+class BonusItem:
+    """A bonus item claimed for a unit; only approved items count."""
+
+    unit: str
+    title: str
+    approved: bool
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class EventCount:
+    """How many times an event that costs points happened to a unit."""
+
+    unit: str
+    event: EventKind
+    count: int
+
+
+@dataclass(frozen=True)
+class IndicatorValues:
+    """A matrix of indicator values: one row per unit, one column per indicator, NaN = missing."""
+
+    units: tuple[str, ...]
+    indicators: tuple[str, ...]
+    matrix: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.matrix.shape != (len(self.units), len(self.indicators)):
+            raise ValueError(
+                f"matrix shape {self.matrix.shape} does not match "
+                f"{len(self.units)} units x {len(self.indicators)} indicators"
+            )
+
+    @classmethod
+    def from_rows(
+        cls, rows: Mapping[str, Mapping[str, float | None]], indicators: Sequence[str]
+    ) -> IndicatorValues:
+        """Build the matrix from `{unit: {indicator: value or None}}`."""
+        units = tuple(rows)
+        matrix = np.full((len(units), len(indicators)), np.nan)
+        column = {code: j for j, code in enumerate(indicators)}
+        for i, unit in enumerate(units):
+            for code, value in rows[unit].items():
+                if value is not None:
+                    matrix[i, column[code]] = float(value)
+        return cls(units, tuple(indicators), matrix)
+
+    @classmethod
+    def empty(cls) -> IndicatorValues:
+        """No values at all."""
+        return cls((), (), np.empty((0, 0)))

@@ -1,0 +1,575 @@
+"""Turn the plain data of a plan file into a `Plan`, listing every broken rule at once."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from scoring.plan import (
+    AllEqualPolicy,
+    Bonus,
+    Bounds,
+    Category,
+    Deduction,
+    Development,
+    Direction,
+    EventKind,
+    Grade,
+    Indicator,
+    MissingPolicy,
+    Plan,
+    Schedule,
+    TierBand,
+    TierBasis,
+    Tiers,
+    Work,
+    WorkItem,
+)
+from scoring.problems import Location, PlanError, PlanProblem
+
+E = TypeVar("E", bound=Any)
+
+_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_EPS = 1e-6
+_MISSING = object()
+
+_PLAN_KEYS = {"year", "title", "timezone", "development", "work", "bonus", "tiers", "schedule"}
+_DEV_KEYS = {"points", "base_share", "when_all_equal", "missing_value", "categories"}
+_CAT_KEYS = {"code", "name", "points", "indicators"}
+_IND_KEYS = {"code", "name", "unit", "points", "direction", "bounds", "clamp"}
+_BOUNDS_KEYS = {"satisfactory", "unacceptable"}
+_WORK_KEYS = {"points", "items", "grades", "daily_weight", "trim_above", "deductions"}
+_ITEM_KEYS = {"code", "name", "points"}
+_DEDUCTION_KEYS = {"item", "points"}
+_BONUS_KEYS = {"points_per_item", "cap"}
+_TIER_KEYS = {"by", "bands"}
+_SCHEDULE_KEYS = {"monthly_report_due_day", "remind_days_before", "quiet_hours"}
+
+
+class _Checker:
+    """Reads values out of nested mappings, recording a problem instead of raising."""
+
+    def __init__(self) -> None:
+        self.problems: list[PlanProblem] = []
+
+    def problem(self, location: Location, code: str, **params: object) -> None:
+        self.problems.append(PlanProblem(location, code, params))
+
+    def mapping(
+        self, value: object, location: Location, allowed: set[str], required: set[str]
+    ) -> Mapping[str, Any] | None:
+        if not isinstance(value, Mapping):
+            self.problem(location, "not_a_mapping", got=_kind(value))
+            return None
+        for key in value:
+            if not isinstance(key, str) or key not in allowed:
+                self.problem((*location, str(key)), "unknown_key", allowed=sorted(allowed))
+        for key in sorted(required):
+            if key not in value:
+                self.problem((*location, key), "missing_key")
+        return value
+
+    def number(
+        self,
+        m: Mapping[str, Any],
+        key: str,
+        location: Location,
+        default: object = _MISSING,
+        low: float | None = None,
+        high: float | None = None,
+        positive: bool = False,
+    ) -> float | None:
+        if key not in m:
+            return None if default is _MISSING or default is None else float(default)  # type: ignore[arg-type]
+        value = m[key]
+        loc = (*location, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
+            value
+        ):
+            self.problem(loc, "not_a_number", got=_shown(value))
+            return None
+        if positive and value <= 0:
+            self.problem(loc, "not_positive", got=value)
+            return None
+        if (low is not None and value < low) or (high is not None and value > high):
+            self.problem(loc, "out_of_range", got=value, low=low, high=high)
+            return None
+        return float(value)
+
+    def integer(
+        self,
+        m: Mapping[str, Any],
+        key: str,
+        location: Location,
+        default: object = _MISSING,
+        low: int | None = None,
+        high: int | None = None,
+    ) -> int | None:
+        if key not in m:
+            return None if default is _MISSING else int(default)  # type: ignore[call-overload]
+        value = m[key]
+        loc = (*location, key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(loc, "not_an_integer", got=_shown(value))
+            return None
+        if (low is not None and value < low) or (high is not None and value > high):
+            self.problem(loc, "out_of_range", got=value, low=low, high=high)
+            return None
+        return value
+
+    def text(
+        self, m: Mapping[str, Any], key: str, location: Location, default: object = _MISSING
+    ) -> str | None:
+        if key not in m:
+            return None if default is _MISSING else str(default)
+        value = m[key]
+        if not isinstance(value, str) or not value.strip():
+            self.problem((*location, key), "not_a_text", got=_shown(value))
+            return None
+        return value.strip()
+
+    def code(self, m: Mapping[str, Any], key: str, location: Location) -> str | None:
+        value = self.text(m, key, location)
+        if value is not None and not _CODE.match(value):
+            self.problem((*location, key), "bad_code", got=value)
+            return None
+        return value
+
+    def choice(
+        self,
+        m: Mapping[str, Any],
+        key: str,
+        location: Location,
+        enum: Callable[[str], E],
+        choices: list[str],
+        default: E,
+    ) -> E | None:
+        value = m.get(key, _MISSING)
+        if value is _MISSING:
+            return default
+        if not isinstance(value, str) or value not in choices:
+            self.problem((*location, key), "not_a_choice", got=_shown(value), choices=choices)
+            return None
+        return enum(value)
+
+    def boolean(
+        self, m: Mapping[str, Any], key: str, location: Location, default: bool
+    ) -> bool | None:
+        value = m.get(key, _MISSING)
+        if value is _MISSING:
+            return default
+        if not isinstance(value, bool):
+            self.problem((*location, key), "not_a_boolean", got=_shown(value))
+            return None
+        return value
+
+    def sequence(self, m: Mapping[str, Any], key: str, location: Location) -> list[Any] | None:
+        value = m.get(key, _MISSING)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, list):
+            self.problem((*location, key), "not_a_list", got=_kind(value))
+            return None
+        if not value:
+            self.problem((*location, key), "empty_list")
+            return None
+        return value
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, Mapping):
+        return "mapping"
+    return type(value).__name__
+
+
+def _shown(value: object) -> str:
+    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def parse_plan(data: object) -> Plan:
+    """Build a `Plan` from parsed YAML data, or raise `PlanError` listing every broken rule."""
+    chk = _Checker()
+    root = chk.mapping(data, (), _PLAN_KEYS, {"year", "development", "work"})
+    if root is None:
+        raise PlanError(chk.problems)
+    year = chk.integer(root, "year", (), low=2000, high=2100)
+    title = chk.text(root, "title", (), default="")
+    timezone = chk.text(root, "timezone", (), default="Asia/Shanghai")
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            chk.problem(("timezone",), "unknown_timezone", got=timezone)
+            timezone = None
+    development = _development(chk, root.get("development", _MISSING))
+    work = _work(chk, root.get("work", _MISSING))
+    bonus = _bonus(chk, root.get("bonus", {}))
+    tiers = _tiers(chk, root.get("tiers", _MISSING))
+    schedule = _schedule(chk, root.get("schedule", {}))
+    if development is not None and work is not None:
+        _cross_checks(chk, development, work)
+    if chk.problems:
+        raise PlanError(chk.problems)
+    assert year is not None and title is not None and timezone is not None
+    assert development is not None and work is not None
+    assert bonus is not None and tiers is not None and schedule is not None
+    return Plan(
+        year=year,
+        title=title,
+        timezone=timezone,
+        development=development,
+        work=work,
+        bonus=bonus,
+        tiers=tiers,
+        schedule=schedule,
+    )
+
+
+def _development(chk: _Checker, value: object) -> Development | None:
+    if value is _MISSING:
+        return None
+    loc: Location = ("development",)
+    m = chk.mapping(value, loc, _DEV_KEYS, {"points", "categories"})
+    if m is None:
+        return None
+    points = chk.number(m, "points", loc, positive=True)
+    base_share = chk.number(m, "base_share", loc, default=0.70, low=0.0, high=1.0)
+    when_all_equal = chk.choice(
+        m, "when_all_equal", loc, AllEqualPolicy, [p.value for p in AllEqualPolicy],
+        AllEqualPolicy.FULL,
+    )
+    missing_value = chk.choice(
+        m, "missing_value", loc, MissingPolicy, [p.value for p in MissingPolicy],
+        MissingPolicy.ZERO,
+    )
+    raw_categories = chk.sequence(m, "categories", loc)
+    categories: list[Category] = []
+    broken = raw_categories is None
+    for ci, raw in enumerate(raw_categories or []):
+        cat = _category(chk, raw, (*loc, "categories", ci))
+        if cat is None:
+            broken = True
+        else:
+            categories.append(cat)
+    if broken or None in (points, base_share, when_all_equal, missing_value):
+        return None
+    assert points is not None and base_share is not None
+    assert when_all_equal is not None and missing_value is not None
+    total = sum(ind.points for cat in categories for ind in cat.indicators)
+    if abs(total - points) > _EPS:
+        chk.problem((*loc, "points"), "points_do_not_add_up", expected=points, got=total)
+    return Development(points, tuple(categories), base_share, when_all_equal, missing_value)
+
+
+def _category(chk: _Checker, raw: object, loc: Location) -> Category | None:
+    m = chk.mapping(raw, loc, _CAT_KEYS, {"code", "name", "indicators"})
+    if m is None:
+        return None
+    code = chk.code(m, "code", loc)
+    name = chk.text(m, "name", loc)
+    points = chk.number(m, "points", loc, default=None, positive=True) if "points" in m else None
+    raw_indicators = chk.sequence(m, "indicators", loc)
+    indicators: list[Indicator] = []
+    broken = raw_indicators is None or code is None or name is None
+    for ii, raw_ind in enumerate(raw_indicators or []):
+        ind = _indicator(chk, raw_ind, (*loc, "indicators", ii), code or "")
+        if ind is None:
+            broken = True
+        else:
+            indicators.append(ind)
+    if "points" in m and points is None:
+        broken = True
+    if broken:
+        return None
+    assert code is not None and name is not None
+    if points is not None:
+        total = sum(ind.points for ind in indicators)
+        if abs(total - points) > _EPS:
+            chk.problem((*loc, "points"), "points_do_not_add_up", expected=points, got=total)
+    return Category(code, name, tuple(indicators), points)
+
+
+def _indicator(chk: _Checker, raw: object, loc: Location, category: str) -> Indicator | None:
+    m = chk.mapping(raw, loc, _IND_KEYS, {"code", "name", "points"})
+    if m is None:
+        return None
+    code = chk.code(m, "code", loc)
+    name = chk.text(m, "name", loc)
+    unit = chk.text(m, "unit", loc, default="")
+    points = chk.number(m, "points", loc, positive=True)
+    direction = chk.choice(
+        m, "direction", loc, Direction, [d.value for d in Direction], Direction.HIGHER
+    )
+    clamp = chk.boolean(m, "clamp", loc, default=True)
+    bounds: Bounds | None = None
+    bounds_ok = True
+    if "bounds" in m:
+        bloc = (*loc, "bounds")
+        bm = chk.mapping(m["bounds"], bloc, _BOUNDS_KEYS, _BOUNDS_KEYS)
+        bounds_ok = False
+        if bm is not None:
+            sat = chk.number(bm, "satisfactory", bloc)
+            una = chk.number(bm, "unacceptable", bloc)
+            if sat is not None and una is not None:
+                if abs(sat - una) <= 0.0:
+                    chk.problem(bloc, "bounds_equal", value=sat)
+                elif direction is Direction.HIGHER and sat < una:
+                    chk.problem(bloc, "bounds_against_direction", direction="higher")
+                elif direction is Direction.LOWER and sat > una:
+                    chk.problem(bloc, "bounds_against_direction", direction="lower")
+                else:
+                    bounds = Bounds(sat, una)
+                    bounds_ok = True
+    if None in (code, name, unit, points, direction, clamp) or not bounds_ok:
+        return None
+    assert code is not None and name is not None and unit is not None
+    assert points is not None and direction is not None and clamp is not None
+    return Indicator(code, name, points, category, unit, direction, bounds, clamp)
+
+
+def _work(chk: _Checker, value: object) -> Work | None:
+    if value is _MISSING:
+        return None
+    loc: Location = ("work",)
+    m = chk.mapping(value, loc, _WORK_KEYS, {"items"})
+    if m is None:
+        return None
+    points = chk.number(m, "points", loc, default=None, positive=True) if "points" in m else None
+    raw_items = chk.sequence(m, "items", loc)
+    items: list[WorkItem] = []
+    broken = raw_items is None or ("points" in m and points is None)
+    for i, raw in enumerate(raw_items or []):
+        iloc = (*loc, "items", i)
+        im = chk.mapping(raw, iloc, _ITEM_KEYS, _ITEM_KEYS)
+        if im is None:
+            broken = True
+            continue
+        code = chk.code(im, "code", iloc)
+        name = chk.text(im, "name", iloc)
+        ipoints = chk.number(im, "points", iloc, positive=True)
+        if code is None or name is None or ipoints is None:
+            broken = True
+            continue
+        items.append(WorkItem(code, name, ipoints))
+    grades = _grades(chk, m.get("grades", _MISSING), (*loc, "grades"))
+    daily_weight = chk.number(m, "daily_weight", loc, default=0.4, low=0.0, high=1.0)
+    trim_above = chk.integer(m, "trim_above", loc, default=5, low=2)
+    deductions = _deductions(chk, m.get("deductions", _MISSING), (*loc, "deductions"))
+    if broken or None in (grades, daily_weight, trim_above, deductions):
+        return None
+    assert grades is not None and daily_weight is not None and trim_above is not None
+    assert deductions is not None
+    if points is not None:
+        total = sum(item.points for item in items)
+        if abs(total - points) > _EPS:
+            chk.problem((*loc, "points"), "points_do_not_add_up", expected=points, got=total)
+    return Work(tuple(items), grades, daily_weight, trim_above, deductions, points)
+
+
+def _grades(chk: _Checker, value: object, loc: Location) -> dict[Grade, float] | None:
+    if value is _MISSING:
+        return Work(items=()).grades
+    names = [g.value for g in Grade]
+    m = chk.mapping(value, loc, set(names), set())
+    if m is None:
+        return None
+    out: dict[Grade, float] = {}
+    for grade in Grade:
+        if m.get(grade.value) is None:
+            chk.problem((*loc, grade.value), "grade_without_coefficient")
+            continue
+        number = chk.number(m, grade.value, loc, low=0.0, high=1.0)
+        if number is not None:
+            out[grade] = number
+    if len(out) != len(Grade):
+        return None
+    ordered = [out[g] for g in Grade]
+    if any(a < b for a, b in zip(ordered, ordered[1:], strict=False)):
+        chk.problem(loc, "grades_not_descending", got=ordered)
+        return None
+    return out
+
+
+def _deductions(
+    chk: _Checker, value: object, loc: Location
+) -> dict[EventKind, Deduction] | None:
+    if value is _MISSING:
+        return Work(items=()).deductions
+    kinds = {k.value for k in EventKind}
+    m = chk.mapping(value, loc, kinds, set())
+    if m is None:
+        return None
+    out: dict[EventKind, Deduction] = {}
+    broken = False
+    for kind in EventKind:
+        if kind.value not in m:
+            continue
+        dloc = (*loc, kind.value)
+        dm = chk.mapping(m[kind.value], dloc, _DEDUCTION_KEYS, _DEDUCTION_KEYS)
+        if dm is None:
+            broken = True
+            continue
+        item = chk.code(dm, "item", dloc)
+        points = chk.number(dm, "points", dloc, low=0.0)
+        if item is None or points is None:
+            broken = True
+            continue
+        out[kind] = Deduction(item, points)
+    return None if broken else out
+
+
+def _bonus(chk: _Checker, value: object) -> Bonus | None:
+    loc: Location = ("bonus",)
+    m = chk.mapping(value, loc, _BONUS_KEYS, set())
+    if m is None:
+        return None
+    per_item = chk.number(m, "points_per_item", loc, default=10.0, low=0.0)
+    cap = chk.number(m, "cap", loc, default=60.0, low=0.0)
+    if per_item is None or cap is None:
+        return None
+    return Bonus(per_item, cap)
+
+
+def _tiers(chk: _Checker, value: object) -> Tiers | None:
+    if value is _MISSING:
+        return Tiers()
+    loc: Location = ("tiers",)
+    m = chk.mapping(value, loc, _TIER_KEYS, {"bands"})
+    if m is None:
+        return None
+    by = chk.choice(m, "by", loc, TierBasis, [b.value for b in TierBasis], TierBasis.SCORE_SHARE)
+    raw_bands = chk.sequence(m, "bands", loc)
+    if by is None or raw_bands is None:
+        return None
+    key = "at_least" if by is TierBasis.SCORE_SHARE else "up_to"
+    bands: list[TierBand] = []
+    broken = False
+    for i, raw in enumerate(raw_bands):
+        bloc = (*loc, "bands", i)
+        bm = chk.mapping(raw, bloc, {"name", key}, {"name", key})
+        if bm is None:
+            broken = True
+            continue
+        name = chk.text(bm, "name", bloc)
+        high = 1.0 if by is TierBasis.RANK_SHARE else None
+        threshold = chk.number(bm, key, bloc, low=0.0, high=high)
+        if name is None or threshold is None:
+            broken = True
+            continue
+        bands.append(TierBand(name, threshold))
+    if broken:
+        return None
+    for name, count in Counter(b.name for b in bands).items():
+        if count > 1:
+            chk.problem((*loc, "bands"), "duplicate_tier", name=name)
+            broken = True
+    thresholds = [b.threshold for b in bands]
+    if by is TierBasis.SCORE_SHARE:
+        if any(a <= b for a, b in zip(thresholds, thresholds[1:], strict=False)):
+            chk.problem((*loc, "bands"), "tiers_not_descending")
+            broken = True
+        elif thresholds[-1] != 0.0:
+            chk.problem((*loc, "bands", len(bands) - 1, key), "last_tier_not_zero")
+            broken = True
+    else:
+        if any(a >= b for a, b in zip(thresholds, thresholds[1:], strict=False)):
+            chk.problem((*loc, "bands"), "tiers_not_ascending")
+            broken = True
+        elif thresholds[-1] != 1.0:
+            chk.problem((*loc, "bands", len(bands) - 1, key), "last_tier_not_one")
+            broken = True
+        elif thresholds[0] <= 0.0:
+            chk.problem((*loc, "bands", 0, key), "first_tier_empty")
+            broken = True
+    return None if broken else Tiers(by, tuple(bands))
+
+
+def _schedule(chk: _Checker, value: object) -> Schedule | None:
+    loc: Location = ("schedule",)
+    m = chk.mapping(value, loc, _SCHEDULE_KEYS, set())
+    if m is None:
+        return None
+    due_day = chk.integer(m, "monthly_report_due_day", loc, default=5, low=1, high=28)
+    remind: tuple[int, ...] | None = (3, 1, 0)
+    if "remind_days_before" in m:
+        raw = chk.sequence(m, "remind_days_before", loc)
+        rloc = (*loc, "remind_days_before")
+        if raw is None:
+            remind = None
+        elif any(isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= 60 for d in raw):
+            chk.problem(rloc, "bad_reminder_days", got=_shown(raw))
+            remind = None
+        elif len(set(raw)) != len(raw):
+            chk.problem(rloc, "duplicate_reminder_days", got=_shown(raw))
+            remind = None
+        else:
+            remind = tuple(sorted(raw, reverse=True))
+    quiet: tuple[str, str] | None = ("22:00", "08:00")
+    if "quiet_hours" in m:
+        raw_quiet = m["quiet_hours"]
+        qloc = (*loc, "quiet_hours")
+        if (
+            not isinstance(raw_quiet, list)
+            or len(raw_quiet) != 2
+            or not all(isinstance(t, str) and _HHMM.match(t) for t in raw_quiet)
+        ):
+            chk.problem(qloc, "bad_quiet_hours", got=_shown(raw_quiet))
+            quiet = None
+        else:
+            quiet = (raw_quiet[0], raw_quiet[1])
+    if due_day is None or remind is None or quiet is None:
+        return None
+    return Schedule(due_day, remind, quiet)
+
+
+def _cross_checks(chk: _Checker, development: Development, work: Work) -> None:
+    """Rules that span blocks: unique codes and names, deductions naming real items."""
+    seen: dict[str, Location] = {}
+    names: dict[str, Location] = {}
+    for ci, cat in enumerate(development.categories):
+        loc: Location = ("development", "categories", ci, "code")
+        if cat.code in seen:
+            chk.problem(loc, "duplicate_code", code=cat.code)
+        seen.setdefault(cat.code, loc)
+        for ii, ind in enumerate(cat.indicators):
+            iloc: Location = ("development", "categories", ci, "indicators", ii)
+            if ind.code in seen:
+                chk.problem((*iloc, "code"), "duplicate_code", code=ind.code)
+            seen.setdefault(ind.code, (*iloc, "code"))
+            if ind.name in names:
+                chk.problem((*iloc, "name"), "duplicate_name", name=ind.name)
+            names.setdefault(ind.name, (*iloc, "name"))
+    item_codes: set[str] = set()
+    item_names: set[str] = set()
+    for i, item in enumerate(work.items):
+        loc = ("work", "items", i)
+        if item.code in item_codes or item.code in seen:
+            chk.problem((*loc, "code"), "duplicate_code", code=item.code)
+        if item.name in item_names:
+            chk.problem((*loc, "name"), "duplicate_name", name=item.name)
+        item_codes.add(item.code)
+        item_names.add(item.name)
+    for kind, deduction in work.deductions.items():
+        if deduction.item not in item_codes:
+            chk.problem(
+                ("work", "deductions", kind.value, "item"),
+                "unknown_work_item",
+                item=deduction.item,
+                items=sorted(item_codes),
+            )

@@ -1,0 +1,68 @@
+"""Every user-facing text of kaohe, rendered from per-language message catalogs.
+
+Catalogs are YAML files under `templates/messages/<language>/`; each file holds Jinja2 templates
+keyed by name, and a message is addressed as `<file>.<key>` (for example `plan.unknown_key`).
+HTML rendering escapes every value, for Telegram's HTML parse mode; plain rendering is for the
+terminal and for workbooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, StrictUndefined, Template
+
+from templates.formatting import num, pct
+
+LANGUAGES: tuple[str, ...] = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+MESSAGES_DIR = Path(__file__).parent / "messages"
+
+
+def _environment(html: bool) -> Environment:
+    env = Environment(autoescape=html, undefined=StrictUndefined, keep_trailing_newline=False)
+    env.filters["num"] = num
+    env.filters["pct"] = pct
+    return env
+
+
+_ENVIRONMENTS = {False: _environment(False), True: _environment(True)}
+
+
+@cache
+def catalog(language: str) -> Mapping[str, str]:
+    """All message sources of one language, keyed `<file>.<key>`."""
+    out: dict[str, str] = {}
+    for path in sorted((MESSAGES_DIR / language).glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key, source in data.items():
+            out[f"{path.stem}.{key}"] = str(source)
+    return out
+
+
+@cache
+def _template(language: str, key: str, html: bool) -> Template:
+    return _ENVIRONMENTS[html].from_string(catalog(language)[key])
+
+
+def normalise_language(language: str | None) -> str:
+    """The catalog language for a language tag such as `zh-hans` or `en-US`."""
+    tag = (language or DEFAULT_LANGUAGE).lower().split("-")[0].split("_")[0]
+    return tag if tag in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def render(key: str, language: str | None = None, *, html: bool = False, **params: Any) -> str:
+    """Render message `key` in `language` (Chinese by default); HTML-escape values if `html`."""
+    lang = normalise_language(language)
+    if key not in catalog(lang):
+        raise KeyError(f"no message {key!r} in language {lang!r}")
+    return _template(lang, key, html).render(**params).strip()
+
+
+def has_message(key: str, language: str | None = None) -> bool:
+    """Whether the catalog of `language` has message `key`."""
+    return key in catalog(normalise_language(language))
