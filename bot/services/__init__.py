@@ -1,0 +1,1 @@
+"""Use cases of kaohe: plain arguments in, plain values or domain errors out; no Telegram."""

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Set everything up and run the whole test suite: ruff, mypy, the import contracts, pytest.
+# Exits non-zero when anything fails, and when no test ran (pytest exits 5 then).
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/setup.sh
+export PYTHONDONTWRITEBYTECODE=1
+
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== mypy"
+.venv/bin/mypy scoring bot templates
+echo "== import contracts"
+.venv/bin/lint-imports
+echo "== pytest"
+.venv/bin/pytest -q "$@"
