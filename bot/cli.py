@@ -4,65 +4,39 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from bot.plan_file import PlanFileError, default_plan_text, load_plan_file
-from bot.problem_text import input_error_lines, plan_error_lines
+from bot.commands import db, people, tasks, year
+from bot.commands.common import LANG, fail, handled, out, t
+from bot.plan_file import default_plan_text, load_plan_file
 from bot.sample_district import write_sample
 from bot.services.file_scoring import ScoringFiles, score_files
 from bot.settings import get_settings
 from bot.workbooks.input_templates import TEMPLATE_KINDS, write_template
 from bot.workbooks.reader import read_units
 from bot.workbooks.report import write_report
-from scoring import Group, InputError, Plan, Standings
-from templates import render
+from scoring import Group, Plan, Standings
 from templates.formatting import num, pct
 
-BAD_INPUT = 2
-LANG = get_settings().language
 
-
-def _t(key: str, **params: object) -> str:
-    return render(key, LANG, **params)
-
-
-app = typer.Typer(help=_t("cli.app_help"), no_args_is_help=True, add_completion=False)
-plan_app = typer.Typer(help=_t("cli.plan_help"), no_args_is_help=True)
+app = typer.Typer(help=t("cli.app_help"), no_args_is_help=True, add_completion=False)
+plan_app = typer.Typer(help=t("cli.plan_help"), no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-
-def _fail(lines: list[str]) -> None:
-    for line in lines:
-        err.print(line, markup=False)
-    raise typer.Exit(BAD_INPUT)
-
-
-@contextmanager
-def _bad_input() -> Iterator[None]:
-    """Turn a bad plan or bad workbook into its messages on stderr and exit status 2."""
-    try:
-        yield
-    except PlanFileError as exc:
-        _fail(plan_error_lines(exc, LANG))
-    except InputError as exc:
-        _fail(input_error_lines(exc, LANG))
+for area in (db, people, tasks, year):
+    area.register(app)
+db.register_plan(plan_app)
 
 
 def _refuse_existing(path: Path, force: bool) -> None:
     if path.exists() and not force:
-        _fail([_t("cli.file_exists", file=str(path))])
+        fail([t("cli.file_exists", file=str(path))])
 
 
-@app.command("score", help=_t("cli.score_help"))
+@app.command("score", help=t("cli.score_help"))
 def score_command(
     plan: Annotated[Path, typer.Option("--plan", help="PLAN.yaml")],
     units: Annotated[Path, typer.Option("--units", help="units.xlsx")],
@@ -75,8 +49,8 @@ def score_command(
 ) -> None:
     """Score data workbooks under a plan."""
     if as_json and xlsx is not None:
-        _fail([_t("cli.json_and_xlsx")])
-    with _bad_input():
+        fail([t("cli.json_and_xlsx")])
+    with handled():
         standings = score_files(ScoringFiles(plan, units, values, grades, bonus, events))
     if as_json:
         sys.stdout.write(
@@ -85,12 +59,12 @@ def score_command(
         return
     if xlsx is not None:
         write_report(standings, xlsx, LANG)
-        out.print(_t("cli.report_written", file=str(xlsx)))
+        out.print(t("cli.report_written", file=str(xlsx)))
         return
     print_standings(standings)
 
 
-@plan_app.command("init", help=_t("cli.plan_init_help"))
+@plan_app.command("init", help=t("cli.plan_init_help"))
 def plan_init(
     year: Annotated[int, typer.Option("--year", min=2000, max=2100)],
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
@@ -100,19 +74,19 @@ def plan_init(
     path = output or Path(f"plan-{year}.yaml")
     _refuse_existing(path, force)
     path.write_text(default_plan_text(year), encoding="utf-8")
-    out.print(_t("plan.written", year=year, file=str(path)))
+    out.print(t("plan.written", year=year, file=str(path)))
 
 
-@plan_app.command("check", help=_t("cli.plan_check_help"))
+@plan_app.command("check", help=t("cli.plan_check_help"))
 def plan_check(plan: Annotated[Path, typer.Argument(help="PLAN.yaml")]) -> None:
     """Validate a plan file and summarise it."""
-    with _bad_input():
+    with handled():
         loaded = load_plan_file(plan)
-    out.print(_t("plan.valid"))
+    out.print(t("plan.valid"))
     out.print(plan_summary(loaded), markup=False)
 
 
-@app.command("template", help=_t("cli.template_help"))
+@app.command("template", help=t("cli.template_help"))
 def template_command(
     kind: Annotated[str, typer.Argument(help=" | ".join(TEMPLATE_KINDS))],
     plan: Annotated[Path, typer.Option("--plan", help="PLAN.yaml")],
@@ -122,26 +96,26 @@ def template_command(
 ) -> None:
     """Write an empty data workbook with the right headers and drop-down lists."""
     if kind not in TEMPLATE_KINDS:
-        _fail([_t("cli.unknown_template", kind=kind, kinds=list(TEMPLATE_KINDS))])
+        fail([t("cli.unknown_template", kind=kind, kinds=list(TEMPLATE_KINDS))])
     _refuse_existing(output, force)
-    with _bad_input():
+    with handled():
         loaded = load_plan_file(plan)
         known = read_units(units) if units else []
     write_template(kind, loaded, output, known, LANG)
-    out.print(_t("cli.template_written", kind=kind, file=str(output)))
+    out.print(t("cli.template_written", kind=kind, file=str(output)))
 
 
-@app.command("sample", help=_t("cli.sample_help"))
+@app.command("sample", help=t("cli.sample_help"))
 def sample_command(
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
 ) -> None:
     """Write the bundled sample district's files."""
     folder = output or get_settings().data_dir / "sample"
     write_sample(folder)
-    out.print(_t("cli.sample_written", folder=str(folder)))
+    out.print(t("cli.sample_written", folder=str(folder)))
 
 
-@app.command("demo", help=_t("cli.demo_help"))
+@app.command("demo", help=t("cli.demo_help"))
 def demo_command() -> None:
     """Score the bundled sample district, show its ranking and write its report."""
     folder = get_settings().data_dir / "sample"
@@ -152,7 +126,7 @@ def demo_command() -> None:
         )
     )
     out.print(
-        _t(
+        t(
             "cli.demo_intro",
             towns=standings.group_size(Group.TOWN),
             others=standings.group_size(Group.ZONE_OR_DEPARTMENT),
@@ -161,9 +135,9 @@ def demo_command() -> None:
     print_standings(standings)
     report = folder / f"report-{standings.plan.year}.xlsx"
     write_report(standings, report, LANG)
-    out.print(_t("cli.report_written", file=str(report)))
+    out.print(t("cli.report_written", file=str(report)))
     out.print(
-        _t(
+        t(
             "cli.demo_next",
             plan=files.plan,
             units=files.units,
@@ -182,17 +156,17 @@ def print_standings(standings: Standings) -> None:
     for group in Group:
         results = standings.group(group)
         table = Table(
-            title=_t("cli.ranking_title", group=_t(f"cli.group_{group.value}"), year=plan.year)
+            title=t("cli.ranking_title", group=t(f"cli.group_{group.value}"), year=plan.year)
         )
-        table.add_column(_t("cli.col_rank"), justify="right")
-        table.add_column(_t("cli.col_unit"))
-        table.add_column(_t("cli.col_tier"))
+        table.add_column(t("cli.col_rank"), justify="right")
+        table.add_column(t("cli.col_unit"))
+        table.add_column(t("cli.col_tier"))
         if group is Group.TOWN:
-            table.add_column(_t("cli.col_development"), justify="right")
+            table.add_column(t("cli.col_development"), justify="right")
         for item in plan.work.items:
             table.add_column(item.name, justify="right")
         for key in ("col_bonus", "col_deductions", "col_total", "col_share"):
-            table.add_column(_t(f"cli.{key}"), justify="right")
+            table.add_column(t(f"cli.{key}"), justify="right")
         for r in results:
             cells = [str(r.rank), r.name, r.tier]
             if group is Group.TOWN:
@@ -201,14 +175,14 @@ def print_standings(standings: Standings) -> None:
             cells += [num(r.bonus), num(r.deductions), num(r.total), pct(r.share)]
             table.add_row(*cells)
         if not results:
-            table.caption = _t("cli.no_units")
+            table.caption = t("cli.no_units")
         out.print(table)
 
 
 def plan_summary(plan: Plan) -> str:
     """A few lines saying what a plan holds."""
     work = plan.work
-    return _t(
+    return t(
         "plan.summary",
         title=plan.title or "-",
         year=plan.year,

@@ -1,7 +1,10 @@
 """Every user-facing text of kaohe, rendered from per-language message catalogs.
 
 Catalogs are YAML files under `templates/messages/<language>/`; each file holds Jinja2 templates
-keyed by name, and a message is addressed as `<file>.<key>` (for example `plan.unknown_key`).
+keyed by name, and a message is addressed as `<namespace>.<key>` (for example
+`plan.unknown_key`), the namespace being the file name up to its first underscore, so that
+`errors_people.yaml` and `errors_findings.yaml` both add to `errors.*`. A key defined twice in
+one namespace is an error.
 HTML rendering escapes every value, for Telegram's HTML parse mode; plain rendering is for the
 terminal and for workbooks.
 """
@@ -39,8 +42,12 @@ def catalog(language: str) -> Mapping[str, str]:
     out: dict[str, str] = {}
     for path in sorted((MESSAGES_DIR / language).glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        namespace = path.stem.split("_")[0]
         for key, source in data.items():
-            out[f"{path.stem}.{key}"] = str(source)
+            full = f"{namespace}.{key}"
+            if full in out:
+                raise ValueError(f"message {full} is defined twice ({path.name})")
+            out[full] = str(source)
     return out
 
 

@@ -1,0 +1,155 @@
+"""The append-only audit log, chained by hashes so that an edited or deleted entry is found."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.clock import as_utc
+from storage.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+def jsonable(value: Any) -> Any:
+    """A value as plain JSON data (dates as ISO text), stored and hashed the same way."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def entry_hash(
+    prev_hash: str,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    before: Any,
+    after: Any,
+) -> str:
+    """The SHA-256 of an entry's content and the hash of the entry before it."""
+    payload = json.dumps(
+        [
+            prev_hash,
+            as_utc(at).replace(tzinfo=None).isoformat(timespec="microseconds"),
+            actor,
+            action,
+            entity,
+            entity_id,
+            before,
+            after,
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def append(
+    session: Session,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> AuditEntry:
+    """Add one entry after the newest, holding the head row locked until the commit."""
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
+        session.add(head)
+    before_data = jsonable(before) if before is not None else None
+    after_data = jsonable(after) if after is not None else None
+    # Microseconds survive every backend; anything finer would break the hash on read-back.
+    at = as_utc(at)
+    digest = entry_hash(
+        head.last_hash, at, actor, action, entity, str(entity_id), before_data, after_data
+    )
+    entry = AuditEntry(
+        at=at,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        before=before_data,
+        after=after_data,
+        prev_hash=head.last_hash,
+        hash=digest,
+    )
+    session.add(entry)
+    session.flush()
+    head.last_id = entry.id
+    head.last_hash = digest
+    return entry
+
+
+@dataclass(frozen=True)
+class AuditBreak:
+    """Where the audit chain is broken and how."""
+
+    entry_id: int | None
+    code: str  # edited | link_broken | newest_missing
+
+
+def verify(session: Session) -> list[AuditBreak]:
+    """Every place where the chain does not hold.
+
+    `edited`: an entry's content no longer matches its hash. `link_broken`: an entry does not
+    follow the one before it (an entry in between was deleted, or rewritten with a new hash).
+    `newest_missing`: the newest entries were deleted. Ids are not expected to be contiguous,
+    since a rolled-back transaction may use up a sequence number.
+    """
+    breaks: list[AuditBreak] = []
+    prev_hash = GENESIS
+    last_id = 0
+    for entry in _entries(session):
+        if entry.prev_hash != prev_hash:
+            breaks.append(AuditBreak(entry.id, "link_broken"))
+        expected = entry_hash(
+            entry.prev_hash,
+            entry.at,
+            entry.actor,
+            entry.action,
+            entry.entity,
+            entry.entity_id,
+            entry.before,
+            entry.after,
+        )
+        if expected != entry.hash:
+            breaks.append(AuditBreak(entry.id, "edited"))
+        prev_hash, last_id = entry.hash, entry.id
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.last_id != last_id or head.last_hash != prev_hash):
+        breaks.append(AuditBreak(head.last_id, "newest_missing"))
+    return breaks
+
+
+def _entries(session: Session) -> Iterator[AuditEntry]:
+    yield from session.execute(
+        select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000)
+    ).scalars()

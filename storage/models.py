@@ -1,0 +1,369 @@
+"""The database schema of kaohe as SQLAlchemy 2 typed models.
+
+History is never overwritten: corrections are new versions (reports, value sets, plans),
+replaced grades keep a `replaced_at`, decisions are new columns set once, and every change is
+recorded in the hash-chained audit log.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base of every model; constraint names are fixed so migrations stay stable."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _id() -> Mapped[int]:
+    return mapped_column(Integer, primary_key=True, autoincrement=True)
+
+
+class UnitRow(Base):
+    """An assessed unit (考核对象)."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = _id()
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    group: Mapped[str] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Person(Base):
+    """Someone who uses kaohe: admin, coordinator, rater, liaison or viewer."""
+
+    __tablename__ = "people"
+    id: Mapped[int] = _id()
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unit: Mapped[UnitRow | None] = relationship()
+
+
+class Invite(Base):
+    """A one-time, expiring invitation bound to a role (and a unit for liaisons)."""
+
+    __tablename__ = "invites"
+    id: Mapped[int] = _id()
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    redeemed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    redeemed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class PlanVersion(Base):
+    """The plan of a year as loaded (YAML text), one row per version."""
+
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("year", "version"),)
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    yaml_text: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    loaded_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class ValueSet(Base):
+    """One import of a year's indicator values; the newest version is the one in force."""
+
+    __tablename__ = "value_sets"
+    __table_args__ = (UniqueConstraint("year", "version"),)
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(500))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    imported_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class IndicatorValue(Base):
+    """One unit's value of one indicator in a value set; NULL = the unit gave no figure."""
+
+    __tablename__ = "indicator_values"
+    __table_args__ = (UniqueConstraint("value_set_id", "unit_id", "indicator"),)
+    id: Mapped[int] = _id()
+    value_set_id: Mapped[int] = mapped_column(ForeignKey("value_sets.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    indicator: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float)
+
+
+class GradeRow(Base):
+    """One rater's grade of a unit's work item for a period; a re-grade replaces, keeping it."""
+
+    __tablename__ = "grades"
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    item: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(8))
+    rater: Mapped[str] = mapped_column(String(200))
+    grade: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    replaced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BonusRow(Base):
+    """A bonus item (加分项) claimed for a unit, with its evidence and decision."""
+
+    __tablename__ = "bonus_items"
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    evidence_text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))  # pending | approved | rejected
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TaskRow(Base):
+    """A target task (目标任务) of a unit for a year."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("year", "unit_id", "code"),)
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(500))
+    source_document: Mapped[str] = mapped_column(String(500), default="")
+    target: Mapped[str] = mapped_column(String(500), default="")
+    due_date: Mapped[date | None] = mapped_column(Date)
+    work_item: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EvidenceRow(Base):
+    """An evidence file: where Telegram keeps it, what it is, and its archive copy by hash."""
+
+    __tablename__ = "evidence"
+    id: Mapped[int] = _id()
+    telegram_file_id: Mapped[str | None] = mapped_column(String(300))
+    telegram_unique_id: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))  # photo | document | video …
+    file_name: Mapped[str | None] = mapped_column(String(300))
+    mime_type: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    archive_path: Mapped[str | None] = mapped_column(String(300))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProgressReport(Base):
+    """One version of a unit's monthly progress report (月跟踪)."""
+
+    __tablename__ = "progress_reports"
+    __table_args__ = (UniqueConstraint("unit_id", "year", "month", "version"),)
+    id: Mapped[int] = _id()
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    on_time: Mapped[bool] = mapped_column(Boolean)
+    receipt: Mapped[str] = mapped_column(String(32), unique=True)
+    entries: Mapped[list[ReportEntry]] = relationship(
+        back_populates="report", order_by="ReportEntry.id"
+    )
+
+
+class ReportEntry(Base):
+    """The progress of one task in one report version."""
+
+    __tablename__ = "report_entries"
+    id: Mapped[int] = _id()
+    report_id: Mapped[int] = mapped_column(ForeignKey("progress_reports.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    status: Mapped[str] = mapped_column(String(16))  # not_started | on_track | behind | done
+    figure: Mapped[str] = mapped_column(String(100), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    report: Mapped[ProgressReport] = relationship(back_populates="entries")
+
+
+class ReportEvidence(Base):
+    """An evidence file attached to a report version (optionally to one of its tasks)."""
+
+    __tablename__ = "report_evidence"
+    id: Mapped[int] = _id()
+    report_id: Mapped[int] = mapped_column(ForeignKey("progress_reports.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"))
+
+
+class MonthClosure(Base):
+    """A month closed by a coordinator: units without a report then count as missing."""
+
+    __tablename__ = "month_closures"
+    __table_args__ = (UniqueConstraint("year", "month"),)
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class FindingRow(Base):
+    """A problem found in supervision (督导发现问题), with its rectification deadline."""
+
+    __tablename__ = "findings"
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(32))
+    found_at: Mapped[date] = mapped_column(Date)
+    deadline: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))  # open|submitted|returned|accepted
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FindingEvidence(Base):
+    """A photo or document the coordinator attached when recording a finding."""
+
+    __tablename__ = "finding_evidence"
+    id: Mapped[int] = _id()
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"), index=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"))
+
+
+class RectificationRow(Base):
+    """A unit's rectification submission (整改) for a finding, and the reviewer's decision."""
+
+    __tablename__ = "rectifications"
+    id: Mapped[int] = _id()
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    receipt: Mapped[str] = mapped_column(String(32), unique=True)
+    decision: Mapped[str | None] = mapped_column(String(16))  # accepted | returned
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RectificationEvidence(Base):
+    """An evidence file of a rectification submission."""
+
+    __tablename__ = "rectification_evidence"
+    id: Mapped[int] = _id()
+    rectification_id: Mapped[int] = mapped_column(ForeignKey("rectifications.id"), index=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"))
+
+
+class ExtensionRequest(Base):
+    """A request for a later deadline, for a finding or a month's report, and its decision."""
+
+    __tablename__ = "extension_requests"
+    id: Mapped[int] = _id()
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id"))
+    report_year: Mapped[int | None] = mapped_column(Integer)
+    report_month: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_date: Mapped[date] = mapped_column(Date)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decision: Mapped[str | None] = mapped_column(String(16))  # granted | refused
+    reason_for_decision: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FalseReport(Base):
+    """A false report (虚报) confirmed by a coordinator; it costs basic-work points."""
+
+    __tablename__ = "false_reports"
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    description: Mapped[str] = mapped_column(Text)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("progress_reports.id"))
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class GoodPractice(Base):
+    """A good practice (典型经验) found in supervision, to be written up and promoted."""
+
+    __tablename__ = "good_practices"
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """One change, append-only; `hash` covers the entry and the hash of the one before it."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = _id()
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """The single row holding the newest audit hash; locked while appending, so that
+    concurrent writers chain one after the other, and a deleted newest entry is found."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))

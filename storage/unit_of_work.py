@@ -1,0 +1,114 @@
+"""The unit of work: one transaction, its repositories, its audit entries; the only committer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from storage.audit import append
+from storage.clock import Clock, SystemClock
+from storage.database import Database
+from storage.errors import DatabaseUnavailable
+
+R = TypeVar("R", bound="Repository")
+
+
+class Repository:
+    """Base of repositories: queries and additions within a unit of work; never commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+
+def _unavailable(exc: BaseException) -> DatabaseUnavailable:
+    text = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0] if str(exc) else ""
+    reason = "locked" if "locked" in text.lower() or "busy" in text.lower() else "unreachable"
+    return DatabaseUnavailable(reason, text)
+
+
+class UnitOfWork:
+    """A transaction: use with `with`; nothing is stored unless `commit()` is called."""
+
+    def __init__(self, database: Database, clock: Clock | None = None, read_only: bool = False):
+        self.database = database
+        self.clock: Clock = clock or SystemClock()
+        self.read_only = read_only
+        self._session: Session | None = None
+        self._repositories: dict[type[Repository], Repository] = {}
+
+    def __enter__(self) -> Self:
+        factory = self.database.read_sessions if self.read_only else self.database.sessions
+        self._session = factory()
+        self._repositories = {}
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            # close() rolls back whatever was not committed and detaches loaded objects
+            # without expiring them, so plain values read inside stay readable.
+            session.close()
+        except DBAPIError:
+            pass  # the connection is gone; the server has rolled back already
+        finally:
+            self._session = None
+        if isinstance(exc, OperationalError) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated
+        ):
+            raise _unavailable(exc) from exc
+
+    @property
+    def session(self) -> Session:
+        """The session of this unit of work (for repositories)."""
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open; use it in a `with` block")
+        return self._session
+
+    def repository(self, kind: type[R]) -> R:
+        """The repository of `kind` bound to this transaction."""
+        repo = self._repositories.get(kind)
+        if repo is None:
+            repo = kind(self.session)
+            self._repositories[kind] = repo
+        return repo  # type: ignore[return-value]
+
+    def now(self) -> Any:
+        """The current time of this unit of work's clock (aware, UTC)."""
+        return self.clock.now()
+
+    def audit(
+        self,
+        actor: str,
+        action: str,
+        entity: str,
+        entity_id: object,
+        before: Mapping[str, Any] | None = None,
+        after: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record a change in the audit log, within this transaction."""
+        append(self.session, self.now(), actor, action, entity, entity_id, before, after)
+
+    def flush(self) -> None:
+        """Send pending changes to the database without committing (to get ids)."""
+        try:
+            self.session.flush()
+        except OperationalError as exc:
+            raise _unavailable(exc) from exc
+
+    def commit(self) -> None:
+        """Make every change of this unit of work permanent."""
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
+        try:
+            self.session.commit()
+        except OperationalError as exc:
+            raise _unavailable(exc) from exc
