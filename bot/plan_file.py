@@ -26,8 +26,8 @@ class PlanFileError(Exception):
 
 def default_plan_text(year: int) -> str:
     """The default plan of `year` as YAML text, with comments."""
-    source = files("templates").joinpath("plans/default.yaml").read_text(encoding="utf-8")
-    return Template(source, keep_trailing_newline=True).render(year=year)
+    source: str = files("templates").joinpath("plans/default.yaml").read_text(encoding="utf-8")
+    return str(Template(source, keep_trailing_newline=True).render(year=year))
 
 
 def load_plan_text(text: str, file: str = "<plan>") -> Plan:

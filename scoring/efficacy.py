@@ -27,7 +27,8 @@ class EfficacyScores:
     @property
     def totals(self) -> np.ndarray:
         """The development block total of each unit."""
-        return self.points.sum(axis=1)
+        totals: np.ndarray = self.points.sum(axis=1)
+        return totals
 
 
 def efficacy_scores(
@@ -43,7 +44,7 @@ def efficacy_scores(
     the observed extremes of the group (or the plan's fixed bounds).
     """
     x = np.asarray(values, dtype=float)
-    n_units, n_ind = x.shape
+    n_ind = x.shape[1]
     if n_ind != len(indicators):
         raise ValueError(f"{n_ind} value columns for {len(indicators)} indicators")
     weights = np.array([ind.points for ind in indicators], dtype=float)
@@ -58,36 +59,39 @@ def efficacy_scores(
     )
 
     missing = np.isnan(x)
-    if n_units:
-        # Fill missing cells with ±inf so they never win max or min (and no all-NaN warnings).
-        col_max = np.where(missing, -np.inf, x).max(axis=0)
-        col_min = np.where(missing, np.inf, x).min(axis=0)
-    else:
-        col_max = np.full(n_ind, -np.inf)
-        col_min = np.full(n_ind, np.inf)
-    nobody = np.isinf(col_max)
-    best = np.where(higher, col_max, col_min)
-    worst = np.where(higher, col_min, col_max)
-    best = np.where(nobody, np.nan, best)
-    worst = np.where(nobody, np.nan, worst)
-    best = np.where(has_bounds, satisfactory, best)
-    worst = np.where(has_bounds, unacceptable, worst)
+    # fmax/fmin skip NaN; the initial value marks a column nobody gave a value for.
+    col_max: np.ndarray = np.fmax.reduce(x, axis=0, initial=-np.inf)
+    col_min: np.ndarray = np.fmin.reduce(x, axis=0, initial=np.inf)
+    nobody = np.isinf(col_max) & (col_max < 0)
+    best: np.ndarray = np.where(higher, col_max, col_min)
+    worst: np.ndarray = np.where(higher, col_min, col_max)
+    best[nobody] = np.nan
+    worst[nobody] = np.nan
+    best[has_bounds] = satisfactory[has_bounds]
+    worst[has_bounds] = unacceptable[has_bounds]
 
     span = best - worst
     all_equal = ~has_bounds & ~nobody & (span == 0)
-    safe_span = np.where(all_equal | nobody, 1.0, span)
-    ratio = (x - worst) / safe_span
-    equal_ratio = 1.0 if when_all_equal is AllEqualPolicy.FULL else 0.0
-    ratio = np.where(all_equal, equal_ratio, ratio)
-    clipped = np.clip(ratio, 0.0, 1.0)
-    clamped = clamp & ~missing & (clipped != ratio)
-    ratio = np.where(clamp, clipped, ratio)
-    out_of_bounds = has_bounds & ~clamp & ~missing & ((ratio < 0) | (ratio > 1))
-    ratio = np.where(missing, np.nan, ratio)
+    span[all_equal | nobody] = 1.0
+    ratio = (x - worst) / span  # NaN where the value is missing
+    if all_equal.any():
+        equal_ratio = 1.0 if when_all_equal is AllEqualPolicy.FULL else 0.0
+        ratio[:, all_equal] = np.where(missing[:, all_equal], np.nan, equal_ratio)
+    clamped = np.zeros(x.shape, dtype=bool)
+    out_of_bounds = np.zeros(x.shape, dtype=bool)
+    if has_bounds.any():
+        # Only columns with fixed bounds can leave [0, 1]; the observed extremes never do.
+        bounded = ratio[:, has_bounds]
+        outside = (bounded < 0) | (bounded > 1)
+        clamp_cols = clamp[has_bounds]
+        clamped[:, has_bounds] = outside & clamp_cols
+        out_of_bounds[:, has_bounds] = outside & ~clamp_cols
+        ratio[:, has_bounds] = np.where(clamp_cols, np.clip(bounded, 0.0, 1.0), bounded)
 
     points = weights * (base_share + (1.0 - base_share) * ratio)
-    missing_points = weights * base_share if missing_value is MissingPolicy.BASE else 0.0
-    points = np.where(missing, np.broadcast_to(missing_points, x.shape), points)
+    if missing.any():
+        missing_points = weights * base_share if missing_value is MissingPolicy.BASE else 0.0
+        points[missing] = np.broadcast_to(missing_points, x.shape)[missing]
     return EfficacyScores(
         values=x,
         best=best,

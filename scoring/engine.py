@@ -29,7 +29,8 @@ def score(
 ) -> Standings:
     """Compute every unit's scores, rank and tier under `plan`; raise `InputError` on bad input."""
     values = values if values is not None else IndicatorValues.empty()
-    _check(plan, units, values, grades, bonus, events)
+    frame = grades_frame(grades)
+    _check(plan, units, values, frame, bonus, events)
     codes = [u.code for u in units]
     row_of = {code: i for i, code in enumerate(codes)}
     towns = [u for u in units if u.group is Group.TOWN]
@@ -44,7 +45,7 @@ def score(
     development = np.zeros(len(units))
     development[town_rows] = efficacy.totals
 
-    work = _work_scores(plan, codes, row_of, grades, events)
+    work = _work_scores(plan, codes, row_of, frame, events)
 
     approved = Counter(b.unit for b in bonus if b.approved)
     approved_counts = np.array([approved.get(code, 0) for code in codes], dtype=float)
@@ -94,13 +95,12 @@ def _work_scores(
     plan: Plan,
     codes: Sequence[str],
     row_of: dict[str, int],
-    grades: Sequence[GradeRecord],
+    frame: pd.DataFrame,
     events: Sequence[EventCount],
 ) -> WorkScores:
     """Coefficients, raw points, deductions and points of every unit's work items."""
     items = plan.work.items
     item_col = {item.code: j for j, item in enumerate(items)}
-    frame = grades_frame(grades)
     coefs = item_coefficients(frame, plan.work, codes)
     weights = np.array([item.points for item in items], dtype=float)
     raw = np.where(np.isnan(coefs.coef), 0.0, coefs.coef) * weights
@@ -131,7 +131,7 @@ def _check(
     plan: Plan,
     units: Sequence[Unit],
     values: IndicatorValues,
-    grades: Sequence[GradeRecord],
+    frame: pd.DataFrame,
     bonus: Sequence[BonusItem],
     events: Sequence[EventCount],
 ) -> None:
@@ -155,25 +155,7 @@ def _check(
     for code in values.indicators:
         if code not in indicator_codes:
             problems.append(InputProblem("unknown_indicator", {"indicator": code}, "values"))
-    item_codes = {item.code for item in plan.work.items}
-    seen: set[tuple[str, str, str, str]] = set()
-    for g in grades:
-        if g.unit not in groups:
-            problems.append(InputProblem("unknown_unit", {"unit": g.unit}, "grades"))
-        if g.item not in item_codes:
-            problems.append(InputProblem("unknown_item", {"item": g.item}, "grades"))
-        if g.period not in PERIODS:
-            problems.append(InputProblem("unknown_period", {"period": g.period}, "grades"))
-        key = (g.unit, g.item, g.period, g.rater)
-        if key in seen:
-            problems.append(
-                InputProblem(
-                    "duplicate_grade",
-                    {"unit": g.unit, "item": g.item, "period": g.period, "rater": g.rater},
-                    "grades",
-                )
-            )
-        seen.add(key)
+    problems.extend(_grade_problems(plan, frame, set(groups)))
     for b in bonus:
         if b.unit not in groups:
             problems.append(InputProblem("unknown_unit", {"unit": b.unit}, "bonus"))
@@ -184,3 +166,26 @@ def _check(
             problems.append(InputProblem("negative_count", {"count": e.count}, "events"))
     if problems:
         raise InputError(problems)
+
+
+def _grade_problems(plan: Plan, frame: pd.DataFrame, units: set[str]) -> list[InputProblem]:
+    """Unknown units, items or periods and duplicate grades, found column-wise."""
+    problems: list[InputProblem] = []
+    checks = (
+        ("unit", units, "unknown_unit"),
+        ("item", {item.code for item in plan.work.items}, "unknown_item"),
+        ("period", set(PERIODS), "unknown_period"),
+    )
+    for column, known, code in checks:
+        for value in frame.loc[~frame[column].isin(list(known)), column]:
+            problems.append(InputProblem(code, {column: value}, "grades"))
+    duplicated = frame.duplicated(subset=["unit", "item", "period", "rater"])
+    for row in frame.loc[duplicated].itertuples(index=False):
+        problems.append(
+            InputProblem(
+                "duplicate_grade",
+                {"unit": row.unit, "item": row.item, "period": row.period, "rater": row.rater},
+                "grades",
+            )
+        )
+    return problems

@@ -1,4 +1,4 @@
-"""Grade coefficients of work items: mean over raters with trimming, daily vs year-end weighting."""
+"""Grade coefficients of work items: mean over raters (trimmed), daily vs year-end weighting."""
 
 from __future__ import annotations
 
@@ -18,15 +18,9 @@ def grades_frame(records: Sequence[GradeRecord]) -> pd.DataFrame:
     """The grade records as a frame with columns unit, item, period, rater, grade."""
     if not records:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in GRADE_COLUMNS})
-    return pd.DataFrame(
-        {
-            "unit": [r.unit for r in records],
-            "item": [r.item for r in records],
-            "period": [r.period for r in records],
-            "rater": [r.rater for r in records],
-            "grade": [r.grade.value for r in records],
-        }
-    )
+    # Grade is a StrEnum, so the members themselves serve as their text values.
+    rows = [(r.unit, r.item, r.period, r.rater, str.__str__(r.grade)) for r in records]
+    return pd.DataFrame.from_records(rows, columns=GRADE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -54,9 +48,7 @@ def period_means(grades: pd.DataFrame, work: Work) -> pd.DataFrame:
     return pd.DataFrame({"raters": stats["count"], "mean": mean, "trimmed": trim > 0})
 
 
-def item_coefficients(
-    grades: pd.DataFrame, work: Work, units: Sequence[str]
-) -> ItemCoefficients:
+def item_coefficients(grades: pd.DataFrame, work: Work, units: Sequence[str]) -> ItemCoefficients:
     """Combine period means into one coefficient per unit and item:
     `daily_weight * mean(quarters) + (1 - daily_weight) * year_end`; either alone stands alone."""
     items = [item.code for item in work.items]

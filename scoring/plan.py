@@ -1,4 +1,4 @@
-"""The typed plan of one assessment year: indicators, work items, grades, bonus, tiers, schedule."""
+"""The typed plan of one assessment year: indicators, work items, grades, tiers, schedule."""
 
 from __future__ import annotations
 

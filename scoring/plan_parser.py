@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -36,6 +37,22 @@ E = TypeVar("E", bound=Any)
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _EPS = 1e-6
+# Work item codes are keys of each unit's JSON result beside these fields (scoring.md §6).
+RESERVED_ITEM_CODES = frozenset(
+    {
+        "unit",
+        "name",
+        "rank",
+        "tier",
+        "total",
+        "development",
+        "bonus",
+        "deductions",
+        "indicators",
+        "items",
+        "flags",
+    }
+)
 _MISSING = object()
 
 _PLAN_KEYS = {"year", "title", "timezone", "development", "work", "bonus", "tiers", "schedule"}
@@ -57,7 +74,7 @@ class _Checker:
     def __init__(self) -> None:
         self.problems: list[PlanProblem] = []
 
-    def problem(self, location: Location, code: str, **params: object) -> None:
+    def problem(self, location: Location, code: str, /, **params: object) -> None:
         self.problems.append(PlanProblem(location, code, params))
 
     def mapping(
@@ -88,8 +105,10 @@ class _Checker:
             return None if default is _MISSING or default is None else float(default)  # type: ignore[arg-type]
         value = m[key]
         loc = (*location, key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
-            value
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
         ):
             self.problem(loc, "not_a_number", got=_shown(value))
             return None
@@ -251,11 +270,19 @@ def _development(chk: _Checker, value: object) -> Development | None:
     points = chk.number(m, "points", loc, positive=True)
     base_share = chk.number(m, "base_share", loc, default=0.70, low=0.0, high=1.0)
     when_all_equal = chk.choice(
-        m, "when_all_equal", loc, AllEqualPolicy, [p.value for p in AllEqualPolicy],
+        m,
+        "when_all_equal",
+        loc,
+        AllEqualPolicy,
+        [p.value for p in AllEqualPolicy],
         AllEqualPolicy.FULL,
     )
     missing_value = chk.choice(
-        m, "missing_value", loc, MissingPolicy, [p.value for p in MissingPolicy],
+        m,
+        "missing_value",
+        loc,
+        MissingPolicy,
+        [p.value for p in MissingPolicy],
         MissingPolicy.ZERO,
     )
     raw_categories = chk.sequence(m, "categories", loc)
@@ -267,14 +294,19 @@ def _development(chk: _Checker, value: object) -> Development | None:
             broken = True
         else:
             categories.append(cat)
-    if broken or None in (points, base_share, when_all_equal, missing_value):
+    if broken:
         return None
-    assert points is not None and base_share is not None
-    assert when_all_equal is not None and missing_value is not None
+    # A broken setting is already recorded; its default stands in so the other rules still run.
     total = sum(ind.points for cat in categories for ind in cat.indicators)
-    if abs(total - points) > _EPS:
+    if points is not None and abs(total - points) > _EPS:
         chk.problem((*loc, "points"), "points_do_not_add_up", expected=points, got=total)
-    return Development(points, tuple(categories), base_share, when_all_equal, missing_value)
+    return Development(
+        points if points is not None else total,
+        tuple(categories),
+        base_share if base_share is not None else 0.70,
+        when_all_equal or AllEqualPolicy.FULL,
+        missing_value or MissingPolicy.ZERO,
+    )
 
 
 def _category(chk: _Checker, raw: object, loc: Location) -> Category | None:
@@ -318,11 +350,9 @@ def _indicator(chk: _Checker, raw: object, loc: Location, category: str) -> Indi
     )
     clamp = chk.boolean(m, "clamp", loc, default=True)
     bounds: Bounds | None = None
-    bounds_ok = True
     if "bounds" in m:
         bloc = (*loc, "bounds")
         bm = chk.mapping(m["bounds"], bloc, _BOUNDS_KEYS, _BOUNDS_KEYS)
-        bounds_ok = False
         if bm is not None:
             sat = chk.number(bm, "satisfactory", bloc)
             una = chk.number(bm, "unacceptable", bloc)
@@ -335,8 +365,8 @@ def _indicator(chk: _Checker, raw: object, loc: Location, category: str) -> Indi
                     chk.problem(bloc, "bounds_against_direction", direction="lower")
                 else:
                     bounds = Bounds(sat, una)
-                    bounds_ok = True
-    if None in (code, name, unit, points, direction, clamp) or not bounds_ok:
+    # Bad bounds are recorded already; keeping the indicator lets the other rules run.
+    if None in (code, name, unit, points, direction, clamp):
         return None
     assert code is not None and name is not None and unit is not None
     assert points is not None and direction is not None and clamp is not None
@@ -371,15 +401,21 @@ def _work(chk: _Checker, value: object) -> Work | None:
     daily_weight = chk.number(m, "daily_weight", loc, default=0.4, low=0.0, high=1.0)
     trim_above = chk.integer(m, "trim_above", loc, default=5, low=2)
     deductions = _deductions(chk, m.get("deductions", _MISSING), (*loc, "deductions"))
-    if broken or None in (grades, daily_weight, trim_above, deductions):
+    if broken:
         return None
-    assert grades is not None and daily_weight is not None and trim_above is not None
-    assert deductions is not None
     if points is not None:
         total = sum(item.points for item in items)
         if abs(total - points) > _EPS:
             chk.problem((*loc, "points"), "points_do_not_add_up", expected=points, got=total)
-    return Work(tuple(items), grades, daily_weight, trim_above, deductions, points)
+    # A broken setting is already recorded; its default stands in so the other rules still run.
+    return Work(
+        tuple(items),
+        grades if grades is not None else Work(items=()).grades,
+        daily_weight if daily_weight is not None else 0.4,
+        trim_above if trim_above is not None else 5,
+        deductions if deductions is not None else {},
+        points,
+    )
 
 
 def _grades(chk: _Checker, value: object, loc: Location) -> dict[Grade, float] | None:
@@ -400,15 +436,13 @@ def _grades(chk: _Checker, value: object, loc: Location) -> dict[Grade, float] |
     if len(out) != len(Grade):
         return None
     ordered = [out[g] for g in Grade]
-    if any(a < b for a, b in zip(ordered, ordered[1:], strict=False)):
+    if any(a < b for a, b in itertools.pairwise(ordered)):
         chk.problem(loc, "grades_not_descending", got=ordered)
         return None
     return out
 
 
-def _deductions(
-    chk: _Checker, value: object, loc: Location
-) -> dict[EventKind, Deduction] | None:
+def _deductions(chk: _Checker, value: object, loc: Location) -> dict[EventKind, Deduction] | None:
     if value is _MISSING:
         return Work(items=()).deductions
     kinds = {k.value for k in EventKind}
@@ -481,14 +515,14 @@ def _tiers(chk: _Checker, value: object) -> Tiers | None:
             broken = True
     thresholds = [b.threshold for b in bands]
     if by is TierBasis.SCORE_SHARE:
-        if any(a <= b for a, b in zip(thresholds, thresholds[1:], strict=False)):
+        if any(a <= b for a, b in itertools.pairwise(thresholds)):
             chk.problem((*loc, "bands"), "tiers_not_descending")
             broken = True
         elif thresholds[-1] != 0.0:
             chk.problem((*loc, "bands", len(bands) - 1, key), "last_tier_not_zero")
             broken = True
     else:
-        if any(a >= b for a, b in zip(thresholds, thresholds[1:], strict=False)):
+        if any(a >= b for a, b in itertools.pairwise(thresholds)):
             chk.problem((*loc, "bands"), "tiers_not_ascending")
             broken = True
         elif thresholds[-1] != 1.0:
@@ -559,6 +593,13 @@ def _cross_checks(chk: _Checker, development: Development, work: Work) -> None:
     item_names: set[str] = set()
     for i, item in enumerate(work.items):
         loc = ("work", "items", i)
+        if item.code in RESERVED_ITEM_CODES:
+            chk.problem(
+                (*loc, "code"),
+                "reserved_code",
+                code=item.code,
+                reserved=sorted(RESERVED_ITEM_CODES),
+            )
         if item.code in item_codes or item.code in seen:
             chk.problem((*loc, "code"), "duplicate_code", code=item.code)
         if item.name in item_names:

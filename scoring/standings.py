@@ -89,7 +89,7 @@ class Standings:
         flags = []
         if e.missing[t, k]:
             flags.append("missing")
-        if e.all_equal[k]:
+        if e.all_equal[k] and not e.missing[t, k]:
             flags.append("all_equal")
         if e.clamped[t, k]:
             flags.append("clamped")
