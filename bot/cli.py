@@ -159,7 +159,7 @@ def print_standings(standings: Standings) -> None:
             title=t("cli.ranking_title", group=t(f"cli.group_{group.value}"), year=plan.year)
         )
         table.add_column(t("cli.col_rank"), justify="right")
-        table.add_column(t("cli.col_unit"))
+        table.add_column(t("cli.col_unit"), no_wrap=True)
         table.add_column(t("cli.col_tier"))
         if group is Group.TOWN:
             table.add_column(t("cli.col_development"), justify="right")

@@ -15,7 +15,7 @@ MAX_LINES = 200
 def plan_error_lines(error: PlanFileError, language: str | None = None) -> list[str]:
     """Every problem of a plan file, with its line and path, between a header and a footer."""
     if error.code != "problems":
-        return [render(f"plan.{error.code}", language, file=error.file, **error.params)]
+        return [render(f"plan.{error.code}", language, **{"file": error.file, **error.params})]
     lines = [render("plan.header", language, file=error.file, count=len(error.problems))]
     for problem, line in zip(error.problems, error.lines, strict=True):
         message = render(f"plan.{problem.code}", language, **problem.params)

@@ -181,7 +181,7 @@ class EvidenceRow(Base):
     __tablename__ = "evidence"
     id: Mapped[int] = _id()
     telegram_file_id: Mapped[str | None] = mapped_column(String(300))
-    telegram_unique_id: Mapped[str | None] = mapped_column(String(100))
+    telegram_unique_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # photo | document | video …
     file_name: Mapped[str | None] = mapped_column(String(300))
     mime_type: Mapped[str | None] = mapped_column(String(100))

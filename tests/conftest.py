@@ -1,7 +1,8 @@
 """Shared fixtures: every storage and service test runs on SQLite and on PostgreSQL.
 
 PostgreSQL is the server at KAOHE_TEST_POSTGRES_URL (default: the local one at 127.0.0.1:5432,
-user postgres, database test); the tests create and use a database `kaohe_test` on it.
+user postgres, database test); the tests create a database `kaohe_test_<pid>` on it and drop
+it at the end.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from storage.unit_of_work import UnitOfWork
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-TEST_DATABASE = "kaohe_test"
+# One database per test run, so that runs in parallel (CI and a developer) never collide.
+TEST_DATABASE = f"kaohe_test_{os.getpid()}"
 
 
 def postgres_admin_url() -> str:
@@ -35,7 +37,7 @@ def postgres_admin_url() -> str:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A fresh, migrated `kaohe_test` database on the test server."""
+    """A fresh, migrated database of this test run on the test server."""
     admin = make_url(postgres_admin_url())
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
@@ -47,6 +49,10 @@ def postgres_url() -> Iterator[str]:
     upgrade(db)
     db.dispose()
     yield url
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {TEST_DATABASE} WITH (FORCE)"))
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
@@ -22,7 +23,8 @@ REFUSED = 3
 UNAVAILABLE = 4
 LANG = get_settings().language
 
-out = Console(highlight=False)
+# Piped output (a file, a test) gets a wide console, so tables are never squeezed into 80 columns.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False)
 
 
