@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import yaml
 from jinja2 import Template
@@ -19,7 +20,7 @@ class PlanFileError(Exception):
 
     file: str
     code: str
-    params: dict[str, object]
+    params: dict[str, Any]
     problems: tuple[PlanProblem, ...] = ()
     lines: tuple[int | None, ...] = ()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 Location = tuple[str | int, ...]
 
@@ -29,7 +30,7 @@ class PlanProblem:
 
     location: Location
     code: str
-    params: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -50,7 +51,7 @@ class InputProblem:
     """One bad cell, row, column or sheet of scoring input (a workbook, or stored data)."""
 
     code: str
-    params: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
     sheet: str = ""
     row: int | None = None

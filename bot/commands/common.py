@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -28,7 +28,7 @@ out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False)
 
 
-def t(key: str, **params: object) -> str:
+def t(key: str, **params: Any) -> str:
     """A message of the catalogs in the configured language."""
     return render(key, LANG, **params)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 
 class ServiceError(Exception):
@@ -10,7 +11,7 @@ class ServiceError(Exception):
 
     def __init__(self, code: str, **params: object) -> None:
         self.code = code
-        self.params: Mapping[str, object] = params
+        self.params: Mapping[str, Any] = params
         super().__init__(f"{code} {params}" if params else code)
 
 

@@ -9,7 +9,16 @@ from typing import TypeVar
 
 from bot.plan_file import load_plan_file
 from bot.workbooks.reader import read_bonus, read_events, read_grades, read_units, read_values
-from scoring import InputError, InputProblem, Standings, score
+from scoring import (
+    BonusItem,
+    EventCount,
+    GradeRecord,
+    IndicatorValues,
+    InputError,
+    InputProblem,
+    Standings,
+    score,
+)
 
 T = TypeVar("T")
 
@@ -40,10 +49,17 @@ def score_files(files: ScoringFiles) -> Standings:
             problems.extend(exc.problems)
             return default
 
-    values = attempt(lambda: read_values(files.values, plan, units), None)
-    grades = attempt(lambda: read_grades(files.grades, plan, units) if files.grades else [], [])
-    bonus = attempt(lambda: read_bonus(files.bonus, units) if files.bonus else [], [])
-    events = attempt(lambda: read_events(files.events, units) if files.events else [], [])
+    no_grades: list[GradeRecord] = []
+    no_bonus: list[BonusItem] = []
+    no_events: list[EventCount] = []
+    values: IndicatorValues | None = attempt(lambda: read_values(files.values, plan, units), None)
+    grades = attempt(
+        lambda: read_grades(files.grades, plan, units) if files.grades else no_grades, no_grades
+    )
+    bonus = attempt(lambda: read_bonus(files.bonus, units) if files.bonus else no_bonus, no_bonus)
+    events = attempt(
+        lambda: read_events(files.events, units) if files.events else no_events, no_events
+    )
     if problems:
         raise InputError(problems)
     return score(plan, units, values, grades, bonus, events)

@@ -27,6 +27,18 @@ class Units(Repository):
             select(UnitRow).where(or_(UnitRow.code == key, UnitRow.name == key))
         ).scalar_one_or_none()
 
+    def by_code(self, code: str) -> UnitRow | None:
+        """The unit whose code is exactly `code`."""
+        return self.session.execute(
+            select(UnitRow).where(UnitRow.code == code)
+        ).scalar_one_or_none()
+
+    def by_name(self, name: str) -> UnitRow | None:
+        """The unit whose name is exactly `name`."""
+        return self.session.execute(
+            select(UnitRow).where(UnitRow.name == name)
+        ).scalar_one_or_none()
+
     def all(self, include_inactive: bool = False) -> list[UnitRow]:
         """Every unit, towns first, then by code."""
         query = select(UnitRow)

@@ -1,0 +1,79 @@
+"""People who use kaohe and the invites that bring them in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+
+from storage.models import Invite, Person
+from storage.unit_of_work import Repository
+
+
+class People(Repository):
+    """Admins, coordinators, raters, liaisons and viewers, active or not."""
+
+    def add(self, row: Person) -> Person:
+        """Add a person (their id is set on flush)."""
+        self.session.add(row)
+        return row
+
+    def by_id(self, person_id: int) -> Person | None:
+        """The person with this id."""
+        return self.session.get(Person, person_id)
+
+    def by_telegram_user_id(self, telegram_user_id: int) -> Person | None:
+        """The person (active or not) bound to this Telegram account."""
+        return self.session.execute(
+            select(Person).where(Person.telegram_user_id == telegram_user_id)
+        ).scalar_one_or_none()
+
+    def all(self) -> list[Person]:
+        """Everyone, active or not, in the order they were added."""
+        return list(self.session.execute(select(Person).order_by(Person.id)).scalars())
+
+
+class Invites(Repository):
+    """One-time invites, known only by the SHA-256 of their code."""
+
+    def add(self, row: Invite) -> Invite:
+        """Add an invite (its id is set on flush)."""
+        self.session.add(row)
+        return row
+
+    def usable(self, code_hash: str, now: datetime) -> Invite | None:
+        """The invite with this code hash if it is neither redeemed nor expired at `now`."""
+        return self.session.execute(
+            select(Invite).where(
+                Invite.code_hash == code_hash,
+                Invite.redeemed_at.is_(None),
+                Invite.expires_at > now,
+            )
+        ).scalar_one_or_none()
+
+    def redeem(self, code_hash: str, now: datetime, person_id: int) -> bool:
+        """Mark the invite redeemed by `person_id` if it still is usable; whether it was.
+
+        One conditional UPDATE: of two concurrent redemptions, the database lets exactly one
+        match the row (PostgreSQL re-checks the condition after the first one commits; SQLite
+        runs writers one after the other), so a code can never bind two accounts.
+        """
+        result = cast(
+            "CursorResult[Any]",
+            self.session.execute(
+                update(Invite)
+                .where(
+                    Invite.code_hash == code_hash,
+                    Invite.redeemed_at.is_(None),
+                    Invite.expires_at > now,
+                )
+                .values(redeemed_at=now, redeemed_by=person_id)
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        return result.rowcount == 1
+
+    def by_id(self, invite_id: int) -> Invite | None:
+        """The invite with this id."""
+        return self.session.get(Invite, invite_id)
