@@ -1,0 +1,990 @@
+"""Read the data workbooks (scoring.md section 5) into the engine's inputs, all or nothing.
+
+Every reader checks the whole file and raises one `InputError` that carries every problem found,
+each with the file, sheet, Excel row (1-based, the header is normally row 1) and column, so that
+a coordinator can fix them all in one pass. Nothing is returned from a file with any problem.
+
+Decisions worth knowing:
+
+- Cells are read with python-calamine, which gives floats for numbers and str for text. A number
+  typed as text ("7.5", " 7.5 ", "1,234.5", full-width "７.５") is accepted; a trailing percent
+  sign is dropped ("7.5%" is 7.5, in the indicator's own unit). Other text ("N/A", "—", "无") is
+  an error; an empty cell is a missing value.
+- A number cell formatted as a percentage holds the fraction (7.5 % is stored as 0.075) and is
+  read as such; templates therefore use plain number cells.
+- calamine reads a formula error (#DIV/0!, #N/A) as an empty cell, which would silently become
+  a missing value; the xlsx sheet XML is scanned for error cells so that they are reported.
+- A sheet is found by its canonical name or a Chinese alias, case-insensitively; other sheets
+  (an instructions sheet 说明, the template's hidden `lists`) are ignored. The header is the
+  first non-empty row. Headers match case-insensitively, with canonical and Chinese aliases.
+- A missing required column stops the check of that file after the header (every header problem
+  is still listed); unknown columns are errors in `values` only, ignored (notes) elsewhere.
+  Row-number and remark columns (序号, 备注) are ignored everywhere. A unit may be named by code
+  or name; a `单位名称` column next to the unit column must name the same unit.
+- Rows whose recognised cells are all empty are skipped. Units, values and grades need at least
+  one data row; bonus and events may have none.
+- In `values`, indicator columns that are absent are simply not in the result (the engine counts
+  them as missing); at least one indicator column is required.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, NoReturn
+from xml.etree import ElementTree
+
+import numpy as np
+import python_calamine
+from markupsafe import Markup
+
+from scoring import (
+    BonusItem,
+    EventCount,
+    EventKind,
+    Grade,
+    GradeRecord,
+    Group,
+    IndicatorValues,
+    InputError,
+    InputProblem,
+    Plan,
+    Unit,
+)
+from scoring.plan import GRADE_LABELS, GROUP_LABELS, QUARTERS, YEAR_END
+from templates import has_message, render
+
+Cell = Any  # what calamine gives: float, int, str, bool, date, datetime, time or timedelta
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary: the words accepted in cells and headers (data, not prose).
+
+KINDS: tuple[str, ...] = ("units", "values", "grades", "bonus", "events")
+
+SHEET_NAMES: dict[str, tuple[str, ...]] = {
+    "units": ("units", "单位", "单位名单"),
+    "values": ("values", "指标值", "指标"),
+    "grades": ("grades", "等次", "评价"),
+    "bonus": ("bonus", "加分项"),
+    "events": ("events", "扣分事件", "事件"),
+}
+
+_UNIT_ALIASES = ("unit", "单位", "单位代码", "考核单位", "考核对象")
+# A second unit column many tables carry next to the code; it must name the same unit.
+_UNIT_NAME_ALIASES = ("unit_name", "单位名称")
+
+COLUMN_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "units": {
+        "code": ("code", "代码", "单位代码", "编码"),
+        "name": ("name", "名称", "单位名称", "单位"),
+        "group": ("group", "组别", "分组"),
+    },
+    "values": {"unit": _UNIT_ALIASES, "unit_name": _UNIT_NAME_ALIASES},
+    "grades": {
+        "unit": _UNIT_ALIASES,
+        "unit_name": _UNIT_NAME_ALIASES,
+        "item": ("item", "工作项", "项目", "工作项目"),
+        "period": ("period", "期间", "时段", "考评期"),
+        "rater": ("rater", "评价人", "评分人", "评价单位"),
+        "grade": ("grade", "等次", "评价等次"),
+    },
+    "bonus": {
+        "unit": _UNIT_ALIASES,
+        "unit_name": _UNIT_NAME_ALIASES,
+        "title": ("title", "标题", "名称", "加分事项"),
+        "evidence": ("evidence", "佐证", "佐证材料"),
+        "approved": ("approved", "认定", "是否认定"),
+    },
+    "events": {
+        "unit": _UNIT_ALIASES,
+        "unit_name": _UNIT_NAME_ALIASES,
+        "event": ("event", "事件", "事件类型"),
+        "count": ("count", "次数"),
+    },
+}
+
+_OPTIONAL_COLUMNS = {("bonus", "evidence"), *((k, "unit_name") for k in KINDS)}
+# Columns of common tables that carry nothing to import (row numbers, remarks): never errors.
+IGNORED_HEADERS = frozenset({"序号", "no.", "#", "备注", "说明", "note", "notes", "remarks"})
+
+GROUP_WORDS: dict[str, Group] = {
+    "town": Group.TOWN,
+    "镇街": Group.TOWN,
+    "镇": Group.TOWN,
+    "街道": Group.TOWN,
+    "zone_or_department": Group.ZONE_OR_DEPARTMENT,
+    "zone": Group.ZONE_OR_DEPARTMENT,
+    "department": Group.ZONE_OR_DEPARTMENT,
+    "部门": Group.ZONE_OR_DEPARTMENT,
+    "开发区": Group.ZONE_OR_DEPARTMENT,
+    "区直部门": Group.ZONE_OR_DEPARTMENT,
+    **{label: group for group, label in GROUP_LABELS.items()},
+}
+
+GRADE_WORDS: dict[str, Grade] = {
+    **{grade.value: grade for grade in Grade},
+    **{label: grade for grade, label in GRADE_LABELS.items()},
+}
+
+# Chinese labels of the periods and events, as offered in the templates' drop-down lists.
+PERIOD_LABELS: dict[str, str] = {"Q1": "Q1", "Q2": "Q2", "Q3": "Q3", "Q4": "Q4", YEAR_END: "年度"}
+EVENT_LABELS: dict[EventKind, str] = {
+    EventKind.REPORT_LATE: "迟报",
+    EventKind.REPORT_MISSING: "未报",
+    EventKind.RECTIFICATION_OVERDUE: "整改逾期",
+    EventKind.FALSE_REPORT: "虚报",
+}
+
+_CHINESE_DIGITS = "一二三四"
+PERIOD_WORDS: dict[str, str] = {
+    **{q.casefold(): q for q in QUARTERS},
+    **{f"{n}季度": q for n, q in zip("1234", QUARTERS, strict=True)},
+    **{f"{d}季度": q for d, q in zip(_CHINESE_DIGITS, QUARTERS, strict=True)},
+    **{f"第{d}季度": q for d, q in zip(_CHINESE_DIGITS + "1234", QUARTERS * 2, strict=True)},
+    **dict.fromkeys(("year", "annual", "年度", "全年", "年终", "年终考评"), YEAR_END),
+}
+
+EVENT_WORDS: dict[str, EventKind] = {
+    **{kind.value: kind for kind in EventKind},
+    **{label: kind for kind, label in EVENT_LABELS.items()},
+    "逾期报送": EventKind.REPORT_LATE,
+    "报送逾期": EventKind.REPORT_LATE,
+    "漏报": EventKind.REPORT_MISSING,
+    "未报送": EventKind.REPORT_MISSING,
+    "逾期整改": EventKind.RECTIFICATION_OVERDUE,
+    "整改超期": EventKind.RECTIFICATION_OVERDUE,
+    "虚假报送": EventKind.FALSE_REPORT,
+}
+
+YES_WORDS = frozenset({"yes", "y", "true", "1", "是", "已认定", "认定"})
+NO_WORDS = frozenset({"no", "n", "false", "0", "否", "未认定", "不认定"})
+
+# Every problem code the readers report; each has a message `workbook.<code>` in every language.
+PROBLEM_CODES: tuple[str, ...] = (
+    "file_missing",
+    "file_unreadable",
+    "not_a_workbook",
+    "workbook_encrypted",
+    "workbook_empty",
+    "sheet_missing",
+    "sheet_ambiguous",
+    "sheet_empty",
+    "no_data_rows",
+    "missing_column",
+    "duplicate_column",
+    "unknown_column",
+    "column_without_header",
+    "no_indicator_columns",
+    "empty_cell",
+    "formula_error",
+    "unknown_unit",
+    "unknown_item",
+    "unknown_period",
+    "unknown_grade",
+    "unknown_group",
+    "unknown_event",
+    "bad_yes_no",
+    "bad_count",
+    "not_a_number",
+    "duplicate_unit_code",
+    "duplicate_unit_name",
+    "duplicate_unit",
+    "duplicate_grade",
+    "duplicate_bonus",
+    "duplicate_event",
+    "value_for_non_town",
+    "unit_name_mismatch",
+)
+# Codes of scoring.engine's own input check, rendered by the same catalog.
+ENGINE_CODES: tuple[str, ...] = (
+    "duplicate_unit",
+    "unknown_unit",
+    "value_for_non_town",
+    "unknown_indicator",
+    "unknown_item",
+    "unknown_period",
+    "duplicate_grade",
+    "negative_count",
+)
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?")
+_GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+_COLUMN = re.compile(r"([A-Z]{1,3})(?: \((.*)\))?", re.DOTALL)
+# Candidates above this many make "did you mean" suggestions too slow to be worth it.
+_SUGGEST_LIMIT = 2000
+
+# ---------------------------------------------------------------------------------------------
+# Cell helpers
+
+
+def norm(text: str) -> str:
+    """A word as matched: NFKC (full-width to half-width), stripped, case-folded."""
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
+def _is_empty(value: Cell) -> bool:
+    return value is None or (type(value) is str and not value.strip())
+
+
+def _text(value: Cell) -> str:
+    """A cell as text: numbers without a spurious `.0`, dates in ISO form, text stripped."""
+    if type(value) is str:
+        return value.strip()
+    if type(value) is float and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def parse_number(value: Cell) -> float | None:
+    """A number cell or numeric text as a float; None if it is not a number (empty is NaN)."""
+    kind = type(value)
+    if kind is float or kind is int:
+        return float(value) if math.isfinite(value) else None
+    if kind is not str:
+        return None  # bool, dates and times are not indicator values
+    text = unicodedata.normalize("NFKC", value).strip().replace(" ", "")
+    if not text:
+        return math.nan
+    text = text.removesuffix("%")
+    if _NUMBER.fullmatch(text.lower()):
+        return float(text)
+    if _GROUPED_NUMBER.fullmatch(text):
+        return float(text.replace(",", ""))
+    return None
+
+
+def _whole_number(value: Cell) -> int | None:
+    number = parse_number(value)
+    if number is None or math.isnan(number) or number < 0 or not number.is_integer():
+        return None
+    return int(number)
+
+
+def _yes_no(value: Cell) -> bool | None:
+    if type(value) is bool:
+        return value
+    if type(value) is float and value in (0.0, 1.0):
+        return value == 1.0
+    word = norm(_text(value))
+    if word in YES_WORDS:
+        return True
+    if word in NO_WORDS:
+        return False
+    return None
+
+
+def column_letter(index: int) -> str:
+    """The Excel letters of a 0-based column index (0 -> A, 26 -> AA)."""
+    letters = ""
+    n = index + 1
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _suggest(word: str, candidates: Sequence[str]) -> list[str]:
+    if not word or len(candidates) > _SUGGEST_LIMIT:
+        return []
+    return difflib.get_close_matches(word, candidates, n=3, cutoff=0.6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Problems
+
+
+@dataclass
+class _Problems:
+    """The problems of one file, kept in file order (sheet, then row, then column)."""
+
+    source: str
+    sheet: str = ""
+    found: list[tuple[int, int, int, InputProblem]] = field(default_factory=list)
+
+    def add(
+        self,
+        code: str,
+        row: int | None = None,
+        col: int | None = None,
+        header: str = "",
+        /,
+        **params: object,
+    ) -> None:
+        column = ""
+        if col is not None:
+            letter = column_letter(col)
+            column = f"{letter} ({header})" if header else letter
+        problem = InputProblem(code, params, self.source, self.sheet, row, column)
+        self.found.append((row or 0, -1 if col is None else col, len(self.found), problem))
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            raise InputError([p for *_, p in sorted(self.found, key=lambda t: t[:3])])
+
+    def stop(self, code: str, **params: object) -> NoReturn:
+        """Add a problem that ends the read of this file, and raise."""
+        self.add(code, **params)
+        raise InputError([p for *_, p in sorted(self.found, key=lambda t: t[:3])])
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening a workbook and finding its sheet, header and columns
+
+
+@dataclass
+class _Table:
+    """The data sheet of a workbook: header row, headers and the raw rows below it."""
+
+    sheet: str
+    header_row: int  # Excel row number of the header
+    headers: list[str]
+    rows: list[list[Cell]]
+    errors: dict[tuple[int, int], str]  # (Excel row, column index) -> "#DIV/0!"
+
+    def excel_row(self, k: int) -> int:
+        """The Excel row number of data row `k` (0-based)."""
+        return self.header_row + 1 + k
+
+    def header(self, col: int) -> str:
+        """The header text of column `col`."""
+        return self.headers[col] if col < len(self.headers) else ""
+
+
+_ZIP_MAGIC = b"PK\x03\x04"
+# A cell tag (maybe namespace-prefixed, as some writers do), its reference, and its value.
+_CELL_START = re.compile(rb"<(?:[\w.-]+:)?c\s[^<>]*$")
+_CELL_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
+_CELL_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)</")
+_CELL_END = re.compile(rb"</(?:[\w.-]+:)?c>")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _open_table(path: Path, kind: str, problems: _Problems) -> _Table:
+    """The kind's sheet of the workbook at `path`; raise for problems that stop the read."""
+    file = problems.source
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(8)
+            if not (magic.startswith(_ZIP_MAGIC) or magic == _OLE_MAGIC):
+                problems.stop("not_a_workbook", file=file, reason="signature")
+            handle.seek(0)
+            # From the content, not the name: a real .xlsx saved as .xls still reads.
+            book = python_calamine.CalamineWorkbook.from_filelike(handle)
+    except FileNotFoundError:
+        problems.stop("file_missing", file=file)
+    except python_calamine.PasswordError:
+        problems.stop("workbook_encrypted", file=file)
+    except python_calamine.CalamineError as exc:
+        problems.stop("not_a_workbook", file=file, reason=str(exc))
+    except OSError as exc:
+        problems.stop("file_unreadable", file=file, reason=exc.strerror or str(exc))
+
+    with book:
+        names = list(book.sheet_names)
+        wanted = {norm(n) for n in SHEET_NAMES[kind]}
+        matches = [n for n in names if norm(n) in wanted]
+        if not matches:
+            if all(_sheet_is_empty(book, n) for n in names):
+                problems.stop("workbook_empty", file=file)
+            problems.stop("sheet_missing", expected=list(SHEET_NAMES[kind]), sheets=names)
+        sheet_name = matches[0]
+        problems.sheet = sheet_name
+        if len(matches) > 1:
+            problems.stop("sheet_ambiguous", sheets=matches, used=sheet_name)
+        rows = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+    header_index = next(
+        (i for i, row in enumerate(rows) if not all(_is_empty(v) for v in row)), None
+    )
+    if header_index is None:
+        problems.stop("sheet_empty", sheet=sheet_name)
+    headers = [_text(v) for v in rows[header_index]]
+    errors = _error_cells(path, sheet_name) if magic.startswith(_ZIP_MAGIC) else {}
+    return _Table(sheet_name, header_index + 1, headers, rows[header_index + 1 :], errors)
+
+
+def _sheet_is_empty(book: python_calamine.CalamineWorkbook, name: str) -> bool:
+    try:
+        rows = book.get_sheet_by_name(name).to_python()
+    except python_calamine.CalamineError:
+        return True
+    return all(_is_empty(v) for row in rows for v in row)
+
+
+def _error_cells(path: Path, sheet: str) -> dict[tuple[int, int], str]:
+    """Cells of an xlsx sheet holding a formula error, which calamine reads as empty."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            target = _sheet_part(archive, sheet)
+            if target is None:
+                return {}
+            with archive.open(target) as stream:
+                return _scan_error_cells(stream)
+    except (OSError, zipfile.BadZipFile, KeyError, ElementTree.ParseError):
+        return {}
+
+
+_CHUNK = 1 << 22
+_LOOK_BACK = 400  # bytes before `t="e"` in which the cell tag starts
+_LOOK_AHEAD = 2000  # bytes after it in which the cached value sits
+
+
+def _scan_error_cells(stream: IO[bytes]) -> dict[tuple[int, int], str]:
+    """Scan sheet XML in chunks (a large sheet is 100 MB of XML) for cells with `t="e"`."""
+    found: dict[tuple[int, int], str] = {}
+    buffer = b""
+    start = 0
+    while True:
+        chunk = stream.read(_CHUNK)
+        buffer += chunk
+        limit = len(buffer) if not chunk else len(buffer) - _LOOK_AHEAD
+        pos = buffer.find(b't="e"', start)
+        while pos != -1 and pos < limit:
+            _read_error_cell(buffer, pos, found)
+            pos = buffer.find(b't="e"', pos + 5)
+        if not chunk:
+            return found
+        # Keep the unscanned tail, with enough before it to find a cell tag's start.
+        keep = max(0, limit - _LOOK_BACK)
+        buffer = buffer[keep:]
+        start = max(0, limit - keep)
+
+
+def _read_error_cell(xml: bytes, pos: int, found: dict[tuple[int, int], str]) -> None:
+    """Record the error cell whose `t="e"` attribute is at `pos`."""
+    tag = _CELL_START.search(xml, max(0, pos - _LOOK_BACK), pos)
+    ref = _CELL_REF.search(tag.group(0)) if tag else None
+    if not ref:
+        return  # a cell without a reference cannot be placed; calamine places it the same
+    text = "#ERROR"
+    close = xml.find(b">", pos)
+    if close != -1 and xml[close - 1 : close] != b"/":  # not an empty <c .../>
+        value = _CELL_VALUE.search(xml, close, close + _LOOK_AHEAD)
+        end = _CELL_END.search(xml, close, close + _LOOK_AHEAD)
+        if value and (end is None or value.start() < end.start()):
+            text = value.group(1).decode("utf-8", "replace")
+    col = 0
+    for letter in ref.group(1).decode():
+        col = col * 26 + ord(letter) - 64
+    found[(int(ref.group(2)), col - 1)] = text
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    """The zip member holding the worksheet called `sheet`."""
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rel_id = None
+    for el in book.iter():
+        if local(el.tag) == "sheet" and el.get("name") == sheet:
+            rel_id = next((v for k, v in el.attrib.items() if local(k) == "id"), None)
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    for el in rels.iter():
+        if local(el.tag) == "Relationship" and el.get("Id") == rel_id:
+            target = el.get("Target", "")
+            if target.startswith("/"):
+                return target.lstrip("/")
+            return str(PurePosixPath("xl") / target)
+    return None
+
+
+def _map_columns(
+    table: _Table, kind: str, problems: _Problems
+) -> tuple[dict[str, int], list[int]]:
+    """Each canonical field's column, and the columns no field claims."""
+    aliases = {norm(a): name for name, names in COLUMN_ALIASES[kind].items() for a in names}
+    columns: dict[str, int] = {}
+    others: list[int] = []
+    for col, header in enumerate(table.headers):
+        if norm(header) in IGNORED_HEADERS:
+            continue
+        name = aliases.get(norm(header)) if header else None
+        if name is None:
+            others.append(col)
+        elif name in columns:
+            problems.add(
+                "duplicate_column",
+                table.header_row,
+                col,
+                header,
+                first=column_letter(columns[name]),
+            )
+        else:
+            columns[name] = col
+    if "unit_name" in columns and "unit" not in columns:
+        columns["unit"] = columns.pop("unit_name")  # names alone identify units too
+    for name, names in COLUMN_ALIASES[kind].items():
+        if name not in columns and (kind, name) not in _OPTIONAL_COLUMNS:
+            problems.add(
+                "missing_column",
+                table.header_row,
+                column=name,
+                accepted=list(names),
+                found=[h for h in table.headers if h],
+            )
+    return columns, others
+
+
+# ---------------------------------------------------------------------------------------------
+# Row-by-row reading, for the small sheets
+
+
+@dataclass
+class _Row:
+    """One data row, with helpers that report a problem at one of its cells."""
+
+    table: _Table
+    problems: _Problems
+    columns: Mapping[str, int]
+    cells: list[Cell]
+    number: int  # Excel row
+    bad: bool = False
+
+    def raw(self, name: str) -> Cell:
+        col = self.columns.get(name)
+        return "" if col is None or col >= len(self.cells) else self.cells[col]
+
+    def report(self, code: str, name: str, /, **params: object) -> None:
+        col = self.columns[name]
+        self.problems.add(code, self.number, col, self.table.header(col), **params)
+        self.bad = True
+
+    def text(self, name: str, required: bool = True) -> str:
+        """The cell's text; an empty required cell is reported."""
+        value = _text(self.raw(name))
+        if not value and required and (self.number, self.columns[name]) not in self.table.errors:
+            self.report("empty_cell", name, field=name)
+        return value
+
+
+def _rows(table: _Table, columns: Mapping[str, int], problems: _Problems) -> Iterable[_Row]:
+    """The non-blank data rows; formula errors in recognised cells are reported on the way."""
+    cols = list(columns.values())
+    for k, cells in enumerate(table.rows):
+        if all(_is_empty(cells[c]) for c in cols if c < len(cells)):
+            number = table.excel_row(k)
+            if not any((number, c) in table.errors for c in cols):
+                continue
+        row = _Row(table, problems, columns, cells, table.excel_row(k))
+        for name, col in columns.items():
+            error = table.errors.get((row.number, col))
+            if error is not None:
+                row.report("formula_error", name, got=error)
+        yield row
+
+
+class _UnitIndex:
+    """Look units up by code or by name, case- and width-insensitively."""
+
+    def __init__(self, units: Sequence[Unit]) -> None:
+        self.by_key: dict[str, Unit] = {}
+        for unit in units:
+            self.by_key.setdefault(norm(unit.name), unit)
+        for unit in units:  # codes win over names
+            self.by_key[norm(unit.code)] = unit
+        self.words = [u.code for u in units] + [u.name for u in units]
+        self._suggestions: dict[str, list[str]] = {}
+
+    def find(self, text: str) -> Unit | None:
+        return self.by_key.get(norm(text))
+
+    def suggest(self, text: str) -> list[str]:
+        if text not in self._suggestions:
+            self._suggestions[text] = _suggest(text, self.words)
+        return self._suggestions[text]
+
+
+def _unit_of(row: _Row, units: _UnitIndex) -> Unit | None:
+    text = row.text("unit")
+    if not text:
+        return None
+    unit = units.find(text)
+    if unit is None:
+        row.report("unknown_unit", "unit", unit=text, suggestions=units.suggest(text))
+    elif "unit_name" in row.columns:
+        name = _text(row.raw("unit_name"))
+        if name and units.find(name) is not unit:
+            row.report(
+                "unit_name_mismatch", "unit_name", unit=unit.code, name=name, expected=unit.name
+            )
+    return unit
+
+
+def _choice(
+    row: _Row, name: str, words: Mapping[str, Any], code: str, choices: Sequence[str]
+) -> Any:
+    text = row.text(name)
+    if not text:
+        return None
+    found = words.get(norm(text))
+    if found is None:
+        row.report(code, name, got=text, choices=list(choices))
+    return found
+
+
+def _require_rows(kind: str, count: int, problems: _Problems) -> None:
+    if count == 0 and kind in ("units", "values", "grades"):
+        problems.add("no_data_rows")
+
+
+# ---------------------------------------------------------------------------------------------
+# The five readers
+
+
+def read_units(path: Path, *, source: str | None = None) -> list[Unit]:
+    """The assessed units of a `units` workbook (code, name, group); raise `InputError`."""
+    problems = _Problems(source if source is not None else str(path))
+    table = _open_table(path, "units", problems)
+    columns, _ = _map_columns(table, "units", problems)
+    problems.raise_if_any()
+    units: list[Unit] = []
+    codes: dict[str, int] = {}
+    names: dict[str, int] = {}
+    count = 0
+    group_choices = [*GROUP_LABELS.values(), *(g.value for g in Group)]
+    for row in _rows(table, columns, problems):
+        count += 1
+        code = row.text("code")
+        name = row.text("name")
+        group = _choice(row, "group", GROUP_WORDS, "unknown_group", group_choices)
+        if code:
+            first = codes.setdefault(norm(code), row.number)
+            if first != row.number:
+                row.report("duplicate_unit_code", "code", unit=code, first_row=first)
+        if name:
+            first = names.setdefault(norm(name), row.number)
+            if first != row.number:
+                row.report("duplicate_unit_name", "name", name=name, first_row=first)
+        if not row.bad and group is not None:
+            units.append(Unit(code, name, group))
+    _require_rows("units", count, problems)
+    problems.raise_if_any()
+    return units
+
+
+def read_grades(
+    path: Path, plan: Plan, units: Sequence[Unit], *, source: str | None = None
+) -> list[GradeRecord]:
+    """Every rater's grade of a `grades` workbook; raise `InputError` with every problem."""
+    problems = _Problems(source if source is not None else str(path))
+    table = _open_table(path, "grades", problems)
+    columns, _ = _map_columns(table, "grades", problems)
+    problems.raise_if_any()
+    index = _UnitIndex(units)
+    items = {norm(key): item for item in plan.work.items for key in (item.code, item.name)}
+    item_choices = [i.name for i in plan.work.items] + [i.code for i in plan.work.items]
+    period_choices = [*QUARTERS, YEAR_END, PERIOD_LABELS[YEAR_END]]
+    grade_choices = [*GRADE_LABELS.values(), *(g.value for g in Grade)]
+    records: list[GradeRecord] = []
+    seen: dict[tuple[str, str, str, str], int] = {}
+    count = 0
+    for row in _rows(table, columns, problems):
+        count += 1
+        unit = _unit_of(row, index)
+        item = _choice(row, "item", items, "unknown_item", item_choices)
+        period = _choice(row, "period", PERIOD_WORDS, "unknown_period", period_choices)
+        rater = row.text("rater")
+        grade = _choice(row, "grade", GRADE_WORDS, "unknown_grade", grade_choices)
+        if row.bad or unit is None or item is None or period is None or grade is None:
+            continue
+        key = (unit.code, item.code, period, norm(rater))
+        first = seen.setdefault(key, row.number)
+        if first != row.number:
+            row.report(
+                "duplicate_grade",
+                "rater",
+                unit=unit.code,
+                item=item.code,
+                period=period,
+                rater=rater,
+                first_row=first,
+            )
+            continue
+        records.append(GradeRecord(unit.code, item.code, period, rater, grade))
+    _require_rows("grades", count, problems)
+    problems.raise_if_any()
+    return records
+
+
+def read_bonus(path: Path, units: Sequence[Unit], *, source: str | None = None) -> list[BonusItem]:
+    """The bonus items of a `bonus` workbook (may have none); raise `InputError`."""
+    problems = _Problems(source if source is not None else str(path))
+    table = _open_table(path, "bonus", problems)
+    columns, _ = _map_columns(table, "bonus", problems)
+    problems.raise_if_any()
+    index = _UnitIndex(units)
+    items: list[BonusItem] = []
+    seen: dict[tuple[str, str], int] = {}
+    for row in _rows(table, columns, problems):
+        unit = _unit_of(row, index)
+        title = row.text("title")
+        evidence = row.text("evidence", required=False) if "evidence" in columns else ""
+        approved = None
+        if row.text("approved"):
+            approved = _yes_no(row.raw("approved"))
+            if approved is None:
+                row.report("bad_yes_no", "approved", got=_text(row.raw("approved")))
+        if row.bad or unit is None or approved is None:
+            continue
+        first = seen.setdefault((unit.code, norm(title)), row.number)
+        if first != row.number:
+            row.report("duplicate_bonus", "title", unit=unit.code, title=title, first_row=first)
+            continue
+        items.append(BonusItem(unit.code, title, approved, evidence))
+    problems.raise_if_any()
+    return items
+
+
+def read_events(
+    path: Path, units: Sequence[Unit], *, source: str | None = None
+) -> list[EventCount]:
+    """The point-costing events of an `events` workbook (may have none); raise `InputError`."""
+    problems = _Problems(source if source is not None else str(path))
+    table = _open_table(path, "events", problems)
+    columns, _ = _map_columns(table, "events", problems)
+    problems.raise_if_any()
+    index = _UnitIndex(units)
+    event_choices = [*EVENT_LABELS.values(), *(k.value for k in EventKind)]
+    counts: list[EventCount] = []
+    seen: dict[tuple[str, EventKind], int] = {}
+    for row in _rows(table, columns, problems):
+        unit = _unit_of(row, index)
+        event = _choice(row, "event", EVENT_WORDS, "unknown_event", event_choices)
+        count = None
+        if row.text("count"):
+            count = _whole_number(row.raw("count"))
+            if count is None:
+                row.report("bad_count", "count", got=_text(row.raw("count")))
+        if row.bad or unit is None or event is None or count is None:
+            continue
+        first = seen.setdefault((unit.code, event), row.number)
+        if first != row.number:
+            row.report(
+                "duplicate_event", "event", unit=unit.code, event=event.value, first_row=first
+            )
+            continue
+        counts.append(EventCount(unit.code, event, count))
+    problems.raise_if_any()
+    return counts
+
+
+def read_values(
+    path: Path, plan: Plan, units: Sequence[Unit], *, source: str | None = None
+) -> IndicatorValues:
+    """The towns' indicator values of a `values` workbook; raise `InputError`.
+
+    Built for large files: cells are checked column by column, with a fast path for columns
+    that hold only numbers.
+    """
+    problems = _Problems(source if source is not None else str(path))
+    table = _open_table(path, "values", problems)
+    columns, others = _map_columns(table, "values", problems)
+    indicator_of = {
+        norm(key): ind for ind in plan.development.indicators for key in (ind.code, ind.name)
+    }
+    indicator_cols: dict[str, int] = {}
+    for col in others:
+        header = table.headers[col]
+        ind = indicator_of.get(norm(header)) if header else None
+        if ind is None:
+            if header:
+                codes = [i.code for i in plan.development.indicators]
+                names = [i.name for i in plan.development.indicators]
+                problems.add(
+                    "unknown_column",
+                    table.header_row,
+                    col,
+                    header,
+                    header=header,
+                    suggestions=_suggest(header, codes + names),
+                )
+            elif any(col < len(r) and not _is_empty(r[col]) for r in table.rows):
+                problems.add("column_without_header", table.header_row, col)
+        elif ind.code in indicator_cols:
+            letter = column_letter(indicator_cols[ind.code])
+            problems.add("duplicate_column", table.header_row, col, header, first=letter)
+        else:
+            indicator_cols[ind.code] = col
+    if not indicator_cols:
+        problems.add(
+            "no_indicator_columns",
+            table.header_row,
+            indicators=[i.code for i in plan.development.indicators],
+        )
+    if "unit" not in columns:
+        problems.raise_if_any()
+    unit_col = columns["unit"]
+    width = max(len(table.headers), max((len(r) for r in table.rows), default=0))
+    rows = [r if len(r) == width else [*r, *[""] * (width - len(r))] for r in table.rows]
+    data_cols = [unit_col, *indicator_cols.values()]
+    keep = [not all(_is_empty(r[c]) for c in data_cols) for r in rows]
+    for row_number, col in table.errors:
+        k = row_number - table.header_row - 1
+        if 0 <= k < len(keep) and col in data_cols:
+            keep[k] = True
+            problems.add(
+                "formula_error",
+                row_number,
+                col,
+                table.header(col),
+                got=table.errors[(row_number, col)],
+            )
+    kept = [k for k, flag in enumerate(keep) if flag]
+    if not kept:
+        _require_rows("values", 0, problems)
+        problems.raise_if_any()
+
+    index = _UnitIndex(units)
+    unit_header = table.header(unit_col)
+    unit_codes: list[str] = []
+    first_row: dict[str, int] = {}
+    for k in kept:
+        number = table.excel_row(k)
+        text = _text(rows[k][unit_col])
+        if not text:
+            if (number, unit_col) not in table.errors:
+                problems.add("empty_cell", number, unit_col, unit_header, field="unit")
+            continue
+        unit = index.find(text)
+        if unit is None:
+            problems.add(
+                "unknown_unit",
+                number,
+                unit_col,
+                unit_header,
+                unit=text,
+                suggestions=index.suggest(text),
+            )
+            continue
+        name_col = columns.get("unit_name")
+        if name_col is not None:
+            name = _text(rows[k][name_col])
+            if name and index.find(name) is not unit:
+                problems.add(
+                    "unit_name_mismatch",
+                    number,
+                    name_col,
+                    table.header(name_col),
+                    unit=unit.code,
+                    name=name,
+                    expected=unit.name,
+                )
+        if unit.group is not Group.TOWN:
+            problems.add(
+                "value_for_non_town",
+                number,
+                unit_col,
+                unit_header,
+                unit=unit.code,
+                name=unit.name,
+            )
+        first = first_row.setdefault(unit.code, number)
+        if first != number:
+            problems.add(
+                "duplicate_unit", number, unit_col, unit_header, unit=unit.code, first_row=first
+            )
+        unit_codes.append(unit.code)
+
+    # Transposing once in C is much cheaper than picking each column out row by row.
+    cells_by_column = list(zip(*(rows[k] for k in kept), strict=True))
+    order = [ind.code for ind in plan.development.indicators if ind.code in indicator_cols]
+    matrix = np.empty((len(kept), len(order)))
+    for j, code in enumerate(order):
+        col = indicator_cols[code]
+        column = cells_by_column[col]
+        numbers, bad = _number_column(column)
+        matrix[:, j] = numbers
+        for i in bad:
+            problems.add(
+                "not_a_number",
+                table.excel_row(kept[i]),
+                col,
+                table.header(col),
+                got=_text(column[i]),
+                indicator=code,
+            )
+    problems.raise_if_any()
+    return IndicatorValues(tuple(unit_codes), tuple(order), matrix)
+
+
+def _number_column(column: Sequence[Cell]) -> tuple[np.ndarray, list[int]]:
+    """A column of cells as floats (NaN for empty) and the positions that are not numbers."""
+    kinds = set(map(type, column))
+    if kinds <= {float, int, str}:
+        # Vectorised: numbers and empty text only, the usual case, needs no per-cell Python.
+        cells = np.array(column, dtype=object)
+        if str in kinds:
+            empty = cells == ""
+            if set(map(type, cells[~empty])) <= {float, int}:
+                cells[empty] = math.nan
+                kinds = {float}
+        if kinds <= {float, int}:
+            numbers = cells.astype(float)
+            if np.isfinite(numbers[~np.isnan(numbers)]).all():
+                return numbers, []
+    out = np.empty(len(column))
+    bad: list[int] = []
+    for i, value in enumerate(column):
+        if type(value) is float and math.isfinite(value):
+            out[i] = value
+            continue
+        number = parse_number(value)
+        if number is None:
+            bad.append(i)
+            out[i] = math.nan
+        else:
+            out[i] = number
+    return out, bad
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def split_column(column: str) -> tuple[str, str]:
+    """The letter and the header of a problem's column such as `C (gdp_growth)`."""
+    match = _COLUMN.fullmatch(column)
+    if match:
+        return match.group(1), match.group(2) or ""
+    return "", column
+
+
+def format_problem(
+    problem: InputProblem, language: str | None = None, *, html: bool = False
+) -> str:
+    """One problem as one line: file, sheet, row, column, what is wrong and how to fix it."""
+    key = f"workbook.{problem.code}"
+    if has_message(key, language):
+        message = render(key, language, html=html, **dict(problem.params))
+    else:
+        message = render(
+            "workbook.unknown_problem",
+            language,
+            html=html,
+            code=problem.code,
+            params=dict(problem.params),
+        )
+    letter, header = split_column(problem.column)
+    if html:
+        message = Markup(message)  # already escaped: keep it from being escaped twice
+    return render(
+        "workbook.problem_line",
+        language,
+        html=html,
+        file=problem.source,
+        sheet=problem.sheet,
+        row=problem.row,
+        letter=letter,
+        header=header,
+        message=message,
+    )
