@@ -1,0 +1,241 @@
+"""Monthly progress reports (月跟踪), their versions, evidence links and month closures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import NamedTuple
+
+from sqlalchemy import and_, case, select
+from sqlalchemy.orm import aliased, selectinload
+
+from storage.clock import as_utc
+from storage.models import (
+    EvidenceRow,
+    ExtensionRequest,
+    MonthClosure,
+    ProgressReport,
+    ReportEntry,
+    ReportEvidence,
+    UnitRow,
+)
+from storage.unit_of_work import Repository
+
+
+class FirstReport(NamedTuple):
+    """The first version of a unit's report for a month: what counts for scoring."""
+
+    submitted_at: datetime
+    on_time: bool
+
+
+class UnitBrief(NamedTuple):
+    """What the month states need of a unit."""
+
+    id: int
+    code: str
+    name: str
+    group: str
+    active: bool
+
+
+class LatestReport(NamedTuple):
+    """The newest version of a unit's report for a month."""
+
+    unit_id: int
+    version: int
+    receipt: str
+
+
+class Reports(Repository):
+    """Progress report versions, their entries and evidence, and month closures."""
+
+    def lock_unit(self, unit_id: int) -> UnitRow | None:
+        """The unit, locked until the end of the transaction on PostgreSQL, so that two
+        submissions of one unit number their versions one after the other (SQLite writers are
+        serialised by BEGIN IMMEDIATE already)."""
+        return self.session.execute(
+            select(UnitRow).where(UnitRow.id == unit_id).with_for_update()
+        ).scalar_one_or_none()
+
+    def add(self, report: ProgressReport) -> ProgressReport:
+        """Add a report version (its id is set on flush)."""
+        self.session.add(report)
+        return report
+
+    def add_entry(self, entry: ReportEntry) -> ReportEntry:
+        """Add one task's entry of a report version."""
+        self.session.add(entry)
+        return entry
+
+    def add_evidence(self, link: ReportEvidence) -> ReportEvidence:
+        """Attach an evidence file to a report version."""
+        self.session.add(link)
+        return link
+
+    def versions(self, unit_id: int, year: int, month: int) -> list[ProgressReport]:
+        """Every version of a unit's report for a month, oldest first, entries loaded."""
+        return list(
+            self.session.execute(
+                select(ProgressReport)
+                .where(
+                    ProgressReport.unit_id == unit_id,
+                    ProgressReport.year == year,
+                    ProgressReport.month == month,
+                )
+                .options(selectinload(ProgressReport.entries))
+                .order_by(ProgressReport.version)
+            ).scalars()
+        )
+
+    def latest_before(self, unit_id: int, year: int, month: int) -> ProgressReport | None:
+        """The newest version of the unit's latest report for a month of `year` before
+        `month`, entries loaded."""
+        return self.session.execute(
+            select(ProgressReport)
+            .where(
+                ProgressReport.unit_id == unit_id,
+                ProgressReport.year == year,
+                ProgressReport.month < month,
+            )
+            .options(selectinload(ProgressReport.entries))
+            .order_by(ProgressReport.month.desc(), ProgressReport.version.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def evidence_of(self, report_ids: Iterable[int]) -> dict[int, list[int]]:
+        """The evidence ids attached to each of these report versions."""
+        wanted = set(report_ids)
+        out: dict[int, list[int]] = {rid: [] for rid in wanted}
+        if not wanted:
+            return out
+        rows = self.session.execute(
+            select(ReportEvidence.report_id, ReportEvidence.evidence_id)
+            .where(ReportEvidence.report_id.in_(wanted))
+            .order_by(ReportEvidence.id)
+        ).all()
+        for report_id, evidence_id in rows:
+            out[report_id].append(evidence_id)
+        return out
+
+    def existing_evidence(self, ids: Iterable[int]) -> set[int]:
+        """Which of these evidence ids exist."""
+        wanted = set(ids)
+        if not wanted:
+            return set()
+        return set(
+            self.session.execute(select(EvidenceRow.id).where(EvidenceRow.id.in_(wanted)))
+            .scalars()
+            .all()
+        )
+
+    def first_versions(
+        self, year: int, month: int | None = None
+    ) -> dict[tuple[int, int], FirstReport]:
+        """The first version of every unit's report of `year` (or of one month), by
+        (unit id, month)."""
+        query = select(
+            ProgressReport.unit_id,
+            ProgressReport.month,
+            ProgressReport.submitted_at,
+            ProgressReport.on_time,
+        ).where(ProgressReport.year == year, ProgressReport.version == 1)
+        if month is not None:
+            query = query.where(ProgressReport.month == month)
+        # Called for a whole year of every unit (24,000 rows for 2,000 units): plain Core rows,
+        # and naive times (SQLite's) only marked as UTC rather than each one converted.
+        return {
+            (unit_id, m): FirstReport(at if at.tzinfo else at.replace(tzinfo=UTC), bool(on_time))
+            for unit_id, m, at, on_time in self.session.connection().execute(query)
+        }
+
+    def first_versions_as_of(
+        self, year: int, at: datetime
+    ) -> dict[tuple[int, int], tuple[bool, bool]]:
+        """For each first version of `year` submitted by `at`, by (unit id, month): whether it
+        was on time, and whether it came before its month's closure (False if not closed)."""
+        closure = aliased(MonthClosure)
+        before_closure = and_(
+            closure.closed_at.is_not(None), ProgressReport.submitted_at <= closure.closed_at
+        )
+        query = (
+            select(
+                ProgressReport.unit_id,
+                ProgressReport.month,
+                ProgressReport.on_time,
+                case((before_closure, True), else_=False),
+            )
+            .outerjoin(
+                closure,
+                and_(closure.year == ProgressReport.year, closure.month == ProgressReport.month),
+            )
+            .where(
+                ProgressReport.year == year,
+                ProgressReport.version == 1,
+                ProgressReport.submitted_at <= at,
+            )
+        )
+        return {
+            (unit_id, month): (bool(on_time), bool(before))
+            for unit_id, month, on_time, before in self.session.connection().execute(query)
+        }
+
+    def units(self) -> list[UnitBrief]:
+        """Every unit (inactive ones too) as plain values, towns first, then by code."""
+        rows = self.session.execute(
+            select(UnitRow.id, UnitRow.code, UnitRow.name, UnitRow.group, UnitRow.active)
+        ).all()
+        units = [
+            UnitBrief(i, code, name, group, bool(active)) for i, code, name, group, active in rows
+        ]
+        return sorted(units, key=lambda u: (u.group != "town", u.code))
+
+    def latest_versions(self, year: int, month: int) -> dict[int, LatestReport]:
+        """The newest version of each unit's report for one month."""
+        rows = self.session.execute(
+            select(ProgressReport.unit_id, ProgressReport.version, ProgressReport.receipt).where(
+                ProgressReport.year == year, ProgressReport.month == month
+            )
+        ).all()
+        out: dict[int, LatestReport] = {}
+        for unit_id, version, receipt in rows:
+            if unit_id not in out or out[unit_id].version < version:
+                out[unit_id] = LatestReport(unit_id, version, receipt)
+        return out
+
+    def closure(self, year: int, month: int) -> MonthClosure | None:
+        """The closure of a month, if it was closed."""
+        return self.session.execute(
+            select(MonthClosure).where(MonthClosure.year == year, MonthClosure.month == month)
+        ).scalar_one_or_none()
+
+    def closures(self, year: int) -> dict[int, datetime]:
+        """When each closed month of `year` was closed."""
+        rows = self.session.execute(
+            select(MonthClosure.month, MonthClosure.closed_at).where(MonthClosure.year == year)
+        ).all()
+        return {month: as_utc(at) for month, at in rows}
+
+    def add_closure(self, row: MonthClosure) -> MonthClosure:
+        """Record that a month was closed."""
+        self.session.add(row)
+        return row
+
+    def granted_extensions(self, year: int) -> dict[tuple[int, int], date]:
+        """The newest granted new deadline of each unit's report per month of `year`
+        (the same rule as `Extensions.granted_report_extension`, for every unit at once)."""
+        rows = self.session.execute(
+            select(
+                ExtensionRequest.unit_id,
+                ExtensionRequest.report_month,
+                ExtensionRequest.requested_date,
+            )
+            .where(
+                ExtensionRequest.report_year == year,
+                ExtensionRequest.report_month.is_not(None),
+                ExtensionRequest.decision == "granted",
+            )
+            .order_by(ExtensionRequest.decided_at, ExtensionRequest.id)
+        ).all()
+        # Later decisions come last and win; the query excludes rows without a month.
+        return {(unit_id, int(month or 0)): day for unit_id, month, day in rows}
