@@ -19,9 +19,9 @@ from bot.settings import get_settings
 from bot.workbooks.input_templates import TEMPLATE_KINDS, write_template
 from bot.workbooks.reader import read_units
 from bot.workbooks.report import write_report
+from bot.workbooks.task_reader import write_tasks_template
 from scoring import Group, Plan, Standings
 from templates.formatting import num, pct
-
 
 app = typer.Typer(help=t("cli.app_help"), no_args_is_help=True, add_completion=False)
 plan_app = typer.Typer(help=t("cli.plan_help"), no_args_is_help=True)
@@ -29,6 +29,9 @@ app.add_typer(plan_app, name="plan")
 for area in (db, people, tasks, year):
     area.register(app)
 db.register_plan(plan_app)
+
+
+ALL_TEMPLATE_KINDS: tuple[str, ...] = (*TEMPLATE_KINDS, "tasks")
 
 
 def _refuse_existing(path: Path, force: bool) -> None:
@@ -88,20 +91,23 @@ def plan_check(plan: Annotated[Path, typer.Argument(help="PLAN.yaml")]) -> None:
 
 @app.command("template", help=t("cli.template_help"))
 def template_command(
-    kind: Annotated[str, typer.Argument(help=" | ".join(TEMPLATE_KINDS))],
+    kind: Annotated[str, typer.Argument(help=" | ".join(ALL_TEMPLATE_KINDS))],
     plan: Annotated[Path, typer.Option("--plan", help="PLAN.yaml")],
     output: Annotated[Path, typer.Option("-o", "--output")],
     units: Annotated[Path | None, typer.Option("--units", help="units.xlsx")] = None,
     force: Annotated[bool, typer.Option("--force")] = False,
 ) -> None:
     """Write an empty data workbook with the right headers and drop-down lists."""
-    if kind not in TEMPLATE_KINDS:
-        fail([t("cli.unknown_template", kind=kind, kinds=list(TEMPLATE_KINDS))])
+    if kind not in ALL_TEMPLATE_KINDS:
+        fail([t("cli.unknown_template", kind=kind, kinds=list(ALL_TEMPLATE_KINDS))])
     _refuse_existing(output, force)
     with handled():
         loaded = load_plan_file(plan)
         known = read_units(units) if units else []
-    write_template(kind, loaded, output, known, LANG)
+    if kind == "tasks":
+        write_tasks_template(loaded, output, known, LANG)
+    else:
+        write_template(kind, loaded, output, known, LANG)
     out.print(t("cli.template_written", kind=kind, file=str(output)))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,18 @@ def default_plan_text(year: int) -> str:
     return str(Template(source, keep_trailing_newline=True).render(year=year))
 
 
+# libyaml's loader when PyYAML was built with it (several times faster), else the pure one.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@lru_cache(maxsize=64)
 def load_plan_text(text: str, file: str = "<plan>") -> Plan:
-    """Parse and validate plan YAML text; raise `PlanFileError` with every problem found."""
+    """Parse and validate plan YAML text; raise `PlanFileError` with every problem found.
+
+    Results are cached by text: a `Plan` is immutable, and services read the year's plan often.
+    """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise PlanFileError(
@@ -54,7 +62,7 @@ def load_plan_text(text: str, file: str = "<plan>") -> Plan:
     try:
         return parse_plan(data)
     except PlanError as exc:
-        lines = _line_map(node)
+        lines = _line_map(yaml.compose(text, Loader=_Loader))
         raise PlanFileError(
             file,
             "problems",

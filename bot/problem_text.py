@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from bot.plan_file import PlanFileError
-from bot.workbooks.reader import format_problem
+from bot.workbooks.reader import SHEET_NAMES, format_problem
 from scoring import InputError
 from templates import render
 
@@ -20,8 +20,8 @@ def plan_error_lines(error: PlanFileError, language: str | None = None) -> list[
     for problem, line in zip(error.problems, error.lines, strict=True):
         message = render(f"plan.{problem.code}", language, **problem.params)
         lines.append(
-            "  " + render("plan.problem_line", language, line=line, path=problem.path,
-                          message=message)
+            "  "
+            + render("plan.problem_line", language, line=line, path=problem.path, message=message)
         )
     lines.append(render("plan.footer", language))
     return lines
@@ -32,6 +32,7 @@ def input_error_lines(error: InputError, language: str | None = None) -> list[st
     by_file: dict[str, list[str]] = defaultdict(list)
     for problem in error.problems:
         by_file[problem.source].append(format_problem(problem, language))
+    kinds = [k for p in error.problems for k, names in SHEET_NAMES.items() if p.sheet in names]
     lines: list[str] = []
     shown = 0
     for file, messages in by_file.items():
@@ -42,5 +43,5 @@ def input_error_lines(error: InputError, language: str | None = None) -> list[st
             shown += 1
     if shown > MAX_LINES:
         lines.append(render("cli.more_problems", language, count=shown - MAX_LINES))
-    lines.append(render("workbook.footer", language))
+    lines.append(render("workbook.footer", language, kind=kinds[0] if kinds else "values"))
     return lines

@@ -52,7 +52,14 @@ ZONE_AND_DEPARTMENTS: tuple[tuple[str, str], ...] = (
 )
 
 # The assessment panel (考核小组): DRB with member units; six raters, so trimming shows.
-RATERS: tuple[str, ...] = ("区发展和改革局", "区财政局", "区人社局", "区统计局", "区委组织部", "区督查室")
+RATERS: tuple[str, ...] = (
+    "区发展和改革局",
+    "区财政局",
+    "区人社局",
+    "区统计局",
+    "区委组织部",
+    "区督查室",
+)
 
 # Plausible ranges of the default plan's indicators (low, high), for synthetic figures only.
 _RANGES: dict[str, tuple[float, float]] = {

@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     bot_username: str | None = None
     archive_dir: Path | None = None
-    telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_BOT_TOKEN"
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -25,7 +25,7 @@ LANG = get_settings().language
 
 # Piped output (a file, a test) gets a wide console, so tables are never squeezed into 80 columns.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def t(key: str, **params: Any) -> str:

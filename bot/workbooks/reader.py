@@ -74,6 +74,7 @@ SHEET_NAMES: dict[str, tuple[str, ...]] = {
     "grades": ("grades", "等次", "评价"),
     "bonus": ("bonus", "加分项"),
     "events": ("events", "扣分事件", "事件"),
+    "tasks": ("tasks", "任务", "目标任务", "任务清单", "目标任务清单"),
 }
 
 _UNIT_ALIASES = ("unit", "单位", "单位代码", "考核单位", "考核对象")
@@ -107,6 +108,15 @@ COLUMN_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "unit_name": _UNIT_NAME_ALIASES,
         "event": ("event", "事件", "事件类型"),
         "count": ("count", "次数"),
+    },
+    "tasks": {
+        "unit": _UNIT_ALIASES,
+        "code": ("code", "任务编号", "编号", "任务代码", "代码", "序号"),
+        "title": ("title", "任务名称", "任务内容", "目标任务", "任务", "名称", "标题"),
+        "source_document": ("source_document", "来源文件", "任务来源", "依据文件", "来源", "出处"),
+        "target": ("target", "目标", "目标值", "任务目标", "预期目标", "量化目标"),
+        "due_date": ("due_date", "完成时限", "截止日期", "完成期限", "完成时间", "时限", "到期日"),
+        "work_item": ("work_item", "工作项", "所属工作项", "工作项目", "考核工作项"),
     },
 }
 
@@ -303,7 +313,7 @@ def _suggest(word: str, candidates: Sequence[str]) -> list[str]:
 
 
 @dataclass
-class _Problems:
+class ProblemList:
     """The problems of one file, kept in file order (sheet, then row, then column)."""
 
     source: str
@@ -368,7 +378,7 @@ _CELL_END = re.compile(rb"</(?:[\w.-]+:)?c>")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def _open_table(path: Path, kind: str, problems: _Problems) -> _Table:
+def open_table(path: Path, kind: str, problems: ProblemList) -> _Table:
     """The kind's sheet of the workbook at `path`; raise for problems that stop the read."""
     file = problems.source
     try:
@@ -498,8 +508,8 @@ def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
     return None
 
 
-def _map_columns(
-    table: _Table, kind: str, problems: _Problems
+def map_columns(
+    table: _Table, kind: str, problems: ProblemList
 ) -> tuple[dict[str, int], list[int]]:
     """Each canonical field's column, and the columns no field claims."""
     aliases = {norm(a): name for name, names in COLUMN_ALIASES[kind].items() for a in names}
@@ -540,11 +550,11 @@ def _map_columns(
 
 
 @dataclass
-class _Row:
+class SheetRow:
     """One data row, with helpers that report a problem at one of its cells."""
 
     table: _Table
-    problems: _Problems
+    problems: ProblemList
     columns: Mapping[str, int]
     cells: list[Cell]
     number: int  # Excel row
@@ -567,7 +577,9 @@ class _Row:
         return value
 
 
-def _rows(table: _Table, columns: Mapping[str, int], problems: _Problems) -> Iterable[_Row]:
+def data_rows(
+    table: _Table, columns: Mapping[str, int], problems: ProblemList
+) -> Iterable[SheetRow]:
     """The non-blank data rows; formula errors in recognised cells are reported on the way."""
     cols = list(columns.values())
     for k, cells in enumerate(table.rows):
@@ -575,7 +587,7 @@ def _rows(table: _Table, columns: Mapping[str, int], problems: _Problems) -> Ite
             number = table.excel_row(k)
             if not any((number, c) in table.errors for c in cols):
                 continue
-        row = _Row(table, problems, columns, cells, table.excel_row(k))
+        row = SheetRow(table, problems, columns, cells, table.excel_row(k))
         for name, col in columns.items():
             error = table.errors.get((row.number, col))
             if error is not None:
@@ -583,7 +595,7 @@ def _rows(table: _Table, columns: Mapping[str, int], problems: _Problems) -> Ite
         yield row
 
 
-class _UnitIndex:
+class UnitIndex:
     """Look units up by code or by name, case- and width-insensitively."""
 
     def __init__(self, units: Sequence[Unit]) -> None:
@@ -604,7 +616,7 @@ class _UnitIndex:
         return self._suggestions[text]
 
 
-def _unit_of(row: _Row, units: _UnitIndex) -> Unit | None:
+def unit_of(row: SheetRow, units: UnitIndex) -> Unit | None:
     text = row.text("unit")
     if not text:
         return None
@@ -621,7 +633,7 @@ def _unit_of(row: _Row, units: _UnitIndex) -> Unit | None:
 
 
 def _choice(
-    row: _Row, name: str, words: Mapping[str, Any], code: str, choices: Sequence[str]
+    row: SheetRow, name: str, words: Mapping[str, Any], code: str, choices: Sequence[str]
 ) -> Any:
     text = row.text(name)
     if not text:
@@ -632,7 +644,7 @@ def _choice(
     return found
 
 
-def _require_rows(kind: str, count: int, problems: _Problems) -> None:
+def _require_rows(kind: str, count: int, problems: ProblemList) -> None:
     if count == 0 and kind in ("units", "values", "grades"):
         problems.add("no_data_rows")
 
@@ -643,16 +655,16 @@ def _require_rows(kind: str, count: int, problems: _Problems) -> None:
 
 def read_units(path: Path, *, source: str | None = None) -> list[Unit]:
     """The assessed units of a `units` workbook (code, name, group); raise `InputError`."""
-    problems = _Problems(source if source is not None else str(path))
-    table = _open_table(path, "units", problems)
-    columns, _ = _map_columns(table, "units", problems)
+    problems = ProblemList(source if source is not None else str(path))
+    table = open_table(path, "units", problems)
+    columns, _ = map_columns(table, "units", problems)
     problems.raise_if_any()
     units: list[Unit] = []
     codes: dict[str, int] = {}
     names: dict[str, int] = {}
     count = 0
     group_choices = [*GROUP_LABELS.values(), *(g.value for g in Group)]
-    for row in _rows(table, columns, problems):
+    for row in data_rows(table, columns, problems):
         count += 1
         code = row.text("code")
         name = row.text("name")
@@ -676,11 +688,11 @@ def read_grades(
     path: Path, plan: Plan, units: Sequence[Unit], *, source: str | None = None
 ) -> list[GradeRecord]:
     """Every rater's grade of a `grades` workbook; raise `InputError` with every problem."""
-    problems = _Problems(source if source is not None else str(path))
-    table = _open_table(path, "grades", problems)
-    columns, _ = _map_columns(table, "grades", problems)
+    problems = ProblemList(source if source is not None else str(path))
+    table = open_table(path, "grades", problems)
+    columns, _ = map_columns(table, "grades", problems)
     problems.raise_if_any()
-    index = _UnitIndex(units)
+    index = UnitIndex(units)
     items = {norm(key): item for item in plan.work.items for key in (item.code, item.name)}
     item_choices = [i.name for i in plan.work.items] + [i.code for i in plan.work.items]
     period_choices = [*QUARTERS, YEAR_END, PERIOD_LABELS[YEAR_END]]
@@ -688,9 +700,9 @@ def read_grades(
     records: list[GradeRecord] = []
     seen: dict[tuple[str, str, str, str], int] = {}
     count = 0
-    for row in _rows(table, columns, problems):
+    for row in data_rows(table, columns, problems):
         count += 1
-        unit = _unit_of(row, index)
+        unit = unit_of(row, index)
         item = _choice(row, "item", items, "unknown_item", item_choices)
         period = _choice(row, "period", PERIOD_WORDS, "unknown_period", period_choices)
         rater = row.text("rater")
@@ -718,15 +730,15 @@ def read_grades(
 
 def read_bonus(path: Path, units: Sequence[Unit], *, source: str | None = None) -> list[BonusItem]:
     """The bonus items of a `bonus` workbook (may have none); raise `InputError`."""
-    problems = _Problems(source if source is not None else str(path))
-    table = _open_table(path, "bonus", problems)
-    columns, _ = _map_columns(table, "bonus", problems)
+    problems = ProblemList(source if source is not None else str(path))
+    table = open_table(path, "bonus", problems)
+    columns, _ = map_columns(table, "bonus", problems)
     problems.raise_if_any()
-    index = _UnitIndex(units)
+    index = UnitIndex(units)
     items: list[BonusItem] = []
     seen: dict[tuple[str, str], int] = {}
-    for row in _rows(table, columns, problems):
-        unit = _unit_of(row, index)
+    for row in data_rows(table, columns, problems):
+        unit = unit_of(row, index)
         title = row.text("title")
         evidence = row.text("evidence", required=False) if "evidence" in columns else ""
         approved = None
@@ -749,16 +761,16 @@ def read_events(
     path: Path, units: Sequence[Unit], *, source: str | None = None
 ) -> list[EventCount]:
     """The point-costing events of an `events` workbook (may have none); raise `InputError`."""
-    problems = _Problems(source if source is not None else str(path))
-    table = _open_table(path, "events", problems)
-    columns, _ = _map_columns(table, "events", problems)
+    problems = ProblemList(source if source is not None else str(path))
+    table = open_table(path, "events", problems)
+    columns, _ = map_columns(table, "events", problems)
     problems.raise_if_any()
-    index = _UnitIndex(units)
+    index = UnitIndex(units)
     event_choices = [*EVENT_LABELS.values(), *(k.value for k in EventKind)]
     counts: list[EventCount] = []
     seen: dict[tuple[str, EventKind], int] = {}
-    for row in _rows(table, columns, problems):
-        unit = _unit_of(row, index)
+    for row in data_rows(table, columns, problems):
+        unit = unit_of(row, index)
         event = _choice(row, "event", EVENT_WORDS, "unknown_event", event_choices)
         count = None
         if row.text("count"):
@@ -786,9 +798,9 @@ def read_values(
     Built for large files: cells are checked column by column, with a fast path for columns
     that hold only numbers.
     """
-    problems = _Problems(source if source is not None else str(path))
-    table = _open_table(path, "values", problems)
-    columns, others = _map_columns(table, "values", problems)
+    problems = ProblemList(source if source is not None else str(path))
+    table = open_table(path, "values", problems)
+    columns, others = map_columns(table, "values", problems)
     indicator_of = {
         norm(key): ind for ind in plan.development.indicators for key in (ind.code, ind.name)
     }
@@ -844,7 +856,7 @@ def read_values(
         _require_rows("values", 0, problems)
         problems.raise_if_any()
 
-    index = _UnitIndex(units)
+    index = UnitIndex(units)
     unit_header = table.header(unit_col)
     unit_codes: list[str] = []
     first_row: dict[str, int] = {}

@@ -35,15 +35,15 @@ from bot.services.tasks import MAX_CODE, MAX_TEXT, TaskInput
 from bot.workbooks.reader import (
     COLUMN_ALIASES,
     SHEET_NAMES,
-    _map_columns,
-    _open_table,
-    _Problems,
-    _Row,
-    _rows,
-    _unit_of,
-    _UnitIndex,
+    ProblemList,
+    SheetRow,
+    UnitIndex,
     column_letter,
+    data_rows,
+    map_columns,
     norm,
+    open_table,
+    unit_of,
 )
 from scoring import Plan, Unit
 from templates import render
@@ -51,27 +51,14 @@ from templates.catalog import normalise_language
 
 KIND = "tasks"
 SHEET = "tasks"
-TASK_SHEET_NAMES: tuple[str, ...] = ("tasks", "任务", "目标任务", "任务清单", "目标任务清单")
-TASK_COLUMNS: dict[str, tuple[str, ...]] = {
-    "unit": COLUMN_ALIASES["values"]["unit"],
-    "code": ("code", "任务编号", "编号", "任务代码", "代码", "序号"),
-    "title": ("title", "任务名称", "任务内容", "目标任务", "任务", "名称", "标题"),
-    "source_document": ("source_document", "来源文件", "任务来源", "依据文件", "来源", "出处"),
-    "target": ("target", "目标", "目标值", "任务目标", "预期目标", "量化目标"),
-    "due_date": ("due_date", "完成时限", "截止日期", "完成期限", "完成时间", "时限", "到期日"),
-    "work_item": ("work_item", "工作项", "所属工作项", "工作项目", "考核工作项"),
-}
+TASK_SHEET_NAMES = SHEET_NAMES[KIND]
+TASK_COLUMNS = COLUMN_ALIASES[KIND]
 _LIMITS = {
     "code": MAX_CODE,
     "title": MAX_TEXT,
     "source_document": MAX_TEXT,
     "target": MAX_TEXT,
 }
-
-# The reader finds a kind's sheet and columns by these registries; tasks join them here
-# (see the report of the tasks helper: the reader could take them as arguments instead).
-SHEET_NAMES.setdefault(KIND, TASK_SHEET_NAMES)
-COLUMN_ALIASES.setdefault(KIND, TASK_COLUMNS)
 
 _DATE_TEXT = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 
@@ -81,19 +68,19 @@ def read_tasks(
 ) -> list[TaskInput]:
     """The tasks of a `tasks` workbook, units and work items as codes; raise `InputError`
     with every problem (nothing is returned from a file with any problem)."""
-    problems = _Problems(source if source is not None else str(path))
-    table = _open_table(path, KIND, problems)
-    columns, _ = _map_columns(table, KIND, problems)
+    problems = ProblemList(source if source is not None else str(path))
+    table = open_table(path, KIND, problems)
+    columns, _ = map_columns(table, KIND, problems)
     problems.raise_if_any()
-    units = _UnitIndex(unit_keys)
+    units = UnitIndex(unit_keys)
     items = {norm(key): item.code for item in plan.work.items for key in (item.code, item.name)}
     item_choices = [i.name for i in plan.work.items] + [i.code for i in plan.work.items]
     seen: dict[tuple[str, str], int] = {}
     tasks: list[TaskInput] = []
     count = 0
-    for row in _rows(table, columns, problems):
+    for row in data_rows(table, columns, problems):
         count += 1
-        unit = _unit_of(row, units)
+        unit = unit_of(row, units)
         code = _required(row, "code")
         title = _required(row, "title")
         source_document = row.text("source_document", required=False)
@@ -138,7 +125,7 @@ def read_tasks(
     return tasks
 
 
-def _required(row: _Row, name: str) -> str:
+def _required(row: SheetRow, name: str) -> str:
     """The cell's text; an empty cell is reported with the task field's own name."""
     value = row.text(name, required=False)
     if not value and (row.number, row.columns[name]) not in row.table.errors:
@@ -146,7 +133,7 @@ def _required(row: _Row, name: str) -> str:
     return value
 
 
-def _due_date(row: _Row) -> dt.date | None:
+def _due_date(row: SheetRow) -> dt.date | None:
     """The due date of a row: a date cell, or YYYY-MM-DD (or 年月日) text; empty is None."""
     raw = row.raw("due_date")
     if isinstance(raw, dt.datetime):
