@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -20,11 +21,26 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     data_dir: Path = Path("data")
     database_url: str | None = None
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    bot_api_url: str = "https://api.telegram.org/bot"
+    bot_file_url: str = "https://api.telegram.org/file/bot"
+    button_secret: SecretStr | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_port: int = 8443
     bot_username: str | None = None
     archive_dir: Path | None = None
     telegram_bot_token: SecretStr | None = Field(
         default=None, validation_alias="TELEGRAM_BOT_TOKEN"
     )
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """KAOHE_ADMIN_IDS is a comma- or space-separated list of Telegram user ids."""
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(",", " ").split()]
+        return value
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,10 +1,12 @@
 """Write a new Alembic migration from the difference between the models and the migrations.
 
 Usage: .venv/bin/python scripts/new_migration.py "what changed" 0002
+The new file is then tidied with ruff (imports and format), as the test command checks.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -26,6 +28,10 @@ def main() -> None:
             command.upgrade(config, "head")
             command.revision(config, message=message, autogenerate=True, rev_id=revision)
         database.dispose()
+    versions = Path(__file__).resolve().parents[1] / "storage" / "migrations" / "versions"
+    ruff = Path(sys.executable).parent / "ruff"
+    subprocess.run([str(ruff), "check", "--fix", "-q", str(versions)], check=False)
+    subprocess.run([str(ruff), "format", "-q", str(versions)], check=False)
 
 
 if __name__ == "__main__":

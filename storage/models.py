@@ -17,11 +17,13 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -119,7 +121,8 @@ class IndicatorValue(Base):
     __tablename__ = "indicator_values"
     __table_args__ = (UniqueConstraint("value_set_id", "unit_id", "indicator"),)
     id: Mapped[int] = _id()
-    value_set_id: Mapped[int] = mapped_column(ForeignKey("value_sets.id"), index=True)
+    # The unique constraint below starts with value_set_id, so it serves as its index too.
+    value_set_id: Mapped[int] = mapped_column(ForeignKey("value_sets.id"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     indicator: Mapped[str] = mapped_column(String(64))
     value: Mapped[float | None] = mapped_column(Float)
@@ -129,6 +132,20 @@ class GradeRow(Base):
     """One rater's grade of a unit's work item for a period; a re-grade replaces, keeping it."""
 
     __tablename__ = "grades"
+    __table_args__ = (
+        # One grade in force per unit, item, period and rater; replaced ones are kept.
+        Index(
+            "uq_grades_in_force",
+            "year",
+            "unit_id",
+            "item",
+            "period",
+            "rater",
+            unique=True,
+            postgresql_where=text("replaced_at IS NULL"),
+            sqlite_where=text("replaced_at IS NULL"),
+        ),
+    )
     id: Mapped[int] = _id()
     year: Mapped[int] = mapped_column(Integer, index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
@@ -367,3 +384,36 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_id: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class DialogState(Base):
+    """A person's place in one kind of bot dialog and the draft typed so far.
+
+    Written at every step, so that a restart or a crash loses nothing. One row per person and
+    dialog kind, so an unfinished report survives starting a rectification; the most recently
+    updated row is the dialog in progress. `version` grows with every dialog a person starts,
+    so that buttons of an older dialog are recognised as expired.
+    """
+
+    __tablename__ = "dialog_states"
+    __table_args__ = (UniqueConstraint("person_id", "kind"),)
+    id: Mapped[int] = _id()
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, object]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Publication(Base):
+    """Standings made visible to units (the year's, or a quarter's) by a coordinator."""
+
+    __tablename__ = "publications"
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    period: Mapped[str] = mapped_column(String(8))  # year | Q1..Q4
+    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

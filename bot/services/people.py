@@ -513,3 +513,60 @@ def _view(person: Person, unit: UnitRow | None) -> PersonView:
         created_at=as_utc(person.created_at),
         deactivated_at=as_utc(person.deactivated_at) if person.deactivated_at else None,
     )
+
+
+@dataclass(frozen=True)
+class PersonSession:
+    """Who is behind a Telegram account, for the bot: actor, name, language, unit name."""
+
+    actor: Actor
+    display_name: str
+    language: str | None
+    unit_name: str | None
+
+
+def person_session(uow: UnitOfWork, telegram_user_id: int) -> PersonSession | None:
+    """The active person bound to a Telegram account, or None (unknown or deactivated)."""
+    with uow:
+        person = uow.repository(People).by_telegram_user_id(telegram_user_id)
+        if person is None or not person.active:
+            return None
+        unit = person.unit
+        return PersonSession(
+            actor=Actor(person.id, Role(person.role), person.unit_id, person.display_name),
+            display_name=person.display_name,
+            language=person.language,
+            unit_name=unit.name if unit is not None else None,
+        )
+
+
+def set_language(uow: UnitOfWork, actor: Actor, language: str) -> None:
+    """Change the language the bot speaks to the acting person."""
+    if actor.person_id is None:
+        raise Invalid("no_account")
+    with uow:
+        person = uow.repository(People).by_id(actor.person_id)
+        if person is None:
+            raise NotFound("person_not_found", person_id=actor.person_id)
+        before = person.language
+        person.language = language[:8].lower()
+        uow.audit(
+            actor.audit_name,
+            "person.language",
+            "person",
+            person.id,
+            {"language": before},
+            {"language": person.language},
+        )
+        uow.commit()
+
+
+def ensure_admin(uow: UnitOfWork, telegram_user_id: int, display_name: str) -> None:
+    """Make a Telegram account listed in KAOHE_ADMIN_IDS an active admin (bootstraps the bot)."""
+    with uow:
+        person = uow.repository(People).by_telegram_user_id(telegram_user_id)
+        if person is not None and person.active and person.role == Role.ADMIN.value:
+            return
+    register_person(
+        uow, Actor.operator("settings"), telegram_user_id, display_name or "admin", Role.ADMIN
+    )

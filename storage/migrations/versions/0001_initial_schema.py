@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 07:38:27.147013
+Create Date: 2026-11-26 08:09:44.809214
 """
 
 from __future__ import annotations
@@ -117,6 +117,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_bonus_items_year"), ["year"], unique=False)
 
     op.create_table(
+        "dialog_states",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("step", sa.String(length=32), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name=op.f("fk_dialog_states_person_id_people")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dialog_states")),
+        sa.UniqueConstraint("person_id", "kind", name=op.f("uq_dialog_states_person_id")),
+    )
+    with op.batch_alter_table("dialog_states", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_dialog_states_person_id"), ["person_id"], unique=False
+        )
+
+    op.create_table(
         "evidence",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("telegram_file_id", sa.String(length=300), nullable=True),
@@ -201,6 +221,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("grades", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_grades_year"), ["year"], unique=False)
+        batch_op.create_index(
+            "uq_grades_in_force",
+            ["year", "unit_id", "item", "period", "rater"],
+            unique=True,
+            postgresql_where=sa.text("replaced_at IS NULL"),
+            sqlite_where=sa.text("replaced_at IS NULL"),
+        )
 
     op.create_table(
         "invites",
@@ -279,6 +306,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("progress_reports", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_progress_reports_unit_id"), ["unit_id"], unique=False)
+
+    op.create_table(
+        "publications",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=8), nullable=False),
+        sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_by", sa.Integer(), nullable=True),
+        sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["published_by"], ["people.id"], name=op.f("fk_publications_published_by_people")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_publications")),
+    )
+    with op.batch_alter_table("publications", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_publications_year"), ["year"], unique=False)
 
     op.create_table(
         "value_sets",
@@ -394,11 +438,6 @@ def upgrade() -> None:
             "value_set_id", "unit_id", "indicator", name=op.f("uq_indicator_values_value_set_id")
         ),
     )
-    with op.batch_alter_table("indicator_values", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_indicator_values_value_set_id"), ["value_set_id"], unique=False
-        )
-
     op.create_table(
         "rectifications",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -521,9 +560,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_rectifications_finding_id"))
 
     op.drop_table("rectifications")
-    with op.batch_alter_table("indicator_values", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_indicator_values_value_set_id"))
-
     op.drop_table("indicator_values")
     with op.batch_alter_table("finding_evidence", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_finding_evidence_finding_id"))
@@ -541,6 +577,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_value_sets_year"))
 
     op.drop_table("value_sets")
+    with op.batch_alter_table("publications", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_publications_year"))
+
+    op.drop_table("publications")
     with op.batch_alter_table("progress_reports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_progress_reports_unit_id"))
 
@@ -552,6 +592,11 @@ def downgrade() -> None:
     op.drop_table("month_closures")
     op.drop_table("invites")
     with op.batch_alter_table("grades", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_grades_in_force",
+            postgresql_where=sa.text("replaced_at IS NULL"),
+            sqlite_where=sa.text("replaced_at IS NULL"),
+        )
         batch_op.drop_index(batch_op.f("ix_grades_year"))
 
     op.drop_table("grades")
@@ -568,6 +613,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_evidence_sha256"))
 
     op.drop_table("evidence")
+    with op.batch_alter_table("dialog_states", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dialog_states_person_id"))
+
+    op.drop_table("dialog_states")
     with op.batch_alter_table("bonus_items", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_bonus_items_year"))
 
