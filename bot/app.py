@@ -1,0 +1,113 @@
+"""The composition root of the Telegram bot: one Application, its handlers, its lifecycle."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.buttons import ButtonSigner
+from bot.context import BotDeps, KaoheContext
+from bot.dialogs.engine import Dialog
+from bot.handlers import common
+from bot.handlers.gate import gate
+from bot.handlers.router import DialogRouter
+from bot.menus import set_public_menu
+from bot.settings import Settings
+from storage.archive import EvidenceArchive
+from storage.clock import Clock, SystemClock
+from storage.database import Database
+
+KaoheApplication = Application[Any, KaoheContext, Any, Any, Any, Any]
+
+
+def make_deps(settings: Settings, database: Database, clock: Clock | None = None) -> BotDeps:
+    """The bot's dependencies from the settings."""
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    secret = settings.button_secret.get_secret_value() if settings.button_secret else token
+    return BotDeps(
+        settings=settings,
+        database=database,
+        clock=clock or SystemClock(),
+        archive=EvidenceArchive(settings.resolved_archive_dir),
+        # Button signatures need a stable secret: the configured one, else one derived from
+        # the token, so buttons sent before a restart still verify after it.
+        signer=ButtonSigner(hashlib.sha256(f"kaohe-buttons:{secret}".encode()).digest()),
+        admin_ids=frozenset(settings.admin_ids),
+    )
+
+
+def dialogs() -> list[Dialog]:
+    """Every dialog of the bot."""
+    from bot.dialogs.registry import all_dialogs
+
+    return [common.LanguageDialog(), *all_dialogs()]
+
+
+def build_application(
+    deps: BotDeps,
+    token: str,
+    *,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+    request: BaseRequest | None = None,
+    updater: bool = True,
+    extra_dialogs: Sequence[Dialog] = (),
+) -> KaoheApplication:
+    """The bot's Application with every handler registered, ready to initialize and start."""
+    settings = deps.settings
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .context_types(ContextTypes(context=KaoheContext))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=ZoneInfo(settings.timezone)))
+        .base_url(base_url or settings.bot_api_url)
+        .base_file_url(base_file_url or settings.bot_file_url)
+        .post_init(_post_init)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if not updater:
+        builder = builder.updater(None)
+    application: KaoheApplication = builder.build()
+    application.bot_data["deps"] = deps
+    register_handlers(application, [*dialogs(), *extra_dialogs])
+    return application
+
+
+def register_handlers(application: KaoheApplication, all_dialogs: Sequence[Dialog]) -> None:
+    """The gate first, then commands, dialogs and the catch-alls; the error handler last."""
+    router = DialogRouter({d.kind: d for d in all_dialogs})
+    application.add_handler(TypeHandler(object, gate), group=-1)
+    application.add_handler(CommandHandler("start", common.start))
+    application.add_handler(CommandHandler("help", common.help_command))
+    application.add_handler(CommandHandler("cancel", common.cancel))
+    for dialog in all_dialogs:
+        application.add_handler(CommandHandler(dialog.command, router.command))
+    application.add_handler(CallbackQueryHandler(router.button))
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, router.edited))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, router.text))
+    application.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, router.file))
+    application.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
+    application.add_handler(MessageHandler(filters.ALL, router.unusable))
+    application.add_error_handler(common.on_error)
+
+
+async def _post_init(application: KaoheApplication) -> None:
+    deps: BotDeps = application.bot_data["deps"]
+    await set_public_menu(application.bot, deps.settings.language)

@@ -1,0 +1,81 @@
+"""What every handler can reach: the bot's dependencies and the person behind the update."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar, cast
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.buttons import ButtonSigner
+from bot.services.access import Actor
+from bot.settings import Settings
+from storage.archive import EvidenceArchive
+from storage.clock import Clock
+from storage.database import Database
+from storage.unit_of_work import UnitOfWork
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass
+class BotDeps:
+    """The bot's long-lived parts, made once in the composition root."""
+
+    settings: Settings
+    database: Database
+    clock: Clock
+    archive: EvidenceArchive
+    signer: ButtonSigner
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work."""
+        return UnitOfWork(self.database, self.clock)
+
+    def read_uow(self) -> UnitOfWork:
+        """A new read-only unit of work."""
+        return UnitOfWork(self.database, self.clock, read_only=True)
+
+
+@dataclass(frozen=True)
+class Who:
+    """The registered person behind the current update."""
+
+    actor: Actor
+    display_name: str
+    language: str
+    unit_name: str | None
+    chat_id: int
+
+
+class KaoheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The callback context of kaohe's handlers, with typed access to its parts."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self.who: Who | None = None
+
+    @property
+    def deps(self) -> BotDeps:
+        """The bot's dependencies."""
+        return cast(BotDeps, self.bot_data["deps"])
+
+    @property
+    def language(self) -> str:
+        """The language to answer in."""
+        if self.who is not None:
+            return self.who.language
+        return self.deps.settings.language
+
+    async def call(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a (blocking) service off the event loop."""
+        return await asyncio.to_thread(function, *args, **kwargs)

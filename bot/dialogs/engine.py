@@ -1,0 +1,166 @@
+"""The dialog engine: routes each message, file and button to the dialog the person is in.
+
+A dialog is a class with one method per thing the user does (`begin`, `text`, `button`,
+`file`) and a `prompt` that shows the current step again. Its step and draft live in the
+database (bot.services.dialogs) and are saved at every step, so a restart or a crash loses
+nothing: the next message simply continues where the person was. Buttons carry the dialog's
+kind and version, signed, so that a button of a finished or older dialog answers "expired"
+and a forged one "not valid" instead of doing anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from bot.buttons import Payload
+from bot.context import KaoheContext, Who
+from bot.services import dialogs as dialog_service
+from bot.services.access import Role
+from bot.services.dialogs import DialogView
+from templates import render
+
+Buttons = Sequence[Sequence[InlineKeyboardButton]]
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """A photo or document the user sent, as Telegram describes it."""
+
+    kind: str  # photo | document
+    file_id: str
+    unique_id: str
+    file_name: str | None
+    mime_type: str | None
+    size: int | None
+    media_group_id: str | None
+    message_id: int
+
+
+class Turn:
+    """One update handled by a dialog: who, where they are, and how to answer."""
+
+    def __init__(
+        self, update: Update, context: KaoheContext, kind: str, state: DialogView | None
+    ) -> None:
+        assert context.who is not None
+        self.update = update
+        self.context = context
+        self.who: Who = context.who
+        self.kind = kind
+        self.state = state
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The draft of the dialog (empty before it starts)."""
+        return self.state.data if self.state is not None else {}
+
+    @property
+    def step(self) -> str:
+        """The current step of the dialog."""
+        return self.state.step if self.state is not None else ""
+
+    def t(self, key: str, **params: Any) -> str:
+        """A message in the person's language, HTML-escaped for Telegram."""
+        return render(key, self.who.language, html=True, **params)
+
+    def plain(self, key: str, **params: Any) -> str:
+        """A message in the person's language without escaping (for button labels)."""
+        return render(key, self.who.language, **params)
+
+    def button(self, label: str, action: str, arg: str = "") -> InlineKeyboardButton:
+        """A button of this dialog that sends `action` (and `arg`) back."""
+        version = self.state.version if self.state is not None else 0
+        payload = self.context.deps.signer.dump(Payload(self.kind, version, action, arg))
+        return InlineKeyboardButton(label, callback_data=payload)
+
+    async def say(self, key: str, buttons: Buttons | None = None, **params: Any) -> Message:
+        """Send a message from the catalogs, with buttons if given."""
+        return await self.send(self.t(key, **params), buttons)
+
+    async def send(self, text: str, buttons: Buttons | None = None) -> Message:
+        """Send ready HTML text, with buttons if given."""
+        markup = InlineKeyboardMarkup(buttons) if buttons else None
+        return await self.context.bot.send_message(self.who.chat_id, text, reply_markup=markup)
+
+    async def edit(self, message_id: int, text: str, buttons: Buttons | None = None) -> None:
+        """Replace the text (and buttons) of one of the bot's messages."""
+        markup = InlineKeyboardMarkup(buttons) if buttons else None
+        await self.context.bot.edit_message_text(
+            text, chat_id=self.who.chat_id, message_id=message_id, reply_markup=markup
+        )
+
+    async def start(self, step: str, data: dict[str, Any]) -> None:
+        """Start this dialog afresh: older buttons of it expire."""
+        self.state = await self.context.call(
+            dialog_service.start_dialog,
+            self.context.deps.uow(),
+            self._person_id,
+            self.kind,
+            step,
+            data,
+        )
+
+    async def save(self, step: str, data: dict[str, Any] | None = None) -> None:
+        """Store the step and draft now, before answering, so nothing typed can be lost."""
+        new_data = data if data is not None else self.data
+        saved = await self.context.call(
+            dialog_service.save_dialog,
+            self.context.deps.uow(),
+            self._person_id,
+            self.kind,
+            step,
+            new_data,
+        )
+        if saved is not None:
+            self.state = saved
+
+    async def finish(self) -> None:
+        """End the dialog: its draft is forgotten and its buttons expire."""
+        await self.context.call(
+            dialog_service.end_dialog, self.context.deps.uow(), self._person_id, self.kind
+        )
+        self.state = None
+
+    async def call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a service off the event loop."""
+        return await self.context.call(function, *args, **kwargs)
+
+    @property
+    def _person_id(self) -> int:
+        person_id = self.who.actor.person_id
+        assert person_id is not None
+        return person_id
+
+
+class Dialog:
+    """A guided conversation; subclasses define the steps."""
+
+    kind: ClassVar[str]
+    command: ClassVar[str]
+    roles: ClassVar[frozenset[Role]]
+
+    async def begin(self, turn: Turn, args: Sequence[str]) -> None:
+        """The person sent the dialog's command."""
+        raise NotImplementedError
+
+    async def prompt(self, turn: Turn) -> None:
+        """Show the current step again (after something that did not fit it)."""
+        raise NotImplementedError
+
+    async def text(self, turn: Turn, text: str) -> None:
+        """The person typed text; by default a step wants a button."""
+        await turn.say("dialog.use_buttons")
+        await self.prompt(turn)
+
+    async def button(self, turn: Turn, action: str, arg: str) -> None:
+        """The person tapped one of this dialog's current buttons."""
+        raise NotImplementedError
+
+    async def file(self, turn: Turn, incoming: IncomingFile) -> None:
+        """The person sent a photo or document; by default a step wants none."""
+        await turn.say("dialog.no_file_here")
+        await self.prompt(turn)

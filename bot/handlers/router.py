@@ -1,0 +1,183 @@
+"""Thin handlers that hand each update to the dialog engine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from telegram import Message, Update
+
+from bot.buttons import BadPayload
+from bot.context import KaoheContext
+from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.services import dialogs as dialog_service
+from templates import render
+
+# Telegram's limit for files a bot may download.
+MAX_DOWNLOAD = 20 * 1024 * 1024
+
+
+class DialogRouter:
+    """Dispatches updates to the registered dialogs."""
+
+    def __init__(self, dialogs: Mapping[str, Dialog]) -> None:
+        self.dialogs = dict(dialogs)
+
+    def _t(self, context: KaoheContext, key: str, **params: object) -> str:
+        return render(key, context.language, html=True, **params)
+
+    async def _current(self, context: KaoheContext) -> Turn | None:
+        who = context.who
+        assert who is not None and who.actor.person_id is not None
+        state = await context.call(
+            dialog_service.current_dialog, context.deps.read_uow(), who.actor.person_id
+        )
+        if state is None or state.kind not in self.dialogs:
+            return None
+        return Turn(context.update, context, state.kind, state)  # type: ignore[arg-type]
+
+    async def command(self, update: Update, context: KaoheContext) -> None:
+        """A dialog's command: check the role, then let the dialog begin."""
+        message = update.effective_message
+        assert message is not None and message.text is not None and context.who is not None
+        name = message.text.split()[0].lstrip("/").split("@")[0].lower()
+        dialog = next((d for d in self.dialogs.values() if d.command == name), None)
+        if dialog is None:
+            return
+        if context.who.actor.role not in dialog.roles:
+            await message.reply_text(self._t(context, "common.not_for_your_role"))
+            return
+        turn = Turn(update, context, dialog.kind, None)
+        await dialog.begin(turn, context.args or [])
+
+    async def text(self, update: Update, context: KaoheContext) -> None:
+        """Typed text goes to the dialog in progress."""
+        message = update.effective_message
+        assert message is not None and message.text is not None
+        turn = await self._current(context)
+        if turn is None:
+            await message.reply_text(self._t(context, "common.no_dialog"))
+            return
+        await self.dialogs[turn.kind].text(turn, message.text.strip())
+
+    async def file(self, update: Update, context: KaoheContext) -> None:
+        """A photo or document goes to the dialog in progress, if it is a kind we keep."""
+        message = update.effective_message
+        assert message is not None
+        turn = await self._current(context)
+        if turn is None:
+            await message.reply_text(self._t(context, "common.no_dialog"))
+            return
+        incoming = incoming_file(message)
+        if incoming is None:
+            await message.reply_text(self._t(context, "common.file_kind_not_accepted"))
+            await self.dialogs[turn.kind].prompt(turn)
+            return
+        if incoming.size is not None and incoming.size > MAX_DOWNLOAD:
+            await message.reply_text(
+                self._t(context, "common.file_too_large", mb=MAX_DOWNLOAD // (1024 * 1024))
+            )
+            await self.dialogs[turn.kind].prompt(turn)
+            return
+        await self.dialogs[turn.kind].file(turn, incoming)
+
+    async def unusable(self, update: Update, context: KaoheContext) -> None:
+        """Stickers, voice, locations …: say what is wanted instead; the dialog stays as it was."""
+        message = update.effective_message
+        assert message is not None
+        await message.reply_text(self._t(context, "common.message_kind_not_used"))
+        turn = await self._current(context)
+        if turn is not None:
+            await self.dialogs[turn.kind].prompt(turn)
+
+    async def edited(self, update: Update, context: KaoheContext) -> None:
+        """An edited message is not read again: say so, and how to change the answer."""
+        message = update.edited_message
+        assert message is not None
+        await message.reply_text(self._t(context, "common.edits_not_read"))
+
+    async def button(self, update: Update, context: KaoheContext) -> None:
+        """A tapped button: checked, then given to its dialog if it is still current."""
+        query = update.callback_query
+        assert query is not None and context.who is not None
+        try:
+            payload = context.deps.signer.load(query.data or "")
+        except BadPayload:
+            await query.answer(render("common.button_invalid", context.language), show_alert=True)
+            return
+        dialog = self.dialogs.get(payload.kind)
+        person_id = context.who.actor.person_id
+        assert person_id is not None
+        state = (
+            await context.call(
+                dialog_service.dialog_of_kind, context.deps.read_uow(), person_id, payload.kind
+            )
+            if dialog is not None
+            else None
+        )
+        if dialog is None or state is None or state.version != payload.version:
+            await query.answer(render("common.button_expired", context.language))
+            await context.bot.send_message(
+                context.who.chat_id, self._t(context, "common.button_expired_help")
+            )
+            return
+        await query.answer()
+        current = await context.call(
+            dialog_service.current_dialog, context.deps.read_uow(), person_id
+        )
+        if current is None or current.kind != payload.kind:
+            # A button of a draft the person left for another dialog: take that draft up again.
+            state = await context.call(
+                dialog_service.resume_dialog, context.deps.uow(), person_id, payload.kind
+            )
+            if state is None:
+                return
+        turn = Turn(update, context, payload.kind, state)
+        await dialog.button(turn, payload.action, payload.arg)
+
+
+def incoming_file(message: Message) -> IncomingFile | None:
+    """The photo or accepted document of a message (PDF, Word, Excel, images), else None."""
+    if message.photo:
+        photo = message.photo[-1]
+        return IncomingFile(
+            "photo",
+            photo.file_id,
+            photo.file_unique_id,
+            None,
+            "image/jpeg",
+            photo.file_size,
+            message.media_group_id,
+            message.message_id,
+        )
+    document = message.document
+    if document is not None and _accepted(document.mime_type, document.file_name):
+        return IncomingFile(
+            "document",
+            document.file_id,
+            document.file_unique_id,
+            document.file_name,
+            document.mime_type,
+            document.file_size,
+            message.media_group_id,
+            message.message_id,
+        )
+    return None
+
+
+ACCEPTED_EXTENSIONS = (
+    ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".jpg", ".jpeg", ".png", ".heic", ".webp",
+)  # fmt: skip
+ACCEPTED_MIME_PREFIXES = (
+    "application/pdf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml",
+    "image/",
+)
+
+
+def _accepted(mime_type: str | None, file_name: str | None) -> bool:
+    if mime_type and mime_type.startswith(ACCEPTED_MIME_PREFIXES):
+        return True
+    return bool(file_name and file_name.lower().endswith(ACCEPTED_EXTENSIONS))

@@ -1,0 +1,125 @@
+"""Bot dialog state: the step and draft of each person's dialogs, saved at every step.
+
+Drafts are working state, not records: they are not audited, and a finished or cancelled dialog
+is forgotten. What a dialog submits goes through the domain services, which audit it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from storage.models import DialogState
+from storage.repositories.dialogs import Dialogs
+from storage.unit_of_work import UnitOfWork
+
+# A version counter survives a finished dialog in a placeholder row of this kind, so that
+# buttons of any finished dialog stay expired.
+_LAST = "_last"
+
+
+@dataclass(frozen=True)
+class DialogView:
+    """A dialog in progress: its kind, step, draft and version."""
+
+    kind: str
+    step: str
+    version: int
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _view(row: DialogState) -> DialogView:
+    return DialogView(row.kind, row.step, row.version, copy.deepcopy(dict(row.data)))
+
+
+def current_dialog(uow: UnitOfWork, person_id: int) -> DialogView | None:
+    """The dialog the person is in, if any."""
+    with uow:
+        row = uow.repository(Dialogs).current(person_id)
+        return None if row is None or row.kind == _LAST else _view(row)
+
+
+def dialog_of_kind(uow: UnitOfWork, person_id: int, kind: str) -> DialogView | None:
+    """The person's unfinished dialog of one kind (a draft to resume), if any."""
+    with uow:
+        row = uow.repository(Dialogs).of_kind(person_id, kind)
+        return None if row is None else _view(row)
+
+
+def start_dialog(
+    uow: UnitOfWork, person_id: int, kind: str, step: str, data: dict[str, Any]
+) -> DialogView:
+    """Start a dialog of `kind` afresh, dropping an older draft of it, with a new version."""
+    with uow:
+        dialogs = uow.repository(Dialogs)
+        version = dialogs.next_version(person_id)
+        dialogs.remove(person_id, kind)
+        uow.flush()
+        row = dialogs.add(
+            DialogState(
+                person_id=person_id,
+                kind=kind,
+                step=step,
+                data=data,
+                version=version,
+                updated_at=uow.now(),
+            )
+        )
+        uow.commit()
+        return _view(row)
+
+
+def resume_dialog(uow: UnitOfWork, person_id: int, kind: str) -> DialogView | None:
+    """Make the person's draft of `kind` the dialog in progress again, with a new version."""
+    with uow:
+        dialogs = uow.repository(Dialogs)
+        row = dialogs.of_kind(person_id, kind)
+        if row is None:
+            return None
+        row.version = dialogs.next_version(person_id)
+        row.updated_at = uow.now()
+        uow.commit()
+        return _view(row)
+
+
+def save_dialog(
+    uow: UnitOfWork, person_id: int, kind: str, step: str, data: dict[str, Any]
+) -> DialogView | None:
+    """Store the step and draft of the person's dialog of `kind`; None if it no longer exists."""
+    with uow:
+        row = uow.repository(Dialogs).of_kind(person_id, kind)
+        if row is None:
+            return None
+        row.step = step
+        row.data = copy.deepcopy(data)
+        row.updated_at = uow.now()
+        uow.commit()
+        return _view(row)
+
+
+def end_dialog(uow: UnitOfWork, person_id: int, kind: str) -> None:
+    """Forget the person's dialog of `kind` (finished or cancelled); its buttons expire."""
+    with uow:
+        dialogs = uow.repository(Dialogs)
+        row = dialogs.of_kind(person_id, kind)
+        if row is None:
+            return
+        version = row.version
+        dialogs.remove(person_id, kind)
+        marker = dialogs.of_kind(person_id, _LAST)
+        if marker is None:
+            dialogs.add(
+                DialogState(
+                    person_id=person_id,
+                    kind=_LAST,
+                    step="",
+                    data={},
+                    version=version,
+                    # The marker must never count as the dialog in progress.
+                    updated_at=uow.now().replace(year=1970),
+                )
+            )
+        else:
+            marker.version = max(marker.version, version)
+        uow.commit()
