@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +33,9 @@ from bot.settings import Settings
 from storage.archive import EvidenceArchive
 from storage.clock import Clock, SystemClock
 from storage.database import Database
+
+# Opt in to python-telegram-bot's timedelta durations (its deprecation path) before any use.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 KaoheApplication = Application[Any, KaoheContext, Any, Any, Any, Any]
 

@@ -24,10 +24,17 @@ from storage.migrate import upgrade
 from storage.models import Base
 from storage.unit_of_work import UnitOfWork
 
+pytest_plugins = ["tests.fakes.bot_api"]
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # One database per test run, so that runs in parallel (CI and a developer) never collide.
 TEST_DATABASE = f"kaohe_test_{os.getpid()}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """python-telegram-bot 22 warns (an error here) unless durations are timedeltas."""
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 def postgres_admin_url() -> str:
