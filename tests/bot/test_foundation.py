@@ -1,0 +1,197 @@
+"""The bot's foundation: joining, the gate, help, cancel, language, buttons, odd messages."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.buttons import Payload
+from bot.services.access import Role
+from bot.services.people import list_people
+from tests.bot.world import OPERATOR, BotWorld
+
+
+async def test_a_liaison_joins_with_an_invitation_and_sees_their_unit(world: BotWorld) -> None:
+    user = await world.join(1001, Role.LIAISON, "dianzi", "张三")
+    texts = world.texts(user)
+    assert "店子镇" in texts[0]
+    assert "联络员" in texts[0]
+    people = list_people(world.uow(), OPERATOR)
+    assert [(p.telegram_user_id, p.role, p.unit_code) for p in people] == [
+        (1001, "liaison", "dianzi")
+    ]
+
+
+async def test_a_used_expired_or_unknown_code_is_refused_the_same_way(world: BotWorld) -> None:
+    code = world.invite(Role.LIAISON, "xiji")
+    first = world.server.user(2001)
+    first.send_command("/start", code)
+    await world.step()
+    second = world.server.user(2002)
+    second.send_command("/start", code)  # used
+    stranger = world.server.user(2003)
+    stranger.send_command("/start", "no-such-code")  # unknown
+    late = world.server.user(2004)
+    expired = world.invite(Role.LIAISON, "xiji")
+    world.clock.advance(days=8)
+    late.send_command("/start", expired)  # expired
+    await world.step()
+    answers = {world.texts(u)[-1] for u in (second, stranger, late)}
+    assert len(answers) == 1
+    assert "邀请码无效" in answers.pop()
+
+
+async def test_an_unknown_account_gets_one_polite_line_for_anything(world: BotWorld) -> None:
+    user = world.server.user(3001)
+    user.send_text("你好")
+    user.send_command("/report")
+    user.send_command("/start")
+    user.send_sticker()
+    await world.step()
+    texts = world.texts(user)
+    assert len(texts) == 4
+    assert all("邀请链接" in t for t in texts)
+    assert list_people(world.uow(), OPERATOR) == []
+
+
+async def test_help_is_by_role(world: BotWorld) -> None:
+    liaison = await world.join(1001)
+    liaison.send_command("/help")
+    await world.step()
+    assert "/report" in world.texts(liaison)[-1]
+
+
+async def test_a_liaison_gets_the_menu_of_their_role(world: BotWorld) -> None:
+    liaison = await world.join(1001)
+    liaison.send_command("/help")
+    await world.step()
+    commands = [c["command"] for c in world.server.commands_for({"type": "chat", "chat_id": 1001})]
+    assert commands[:3] == ["tasks", "report", "rectify"]
+
+
+async def test_language_can_be_switched_to_english(world: BotWorld) -> None:
+    user = await world.join(1001)
+    user.send_command("/language")
+    await world.step()
+    message = world.last(user)
+    user.tap(message, message.callback_data("English"))
+    await world.step()
+    assert "English" in world.texts(user)[-1]
+    user.send_command("/help")
+    await world.step()
+    assert "What a liaison officer can do" in world.texts(user)[-1]
+
+
+async def test_a_forged_button_is_refused_and_changes_nothing(world: BotWorld) -> None:
+    user = await world.join(1001)
+    user.send_command("/language")
+    await world.step()
+    message = world.last(user)
+    data = message.callback_data("English")
+    forged = data.replace("|en|", "|zh|") if "|en|" in data else data[:-1] + "x"
+    query = user.tap(message, forged, strict=False)
+    await world.step()
+    assert "无效" in (world.server.answer_to(query).text or "")
+
+
+async def test_a_button_of_a_finished_dialog_answers_that_it_expired(world: BotWorld) -> None:
+    user = await world.join(1001)
+    user.send_command("/language")
+    await world.step()
+    message = world.last(user)
+    user.tap(message, message.callback_data("中文"))
+    await world.step()
+    query = user.tap(message, message.callback_data("English"), strict=False)
+    await world.step()
+    assert "过期" in (world.server.answer_to(query).text or "")
+    assert "过期" in world.texts(user)[-1]
+
+
+async def test_a_button_payload_signed_with_another_secret_is_refused(world: BotWorld) -> None:
+    from bot.buttons import ButtonSigner
+
+    user = await world.join(1001)
+    user.send_command("/language")
+    await world.step()
+    message = world.last(user)
+    other = ButtonSigner(b"someone else").dump(Payload("language", 1, "set", "en"))
+    query = user.tap(message, other, strict=False)
+    await world.step()
+    assert "无效" in (world.server.answer_to(query).text or "")
+
+
+async def test_stickers_voice_and_edits_get_a_clear_answer(world: BotWorld) -> None:
+    user = await world.join(1001)
+    user.send_sticker()
+    user.send_voice()
+    sent = user.send_text("第一稿")
+    user.edit_text(sent["message_id"], "第二稿")
+    await world.step()
+    texts = world.texts(user)
+    assert "贴纸" in texts[-4] or "贴纸" in texts[-3]
+    assert "修改已发送的消息不会被读取" in texts[-1]
+
+
+async def test_cancel_without_a_dialog_says_there_is_nothing(world: BotWorld) -> None:
+    user = await world.join(1001)
+    user.send_command("/cancel")
+    await world.step()
+    assert "没有进行中的事项" in world.texts(user)[-1]
+
+
+async def test_an_unknown_command_is_answered(world: BotWorld) -> None:
+    user = await world.join(1001)
+    user.send_command("/frobnicate")
+    await world.step()
+    assert "没有这个命令" in world.texts(user)[-1]
+
+
+async def test_a_deactivated_person_is_treated_as_unknown(world: BotWorld) -> None:
+    from bot.services.people import deactivate_person
+
+    user = await world.join(1001)
+    person = list_people(world.uow(), OPERATOR)[0]
+    deactivate_person(world.uow(), OPERATOR, person.id)
+    user.send_command("/help")
+    await world.step()
+    assert "邀请链接" in world.texts(user)[-1]
+
+
+async def test_an_admin_listed_in_the_settings_is_registered_on_first_contact(
+    sqlite_template: object, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from tests.bot.world import bot_world
+
+    assert isinstance(sqlite_template, Path) and isinstance(tmp_path, Path)
+    async with bot_world(sqlite_template, tmp_path, admin_ids=(9001,)) as world:
+        admin = world.server.user(9001, first_name="管理员")
+        admin.send_command("/help")
+        await world.step()
+        assert "管理员" in world.texts(admin)[-1]
+        people = list_people(world.uow(), OPERATOR)
+        assert [(p.telegram_user_id, p.role) for p in people] == [(9001, "admin")]
+
+
+async def test_an_error_in_a_handler_is_told_to_the_user_and_logged_without_the_token(
+    world: BotWorld, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.handlers import common
+    from bot.logging_setup import RedactSecrets
+
+    user = await world.join(1001)
+
+    async def broken(update: object, context: object) -> None:
+        raise RuntimeError(f"boom with {world.server.token}")
+
+    monkeypatch.setattr(common, "help_command", broken)
+    world.app.handlers[0][1].callback = broken  # the /help handler of group 0
+    caplog.handler.addFilter(RedactSecrets([world.server.token]))
+    with caplog.at_level(logging.ERROR):
+        user.send_command("/help")
+        await world.step()
+    assert "出了问题" in world.texts(user)[-1]
+    assert world.server.token not in caplog.text
+    assert "boom with ***" in caplog.text

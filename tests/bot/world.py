@@ -1,0 +1,146 @@
+"""A bot world for tests: the real Application on an SQLite database, talking to the fake Bot API.
+
+Two ways to drive it: `step()` hands pending updates to `Application.process_update` one by one
+(fast and deterministic; the fake server records every request the bot makes), and
+`polling()` runs the real Updater against the fake server over HTTP.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+
+from bot.app import KaoheApplication, build_application, make_deps
+from bot.context import BotDeps
+from bot.fake_bot_api import FakeBotApi, FakeUser
+from bot.plan_file import default_plan_text
+from bot.sample_district import sample_units
+from bot.services.access import Actor, Role
+from bot.services.people import issue_invite, register_units
+from bot.services.plans import load_plan
+from bot.settings import Settings
+from storage.clock import FixedClock
+from storage.database import Database, open_database
+from storage.unit_of_work import UnitOfWork
+from tests.fakes.bot_api import polling as run_polling
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OPERATOR = Actor.operator("test")
+
+
+@dataclass
+class BotWorld:
+    """The bot, its database and clock, and the fake Telegram it talks to."""
+
+    server: FakeBotApi
+    database: Database
+    clock: FixedClock
+    deps: BotDeps
+    folder: Path
+    app: KaoheApplication
+    errors: list[BaseException] = field(default_factory=list)
+
+    def uow(self) -> UnitOfWork:
+        """A unit of work on the world's database and clock."""
+        return UnitOfWork(self.database, self.clock)
+
+    def invite(self, role: Role, unit: str | None = None) -> str:
+        """A fresh invitation code."""
+        return issue_invite(self.uow(), OPERATOR, role, unit).code
+
+    async def step(self) -> None:
+        """Hand every pending update to the application, in order."""
+        while updates := self.server.pending_updates:
+            self.server.state.confirm_updates(updates[-1]["update_id"] + 1)
+            for payload in updates:
+                await self.app.process_update(Update.de_json(payload, self.app.bot))
+
+    async def join(
+        self,
+        user_id: int,
+        role: Role = Role.LIAISON,
+        unit: str | None = "dianzi",
+        name: str = "张三",
+    ) -> FakeUser:
+        """A Telegram user who joined through an invitation."""
+        user = self.server.user(user_id, first_name=name)
+        user.send_command("/start", self.invite(role, unit if role is Role.LIAISON else None))
+        await self.step()
+        return user
+
+    def texts(self, user: FakeUser) -> list[str]:
+        """The text of every message the bot sent the user, oldest first."""
+        return [m.text for m in self.server.messages_to(user.id)]
+
+    def last(self, user: FakeUser) -> Any:
+        """The bot's last message to the user."""
+        return self.server.last_message_to(user.id)
+
+    @asynccontextmanager
+    async def polling(self) -> AsyncIterator[None]:
+        """Run the real Updater against the fake server for the body of the block."""
+        async with run_polling(self.app):
+            yield
+
+
+def seed(database: Database, clock: FixedClock, year: int = 2025) -> None:
+    """The sample district's plan and units."""
+    uow = UnitOfWork(database, clock)
+    load_plan(uow, OPERATOR, default_plan_text(year), "default")
+    register_units(uow, OPERATOR, sample_units())
+
+
+def new_application(world: BotWorld, *, updater: bool) -> KaoheApplication:
+    """Another Application on the same database (a restart)."""
+    return build_application(
+        world.deps,
+        world.server.token,
+        base_url=world.server.base_url,
+        base_file_url=world.server.base_file_url,
+        updater=updater,
+    )
+
+
+@asynccontextmanager
+async def bot_world(
+    template: Path, folder: Path, *, updater: bool = False, admin_ids: tuple[int, ...] = ()
+) -> AsyncIterator[BotWorld]:
+    """A running world: database from the migrated template, the sample plan and units."""
+    path = folder / "kaohe.db"
+    shutil.copyfile(template, path)
+    database = open_database(f"sqlite:///{path}")
+    clock = FixedClock(datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI))
+    seed(database, clock)
+    settings = Settings(
+        data_dir=folder,
+        telegram_bot_token="123:TEST",  # type: ignore[arg-type]
+        admin_ids=list(admin_ids),
+    )
+    async with FakeBotApi() as server:
+        deps = make_deps(settings, database, clock)
+        app = build_application(
+            deps,
+            server.token,
+            base_url=server.base_url,
+            base_file_url=server.base_file_url,
+            updater=updater,
+        )
+        world = BotWorld(server, database, clock, deps, folder, app)
+        if updater:
+            yield world
+        else:
+            await app.initialize()
+            try:
+                yield world
+            finally:
+                await app.shutdown()
+        assert server.internal_errors == []
+    database.dispose()
