@@ -18,7 +18,7 @@ def default_database_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'kaohe.db').as_posix()}"
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, lock_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's BEGIN below start transactions, instead of pysqlite's own.
@@ -26,7 +26,7 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -57,21 +57,27 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str, echo: bool = False) -> Database:
-    """Open the database at `url`, creating the folder of an SQLite file if needed."""
+def open_database(url: str, echo: bool = False, lock_timeout: float = 10.0) -> Database:
+    """Open the database at `url`, creating the folder of an SQLite file if needed.
+
+    A writer waits up to `lock_timeout` seconds for another writer before giving up.
+    """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 10, "check_same_thread": False}
+        kwargs["connect_args"] = {"timeout": lock_timeout, "check_same_thread": False}
     else:
         kwargs["pool_pre_ping"] = True
         if parsed.get_backend_name() == "postgresql":
-            kwargs["connect_args"] = {"connect_timeout": 5}
+            kwargs["connect_args"] = {
+                "connect_timeout": 5,
+                "options": f"-c lock_timeout={int(lock_timeout * 1000)}",
+            }
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        _sqlite_setup(engine)
+        _sqlite_setup(engine, lock_timeout)
     reader = engine.execution_options(**{READ_ONLY: True})
     return Database(
         url=url,

@@ -1,0 +1,63 @@
+"""A locked or unreachable database: a clear error, and nothing half-written."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.plan_file import default_plan_text
+from bot.services.access import Actor
+from bot.services.plans import load_plan
+from storage.clock import SystemClock
+from storage.database import open_database
+from storage.errors import DatabaseUnavailable
+from storage.migrate import current_revision, head_revision, upgrade
+from storage.models import AuditEntry, PlanVersion
+from storage.unit_of_work import UnitOfWork
+
+OPERATOR = Actor.operator("test")
+
+
+def test_a_database_locked_by_another_writer_gives_a_clear_error_and_stores_nothing(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "kaohe.db"
+    shutil.copyfile(sqlite_template, path)
+    database = open_database(f"sqlite:///{path}", lock_timeout=0.2)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with pytest.raises(DatabaseUnavailable) as caught:
+            load_plan(UnitOfWork(database), OPERATOR, default_plan_text(2025), "plan.yaml")
+        assert caught.value.reason == "locked"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with UnitOfWork(database, read_only=True) as uow:
+        assert uow.session.execute(select(PlanVersion)).first() is None
+        assert uow.session.execute(select(AuditEntry)).first() is None
+    database.dispose()
+
+
+def test_an_unreachable_database_gives_a_clear_error() -> None:
+    database = open_database("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    with pytest.raises(DatabaseUnavailable) as caught:
+        load_plan(UnitOfWork(database, SystemClock()), OPERATOR, default_plan_text(2025), "p")
+    assert caught.value.reason == "unreachable"
+    database.dispose()
+
+
+def test_upgrading_a_database_with_data_keeps_the_data(database: object) -> None:
+    from storage.database import Database
+
+    assert isinstance(database, Database)
+    load_plan(UnitOfWork(database), OPERATOR, default_plan_text(2025), "plan.yaml")
+    assert current_revision(database) == head_revision(database)
+    upgrade(database)
+    with UnitOfWork(database, read_only=True) as uow:
+        plans = uow.session.execute(select(PlanVersion.year, PlanVersion.version)).all()
+    assert [tuple(p) for p in plans] == [(2025, 1)]
