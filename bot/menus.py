@@ -9,6 +9,10 @@ from bot.services.access import Role
 from templates import render
 
 # The commands each role sees in its menu, in menu order.
+_COORDINATOR = (
+    "finding", "review", "matrix", "grade", "bonus", "templates", "standings", "unit",
+    "export", "publish", "supervision_report", "invite", "help", "language", "cancel",
+)  # fmt: skip
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.LIAISON: (
         "tasks",
@@ -20,10 +24,10 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "help",
         "cancel",
     ),
-    Role.COORDINATOR: ("help", "language", "cancel"),
-    Role.ADMIN: ("help", "language", "cancel"),
-    Role.RATER: ("help", "language", "cancel"),
-    Role.VIEWER: ("help", "language", "cancel"),
+    Role.COORDINATOR: _COORDINATOR,
+    Role.ADMIN: _COORDINATOR,
+    Role.RATER: ("grade", "help", "language", "cancel"),
+    Role.VIEWER: ("standings", "unit", "export", "supervision_report", "help", "language"),
 }
 PUBLIC_COMMANDS: tuple[str, ...] = ("start", "help")
 _MENU_KEY = "menu_set_for"

@@ -160,6 +160,10 @@ class Dialog:
         """The person tapped one of this dialog's current buttons."""
         raise NotImplementedError
 
+    async def begin_with_file(self, turn: Turn, incoming: IncomingFile) -> None:
+        """A file sent outside any dialog that this dialog takes (see Router file_dialogs)."""
+        raise NotImplementedError
+
     async def file(self, turn: Turn, incoming: IncomingFile) -> None:
         """The person sent a photo or document; by default a step wants none."""
         await turn.say("dialog.no_file_here")

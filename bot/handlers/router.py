@@ -10,6 +10,7 @@ from bot.buttons import BadPayload
 from bot.context import KaoheContext
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
 from bot.services import dialogs as dialog_service
+from bot.services.access import Role
 from templates import render
 
 # Telegram's limit for files a bot may download.
@@ -21,6 +22,12 @@ class DialogRouter:
 
     def __init__(self, dialogs: Mapping[str, Dialog]) -> None:
         self.dialogs = dict(dialogs)
+        # A document sent outside any dialog starts the dialog named here for the sender's
+        # role, if that dialog is registered (a coordinator sending a workbook, for one).
+        self.file_dialogs: dict[Role, str] = {
+            Role.COORDINATOR: "upload",
+            Role.ADMIN: "upload",
+        }
 
     def _t(self, context: KaoheContext, key: str, **params: object) -> str:
         return render(key, context.language, html=True, **params)
@@ -62,9 +69,16 @@ class DialogRouter:
     async def file(self, update: Update, context: KaoheContext) -> None:
         """A photo or document goes to the dialog in progress, if it is a kind we keep."""
         message = update.effective_message
-        assert message is not None
+        assert message is not None and context.who is not None
         turn = await self._current(context)
         if turn is None:
+            kind = self.file_dialogs.get(context.who.actor.role)
+            incoming = incoming_file(message)
+            if kind in self.dialogs and incoming is not None:
+                await self.dialogs[kind].begin_with_file(
+                    Turn(update, context, kind, None), incoming
+                )
+                return
             await message.reply_text(self._t(context, "common.no_dialog"))
             return
         incoming = incoming_file(message)
