@@ -7,4 +7,10 @@ from bot.dialogs.engine import Dialog
 
 def all_dialogs() -> list[Dialog]:
     """Every dialog besides the built-in ones (language)."""
-    return []
+    from bot.dialogs.report import ReportDialog
+    from bot.dialogs.tasks_view import TasksDialog
+
+    return [
+        TasksDialog(),
+        ReportDialog(),
+    ]

@@ -78,7 +78,7 @@ class BotWorld:
 
     def texts(self, user: FakeUser) -> list[str]:
         """The text of every message the bot sent the user, oldest first."""
-        return [m.text for m in self.server.messages_to(user.id)]
+        return [m.text or "" for m in self.server.messages_to(user.id)]
 
     def last(self, user: FakeUser) -> Any:
         """The bot's last message to the user."""

@@ -1,0 +1,746 @@
+"""/report: a unit's monthly progress report (月跟踪), quick to do on a phone.
+
+The flow: an intro for the month now due (the previous month until its deadline, the end of
+the plan's `monthly_report_due_day` of this month; then this month), with a button for the other
+open month; then, per task of the unit and year, a status button, the key figure or percent, a
+short note and optional photos or documents; a summary to review; confirm; a receipt. "Same as
+last month" copies the latest earlier report in one tap and goes to the summary. A month already
+reported is offered for correction (a new version; the service keeps the old one), starting at
+the summary with its entries.
+
+Decisions:
+- Every task of the unit and year is asked; a task reported done before is pre-filled "done",
+  and any pre-filled task has a "keep as is" button that skips its questions.
+- A figure must contain a digit and be at most 100 characters; a bare number from 0 to 100
+  (such as "60") is read as a percent and stored as "60%".
+- A note is at most 500 characters and must contain a letter or digit; a "no note" button
+  stores an empty note, except for a task that is behind, which needs a reason.
+- The evidence of a corrected version is kept in the correction (shown in the summary).
+- The draft lives in the dialog state (saved at every step), so a restart resumes exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton
+
+from bot.dialogs import evidence
+from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.dialogs.tasks_view import shorten, split_messages
+from bot.services import dialogs as dialog_service
+from bot.services.access import Role
+from bot.services.deadlines import local_date, report_due_at, report_due_date
+from bot.services.errors import NotFound, ServiceError
+from bot.services.plans import current_plan
+from bot.services.reports import (
+    ENTRY_STATUSES,
+    MAX_FIGURE,
+    ReportEntryInput,
+    last_report,
+    report_history,
+    submit_report,
+)
+from bot.services.tasks import tasks_of_unit
+from scoring import Plan
+from storage.clock import as_utc
+
+MAX_NOTE = 500
+# Quick answers for the figure of a task not started or done.
+QUICK_FIGURE = {"not_started": "0%", "done": "100%"}
+_BARE_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+# The label of a task on a "change which task" button.
+_PICK_LABEL = 24
+
+
+def check_figure(text: str) -> tuple[str, str | None]:
+    """The figure to store and None, or "" and the reason it is refused (a message key)."""
+    figure = " ".join(text.split())
+    if len(figure) > MAX_FIGURE:
+        return "", "monthly.figure_too_long"
+    if not any(c.isdigit() for c in figure):
+        return "", "monthly.figure_no_number"
+    if _BARE_NUMBER.fullmatch(figure):
+        value = float(figure.replace(",", "."))
+        if 0 <= value <= 100:
+            return f"{figure}%", None
+    return figure, None
+
+
+def check_note(text: str) -> str | None:
+    """None if the note is fine, else the reason it is refused (a message key)."""
+    if len(text) > MAX_NOTE:
+        return "monthly.note_too_long"
+    if not any(c.isalnum() for c in text):
+        return "monthly.note_empty"
+    return None
+
+
+def _previous(year: int, month: int) -> tuple[int, int]:
+    return (year, month - 1) if month > 1 else (year - 1, 12)
+
+
+def _local(moment: str | datetime, timezone: str) -> str:
+    """A moment as the person reads it: local date and time in the plan's time zone."""
+    at = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return as_utc(at).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _due_day(due_at: datetime, timezone: str) -> date:
+    """The last day of a deadline that ends at `due_at` (the first instant after it)."""
+    return (as_utc(due_at).astimezone(ZoneInfo(timezone)) - timedelta(seconds=1)).date()
+
+
+class ReportDialog(Dialog):
+    """/report: the month's progress report."""
+
+    kind = "report"
+    command = "report"
+    roles = frozenset({Role.LIAISON})
+
+    # -- starting ---------------------------------------------------------------------------
+
+    async def begin(self, turn: Turn, args: Sequence[str]) -> None:
+        """Offer to continue an unfinished draft, else start the month now due."""
+        person_id = turn.who.actor.person_id
+        assert person_id is not None
+        draft = await turn.call(
+            dialog_service.dialog_of_kind, turn.context.deps.read_uow(), person_id, self.kind
+        )
+        if draft is not None and draft.step not in ("", "intro"):
+            turn.state = draft
+            data = draft.data
+            buttons = [
+                [
+                    turn.button(turn.plain("monthly.continue_button"), "go"),
+                    turn.button(turn.plain("monthly.start_over_button"), "new"),
+                ]
+            ]
+            await turn.say(
+                "monthly.resume_offer",
+                buttons,
+                year=data["year"],
+                month=data["month"],
+                filled=len(data.get("entries") or {}),
+                total=len(data.get("tasks") or []),
+            )
+            return
+        await self._start(turn, None)
+
+    async def _plan(self, turn: Turn, year: int) -> Plan | None:
+        try:
+            plan: Plan = await turn.call(current_plan, turn.context.deps.read_uow(), year)
+        except NotFound:
+            return None
+        return plan
+
+    async def _start(self, turn: Turn, chosen: tuple[int, int] | None) -> None:
+        """Start the report of `chosen`, or of the month now due."""
+        deps = turn.context.deps
+        actor = turn.who.actor
+        unit_id = actor.unit_id
+        assert unit_id is not None
+        now = as_utc(deps.clock.now())
+        year = local_date(now, deps.settings.timezone).year
+        plans: dict[int, Plan | None] = {year: await self._plan(turn, year)}
+        plan = plans[year]
+        if plan is None:
+            await turn.say("monthly.no_plan", year=year)
+            return
+        today = local_date(now, plan.timezone)
+        current = (today.year, today.month)
+        previous = _previous(*current)
+        if previous[0] not in plans:
+            plans[previous[0]] = await self._plan(turn, previous[0])
+        previous_plan = plans[previous[0]]
+        months = [current]
+        default = current
+        if previous_plan is not None:
+            months.append(previous)
+            due = report_due_at(
+                previous[0],
+                previous[1],
+                previous_plan.schedule.monthly_report_due_day,
+                previous_plan.timezone,
+            )
+            if now < due:
+                default = previous
+        year, month = chosen if chosen in months else default
+        other = next((m for m in months if m != (year, month)), None)
+        month_plan = plans.get(year) or plan
+        read = deps.read_uow
+        try:
+            tasks = await turn.call(tasks_of_unit, read(), actor, unit_id, year)
+            history = await turn.call(report_history, read(), actor, unit_id, year, month)
+            last = await turn.call(last_report, read(), actor, unit_id, year, month)
+        except ServiceError as exc:
+            await turn.say(f"errors.{exc.code}", **exc.params)
+            return
+        if not tasks:
+            await turn.say("monthly.no_tasks", year=year)
+            return
+        due_day = month_plan.schedule.monthly_report_due_day
+        ids = {task.id for task in tasks}
+        entries: dict[str, dict[str, Any]] = {}
+        existing = None
+        kept: list[int] = []
+        if history:
+            latest = history[-1]
+            existing = {
+                "version": latest.version,
+                "at": latest.submitted_at.isoformat(),
+                "on_time": latest.on_time,
+            }
+            kept = list(latest.evidence_ids)
+            for entry in latest.entries:
+                if entry.task_id in ids:
+                    entries[str(entry.task_id)] = _entry(entry.status, entry.figure, entry.note)
+        elif last is not None:
+            for entry in last.entries:
+                if entry.task_id in ids and entry.status == "done":
+                    entries[str(entry.task_id)] = _entry(entry.status, entry.figure, entry.note)
+        data: dict[str, Any] = {
+            "year": year,
+            "month": month,
+            "tz": month_plan.timezone,
+            "due_date": report_due_date(year, month, due_day).isoformat(),
+            "due_at": report_due_at(year, month, due_day, month_plan.timezone).isoformat(),
+            "other": list(other) if other is not None else None,
+            "tasks": [
+                {
+                    "id": task.id,
+                    "code": task.code,
+                    "title": task.title,
+                    "target": task.target,
+                    "due": task.due_date.isoformat() if task.due_date else None,
+                }
+                for task in tasks
+            ],
+            "entries": entries,
+            "last": {
+                str(e.task_id): {"status": e.status, "figure": e.figure}
+                for e in (last.entries if last is not None else ())
+                if e.task_id in ids
+            },
+            "last_month": last.month if last is not None else None,
+            "existing": existing,
+            "kept": kept,
+            "i": 0,
+            "mode": "seq",
+        }
+        await turn.start("intro", data)
+        await self.prompt(turn)
+
+    # -- showing the current step -----------------------------------------------------------
+
+    async def prompt(self, turn: Turn) -> None:
+        """Show the current step again."""
+        step = turn.step
+        if step == "intro":
+            await self._prompt_intro(turn)
+        elif step == "status":
+            await self._prompt_status(turn)
+        elif step == "figure":
+            await self._prompt_figure(turn)
+        elif step == "note":
+            await self._prompt_note(turn)
+        elif step == "files":
+            await self._prompt_files(turn)
+        elif step == "summary":
+            await self._prompt_summary(turn)
+        elif step == "pick":
+            await self._prompt_pick(turn)
+
+    async def _prompt_intro(self, turn: Turn) -> None:
+        data = turn.data
+        now = as_utc(turn.context.deps.clock.now())
+        late = now >= datetime.fromisoformat(data["due_at"])
+        existing = data.get("existing")
+        rows: list[list[InlineKeyboardButton]] = []
+        if existing:
+            rows.append([turn.button(turn.plain("monthly.correct_button"), "fix")])
+        else:
+            first = [turn.button(turn.plain("monthly.fill_button"), "fill")]
+            if data.get("last_month"):
+                first.append(
+                    turn.button(
+                        turn.plain("monthly.same_button", month=data["last_month"]), "same"
+                    )
+                )
+            rows.append(first)
+        second = []
+        if data.get("other"):
+            other_year, other_month = data["other"]
+            second.append(
+                turn.button(
+                    turn.plain("monthly.other_month_button", year=other_year, month=other_month),
+                    "ot",
+                )
+            )
+        second.append(turn.button(turn.plain("monthly.cancel_button"), "cx"))
+        rows.append(second)
+        prefilled = sum(1 for e in data["entries"].values() if e["status"] == "done")
+        await turn.say(
+            "monthly.intro",
+            rows,
+            unit=turn.who.unit_name or "",
+            year=data["year"],
+            month=data["month"],
+            due=data["due_date"],
+            late=late,
+            count=len(data["tasks"]),
+            done=0 if existing else prefilled,
+            existing=bool(existing),
+            version=existing["version"] if existing else 0,
+            at=_local(existing["at"], data["tz"]) if existing else "",
+            on_time=bool(existing and existing["on_time"]),
+        )
+
+    def _task(self, turn: Turn) -> dict[str, Any]:
+        task: dict[str, Any] = turn.data["tasks"][turn.data["i"]]
+        return task
+
+    def _filled(self, turn: Turn) -> dict[str, Any] | None:
+        entry: dict[str, Any] | None = turn.data["entries"].get(str(self._task(turn)["id"]))
+        return entry
+
+    async def _prompt_status(self, turn: Turn) -> None:
+        data = turn.data
+        i = data["i"]
+        task = self._task(turn)
+        filled = self._filled(turn)
+        last = data["last"].get(str(task["id"]))
+        labels = [turn.plain(f"monthly.status_{s}") for s in ENTRY_STATUSES]
+        rows = [
+            [turn.button(labels[0], "st", f"{i}:0"), turn.button(labels[1], "st", f"{i}:1")],
+            [turn.button(labels[2], "st", f"{i}:2"), turn.button(labels[3], "st", f"{i}:3")],
+        ]
+        if filled is not None:
+            rows.append([turn.button(turn.plain("monthly.keep_entry_button"), "kp", str(i))])
+        await turn.say(
+            "monthly.ask_status",
+            rows,
+            n=i + 1,
+            total=len(data["tasks"]),
+            code=task["code"],
+            title=task["title"],
+            target=task["target"],
+            due=task["due"],
+            last_month=data.get("last_month"),
+            last_status=last["status"] if last else None,
+            last_figure=last["figure"] if last else "",
+            current_status=filled["status"] if filled else None,
+            current_figure=filled["figure"] if filled else "",
+            current_files=len(filled["files"]) if filled else 0,
+        )
+
+    async def _prompt_figure(self, turn: Turn) -> None:
+        i = turn.data["i"]
+        status = turn.data["cur"]["status"]
+        filled = self._filled(turn)
+        row = []
+        if status in QUICK_FIGURE:
+            row.append(turn.button(QUICK_FIGURE[status], "qf", str(i)))
+        if filled is not None and filled["figure"]:
+            label = turn.plain("monthly.keep_button", value=shorten(filled["figure"], 20))
+            row.append(turn.button(label, "kf", str(i)))
+        await turn.say(
+            "monthly.ask_figure",
+            [row] if row else None,
+            code=self._task(turn)["code"],
+            status=status,
+            limit=MAX_FIGURE,
+        )
+
+    async def _prompt_note(self, turn: Turn) -> None:
+        i = turn.data["i"]
+        status = turn.data["cur"]["status"]
+        filled = self._filled(turn)
+        row = []
+        if status != "behind":
+            row.append(turn.button(turn.plain("monthly.no_note_button"), "nn", str(i)))
+        if filled is not None and filled["note"]:
+            row.append(turn.button(turn.plain("monthly.keep_note_button"), "kn", str(i)))
+        await turn.say(
+            "monthly.ask_note",
+            [row] if row else None,
+            code=self._task(turn)["code"],
+            behind=status == "behind",
+            limit=MAX_NOTE,
+        )
+
+    async def _prompt_files(self, turn: Turn) -> None:
+        count = len(evidence.files_of(turn))
+        label = turn.plain("monthly.files_done_button" if count else "monthly.skip_button")
+        buttons = [[turn.button(label, "skip", str(turn.data["i"]))]]
+        await turn.say("monthly.ask_files", buttons, code=self._task(turn)["code"], count=count)
+
+    async def _prompt_summary(self, turn: Turn) -> None:
+        data = turn.data
+        existing = data.get("existing")
+        blocks = [
+            turn.t(
+                "monthly.summary_header",
+                unit=turn.who.unit_name or "",
+                year=data["year"],
+                month=data["month"],
+                count=len(data["tasks"]),
+                version=existing["version"] if existing else 0,
+                kept=len(data.get("kept") or []),
+            )
+        ]
+        for n, task in enumerate(data["tasks"], start=1):
+            entry = data["entries"].get(str(task["id"]))
+            blocks.append(
+                turn.t(
+                    "monthly.summary_task",
+                    n=n,
+                    code=task["code"],
+                    title=shorten(task["title"], 80),
+                    status=entry["status"] if entry else None,
+                    figure=entry["figure"] if entry else "",
+                    note=entry["note"] if entry else "",
+                    files=len(entry["files"]) if entry else 0,
+                )
+            )
+        now = as_utc(turn.context.deps.clock.now())
+        blocks.append(
+            turn.t("monthly.summary_footer", late=now >= datetime.fromisoformat(data["due_at"]))
+        )
+        rows = [
+            [turn.button(turn.plain("monthly.confirm_button"), "ok")],
+            [
+                turn.button(turn.plain("monthly.change_button"), "chg"),
+                turn.button(turn.plain("monthly.cancel_button"), "cx"),
+            ],
+        ]
+        messages = split_messages(blocks)
+        for text in messages[:-1]:
+            await turn.send(text)
+        await turn.send(messages[-1], rows)
+
+    async def _prompt_pick(self, turn: Turn) -> None:
+        rows = [
+            [
+                turn.button(
+                    shorten(f"{n}. {task['code']} {task['title']}", _PICK_LABEL), "pk", str(n - 1)
+                )
+            ]
+            for n, task in enumerate(turn.data["tasks"], start=1)
+        ]
+        rows.append([turn.button(turn.plain("monthly.back_button"), "bk")])
+        await turn.say("monthly.ask_pick", rows)
+
+    # -- moving on --------------------------------------------------------------------------
+
+    async def _goto_task(self, turn: Turn, i: int) -> None:
+        turn.data["i"] = i
+        turn.data["cur"] = {}
+        evidence.clear(turn)
+        await turn.save("status")
+        await self.prompt(turn)
+
+    async def _next(self, turn: Turn) -> None:
+        """After a task: the next one (in order, or the next unfilled one), else the summary."""
+        data = turn.data
+        tasks = data["tasks"]
+        if data["mode"] == "seq" and data["i"] + 1 < len(tasks):
+            await self._goto_task(turn, data["i"] + 1)
+            return
+        unfilled = self._first_unfilled(turn)
+        if unfilled is not None:
+            data["mode"] = "fix"
+            await self._goto_task(turn, unfilled)
+            return
+        data.pop("cur", None)
+        await turn.save("summary")
+        await self.prompt(turn)
+
+    def _first_unfilled(self, turn: Turn) -> int | None:
+        entries = turn.data["entries"]
+        return next(
+            (n for n, task in enumerate(turn.data["tasks"]) if str(task["id"]) not in entries),
+            None,
+        )
+
+    async def _commit(self, turn: Turn, files: list[dict[str, Any]]) -> None:
+        """Store the task's answers as its entry and move on."""
+        cur = turn.data["cur"]
+        task_id = str(self._task(turn)["id"])
+        turn.data["entries"][task_id] = _entry(cur["status"], cur["figure"], cur["note"], files)
+        await self._next(turn)
+
+    # -- what the person does ---------------------------------------------------------------
+
+    async def button(self, turn: Turn, action: str, arg: str) -> None:
+        """A tapped button of this dialog."""
+        if action == "go":
+            await self.prompt(turn)
+            return
+        if action == "new":
+            await self._start(turn, None)
+            return
+        if action == "cx" and turn.step in ("intro", "summary"):
+            await turn.finish()
+            await turn.say("monthly.cancelled")
+            return
+        if turn.step == "intro" and action in _INTRO_ACTIONS:
+            await self._on_intro(turn, action)
+            return
+        handler = _HANDLERS.get((turn.step, action))
+        if handler is None or not self._current_task(turn, action, arg):
+            await turn.say("monthly.button_not_now")
+            await self.prompt(turn)
+            return
+        await handler(self, turn, arg)
+
+    def _current_task(self, turn: Turn, action: str, arg: str) -> bool:
+        """Whether a task button belongs to the task being asked (not an earlier one)."""
+        if action not in _TASK_ACTIONS:
+            return True
+        return arg.split(":")[0] == str(turn.data.get("i"))
+
+    async def _on_intro(self, turn: Turn, action: str) -> None:
+        data = turn.data
+        if action == "ot" and data.get("other"):
+            await self._start(turn, (data["other"][0], data["other"][1]))
+        elif action == "fill":
+            data["mode"] = "seq"
+            await self._goto_task(turn, 0)
+        elif action == "fix":
+            data["mode"] = "fix"
+            data["i"] = 0
+            await self._next_unfilled_or_summary(turn)
+        elif action == "same":
+            await self._same_as_last_month(turn)
+        else:
+            await self.prompt(turn)
+
+    async def _next_unfilled_or_summary(self, turn: Turn) -> None:
+        unfilled = self._first_unfilled(turn)
+        if unfilled is not None:
+            turn.data["mode"] = "fix"
+            await self._goto_task(turn, unfilled)
+            return
+        await turn.save("summary")
+        await self.prompt(turn)
+
+    async def _same_as_last_month(self, turn: Turn) -> None:
+        data = turn.data
+        actor = turn.who.actor
+        assert actor.unit_id is not None
+        try:
+            last = await turn.call(
+                last_report,
+                turn.context.deps.read_uow(),
+                actor,
+                actor.unit_id,
+                data["year"],
+                data["month"],
+            )
+        except ServiceError as exc:
+            await turn.say(f"errors.{exc.code}", **exc.params)
+            await self.prompt(turn)
+            return
+        if last is None:
+            await turn.say("monthly.nothing_to_copy")
+            await self.prompt(turn)
+            return
+        ids = {str(task["id"]) for task in data["tasks"]}
+        for entry in last.entries:
+            if str(entry.task_id) in ids:
+                copied = _entry(entry.status, entry.figure, entry.note)
+                data["entries"][str(entry.task_id)] = copied
+        await turn.say("monthly.copied", month=last.month, count=len(last.entries))
+        await self._next_unfilled_or_summary(turn)
+
+    async def _on_status(self, turn: Turn, arg: str) -> None:
+        index = int(arg.split(":")[1]) if ":" in arg else -1
+        if not 0 <= index < len(ENTRY_STATUSES):
+            await self.prompt(turn)
+            return
+        turn.data["cur"] = {"status": ENTRY_STATUSES[index]}
+        await turn.save("figure")
+        await self.prompt(turn)
+
+    async def _on_keep_entry(self, turn: Turn, arg: str) -> None:
+        if self._filled(turn) is None:
+            await self.prompt(turn)
+            return
+        await self._next(turn)
+
+    async def _set_figure(self, turn: Turn, figure: str) -> None:
+        turn.data["cur"]["figure"] = figure
+        await turn.save("note")
+        await self.prompt(turn)
+
+    async def _on_quick_figure(self, turn: Turn, arg: str) -> None:
+        status = turn.data["cur"]["status"]
+        if status not in QUICK_FIGURE:
+            await self.prompt(turn)
+            return
+        await self._set_figure(turn, QUICK_FIGURE[status])
+
+    async def _on_keep_figure(self, turn: Turn, arg: str) -> None:
+        filled = self._filled(turn)
+        if filled is None or not filled["figure"]:
+            await self.prompt(turn)
+            return
+        await self._set_figure(turn, filled["figure"])
+
+    async def _set_note(self, turn: Turn, note: str) -> None:
+        turn.data["cur"]["note"] = note
+        filled = self._filled(turn)
+        # Changing a task keeps the files it had; more can be added or the last removed.
+        turn.data["files"] = list(filled["files"]) if filled is not None else []
+        await turn.save("files")
+        await self.prompt(turn)
+
+    async def _on_no_note(self, turn: Turn, arg: str) -> None:
+        if turn.data["cur"]["status"] == "behind":
+            await turn.say("monthly.note_needed_when_behind")
+            await self.prompt(turn)
+            return
+        await self._set_note(turn, "")
+
+    async def _on_keep_note(self, turn: Turn, arg: str) -> None:
+        filled = self._filled(turn)
+        if filled is None or not filled["note"]:
+            await self.prompt(turn)
+            return
+        await self._set_note(turn, filled["note"])
+
+    async def _on_files_done(self, turn: Turn, arg: str) -> None:
+        files = evidence.files_of(turn)
+        await evidence.seal(turn)
+        evidence.clear(turn)
+        await self._commit(turn, files)
+
+    async def _on_remove_last(self, turn: Turn, arg: str) -> None:
+        await evidence.remove_last(turn)
+
+    async def _on_confirm(self, turn: Turn, arg: str) -> None:
+        data = turn.data
+        if self._first_unfilled(turn) is not None:
+            await self._next_unfilled_or_summary(turn)
+            return
+        entries = [
+            ReportEntryInput(
+                task["id"],
+                data["entries"][str(task["id"])]["status"],
+                data["entries"][str(task["id"])]["figure"],
+                data["entries"][str(task["id"])]["note"],
+            )
+            for task in data["tasks"]
+        ]
+        files = [f["id"] for e in data["entries"].values() for f in e["files"]]
+        evidence_ids = list(dict.fromkeys([*data.get("kept", []), *files]))
+        actor = turn.who.actor
+        assert actor.unit_id is not None
+        try:
+            receipt = await turn.call(
+                submit_report,
+                turn.context.deps.uow(),
+                actor,
+                actor.unit_id,
+                data["year"],
+                data["month"],
+                entries,
+                evidence_ids,
+            )
+        except ServiceError as exc:
+            await turn.say(f"errors.{exc.code}", **exc.params)
+            await self.prompt(turn)
+            return
+        await turn.finish()
+        timezone = data["tz"]
+        await turn.say(
+            "monthly.receipt",
+            unit=turn.who.unit_name or "",
+            year=receipt.year,
+            month=receipt.month,
+            receipt=receipt.receipt,
+            at=_local(receipt.submitted_at, timezone),
+            on_time=receipt.on_time,
+            due=_due_day(receipt.due_at, timezone),
+            version=receipt.version,
+            tasks=len(entries),
+            files=len(evidence_ids),
+        )
+
+    async def _on_change(self, turn: Turn, arg: str) -> None:
+        await turn.save("pick")
+        await self.prompt(turn)
+
+    async def _on_pick(self, turn: Turn, arg: str) -> None:
+        if not arg.isdigit() or not 0 <= int(arg) < len(turn.data["tasks"]):
+            await self.prompt(turn)
+            return
+        turn.data["mode"] = "fix"
+        await self._goto_task(turn, int(arg))
+
+    async def _on_back(self, turn: Turn, arg: str) -> None:
+        await turn.save("summary")
+        await self.prompt(turn)
+
+    async def text(self, turn: Turn, text: str) -> None:
+        """Typed text: the figure or the note; elsewhere a button is wanted."""
+        step = turn.step
+        if step == "figure":
+            figure, problem = check_figure(text)
+            if problem is not None:
+                await turn.say(problem, limit=MAX_FIGURE, length=len(text))
+                await self.prompt(turn)
+                return
+            await self._set_figure(turn, figure)
+        elif step == "note":
+            note = text.strip()
+            problem = check_note(note)
+            if problem is not None:
+                behind = turn.data["cur"]["status"] == "behind"
+                await turn.say(problem, limit=MAX_NOTE, length=len(note), behind=behind)
+                await self.prompt(turn)
+                return
+            await self._set_note(turn, note)
+        elif step == "files":
+            await turn.say("monthly.files_want_files")
+            await self.prompt(turn)
+        else:
+            await super().text(turn, text)
+
+    async def file(self, turn: Turn, incoming: IncomingFile) -> None:
+        """A photo or document: kept at the files step; elsewhere not wanted now."""
+        if turn.step == "files":
+            await evidence.collect(turn, incoming)
+            return
+        await super().file(turn, incoming)
+
+
+def _entry(
+    status: str, figure: str, note: str, files: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {"status": status, "figure": figure, "note": note, "files": files or []}
+
+
+_INTRO_ACTIONS = frozenset({"fill", "fix", "same", "ot"})
+_TASK_ACTIONS = frozenset({"st", "kp", "qf", "kf", "nn", "kn", "skip"})
+_Handler = Callable[[ReportDialog, Turn, str], Awaitable[None]]
+_HANDLERS: dict[tuple[str, str], _Handler] = {
+    ("status", "st"): ReportDialog._on_status,
+    ("status", "kp"): ReportDialog._on_keep_entry,
+    ("figure", "qf"): ReportDialog._on_quick_figure,
+    ("figure", "kf"): ReportDialog._on_keep_figure,
+    ("note", "nn"): ReportDialog._on_no_note,
+    ("note", "kn"): ReportDialog._on_keep_note,
+    ("files", "skip"): ReportDialog._on_files_done,
+    ("files", evidence.DONE): ReportDialog._on_files_done,
+    ("files", evidence.REMOVE_LAST): ReportDialog._on_remove_last,
+    ("summary", "ok"): ReportDialog._on_confirm,
+    ("summary", "chg"): ReportDialog._on_change,
+    ("pick", "pk"): ReportDialog._on_pick,
+    ("pick", "bk"): ReportDialog._on_back,
+}

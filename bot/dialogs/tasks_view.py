@@ -1,0 +1,194 @@
+"""/tasks: the unit's target tasks of the year with a traffic light, and its open findings.
+
+The plan year is the year of today's date in the configured time zone; the lights use the
+plan's time zone: ✅ done (the status in the unit's latest report), 🔴 overdue (not done and its
+due day has passed), 🟡 due within 3 days, 🟢 on track (or no due date). Findings not yet
+accepted are listed with their rectification deadline, an effectively overdue one in red.
+Long lists are split into several messages under Telegram's 4,096-character limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from bot.dialogs.engine import Dialog, Turn
+from bot.services.access import Role
+from bot.services.deadlines import local_date
+from bot.services.errors import NotFound, ServiceError
+from bot.services.findings import OVERDUE, SUBMITTED, FindingView, open_findings
+from bot.services.plans import current_plan
+from bot.services.reports import ReportVersionView, last_report, report_history
+from bot.services.tasks import TaskView, tasks_of_unit
+from storage.clock import as_utc
+
+# Telegram's limit on a message's text, in UTF-16 code units.
+MESSAGE_LIMIT = 4096
+# A due date this many days away (or fewer) shows yellow.
+SOON_DAYS = 3
+# Long titles and descriptions are cut in lists (the full text is in the report dialog).
+LIST_TEXT = 200
+
+
+def utf16_length(text: str) -> int:
+    """The length Telegram counts: UTF-16 code units (an emoji counts as two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_messages(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join blocks (each a complete piece of HTML) with newlines into as few messages as fit
+    under `limit`; a block is never cut, so each must fit on its own."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        if not current and not block:
+            continue  # no message starts with a blank line
+        candidate = f"{current}\n{block}" if current else block
+        if current and utf16_length(candidate) > limit:
+            messages.append(current)
+            current = block
+        else:
+            current = candidate
+    if current:
+        messages.append(current)
+    return messages
+
+
+def shorten(text: str, limit: int = LIST_TEXT) -> str:
+    """The text, cut at `limit` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def task_light(due: date | None, done: bool, today: date) -> str:
+    """The light of a task: done, overdue, soon (within 3 days) or on_track."""
+    if done:
+        return "done"
+    if due is None:
+        return "on_track"
+    if today > due:
+        return "overdue"
+    if (due - today).days <= SOON_DAYS:
+        return "soon"
+    return "on_track"
+
+
+def finding_light(finding: FindingView, today: date, effective: str) -> str:
+    """The light of a finding: overdue, submitted (waiting for review), soon or on_track."""
+    if effective == OVERDUE:
+        return "overdue"
+    if effective == SUBMITTED:
+        return "submitted"
+    if (finding.deadline - today).days <= SOON_DAYS:
+        return "soon"
+    return "on_track"
+
+
+async def latest_report(
+    turn: Turn, unit_id: int, year: int, month: int
+) -> ReportVersionView | None:
+    """The unit's newest report version of `year` up to and including `month`."""
+    actor = turn.who.actor
+    read = turn.context.deps.read_uow
+    versions = await turn.call(report_history, read(), actor, unit_id, year, month)
+    if versions:
+        latest: ReportVersionView = versions[-1]
+        return latest
+    earlier: ReportVersionView | None = await turn.call(
+        last_report, read(), actor, unit_id, year, month
+    )
+    return earlier
+
+
+class TasksDialog(Dialog):
+    """/tasks: shows the lists and is done (no state; a draft in progress is left alone)."""
+
+    kind = "tasks"
+    command = "tasks"
+    roles = frozenset({Role.LIAISON})
+
+    async def begin(self, turn: Turn, args: Sequence[str]) -> None:
+        """Show the tasks and findings of the person's unit."""
+        deps = turn.context.deps
+        actor = turn.who.actor
+        unit_id = actor.unit_id
+        assert unit_id is not None
+        now = as_utc(deps.clock.now())
+        year = local_date(now, deps.settings.timezone).year
+        try:
+            plan = await turn.call(current_plan, deps.read_uow(), year)
+        except NotFound:
+            await turn.say("tasksview.no_plan", year=year)
+            return
+        today = local_date(now, plan.timezone)
+        try:
+            tasks = await turn.call(tasks_of_unit, deps.read_uow(), actor, unit_id, year)
+            report = await latest_report(turn, unit_id, year, today.month)
+            findings = await turn.call(open_findings, deps.read_uow(), actor, unit_id)
+        except ServiceError as exc:
+            await turn.say(f"errors.{exc.code}", **exc.params)
+            return
+        unit = turn.who.unit_name or ""
+        blocks = [turn.t("tasksview.header", unit=unit, year=year, today=today)]
+        blocks.extend(self._task_blocks(turn, tasks, report, today))
+        blocks.extend(["", turn.t("tasksview.findings_header", count=len(findings))])
+        blocks.extend(self._finding_blocks(turn, findings, today, now))
+        blocks.extend(["", turn.t("tasksview.footer")])
+        for text in split_messages(blocks):
+            await turn.send(text)
+
+    def _task_blocks(
+        self,
+        turn: Turn,
+        tasks: Sequence[TaskView],
+        report: ReportVersionView | None,
+        today: date,
+    ) -> list[str]:
+        if not tasks:
+            return [turn.t("tasksview.no_tasks")]
+        statuses = {e.task_id: e for e in report.entries} if report is not None else {}
+        blocks = []
+        for task in tasks:
+            entry = statuses.get(task.id)
+            light = task_light(task.due_date, entry is not None and entry.status == "done", today)
+            blocks.append(
+                turn.t(
+                    "tasksview.task",
+                    light=light,
+                    code=task.code,
+                    title=shorten(task.title),
+                    due=task.due_date,
+                    days=(task.due_date - today).days if task.due_date else None,
+                    status=entry.status if entry is not None else None,
+                    figure=shorten(entry.figure, 40) if entry is not None else "",
+                    month=report.month if report is not None else None,
+                )
+            )
+        return blocks
+
+    def _finding_blocks(
+        self, turn: Turn, findings: Sequence[FindingView], today: date, now: datetime
+    ) -> list[str]:
+        if not findings:
+            return [turn.t("tasksview.no_findings")]
+        blocks = []
+        for finding in findings:
+            effective = finding.effective_status(now)
+            blocks.append(
+                turn.t(
+                    "tasksview.finding",
+                    light=finding_light(finding, today, effective),
+                    status=effective,
+                    number=finding.id,
+                    description=shorten(finding.description),
+                    deadline=finding.deadline,
+                    days=(finding.deadline - today).days,
+                )
+            )
+        return blocks
+
+    async def prompt(self, turn: Turn) -> None:
+        """Nothing to show again: /tasks keeps no state."""
+
+    async def button(self, turn: Turn, action: str, arg: str) -> None:
+        """/tasks has no buttons."""
