@@ -32,7 +32,7 @@ class DialogRouter:
     def _t(self, context: KaoheContext, key: str, **params: object) -> str:
         return render(key, context.language, html=True, **params)
 
-    async def _current(self, context: KaoheContext) -> Turn | None:
+    async def _current(self, update: Update, context: KaoheContext) -> Turn | None:
         who = context.who
         assert who is not None and who.actor.person_id is not None
         state = await context.call(
@@ -40,7 +40,7 @@ class DialogRouter:
         )
         if state is None or state.kind not in self.dialogs:
             return None
-        return Turn(context.update, context, state.kind, state)  # type: ignore[arg-type]
+        return Turn(update, context, state.kind, state)
 
     async def command(self, update: Update, context: KaoheContext) -> None:
         """A dialog's command: check the role, then let the dialog begin."""
@@ -60,7 +60,7 @@ class DialogRouter:
         """Typed text goes to the dialog in progress."""
         message = update.effective_message
         assert message is not None and message.text is not None
-        turn = await self._current(context)
+        turn = await self._current(update, context)
         if turn is None:
             await message.reply_text(self._t(context, "common.no_dialog"))
             return
@@ -70,7 +70,7 @@ class DialogRouter:
         """A photo or document goes to the dialog in progress, if it is a kind we keep."""
         message = update.effective_message
         assert message is not None and context.who is not None
-        turn = await self._current(context)
+        turn = await self._current(update, context)
         if turn is None:
             kind = self.file_dialogs.get(context.who.actor.role)
             incoming = incoming_file(message)
@@ -99,7 +99,7 @@ class DialogRouter:
         message = update.effective_message
         assert message is not None
         await message.reply_text(self._t(context, "common.message_kind_not_used"))
-        turn = await self._current(context)
+        turn = await self._current(update, context)
         if turn is not None:
             await self.dialogs[turn.kind].prompt(turn)
 

@@ -1,0 +1,462 @@
+"""/extend: a liaison asks for a later deadline of a finding's rectification or of a report.
+
+Steps: `target` (the unit's unsettled findings and the report of the month now due, as buttons)
+-> `reason` (typed, not empty) -> `date` (typed as YYYY-MM-DD or M-D, or +3 / +7 / +14 days;
+after the current deadline, not in the past, at most a year later) -> `confirm` (a summary:
+send, change the reason or the date, cancel) -> the request stored by
+bot.services.extensions.request_extension and a receipt. The coordinators decide (their side is
+another dialog); the service gives back whom to tell.
+
+"The month now due" is the month whose report deadline is the next one: the previous month
+until its due day (the 5th of this month by default), this month after it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton
+
+from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.rectify import excerpt, local_now, local_time, service_error
+from bot.services import dialogs as dialog_service
+from bot.services.access import Role
+from bot.services.deadlines import report_due_date
+from bot.services.errors import ServiceError
+from bot.services.extensions import GRANTED, ExtensionView, request_extension, unit_extensions
+from bot.services.findings import OVERDUE, FindingView, get_finding, open_findings
+from bot.services.plans import current_plan
+
+MAX_REASON = 1000
+PAGE = 8
+QUICK_DAYS: tuple[int, ...] = (3, 7, 14)
+# A date further than this after the current deadline is taken for a typing mistake.
+MAX_EXTENSION = timedelta(days=366)
+# "M-D" means the next such day after the deadline if it lies within this many days.
+WRAP_DAYS = 183
+LIST_EXCERPT = 60
+
+_FULL = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+_SHORT = re.compile(r"^\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+
+
+def parse_date(text: str, deadline: date) -> date | None:
+    """A typed date: `YYYY-MM-DD` (or with / . 年月日), or `M-D` in the deadline's year (the
+    following year when that day is just after a December deadline); None if not a date."""
+    full = _FULL.match(text)
+    try:
+        if full:
+            return date(int(full[1]), int(full[2]), int(full[3]))
+        short = _SHORT.match(text)
+        if not short:
+            return None
+        month, day = int(short[1]), int(short[2])
+        candidate = date(deadline.year, month, day)
+    except ValueError:
+        return None
+    if candidate <= deadline:
+        try:
+            following = date(deadline.year + 1, month, day)
+        except ValueError:
+            return candidate
+        if (following - deadline).days <= WRAP_DAYS:
+            return following
+    return candidate
+
+
+def due_month(today: date, due_day: int) -> tuple[int, int]:
+    """The (year, month) whose report deadline is the next one from `today`."""
+    year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
+    if today <= report_due_date(year, month, due_day):
+        return year, month
+    return today.year, today.month
+
+
+class ExtendDialog(Dialog):
+    """/extend: ask for a later deadline of a finding or of the month's report."""
+
+    kind = "extend"
+    command = "extend"
+    roles = frozenset({Role.LIAISON})
+
+    async def begin(self, turn: Turn, args: Sequence[str]) -> None:
+        """Offer an unfinished request back, else the targets."""
+        person_id = turn.who.actor.person_id
+        assert person_id is not None
+        deps = turn.context.deps
+        draft = await turn.call(
+            dialog_service.dialog_of_kind, deps.read_uow(), person_id, self.kind
+        )
+        if draft is not None and draft.data.get("target"):
+            turn.state = await turn.call(
+                dialog_service.resume_dialog, deps.uow(), person_id, self.kind
+            )
+            data = dict(turn.data)
+            data.setdefault("resume", draft.step)
+            await turn.save("resume", data)
+            await self.prompt(turn)
+            return
+        await turn.start("target", {"page": 0})
+        await self.prompt(turn)
+
+    # -- prompts ----------------------------------------------------------------------------
+
+    async def prompt(self, turn: Turn) -> None:
+        """Show the current step again."""
+        step = turn.step
+        if step == "resume":
+            await turn.say(
+                "extend.resume",
+                [
+                    [turn.button(turn.plain("extend.continue_button"), "cont")],
+                    [turn.button(turn.plain("extend.restart_button"), "new")],
+                ],
+                target=turn.data.get("label", ""),
+            )
+        elif step == "reason":
+            await turn.say(
+                "extend.ask_reason",
+                target=turn.data["label"],
+                deadline=turn.data["deadline"],
+                current=turn.data.get("reason"),
+                max=MAX_REASON,
+            )
+        elif step == "date":
+            await self._prompt_date(turn)
+        elif step == "confirm":
+            await self._prompt_confirm(turn)
+        else:
+            await self._prompt_target(turn)
+
+    async def _prompt_target(self, turn: Turn) -> None:
+        deps = turn.context.deps
+        actor = turn.who.actor
+        try:
+            findings = await turn.call(open_findings, deps.read_uow(), actor, actor.unit_id)
+        except ServiceError as exc:
+            await turn.finish()
+            await service_error(turn, exc)
+            return
+        report = await self._report_target(turn)
+        pages = max(1, (len(findings) + PAGE - 1) // PAGE)
+        page = min(max(int(turn.data.get("page", 0)), 0), pages - 1)
+        shown = findings[page * PAGE : (page + 1) * PAGE]
+        now = deps.clock.now()
+        buttons: list[list[InlineKeyboardButton]] = []
+        if report is not None and page == 0:
+            year, month, deadline = report
+            label = turn.plain("extend.report_button", year=year, month=month, deadline=deadline)
+            buttons.append([turn.button(label, "m", f"{year}-{month}")])
+        for f in shown:
+            label = turn.plain(
+                "extend.finding_button",
+                number=f.id,
+                deadline=f"{f.deadline.month}-{f.deadline.day}",
+                overdue=f.effective_status(now) == OVERDUE,
+            )
+            buttons.append([turn.button(label, "f", str(f.id))])
+        nav = []
+        if page > 0:
+            nav.append(turn.button(turn.plain("extend.previous_page"), "pg", str(page - 1)))
+        if page < pages - 1:
+            nav.append(turn.button(turn.plain("extend.next_page"), "pg", str(page + 1)))
+        if nav:
+            buttons.append(nav)
+        if not buttons:
+            await turn.finish()
+            await turn.say("extend.nothing_to_extend")
+            return
+        await turn.say(
+            "extend.pick",
+            buttons,
+            findings=[
+                {
+                    "number": f.id,
+                    "description": excerpt(f.description, LIST_EXCERPT),
+                    "deadline": f.deadline.isoformat(),
+                    "overdue": f.effective_status(now) == OVERDUE,
+                }
+                for f in shown
+            ],
+            report=(
+                {"year": report[0], "month": report[1], "deadline": report[2].isoformat()}
+                if report is not None and page == 0
+                else None
+            ),
+        )
+
+    async def _prompt_date(self, turn: Turn) -> None:
+        deadline = date.fromisoformat(turn.data["deadline"])
+        base = max(deadline, local_now(turn).date())
+        buttons = [
+            [
+                turn.button(
+                    turn.plain(
+                        "extend.days_button", days=days, day=_short(base + timedelta(days))
+                    ),
+                    "d",
+                    str(days),
+                )
+                for days in QUICK_DAYS
+            ]
+        ]
+        await turn.say(
+            "extend.ask_date",
+            buttons,
+            target=turn.data["label"],
+            deadline=deadline.isoformat(),
+            example=(base + timedelta(days=7)).isoformat(),
+            short=_short(base + timedelta(days=7)),
+        )
+
+    async def _prompt_confirm(self, turn: Turn) -> None:
+        data = turn.data
+        await turn.say(
+            "extend.summary",
+            [
+                [turn.button(turn.plain("extend.submit_button"), "ok")],
+                [
+                    turn.button(turn.plain("extend.edit_reason_button"), "er"),
+                    turn.button(turn.plain("extend.edit_date_button"), "ed"),
+                ],
+                [turn.button(turn.plain("extend.cancel_button"), "x")],
+            ],
+            target=data["label"],
+            deadline=data["deadline"],
+            new_date=data["new_date"],
+            reason=data["reason"],
+        )
+
+    # -- input ------------------------------------------------------------------------------
+
+    async def text(self, turn: Turn, text: str) -> None:
+        """The reason (at `reason`) or the new date (at `date`); elsewhere buttons are wanted."""
+        if turn.step == "reason":
+            await self._reason(turn, text)
+        elif turn.step == "date":
+            day = parse_date(text, date.fromisoformat(turn.data["deadline"]))
+            if day is None:
+                await turn.say("extend.bad_date", value=excerpt(text, 40))
+                await self.prompt(turn)
+                return
+            await self._date(turn, day)
+        else:
+            await super().text(turn, text)
+
+    async def _reason(self, turn: Turn, text: str) -> None:
+        if not text:
+            await turn.say("extend.reason_empty")
+            await self.prompt(turn)
+            return
+        if len(text) > MAX_REASON:
+            await turn.say("extend.reason_too_long", length=len(text), max=MAX_REASON)
+            return
+        data = {**turn.data, "reason": text}
+        editing = data.pop("editing", False)
+        await turn.save("confirm" if editing and data.get("new_date") else "date", data)
+        await self.prompt(turn)
+
+    async def _date(self, turn: Turn, day: date) -> None:
+        deadline = date.fromisoformat(turn.data["deadline"])
+        today = local_now(turn).date()
+        if day <= deadline:
+            await turn.say("extend.date_not_later", day=day.isoformat(), deadline=deadline)
+            await self.prompt(turn)
+            return
+        if day < today:
+            await turn.say("extend.date_past", day=day.isoformat(), today=today.isoformat())
+            await self.prompt(turn)
+            return
+        if day > deadline + MAX_EXTENSION:
+            limit = deadline + MAX_EXTENSION
+            await turn.say("extend.date_too_far", day=day.isoformat(), limit=limit.isoformat())
+            await self.prompt(turn)
+            return
+        data = {**turn.data, "new_date": day.isoformat()}
+        data.pop("editing", None)
+        await turn.save("confirm", data)
+        await self.prompt(turn)
+
+    async def button(self, turn: Turn, action: str, arg: str) -> None:
+        """The buttons of every step; one that does not fit the step shows the step again."""
+        step = turn.step
+        if step == "resume" and action in ("cont", "new"):
+            if action == "cont":
+                data = dict(turn.data)
+                await turn.save(str(data.pop("resume", "reason")), data)
+            else:
+                await turn.start("target", {"page": 0})
+            await self.prompt(turn)
+        elif step == "target" and action == "f" and arg.isdigit():
+            await self._pick_finding(turn, int(arg))
+        elif step == "target" and action == "m":
+            await self._pick_report(turn, arg)
+        elif step == "target" and action == "pg" and arg.isdigit():
+            await turn.save("target", {**turn.data, "page": int(arg)})
+            await self.prompt(turn)
+        elif step == "date" and action == "d" and arg.isdigit() and int(arg) in QUICK_DAYS:
+            deadline = date.fromisoformat(turn.data["deadline"])
+            base = max(deadline, local_now(turn).date())
+            await self._date(turn, base + timedelta(days=int(arg)))
+        elif step == "confirm" and action == "ok":
+            await self._submit(turn)
+        elif step == "confirm" and action == "er":
+            await turn.save("reason", {**turn.data, "editing": True})
+            await self.prompt(turn)
+        elif step == "confirm" and action == "ed":
+            await turn.save("date")
+            await self.prompt(turn)
+        elif step == "confirm" and action == "x":
+            await turn.finish()
+            await turn.say("extend.cancelled")
+        else:
+            await self.prompt(turn)
+
+    # -- actions ----------------------------------------------------------------------------
+
+    async def _pick_finding(self, turn: Turn, finding_id: int) -> None:
+        """A finding as the target; the service refuses another unit's."""
+        deps = turn.context.deps
+        try:
+            finding: FindingView = await turn.call(
+                get_finding, deps.read_uow(), turn.who.actor, finding_id
+            )
+        except ServiceError as exc:
+            await service_error(turn, exc)
+            await self.prompt(turn)
+            return
+        if finding.status == "accepted":
+            await turn.say("errors.finding_already_accepted", finding_id=finding.id)
+            await self.prompt(turn)
+            return
+        pending = await self._pending(turn, lambda e: e.finding_id == finding.id)
+        if pending is not None:
+            await turn.say("errors.extension_already_pending", request_id=pending.id)
+            await self.prompt(turn)
+            return
+        label = turn.plain(
+            "extend.finding_target",
+            number=finding.id,
+            description=excerpt(finding.description, LIST_EXCERPT),
+        )
+        data = {
+            "target": "finding",
+            "finding": finding.id,
+            "label": label,
+            "deadline": finding.deadline.isoformat(),
+        }
+        await turn.save("reason", data)
+        await self.prompt(turn)
+
+    async def _pick_report(self, turn: Turn, arg: str) -> None:
+        report = await self._report_target(turn)
+        if report is None or arg != f"{report[0]}-{report[1]}":
+            # A button of a month that is no longer the one due (the dialog was left open).
+            await turn.say("extend.month_changed")
+            await self.prompt(turn)
+            return
+        year, month, deadline = report
+        pending = await self._pending(
+            turn, lambda e: (e.report_year, e.report_month) == (year, month)
+        )
+        if pending is not None:
+            await turn.say("errors.extension_already_pending", request_id=pending.id)
+            await self.prompt(turn)
+            return
+        data = {
+            "target": "report",
+            "year": year,
+            "month": month,
+            "label": turn.plain("extend.report_target", year=year, month=month),
+            "deadline": deadline.isoformat(),
+        }
+        await turn.save("reason", data)
+        await self.prompt(turn)
+
+    async def _report_target(self, turn: Turn) -> tuple[int, int, date] | None:
+        """The month now due and its current deadline (a granted extension included); None
+        when the year has no plan."""
+        deps = turn.context.deps
+        today = local_now(turn).date()
+        try:
+            plan = await turn.call(current_plan, deps.read_uow(), today.year)
+            year, month = due_month(today, plan.schedule.monthly_report_due_day)
+            if year != today.year:
+                plan = await turn.call(current_plan, deps.read_uow(), year)
+            requests = await turn.call(
+                unit_extensions, deps.read_uow(), turn.who.actor, turn.who.actor.unit_id
+            )
+        except ServiceError:
+            return None
+        deadline = report_due_date(year, month, plan.schedule.monthly_report_due_day)
+        granted = [
+            e
+            for e in requests
+            if e.decision == GRANTED and (e.report_year, e.report_month) == (year, month)
+        ]
+        if granted:
+            deadline = max(deadline, *(e.requested_date for e in granted))
+        return year, month, deadline
+
+    async def _pending(self, turn: Turn, matches: Any) -> ExtensionView | None:
+        try:
+            requests = await turn.call(
+                unit_extensions,
+                turn.context.deps.read_uow(),
+                turn.who.actor,
+                turn.who.actor.unit_id,
+            )
+        except ServiceError:
+            return None
+        return next((e for e in requests if e.pending and matches(e)), None)
+
+    async def _submit(self, turn: Turn) -> None:
+        data = dict(turn.data)
+        actor = turn.who.actor
+        assert actor.unit_id is not None
+        target: dict[str, Any] = (
+            {"finding_id": int(data["finding"])}
+            if data["target"] == "finding"
+            else {"report_year": int(data["year"]), "report_month": int(data["month"])}
+        )
+        try:
+            view = await turn.call(
+                request_extension,
+                turn.context.deps.uow(),
+                actor,
+                actor.unit_id,
+                str(data["reason"]),
+                date.fromisoformat(data["new_date"]),
+                **target,
+            )
+        except ServiceError as exc:
+            await service_error(turn, exc)
+            if exc.code == "extension_date_not_later":
+                # The deadline moved since the dialog read it (an extension was granted).
+                current = exc.params.get("current")
+                if isinstance(current, date):
+                    data["deadline"] = current.isoformat()
+                await turn.save("date", data)
+                await self.prompt(turn)
+            elif exc.code == "extension_reason_empty":
+                await turn.save("reason", {**data, "editing": True})
+                await self.prompt(turn)
+            else:
+                await turn.finish()
+            return
+        await turn.finish()
+        await turn.say(
+            "extend.receipt",
+            number=view.id,
+            time=local_time(turn, view.requested_at),
+            target=data["label"],
+            deadline=data["deadline"],
+            new_date=data["new_date"],
+        )
+
+
+def _short(day: date) -> str:
+    return f"{day.month}-{day.day}"

@@ -1,0 +1,426 @@
+"""/rectify: a liaison proves the rectification (整改) of one of their unit's findings.
+
+Steps: `pick` (the unit's findings awaiting rectification, open or returned, as buttons) ->
+`measures` (the description of the finding, the coordinator's reason if it was returned, and
+the measures taken, typed) -> `evidence` (photos and documents, albums included, collected by
+bot.dialogs.evidence; Done) -> `confirm` (a summary: submit, change the text or the files,
+cancel) -> a receipt (number, time, on time or after the deadline). A draft left unfinished is
+offered back (`resume`: continue or start over) the next time /rectify is sent.
+
+Every finding id that arrives (a button, or `/rectify <id>`) is checked by the findings service,
+which refuses another unit's finding; the dialog then stays where it was and nothing is stored.
+Files sent while the measures are being typed are kept too (people often send photos first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton
+
+from bot.dialogs import evidence
+from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.services import dialogs as dialog_service
+from bot.services.access import Role
+from bot.services.errors import ServiceError
+from bot.services.findings import (
+    OPEN,
+    OVERDUE,
+    RETURNED,
+    SUBMITTED,
+    FindingView,
+    finding_rectifications,
+    get_finding,
+    open_findings,
+    submit_rectification,
+)
+from storage.clock import as_utc
+
+MAX_TEXT = 2000
+PAGE = 8
+# How much of a finding's description the list and the summary show.
+LIST_EXCERPT = 80
+SUMMARY_EXCERPT = 300
+# Document names listed in the summary; more are counted.
+LISTED_FILES = 10
+FILES = "files"
+
+
+def excerpt(text: str, limit: int) -> str:
+    """The text cut to `limit` characters (with an ellipsis when cut), on one line."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def local_now(turn: Turn) -> datetime:
+    """Now, in the bot's time zone."""
+    return turn.context.deps.clock.now().astimezone(ZoneInfo(turn.context.deps.settings.timezone))
+
+
+def local_time(turn: Turn, moment: datetime) -> str:
+    """A moment as the person reads it (the bot's time zone)."""
+    zone = ZoneInfo(turn.context.deps.settings.timezone)
+    return as_utc(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+async def service_error(turn: Turn, exc: ServiceError) -> None:
+    """Tell the person why a service refused."""
+    await turn.say(f"errors.{exc.code}", **exc.params)
+
+
+class RectifyDialog(Dialog):
+    """/rectify: submit (or resubmit) the rectification of one of the unit's findings."""
+
+    kind = "rectify"
+    command = "rectify"
+    roles = frozenset({Role.LIAISON})
+
+    # -- entry ------------------------------------------------------------------------------
+
+    async def begin(self, turn: Turn, args: Sequence[str]) -> None:
+        """Offer an unfinished draft back, else list the findings (or take `/rectify <id>`)."""
+        person_id = turn.who.actor.person_id
+        assert person_id is not None
+        deps = turn.context.deps
+        if not args:
+            draft = await turn.call(
+                dialog_service.dialog_of_kind, deps.read_uow(), person_id, self.kind
+            )
+            if draft is not None and draft.data.get("finding") is not None:
+                turn.state = await turn.call(
+                    dialog_service.resume_dialog, deps.uow(), person_id, self.kind
+                )
+                data = dict(turn.data)
+                data.setdefault("resume", draft.step)
+                await turn.save("resume", data)
+                await self.prompt(turn)
+                return
+        await turn.start("pick", {"page": 0})
+        if args:
+            if args[0].lstrip("#").isdigit():
+                await self._pick(turn, int(args[0].lstrip("#")))
+                return
+            await turn.say("rectify.bad_number", value=args[0])
+        await self.prompt(turn)
+
+    # -- prompts ----------------------------------------------------------------------------
+
+    async def prompt(self, turn: Turn) -> None:
+        """Show the current step again."""
+        step = turn.step
+        if step == "resume":
+            await self._prompt_resume(turn)
+        elif step == "measures":
+            await self._prompt_measures(turn)
+        elif step == "evidence":
+            await self._prompt_evidence(turn)
+        elif step == "confirm":
+            await self._prompt_confirm(turn)
+        else:
+            await self._prompt_pick(turn)
+
+    async def _prompt_resume(self, turn: Turn) -> None:
+        data = turn.data
+        await turn.say(
+            "rectify.resume",
+            [
+                [turn.button(turn.plain("rectify.continue_button"), "cont")],
+                [turn.button(turn.plain("rectify.restart_button"), "new")],
+            ],
+            number=data["finding"],
+            description=excerpt(data.get("description", ""), LIST_EXCERPT),
+            has_text=bool(data.get("text")),
+            files=len(evidence.files_of(turn, FILES)),
+        )
+
+    async def _prompt_pick(self, turn: Turn) -> None:
+        try:
+            findings = await turn.call(
+                open_findings, turn.context.deps.read_uow(), turn.who.actor, turn.who.actor.unit_id
+            )
+        except ServiceError as exc:
+            await turn.finish()
+            await service_error(turn, exc)
+            return
+        now = turn.context.deps.clock.now()
+        actionable = [f for f in findings if f.status in (OPEN, RETURNED)]
+        in_review = [f.id for f in findings if f.status == SUBMITTED]
+        if not actionable:
+            await turn.finish()
+            await turn.say("rectify.none_open", in_review=in_review)
+            return
+        pages = (len(actionable) + PAGE - 1) // PAGE
+        page = min(max(int(turn.data.get("page", 0)), 0), pages - 1)
+        shown = actionable[page * PAGE : (page + 1) * PAGE]
+        today = local_now(turn).date()
+        rows = [_finding_line(f, now, today) for f in shown]
+        buttons: list[list[InlineKeyboardButton]] = [
+            [
+                turn.button(
+                    turn.plain(
+                        "rectify.finding_button",
+                        number=f.id,
+                        deadline=f"{f.deadline.month}-{f.deadline.day}",
+                        overdue=f.effective_status(now) == OVERDUE,
+                        returned=f.status == RETURNED,
+                    ),
+                    "f",
+                    str(f.id),
+                )
+            ]
+            for f in shown
+        ]
+        nav = []
+        if page > 0:
+            nav.append(turn.button(turn.plain("rectify.previous_page"), "pg", str(page - 1)))
+        if page < pages - 1:
+            nav.append(turn.button(turn.plain("rectify.next_page"), "pg", str(page + 1)))
+        if nav:
+            buttons.append(nav)
+        await turn.say(
+            "rectify.pick",
+            buttons,
+            findings=rows,
+            total=len(actionable),
+            page=page + 1,
+            pages=pages,
+            in_review=in_review,
+        )
+
+    async def _prompt_measures(self, turn: Turn) -> None:
+        data = turn.data
+        await turn.say(
+            "rectify.ask_measures",
+            number=data["finding"],
+            description=data.get("description", ""),
+            deadline=data.get("deadline", ""),
+            overdue=_overdue(turn),
+            reason=data.get("reason"),
+            previous=data.get("previous_receipt"),
+            current=data.get("text"),
+            max=MAX_TEXT,
+        )
+
+    async def _prompt_evidence(self, turn: Turn) -> None:
+        count = len(evidence.files_of(turn, FILES))
+        buttons = []
+        if count:
+            buttons.append(
+                [
+                    turn.button(turn.plain("evidence.done_button", count=count), evidence.DONE),
+                    turn.button(turn.plain("rectify.clear_files_button"), "fc"),
+                ]
+            )
+        await turn.say("rectify.ask_evidence", buttons or None, count=count)
+
+    async def _prompt_confirm(self, turn: Turn) -> None:
+        data = turn.data
+        files = evidence.files_of(turn, FILES)
+        photos = sum(1 for f in files if f.get("kind") == "photo")
+        names = [str(f.get("name") or "?") for f in files if f.get("kind") != "photo"]
+        buttons = [
+            [turn.button(turn.plain("rectify.submit_button"), "ok")],
+            [
+                turn.button(turn.plain("rectify.edit_text_button"), "et"),
+                turn.button(turn.plain("rectify.edit_files_button"), "ef"),
+            ],
+            [turn.button(turn.plain("rectify.cancel_button"), "x")],
+        ]
+        await turn.say(
+            "rectify.summary",
+            buttons,
+            number=data["finding"],
+            description=excerpt(data.get("description", ""), SUMMARY_EXCERPT),
+            deadline=data.get("deadline", ""),
+            overdue=_overdue(turn),
+            resubmission=bool(data.get("reason")),
+            text=data.get("text", ""),
+            count=len(files),
+            photos=photos,
+            names=names[:LISTED_FILES],
+            more=max(0, len(names) - LISTED_FILES),
+        )
+
+    # -- input ------------------------------------------------------------------------------
+
+    async def text(self, turn: Turn, text: str) -> None:
+        """The measures taken (at `measures`); elsewhere the step wants a button or files."""
+        if turn.step == "measures":
+            await self._measures(turn, text)
+            return
+        if turn.step == "evidence":
+            await turn.say("rectify.evidence_wants_files")
+            await self.prompt(turn)
+            return
+        await super().text(turn, text)
+
+    async def _measures(self, turn: Turn, text: str) -> None:
+        if not text:
+            await turn.say("rectify.text_empty")
+            await self.prompt(turn)
+            return
+        if len(text) > MAX_TEXT:
+            await turn.say("rectify.text_too_long", length=len(text), max=MAX_TEXT)
+            return
+        data = dict(turn.data)
+        data["text"] = text
+        if data.pop("editing", False) and evidence.files_of(turn, FILES):
+            await turn.save("confirm", data)
+        else:
+            await turn.save("evidence", data)
+        await self.prompt(turn)
+
+    async def file(self, turn: Turn, incoming: IncomingFile) -> None:
+        """Photos and documents are collected while the measures or the evidence are asked."""
+        if turn.step in ("measures", "evidence"):
+            await evidence.collect(turn, incoming, FILES)
+            return
+        await super().file(turn, incoming)
+
+    async def button(self, turn: Turn, action: str, arg: str) -> None:
+        """The buttons of every step; one that does not fit the step shows the step again."""
+        step = turn.step
+        if step == "resume" and action in ("cont", "new"):
+            await self._resume(turn, action == "cont")
+        elif step == "pick" and action == "f" and arg.isdigit():
+            await self._pick(turn, int(arg))
+        elif step == "pick" and action == "pg" and arg.isdigit():
+            await turn.save("pick", {**turn.data, "page": int(arg)})
+            await self.prompt(turn)
+        elif step in ("measures", "evidence") and action == evidence.DONE:
+            await self._files_done(turn)
+        elif step in ("measures", "evidence") and action == evidence.REMOVE_LAST:
+            await evidence.remove_last(turn, FILES)
+        elif step == "evidence" and action == "fc":
+            evidence.clear(turn, FILES)
+            await turn.save("evidence")
+            await self.prompt(turn)
+        elif step == "confirm" and action == "ok":
+            await self._submit(turn)
+        elif step == "confirm" and action == "et":
+            await turn.save("measures", {**turn.data, "editing": True})
+            await self.prompt(turn)
+        elif step == "confirm" and action == "ef":
+            # A new status message for the files added now; the old one stays sealed.
+            data = dict(turn.data)
+            data.pop(evidence.status_key(FILES), None)
+            await turn.save("evidence", data)
+            await self.prompt(turn)
+        elif step == "confirm" and action == "x":
+            await turn.finish()
+            await turn.say("rectify.cancelled")
+        else:
+            await self.prompt(turn)
+
+    # -- actions ----------------------------------------------------------------------------
+
+    async def _resume(self, turn: Turn, keep: bool) -> None:
+        if keep:
+            data = dict(turn.data)
+            step = str(data.pop("resume", "measures"))
+            if step == "evidence":
+                data.pop(evidence.status_key(FILES), None)
+            await turn.save(step, data)
+            await self.prompt(turn)
+            return
+        await turn.start("pick", {"page": 0})
+        await self.prompt(turn)
+
+    async def _pick(self, turn: Turn, finding_id: int) -> None:
+        """Take up one finding: the service checks that it is the unit's own."""
+        deps = turn.context.deps
+        actor = turn.who.actor
+        try:
+            finding: FindingView = await turn.call(get_finding, deps.read_uow(), actor, finding_id)
+            if finding.status not in (OPEN, RETURNED):
+                await turn.say("errors.finding_not_awaiting_rectification", status=finding.status)
+                await self.prompt(turn)
+                return
+            history = await turn.call(finding_rectifications, deps.read_uow(), actor, finding_id)
+        except ServiceError as exc:
+            await service_error(turn, exc)
+            await self.prompt(turn)
+            return
+        returned = [r for r in history if r.decision == RETURNED]
+        last = returned[-1] if finding.status == RETURNED and returned else None
+        data: dict[str, Any] = {
+            "finding": finding.id,
+            "description": finding.description,
+            "deadline": finding.deadline.isoformat(),
+            "deadline_end": finding.deadline_end.isoformat(),
+            "reason": last.reason if last is not None else None,
+            "previous_receipt": last.receipt if last is not None else None,
+        }
+        await turn.save("measures", data)
+        await self.prompt(turn)
+
+    async def _files_done(self, turn: Turn) -> None:
+        if not evidence.files_of(turn, FILES):
+            await turn.say("rectify.need_evidence")
+            await self.prompt(turn)
+            return
+        if not turn.data.get("text"):
+            await turn.save("measures")
+            await turn.say("rectify.text_first")
+            await self.prompt(turn)
+            return
+        await evidence.seal(turn, FILES)
+        data = dict(turn.data)
+        data.pop("editing", None)
+        await turn.save("confirm", data)
+        await self.prompt(turn)
+
+    async def _submit(self, turn: Turn) -> None:
+        data = dict(turn.data)
+        deps = turn.context.deps
+        count = len(evidence.files_of(turn, FILES))
+        try:
+            receipt = await turn.call(
+                submit_rectification,
+                deps.uow(),
+                turn.who.actor,
+                int(data["finding"]),
+                str(data.get("text", "")),
+                evidence.evidence_ids(turn, FILES),
+            )
+        except ServiceError as exc:
+            await service_error(turn, exc)
+            if exc.code == "evidence_not_found":
+                await turn.save("evidence", {**data, "files": []})
+                await self.prompt(turn)
+            elif exc.code == "rectification_text_empty":
+                await turn.save("measures", {**data, "editing": True})
+                await self.prompt(turn)
+            else:
+                # The finding is no longer the unit's to rectify (reviewed, another unit …).
+                await turn.finish()
+            return
+        await turn.finish()
+        await turn.say(
+            "rectify.receipt",
+            number=data["finding"],
+            receipt=receipt.receipt,
+            time=local_time(turn, receipt.submitted_at),
+            on_time=receipt.on_time,
+            deadline=data.get("deadline", ""),
+            count=count,
+        )
+
+
+def _overdue(turn: Turn) -> bool:
+    end = turn.data.get("deadline_end")
+    return bool(end) and turn.context.deps.clock.now() >= datetime.fromisoformat(str(end))
+
+
+def _finding_line(finding: FindingView, now: datetime, today: date) -> dict[str, Any]:
+    return {
+        "number": finding.id,
+        "description": excerpt(finding.description, LIST_EXCERPT),
+        "deadline": finding.deadline.isoformat(),
+        "overdue": finding.effective_status(now) == OVERDUE,
+        "days": (finding.deadline - today).days,
+        "returned": finding.status == RETURNED,
+    }
