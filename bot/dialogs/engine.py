@@ -142,6 +142,9 @@ class Dialog:
     kind: ClassVar[str]
     command: ClassVar[str]
     roles: ClassVar[frozenset[Role]]
+    # A dialog that never wants files lets a document sent meanwhile start the file dialog of
+    # the sender's role (a workbook upload) instead, and stays as it was.
+    takes_files: ClassVar[bool] = True
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """The person sent the dialog's command."""

@@ -71,16 +71,16 @@ class DialogRouter:
         message = update.effective_message
         assert message is not None and context.who is not None
         turn = await self._current(update, context)
-        if turn is None:
+        if turn is None or not self.dialogs[turn.kind].takes_files:
             kind = self.file_dialogs.get(context.who.actor.role)
             incoming = incoming_file(message)
             if kind in self.dialogs and incoming is not None:
-                await self.dialogs[kind].begin_with_file(
-                    Turn(update, context, kind, None), incoming
-                )
+                dialog = self.dialogs[kind]
+                await dialog.begin_with_file(Turn(update, context, kind, None), incoming)
                 return
-            await message.reply_text(self._t(context, "common.no_dialog"))
-            return
+            if turn is None:
+                await message.reply_text(self._t(context, "common.no_dialog"))
+                return
         incoming = incoming_file(message)
         if incoming is None:
             await message.reply_text(self._t(context, "common.file_kind_not_accepted"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -154,3 +154,25 @@ def require_evidence(uow: UnitOfWork, evidence_ids: Iterable[int]) -> tuple[int,
         if evidence_id not in known:
             raise NotFound("evidence_not_found", evidence_id=evidence_id)
     return ids
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """What the bot needs to send an evidence file back: its kind, Telegram file id, name."""
+
+    id: int
+    kind: str
+    telegram_file_id: str | None
+    file_name: str | None
+
+
+def evidence_files(uow: UnitOfWork, evidence_ids: Sequence[int]) -> list[EvidenceFile]:
+    """The evidence files with these ids, in that order (ids not registered are left out)."""
+    with uow:
+        files = uow.repository(EvidenceFiles)
+        rows = [files.by_id(evidence_id) for evidence_id in evidence_ids]
+        return [
+            EvidenceFile(r.id, r.kind, r.telegram_file_id, r.file_name)
+            for r in rows
+            if r is not None
+        ]

@@ -1,0 +1,431 @@
+"""/finding: a coordinator records a problem found in supervision (督导发现问题).
+
+Steps: `unit` (typed: a code, the full name or part of it; several matches come back as
+candidate buttons, none is said so) -> `source` (six buttons) -> `description` (typed, not
+empty) -> `files` (photos and documents, optional, collected by bot.dialogs.evidence; Done or
+"no photos") -> `deadline` (a typed date, or +7 / +15 / +30 days; a day before today is
+refused) -> `confirm` (a summary: record, change the description or the deadline, cancel).
+Recording goes through bot.services.findings.record_finding; the unit's liaisons are then told
+at once, each in their language, with the description and the deadline (bot.notify), and the
+coordinator learns who could not be reached. A draft left unfinished is offered back the next
+time /finding is sent.
+
+The unit lookup and the date parsing here are shared with /invite and /review.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton
+
+from bot.dialogs import evidence
+from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.notify import Localized, names_of, tell
+from bot.services import dialogs as dialog_service
+from bot.services.access import MANAGERS
+from bot.services.errors import ServiceError
+from bot.services.findings import SOURCES, record_finding
+from bot.services.unit_lookup import UnitRef, all_units, find_units
+
+FILES = "files"
+MAX_DESCRIPTION = 2000
+DEADLINE_CHOICES = (7, 15, 30)
+# A deadline further away than this is almost certainly a typing mistake (2052 for 2025).
+MAX_DEADLINE_DAYS = 2 * 366
+# The unit candidates offered as buttons (find_units' default limit).
+CANDIDATES = 8
+
+_DAY_PATTERNS = (
+    re.compile(r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?$"),
+    re.compile(r"^(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?$"),
+    re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$"),
+)
+
+
+# --- shared helpers ------------------------------------------------------------------------
+
+
+def local_now(turn: Turn) -> datetime:
+    """Now in the bot's time zone."""
+    deps = turn.context.deps
+    return deps.clock.now().astimezone(ZoneInfo(deps.settings.timezone))
+
+
+def local_today(turn: Turn) -> date:
+    """Today in the bot's time zone."""
+    return local_now(turn).date()
+
+
+def local_time(turn: Turn, moment: datetime) -> str:
+    """A moment as people read it: date and minute in the bot's time zone."""
+    zone = ZoneInfo(turn.context.deps.settings.timezone)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def parse_day(text: str, today: date) -> date | None:
+    """A calendar day as people type it: 2025-03-31, 2025/3/31, 2025.3.31, 2025年3月31日,
+    20250331, or without the year (3-31, 3月31日: this year); None if it is not a day."""
+    cleaned = text.strip().replace("－", "-").replace("／", "/").replace("．", ".")
+    for pattern in _DAY_PATTERNS:
+        match = pattern.match(cleaned)
+        if match is None:
+            continue
+        parts = match.groupdict()
+        year = int(parts["y"]) if parts.get("y") else today.year
+        try:
+            return date(year, int(parts["m"]), int(parts["d"]))
+        except ValueError:
+            return None
+    return None
+
+
+def excerpt(text: str, limit: int) -> str:
+    """The text on one line, cut to `limit` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+async def look_up_unit(turn: Turn, text: str) -> UnitRef | None:
+    """The unit a person typed; when none or several match, say so (offering the candidates as
+    buttons with action "u" and the unit id) and return None."""
+    units: list[UnitRef] = await turn.call(
+        find_units, turn.context.deps.read_uow(), text, CANDIDATES + 1
+    )
+    if len(units) == 1:
+        return units[0]
+    if not units:
+        await turn.say("coord.finding_unit_none", query=text)
+        return None
+    shown = units[:CANDIDATES]
+    buttons = [[turn.button(u.name, "u", str(u.id))] for u in shown]
+    await turn.say("coord.finding_unit_several", buttons, query=text, more=len(units) > CANDIDATES)
+    return None
+
+
+async def unit_by_id(turn: Turn, unit_id: str) -> UnitRef | None:
+    """An active unit by its id (from a candidate button)."""
+    if not unit_id.isdigit():
+        return None
+    units = await turn.call(all_units, turn.context.deps.read_uow())
+    return next((u for u in units if u.id == int(unit_id)), None)
+
+
+async def report_unreachable(
+    turn: Turn, recipients: Sequence[int], unreachable: Sequence[int]
+) -> None:
+    """Tell the coordinator when the unit has no liaison to tell, or who could not be reached."""
+    if not recipients:
+        await turn.say("coord.notify_nobody")
+    elif unreachable:
+        names = await names_of(turn.context, unreachable)
+        await turn.say("coord.notify_unreachable", names=names, total=len(recipients))
+
+
+async def service_error(turn: Turn, exc: ServiceError) -> None:
+    """Say why a service refused, in the person's language."""
+    await turn.say(f"errors.{exc.code}", **exc.params)
+
+
+# --- the dialog ----------------------------------------------------------------------------
+
+
+class FindingDialog(Dialog):
+    """/finding: record a finding of supervision and tell the unit's liaisons at once."""
+
+    kind = "finding"
+    command = "finding"
+    roles = MANAGERS
+
+    async def begin(self, turn: Turn, args: Sequence[str]) -> None:
+        """Offer an unfinished draft back; else ask for the unit (or take `/finding <unit>`)."""
+        person_id = turn.who.actor.person_id
+        assert person_id is not None
+        deps = turn.context.deps
+        if not args:
+            draft = await turn.call(
+                dialog_service.dialog_of_kind, deps.read_uow(), person_id, self.kind
+            )
+            if draft is not None and draft.data.get("unit_id") is not None:
+                turn.state = await turn.call(
+                    dialog_service.resume_dialog, deps.uow(), person_id, self.kind
+                )
+                data = dict(turn.data)
+                data["resume"] = data.get("resume") or draft.step
+                await turn.save("resume", data)
+                await self.prompt(turn)
+                return
+        await turn.start("unit", {})
+        if args:
+            await self._unit_text(turn, " ".join(args))
+            return
+        await self.prompt(turn)
+
+    # -- prompts ----------------------------------------------------------------------------
+
+    async def prompt(self, turn: Turn) -> None:
+        """Show the current step again."""
+        step = turn.step
+        data = turn.data
+        if step == "resume":
+            await turn.say(
+                "coord.finding_resume",
+                [
+                    [turn.button(turn.plain("coord.finding_continue_button"), "cont")],
+                    [turn.button(turn.plain("coord.finding_restart_button"), "new")],
+                ],
+                unit=data.get("unit_name", ""),
+                description=excerpt(str(data.get("description") or ""), 80),
+            )
+        elif step == "source":
+            sources = [
+                [turn.button(turn.plain(f"year.source_{code}"), "s", str(index))]
+                for index, code in enumerate(SOURCES)
+            ]
+            await turn.say("coord.finding_ask_source", sources, unit=data["unit_name"])
+        elif step == "description":
+            await turn.say("coord.finding_ask_description", max=MAX_DESCRIPTION)
+        elif step == "files":
+            count = len(evidence.files_of(turn, FILES))
+            buttons: list[list[InlineKeyboardButton]] = []
+            if count:
+                label = turn.plain("evidence.done_button", count=count)
+                buttons.append([turn.button(label, evidence.DONE)])
+            else:
+                buttons.append([turn.button(turn.plain("coord.finding_no_files_button"), "nf")])
+            await turn.say("coord.finding_ask_files", buttons, count=count)
+        elif step == "deadline":
+            today = local_today(turn)
+            choices = [
+                [
+                    turn.button(
+                        turn.plain(
+                            "coord.finding_deadline_button",
+                            days=days,
+                            day=(today + timedelta(days=days)).isoformat(),
+                        ),
+                        "d",
+                        str(days),
+                    )
+                ]
+                for days in DEADLINE_CHOICES
+            ]
+            await turn.say("coord.finding_ask_deadline", choices, today=today.isoformat())
+        elif step == "confirm":
+            await self._prompt_confirm(turn)
+        else:
+            await turn.say("coord.finding_ask_unit")
+
+    async def _prompt_confirm(self, turn: Turn) -> None:
+        data = turn.data
+        files = evidence.files_of(turn, FILES)
+        buttons = [
+            [turn.button(turn.plain("coord.finding_record_button"), "ok")],
+            [
+                turn.button(turn.plain("coord.finding_edit_description_button"), "ed"),
+                turn.button(turn.plain("coord.finding_edit_deadline_button"), "dl"),
+            ],
+            [turn.button(turn.plain("coord.finding_cancel_button"), "x")],
+        ]
+        await turn.say(
+            "coord.finding_summary",
+            buttons,
+            unit=data["unit_name"],
+            source=turn.plain(f"year.source_{data['source']}"),
+            description=data["description"],
+            photos=sum(1 for f in files if f.get("kind") == "photo"),
+            documents=sum(1 for f in files if f.get("kind") != "photo"),
+            found_on=local_today(turn).isoformat(),
+            deadline=data["deadline"],
+        )
+
+    # -- input ------------------------------------------------------------------------------
+
+    async def text(self, turn: Turn, text: str) -> None:
+        """The unit, the description or the deadline; other steps want buttons or files."""
+        step = turn.step
+        if step == "unit":
+            await self._unit_text(turn, text)
+        elif step == "description":
+            await self._description(turn, text)
+        elif step == "deadline":
+            await self._deadline_text(turn, text)
+        elif step == "files":
+            await turn.say("coord.finding_files_want_files")
+            await self.prompt(turn)
+        else:
+            await super().text(turn, text)
+
+    async def file(self, turn: Turn, incoming: IncomingFile) -> None:
+        """Photos and documents of the problem, at the files step."""
+        if turn.step == "files":
+            await evidence.collect(turn, incoming, FILES)
+            return
+        await super().file(turn, incoming)
+
+    async def button(self, turn: Turn, action: str, arg: str) -> None:
+        """The buttons of every step; one that does not fit the step shows the step again."""
+        step = turn.step
+        if step == "resume" and action in ("cont", "new"):
+            await self._resume(turn, action == "cont")
+        elif step == "unit" and action == "u":
+            unit = await unit_by_id(turn, arg)
+            if unit is None:
+                await turn.say("coord.finding_unit_gone")
+                await self.prompt(turn)
+                return
+            await self._unit_chosen(turn, unit)
+        elif step == "source" and action == "s" and arg.isdigit() and int(arg) < len(SOURCES):
+            await self._next(turn, "description", source=SOURCES[int(arg)])
+        elif step == "files" and action in (evidence.DONE, "nf"):
+            await evidence.seal(turn, FILES)
+            data = dict(turn.data)
+            data.pop(evidence.status_key(FILES), None)
+            await self._next(turn, "deadline", data=data)
+        elif step == "files" and action == evidence.REMOVE_LAST:
+            await evidence.remove_last(turn, FILES)
+        elif step == "deadline" and action == "d" and arg.isdigit():
+            await self._deadline(turn, local_today(turn) + timedelta(days=int(arg)))
+        elif step == "confirm" and action == "ok":
+            await self._record(turn)
+        elif step == "confirm" and action == "ed":
+            await turn.save("description", {**turn.data, "editing": True})
+            await self.prompt(turn)
+        elif step == "confirm" and action == "dl":
+            await turn.save("deadline", {**turn.data, "editing": True})
+            await self.prompt(turn)
+        elif step == "confirm" and action == "x":
+            await turn.finish()
+            await turn.say("coord.finding_cancelled")
+        else:
+            await self.prompt(turn)
+
+    # -- steps ------------------------------------------------------------------------------
+
+    async def _resume(self, turn: Turn, keep: bool) -> None:
+        if keep:
+            data = dict(turn.data)
+            step = str(data.pop("resume", "unit"))
+            if step == "files":
+                data.pop(evidence.status_key(FILES), None)
+            await turn.save(step, data)
+        else:
+            await turn.start("unit", {})
+        await self.prompt(turn)
+
+    async def _next(
+        self, turn: Turn, step: str, data: dict[str, Any] | None = None, **values: Any
+    ) -> None:
+        """Store values and go to `step`, or back to the summary when a value was changed."""
+        new = {**(data if data is not None else turn.data), **values}
+        if new.pop("editing", False):
+            step = "confirm"
+        await turn.save(step, new)
+        await self.prompt(turn)
+
+    async def _unit_text(self, turn: Turn, text: str) -> None:
+        if not text:
+            await self.prompt(turn)
+            return
+        unit = await look_up_unit(turn, text)
+        if unit is not None:
+            await self._unit_chosen(turn, unit)
+
+    async def _unit_chosen(self, turn: Turn, unit: UnitRef) -> None:
+        await self._next(turn, "source", unit_id=unit.id, unit_name=unit.name)
+
+    async def _description(self, turn: Turn, text: str) -> None:
+        if not text:
+            await turn.say("coord.finding_description_empty")
+            await self.prompt(turn)
+            return
+        if len(text) > MAX_DESCRIPTION:
+            await turn.say(
+                "coord.finding_description_too_long", length=len(text), max=MAX_DESCRIPTION
+            )
+            return
+        await self._next(turn, "files", description=text)
+
+    async def _deadline_text(self, turn: Turn, text: str) -> None:
+        day = parse_day(text, local_today(turn))
+        if day is None:
+            await turn.say("coord.finding_deadline_not_a_day", text=text)
+            return
+        await self._deadline(turn, day)
+
+    async def _deadline(self, turn: Turn, day: date) -> None:
+        today = local_today(turn)
+        if day < today:
+            await turn.say(
+                "coord.finding_deadline_past", day=day.isoformat(), today=today.isoformat()
+            )
+            await self.prompt(turn)
+            return
+        if (day - today).days > MAX_DEADLINE_DAYS:
+            await turn.say("coord.finding_deadline_too_far", day=day.isoformat())
+            await self.prompt(turn)
+            return
+        await self._next(turn, "confirm", deadline=day.isoformat())
+
+    async def _record(self, turn: Turn) -> None:
+        data = dict(turn.data)
+        deps = turn.context.deps
+        today = local_today(turn)
+        deadline = date.fromisoformat(str(data["deadline"]))
+        if deadline < today:
+            # The summary waited past midnight: the chosen day is now in the past.
+            await turn.save("deadline", {**data, "editing": True})
+            await turn.say(
+                "coord.finding_deadline_past", day=deadline.isoformat(), today=today.isoformat()
+            )
+            await self.prompt(turn)
+            return
+        try:
+            finding = await turn.call(
+                record_finding,
+                deps.uow(),
+                turn.who.actor,
+                int(data["unit_id"]),
+                str(data["description"]),
+                str(data["source"]),
+                today,
+                deadline,
+                evidence.evidence_ids(turn, FILES),
+            )
+        except ServiceError as exc:
+            await service_error(turn, exc)
+            if exc.code == "evidence_not_found":
+                await turn.save("files", {**data, FILES: [], "editing": True})
+                await self.prompt(turn)
+            elif exc.code in ("finding_description_empty",):
+                await turn.save("description", {**data, "editing": True})
+                await self.prompt(turn)
+            else:
+                await self.prompt(turn)
+            return
+        await turn.finish()
+        unreachable = await tell(
+            turn.context,
+            finding.liaison_telegram_ids,
+            "coord.finding_notice",
+            number=finding.id,
+            unit=finding.unit_name,
+            source=Localized(f"year.source_{finding.source}"),
+            description=finding.description,
+            found_on=finding.found_on.isoformat(),
+            deadline=finding.deadline.isoformat(),
+            days=(finding.deadline - today).days,
+            files=len(finding.evidence_ids),
+        )
+        await turn.say(
+            "coord.finding_recorded",
+            number=finding.id,
+            unit=finding.unit_name,
+            deadline=finding.deadline.isoformat(),
+            told=len(finding.liaison_telegram_ids) - len(unreachable),
+        )
+        await report_unreachable(turn, finding.liaison_telegram_ids, unreachable)

@@ -1,0 +1,1 @@
+"""Thin Telegram handlers: the gate, the router, the commands everyone has."""

@@ -1,0 +1,331 @@
+"""/finding: a coordinator records a finding of supervision; the unit's liaisons are told."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.dialogs.finding import parse_day
+from bot.fake_bot_api import FakeUser
+from bot.services.access import Role
+from bot.services.findings import FindingView, year_findings
+from bot.services.people import person_session, set_language
+from tests.bot.world import OPERATOR, BotWorld
+from tests.fakes.bot_api import tiny_png
+
+COORDINATOR = 500
+LIAISON = 1001
+
+
+def findings(world: BotWorld) -> list[FindingView]:
+    """Every finding of 2025."""
+    return year_findings(world.uow(), OPERATOR, 2025)
+
+
+def labels(world: BotWorld, user_id: int) -> list[str]:
+    """The button labels of the bot's last message to a user."""
+    return [label for label, _ in world.server.last_message_to(user_id).buttons]
+
+
+async def tap(world: BotWorld, user: FakeUser, label: str) -> None:
+    """Tap the button labelled `label` on the newest message to the user that has it."""
+    for message in reversed(world.server.messages_to(user.id)):
+        if any(text == label for text, _ in message.buttons):
+            user.tap(message, message.callback_data(label))
+            await world.step()
+            return
+    raise AssertionError(f"no button {label!r} for user {user.id}")
+
+
+async def start_finding(world: BotWorld, coordinator: FakeUser, unit: str = "店子") -> None:
+    """/finding up to the description step for a unit typed unambiguously."""
+    coordinator.send_command("/finding")
+    await world.step()
+    coordinator.send_text(unit)
+    await world.step()
+    await tap(world, coordinator, "实地督查")
+
+
+async def test_a_finding_is_recorded_and_the_liaisons_are_told_at_once(world: BotWorld) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    liaison = await world.join(LIAISON, Role.LIAISON, "dianzi", "张三")
+    second = await world.join(1002, Role.LIAISON, "dianzi", "李四")
+    other_unit = await world.join(1003, Role.LIAISON, "xiji", "赵五")
+    before_other = len(world.texts(other_unit))
+    coordinator.send_command("/finding")
+    await world.step()
+    assert "哪个单位" in world.texts(coordinator)[-1]
+    coordinator.send_text("店子")
+    await world.step()
+    assert labels(world, COORDINATOR) == [
+        "实地督查",
+        "调度会",
+        "走访",
+        "台账监控",
+        "专项督导",
+        "半年综合督导",
+    ]
+    await tap(world, coordinator, "调度会")
+    coordinator.send_text("项目开工手续台账不全，3个项目缺少施工许可复印件。")
+    await world.step()
+    assert "无照片，下一步" in labels(world, COORDINATOR)
+    coordinator.send_album([tiny_png(), tiny_png(2, 2)])
+    await world.step()
+    assert "2" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, "✅ 完成（2）")
+    assert labels(world, COORDINATOR) == [
+        "7 天后（2025-03-17）",
+        "15 天后（2025-03-25）",
+        "30 天后（2025-04-09）",
+    ]
+    await tap(world, coordinator, "15 天后（2025-03-25）")
+    summary = world.texts(coordinator)[-1]
+    assert "店子镇" in summary and "调度会" in summary and "2025-03-25" in summary
+    assert "2 张照片" in summary
+    assert findings(world) == []  # nothing is stored before the confirmation
+    await tap(world, coordinator, "✅ 确认记录并通知")
+    [finding] = findings(world)
+    assert finding.unit_code == "dianzi" and finding.source == "dispatch_meeting"
+    assert finding.deadline == date(2025, 3, 25) and finding.found_on == date(2025, 3, 10)
+    assert len(finding.evidence_ids) == 2
+    assert f"编号 {finding.id}" in world.texts(coordinator)[-1]
+    assert "已通知该单位 2 名联络员" in world.texts(coordinator)[-1]
+    for user in (liaison, second):
+        notice = world.texts(user)[-1]
+        assert "施工许可复印件" in notice and "2025-03-25" in notice and "/rectify" in notice
+    assert len(world.texts(other_unit)) == before_other
+
+
+async def test_a_liaison_reading_english_is_told_in_english(world: BotWorld) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    liaison = await world.join(LIAISON, Role.LIAISON, "dianzi", "张三")
+    session = person_session(world.uow(), LIAISON)
+    assert session is not None
+    set_language(world.uow(), session.actor, "en")
+    await start_finding(world, coordinator)
+    coordinator.send_text("台账不全")
+    await world.step()
+    await tap(world, coordinator, "无照片，下一步")
+    await tap(world, coordinator, "7 天后（2025-03-17）")
+    await tap(world, coordinator, "✅ 确认记录并通知")
+    notice = world.texts(liaison)[-1]
+    assert "Rectify by: 2025-03-17" in notice
+    assert "On-site inspection" in notice and "台账不全" in notice
+
+
+async def test_a_unit_name_matching_nothing_or_several_units(world: BotWorld) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    coordinator.send_command("/finding")
+    await world.step()
+    coordinator.send_text("不存在的单位")
+    await world.step()
+    assert "没有找到与“不存在的单位”相符的单位" in world.texts(coordinator)[-1]
+    coordinator.send_text("局")
+    await world.step()
+    candidates = labels(world, COORDINATOR)
+    assert len(candidates) == 8 and "区财政局" in candidates
+    assert "只列出前几个" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, "区财政局")
+    assert "区财政局" in world.texts(coordinator)[-1]
+    assert "实地督查" in labels(world, COORDINATOR)
+
+
+async def test_a_deadline_in_the_past_is_refused_clearly(world: BotWorld) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    await start_finding(world, coordinator)
+    coordinator.send_text("问题")
+    await world.step()
+    await tap(world, coordinator, "无照片，下一步")
+    coordinator.send_text("2025-03-09")
+    await world.step()
+    texts = world.texts(coordinator)
+    assert "整改期限 2025-03-09 已经过去（今天是 2025-03-10）" in texts[-2]
+    coordinator.send_text("明天")
+    await world.step()
+    assert "“明天”不是日期" in world.texts(coordinator)[-1]
+    coordinator.send_text("4月1日")
+    await world.step()
+    assert "2025-04-01" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, "✅ 确认记录并通知")
+    assert findings(world)[0].deadline == date(2025, 4, 1)
+
+
+async def test_a_deadline_of_today_is_accepted(world: BotWorld) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    await start_finding(world, coordinator)
+    coordinator.send_text("问题")
+    await world.step()
+    await tap(world, coordinator, "无照片，下一步")
+    coordinator.send_text("2025/3/10")
+    await world.step()
+    assert "请核对问题记录" in world.texts(coordinator)[-1]
+
+
+async def test_a_summary_confirmed_after_midnight_past_its_deadline_asks_again(
+    world: BotWorld,
+) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    await start_finding(world, coordinator)
+    coordinator.send_text("问题")
+    await world.step()
+    await tap(world, coordinator, "无照片，下一步")
+    coordinator.send_text("2025-03-10")
+    await world.step()
+    world.clock.advance(days=1)
+    await tap(world, coordinator, "✅ 确认记录并通知")
+    assert findings(world) == []
+    assert "已经过去" in world.texts(coordinator)[-2]
+
+
+async def test_an_empty_description_is_refused(world: BotWorld) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    await start_finding(world, coordinator)
+    coordinator.send_text("   ")
+    await world.step()
+    assert "问题描述不能为空" in world.texts(coordinator)[-2]
+    assert "请描述发现的问题" in world.texts(coordinator)[-1]
+
+
+async def test_the_description_and_deadline_can_be_changed_from_the_summary(
+    world: BotWorld,
+) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    await start_finding(world, coordinator)
+    coordinator.send_text("初稿")
+    await world.step()
+    await tap(world, coordinator, "无照片，下一步")
+    await tap(world, coordinator, "7 天后（2025-03-17）")
+    await tap(world, coordinator, "修改描述")
+    coordinator.send_text("定稿")
+    await world.step()
+    assert "定稿" in world.texts(coordinator)[-1] and "请核对" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, "修改期限")
+    await tap(world, coordinator, "30 天后（2025-04-09）")
+    await tap(world, coordinator, "✅ 确认记录并通知")
+    [finding] = findings(world)
+    assert finding.description == "定稿" and finding.deadline == date(2025, 4, 9)
+
+
+async def test_cancelling_at_the_summary_records_nothing(world: BotWorld) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    await start_finding(world, coordinator)
+    coordinator.send_text("问题")
+    await world.step()
+    await tap(world, coordinator, "无照片，下一步")
+    await tap(world, coordinator, "7 天后（2025-03-17）")
+    await tap(world, coordinator, "取消")
+    assert findings(world) == []
+    assert "未记录" in world.texts(coordinator)[-1]
+
+
+async def test_a_double_tap_on_record_records_one_finding(world: BotWorld) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    await start_finding(world, coordinator)
+    coordinator.send_text("问题")
+    await world.step()
+    await tap(world, coordinator, "无照片，下一步")
+    await tap(world, coordinator, "7 天后（2025-03-17）")
+    summary = world.last(coordinator)
+    data = summary.callback_data("✅ 确认记录并通知")
+    coordinator.tap(summary, data)
+    coordinator.tap(summary, data, strict=False)
+    await world.step()
+    assert len(findings(world)) == 1
+
+
+async def test_an_unfinished_finding_is_offered_back(world: BotWorld) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    await start_finding(world, coordinator)
+    coordinator.send_text("写到一半的问题")
+    await world.step()
+    coordinator.send_command("/language")
+    await world.step()
+    coordinator.send_command("/finding")
+    await world.step()
+    assert "未完成的问题记录（店子镇：写到一半的问题）" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, "继续填写")
+    assert "无照片，下一步" in labels(world, COORDINATOR)
+
+
+async def test_a_unit_without_liaisons_and_a_liaison_who_blocked_the_bot_are_reported(
+    world: BotWorld,
+) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    await start_finding(world, coordinator, "西集")
+    coordinator.send_text("问题")
+    await world.step()
+    await tap(world, coordinator, "无照片，下一步")
+    await tap(world, coordinator, "7 天后（2025-03-17）")
+    await tap(world, coordinator, "✅ 确认记录并通知")
+    assert "还没有登记的联络员" in world.texts(coordinator)[-1]
+
+    blocked = await world.join(LIAISON, Role.LIAISON, "dianzi", "张三")
+    reachable = await world.join(1002, Role.LIAISON, "dianzi", "李四")
+    blocked.block_bot()
+    await start_finding(world, coordinator)
+    coordinator.send_text("另一个问题")
+    await world.step()
+    await tap(world, coordinator, "无照片，下一步")
+    await tap(world, coordinator, "7 天后（2025-03-17）")
+    await tap(world, coordinator, "✅ 确认记录并通知")
+    assert len(findings(world)) == 2
+    texts = world.texts(coordinator)
+    assert "已通知该单位 1 名联络员" in texts[-2]
+    assert "未能通知到 张三（共 2 人中）" in texts[-1]
+    assert "另一个问题" in world.texts(reachable)[-1]
+
+
+async def test_finding_is_refused_to_liaisons_raters_viewers_and_strangers(
+    world: BotWorld,
+) -> None:
+    liaison = await world.join(LIAISON, Role.LIAISON, "dianzi", "张三")
+    rater = await world.join(1002, Role.RATER, None, "李四")
+    viewer = await world.join(1003, Role.VIEWER, None, "赵五")
+    stranger = world.server.user(1004)
+    for user in (liaison, rater, viewer, stranger):
+        user.send_command("/finding")
+        user.send_text("店子")
+    await world.step()
+    for user in (liaison, rater, viewer):
+        assert "您的角色不能使用这个功能" in world.texts(user)[-2]
+    assert all("邀请链接" in t for t in world.texts(stranger))
+    assert findings(world) == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "day"),
+    [
+        ("2025-03-31", date(2025, 3, 31)),
+        ("2025/3/31", date(2025, 3, 31)),
+        ("2025.3.31", date(2025, 3, 31)),
+        ("2025年3月31日", date(2025, 3, 31)),
+        ("20250331", date(2025, 3, 31)),
+        ("3-31", date(2025, 3, 31)),
+        ("3月31日", date(2025, 3, 31)),
+        ("2025－03－31", date(2025, 3, 31)),
+        ("2025-02-30", None),
+        ("下周五", None),
+        ("31", None),
+    ],
+)
+def test_a_deadline_is_read_as_people_type_dates(typed: str, day: date | None) -> None:
+    assert parse_day(typed, date(2025, 3, 10)) == day
+
+
+async def test_the_unit_can_follow_the_command_and_markup_in_text_is_kept_as_text(
+    world: BotWorld,
+) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    liaison = await world.join(LIAISON, Role.LIAISON, "dianzi", "张三")
+    coordinator.send_command("/finding", "店子镇")
+    await world.step()
+    await tap(world, coordinator, "走访")
+    coordinator.send_text("<b>台账</b> & 记录 <缺失>")
+    await world.step()
+    await tap(world, coordinator, "无照片，下一步")
+    await tap(world, coordinator, "7 天后（2025-03-17）")
+    assert "<b>台账</b> & 记录 <缺失>" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, "✅ 确认记录并通知")
+    assert "<b>台账</b> & 记录 <缺失>" in world.texts(liaison)[-1]
+    assert findings(world)[0].description == "<b>台账</b> & 记录 <缺失>"

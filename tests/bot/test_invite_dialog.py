@@ -1,0 +1,177 @@
+"""/invite: a coordinator makes a one-time link for a role (and a liaison's unit) in the bot."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.services.access import Role
+from bot.services.people import list_people
+from storage.models import Invite
+from tests.bot.world import OPERATOR, BotWorld
+
+COORDINATOR = 500
+
+
+def invite_count(world: BotWorld) -> int:
+    """How many invites are stored."""
+    with world.uow() as uow:
+        return int(uow.session.execute(select(func.count()).select_from(Invite)).scalar_one())
+
+
+def labels(world: BotWorld, user_id: int) -> list[str]:
+    """The button labels of the bot's last message to a user."""
+    return [label for label, _ in world.server.last_message_to(user_id).buttons]
+
+
+async def tap(world: BotWorld, user: object, label: str) -> None:
+    """Tap the button labelled `label` on the bot's last message to the user."""
+    from bot.fake_bot_api import FakeUser
+
+    assert isinstance(user, FakeUser)
+    message = world.last(user)
+    user.tap(message, message.callback_data(label))
+    await world.step()
+
+
+async def test_a_coordinator_invites_a_liaison_for_a_unit_and_the_link_works(
+    world: BotWorld,
+) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    coordinator.send_command("/invite")
+    await world.step()
+    assert labels(world, COORDINATOR) == ["联络员", "协调员", "评价人", "查看人"]
+    await tap(world, coordinator, "联络员")
+    coordinator.send_text("店子")
+    await world.step()
+    assert labels(world, COORDINATOR) == ["1 天", "7 天（默认）", "30 天"]
+    assert "店子镇" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, "7 天（默认）")
+    issued, forward = world.texts(coordinator)[-2:]
+    assert "联络员邀请（店子镇）" in issued and "2025-03-17 10:00" in issued
+    match = re.search(r"https://t\.me/kaohe_test_bot\?start=(\S+)", forward)
+    assert match is not None
+    code = match.group(1)
+    assert f"/start {code}" in forward
+    newcomer = world.server.user(1001, first_name="张三")
+    newcomer.send_command("/start", code)
+    await world.step()
+    assert "店子镇" in world.texts(newcomer)[0]
+    people = {
+        p.telegram_user_id: (p.role, p.unit_code) for p in list_people(world.uow(), OPERATOR)
+    }
+    assert people[1001] == ("liaison", "dianzi")
+
+
+async def test_a_unit_name_matching_several_units_offers_the_candidates(world: BotWorld) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    coordinator.send_command("/invite")
+    await world.step()
+    await tap(world, coordinator, "联络员")
+    coordinator.send_text("镇")
+    await world.step()
+    candidates = labels(world, COORDINATOR)
+    assert "西集镇" in candidates and "店子镇" in candidates
+    assert "多个单位" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, "西集镇")
+    await tap(world, coordinator, "30 天")
+    assert "联络员邀请（西集镇）" in world.texts(coordinator)[-2]
+    assert "2025-04-09 10:00" in world.texts(coordinator)[-2]
+    assert invite_count(world) == 2  # the coordinator's own, and this one
+
+
+async def test_a_unit_name_matching_nothing_is_said_so_and_can_be_typed_again(
+    world: BotWorld,
+) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    coordinator.send_command("/invite")
+    await world.step()
+    await tap(world, coordinator, "联络员")
+    coordinator.send_text("火星办事处")
+    await world.step()
+    assert "没有找到与“火星办事处”相符的单位" in world.texts(coordinator)[-1]
+    assert invite_count(world) == 1
+    coordinator.send_text("xiji")
+    await world.step()
+    assert "西集镇" in world.texts(coordinator)[-1]
+
+
+async def test_a_rater_invite_needs_no_unit_and_uses_the_configured_username(
+    world: BotWorld,
+) -> None:
+    world.deps.settings.bot_username = "@shanting_kaohe_bot"
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    coordinator.send_command("/invite")
+    await world.step()
+    await tap(world, coordinator, "评价人")
+    await tap(world, coordinator, "1 天")
+    forward = world.texts(coordinator)[-1]
+    assert "https://t.me/shanting_kaohe_bot?start=" in forward
+    assert "评价人" in world.texts(coordinator)[-2]
+
+
+async def test_without_any_username_the_code_line_is_given(
+    world: BotWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.dialogs import invite
+
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+
+    async def no_username(turn: object) -> None:
+        return None
+
+    monkeypatch.setattr(invite, "bot_username", no_username)
+    coordinator.send_command("/invite")
+    await world.step()
+    await tap(world, coordinator, "查看人")
+    await tap(world, coordinator, "7 天（默认）")
+    issued, forward = world.texts(coordinator)[-2:]
+    assert "没有链接" in issued
+    assert "t.me" not in forward and "/start " in forward
+
+
+async def test_only_an_admin_is_offered_the_admin_role(world: BotWorld) -> None:
+    admin = await world.join(900, Role.ADMIN, None, "管理员")
+    admin.send_command("/invite")
+    await world.step()
+    assert labels(world, 900)[-1] == "管理员"
+    await tap(world, admin, "管理员")
+    await tap(world, admin, "7 天（默认）")
+    assert "管理员邀请" in world.texts(admin)[-2]
+
+
+async def test_a_forged_admin_choice_from_a_coordinator_is_refused(world: BotWorld) -> None:
+    from bot.buttons import Payload
+    from bot.services import dialogs as dialog_service
+
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    coordinator.send_command("/invite")
+    await world.step()
+    person = next(p for p in list_people(world.uow(), OPERATOR) if p.role == "coordinator")
+    state = dialog_service.dialog_of_kind(world.uow(), person.id, "invite")
+    assert state is not None
+    # Even a correctly signed button for a role not offered changes nothing.
+    payload = world.deps.signer.dump(Payload("invite", state.version, "r", "admin"))
+    coordinator.tap(world.last(coordinator), payload, strict=False)
+    await world.step()
+    assert labels(world, COORDINATOR) == ["联络员", "协调员", "评价人", "查看人"]
+    assert invite_count(world) == 1
+
+
+async def test_invite_is_refused_to_liaisons_raters_viewers_and_strangers(
+    world: BotWorld,
+) -> None:
+    liaison = await world.join(1001, Role.LIAISON, "dianzi", "张三")
+    rater = await world.join(1002, Role.RATER, None, "李四")
+    viewer = await world.join(1003, Role.VIEWER, None, "赵五")
+    stranger = world.server.user(1004)
+    before = invite_count(world)
+    for user in (liaison, rater, viewer, stranger):
+        user.send_command("/invite")
+    await world.step()
+    for user in (liaison, rater, viewer):
+        assert "无法使用" in world.texts(user)[-1] or "不能" in world.texts(user)[-1]
+    assert "邀请链接" in world.texts(stranger)[-1]
+    assert invite_count(world) == before

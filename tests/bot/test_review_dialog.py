@@ -1,0 +1,583 @@
+"""/review: the queue of rectifications and extension requests, one item at a time, oldest first;
+accept, return (with a reason, confirmed), grant, refuse; double taps and two coordinators."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+from sqlalchemy import func, select
+
+from bot.fake_bot_api import BotMessage, FakeUser
+from bot.services.access import Actor, Role
+from bot.services.errors import ServiceError
+from bot.services.evidence import register_evidence
+from bot.services.extensions import request_extension, unit_extensions
+from bot.services.findings import (
+    RectificationView,
+    accept_rectification,
+    finding_rectifications,
+    get_finding,
+    record_finding,
+    return_rectification,
+    submit_rectification,
+)
+from bot.services.people import person_session
+from bot.services.unit_lookup import find_units
+from storage.models import AuditEntry
+from tests.bot.world import OPERATOR, BotWorld
+from tests.fakes.bot_api import tiny_png
+
+COORDINATOR = 500
+SECOND_COORDINATOR = 501
+LIAISON = 1001
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def actor_of(world: BotWorld, telegram_id: int) -> Actor:
+    """The actor behind a registered Telegram account."""
+    session = person_session(world.uow(), telegram_id)
+    assert session is not None
+    return session.actor
+
+
+def unit_id(world: BotWorld, code: str) -> int:
+    """The id of a unit by its code."""
+    [unit] = find_units(world.uow(), code)
+    return unit.id
+
+
+def add_finding(
+    world: BotWorld, code: str = "dianzi", description: str = "安全生产台账不全"
+) -> int:
+    """A finding recorded for a unit, due in seven days; its id."""
+    finding = record_finding(
+        world.uow(),
+        OPERATOR,
+        unit_id(world, code),
+        description,
+        "visit",
+        date(2025, 3, 10),
+        date(2025, 3, 17),
+    )
+    return finding.id
+
+
+def evidence(world: BotWorld, liaison: int, photos: int = 0, documents: int = 0) -> list[int]:
+    """Evidence files the fake Telegram knows (so the bot can send them back by file id)."""
+    actor = actor_of(world, liaison)
+    ids = []
+    for k in range(photos):
+        data = tiny_png(2 + k, 2)
+        stored = world.server.register_file(data, "photo")
+        view = register_evidence(
+            world.uow(), actor, "photo", stored.file_id, stored.file_unique_id, None,
+            "image/jpeg", len(data), data, world.deps.archive,
+        )  # fmt: skip
+        ids.append(view.id)
+    for k in range(documents):
+        data = b"%PDF-1.4 evidence " + bytes([k])
+        name = f"整改报告{k + 1}.pdf"
+        stored = world.server.register_file(
+            data, "document", file_name=name, mime_type="application/pdf"
+        )
+        view = register_evidence(
+            world.uow(), actor, "document", stored.file_id, stored.file_unique_id, name,
+            "application/pdf", len(data), data, world.deps.archive,
+        )  # fmt: skip
+        ids.append(view.id)
+    return ids
+
+
+def rectify(
+    world: BotWorld, finding_id: int, text: str = "已补齐台账", photos: int = 0, documents: int = 0
+) -> int:
+    """A rectification submitted by the first liaison; its id."""
+    files = evidence(world, LIAISON, photos, documents)
+    receipt = submit_rectification(world.uow(), actor_of(world, LIAISON), finding_id, text, files)
+    return receipt.rectification_id
+
+
+def rectification(world: BotWorld, finding_id: int) -> RectificationView:
+    """The newest rectification of a finding."""
+    return finding_rectifications(world.uow(), OPERATOR, finding_id)[-1]
+
+
+def audit_count(world: BotWorld, action: str) -> int:
+    """How many audit entries of an action there are."""
+    with world.uow() as uow:
+        query = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
+        return int(uow.session.execute(query).scalar_one())
+
+
+def labels(world: BotWorld, user_id: int) -> list[str]:
+    """The button labels of the bot's last message to a user."""
+    return [label for label, _ in world.server.last_message_to(user_id).buttons]
+
+
+def newest_with(world: BotWorld, user: FakeUser, label: str) -> BotMessage:
+    """The newest message to the user with a button labelled `label`."""
+    for message in reversed(world.server.messages_to(user.id)):
+        if any(text == label for text, _ in message.buttons):
+            return message
+    raise AssertionError(f"no button {label!r} for user {user.id}")
+
+
+async def tap(world: BotWorld, user: FakeUser, label: str) -> None:
+    """Tap the newest button labelled `label`."""
+    message = newest_with(world, user, label)
+    user.tap(message, message.callback_data(label))
+    await world.step()
+
+
+async def people(world: BotWorld) -> tuple[FakeUser, FakeUser]:
+    """A coordinator and a liaison of 店子镇."""
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    liaison = await world.join(LIAISON, Role.LIAISON, "dianzi", "张三")
+    return coordinator, liaison
+
+
+# --- rectifications ------------------------------------------------------------------------
+
+
+async def test_a_rectification_comes_with_its_evidence_and_accepting_tells_the_liaison(
+    world: BotWorld,
+) -> None:
+    coordinator, liaison = await people(world)
+    finding = add_finding(world)
+    rectify(world, finding, "已补齐全部台账并建立月检制度", photos=3, documents=1)
+    coordinator.send_command("/review")
+    await world.step()
+    [album] = [c for c in world.server.calls("sendMediaGroup") if c.chat_id == COORDINATOR]
+    assert [m["type"] for m in album.params["media"]] == ["photo"] * 3
+    [document] = [c for c in world.server.calls("sendDocument") if c.chat_id == COORDINATOR]
+    assert "整改报告1.pdf" in (world.server.file(document.params["document"]).file_name or "")
+    messages = world.server.messages_to(COORDINATOR)
+    assert [m.kind for m in messages[-5:]] == ["photo", "photo", "photo", "document", "text"]
+    card = world.texts(coordinator)[-1]
+    assert "店子镇" in card and "安全生产台账不全" in card and "建立月检制度" in card
+    assert "3 张照片、1 个文件" in card and "第 1/1 项" in card and "期限内" in card
+    assert labels(world, COORDINATOR) == ["✅ 通过", "↩️ 退回", "下一项 ▶"]
+    await tap(world, coordinator, "✅ 通过")
+    assert get_finding(world.uow(), OPERATOR, finding).status == "accepted"
+    assert "整改已通过" in world.texts(liaison)[-1]
+    texts = world.texts(coordinator)
+    assert "已通过 店子镇 的整改" in texts[-2] and "已通知该单位 1 名联络员" in texts[-2]
+    assert "没有待审核" in texts[-1]
+    assert world.server.messages_to(COORDINATOR)[-3].buttons == []  # the card is done
+
+
+async def test_eleven_photos_come_back_as_an_album_of_ten_and_one_photo(world: BotWorld) -> None:
+    coordinator, _ = await people(world)
+    rectify(world, add_finding(world), photos=11)
+    coordinator.send_command("/review")
+    await world.step()
+    [album] = [c for c in world.server.calls("sendMediaGroup") if c.chat_id == COORDINATOR]
+    assert len(album.params["media"]) == 10
+    assert len([c for c in world.server.calls("sendPhoto") if c.chat_id == COORDINATOR]) == 1
+
+
+async def test_returning_asks_for_a_reason_and_a_confirmation_then_tells_the_liaison(
+    world: BotWorld,
+) -> None:
+    coordinator, liaison = await people(world)
+    finding = add_finding(world)
+    rectify(world, finding, photos=1)
+    coordinator.send_command("/review")
+    await world.step()
+    await tap(world, coordinator, "↩️ 退回")
+    assert "请输入退回理由" in world.texts(coordinator)[-1]
+    coordinator.send_text("   ")
+    await world.step()
+    assert "退回理由不能为空" in world.texts(coordinator)[-2]
+    coordinator.send_text("照片看不清，请补拍台账封面和签字页")
+    await world.step()
+    assert "确认退回？" in world.texts(coordinator)[-1]
+    assert get_finding(world.uow(), OPERATOR, finding).status == "submitted"  # not yet
+    await tap(world, coordinator, "修改理由")
+    coordinator.send_text("请补拍台账封面和签字页")
+    await world.step()
+    await tap(world, coordinator, "↩️ 确认退回并通知")
+    assert get_finding(world.uow(), OPERATOR, finding).status == "returned"
+    assert rectification(world, finding).reason == "请补拍台账封面和签字页"
+    notice = world.texts(liaison)[-1]
+    assert "整改被退回" in notice and "请补拍台账封面和签字页" in notice and "/rectify" in notice
+    assert "已将理由发给该单位 1 名联络员" in world.texts(coordinator)[-2]
+
+
+async def test_back_from_the_reason_leaves_the_rectification_undecided(world: BotWorld) -> None:
+    coordinator, _ = await people(world)
+    finding = add_finding(world)
+    rectify(world, finding)
+    coordinator.send_command("/review")
+    await world.step()
+    await tap(world, coordinator, "↩️ 退回")
+    await tap(world, coordinator, "返回")
+    assert labels(world, COORDINATOR) == ["✅ 通过", "↩️ 退回", "下一项 ▶"]
+    assert rectification(world, finding).decision is None
+
+
+async def test_the_queue_is_oldest_first_and_next_skips_an_item(world: BotWorld) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    await world.join(LIAISON, Role.LIAISON, "dianzi", "张三")
+    xiji = await world.join(1002, Role.LIAISON, "xiji", "李四")
+    first = add_finding(world, "dianzi", "店子的问题")
+    second = add_finding(world, "xiji", "西集的问题")
+    world.clock.advance(hours=1)
+    rectify(world, first, "店子的整改")
+    world.clock.advance(hours=1)
+    request_extension(
+        world.uow(), actor_of(world, 1002), unit_id(world, "xiji"), "需要更多时间",
+        date(2025, 3, 31), finding_id=second,
+    )  # fmt: skip
+    coordinator.send_command("/review")
+    await world.step()
+    assert "店子的整改" in world.texts(coordinator)[-1]
+    assert "第 1/2 项" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, "下一项 ▶")
+    card = world.texts(coordinator)[-1]
+    assert "延期申请" in card and "西集镇" in card and "西集的问题" in card
+    assert "现期限：2025-03-17" in card and "2025-03-31" in card and "需要更多时间" in card
+    await tap(world, coordinator, "下一项 ▶")
+    assert "本轮跳过了 2 项" in world.texts(coordinator)[-1]
+    assert rectification(world, first).decision is None
+    assert xiji is not None
+
+
+async def test_a_double_tap_on_accept_answers_already_decided_and_changes_nothing(
+    world: BotWorld,
+) -> None:
+    coordinator, liaison = await people(world)
+    finding = add_finding(world)
+    rectify(world, finding)
+    coordinator.send_command("/review")
+    await world.step()
+    card = world.last(coordinator)
+    data = card.callback_data("✅ 通过")
+    coordinator.tap(card, data)
+    coordinator.tap(card, data, strict=False)  # the second tap, before the buttons went away
+    await world.step()
+    assert "已经审核过了（已通过）" in world.texts(coordinator)[-1]
+    assert "本次操作未生效" in world.texts(coordinator)[-1]
+    assert audit_count(world, "rectification.accept") == 1
+    assert sum("整改已通过" in t for t in world.texts(liaison)) == 1
+
+
+async def test_a_double_tap_on_confirming_a_return_returns_once(world: BotWorld) -> None:
+    coordinator, liaison = await people(world)
+    finding = add_finding(world)
+    rectify(world, finding)
+    coordinator.send_command("/review")
+    await world.step()
+    await tap(world, coordinator, "↩️ 退回")
+    coordinator.send_text("材料不全")
+    await world.step()
+    card = world.last(coordinator)
+    data = card.callback_data("↩️ 确认退回并通知")
+    coordinator.tap(card, data)
+    coordinator.tap(card, data, strict=False)
+    await world.step()
+    assert audit_count(world, "rectification.return") == 1
+    assert sum("整改被退回" in t for t in world.texts(liaison)) == 1
+    assert "已经审核过了" in world.texts(coordinator)[-1]
+
+
+async def test_two_coordinators_accepting_the_same_item_at_once_one_wins(world: BotWorld) -> None:
+    first, liaison = await people(world)
+    second = await world.join(SECOND_COORDINATOR, Role.COORDINATOR, None, "李科长")
+    finding = add_finding(world)
+    rectify(world, finding)
+    first.send_command("/review")
+    second.send_command("/review")
+    await world.step()
+    for user in (first, second):
+        card = world.last(user)
+        user.tap(card, card.callback_data("✅ 通过"))
+    await world.step()  # both taps in one batch
+    assert audit_count(world, "rectification.accept") == 1
+    assert "已通过 店子镇 的整改" in "\n".join(world.texts(first)[-3:])
+    loser = world.texts(second)
+    assert "已经审核过了（已通过）" in loser[-2] and "另一位协调员" in loser[-2]
+    assert "没有待审核" in loser[-1]
+    assert sum("整改已通过" in t for t in world.texts(liaison)) == 1
+
+
+async def test_two_coordinators_deciding_truly_concurrently_one_decision_wins(
+    world: BotWorld,
+) -> None:
+    import asyncio
+
+    from telegram import Update
+
+    first, liaison = await people(world)
+    second = await world.join(SECOND_COORDINATOR, Role.COORDINATOR, None, "李科长")
+    finding = add_finding(world)
+    rectify(world, finding)
+    first.send_command("/review")
+    second.send_command("/review")
+    await world.step()
+    card = world.last(first)
+    first.tap(card, card.callback_data("✅ 通过"))
+    card = world.last(second)
+    second.tap(card, card.callback_data("✅ 通过"))
+    updates = world.server.pending_updates
+    world.server.state.confirm_updates(updates[-1]["update_id"] + 1)
+    # Both updates handled at the same time, their services running in two threads.
+    await asyncio.gather(
+        *(world.app.process_update(Update.de_json(u, world.app.bot)) for u in updates)
+    )
+    assert audit_count(world, "rectification.accept") == 1
+    told = [world.texts(u) for u in (first, second)]
+    assert sum(any("已经审核过了" in t for t in texts[-3:]) for texts in told) == 1
+    assert sum("整改已通过" in t for t in world.texts(liaison)) == 1
+
+
+async def test_a_return_confirmed_while_another_coordinator_accepts_loses(world: BotWorld) -> None:
+    first, liaison = await people(world)
+    second = await world.join(SECOND_COORDINATOR, Role.COORDINATOR, None, "李科长")
+    finding = add_finding(world)
+    rectify(world, finding)
+    first.send_command("/review")
+    second.send_command("/review")
+    await world.step()
+    await tap(world, second, "↩️ 退回")
+    second.send_text("材料不全")
+    await world.step()
+    accept_card = newest_with(world, first, "✅ 通过")
+    confirm_card = newest_with(world, second, "↩️ 确认退回并通知")
+    first.tap(accept_card, accept_card.callback_data("✅ 通过"))
+    second.tap(confirm_card, confirm_card.callback_data("↩️ 确认退回并通知"))
+    await world.step()
+    assert get_finding(world.uow(), OPERATOR, finding).status == "accepted"
+    assert audit_count(world, "rectification.return") == 0
+    assert "已经审核过了（已通过）" in world.texts(second)[-2]
+    assert not any("整改被退回" in t for t in world.texts(liaison))
+
+
+async def test_tapping_return_on_an_item_already_decided_says_so(world: BotWorld) -> None:
+    coordinator, _ = await people(world)
+    finding = add_finding(world)
+    rectify(world, finding)
+    coordinator.send_command("/review")
+    await world.step()
+    accept_rectification(world.uow(), OPERATOR, rectification(world, finding).id)
+    await tap(world, coordinator, "↩️ 退回")
+    assert "已经审核过了" in world.texts(coordinator)[-2]
+    assert "没有待审核" in world.texts(coordinator)[-1]
+    assert rectification(world, finding).decision == "accepted"
+
+
+def test_two_decisions_of_one_rectification_at_the_same_moment_one_wins(
+    sqlite_template: object, tmp_path: object
+) -> None:
+    """At the service level, on the database: two threads decide at once; one is refused."""
+    import shutil
+    from datetime import datetime
+    from pathlib import Path
+
+    from bot.services.people import register_person
+    from storage.clock import FixedClock
+    from storage.database import open_database
+    from storage.unit_of_work import UnitOfWork
+    from tests.bot.world import SHANGHAI, seed
+
+    assert isinstance(sqlite_template, Path) and isinstance(tmp_path, Path)
+    path = tmp_path / "race.db"
+    shutil.copyfile(sqlite_template, path)
+    database = open_database(f"sqlite:///{path}")
+    clock = FixedClock(datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI))
+    try:
+        seed(database, clock)
+
+        def uow() -> UnitOfWork:
+            return UnitOfWork(database, clock)
+
+        [unit] = find_units(uow(), "dianzi")
+        liaison = register_person(uow(), OPERATOR, 1001, "张三", Role.LIAISON, "dianzi")
+        actor = Actor(liaison.id, Role.LIAISON, unit.id, "张三")
+        finding = record_finding(
+            uow(), OPERATOR, unit.id, "问题", "visit", date(2025, 3, 10), date(2025, 3, 17)
+        )
+        receipt = submit_rectification(uow(), actor, finding.id, "整改")
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def decide(returning: bool) -> None:
+            barrier.wait()
+            try:
+                if returning:
+                    return_rectification(uow(), OPERATOR, receipt.rectification_id, "不行")
+                    outcomes.append("returned")
+                else:
+                    accept_rectification(uow(), OPERATOR, receipt.rectification_id)
+                    outcomes.append("accepted")
+            except ServiceError as exc:
+                outcomes.append(exc.code)
+
+        threads = [threading.Thread(target=decide, args=(r,)) for r in (False, True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes)[0] in ("accepted", "rectification_already_decided")
+        assert outcomes.count("rectification_already_decided") == 1
+        [stored] = finding_rectifications(uow(), OPERATOR, finding.id)
+        winner = next(o for o in outcomes if o != "rectification_already_decided")
+        assert stored.decision == winner
+        assert get_finding(uow(), OPERATOR, finding.id).status == winner
+    finally:
+        database.dispose()
+
+
+async def test_a_liaison_who_blocked_the_bot_does_not_undo_the_decision(world: BotWorld) -> None:
+    coordinator, liaison = await people(world)
+    finding = add_finding(world)
+    rectify(world, finding)
+    liaison.block_bot()
+    coordinator.send_command("/review")
+    await world.step()
+    await tap(world, coordinator, "✅ 通过")
+    assert get_finding(world.uow(), OPERATOR, finding).status == "accepted"
+    assert any("未能通知到 张三" in t for t in world.texts(coordinator)[-3:])
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def test_a_workbook_sent_after_the_review_is_checked_as_an_upload(world: BotWorld) -> None:
+    coordinator, _ = await people(world)
+    coordinator.send_command("/review")
+    await world.step()
+    assert "没有待审核" in world.texts(coordinator)[-1]
+    coordinator.send_document(b"not really a workbook", "指标值.xlsx", XLSX)
+    await world.step()
+    assert any("正在校验工作簿“指标值.xlsx”" in t for t in world.texts(coordinator)[-3:])
+
+
+async def test_a_workbook_sent_mid_review_is_checked_and_the_card_still_works(
+    world: BotWorld,
+) -> None:
+    coordinator, liaison = await people(world)
+    finding = add_finding(world)
+    rectify(world, finding)
+    coordinator.send_command("/review")
+    await world.step()
+    coordinator.send_document(b"not really a workbook", "指标值.xlsx", XLSX)
+    await world.step()
+    assert any("正在校验工作簿“指标值.xlsx”" in t for t in world.texts(coordinator)[-3:])
+    await tap(world, coordinator, "✅ 通过")
+    assert rectification(world, finding).decision == "accepted"
+    assert "整改已通过" in world.texts(liaison)[-1]
+
+
+# --- extension requests --------------------------------------------------------------------
+
+
+async def ask_extension(world: BotWorld, finding: int, until: date = date(2025, 3, 31)) -> int:
+    view = request_extension(
+        world.uow(), actor_of(world, LIAISON), unit_id(world, "dianzi"), "汛期施工受阻",
+        until, finding_id=finding,
+    )  # fmt: skip
+    return view.id
+
+
+async def test_granting_an_extension_moves_the_deadline_and_tells_the_liaison(
+    world: BotWorld,
+) -> None:
+    coordinator, liaison = await people(world)
+    finding = add_finding(world)
+    await ask_extension(world, finding)
+    coordinator.send_command("/review")
+    await world.step()
+    assert labels(world, COORDINATOR) == ["✅ 同意延期", "❌ 不同意", "下一项 ▶"]
+    await tap(world, coordinator, "✅ 同意延期")
+    assert get_finding(world.uow(), OPERATOR, finding).deadline == date(2025, 3, 31)
+    notice = world.texts(liaison)[-1]
+    assert "延期申请已同意" in notice and "2025-03-31" in notice
+    assert "已同意延期" in world.texts(coordinator)[-2]
+
+
+async def test_refusing_an_extension_with_a_reason_tells_the_liaison_the_reason(
+    world: BotWorld,
+) -> None:
+    coordinator, liaison = await people(world)
+    finding = add_finding(world)
+    await ask_extension(world, finding)
+    coordinator.send_command("/review")
+    await world.step()
+    await tap(world, coordinator, "❌ 不同意")
+    assert "可输入理由" in world.texts(coordinator)[-1]
+    coordinator.send_text("期限内可以完成")
+    await world.step()
+    assert get_finding(world.uow(), OPERATOR, finding).deadline == date(2025, 3, 17)
+    [request] = unit_extensions(world.uow(), OPERATOR, unit_id(world, "dianzi"))
+    assert request.decision == "refused" and request.reason_for_decision == "期限内可以完成"
+    notice = world.texts(liaison)[-1]
+    assert "未获同意" in notice and "期限内可以完成" in notice
+
+
+async def test_refusing_an_extension_needs_no_reason(world: BotWorld) -> None:
+    coordinator, liaison = await people(world)
+    finding = add_finding(world)
+    await ask_extension(world, finding)
+    coordinator.send_command("/review")
+    await world.step()
+    await tap(world, coordinator, "❌ 不同意")
+    await tap(world, coordinator, "不写理由，直接不同意")
+    [request] = unit_extensions(world.uow(), OPERATOR, unit_id(world, "dianzi"))
+    assert request.decision == "refused" and request.reason_for_decision is None
+    assert "未获同意" in world.texts(liaison)[-1] and "说明" not in world.texts(liaison)[-1]
+
+
+async def test_a_report_extension_shows_the_month_and_its_due_day(world: BotWorld) -> None:
+    coordinator, liaison = await people(world)
+    request_extension(
+        world.uow(), actor_of(world, LIAISON), unit_id(world, "dianzi"), "系统故障",
+        date(2025, 4, 12), report_year=2025, report_month=3,
+    )  # fmt: skip
+    coordinator.send_command("/review")
+    await world.step()
+    card = world.texts(coordinator)[-1]
+    assert "2025 年 3 月进展报告" in card and "现期限：2025-04-05" in card
+    await tap(world, coordinator, "✅ 同意延期")
+    assert "2025 年 3 月进展报告" in world.texts(liaison)[-1]
+
+
+async def test_a_double_tap_on_grant_grants_once(world: BotWorld) -> None:
+    coordinator, liaison = await people(world)
+    finding = add_finding(world)
+    await ask_extension(world, finding)
+    coordinator.send_command("/review")
+    await world.step()
+    card = world.last(coordinator)
+    data = card.callback_data("✅ 同意延期")
+    coordinator.tap(card, data)
+    coordinator.tap(card, data, strict=False)
+    await world.step()
+    assert audit_count(world, "extension.grant") == 1
+    assert "该延期申请已经审核过了" in world.texts(coordinator)[-1]
+    assert sum("延期申请已同意" in t for t in world.texts(liaison)) == 1
+
+
+# --- roles ---------------------------------------------------------------------------------
+
+
+async def test_review_is_refused_to_liaisons_raters_viewers_and_strangers(
+    world: BotWorld,
+) -> None:
+    liaison = await world.join(LIAISON, Role.LIAISON, "dianzi", "张三")
+    rater = await world.join(1002, Role.RATER, None, "李四")
+    viewer = await world.join(1003, Role.VIEWER, None, "赵五")
+    stranger = world.server.user(1004)
+    finding = add_finding(world)
+    rectify(world, finding, photos=1)
+    for user in (liaison, rater, viewer, stranger):
+        user.send_command("/review")
+    await world.step()
+    for user in (liaison, rater, viewer):
+        assert "您的角色不能使用这个功能" in world.texts(user)[-1]
+    assert "邀请链接" in world.texts(stranger)[-1]
+    assert world.server.calls("sendPhoto") == []
+    assert rectification(world, finding).decision is None
