@@ -22,6 +22,7 @@ from telegram import InlineKeyboardButton
 
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.rectify import excerpt, local_now, local_time, service_error
+from bot.notify import tell
 from bot.services import dialogs as dialog_service
 from bot.services.access import Role
 from bot.services.deadlines import report_due_date
@@ -454,6 +455,15 @@ class ExtendDialog(Dialog):
             time=local_time(turn, view.requested_at),
             target=data["label"],
             deadline=data["deadline"],
+            new_date=data["new_date"],
+        )
+        # The coordinators learn at once that a request waits in their /review queue.
+        await tell(
+            turn.context,
+            view.coordinator_telegram_ids,
+            "extend.notify_coordinators",
+            unit=turn.who.unit_name or "",
+            target=data["label"],
             new_date=data["new_date"],
         )
 

@@ -23,6 +23,7 @@ from telegram import InlineKeyboardButton
 
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.notify import tell
 from bot.services import dialogs as dialog_service
 from bot.services.access import Role
 from bot.services.errors import ServiceError
@@ -406,6 +407,15 @@ class RectifyDialog(Dialog):
             time=local_time(turn, receipt.submitted_at),
             on_time=receipt.on_time,
             deadline=data.get("deadline", ""),
+            count=count,
+        )
+        # The coordinators learn at once that something waits in their /review queue.
+        await tell(
+            turn.context,
+            receipt.coordinator_telegram_ids,
+            "rectify.notify_coordinators",
+            unit=turn.who.unit_name or "",
+            number=data["finding"],
             count=count,
         )
 

@@ -737,3 +737,13 @@ async def test_the_dialog_reads_in_english_too(world: BotWorld, liaison: FakeUse
     assert "Evidence: 2 files (1 photo; report.pdf)" in world.texts(liaison)[-1]
     await tap(world, liaison, "✅ Submit")
     assert "Past the deadline (2025-03-05)" in world.texts(liaison)[-1]
+
+
+async def test_the_coordinators_are_told_of_a_submitted_rectification(
+    world: BotWorld, liaison: FakeUser
+) -> None:
+    coordinator = await world.join(5001, Role.COORDINATOR, None, "王科长")
+    found = finding(world)
+    await submitted_through_the_dialog(world, liaison, found.id)
+    told = world.texts(coordinator)[-1]
+    assert f"#{found.id}" in told and "店子镇" in told and "/review" in told
