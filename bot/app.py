@@ -30,6 +30,7 @@ from bot.handlers.gate import gate
 from bot.handlers.router import DialogRouter
 from bot.menus import set_public_menu
 from bot.settings import Settings
+from bot.update_processor import PerChatUpdateProcessor
 from storage.archive import EvidenceArchive
 from storage.clock import Clock, SystemClock
 from storage.database import Database
@@ -83,6 +84,7 @@ def build_application(
         .base_url(base_url or settings.bot_api_url)
         .base_file_url(base_file_url or settings.bot_file_url)
         .post_init(_post_init)
+        .concurrent_updates(PerChatUpdateProcessor())
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

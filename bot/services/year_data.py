@@ -295,6 +295,15 @@ def value_versions(uow: UnitOfWork, year: int) -> list[ValueSetView]:
         ]
 
 
+def values_in_force(uow: UnitOfWork, year: int) -> ValueSetView | None:
+    """The newest values import of `year` (the one in force, which a new import replaces)."""
+    with uow:
+        r = uow.repository(ValueSets).latest(year)
+        if r is None:
+            return None
+        return ValueSetView(r.year, r.version, r.source, as_utc(r.imported_at), r.imported_by)
+
+
 # ---------------------------------------------------------------------------------------------
 # Grades
 

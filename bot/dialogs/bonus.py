@@ -1,0 +1,358 @@
+"""/bonus: add a bonus item (加分项) for a unit with its evidence; approve or reject pending ones.
+
+Adding: the unit (typed or from a group's list), the title, the evidence (text messages and/or
+photos and documents, collected with one status message, then Done), a summary, Save ->
+bot.services.year_data.add_bonus (stored pending). Deciding: the pending items of the year, one
+message each with Approve / Reject -> decide_bonus.
+
+Decisions:
+- Evidence is required (text or at least one file): an item without it could not be checked.
+- Evidence files are archived and registered like every evidence file (bot.dialogs.evidence);
+  the bonus item keeps their references in its evidence text (`📎 name (#id)`), since bonus
+  items have no table of their own for files.
+- A decision is final in the service, so rejecting asks for confirmation on the item's own
+  message; approving is one tap (the usual case). A double tap, or a second coordinator deciding
+  the same item, reaches the service, which refuses the second decision: that person is told
+  the item was decided already.
+- /bonus while an item is half added offers to continue it or start over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import InlineKeyboardButton
+from telegram.error import BadRequest
+
+from bot.dialogs import evidence
+from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.dialogs.grade import UnitPicker, current_year, plan_or_say, unit_dict
+from bot.services import dialogs as dialog_service
+from bot.services.access import Role
+from bot.services.errors import ServiceError
+from bot.services.unit_lookup import UnitRef
+from bot.services.year_data import PENDING, BonusView, add_bonus, decide_bonus, list_bonus
+
+MAX_TITLE = 500
+MAX_EVIDENCE = 4000
+# Pending items shown per page (one message each).
+PAGE = 10
+ADD_STEPS = ("unit", "title", "evidence", "confirm")
+FILES = "files"
+
+
+def evidence_text(texts: Sequence[str], files: Sequence[dict[str, Any]]) -> str:
+    """The evidence text stored with the item: what was typed, then a line per file."""
+    lines = [t for t in texts if t.strip()]
+    lines += [f"📎 {f.get('name') or f.get('kind')} (#{f['id']})" for f in files]
+    return "\n".join(lines)
+
+
+class BonusDialog(Dialog):
+    """/bonus: add an item, or decide the pending ones."""
+
+    kind = "bonus"
+    command = "bonus"
+    roles = frozenset({Role.COORDINATOR, Role.ADMIN})
+    picker = UnitPicker("coord.bonus_unit_prompt")
+
+    async def begin(self, turn: Turn, args: Sequence[str]) -> None:
+        """The menu; or, with an item half added, continue or start over."""
+        year = current_year(turn)
+        if await plan_or_say(turn, year) is None:
+            return
+        person_id = turn.who.actor.person_id
+        draft = await turn.call(
+            dialog_service.dialog_of_kind, turn.context.deps.read_uow(), person_id, self.kind
+        )
+        if draft is not None and draft.step in ADD_STEPS and draft.data.get("unit"):
+            turn.state = await turn.call(
+                dialog_service.resume_dialog, turn.context.deps.uow(), person_id, self.kind
+            )
+            if turn.state is not None:
+                buttons = [
+                    [
+                        turn.button(turn.plain("coord.bonus_continue_button"), "ct"),
+                        turn.button(turn.plain("coord.bonus_start_over_button"), "so"),
+                    ]
+                ]
+                await turn.say(
+                    "coord.bonus_draft_found",
+                    buttons,
+                    unit=draft.data["unit"]["name"],
+                    title=draft.data.get("title"),
+                )
+                return
+        await turn.start("menu", {"year": year})
+        await self.prompt(turn)
+
+    async def prompt(self, turn: Turn) -> None:
+        """Ask what the current step needs."""
+        step = turn.step
+        data = turn.data
+        if step == "menu":
+            items = await turn.call(list_bonus, turn.context.deps.read_uow(), data["year"])
+            pending = sum(1 for b in items if b.status == PENDING)
+            buttons = [
+                [turn.button(turn.plain("coord.bonus_add_button"), "add")],
+                [turn.button(turn.plain("coord.bonus_pending_button", count=pending), "pl", "0")],
+            ]
+            await turn.say(
+                "coord.bonus_menu", buttons, year=data["year"], pending=pending, total=len(items)
+            )
+        elif step == "unit":
+            await self.picker.prompt(turn)
+        elif step == "title":
+            await turn.say("coord.bonus_title_prompt", unit=data["unit"]["name"])
+        elif step == "evidence":
+            count = len(evidence.files_of(turn, FILES))
+            buttons = [[turn.button(turn.plain("coord.bonus_evidence_done_button"), "ed")]]
+            await turn.say(
+                "coord.bonus_evidence_prompt",
+                buttons,
+                texts=len(data.get("texts") or []),
+                files=count,
+            )
+        elif step == "confirm":
+            buttons = [
+                [
+                    turn.button(turn.plain("coord.bonus_save_button"), "sv"),
+                    turn.button(turn.plain("coord.bonus_cancel_button"), "cx"),
+                ]
+            ]
+            files = evidence.files_of(turn, FILES)
+            await turn.say(
+                "coord.bonus_summary",
+                buttons,
+                year=data["year"],
+                unit=data["unit"]["name"],
+                title=data["title"],
+                evidence=evidence_text(data.get("texts") or [], []),
+                files=[f.get("name") or f.get("kind") for f in files],
+            )
+        elif step == "pending":
+            await self._show_pending(turn, int(data.get("offset", 0)))
+
+    # -- typed text and files -----------------------------------------------------------------
+
+    async def text(self, turn: Turn, text: str) -> None:
+        """The unit, the title, or a piece of evidence, by step."""
+        data = dict(turn.data)
+        if turn.step == "unit":
+            unit = await self.picker.text(turn, text)
+            if unit is not None:
+                await self._unit_chosen(turn, unit)
+            return
+        if turn.step == "title":
+            title = text.strip()
+            if not title:
+                await turn.say("errors.bonus_title_empty")
+                return
+            if len(title) > MAX_TITLE:
+                await turn.say("coord.bonus_title_too_long", limit=MAX_TITLE, length=len(title))
+                return
+            data["title"] = title
+            await turn.save("evidence", data)
+            await self.prompt(turn)
+            return
+        if turn.step == "evidence":
+            texts = [*(data.get("texts") or []), text.strip()]
+            if sum(len(t) for t in texts) > MAX_EVIDENCE:
+                await turn.say("coord.bonus_evidence_too_long", limit=MAX_EVIDENCE)
+                return
+            data["texts"] = texts
+            await turn.save("evidence", data)
+            await turn.say("coord.bonus_evidence_text_added", count=len(texts))
+            return
+        await super().text(turn, text)
+
+    async def file(self, turn: Turn, incoming: IncomingFile) -> None:
+        """Evidence files at the evidence step (an album ends as one status message)."""
+        if turn.step != "evidence":
+            await super().file(turn, incoming)
+            return
+        await evidence.collect(turn, incoming, FILES)
+
+    # -- buttons --------------------------------------------------------------------------------
+
+    async def button(self, turn: Turn, action: str, arg: str) -> None:
+        """Move through the steps, or decide an item."""
+        step = turn.step
+        data = dict(turn.data)
+        if self.picker.handles(action) and step == "unit":
+            unit = await self.picker.button(turn, action, arg)
+            if unit is not None:
+                await self._unit_chosen(turn, unit)
+            return
+        if action in ("ap", "rj", "rjy", "rjb") and step == "pending":
+            await self._decide(turn, action, arg)
+            return
+        if action == "ct":
+            await self.prompt(turn)
+            return
+        if action == "so":
+            await turn.start("menu", {"year": data["year"]})
+        elif action == "add" and step == "menu":
+            await turn.save("unit", data)
+        elif action == "pl" and step in ("menu", "pending"):
+            data["offset"] = int(arg) if arg.isdigit() else 0
+            await turn.save("pending", data)
+        elif action in (evidence.DONE, "ed") and step == "evidence":
+            await self._evidence_done(turn)
+            return
+        elif action == evidence.REMOVE_LAST and step == "evidence":
+            await evidence.remove_last(turn, FILES)
+            return
+        elif action == "sv" and step == "confirm":
+            await self._save(turn)
+            return
+        elif action == "cx" and step == "confirm":
+            await turn.finish()
+            await turn.say("coord.bonus_cancelled")
+            return
+        await self.prompt(turn)
+
+    async def _unit_chosen(self, turn: Turn, unit: UnitRef) -> None:
+        data = dict(turn.data)
+        data["unit"] = unit_dict(unit)
+        await turn.save("title", data)
+        await self.prompt(turn)
+
+    async def _evidence_done(self, turn: Turn) -> None:
+        data = turn.data
+        if not (data.get("texts") or evidence.files_of(turn, FILES)):
+            await turn.say("coord.bonus_evidence_needed")
+            return
+        await evidence.seal(turn, FILES)
+        await turn.save("confirm")
+        await self.prompt(turn)
+
+    async def _save(self, turn: Turn) -> None:
+        data = dict(turn.data)
+        text = evidence_text(data.get("texts") or [], evidence.files_of(turn, FILES))
+        try:
+            view = await turn.call(
+                add_bonus,
+                turn.context.deps.uow(),
+                turn.who.actor,
+                data["year"],
+                int(data["unit"]["id"]),
+                data["title"],
+                text,
+            )
+        except ServiceError as exc:
+            await turn.say(f"errors.{exc.code}", **exc.params)
+            if exc.code == "bonus_duplicate":
+                await turn.save("title", data)
+            await self.prompt(turn)
+            return
+        await turn.finish()
+        await turn.say("coord.bonus_added", id=view.id, unit=view.unit_name, title=view.title)
+
+    # -- pending items --------------------------------------------------------------------------
+
+    async def _show_pending(self, turn: Turn, offset: int) -> None:
+        items = await turn.call(list_bonus, turn.context.deps.read_uow(), turn.data["year"])
+        pending = [b for b in items if b.status == PENDING]
+        if not pending:
+            await turn.say("coord.bonus_none_pending", year=turn.data["year"])
+            return
+        offset = min(max(offset, 0), max(len(pending) - 1, 0))
+        shown = pending[offset : offset + PAGE]
+        await turn.say(
+            "coord.bonus_pending_header",
+            count=len(pending),
+            first=offset + 1,
+            last=offset + len(shown),
+        )
+        for item in shown:
+            await turn.send(self._item_text(turn, item), self._item_buttons(turn, item))
+        rest = len(pending) - offset - len(shown)
+        if rest > 0:
+            more = [[turn.button(turn.plain("coord.bonus_more_button"), "pl", str(offset + PAGE))]]
+            await turn.say("coord.bonus_more", more, count=rest)
+
+    def _item_text(self, turn: Turn, item: BonusView) -> str:
+        return turn.t(
+            "coord.bonus_item",
+            id=item.id,
+            unit=item.unit_name,
+            title=item.title,
+            evidence=item.evidence_text,
+            status=item.status,
+        )
+
+    def _item_buttons(self, turn: Turn, item: BonusView) -> list[list[InlineKeyboardButton]]:
+        return [
+            [
+                turn.button(turn.plain("coord.bonus_approve_button"), "ap", str(item.id)),
+                turn.button(turn.plain("coord.bonus_reject_button"), "rj", str(item.id)),
+            ]
+        ]
+
+    async def _decide(self, turn: Turn, action: str, arg: str) -> None:
+        if not arg.isdigit():
+            return
+        bonus_id = int(arg)
+        query = turn.update.callback_query
+        message_id = query.message.message_id if query and query.message else None
+        items = await turn.call(list_bonus, turn.context.deps.read_uow(), turn.data["year"])
+        item = next((b for b in items if b.id == bonus_id), None)
+        if item is None:
+            await turn.say("errors.bonus_not_found", bonus=bonus_id)
+            return
+        if action == "rj" and item.status == PENDING:
+            buttons = [
+                [
+                    turn.button(turn.plain("coord.bonus_reject_confirm_button"), "rjy", arg),
+                    turn.button(turn.plain("coord.bonus_reject_back_button"), "rjb", arg),
+                ]
+            ]
+            text = self._item_text(turn, item) + "\n\n" + turn.t("coord.bonus_reject_confirm")
+            await self._edit(turn, message_id, text, buttons)
+            return
+        if action == "rjb" and item.status == PENDING:
+            await self._edit(
+                turn, message_id, self._item_text(turn, item), self._item_buttons(turn, item)
+            )
+            return
+        if action == "rjb":
+            await self._edit(turn, message_id, self._item_text(turn, item), None)
+            return
+        try:
+            view = await turn.call(
+                decide_bonus,
+                turn.context.deps.uow(),
+                turn.who.actor,
+                bonus_id,
+                action == "ap",
+            )
+        except ServiceError as exc:
+            # Decided already (a double tap, or another coordinator first): say so, show it.
+            await turn.say(f"errors.{exc.code}", **exc.params)
+            if item.status != PENDING:
+                await self._edit(turn, message_id, self._item_text(turn, item), None)
+            return
+        await self._edit(turn, message_id, self._item_text(turn, view), None)
+        await turn.say(
+            "coord.bonus_decided", id=view.id, unit=view.unit_name, title=view.title,
+            status=view.status,
+        )  # fmt: skip
+
+    async def _edit(
+        self,
+        turn: Turn,
+        message_id: int | None,
+        text: str,
+        buttons: list[list[InlineKeyboardButton]] | None,
+    ) -> None:
+        """Replace an item's message (best effort: an old message may not be editable)."""
+        if message_id is None:
+            await turn.send(text, buttons)
+            return
+        try:
+            await turn.edit(message_id, text, buttons)
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                await turn.send(text, buttons)

@@ -1,0 +1,347 @@
+"""/grade: a rater's (or coordinator's) grade of a unit's work item, in one tap per unit.
+
+Steps: the period (Q1-Q4 of the current year, or the year-end), the unit (typed, with
+candidates, or from a group's buttons), the work item (from the plan), the grade (好 / 较好 /
+一般 / 差, one tap) -> bot.services.year_data.record_grade. Then "next unit" grades the next
+unit of the list with the same period and item, so a panel member goes through the towns in a
+row of taps.
+
+Decisions:
+- The year is the calendar year of today in the bot's time zone (the plan in force for it).
+- Everyone grades as themselves (the rater's name is their display name), coordinators too;
+  grades handed in on paper by other raters are imported with a grades workbook instead.
+- A grade given again replaces the one in force (the service keeps the old one) and the answer
+  says which it replaced; the same grade again changes nothing and says so.
+- Raters see the units, the plan's work items and the grade they just gave, nothing more.
+
+The unit picker (`UnitPicker`) is shared with /bonus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import InlineKeyboardButton
+
+from bot.dialogs.engine import Dialog, Turn
+from bot.services.access import Role
+from bot.services.deadlines import local_date
+from bot.services.errors import NotFound, ServiceError
+from bot.services.plans import current_plan
+from bot.services.unit_lookup import UnitRef, all_units, find_units
+from bot.services.year_data import record_grade
+from scoring import Grade, Group
+from scoring.plan import QUARTERS, YEAR_END
+from storage.clock import as_utc
+
+# Unit buttons per page of a group's list (two per row); Telegram allows 100 buttons.
+PAGE_SIZE = 24
+# Candidates offered for a typed name that matches several units.
+CANDIDATES = 8
+
+
+def current_year(turn: Turn) -> int:
+    """The assessment year: the calendar year of today in the bot's time zone."""
+    deps = turn.context.deps
+    return local_date(as_utc(deps.clock.now()), deps.settings.timezone).year
+
+
+async def plan_or_say(turn: Turn, year: int) -> Any:
+    """The plan in force for `year`, or None after telling the person there is none."""
+    try:
+        return await turn.call(current_plan, turn.context.deps.read_uow(), year)
+    except NotFound as exc:
+        await turn.say(f"errors.{exc.code}", **exc.params)
+        return None
+
+
+def unit_label(unit: UnitRef) -> str:
+    """How a unit is named on a button and in answers."""
+    return unit.name
+
+
+def unit_dict(unit: UnitRef) -> dict[str, Any]:
+    """A unit as kept in a draft (JSON only)."""
+    return {"id": unit.id, "code": unit.code, "name": unit.name, "group": unit.group}
+
+
+class UnitPicker:
+    """Choosing a unit: typed (a code, full name or part of a name) or from a group's buttons.
+
+    A dialog calls `prompt` to ask, `text` with what the person typed and `button` with the
+    picker's own actions (`handles(action)`); `text` and `button` return the unit once one is
+    chosen, else None (they have answered: candidates, a list, or "nothing matches").
+    """
+
+    GROUP = "ug"
+    PICK = "up"
+    ACTIONS = frozenset({GROUP, PICK})
+
+    def __init__(self, prompt_key: str) -> None:
+        self.prompt_key = prompt_key
+
+    def handles(self, action: str) -> bool:
+        """Whether a button action is the picker's."""
+        return action in self.ACTIONS
+
+    async def prompt(self, turn: Turn, **params: Any) -> None:
+        """Ask for the unit: type it, or open a group's list."""
+        await turn.say(self.prompt_key, await self.group_buttons(turn), **params)
+
+    async def group_buttons(self, turn: Turn) -> list[list[InlineKeyboardButton]]:
+        """A button per group that has units, opening its list."""
+        units = await turn.call(all_units, turn.context.deps.read_uow())
+        buttons = []
+        for group in Group:
+            count = sum(1 for u in units if u.group == group.value)
+            if count:
+                label = turn.plain("coord.grade_unit_group_button", group=group.value, count=count)
+                buttons.append([turn.button(label, self.GROUP, f"{group.value}:0")])
+        return buttons
+
+    async def text(self, turn: Turn, text: str) -> UnitRef | None:
+        """The unit the text names, or None after offering candidates or saying none matches."""
+        matches: list[UnitRef] = await turn.call(
+            find_units, turn.context.deps.read_uow(), text, CANDIDATES + 1
+        )
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            await turn.say("coord.grade_unit_none", await self.group_buttons(turn), query=text)
+            return None
+        shown = ordered_units(matches)[:CANDIDATES]
+        buttons = [[turn.button(unit_label(u), self.PICK, str(u.id))] for u in shown]
+        await turn.say(
+            "coord.grade_unit_several", buttons, query=text, more=len(matches) > CANDIDATES
+        )
+        return None
+
+    async def button(self, turn: Turn, action: str, arg: str) -> UnitRef | None:
+        """A picker button: a group's list (a page of it), or a unit chosen."""
+        units = await units_in_order(turn)
+        if action == self.PICK:
+            chosen = next((u for u in units if str(u.id) == arg), None)
+            if chosen is None:
+                await turn.say("coord.grade_unit_gone", await self.group_buttons(turn))
+            return chosen
+        group, _, page_text = arg.partition(":")
+        members = [u for u in units if u.group == group]
+        page = int(page_text) if page_text.isdigit() else 0
+        pages = max(1, -(-len(members) // PAGE_SIZE))
+        page = min(page, pages - 1)
+        shown = members[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        buttons: list[list[InlineKeyboardButton]] = [
+            [turn.button(unit_label(u), self.PICK, str(u.id)) for u in shown[i : i + 2]]
+            for i in range(0, len(shown), 2)
+        ]
+        nav = []
+        if page > 0:
+            nav.append(turn.button("◀", self.GROUP, f"{group}:{page - 1}"))
+        if page < pages - 1:
+            nav.append(turn.button("▶", self.GROUP, f"{group}:{page + 1}"))
+        if nav:
+            buttons.append(nav)
+        await turn.say("coord.grade_unit_list", buttons, group=group, page=page + 1, pages=pages)
+        return None
+
+
+def ordered_units(units: Sequence[UnitRef]) -> list[UnitRef]:
+    """Towns first, then the zone and departments, each in the order they were registered
+    (the order of the units workbook, which is the district's official order)."""
+    groups = [g.value for g in Group]
+    return sorted(units, key=lambda u: (groups.index(u.group) if u.group in groups else 9, u.id))
+
+
+async def units_in_order(turn: Turn) -> list[UnitRef]:
+    """The active units, towns first, in registration order."""
+    return ordered_units(await turn.call(all_units, turn.context.deps.read_uow()))
+
+
+def next_unit(units: Sequence[UnitRef], current_id: int) -> UnitRef | None:
+    """The unit after `current_id` in the list, within its group; None at the group's end."""
+    for i, unit in enumerate(units):
+        if unit.id == current_id:
+            following = units[i + 1] if i + 1 < len(units) else None
+            if following is not None and following.group == unit.group:
+                return following
+            return None
+    return None
+
+
+PERIOD_ORDER: tuple[str, ...] = (*QUARTERS, YEAR_END)
+
+
+class GradeDialog(Dialog):
+    """/grade: period, unit, work item, grade in one tap; then the next unit."""
+
+    kind = "grade"
+    command = "grade"
+    roles = frozenset({Role.COORDINATOR, Role.ADMIN, Role.RATER})
+    takes_files = False  # a workbook sent meanwhile is an upload
+    picker = UnitPicker("coord.grade_unit_prompt")
+
+    async def begin(self, turn: Turn, args: Sequence[str]) -> None:
+        """Start afresh with the period buttons of the current year."""
+        year = current_year(turn)
+        plan = await plan_or_say(turn, year)
+        if plan is None:
+            return
+        items = [[item.code, item.name] for item in plan.work.items]
+        await turn.start("period", {"year": year, "items": items})
+        await self.prompt(turn)
+
+    async def prompt(self, turn: Turn) -> None:
+        """Ask what the current step needs."""
+        data = turn.data
+        step = turn.step
+        if step == "period":
+            buttons = [
+                [
+                    turn.button(turn.plain("coord.grade_period", period=p), "pe", p)
+                    for p in QUARTERS
+                ],
+                [turn.button(turn.plain("coord.grade_period", period=YEAR_END), "pe", YEAR_END)],
+            ]
+            await turn.say("coord.grade_choose_period", buttons, year=data["year"])
+        elif step == "unit":
+            await self.picker.prompt(turn, **self._context(turn, data))
+        elif step == "item":
+            buttons = [[turn.button(name, "it", code)] for code, name in data["items"]]
+            await turn.say("coord.grade_choose_item", buttons, **self._context(turn, data))
+        elif step == "grade":
+            buttons = [
+                [
+                    turn.button(turn.plain("coord.grade_label", grade=g.value), "gr", g.value)
+                    for g in Grade
+                ]
+            ]
+            await turn.say("coord.grade_choose_grade", buttons, **self._context(turn, data))
+        elif step == "next":
+            await self._offer_next(turn)
+
+    def _context(self, turn: Turn, data: dict[str, Any]) -> dict[str, Any]:
+        """The choices so far, for the texts."""
+        item = next((name for code, name in data["items"] if code == data.get("item")), None)
+        unit = data.get("unit")
+        period = data.get("period")
+        return {
+            "year": data["year"],
+            "period": turn.plain("coord.grade_period", period=period) if period else None,
+            "unit": unit["name"] if unit else None,
+            "item": item,
+        }
+
+    async def text(self, turn: Turn, text: str) -> None:
+        """A typed unit name at the unit step; elsewhere buttons are wanted."""
+        if turn.step != "unit":
+            await super().text(turn, text)
+            return
+        unit = await self.picker.text(turn, text)
+        if unit is not None:
+            await self._unit_chosen(turn, unit)
+
+    async def button(self, turn: Turn, action: str, arg: str) -> None:
+        """Move through the steps."""
+        data = dict(turn.data)
+        if self.picker.handles(action) and turn.step == "unit":
+            unit = await self.picker.button(turn, action, arg)
+            if unit is not None:
+                await self._unit_chosen(turn, unit)
+            return
+        if action == "pe" and turn.step == "period" and arg in PERIOD_ORDER:
+            data["period"] = arg
+            await turn.save("unit", data)
+        elif action == "it" and turn.step == "item" and arg in {c for c, _ in data["items"]}:
+            data["item"] = arg
+            await turn.save("grade", data)
+        elif action == "gr" and turn.step == "grade" and arg in {g.value for g in Grade}:
+            await self._record(turn, arg)
+            return
+        elif action == "nx" and turn.step == "next":
+            await self._next(turn, arg)
+            return
+        elif action == "ou" and turn.step == "next":
+            data.pop("unit", None)
+            await turn.save("unit", data)
+        elif action == "oi" and turn.step == "next":
+            data.pop("item", None)
+            await turn.save("item", data)
+        elif action == "op" and turn.step == "next":
+            for key in ("period", "unit", "item"):
+                data.pop(key, None)
+            await turn.save("period", data)
+        elif action == "dn" and turn.step == "next":
+            await turn.finish()
+            await turn.say("coord.grade_done")
+            return
+        await self.prompt(turn)
+
+    async def _unit_chosen(self, turn: Turn, unit: UnitRef) -> None:
+        data = dict(turn.data)
+        data["unit"] = unit_dict(unit)
+        # With the item chosen already (grading unit after unit), go straight to the grade.
+        await turn.save("grade" if data.get("item") else "item", data)
+        await self.prompt(turn)
+
+    async def _record(self, turn: Turn, grade: str) -> None:
+        data = dict(turn.data)
+        unit = data["unit"]
+        try:
+            view = await turn.call(
+                record_grade,
+                turn.context.deps.uow(),
+                turn.who.actor,
+                data["year"],
+                int(unit["id"]),
+                data["item"],
+                data["period"],
+                grade,
+            )
+        except ServiceError as exc:
+            await turn.say(f"errors.{exc.code}", **exc.params)
+            await self.prompt(turn)
+            return
+        await turn.save("next", data)
+        await turn.say(
+            "coord.grade_recorded",
+            **self._context(turn, data),
+            grade=view.grade.value,
+            previous=view.previous.value if view.previous is not None else None,
+            changed=view.changed,
+            rater=view.rater,
+        )
+        await self._offer_next(turn)
+
+    async def _offer_next(self, turn: Turn) -> None:
+        data = turn.data
+        units = await units_in_order(turn)
+        following = next_unit(units, int(data["unit"]["id"]))
+        buttons = []
+        if following is not None:
+            label = turn.plain("coord.grade_next_unit_button", unit=following.name)
+            buttons.append([turn.button(label, "nx", str(following.id))])
+        buttons.append(
+            [
+                turn.button(turn.plain("coord.grade_other_unit_button"), "ou"),
+                turn.button(turn.plain("coord.grade_other_item_button"), "oi"),
+            ]
+        )
+        buttons.append(
+            [
+                turn.button(turn.plain("coord.grade_other_period_button"), "op"),
+                turn.button(turn.plain("coord.grade_done_button"), "dn"),
+            ]
+        )
+        await turn.say("coord.grade_what_next", buttons)
+
+    async def _next(self, turn: Turn, unit_id: str) -> None:
+        units = await turn.call(all_units, turn.context.deps.read_uow())
+        following = next((u for u in units if str(u.id) == unit_id), None)
+        if following is None:
+            data = dict(turn.data)
+            data.pop("unit", None)
+            await turn.save("unit", data)
+            await turn.say("coord.grade_unit_gone", await self.picker.group_buttons(turn))
+            return
+        await self._unit_chosen(turn, following)

@@ -1,0 +1,481 @@
+"""/standings and /unit: the ranked list per group (with a bar chart) and one unit's breakdown.
+
+Both are for coordinators, admins and leaders (viewers). The standings are computed from the
+stored facts off the event loop (bot.services.standings.compute_standings) after a "being
+prepared" message. `/standings [group] [as-of date]`: the group is 镇街/town or 部门/dept (both
+when left out); the date (YYYY-MM-DD) means the end of that day in the plan's time zone
+(as_of_day) and picks the year; without it, the year of today, as of now. Long lists are split
+into several messages under Telegram's 4,096-character limit; each group's chart follows as a
+photo. `/unit <name>` shows the unit's blocks, rank, tier, every indicator and work item; a name
+that matches nothing is asked again, several units are offered as buttons.
+
+The helpers at the top (roles, the year of today, message splitting, progress messages) are
+shared by the other coordinators' report dialogs (export, publish, supervision).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+
+from bot.charts import Chart
+from bot.charts_standings import MAX_BARS, standings_chart
+from bot.dialogs.engine import Dialog, Turn
+from bot.services.access import Role
+from bot.services.deadlines import local_date
+from bot.services.errors import ServiceError
+from bot.services.standings import as_of_day, compute_standings
+from bot.services.unit_lookup import UnitRef, find_units
+from scoring import Group, Plan, Standings
+from scoring.explanation import IndicatorExplanation, ItemExplanation, UnitExplanation
+from storage.clock import as_utc
+from templates import render
+
+log = logging.getLogger(__name__)
+
+# Who may look at standings and reports: coordinators, admins and leaders.
+VIEW_ROLES: frozenset[Role] = frozenset({Role.COORDINATOR, Role.ADMIN, Role.VIEWER})
+# Telegram's limit on a message's text, in UTF-16 code units.
+MESSAGE_LIMIT = 4096
+# What people type for the two groups.
+GROUP_WORDS: dict[str, Group] = {
+    **dict.fromkeys(("镇街", "镇", "街道", "town", "towns"), Group.TOWN),
+    **dict.fromkeys(
+        ("部门", "开发区", "开发区和部门", "dept", "depts", "department", "departments", "zone"),
+        Group.ZONE_OR_DEPARTMENT,
+    ),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared helpers
+
+
+def utf16_length(text: str) -> int:
+    """The length Telegram counts: UTF-16 code units (an emoji counts as two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_messages(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join blocks (each complete HTML) with newlines into as few messages as fit under
+    `limit`; a block is cut only if it cannot fit on its own (at its line ends, or, for a
+    single line that long, hard)."""
+    messages: list[str] = []
+    current = ""
+    for block in _fitting(blocks, limit):
+        candidate = f"{current}\n{block}" if current else block
+        if current and utf16_length(candidate) > limit:
+            messages.append(current)
+            current = block
+        else:
+            current = candidate
+    if current:
+        messages.append(current)
+    return messages
+
+
+def _fitting(blocks: Iterable[str], limit: int) -> Iterator[str]:
+    """The blocks, each too long one in pieces that fit (its lines, or cuts of a line)."""
+    for block in blocks:
+        if utf16_length(block) <= limit:
+            yield block
+            continue
+        for line in block.split("\n"):
+            while utf16_length(line) > limit:
+                # Cut by characters at a safe length (a character is at most two units).
+                yield line[: limit // 2]
+                line = line[limit // 2 :]
+            yield line
+
+
+async def send_blocks(turn: Turn, blocks: Iterable[str]) -> None:
+    """Send blocks of HTML as few messages as fit."""
+    for text in split_messages(blocks):
+        await turn.send(text)
+
+
+def today(turn: Turn) -> date:
+    """Today in the bot's time zone."""
+    deps = turn.context.deps
+    return local_date(as_utc(deps.clock.now()), deps.settings.timezone)
+
+
+def local_time_text(moment: datetime, timezone: str) -> str:
+    """A moment as people read it in `timezone`: YYYY-MM-DD HH:MM."""
+    return as_utc(moment).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def now_text(turn: Turn, timezone: str) -> str:
+    """Now as people read it in `timezone`."""
+    return local_time_text(turn.context.deps.clock.now(), timezone)
+
+
+async def preparing(turn: Turn, key: str, action: str = ChatAction.TYPING, **params: Any) -> None:
+    """Say that something is being prepared, and show Telegram's activity indicator."""
+    await turn.say(key, **params)
+    await preparing_action(turn, action)
+
+
+async def preparing_action(turn: Turn, action: str) -> None:
+    """Show Telegram's activity indicator ("sending a photo", …) for a moment."""
+    try:
+        await turn.context.bot.send_chat_action(turn.who.chat_id, action)
+    except TelegramError as exc:  # only a courtesy: the work goes on without it
+        log.info("chat action failed: %s", exc)
+
+
+async def say_error(turn: Turn, exc: ServiceError) -> None:
+    """Show a service's refusal in the person's language."""
+    await turn.say(f"errors.{exc.code}", **exc.params)
+
+
+def parse_year(args: Sequence[str]) -> int | None:
+    """The one optional year argument (None if absent); ValueError if anything else."""
+    if not args:
+        return None
+    if len(args) == 1 and len(args[0]) == 4 and args[0].isdigit():
+        return int(args[0])
+    raise ValueError(" ".join(args))
+
+
+def group_name(group: Group | str, language: str) -> str:
+    """A group's name in `language`."""
+    return render(f"year.group_{Group(group).value}", language)
+
+
+# ---------------------------------------------------------------------------------------------
+# /standings
+
+
+@dataclass(frozen=True)
+class StandingsArgs:
+    """What /standings was asked for: one group (None: both) and an as-of day (None: now)."""
+
+    group: Group | None
+    day: date | None
+
+
+class BadArgument(ValueError):
+    """An argument of a command that cannot be read."""
+
+
+def parse_standings_args(args: Sequence[str]) -> StandingsArgs:
+    """Read `[group] [YYYY-MM-DD]` in any order; BadArgument names the first bad word."""
+    group: Group | None = None
+    day: date | None = None
+    for word in args:
+        key = word.strip().lower()
+        if key in GROUP_WORDS and group is None:
+            group = GROUP_WORDS[key]
+            continue
+        if day is None and len(key) == 10:
+            try:
+                day = date.fromisoformat(key)
+                continue
+            except ValueError:
+                pass
+        raise BadArgument(word)
+    return StandingsArgs(group, day)
+
+
+class StandingsDialog(Dialog):
+    """/standings: the ranking of each group as text and as a bar chart (no state kept)."""
+
+    kind = "standings"
+    command = "standings"
+    roles = VIEW_ROLES
+
+    async def begin(self, turn: Turn, args: Sequence[str]) -> None:
+        """Compute the standings and show them."""
+        try:
+            wanted = parse_standings_args(args)
+        except BadArgument as exc:
+            await turn.send(
+                turn.t("coord.standings_bad_argument", got=str(exc))
+                + "\n"
+                + turn.t("coord.standings_usage")
+            )
+            return
+        now_day = today(turn)
+        if wanted.day is not None and wanted.day > now_day:
+            await turn.say("coord.standings_future_date", day=wanted.day, today=now_day)
+            return
+        year = wanted.day.year if wanted.day is not None else now_day.year
+        await preparing(turn, "coord.standings_preparing", year=year)
+        deps = turn.context.deps
+        try:
+            as_of = (
+                await turn.call(as_of_day, deps.read_uow(), year, wanted.day)
+                if wanted.day is not None
+                else None
+            )
+            standings: Standings = await turn.call(compute_standings, deps.read_uow(), year, as_of)
+        except ServiceError as exc:
+            await say_error(turn, exc)
+            return
+        groups = [wanted.group] if wanted.group is not None else list(Group)
+        blocks: list[str] = []
+        for group in groups:
+            blocks.extend(self._group_blocks(turn, standings, group, wanted.day))
+        blocks.append(turn.t("coord.standings_footer"))
+        await send_blocks(turn, blocks)
+        for group in groups:
+            await self._chart(turn, standings, group, wanted.day)
+
+    def _group_blocks(
+        self, turn: Turn, standings: Standings, group: Group, day: date | None
+    ) -> list[str]:
+        name = group_name(group, turn.who.language)
+        results = standings.group(group)
+        if not results:
+            return [turn.t("coord.standings_empty_group", group=name)]
+        header = turn.t(
+            "coord.standings_header",
+            group=name,
+            year=standings.plan.year,
+            day=day,
+            now=now_text(turn, standings.plan.timezone),
+            count=len(results),
+        )
+        lines = [
+            turn.t("coord.standings_line", rank=r.rank, name=r.name, tier=r.tier, total=r.total)
+            for r in results
+        ]
+        # The header travels with the first lines; the rest follow in as few messages as fit.
+        return [header + "\n" + lines[0], *lines[1:]]
+
+    async def _chart(
+        self, turn: Turn, standings: Standings, group: Group, day: date | None
+    ) -> None:
+        results = standings.group(group)
+        if not results:
+            return
+        name = group_name(group, turn.who.language)
+        title = turn.plain(
+            "coord.standings_chart_title",
+            group=name,
+            year=standings.plan.year,
+            day=day,
+            shown=min(len(results), MAX_BARS),
+            count=len(results),
+        )
+        axis = turn.plain("coord.standings_chart_axis")
+        try:
+            chart: Chart = await turn.call(standings_chart, results, standings.plan, title, axis)
+        except Exception:  # the list is already there; a chart failure must not hide it
+            log.exception("the standings chart failed")
+            await turn.say("coord.standings_chart_failed")
+            return
+        await preparing_action(turn, ChatAction.UPLOAD_PHOTO)
+        await turn.context.bot.send_photo(
+            turn.who.chat_id,
+            photo=chart.png,
+            caption=turn.t("coord.standings_chart_caption", group=name),
+        )
+
+    async def prompt(self, turn: Turn) -> None:
+        """Nothing to show again: /standings keeps no state."""
+
+    async def button(self, turn: Turn, action: str, arg: str) -> None:
+        """/standings has no buttons."""
+
+
+# ---------------------------------------------------------------------------------------------
+# /unit
+
+
+class UnitDialog(Dialog):
+    """/unit <name>: one unit's breakdown; asks for the name, offers candidates as buttons."""
+
+    kind = "unit"
+    command = "unit"
+    roles = VIEW_ROLES
+
+    async def begin(self, turn: Turn, args: Sequence[str]) -> None:
+        """Look the unit up, or ask for its name."""
+        query = " ".join(args).strip()
+        if not query:
+            await turn.start("name", {})
+            await turn.say("coord.unit_ask")
+            return
+        await self._lookup(turn, query)
+
+    async def text(self, turn: Turn, text: str) -> None:
+        """A typed name (when asked, or instead of choosing a candidate)."""
+        await self._lookup(turn, text)
+
+    async def prompt(self, turn: Turn) -> None:
+        """Ask for the name again, or show the candidates again."""
+        if turn.step == "choose":
+            await self._offer(turn)
+        else:
+            await turn.say("coord.unit_ask")
+
+    async def button(self, turn: Turn, action: str, arg: str) -> None:
+        """A candidate was chosen."""
+        candidates = turn.data.get("candidates", [])
+        if action != "u" or not arg.isdigit() or int(arg) >= len(candidates):
+            await self.prompt(turn)
+            return
+        code, name = candidates[int(arg)]
+        await turn.finish()
+        await self._show(turn, code, name)
+
+    async def _lookup(self, turn: Turn, query: str) -> None:
+        units: list[UnitRef] = await turn.call(find_units, turn.context.deps.read_uow(), query)
+        if not units:
+            if turn.state is None:
+                await turn.start("name", {})
+            else:
+                await turn.save("name", {})
+            await turn.say("coord.unit_none", query=query)
+            return
+        if len(units) == 1:
+            if turn.state is not None:
+                await turn.finish()
+            await self._show(turn, units[0].code, units[0].name)
+            return
+        # A new version: the buttons of an older list of candidates expire.
+        await turn.start(
+            "choose", {"query": query, "candidates": [[u.code, u.name] for u in units]}
+        )
+        await self._offer(turn)
+
+    async def _offer(self, turn: Turn) -> None:
+        candidates = turn.data.get("candidates", [])
+        buttons = [[turn.button(name, "u", str(i))] for i, (_, name) in enumerate(candidates)]
+        await turn.say("coord.unit_several", buttons, query=turn.data.get("query", ""))
+
+    async def _show(self, turn: Turn, code: str, name: str) -> None:
+        await preparing(turn, "coord.unit_preparing", unit=name)
+        year = today(turn).year
+        try:
+            standings: Standings = await turn.call(
+                compute_standings, turn.context.deps.read_uow(), year
+            )
+        except ServiceError as exc:
+            await say_error(turn, exc)
+            return
+        try:
+            explanation = standings.explain(code)
+        except KeyError:
+            await turn.say("coord.unit_not_scored", unit=name, year=year)
+            return
+        await send_blocks(turn, explanation_blocks(turn, standings.plan, explanation))
+
+
+def explanation_blocks(turn: Turn, plan: Plan, explanation: UnitExplanation) -> list[str]:
+    """One unit's breakdown as blocks of HTML: header, blocks, indicators, items, bonus."""
+    language = turn.who.language
+    r = explanation.result
+    group = group_name(r.group, language)
+    blocks = [
+        turn.t(
+            "coord.unit_header",
+            name=r.name,
+            group=group,
+            year=plan.year,
+            now=now_text(turn, plan.timezone),
+            rank=r.rank,
+            size=explanation.group_size,
+            tier=r.tier,
+            total=r.total,
+            max=explanation.max_without_bonus,
+            share=r.share,
+            flags=flag_words(r.flags, language),
+        ),
+        turn.t(
+            "coord.unit_blocks",
+            development=r.development if r.group is Group.TOWN else None,
+            items=[{"name": i.name, "points": r.items.get(i.code, 0.0)} for i in plan.work.items],
+            bonus=r.bonus,
+            deductions=r.deductions,
+        ),
+    ]
+    if explanation.indicators:
+        blocks.append(
+            turn.t("coord.unit_indicators_header", base=explanation.indicators[0].base_share)
+        )
+        blocks.extend(indicator_text(turn, i) for i in explanation.indicators)
+    blocks.append(turn.t("coord.unit_items_header", daily_weight=plan.work.daily_weight))
+    blocks.extend(item_text(turn, i) for i in explanation.items)
+    bonus = explanation.bonus
+    blocks.append(
+        turn.t(
+            "coord.unit_bonus",
+            approved=list(bonus.approved),
+            not_approved=list(bonus.not_approved),
+            each=bonus.points_per_item,
+            cap=bonus.cap,
+            points=bonus.points,
+            capped=bonus.capped,
+        )
+    )
+    return blocks
+
+
+def flag_words(flags: Sequence[str], language: str) -> str:
+    """Flags in words, joined."""
+    separator = render("year.flag_separator", language)
+    return separator.join(render(f"year.flag_{f}", language) for f in flags)
+
+
+def indicator_text(turn: Turn, i: IndicatorExplanation) -> str:
+    """One indicator: value, best, worst, r, points of its weight, flags in words."""
+    return turn.t(
+        "coord.unit_indicator",
+        name=i.name,
+        value=i.value,
+        measure=i.measure,
+        best=i.best,
+        worst=i.worst,
+        ratio=i.ratio,
+        points=i.points,
+        weight=i.weight,
+        flags=flag_words(i.flags, turn.who.language),
+    )
+
+
+def item_text(turn: Turn, i: ItemExplanation) -> str:
+    """One work item: points, coefficient, the grades used and the deductions."""
+    language = turn.who.language
+    grades = render("coord.unit_grade_separator", language).join(
+        render(
+            "coord.unit_grade",
+            language,
+            period=render(f"year.period_{g.period}", language),
+            rater=g.rater,
+            grade=render(f"coord.unit_grade_{g.grade}", language),
+            coefficient=g.coefficient,
+            dropped=g.dropped,
+        )
+        for g in i.grades
+    )
+    return turn.t(
+        "coord.unit_item",
+        name=i.name,
+        points=i.points,
+        weight=i.weight,
+        coef=i.coef,
+        daily=i.daily,
+        year_end=i.year_end,
+        deducted=i.deducted,
+        flags=flag_words(i.flags, language),
+        grades=grades,
+        deductions=[
+            {
+                "event": render(f"year.event_{d.event.value}", language),
+                "count": d.count,
+                "each": d.points_each,
+                "total": d.total,
+            }
+            for d in i.deductions
+        ],
+    )

@@ -1,0 +1,131 @@
+"""/supervision_report [1|2] [year]: the half-year comprehensive supervision report as a document.
+
+Without arguments, the half year containing today (H1 = January–June, H2 = July–December);
+`1` or `2` picks the half of this year, and a year (2024) the half of that year. A half that has
+not begun is refused. The workbook (bot.services.supervision_report) is written into a temporary
+folder off the event loop and the folder removed, after a "being prepared" message.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from telegram.constants import ChatAction
+
+from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.standings_view import (
+    VIEW_ROLES,
+    BadArgument,
+    local_time_text,
+    preparing,
+    say_error,
+    today,
+)
+from bot.services.access import Actor
+from bot.services.errors import ServiceError
+from bot.services.supervision_report import (
+    SupervisionReport,
+    half_days,
+    half_of,
+    write_supervision_report,
+)
+from storage.unit_of_work import UnitOfWork
+
+HALF_WORDS: dict[str, int] = {
+    **dict.fromkeys(("1", "h1", "上半年", "上"), 1),
+    **dict.fromkeys(("2", "h2", "下半年", "下"), 2),
+}
+
+
+def parse_half_args(args: Sequence[str]) -> tuple[int | None, int | None]:
+    """Read `[1|2] [year]` in any order: (half, year), None for what was left out."""
+    half: int | None = None
+    year: int | None = None
+    for word in args:
+        key = word.strip().lower()
+        if half is None and key in HALF_WORDS:
+            half = HALF_WORDS[key]
+        elif year is None and len(key) == 4 and key.isdigit():
+            year = int(key)
+        else:
+            raise BadArgument(word)
+    return half, year
+
+
+def supervision_bytes(
+    uow: UnitOfWork, actor: Actor, year: int, half: int, language: str
+) -> tuple[bytes, SupervisionReport]:
+    """The report workbook as bytes, and the report (blocking: a thread)."""
+    with tempfile.TemporaryDirectory(prefix="kaohe-supervision-") as folder:
+        path = Path(folder) / "supervision.xlsx"
+        report = write_supervision_report(uow, actor, year, half, path, language)
+        return path.read_bytes(), report
+
+
+class SupervisionDialog(Dialog):
+    """/supervision_report: sends the half year's report (no state kept)."""
+
+    kind = "supervision_report"
+    command = "supervision_report"
+    roles = VIEW_ROLES
+
+    async def begin(self, turn: Turn, args: Sequence[str]) -> None:
+        """Write the report and send it."""
+        try:
+            half, year = parse_half_args(args)
+        except BadArgument:
+            await turn.say("coord.supervision_usage")
+            return
+        now_day = today(turn)
+        year = year or now_day.year
+        half = half or (half_of(now_day) if year == now_day.year else 2)
+        first, last = half_days(year, half)
+        half_name = turn.plain(f"coord.supervision_half_{half}")
+        if first > now_day:
+            await turn.say("coord.supervision_not_started", year=year, half=half_name, start=first)
+            return
+        await preparing(
+            turn,
+            "coord.supervision_preparing",
+            ChatAction.UPLOAD_DOCUMENT,
+            year=year,
+            half=half_name,
+        )
+        try:
+            data, report = await turn.call(
+                supervision_bytes,
+                turn.context.deps.read_uow(),
+                turn.who.actor,
+                year,
+                half,
+                turn.who.language,
+            )
+        except ServiceError as exc:
+            await say_error(turn, exc)
+            return
+        await turn.context.bot.send_document(
+            turn.who.chat_id,
+            document=data,
+            filename=turn.plain(
+                "coord.supervision_file_name", year=year, half=half_name, number=half
+            ),
+            caption=turn.t(
+                "coord.supervision_caption",
+                year=year,
+                half=half_name,
+                start=first,
+                end=last,
+                as_of=local_time_text(report.as_of, report.timezone),
+                units=len(report.units),
+                findings=report.finding_count,
+                practices=report.practice_count,
+            ),
+        )
+
+    async def prompt(self, turn: Turn) -> None:
+        """Nothing to show again: /supervision_report keeps no state."""
+
+    async def button(self, turn: Turn, action: str, arg: str) -> None:
+        """/supervision_report has no buttons."""
