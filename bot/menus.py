@@ -11,7 +11,8 @@ from templates import render
 # The commands each role sees in its menu, in menu order.
 _COORDINATOR = (
     "finding", "review", "matrix", "grade", "bonus", "templates", "standings", "unit",
-    "export", "publish", "supervision_report", "invite", "help", "language", "cancel",
+    "export", "publish", "supervision_report", "broadcast", "invite", "help", "language",
+    "cancel",
 )  # fmt: skip
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.LIAISON: (
