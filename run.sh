@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# Set everything up and run kaohe's main job: scores the bundled sample district and writes
-# its report (data/sample/report-2025.xlsx).
+# Set everything up and run kaohe's main job. With a bot token (TELEGRAM_BOT_TOKEN in the
+# environment or in .env) that is the Telegram bot (`kaohe run`); without one it is
+# `kaohe console`: the real bot on a local fake Telegram with the bundled sample district, to
+# try it without a Telegram account. Extra arguments go to the command (e.g. --reset).
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup.sh
-exec .venv/bin/kaohe demo "$@"
+# Ask kaohe's own settings, so that .env is read exactly as `kaohe run` reads it.
+if .venv/bin/python -c 'import sys
+from bot.settings import get_settings
+token = get_settings().telegram_bot_token
+sys.exit(0 if token and token.get_secret_value().strip() else 1)'; then
+  exec .venv/bin/kaohe run "$@"
+fi
+exec .venv/bin/kaohe console "$@"

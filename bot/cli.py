@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bot.commands import db, people, publish, tasks, year
+from bot.commands import db, people, publish, run, tasks, year
 from bot.commands.common import LANG, fail, handled, out, t
 from bot.plan_file import default_plan_text, load_plan_file
 from bot.sample_district import write_sample
@@ -26,7 +26,7 @@ from templates.formatting import num, pct
 app = typer.Typer(help=t("cli.app_help"), no_args_is_help=True, add_completion=False)
 plan_app = typer.Typer(help=t("cli.plan_help"), no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
-for area in (db, people, tasks, year, publish):
+for area in (db, people, tasks, year, publish, run):
     area.register(app)
 db.register_plan(plan_app)
 
