@@ -121,12 +121,12 @@ class DialogRouter:
         dialog = self.dialogs.get(payload.kind)
         person_id = context.who.actor.person_id
         assert person_id is not None
-        state = (
+        state, is_current = (
             await context.call(
-                dialog_service.dialog_of_kind, context.deps.read_uow(), person_id, payload.kind
+                dialog_service.dialog_for_button, context.deps.read_uow(), person_id, payload.kind
             )
             if dialog is not None
-            else None
+            else (None, False)
         )
         if dialog is None or state is None or state.version != payload.version:
             await query.answer(render("common.button_expired", context.language))
@@ -135,10 +135,7 @@ class DialogRouter:
             )
             return
         await query.answer()
-        current = await context.call(
-            dialog_service.current_dialog, context.deps.read_uow(), person_id
-        )
-        if current is None or current.kind != payload.kind:
+        if not is_current:
             # A button of a draft the person left for another dialog: take that draft up again.
             state = await context.call(
                 dialog_service.resume_dialog, context.deps.uow(), person_id, payload.kind

@@ -47,6 +47,19 @@ def dialog_of_kind(uow: UnitOfWork, person_id: int, kind: str) -> DialogView | N
         return None if row is None else _view(row)
 
 
+def dialog_for_button(
+    uow: UnitOfWork, person_id: int, kind: str
+) -> tuple[DialogView | None, bool]:
+    """The person's dialog of `kind` and whether it is the dialog in progress (one read)."""
+    with uow:
+        dialogs = uow.repository(Dialogs)
+        row = dialogs.of_kind(person_id, kind)
+        if row is None:
+            return None, False
+        current = dialogs.current(person_id)
+        return _view(row), current is not None and current.id == row.id
+
+
 def start_dialog(
     uow: UnitOfWork, person_id: int, kind: str, step: str, data: dict[str, Any]
 ) -> DialogView:

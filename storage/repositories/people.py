@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import joinedload
 
 from storage.models import Invite, Person
 from storage.unit_of_work import Repository
@@ -25,8 +26,11 @@ class People(Repository):
 
     def by_telegram_user_id(self, telegram_user_id: int) -> Person | None:
         """The person (active or not) bound to this Telegram account."""
+        # The unit comes in the same query: the bot asks this for every update.
         return self.session.execute(
-            select(Person).where(Person.telegram_user_id == telegram_user_id)
+            select(Person)
+            .options(joinedload(Person.unit))
+            .where(Person.telegram_user_id == telegram_user_id)
         ).scalar_one_or_none()
 
     def all(self) -> list[Person]:

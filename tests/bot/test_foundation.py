@@ -178,7 +178,6 @@ async def test_an_admin_listed_in_the_settings_is_registered_on_first_contact(
 async def test_an_error_in_a_handler_is_told_to_the_user_and_logged_without_the_token(
     world: BotWorld, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.handlers import common
     from bot.logging_setup import RedactSecrets
 
     user = await world.join(1001)
@@ -186,8 +185,12 @@ async def test_an_error_in_a_handler_is_told_to_the_user_and_logged_without_the_
     async def broken(update: object, context: object) -> None:
         raise RuntimeError(f"boom with {world.server.token}")
 
-    monkeypatch.setattr(common, "help_command", broken)
-    world.app.handlers[0][1].callback = broken  # the /help handler of group 0
+    from telegram.ext import CommandHandler
+
+    [help_handler] = [
+        h for h in world.app.handlers[0] if isinstance(h, CommandHandler) and "help" in h.commands
+    ]
+    monkeypatch.setattr(help_handler, "callback", broken)
     caplog.handler.addFilter(RedactSecrets([world.server.token]))
     with caplog.at_level(logging.ERROR):
         user.send_command("/help")
