@@ -52,6 +52,11 @@ class Database:
         """Whether this is an SQLite database."""
         return self.engine.dialect.name == "sqlite"
 
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password hidden, for logs."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
-from sqlalchemy.engine import make_url
 
 from bot import wiring
 from bot.commands.common import BAD_INPUT, UNAVAILABLE, fail, handled, t
@@ -109,7 +108,7 @@ def _application(settings: Settings, token: str) -> KaoheApplication:
         migrate.upgrade(database)
     log.info(
         "database %s at revision %s",
-        make_url(database.url).render_as_string(hide_password=True),
+        database.safe_url,
         migrate.current_revision(database),
     )
     return build_application(make_deps(settings, database), token)
