@@ -198,3 +198,24 @@ async def test_an_error_in_a_handler_is_told_to_the_user_and_logged_without_the_
     assert "出了问题" in world.texts(user)[-1]
     assert world.server.token not in caplog.text
     assert "boom with ***" in caplog.text
+
+
+async def test_joining_through_the_real_updater_binds_the_account(
+    sqlite_template: object, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from tests.bot.world import bot_world
+
+    assert isinstance(sqlite_template, Path) and isinstance(tmp_path, Path)
+    async with bot_world(sqlite_template, tmp_path, updater=True) as world:
+        code = world.invite(Role.LIAISON, "xiji")
+        async with world.polling():
+            user = world.server.user(4242, first_name="李强")
+            user.send_command("/start", code)
+            await world.server.wait_for(lambda: len(world.texts(user)) >= 2, timeout=10)
+            user.send_command("/tasks")
+            await world.server.wait_for(lambda: len(world.texts(user)) >= 3, timeout=10)
+        assert "西集镇" in world.texts(user)[0]
+        people = list_people(world.uow(), OPERATOR)
+        assert [(p.telegram_user_id, p.unit_code) for p in people] == [(4242, "xiji")]
