@@ -211,6 +211,11 @@ class Schedule:
     monthly_report_due_day: int = 5
     remind_days_before: tuple[int, ...] = (3, 1, 0)
     quiet_hours: tuple[str, str] = ("22:00", "08:00")
+    overdue_notice_days: int = 3  # a daily overdue notice for this many days after a deadline
+    escalate_after_days: int = 3  # then the coordinators are told which units are overdue
+    send_at: str = "09:00"  # the local time reminders go out
+    digest_at: str = "08:30"  # the local time of the coordinators' morning digest
+    stale_after_hours: int = 24  # older missed reminders are folded into one catch-up message
 
 
 @dataclass(frozen=True)

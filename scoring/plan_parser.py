@@ -65,7 +65,16 @@ _ITEM_KEYS = {"code", "name", "points"}
 _DEDUCTION_KEYS = {"item", "points"}
 _BONUS_KEYS = {"points_per_item", "cap"}
 _TIER_KEYS = {"by", "bands"}
-_SCHEDULE_KEYS = {"monthly_report_due_day", "remind_days_before", "quiet_hours"}
+_SCHEDULE_KEYS = {
+    "monthly_report_due_day",
+    "remind_days_before",
+    "quiet_hours",
+    "overdue_notice_days",
+    "escalate_after_days",
+    "send_at",
+    "digest_at",
+    "stale_after_hours",
+}
 
 
 class _Checker:
@@ -567,9 +576,35 @@ def _schedule(chk: _Checker, value: object) -> Schedule | None:
             quiet = None
         else:
             quiet = (raw_quiet[0], raw_quiet[1])
-    if due_day is None or remind is None or quiet is None:
+    overdue_days = chk.integer(m, "overdue_notice_days", loc, default=3, low=0, high=60)
+    escalate_days = chk.integer(m, "escalate_after_days", loc, default=3, low=0, high=60)
+    send_at = _time_of_day(chk, m, "send_at", loc, "09:00")
+    digest_at = _time_of_day(chk, m, "digest_at", loc, "08:30")
+    stale_hours = chk.integer(m, "stale_after_hours", loc, default=24, low=1, high=24 * 30)
+    if (
+        due_day is None
+        or remind is None
+        or quiet is None
+        or overdue_days is None
+        or escalate_days is None
+        or send_at is None
+        or digest_at is None
+        or stale_hours is None
+    ):
         return None
-    return Schedule(due_day, remind, quiet)
+    return Schedule(
+        due_day, remind, quiet, overdue_days, escalate_days, send_at, digest_at, stale_hours
+    )
+
+
+def _time_of_day(
+    chk: _Checker, m: Mapping[str, Any], key: str, loc: Location, default: str
+) -> str | None:
+    value = m.get(key, default)
+    if not isinstance(value, str) or not _HHMM.match(value):
+        chk.problem((*loc, key), "bad_time", got=_shown(value))
+        return None
+    return value
 
 
 def _cross_checks(chk: _Checker, development: Development, work: Work) -> None:

@@ -417,3 +417,85 @@ class Publication(Base):
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     published_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BroadcastRow(Base):
+    """A notice a coordinator sends to an audience, now or at a set time (/broadcast).
+
+    Its recipients are resolved into `broadcast_deliveries` rows when it is confirmed, so a
+    crash or a later change of people never changes who gets it.
+    """
+
+    __tablename__ = "broadcasts"
+    id: Mapped[int] = _id()
+    text: Mapped[str] = mapped_column(Text)
+    file_id: Mapped[str | None] = mapped_column(String(255))
+    file_kind: Mapped[str | None] = mapped_column(String(16))  # photo | document
+    audience: Mapped[dict[str, object]] = mapped_column(JSON)
+    scheduled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # draft | scheduled | sending | done | cancelled
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set once, when the sender has been told who could not be reached.
+    unreachable_told_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BroadcastDelivery(Base):
+    """One recipient of a broadcast: claimed before sending, so it is sent once."""
+
+    __tablename__ = "broadcast_deliveries"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "person_id"),
+        Index("ix_broadcast_deliveries_status_broadcast", "status", "broadcast_id"),
+    )
+    id: Mapped[int] = _id()
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # pending | claimed | delivered | failed | unreachable
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ReminderRow(Base):
+    """A reminder, overdue notice, escalation or digest to send one person once; planned
+    from the deadlines, claimed by one scheduler before it is sent."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("kind", "target", "person_id", "due_on"),)
+    id: Mapped[int] = _id()
+    kind: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(64))  # e.g. report:2025-03:7, finding:12
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger)
+    due_on: Mapped[date] = mapped_column(Date)  # the local day it belongs to
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    send_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    params: Mapped[dict[str, object]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UnreachablePerson(Base):
+    """Someone Telegram refused to deliver reminders to (blocked the bot); cleared when a
+    message reaches them again. Coordinators are told once per such spell."""
+
+    __tablename__ = "unreachable_people"
+    id: Mapped[int] = _id()
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)

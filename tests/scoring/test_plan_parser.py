@@ -432,3 +432,44 @@ def test_a_work_item_may_not_take_the_name_of_a_result_field(reserved: str) -> N
     with pytest.raises(PlanError) as excinfo:
         parse_plan(data)
     assert [p.path for p in excinfo.value.problems] == ["work.items[0].code"]
+
+
+def test_the_reminder_timing_keys_are_read() -> None:
+    plan = parse_plan(
+        plan_data(
+            schedule={
+                "overdue_notice_days": 5,
+                "escalate_after_days": 2,
+                "send_at": "10:30",
+                "digest_at": "07:45",
+                "stale_after_hours": 6,
+            }
+        )
+    )
+    s = plan.schedule
+    assert (s.overdue_notice_days, s.escalate_after_days) == (5, 2)
+    assert (s.send_at, s.digest_at, s.stale_after_hours) == ("10:30", "07:45", 6)
+
+
+def test_the_reminder_timing_keys_have_defaults() -> None:
+    s = parse_plan(plan_data(schedule=REMOVE)).schedule
+    assert (s.overdue_notice_days, s.escalate_after_days) == (3, 3)
+    assert (s.send_at, s.digest_at, s.stale_after_hours) == ("09:00", "08:30", 24)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ({"send_at": "9:00"}, ("schedule.send_at", "bad_time")),
+        ({"digest_at": 830}, ("schedule.digest_at", "bad_time")),
+        ({"overdue_notice_days": -1}, ("schedule.overdue_notice_days", "out_of_range")),
+        ({"escalate_after_days": "3"}, ("schedule.escalate_after_days", "not_an_integer")),
+        ({"stale_after_hours": 0}, ("schedule.stale_after_hours", "out_of_range")),
+    ],
+)
+def test_bad_reminder_timing_is_refused(
+    schedule: dict[str, Any], expected: tuple[str, str]
+) -> None:
+    data = plan_data()
+    data["schedule"].update(schedule)
+    assert problems(data) == {expected}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 08:09:44.809214
+Create Date: 2026-11-26 09:01:54.138631
 """
 
 from __future__ import annotations
@@ -115,6 +115,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("bonus_items", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_bonus_items_year"), ["year"], unique=False)
+
+    op.create_table(
+        "broadcasts",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("file_id", sa.String(length=255), nullable=True),
+        sa.Column("file_kind", sa.String(length=16), nullable=True),
+        sa.Column("audience", sa.JSON(), nullable=False),
+        sa.Column("scheduled_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("unreachable_told_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["people.id"], name=op.f("fk_broadcasts_created_by_people")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_broadcasts")),
+    )
+    with op.batch_alter_table("broadcasts", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_broadcasts_scheduled_at"), ["scheduled_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_broadcasts_status"), ["status"], unique=False)
 
     op.create_table(
         "dialog_states",
@@ -325,6 +349,49 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_publications_year"), ["year"], unique=False)
 
     op.create_table(
+        "reminders",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("target", sa.String(length=64), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("telegram_user_id", sa.BigInteger(), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("send_after", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claimed_by", sa.String(length=64), nullable=True),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name=op.f("fk_reminders_person_id_people")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reminders")),
+        sa.UniqueConstraint(
+            "kind", "target", "person_id", "due_on", name=op.f("uq_reminders_kind")
+        ),
+    )
+    with op.batch_alter_table("reminders", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reminders_person_id"), ["person_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_reminders_send_after"), ["send_after"], unique=False)
+        batch_op.create_index(batch_op.f("ix_reminders_status"), ["status"], unique=False)
+
+    op.create_table(
+        "unreachable_people",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name=op.f("fk_unreachable_people_person_id_people")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_unreachable_people")),
+        sa.UniqueConstraint("person_id", name=op.f("uq_unreachable_people_person_id")),
+    )
+    op.create_table(
         "value_sets",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
@@ -340,6 +407,45 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("value_sets", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_value_sets_year"), ["year"], unique=False)
+
+    op.create_table(
+        "broadcast_deliveries",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("broadcast_id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("telegram_id", sa.BigInteger(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claimed_by", sa.String(length=64), nullable=True),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("message_id", sa.BigInteger(), nullable=True),
+        sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["broadcast_id"],
+            ["broadcasts.id"],
+            name=op.f("fk_broadcast_deliveries_broadcast_id_broadcasts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name=op.f("fk_broadcast_deliveries_person_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["units.id"], name=op.f("fk_broadcast_deliveries_unit_id_units")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_broadcast_deliveries")),
+        sa.UniqueConstraint(
+            "broadcast_id", "person_id", name=op.f("uq_broadcast_deliveries_broadcast_id")
+        ),
+    )
+    with op.batch_alter_table("broadcast_deliveries", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_broadcast_deliveries_broadcast_id"), ["broadcast_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_broadcast_deliveries_status_broadcast", ["status", "broadcast_id"], unique=False
+        )
 
     op.create_table(
         "extension_requests",
@@ -573,10 +679,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_extension_requests_unit_id"))
 
     op.drop_table("extension_requests")
+    with op.batch_alter_table("broadcast_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_broadcast_deliveries_status_broadcast")
+        batch_op.drop_index(batch_op.f("ix_broadcast_deliveries_broadcast_id"))
+
+    op.drop_table("broadcast_deliveries")
     with op.batch_alter_table("value_sets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_value_sets_year"))
 
     op.drop_table("value_sets")
+    op.drop_table("unreachable_people")
+    with op.batch_alter_table("reminders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reminders_status"))
+        batch_op.drop_index(batch_op.f("ix_reminders_send_after"))
+        batch_op.drop_index(batch_op.f("ix_reminders_person_id"))
+
+    op.drop_table("reminders")
     with op.batch_alter_table("publications", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_publications_year"))
 
@@ -617,6 +735,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_dialog_states_person_id"))
 
     op.drop_table("dialog_states")
+    with op.batch_alter_table("broadcasts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_broadcasts_status"))
+        batch_op.drop_index(batch_op.f("ix_broadcasts_scheduled_at"))
+
+    op.drop_table("broadcasts")
     with op.batch_alter_table("bonus_items", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_bonus_items_year"))
 
