@@ -24,10 +24,12 @@ from telegram.request import BaseRequest
 
 from bot.buttons import ButtonSigner
 from bot.context import BotDeps, KaoheContext
+from bot.delivery import ack_handler, register_broadcast_jobs
 from bot.dialogs.engine import Dialog
 from bot.handlers import common
 from bot.handlers.gate import gate
 from bot.handlers.router import DialogRouter
+from bot.jobs import register_jobs
 from bot.menus import set_public_menu
 from bot.settings import Settings
 from bot.update_processor import PerChatUpdateProcessor
@@ -73,8 +75,13 @@ def build_application(
     request: BaseRequest | None = None,
     updater: bool = True,
     extra_dialogs: Sequence[Dialog] = (),
+    jobs: bool = True,
 ) -> KaoheApplication:
-    """The bot's Application with every handler registered, ready to initialize and start."""
+    """The bot's Application with every handler registered, ready to initialize and start.
+
+    With `jobs`, the reminder and broadcast-delivery jobs run on its JobQueue once started
+    (tests that drive jobs themselves turn them off).
+    """
     settings = deps.settings
     builder = (
         ApplicationBuilder()
@@ -93,6 +100,9 @@ def build_application(
     application: KaoheApplication = builder.build()
     application.bot_data["deps"] = deps
     register_handlers(application, [*dialogs(), *extra_dialogs])
+    if jobs:
+        register_jobs(application)
+        register_broadcast_jobs(application)
     return application
 
 
@@ -100,6 +110,8 @@ def register_handlers(application: KaoheApplication, all_dialogs: Sequence[Dialo
     """The gate first, then commands, dialogs and the catch-alls; the error handler last."""
     router = DialogRouter({d.kind: d for d in all_dialogs})
     application.add_handler(TypeHandler(object, gate), group=-1)
+    # The 已知悉 button of a broadcast belongs to no dialog: it goes before the router's.
+    application.add_handler(ack_handler())
     application.add_handler(CommandHandler("start", common.start))
     application.add_handler(CommandHandler("help", common.help_command))
     application.add_handler(CommandHandler("cancel", common.cancel))

@@ -13,6 +13,9 @@ from pathlib import Path
 
 from alembic import command
 
+# The models of this checkout, whatever the virtual environment's editable install points at.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from storage.database import open_database
 from storage.migrate import alembic_config
 

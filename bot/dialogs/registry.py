@@ -8,6 +8,7 @@ from bot.dialogs.engine import Dialog
 def all_dialogs() -> list[Dialog]:
     """Every dialog besides the built-in ones (language)."""
     from bot.dialogs.bonus import BonusDialog
+    from bot.dialogs.broadcast import BroadcastDialog
     from bot.dialogs.export import ExportDialog
     from bot.dialogs.extend import ExtendDialog
     from bot.dialogs.finding import FindingDialog
@@ -44,4 +45,5 @@ def all_dialogs() -> list[Dialog]:
         UploadDialog(),
         TemplatesDialog(),
         MatrixDialog(),
+        BroadcastDialog(),
     ]

@@ -98,14 +98,15 @@ def seed(database: Database, clock: FixedClock, year: int = 2025) -> None:
     register_units(uow, OPERATOR, sample_units())
 
 
-def new_application(world: BotWorld, *, updater: bool) -> KaoheApplication:
-    """Another Application on the same database (a restart)."""
+def new_application(world: BotWorld, *, updater: bool, jobs: bool = False) -> KaoheApplication:
+    """Another Application on the same database (a restart); jobs only if asked for."""
     return build_application(
         world.deps,
         world.server.token,
         base_url=world.server.base_url,
         base_file_url=world.server.base_file_url,
         updater=updater,
+        jobs=jobs,
     )
 
 
@@ -132,6 +133,7 @@ async def bot_world(
             base_url=server.base_url,
             base_file_url=server.base_file_url,
             updater=updater,
+            jobs=False,  # tests drive the jobs themselves, on the fixed clock
         )
         world = BotWorld(server, database, clock, deps, folder, app)
         if updater:
