@@ -344,9 +344,8 @@ Liaison = Callable[[Harness, FakeUser, int, int], Awaitable[None]]
 LIAISONS: dict[str, Liaison] = {
     "echo": echo_liaison,
     "kaohe": kaohe_liaison,
-    "kaohe-per-chat": kaohe_liaison,
 }
-KAOHE_BOTS = frozenset({"kaohe", "kaohe-per-chat"})
+KAOHE_BOTS = frozenset({"kaohe"})
 
 
 # -- the bots -------------------------------------------------------------------------------
@@ -381,45 +380,9 @@ def serve_kaohe() -> None:
     run_command(verbose=False)
 
 
-def serve_kaohe_per_chat() -> None:
-    """An experiment: `kaohe run` with updates of different chats handled concurrently.
-
-    python-telegram-bot handles one update at a time unless told otherwise; this processor
-    lets updates of different chats overlap (one's database work with another's HTTP request)
-    while those of one chat still run one after the other, in order.
-    """
-    from telegram import Update
-    from telegram.ext import ApplicationBuilder, BaseUpdateProcessor
-
-    class PerChatUpdateProcessor(BaseUpdateProcessor):
-        def __init__(self, limit: int) -> None:
-            super().__init__(limit)
-            self.locks: dict[int | None, asyncio.Lock] = defaultdict(asyncio.Lock)
-
-        async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-            chat = update.effective_chat if isinstance(update, Update) else None
-            async with self.locks[chat.id if chat else None]:
-                await coroutine
-
-        async def initialize(self) -> None:
-            pass
-
-        async def shutdown(self) -> None:
-            pass
-
-    build = ApplicationBuilder.build
-
-    def concurrent_build(self: Any) -> Any:
-        return build(self.concurrent_updates(PerChatUpdateProcessor(256)))
-
-    ApplicationBuilder.build = concurrent_build  # type: ignore[method-assign]
-    serve_kaohe()
-
-
 SERVE: dict[str, Callable[[], None]] = {
     "echo": serve_echo,
     "kaohe": serve_kaohe,
-    "kaohe-per-chat": serve_kaohe_per_chat,
 }
 
 
