@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from bot.services.people import (
     list_people,
     register_units,
 )
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
 from bot.workbooks.reader import read_units
 from scoring import Group
 
@@ -112,7 +113,7 @@ def invite_command(
         markup=False,
         soft_wrap=True,
     )
-    link = invite_link(issued.code, settings.bot_username)
+    link = invite_link(issued.code, settings.bot_username or bot_username_from_telegram(settings))
     # soft_wrap: a link or code broken over two lines could not be copied in one go.
     if link is not None:
         out.print(t("people.invite_send_link"), markup=False, soft_wrap=True)
@@ -123,6 +124,30 @@ def invite_command(
         out.print(t("people.invite_send_start"), markup=False, soft_wrap=True)
         out.print(f"/start {issued.code}", markup=False, soft_wrap=True)
     out.print(t("people.invite_shown_once"), markup=False, soft_wrap=True)
+
+
+def bot_username_from_telegram(settings: Settings) -> str | None:
+    """The bot's username as Telegram knows it (getMe), when a token is set; None when there is
+    no token or Telegram cannot be reached within a few seconds (the code is printed then)."""
+    token = settings.telegram_bot_token
+    if token is None:
+        return None
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    async def ask() -> str | None:
+        bot = Bot(
+            token.get_secret_value(),
+            base_url=settings.bot_api_url,
+            base_file_url=settings.bot_file_url,
+        )
+        async with bot:
+            return bot.username
+
+    try:
+        return asyncio.run(asyncio.wait_for(ask(), timeout=10))
+    except (TelegramError, TimeoutError, OSError):
+        return None
 
 
 def people_list() -> None:

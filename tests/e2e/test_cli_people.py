@@ -35,6 +35,7 @@ def kaohe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)  # no stray .env file of the developer's
     monkeypatch.setenv("KAOHE_DATABASE_URL", f"sqlite:///{tmp_path / 'kaohe.db'}")
     monkeypatch.delenv("KAOHE_BOT_USERNAME", raising=False)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     _clear_caches()
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
@@ -202,3 +203,45 @@ def test_validities_are_read_in_minutes_hours_days_and_weeks(
 @pytest.mark.parametrize("value", ["7", "d7", "7x", "1.5d", "-1d", "", "99999999999999w"])
 def test_other_validities_are_not_read(value: str) -> None:
     assert parse_duration(value) is None
+
+
+def test_invite_with_a_token_but_no_username_asks_telegram_for_the_username(
+    kaohe: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import threading
+
+    from bot.fake_bot_api import FakeBotApi
+
+    ready = threading.Event()
+    holder: dict[str, object] = {}
+
+    def serve() -> None:
+        async def main() -> None:
+            stop = asyncio.Event()
+            holder["loop"], holder["stop"] = asyncio.get_running_loop(), stop
+            async with FakeBotApi(bot_username="district_kaohe_bot") as server:
+                holder["server"] = server
+                ready.set()
+                await stop.wait()
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    server = holder["server"]
+    assert isinstance(server, FakeBotApi)
+    try:
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", server.token)
+        monkeypatch.setenv("KAOHE_BOT_API_URL", server.base_url)
+        monkeypatch.setenv("KAOHE_BOT_FILE_URL", server.base_file_url)
+        get_settings.cache_clear()
+        result = _invoke("invite", "--role", "viewer")
+    finally:
+        loop, stop = holder["loop"], holder["stop"]
+        assert isinstance(loop, asyncio.AbstractEventLoop) and isinstance(stop, asyncio.Event)
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^https://t\.me/district_kaohe_bot\?start=", result.output, re.M)
