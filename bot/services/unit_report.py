@@ -348,7 +348,9 @@ def unit_sheet(name: str, records: UnitRecords, lang: str) -> ReportSheet:
         )
     if not rows:
         rows.append([_t("nothing_recorded", lang)])
-    return ReportSheet(name, headers, rows, [10, 10, 40, 22, 22, 12, 12, 12, 44])
+    # Overdue findings and tasks behind schedule show red, as in /tasks and /matrix.
+    alerts = (_t("finding_status_overdue", lang), _t("task_status_behind", lang))
+    return ReportSheet(name, headers, rows, [10, 10, 40, 22, 22, 12, 12, 12, 44], alerts)
 
 
 def task_progress_text(task: TaskLine, lang: str) -> str:

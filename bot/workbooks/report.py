@@ -77,6 +77,8 @@ class ReportSheet:
     headers: list[str]
     rows: list[list[object]]
     widths: list[int] | None = None
+    # Texts that make a cell stand out in red wherever they appear (an overdue status, say).
+    alerts: tuple[str, ...] = ()
 
 
 def write_report(
@@ -318,6 +320,8 @@ class _Formats:
         self.header_value = add({**cell, "bg_color": HEADER_FILL})
         self.header_center = add({**cell, "align": "center", "bg_color": HEADER_FILL})
         self.missing = add({**cell, "bg_color": GREY})
+        # Conditional formats take fill and font only (the cell keeps its own border).
+        self.alert = add({"bg_color": "#FFC7CE", "font_color": "#9C0006", "bold": True})
         self.note = add({"italic": True, "font_color": "#595959", "valign": "vcenter"})
         self.datetime = add({**cell, "num_format": "yyyy-mm-dd hh:mm"})
         self.date = add({**cell, "num_format": "yyyy-mm-dd"})
@@ -835,5 +839,14 @@ class _Report:
                     ws.write_datetime(r, c, value, f.date)
                 else:
                     ws.write_string(r, c, str(value), f.wrap)
+        last_col = max(len(sheet.headers), *(len(row) for row in sheet.rows), 1) - 1
+        for alert in sheet.alerts if sheet.rows else ():
+            ws.conditional_format(
+                1,
+                0,
+                len(sheet.rows),
+                last_col,
+                {"type": "text", "criteria": "containing", "value": alert, "format": f.alert},
+            )
         ws.freeze_panes(1, 0)
         self.page_setup(ws, (0, 0), 0, sum(widths))

@@ -494,3 +494,14 @@ def test_a_year_with_no_towns_still_writes_every_sheet(tmp_path: Path) -> None:
     assert book.sheetnames == SHEETS_ZH
     assert book["镇街排名"]._charts == []
     assert book["镇街排名"].max_row == 2
+
+
+def test_alert_texts_of_an_extra_sheet_show_red(tmp_path: Path) -> None:
+    standings = _build_standings()
+    path = tmp_path / "alerts.xlsx"
+    sheet = ReportSheet("店子镇", ["状态"], [["逾期未整改"], ["正常推进"]], [12], ("逾期未整改",))
+    write_report(standings, path, extra_sheets=[sheet])
+    ws = openpyxl.load_workbook(path)["店子镇"]
+    rules = [rule for rng in ws.conditional_formatting for rule in rng.rules]
+    assert [rule.text for rule in rules] == ["逾期未整改"]
+    assert rules[0].dxf.fill.bgColor.rgb.endswith("FFC7CE")
