@@ -84,6 +84,8 @@ class _UnitReport:
         self.datetime = fmt(**cell, num_format="yyyy-mm-dd hh:mm", align="center")
         self.empty = fmt(**cell, bg_color="#EDEDED")
         self.note = fmt(**base, italic=True, text_wrap=True, valign="top")
+        # Overdue and behind-schedule statuses show red, as in /tasks and /matrix.
+        self.alert = workbook.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
 
     # Helpers ---------------------------------------------------------------------------------
 
@@ -164,11 +166,20 @@ class _UnitReport:
         if not rows:
             ws.merge_range(r, 0, r, len(headers) - 1, self.t("ur_none"), self.text)
             return r + 2
+        first = r
         for cells in rows:
             for c, value in enumerate(cells):
                 fmt = formats[c] if formats and c < len(formats) else None
                 self.cell(ws, r, c, value, fmt)
             r += 1
+        for alert in (self.t("finding_status_overdue"), self.t("task_status_behind")):
+            ws.conditional_format(
+                first,
+                0,
+                r - 1,
+                len(headers) - 1,
+                {"type": "text", "criteria": "containing", "value": alert, "format": self.alert},
+            )
         return r + 1
 
     def flags(self, flags: Sequence[str]) -> str:

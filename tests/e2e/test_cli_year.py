@@ -173,6 +173,13 @@ def test_report_and_one_units_report_are_written(sample: SampleFiles, tmp_path: 
     assert book.sheetnames[:2] == ["考核结果", "发展成效"]
     summary = [c for row in book["考核结果"].iter_rows(values_only=True) for c in row if c]
     assert unit.name in summary
+    alerts = {
+        rule.text
+        for ws in book.worksheets
+        for rng in ws.conditional_formatting
+        for rule in rng.rules
+    }
+    assert {"逾期未整改", "滞后"} <= alerts  # overdue findings, tasks behind: red
     book.close()
     unknown = kaohe_cli(
         "report", "--year", year, "--unit", "nowhere", "-o", str(tmp_path / "x.xlsx")
