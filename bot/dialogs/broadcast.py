@@ -25,7 +25,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.delivery import message_text
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
-from bot.dialogs.finding import excerpt, local_now, local_time, service_error
+from bot.dialogs.helpers import excerpt, local_now, local_time, service_error
 from bot.services.access import MANAGERS
 from bot.services.broadcasts import (
     MAX_TEXT,

@@ -21,7 +21,7 @@ from typing import Any
 from telegram import InlineKeyboardButton
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.rectify import excerpt, local_now, local_time, service_error
+from bot.dialogs.helpers import excerpt, local_now, local_time, service_error
 from bot.notify import tell
 from bot.services import dialogs as dialog_service
 from bot.services.access import Role

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton
 
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.dialogs.helpers import excerpt, local_now, service_error
 from bot.notify import Localized, names_of, tell
 from bot.services import dialogs as dialog_service
 from bot.services.access import MANAGERS
@@ -50,21 +50,9 @@ _DAY_PATTERNS = (
 # --- shared helpers ------------------------------------------------------------------------
 
 
-def local_now(turn: Turn) -> datetime:
-    """Now in the bot's time zone."""
-    deps = turn.context.deps
-    return deps.clock.now().astimezone(ZoneInfo(deps.settings.timezone))
-
-
 def local_today(turn: Turn) -> date:
     """Today in the bot's time zone."""
     return local_now(turn).date()
-
-
-def local_time(turn: Turn, moment: datetime) -> str:
-    """A moment as people read it: date and minute in the bot's time zone."""
-    zone = ZoneInfo(turn.context.deps.settings.timezone)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def parse_day(text: str, today: date) -> date | None:
@@ -82,12 +70,6 @@ def parse_day(text: str, today: date) -> date | None:
         except ValueError:
             return None
     return None
-
-
-def excerpt(text: str, limit: int) -> str:
-    """The text on one line, cut to `limit` characters with an ellipsis."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 async def look_up_unit(turn: Turn, text: str) -> UnitRef | None:
@@ -124,11 +106,6 @@ async def report_unreachable(
     elif unreachable:
         names = await names_of(turn.context, unreachable)
         await turn.say("coord.notify_unreachable", names=names, total=len(recipients))
-
-
-async def service_error(turn: Turn, exc: ServiceError) -> None:
-    """Say why a service refused, in the person's language."""
-    await turn.say(f"errors.{exc.code}", **exc.params)
 
 
 # --- the dialog ----------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from datetime import timedelta
 from telegram.error import TelegramError
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.finding import local_time, look_up_unit, service_error, unit_by_id
+from bot.dialogs.finding import look_up_unit, unit_by_id
+from bot.dialogs.helpers import local_time, service_error
 from bot.services.access import MANAGERS, Role
 from bot.services.errors import ServiceError
 from bot.services.people import invite_link, issue_invite

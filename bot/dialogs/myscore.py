@@ -22,7 +22,7 @@ from telegram import InlineKeyboardButton
 from telegram.error import BadRequest
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.rectify import local_now, local_time, service_error
+from bot.dialogs.helpers import local_now, local_time, service_error
 from bot.services.access import Role
 from bot.services.errors import ServiceError
 from bot.services.publications import (

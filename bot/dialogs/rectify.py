@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton
 
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.dialogs.helpers import excerpt, local_now, local_time, service_error
 from bot.notify import tell
 from bot.services import dialogs as dialog_service
 from bot.services.access import Role
@@ -38,7 +38,6 @@ from bot.services.findings import (
     open_findings,
     submit_rectification,
 )
-from storage.clock import as_utc
 
 MAX_TEXT = 2000
 PAGE = 8
@@ -48,28 +47,6 @@ SUMMARY_EXCERPT = 300
 # Document names listed in the summary; more are counted.
 LISTED_FILES = 10
 FILES = "files"
-
-
-def excerpt(text: str, limit: int) -> str:
-    """The text cut to `limit` characters (with an ellipsis when cut), on one line."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def local_now(turn: Turn) -> datetime:
-    """Now, in the bot's time zone."""
-    return turn.context.deps.clock.now().astimezone(ZoneInfo(turn.context.deps.settings.timezone))
-
-
-def local_time(turn: Turn, moment: datetime) -> str:
-    """A moment as the person reads it (the bot's time zone)."""
-    zone = ZoneInfo(turn.context.deps.settings.timezone)
-    return as_utc(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
-async def service_error(turn: Turn, exc: ServiceError) -> None:
-    """Tell the person why a service refused."""
-    await turn.say(f"errors.{exc.code}", **exc.params)
 
 
 class RectifyDialog(Dialog):
