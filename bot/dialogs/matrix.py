@@ -22,7 +22,7 @@ from telegram.error import TelegramError
 from bot.charts import MatrixRow, render_matrix
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.grade import current_year
-from bot.dialogs.upload import send_blocks
+from bot.dialogs.helpers import send_blocks
 from bot.services.access import Role
 from bot.services.deadlines import local_date, report_due_at, report_due_date
 from bot.services.errors import NotFound, ServiceError

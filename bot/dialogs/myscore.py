@@ -22,7 +22,7 @@ from telegram import InlineKeyboardButton
 from telegram.error import BadRequest
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import local_now, local_time, service_error
+from bot.dialogs.helpers import local_now, local_time, service_error, split_messages
 from bot.services.access import Role
 from bot.services.errors import ServiceError
 from bot.services.publications import (
@@ -44,24 +44,7 @@ CACHE_SIZE = 64
 
 def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     """The text in pieces of at most `limit` characters, cut at line ends where possible."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # a single line too long: cut it hard
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            pieces.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not pieces:
-        pieces.append(current)
-    return pieces
+    return split_messages(text.split("\n"), limit) or [""]
 
 
 class MyScoreDialog(Dialog):

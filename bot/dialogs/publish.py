@@ -34,13 +34,13 @@ from telegram.constants import ChatAction
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.helpers import send_blocks
 from bot.dialogs.standings_view import (
     group_name,
     local_time_text,
     parse_year,
     preparing,
     say_error,
-    send_blocks,
     today,
 )
 from bot.services.access import Actor, Role

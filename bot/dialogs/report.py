@@ -31,7 +31,8 @@ from telegram import InlineKeyboardButton
 
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
-from bot.dialogs.tasks_view import shorten, split_messages
+from bot.dialogs.helpers import split_messages
+from bot.dialogs.tasks_view import shorten
 from bot.services import dialogs as dialog_service
 from bot.services.access import Role
 from bot.services.deadlines import local_date, report_due_at, report_due_date

@@ -16,7 +16,7 @@ shared by the other coordinators' report dialogs (export, publish, supervision).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -28,6 +28,7 @@ from telegram.error import TelegramError
 from bot.charts import Chart
 from bot.charts_standings import MAX_BARS, standings_chart
 from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.helpers import send_blocks
 from bot.services.access import Role
 from bot.services.deadlines import local_date
 from bot.services.errors import ServiceError
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 # Who may look at standings and reports: coordinators, admins and leaders.
 VIEW_ROLES: frozenset[Role] = frozenset({Role.COORDINATOR, Role.ADMIN, Role.VIEWER})
 # Telegram's limit on a message's text, in UTF-16 code units.
-MESSAGE_LIMIT = 4096
 # What people type for the two groups.
 GROUP_WORDS: dict[str, Group] = {
     **dict.fromkeys(("镇街", "镇", "街道", "town", "towns"), Group.TOWN),
@@ -56,49 +56,6 @@ GROUP_WORDS: dict[str, Group] = {
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
-
-
-def utf16_length(text: str) -> int:
-    """The length Telegram counts: UTF-16 code units (an emoji counts as two)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_messages(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Join blocks (each complete HTML) with newlines into as few messages as fit under
-    `limit`; a block is cut only if it cannot fit on its own (at its line ends, or, for a
-    single line that long, hard)."""
-    messages: list[str] = []
-    current = ""
-    for block in _fitting(blocks, limit):
-        candidate = f"{current}\n{block}" if current else block
-        if current and utf16_length(candidate) > limit:
-            messages.append(current)
-            current = block
-        else:
-            current = candidate
-    if current:
-        messages.append(current)
-    return messages
-
-
-def _fitting(blocks: Iterable[str], limit: int) -> Iterator[str]:
-    """The blocks, each too long one in pieces that fit (its lines, or cuts of a line)."""
-    for block in blocks:
-        if utf16_length(block) <= limit:
-            yield block
-            continue
-        for line in block.split("\n"):
-            while utf16_length(line) > limit:
-                # Cut by characters at a safe length (a character is at most two units).
-                yield line[: limit // 2]
-                line = line[limit // 2 :]
-            yield line
-
-
-async def send_blocks(turn: Turn, blocks: Iterable[str]) -> None:
-    """Send blocks of HTML as few messages as fit."""
-    for text in split_messages(blocks):
-        await turn.send(text)
 
 
 def today(turn: Turn) -> date:

@@ -9,10 +9,11 @@ Long lists are split into several messages under Telegram's 4,096-character limi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.helpers import excerpt, split_messages
 from bot.services.access import Role
 from bot.services.deadlines import local_date
 from bot.services.errors import NotFound, ServiceError
@@ -23,41 +24,15 @@ from bot.services.tasks import TaskView, tasks_of_unit
 from storage.clock import as_utc
 
 # Telegram's limit on a message's text, in UTF-16 code units.
-MESSAGE_LIMIT = 4096
 # A due date this many days away (or fewer) shows yellow.
 SOON_DAYS = 3
 # Long titles and descriptions are cut in lists (the full text is in the report dialog).
 LIST_TEXT = 200
 
 
-def utf16_length(text: str) -> int:
-    """The length Telegram counts: UTF-16 code units (an emoji counts as two)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_messages(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Join blocks (each a complete piece of HTML) with newlines into as few messages as fit
-    under `limit`; a block is never cut, so each must fit on its own."""
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
-        if not current and not block:
-            continue  # no message starts with a blank line
-        candidate = f"{current}\n{block}" if current else block
-        if current and utf16_length(candidate) > limit:
-            messages.append(current)
-            current = block
-        else:
-            current = candidate
-    if current:
-        messages.append(current)
-    return messages
-
-
 def shorten(text: str, limit: int = LIST_TEXT) -> str:
-    """The text, cut at `limit` characters with an ellipsis."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """The text on one line, cut at `limit` characters with an ellipsis (for lists)."""
+    return excerpt(text, limit)
 
 
 def task_light(due: date | None, done: bool, today: date) -> str:

@@ -34,19 +34,19 @@ import io
 import logging
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import python_calamine
-from telegram import InlineKeyboardButton
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
 from bot.dialogs.grade import current_year
+from bot.dialogs.helpers import split_messages
 from bot.handlers.router import MAX_DOWNLOAD
 from bot.services import year_data
 from bot.services.access import Actor, Role
@@ -78,8 +78,6 @@ from templates import render
 
 log = logging.getLogger(__name__)
 
-# Telegram's limit on a message's text, in UTF-16 code units.
-MESSAGE_LIMIT = 4096
 # More problem messages than this and the full list goes as a text file instead.
 MAX_PROBLEM_MESSAGES = 5
 IMPORTABLE: tuple[str, ...] = ("values", "units", "grades", "bonus", "tasks")
@@ -89,47 +87,6 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
 # Rows of a non-data sheet (the instructions) searched for a stated year.
 _TITLE_ROWS = 3
-
-
-def utf16_length(text: str) -> int:
-    """The length Telegram counts: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_blocks(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Join HTML blocks with newlines into as few messages as fit under `limit`; a block longer
-    than the limit on its own is cut (it would not be sent otherwise)."""
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
-        while utf16_length(block) > limit:
-            # Only a pathological single line gets here; cut at a safe character count.
-            cut = limit // 2
-            head, block = block[:cut], block[cut:]
-            if current:
-                messages.append(current)
-                current = ""
-            messages.append(head)
-        candidate = f"{current}\n{block}" if current else block
-        if current and utf16_length(candidate) > limit:
-            messages.append(current)
-            current = block
-        else:
-            current = candidate
-    if current:
-        messages.append(current)
-    return messages
-
-
-async def send_blocks(
-    turn: Turn,
-    blocks: Iterable[str],
-    buttons: Sequence[Sequence[InlineKeyboardButton]] | None = None,
-) -> None:
-    """Send HTML blocks as few messages as fit; the buttons go on the last one."""
-    messages = split_blocks(blocks)
-    for i, text in enumerate(messages):
-        await turn.send(text, buttons if i == len(messages) - 1 else None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -690,12 +647,12 @@ class UploadDialog(Dialog):
         lines = [format_problem(p, language, html=True) for p in problems]
         header = turn.t("coord.upload_problems", file=name, count=len(problems))
         footer = turn.t("coord.upload_fix_and_resend")
-        messages = split_blocks([header, *lines, footer])
+        messages = split_messages([header, *lines, footer])
         if len(messages) <= MAX_PROBLEM_MESSAGES:
             for text in messages:
                 await turn.send(text)
             return
-        shown = split_blocks([header, *lines])[: MAX_PROBLEM_MESSAGES - 1]
+        shown = split_messages([header, *lines])[: MAX_PROBLEM_MESSAGES - 1]
         for text in shown:
             await turn.send(text)
         plain = "\n".join(format_problem(p, language) for p in problems)

@@ -18,7 +18,8 @@ from PIL import Image
 
 from bot.charts import cjk_font_path
 from bot.charts_standings import MAX_BARS, standings_chart
-from bot.dialogs.standings_view import parse_standings_args, split_messages, utf16_length
+from bot.dialogs.helpers import split_messages, utf16_length
+from bot.dialogs.standings_view import parse_standings_args
 from bot.fake_bot_api import BotMessage, FakeUser
 from bot.sample_district import sample_bonus, sample_grades, sample_plan, sample_values
 from bot.services.access import Role

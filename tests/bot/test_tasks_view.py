@@ -7,7 +7,8 @@ from datetime import date, datetime
 
 import pytest
 
-from bot.dialogs.tasks_view import split_messages, task_light, utf16_length
+from bot.dialogs.helpers import split_messages, utf16_length
+from bot.dialogs.tasks_view import task_light
 from bot.fake_bot_api import FakeUser
 from bot.services.access import Actor, Role
 from bot.services.findings import record_finding, submit_rectification
