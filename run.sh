@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 source scripts/setup.sh
 # Ask kaohe's own settings, so that .env is read exactly as `kaohe run` reads it.
 if .venv/bin/python -c 'import sys
-from bot.settings import get_settings
+from services.settings import get_settings
 token = get_settings().telegram_bot_token
 sys.exit(0 if token and token.get_secret_value().strip() else 1)'; then
   exec .venv/bin/kaohe run "$@"

@@ -7,7 +7,7 @@ bot runs in a child process of its own and long-polls the server over HTTP, as i
 
 - echo: a bare python-telegram-bot Application answering each update with one request (a
   copy of the text, or the answer to a tapped button): the floor.
-- kaohe: `kaohe run` (bot.commands.run.run_command) on an SQLite database seeded with one
+- kaohe: `kaohe run` (cli.run.run_command) on an SQLite database seeded with one
   unit (a town) per liaison, `--tasks` target tasks per unit, and the plans of this year and
   last, so that the month now due has a plan whatever the date.
 
@@ -375,7 +375,7 @@ def serve_echo() -> None:
 
 def serve_kaohe() -> None:
     """kaohe's bot exactly as `kaohe run` starts it (runs in the child process)."""
-    from bot.commands.run import run_command
+    from cli.run import run_command
 
     run_command(verbose=False)
 
@@ -388,12 +388,12 @@ SERVE: dict[str, Callable[[], None]] = {
 
 def seed_kaohe(url: str, liaisons: int, tasks: int) -> int:
     """Plans, one town per liaison with its tasks, and the liaisons; the year reported on."""
-    from bot.plan_file import default_plan_text
-    from bot.services.access import Actor, Role
-    from bot.services.people import register_person, register_units
-    from bot.services.plans import load_plan
-    from bot.services.tasks import TaskInput, import_tasks
     from scoring import Group, Unit
+    from services.access import Actor, Role
+    from services.files.plan_file import default_plan_text
+    from services.people import register_person, register_units
+    from services.plans import load_plan
+    from services.tasks import TaskInput, import_tasks
     from storage.clock import SystemClock
     from storage.database import open_database
     from storage.migrate import upgrade

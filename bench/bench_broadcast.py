@@ -27,13 +27,13 @@ from zoneinfo import ZoneInfo
 from bot.app import build_application, make_deps
 from bot.delivery import DeliveryEngine
 from bot.fake_bot_api import FakeBotApi
-from bot.plan_file import default_plan_text
-from bot.sample_district import sample_units
-from bot.services.access import Actor, Role
-from bot.services.broadcasts import create_broadcast
-from bot.services.people import register_units
-from bot.services.plans import load_plan
-from bot.settings import Settings
+from services.access import Actor, Role
+from services.broadcasts import create_broadcast
+from services.files.plan_file import default_plan_text
+from services.people import register_units
+from services.plans import load_plan
+from services.sample_district import sample_units
+from services.settings import Settings
 from storage.clock import FixedClock
 from storage.database import open_database
 from storage.migrate import upgrade

@@ -21,7 +21,6 @@ import numpy as np
 import yaml
 
 from bench.reference import reference_efficacy
-from bot.plan_file import default_plan_text
 from scoring import (
     BonusItem,
     EventCount,
@@ -37,6 +36,7 @@ from scoring import (
 )
 from scoring.efficacy import efficacy_scores
 from scoring.plan import PERIODS
+from services.files.plan_file import default_plan_text
 
 N_INDICATORS = 60
 RATERS = 5

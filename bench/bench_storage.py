@@ -38,17 +38,17 @@ import yaml
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
-from bot.plan_file import default_plan_text
-from bot.services.access import Actor
-from bot.services.deadlines import report_due_at
-from bot.services.findings import false_report_facts, finding_facts
-from bot.services.people import register_units
-from bot.services.plans import load_plan
-from bot.services.reports import ReportEntryInput, month_report_facts, submit_report
-from bot.services.standings import compute_standings, newest_values, plan_in_force, year_inputs
-from bot.services.tasks import TaskInput, import_tasks
-from bot.services.year_data import GRADE_OF, import_bonus, import_grades, import_values
 from scoring import BonusItem, Grade, GradeRecord, Group, IndicatorValues, Unit, score
+from services.access import Actor
+from services.deadlines import report_due_at
+from services.files.plan_file import default_plan_text
+from services.findings import false_report_facts, finding_facts
+from services.people import register_units
+from services.plans import load_plan
+from services.reports import ReportEntryInput, month_report_facts, submit_report
+from services.standings import compute_standings, newest_values, plan_in_force, year_inputs
+from services.tasks import TaskInput, import_tasks
+from services.year_data import GRADE_OF, import_bonus, import_grades, import_values
 from storage.clock import FixedClock
 from storage.database import Database, open_database
 from storage.migrate import upgrade

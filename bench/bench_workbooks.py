@@ -2,10 +2,10 @@
 
     python -m bench.bench_workbooks [--towns 40000] [--indicators 60] [--departments 300]
 
-Issue #2, part 2. Reading: `bot.workbooks.reader.read_values` (python-calamine, with every check)
+Issue #2, part 2. Reading: `services.files.reader.read_values` (python-calamine, with every check)
 of a values workbook of `--towns` rows x `--indicators` columns, against a bare openpyxl
 read-only pass over the same file that only iterates its cell values. Writing:
-`bot.workbooks.report.write_report` (XlsxWriter, data rows as direct sheet XML) of the scored
+`services.files.report.write_report` (XlsxWriter, data rows as direct sheet XML) of the scored
 year, against a bare openpyxl write-only workbook of the same data cells (rankings, indicator
 value and points, work item rows; no formats). Goal of ours: each under 10 s, peak memory
 under 1.5 GiB.
@@ -38,10 +38,10 @@ import numpy as np
 import openpyxl
 
 from bench.bench_engine import N_INDICATORS, bench_plan, synthetic_year, verdict
-from bot.workbooks.reader import read_values
-from bot.workbooks.report import FLAG_KEYS, write_report
 from scoring import Group, Plan, Unit, score
 from scoring.standings import Standings
+from services.files.reader import read_values
+from services.files.report import FLAG_KEYS, write_report
 from tests.fixtures_workbooks import big_values_workbook, plan_with_indicators
 
 GOAL_SECONDS = 10.0

@@ -31,8 +31,8 @@ from bot.handlers.gate import gate
 from bot.handlers.router import DialogRouter
 from bot.jobs import register_jobs
 from bot.menus import set_public_menu
-from bot.settings import Settings
 from bot.update_processor import PerChatUpdateProcessor
+from services.settings import Settings
 from storage.archive import EvidenceArchive
 from storage.clock import Clock, SystemClock
 from storage.database import Database

@@ -39,21 +39,21 @@ from bot.app import KaoheApplication, build_application, make_deps
 from bot.fake_bot_api import AlbumDocument, AlbumPhoto, ApiCall, FakeBotApi, FakeUser
 from bot.fake_bot_api.models import JSON, inline_buttons
 from bot.logging_setup import configure_logging
-from bot.plan_file import default_plan_text
-from bot.sample_district import SAMPLE_YEAR, TOWNS, sample_units
-from bot.services.access import Actor, Role
-from bot.services.errors import NotFound, ServiceError
-from bot.services.findings import record_finding
-from bot.services.people import (
+from services.access import Actor, Role
+from services.errors import NotFound, ServiceError
+from services.files.plan_file import default_plan_text
+from services.findings import record_finding
+from services.people import (
     issue_invite,
     list_people,
     person_session,
     register_person,
     register_units,
 )
-from bot.services.plans import current_plan, load_plan
-from bot.services.tasks import TaskInput, import_tasks, tasks_of_year
-from bot.settings import Settings
+from services.plans import current_plan, load_plan
+from services.sample_district import SAMPLE_YEAR, TOWNS, sample_units
+from services.settings import Settings
+from services.tasks import TaskInput, import_tasks, tasks_of_year
 from storage import migrate
 from storage.clock import as_utc
 from storage.database import Database, open_database

@@ -10,8 +10,8 @@ from typing import Any, ParamSpec, TypeVar, cast
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.buttons import ButtonSigner
-from bot.services.access import Actor
-from bot.settings import Settings
+from services.access import Actor
+from services.settings import Settings
 from storage.archive import EvidenceArchive
 from storage.clock import Clock
 from storage.database import Database

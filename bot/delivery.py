@@ -1,7 +1,7 @@
 """The delivery engine of broadcasts: claimed rows, Telegram's limits, retries, resumption.
 
 Every second a JobQueue job runs `DeliveryEngine.run_until_idle()`: it claims pending
-deliveries of due broadcasts in batches (bot.services.broadcasts.claim_deliveries) and sends
+deliveries of due broadcasts in batches (services.broadcasts.claim_deliveries) and sends
 each with the 已知悉 (acknowledged) button, paced by a token bucket (about 30 messages a second
 overall, configurable) and at most one message a second per chat.
 
@@ -43,8 +43,8 @@ from telegram.ext import Application, CallbackQueryHandler
 
 from bot.buttons import BadPayload, ButtonSigner, Payload
 from bot.context import BotDeps, KaoheContext
-from bot.services import broadcasts as service
-from bot.services.broadcasts import DeliveryJob, Outcome, UnreachableNotice
+from services import broadcasts as service
+from services.broadcasts import DeliveryJob, Outcome, UnreachableNotice
 from templates import normalise_language, render
 
 log = logging.getLogger(__name__)

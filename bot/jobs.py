@@ -21,7 +21,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.context import BotDeps, KaoheContext
-from bot.services.reminders import (
+from services.reminders import (
     CATCH_UP,
     Outgoing,
     due_reminders,

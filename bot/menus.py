@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
 from bot.context import KaoheContext
-from bot.services.access import Role
+from services.access import Role
 from templates import render
 
 # The commands each role sees in its menu, in menu order.

@@ -20,7 +20,7 @@ from typing import Any
 from telegram.error import TelegramError
 
 from bot.context import KaoheContext
-from bot.services.people import person_session
+from services.people import person_session
 from templates import normalise_language, render
 
 log = logging.getLogger(__name__)

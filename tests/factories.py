@@ -8,7 +8,6 @@ from typing import Any
 
 import yaml
 
-from bot.plan_file import default_plan_text
 from scoring import (
     BonusItem,
     EventCount,
@@ -21,6 +20,7 @@ from scoring import (
     Unit,
     parse_plan,
 )
+from services.files.plan_file import default_plan_text
 
 YEAR = 2025
 

@@ -10,8 +10,8 @@ from typing import Any
 import openpyxl
 import xlsxwriter
 
-from bot.plan_file import default_plan_text, load_plan_text
 from scoring import Group, Plan, Unit, parse_plan
+from services.files.plan_file import default_plan_text, load_plan_text
 from tests.factories import plan_data
 
 Rows = Sequence[Any]  # rows of cells; loosely typed so that tests can mix headers and data

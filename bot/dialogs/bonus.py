@@ -2,7 +2,7 @@
 
 Adding: the unit (typed or from a group's list), the title, the evidence (text messages and/or
 photos and documents, collected with one status message, then Done), a summary, Save ->
-bot.services.year_data.add_bonus (stored pending). Deciding: the pending items of the year, one
+services.year_data.add_bonus (stored pending). Deciding: the pending items of the year, one
 message each with Approve / Reject -> decide_bonus.
 
 Decisions:
@@ -28,11 +28,11 @@ from telegram.error import BadRequest
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
 from bot.dialogs.grade import UnitPicker, current_year, plan_or_say, unit_dict
-from bot.services import dialogs as dialog_service
-from bot.services.access import Role
-from bot.services.errors import ServiceError
-from bot.services.unit_lookup import UnitRef
-from bot.services.year_data import PENDING, BonusView, add_bonus, decide_bonus, list_bonus
+from services import dialogs as dialog_service
+from services.access import Role
+from services.errors import ServiceError
+from services.unit_lookup import UnitRef
+from services.year_data import PENDING, BonusView, add_bonus, decide_bonus, list_bonus
 
 MAX_TITLE = 500
 MAX_EVIDENCE = 4000

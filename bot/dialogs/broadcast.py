@@ -8,7 +8,7 @@ hour, tomorrow 09:00, or a typed YYYY-MM-DD HH:MM in the bot's time zone; the pa
 -> `confirm` (the notice exactly as recipients will see it, with its 已知悉 button, then the
 audience, the recipient count and the time: send, change the text, or cancel).
 
-Confirming stores the broadcast with its recipients (bot.services.broadcasts.create_broadcast);
+Confirming stores the broadcast with its recipients (services.broadcasts.create_broadcast);
 the delivery engine (bot.delivery) sends it. `/broadcast status` (or the button on the
 confirmation) shows per unit how many got it, acknowledged it, or could not be reached.
 """
@@ -26,8 +26,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.delivery import message_text
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
 from bot.dialogs.helpers import excerpt, local_now, local_time, service_error
-from bot.services.access import MANAGERS
-from bot.services.broadcasts import (
+from services.access import MANAGERS
+from services.broadcasts import (
     MAX_TEXT,
     BroadcastStatus,
     audience_recipients,
@@ -37,8 +37,8 @@ from bot.services.broadcasts import (
     create_broadcast,
     recent_broadcasts,
 )
-from bot.services.errors import ServiceError
-from bot.services.unit_lookup import UnitRef, all_units, find_units
+from services.errors import ServiceError
+from services.unit_lookup import UnitRef, all_units, find_units
 
 GROUPS = ("town", "zone_or_department")
 CANDIDATES = 8

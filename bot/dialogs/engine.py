@@ -2,7 +2,7 @@
 
 A dialog is a class with one method per thing the user does (`begin`, `text`, `button`,
 `file`) and a `prompt` that shows the current step again. Its step and draft live in the
-database (bot.services.dialogs) and are saved at every step, so a restart or a crash loses
+database (services.dialogs) and are saved at every step, so a restart or a crash loses
 nothing: the next message simply continues where the person was. Buttons carry the dialog's
 kind and version, signed, so that a button of a finished or older dialog answers "expired"
 and a forged one "not valid" instead of doing anything.
@@ -18,9 +18,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.buttons import Payload
 from bot.context import KaoheContext, Who
-from bot.services import dialogs as dialog_service
-from bot.services.access import Role
-from bot.services.dialogs import DialogView
+from services import dialogs as dialog_service
+from services.access import Role
+from services.dialogs import DialogView
 from templates import render
 
 Buttons = Sequence[Sequence[InlineKeyboardButton]]

@@ -1,7 +1,7 @@
 """Collecting photos and documents inside a dialog, for any dialog that takes evidence.
 
 A dialog at a step that accepts files calls `collect(turn, incoming)` from its `file()` method.
-Each file is downloaded, archived and registered (bot.services.evidence), then appended to the
+Each file is downloaded, archived and registered (services.evidence), then appended to the
 draft as `{"id", "kind", "name"}` under `draft_key`. Instead of answering every file, ONE status
 message per collection ("received N files", with a Done and a "remove last" button) is edited as
 files arrive, so an album (several updates sharing a media_group_id) ends as one message with
@@ -22,9 +22,9 @@ from typing import Any
 from telegram.error import BadRequest, TelegramError
 
 from bot.dialogs.engine import IncomingFile, Turn
-from bot.services import dialogs as dialog_service
-from bot.services.errors import ServiceError
-from bot.services.evidence import register_evidence
+from services import dialogs as dialog_service
+from services.errors import ServiceError
+from services.evidence import register_evidence
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """/export [year]: the year's full report workbook as a document.
 
-The workbook (bot.services.unit_report.write_year_report: rankings, indicators, work items,
+The workbook (services.unit_report.write_year_report: rankings, indicators, work items,
 bonus, and a sheet per unit of its tasks, findings and rectification) is written into a
 temporary folder off the event loop, read, and the folder removed, all in the worker thread;
 the coordinator sees "being prepared" and Telegram's "sending a file" indicator meanwhile.
@@ -23,8 +23,8 @@ from bot.dialogs.standings_view import (
     say_error,
     today,
 )
-from bot.services.errors import ServiceError
-from bot.services.unit_report import write_year_report
+from services.errors import ServiceError
+from services.unit_report import write_year_report
 from storage.unit_of_work import UnitOfWork
 
 

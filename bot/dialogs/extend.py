@@ -4,7 +4,7 @@ Steps: `target` (the unit's unsettled findings and the report of the month now d
 -> `reason` (typed, not empty) -> `date` (typed as YYYY-MM-DD or M-D, or +3 / +7 / +14 days;
 after the current deadline, not in the past, at most a year later) -> `confirm` (a summary:
 send, change the reason or the date, cancel) -> the request stored by
-bot.services.extensions.request_extension and a receipt. The coordinators decide (their side is
+services.extensions.request_extension and a receipt. The coordinators decide (their side is
 another dialog); the service gives back whom to tell.
 
 "The month now due" is the month whose report deadline is the next one: the previous month
@@ -23,13 +23,13 @@ from telegram import InlineKeyboardButton
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import excerpt, local_now, local_time, service_error
 from bot.notify import tell
-from bot.services import dialogs as dialog_service
-from bot.services.access import Role
-from bot.services.deadlines import report_due_date
-from bot.services.errors import ServiceError
-from bot.services.extensions import GRANTED, ExtensionView, request_extension, unit_extensions
-from bot.services.findings import OVERDUE, FindingView, get_finding, open_findings
-from bot.services.plans import current_plan
+from services import dialogs as dialog_service
+from services.access import Role
+from services.deadlines import report_due_date
+from services.errors import ServiceError
+from services.extensions import GRANTED, ExtensionView, request_extension, unit_extensions
+from services.findings import OVERDUE, FindingView, get_finding, open_findings
+from services.plans import current_plan
 
 MAX_REASON = 1000
 PAGE = 8

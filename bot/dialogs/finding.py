@@ -5,7 +5,7 @@ candidate buttons, none is said so) -> `source` (six buttons) -> `description` (
 empty) -> `files` (photos and documents, optional, collected by bot.dialogs.evidence; Done or
 "no photos") -> `deadline` (a typed date, or +7 / +15 / +30 days; a day before today is
 refused) -> `confirm` (a summary: record, change the description or the deadline, cancel).
-Recording goes through bot.services.findings.record_finding; the unit's liaisons are then told
+Recording goes through services.findings.record_finding; the unit's liaisons are then told
 at once, each in their language, with the description and the deadline (bot.notify), and the
 coordinator learns who could not be reached. A draft left unfinished is offered back the next
 time /finding is sent.
@@ -26,11 +26,11 @@ from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
 from bot.dialogs.helpers import excerpt, local_now, service_error
 from bot.notify import Localized, names_of, tell
-from bot.services import dialogs as dialog_service
-from bot.services.access import MANAGERS
-from bot.services.errors import ServiceError
-from bot.services.findings import SOURCES, record_finding
-from bot.services.unit_lookup import UnitRef, all_units, find_units
+from services import dialogs as dialog_service
+from services.access import MANAGERS
+from services.errors import ServiceError
+from services.findings import SOURCES, record_finding
+from services.unit_lookup import UnitRef, all_units, find_units
 
 FILES = "files"
 MAX_DESCRIPTION = 2000

@@ -2,7 +2,7 @@
 
 Steps: the period (Q1-Q4 of the current year, or the year-end), the unit (typed, with
 candidates, or from a group's buttons), the work item (from the plan), the grade (好 / 较好 /
-一般 / 差, one tap) -> bot.services.year_data.record_grade. Then "next unit" grades the next
+一般 / 差, one tap) -> services.year_data.record_grade. Then "next unit" grades the next
 unit of the list with the same period and item, so a panel member goes through the towns in a
 row of taps.
 
@@ -25,14 +25,14 @@ from typing import Any
 from telegram import InlineKeyboardButton
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.services.access import Role
-from bot.services.deadlines import local_date
-from bot.services.errors import NotFound, ServiceError
-from bot.services.plans import current_plan
-from bot.services.unit_lookup import UnitRef, all_units, find_units
-from bot.services.year_data import record_grade
 from scoring import Grade, Group
 from scoring.plan import QUARTERS, YEAR_END
+from services.access import Role
+from services.deadlines import local_date
+from services.errors import NotFound, ServiceError
+from services.plans import current_plan
+from services.unit_lookup import UnitRef, all_units, find_units
+from services.year_data import record_grade
 from storage.clock import as_utc
 
 # Unit buttons per page of a group's list (two per row); Telegram allows 100 buttons.

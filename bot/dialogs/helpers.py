@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton
 
 from bot.dialogs.engine import Turn
-from bot.services.errors import ServiceError
+from services.errors import ServiceError
 from storage.clock import as_utc
 
 

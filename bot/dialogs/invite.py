@@ -2,7 +2,7 @@
 
 Steps: `role` (liaison, coordinator, rater, viewer; admin only for admins) -> `unit` (liaisons
 only: typed, with candidates as in /finding) -> `expiry` (1, 7 or 30 days) -> the invite is
-issued (bot.services.people.issue_invite, audited) and two messages follow: what was issued,
+issued (services.people.issue_invite, audited) and two messages follow: what was issued,
 and the link alone, ready to forward, with the `/start <code>` line as a fallback. The link
 needs the bot's username: the configured KAOHE_BOT_USERNAME, else the one Telegram reports
 (getMe); without either only the code line is given. The code is shown this once.
@@ -18,10 +18,10 @@ from telegram.error import TelegramError
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.finding import look_up_unit, unit_by_id
 from bot.dialogs.helpers import local_time, service_error
-from bot.services.access import MANAGERS, Role
-from bot.services.errors import ServiceError
-from bot.services.people import invite_link, issue_invite
-from bot.services.unit_lookup import UnitRef
+from services.access import MANAGERS, Role
+from services.errors import ServiceError
+from services.people import invite_link, issue_invite
+from services.unit_lookup import UnitRef
 
 ROLES: tuple[Role, ...] = (Role.LIAISON, Role.COORDINATOR, Role.RATER, Role.VIEWER)
 EXPIRY_DAYS: tuple[int, ...] = (1, 7, 30)

@@ -3,7 +3,7 @@ picture of the year (units by months, a coloured cell each).
 
 `/matrix` shows the last month whose deadline has passed; `/matrix 3` month 3 of the current
 year; `/matrix 2025-03` (or 2025/3, 2025年3月) any month. The states are those of
-bot.services.reports.report_status, now: on time, late, overdue (deadline passed, no report,
+services.reports.report_status, now: on time, late, overdue (deadline passed, no report,
 month not closed), missing (month closed without a report), not due yet. Units owing no report
 (no task yet) are left out of the text and blank in the picture. The picture is drawn off the
 event loop; a year of many units is split into several pictures of `ROWS_PER_PICTURE` units.
@@ -19,16 +19,16 @@ from datetime import datetime
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
-from bot.charts import MatrixRow, render_matrix
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.grade import current_year
 from bot.dialogs.helpers import send_blocks
-from bot.services.access import Role
-from bot.services.deadlines import local_date, report_due_at, report_due_date
-from bot.services.errors import NotFound, ServiceError
-from bot.services.plans import current_plan, plan_in
-from bot.services.reports import MonthState, UnitReportStatus, report_status
 from scoring import Group, Plan
+from services.access import Role
+from services.deadlines import local_date, report_due_at, report_due_date
+from services.errors import NotFound, ServiceError
+from services.files.charts import MatrixRow, render_matrix
+from services.plans import current_plan, plan_in
+from services.reports import MonthState, UnitReportStatus, report_status
 from storage.clock import as_utc
 from storage.unit_of_work import UnitOfWork
 

@@ -1,6 +1,6 @@
 """/myscore: the unit's published score, rank and tier, and why (every indicator and item).
 
-Nothing is shown before the coordinators publish the year's standings (bot.services.
+Nothing is shown before the coordinators publish the year's standings (services.
 publications). Then the standings are computed as of the publication's moment, off the event
 loop, and the liaison sees their own unit only: total, rank within its group ("3rd of 10"), tier
 and blocks; buttons open the explanation of each indicator, each work item and the bonus. The
@@ -23,15 +23,15 @@ from telegram.error import BadRequest
 
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import local_now, local_time, service_error, split_messages
-from bot.services.access import Role
-from bot.services.errors import ServiceError
-from bot.services.publications import (
+from scoring.explanation import IndicatorExplanation, ItemExplanation
+from services.access import Role
+from services.errors import ServiceError
+from services.publications import (
     PublicationView,
     UnitScore,
     latest_publication,
     unit_explanation,
 )
-from scoring.explanation import IndicatorExplanation, ItemExplanation
 
 # Telegram's limit of a message's text; a little is kept free for safety.
 MAX_MESSAGE = 4000

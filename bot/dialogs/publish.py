@@ -3,11 +3,11 @@ privately, their own unit's assessment report.
 
 Steps: choose the period (the year, or a quarter already begun) -> a confirmation that says what
 will happen (publishing is a costly mistake: messages once sent cannot be taken back) ->
-bot.services.publications.publish_standings -> delivery. The dialog ends before the service is
+services.publications.publish_standings -> delivery. The dialog ends before the service is
 called, so a double tap on "publish" finds its button expired instead of publishing twice.
 
 Delivery: for every active unit with active liaisons, the unit's assessment report workbook
-(bot.services.unit_report.write_unit_report, as of the publication's moment, in each liaison's
+(services.unit_report.write_unit_report, as of the publication's moment, in each liaison's
 language) is written off the event loop and sent as a document to that unit's liaisons only,
 with a short caption giving the unit's rank within its group — nothing of another unit beyond
 that rank. A liaison who blocked the bot (telegram.error.Forbidden) or cannot be reached for
@@ -43,14 +43,14 @@ from bot.dialogs.standings_view import (
     say_error,
     today,
 )
-from bot.services.access import Actor, Role
-from bot.services.deadlines import end_of_day
-from bot.services.errors import ServiceError
-from bot.services.people import list_people
-from bot.services.plans import current_plan
-from bot.services.publications import PERIODS, PublicationView, period_days, publish_standings
-from bot.services.unit_lookup import UnitRef, all_units
-from bot.services.unit_report import UnitDossier, write_unit_report
+from services.access import Actor, Role
+from services.deadlines import end_of_day
+from services.errors import ServiceError
+from services.people import list_people
+from services.plans import current_plan
+from services.publications import PERIODS, PublicationView, period_days, publish_standings
+from services.unit_lookup import UnitRef, all_units
+from services.unit_report import UnitDossier, write_unit_report
 from storage.clock import as_utc
 from storage.unit_of_work import UnitOfWork
 from templates import normalise_language, render

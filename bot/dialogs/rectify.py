@@ -24,10 +24,10 @@ from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
 from bot.dialogs.helpers import excerpt, local_now, local_time, service_error
 from bot.notify import tell
-from bot.services import dialogs as dialog_service
-from bot.services.access import Role
-from bot.services.errors import ServiceError
-from bot.services.findings import (
+from services import dialogs as dialog_service
+from services.access import Role
+from services.errors import ServiceError
+from services.findings import (
     OPEN,
     OVERDUE,
     RETURNED,

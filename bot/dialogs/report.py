@@ -33,12 +33,13 @@ from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
 from bot.dialogs.helpers import split_messages
 from bot.dialogs.tasks_view import shorten
-from bot.services import dialogs as dialog_service
-from bot.services.access import Role
-from bot.services.deadlines import local_date, report_due_at, report_due_date
-from bot.services.errors import NotFound, ServiceError
-from bot.services.plans import current_plan
-from bot.services.reports import (
+from scoring import Plan
+from services import dialogs as dialog_service
+from services.access import Role
+from services.deadlines import local_date, report_due_at, report_due_date
+from services.errors import NotFound, ServiceError
+from services.plans import current_plan
+from services.reports import (
     ENTRY_STATUSES,
     MAX_FIGURE,
     ReportEntryInput,
@@ -46,8 +47,7 @@ from bot.services.reports import (
     report_history,
     submit_report,
 )
-from bot.services.tasks import tasks_of_unit
-from scoring import Plan
+from services.tasks import tasks_of_unit
 from storage.clock import as_utc
 
 MAX_NOTE = 500

@@ -1,6 +1,6 @@
 """/review: the coordinators' queue of submitted rectifications and extension requests.
 
-The queue (bot.services.findings.review_queue) is shown one item at a time, oldest first.
+The queue (services.findings.review_queue) is shown one item at a time, oldest first.
 A rectification: its evidence is sent back first by Telegram file id (photos as albums of at
 most ten, documents one by one), then a card with the finding, the unit, the measures and the
 buttons Accept / Return / Next. Return asks for the reason (not empty), then for confirmation
@@ -30,20 +30,20 @@ from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.finding import report_unreachable
 from bot.dialogs.helpers import excerpt, local_time, service_error
 from bot.notify import Localized, tell
-from bot.services.access import MANAGERS
-from bot.services.deadlines import report_due_date
-from bot.services.errors import Invalid, ServiceError
-from bot.services.evidence import evidence_files
-from bot.services.extensions import GRANTED, ExtensionView, decide_extension
-from bot.services.findings import (
+from services.access import MANAGERS
+from services.deadlines import report_due_date
+from services.errors import Invalid, ServiceError
+from services.evidence import evidence_files
+from services.extensions import GRANTED, ExtensionView, decide_extension
+from services.findings import (
     RectificationView,
     accept_rectification,
     get_finding,
     return_rectification,
     review_queue,
 )
-from bot.services.plans import current_plan
-from bot.services.unit_lookup import all_units
+from services.plans import current_plan
+from services.unit_lookup import all_units
 
 log = logging.getLogger(__name__)
 

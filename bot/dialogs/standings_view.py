@@ -1,7 +1,7 @@
 """/standings and /unit: the ranked list per group (with a bar chart) and one unit's breakdown.
 
 Both are for coordinators, admins and leaders (viewers). The standings are computed from the
-stored facts off the event loop (bot.services.standings.compute_standings) after a "being
+stored facts off the event loop (services.standings.compute_standings) after a "being
 prepared" message. `/standings [group] [as-of date]`: the group is 镇街/town or 部门/dept (both
 when left out); the date (YYYY-MM-DD) means the end of that day in the plan's time zone
 (as_of_day) and picks the year; without it, the year of today, as of now. Long lists are split
@@ -25,17 +25,17 @@ from zoneinfo import ZoneInfo
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
-from bot.charts import Chart
-from bot.charts_standings import MAX_BARS, standings_chart
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import send_blocks
-from bot.services.access import Role
-from bot.services.deadlines import local_date
-from bot.services.errors import ServiceError
-from bot.services.standings import as_of_day, compute_standings
-from bot.services.unit_lookup import UnitRef, find_units
 from scoring import Group, Plan, Standings
 from scoring.explanation import IndicatorExplanation, ItemExplanation, UnitExplanation
+from services.access import Role
+from services.deadlines import local_date
+from services.errors import ServiceError
+from services.files.charts import Chart
+from services.files.charts_standings import MAX_BARS, standings_chart
+from services.standings import as_of_day, compute_standings
+from services.unit_lookup import UnitRef, find_units
 from storage.clock import as_utc
 from templates import render
 

@@ -2,7 +2,7 @@
 
 Without arguments, the half year containing today (H1 = January–June, H2 = July–December);
 `1` or `2` picks the half of this year, and a year (2024) the half of that year. A half that has
-not begun is refused. The workbook (bot.services.supervision_report) is written into a temporary
+not begun is refused. The workbook (services.supervision_report) is written into a temporary
 folder off the event loop and the folder removed, after a "being prepared" message.
 """
 
@@ -23,9 +23,9 @@ from bot.dialogs.standings_view import (
     say_error,
     today,
 )
-from bot.services.access import Actor
-from bot.services.errors import ServiceError
-from bot.services.supervision_report import (
+from services.access import Actor
+from services.errors import ServiceError
+from services.supervision_report import (
     SupervisionReport,
     half_days,
     half_of,

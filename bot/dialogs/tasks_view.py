@@ -14,13 +14,13 @@ from datetime import date, datetime
 
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import excerpt, split_messages
-from bot.services.access import Role
-from bot.services.deadlines import local_date
-from bot.services.errors import NotFound, ServiceError
-from bot.services.findings import OVERDUE, SUBMITTED, FindingView, open_findings
-from bot.services.plans import current_plan
-from bot.services.reports import ReportVersionView, last_report, report_history
-from bot.services.tasks import TaskView, tasks_of_unit
+from services.access import Role
+from services.deadlines import local_date
+from services.errors import NotFound, ServiceError
+from services.findings import OVERDUE, SUBMITTED, FindingView, open_findings
+from services.plans import current_plan
+from services.reports import ReportVersionView, last_report, report_history
+from services.tasks import TaskView, tasks_of_unit
 from storage.clock import as_utc
 
 # Telegram's limit on a message's text, in UTF-16 code units.

@@ -18,12 +18,12 @@ from telegram.error import TelegramError
 
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.grade import current_year, plan_or_say
-from bot.services.access import Role
-from bot.services.errors import ServiceError
-from bot.services.plans import current_plan
-from bot.services.year_data import active_units
-from bot.workbooks.input_templates import write_template
-from bot.workbooks.task_reader import write_tasks_template
+from services.access import Role
+from services.errors import ServiceError
+from services.files.input_templates import write_template
+from services.files.task_reader import write_tasks_template
+from services.plans import current_plan
+from services.year_data import active_units
 from storage.unit_of_work import UnitOfWork
 from templates import render
 

@@ -3,7 +3,7 @@
 A coordinator (or admin) sends an Excel workbook outside any dialog; the router starts this
 dialog with it (`begin_with_file`). The bot answers "checking the workbook…", downloads it and,
 off the event loop, finds what it holds by its sheet names (values, units, grades, bonus, tasks;
-Chinese names too: bot.workbooks.reader.SHEET_NAMES) and reads it with the workbook readers.
+Chinese names too: services.files.reader.SHEET_NAMES) and reads it with the workbook readers.
 Bad rows: every problem is listed (several messages under Telegram's 4,096 characters, or a
 text file when there are very many) and nothing is stored. A good workbook: a summary (what it
 holds, what it will replace) with Confirm / Cancel; Confirm imports it through the services
@@ -48,21 +48,13 @@ from bot.dialogs.engine import Dialog, IncomingFile, Turn
 from bot.dialogs.grade import current_year
 from bot.dialogs.helpers import split_messages
 from bot.handlers.router import MAX_DOWNLOAD
-from bot.services import year_data
-from bot.services.access import Actor, Role
-from bot.services.deadlines import local_date
-from bot.services.errors import NotFound, ServiceError
-from bot.services.evidence import register_evidence
-from bot.services.people import register_units
-from bot.services.plans import current_plan
-from bot.services.tasks import import_tasks, task_import_basis
-from bot.services.year_data import (
-    active_units,
-    import_bonus,
-    import_grades,
-    import_values,
-)
-from bot.workbooks.reader import (
+from scoring import Group, InputError, InputProblem
+from services import year_data
+from services.access import Actor, Role
+from services.deadlines import local_date
+from services.errors import NotFound, ServiceError
+from services.evidence import register_evidence
+from services.files.reader import (
     SHEET_NAMES,
     format_problem,
     norm,
@@ -71,8 +63,16 @@ from bot.workbooks.reader import (
     read_units,
     read_values,
 )
-from bot.workbooks.task_reader import read_tasks
-from scoring import Group, InputError, InputProblem
+from services.files.task_reader import read_tasks
+from services.people import register_units
+from services.plans import current_plan
+from services.tasks import import_tasks, task_import_basis
+from services.year_data import (
+    active_units,
+    import_bonus,
+    import_grades,
+    import_values,
+)
 from storage.unit_of_work import UnitOfWork
 from templates import render
 

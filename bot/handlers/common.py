@@ -11,10 +11,10 @@ from telegram.error import TelegramError
 from bot.context import KaoheContext, Who
 from bot.dialogs.engine import Dialog, Turn
 from bot.menus import forget_menu
-from bot.services import dialogs as dialog_service
-from bot.services.access import Role
-from bot.services.errors import ServiceError
-from bot.services.people import person_session, redeem_invite, set_language
+from services import dialogs as dialog_service
+from services.access import Role
+from services.errors import ServiceError
+from services.people import person_session, redeem_invite, set_language
 from templates import LANGUAGES, normalise_language, render
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import KaoheContext, Who
 from bot.menus import ensure_menu
-from bot.services.errors import ServiceError
-from bot.services.people import ensure_admin, person_session
+from services.errors import ServiceError
+from services.people import ensure_admin, person_session
 from templates import normalise_language, render
 
 log = logging.getLogger(__name__)

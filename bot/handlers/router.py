@@ -9,8 +9,8 @@ from telegram import Message, Update
 from bot.buttons import BadPayload
 from bot.context import KaoheContext
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
-from bot.services import dialogs as dialog_service
-from bot.services.access import Role
+from services import dialogs as dialog_service
+from services.access import Role
 from templates import render
 
 # Telegram's limit for files a bot may download.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.fake_bot_api import FakeUser
-from bot.services.access import Role
-from bot.services.year_data import BonusView, add_bonus, list_bonus
+from services.access import Role
+from services.year_data import BonusView, add_bonus, list_bonus
 from tests.bot.test_grade_dialog import labels, tap
 from tests.bot.world import OPERATOR, BotWorld
 from tests.fakes.bot_api import record_errors, tiny_png

@@ -13,7 +13,7 @@ import pytest
 from bot.delivery import DeliveryEngine
 from bot.dialogs.broadcast import parse_time
 from bot.fake_bot_api import FakeUser
-from bot.services.access import Role
+from services.access import Role
 from storage.models import BroadcastDelivery, BroadcastRow
 from tests.bot.world import BotWorld
 from tests.fakes.bot_api import tiny_png

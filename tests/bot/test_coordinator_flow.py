@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from bot.fake_bot_api import BotMessage, FakeUser
-from bot.services.access import Role
-from bot.services.findings import finding_rectifications, year_findings
-from bot.services.standings import as_of_day, compute_standings
-from bot.services.unit_lookup import find_units
-from bot.services.year_data import record_grade
 from scoring import EventKind
+from services.access import Role
+from services.findings import finding_rectifications, year_findings
+from services.standings import as_of_day, compute_standings
+from services.unit_lookup import find_units
+from services.year_data import record_grade
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld, bot_world
 from tests.fakes.bot_api import record_errors, tiny_png
 

@@ -12,9 +12,9 @@ from telegram import Update
 
 from bot.delivery import DeliveryEngine, ack_payload, register_broadcast_jobs
 from bot.fake_bot_api import FakeUser
-from bot.services.access import Actor, Role
-from bot.services.broadcasts import BroadcastView, claim_deliveries, create_broadcast
-from bot.services.people import person_session
+from services.access import Actor, Role
+from services.broadcasts import BroadcastView, claim_deliveries, create_broadcast
+from services.people import person_session
 from tests.bot.world import BotWorld, new_application
 
 UNITS = ("dianzi", "dianzi", "xiji", "finance", "shancheng", "xiji")
@@ -99,7 +99,7 @@ async def test_the_acknowledged_button_thanks_once_and_only_for_ones_own_notice(
     query = second.tap(world.last(second), forged, strict=False)
     await world.step()
     assert _answer(world, query) == "这个按钮无效。"
-    from bot.services.broadcasts import broadcast_status
+    from services.broadcasts import broadcast_status
 
     status = broadcast_status(world.uow(), actor, view.id)
     assert status.total.acknowledged == 1
@@ -143,7 +143,7 @@ async def test_a_person_who_blocked_the_bot_is_unreachable_and_the_sender_is_tol
     assert _notices(world) == Counter({u.id: 1 for u in liaisons[1:]})
     told = [t for t in world.texts(coordinator) if "未能送达" in t]
     assert len(told) == 1 and "联络员0" in told[0] and f"通知 {view.id}" in told[0]
-    from bot.services.broadcasts import broadcast_status
+    from services.broadcasts import broadcast_status
 
     status = broadcast_status(world.uow(), actor, view.id)
     dianzi = next(u for u in status.units if u.unit == "店子镇")

@@ -15,10 +15,10 @@ from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
 from bot.fake_bot_api import FakeUser
 from bot.fake_bot_api.models import AlbumDocument
-from bot.services import dialogs as dialog_service
-from bot.services.access import Role
-from bot.services.errors import Invalid
-from bot.services.people import list_people
+from services import dialogs as dialog_service
+from services.access import Role
+from services.errors import Invalid
+from services.people import list_people
 from storage.models import EvidenceRow
 from storage.repositories.evidence import EvidenceFiles
 from tests.bot.world import OPERATOR, BotWorld

@@ -11,9 +11,9 @@ import openpyxl
 import pytest
 
 from bot.fake_bot_api import BotMessage, FakeUser
-from bot.services.access import Role
-from bot.services.standings import compute_standings
 from scoring import Group
+from services.access import Role
+from services.standings import compute_standings
 from tests.bot.test_standings_view import coordinator, seed_scores, send
 from tests.bot.world import BotWorld
 

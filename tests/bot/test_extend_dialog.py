@@ -10,8 +10,8 @@ import pytest
 from bot.buttons import Payload
 from bot.dialogs.extend import due_month, parse_date
 from bot.fake_bot_api import FakeUser
-from bot.services.access import Role
-from bot.services.extensions import (
+from services.access import Role
+from services.extensions import (
     ExtensionView,
     decide_extension,
     pending_extensions,

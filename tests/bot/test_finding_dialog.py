@@ -8,9 +8,9 @@ import pytest
 
 from bot.dialogs.finding import parse_day
 from bot.fake_bot_api import FakeUser
-from bot.services.access import Role
-from bot.services.findings import FindingView, year_findings
-from bot.services.people import person_session, set_language
+from services.access import Role
+from services.findings import FindingView, year_findings
+from services.people import person_session, set_language
 from tests.bot.world import OPERATOR, BotWorld
 from tests.fakes.bot_api import tiny_png
 

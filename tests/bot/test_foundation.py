@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from bot.buttons import Payload
-from bot.services.access import Role
-from bot.services.people import list_people
+from services.access import Role
+from services.people import list_people
 from tests.bot.world import OPERATOR, BotWorld
 
 
@@ -148,7 +148,7 @@ async def test_an_unknown_command_is_answered(world: BotWorld) -> None:
 
 
 async def test_a_deactivated_person_is_treated_as_unknown(world: BotWorld) -> None:
-    from bot.services.people import deactivate_person
+    from services.people import deactivate_person
 
     user = await world.join(1001)
     person = list_people(world.uow(), OPERATOR)[0]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.fake_bot_api import FakeUser
-from bot.services.access import Role
-from bot.services.standings import year_inputs
 from scoring import Grade, GradeRecord
+from services.access import Role
+from services.standings import year_inputs
 from tests.bot.world import BotWorld
 from tests.fakes.bot_api import record_errors
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from bot.services.access import Role
-from bot.services.people import list_people
+from services.access import Role
+from services.people import list_people
 from storage.models import Invite
 from tests.bot.world import OPERATOR, BotWorld
 
@@ -144,7 +144,7 @@ async def test_only_an_admin_is_offered_the_admin_role(world: BotWorld) -> None:
 
 async def test_a_forged_admin_choice_from_a_coordinator_is_refused(world: BotWorld) -> None:
     from bot.buttons import Payload
-    from bot.services import dialogs as dialog_service
+    from services import dialogs as dialog_service
 
     coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
     coordinator.send_command("/invite")

@@ -12,7 +12,10 @@ from matplotlib.backends import backend_agg
 from matplotlib.ft2font import FT2Font
 from PIL import Image
 
-from bot.charts import (
+from bot.dialogs.matrix import parse_month
+from bot.fake_bot_api import FakeUser
+from services.access import Role
+from services.files.charts import (
     STATE_COLOURS,
     MatrixRow,
     cjk_font,
@@ -21,12 +24,9 @@ from bot.charts import (
     matrix_size,
     render_matrix,
 )
-from bot.dialogs.matrix import parse_month
-from bot.fake_bot_api import FakeUser
-from bot.services.access import Role
-from bot.services.reports import ReportEntryInput, close_month, submit_report
-from bot.services.tasks import TaskInput, import_tasks, tasks_of_year
-from bot.services.unit_lookup import find_units
+from services.reports import ReportEntryInput, close_month, submit_report
+from services.tasks import TaskInput, import_tasks, tasks_of_year
+from services.unit_lookup import find_units
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld
 from tests.fakes.bot_api import record_errors
 
@@ -131,7 +131,7 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 
 
 def _colour_at(image: Image.Image, row: int, month: int) -> tuple[int, int, int]:
-    """The colour at the middle of a matrix cell (layout of bot.charts, 3 units shown)."""
+    """The colour at the middle of a matrix cell (layout of the matrix chart, 3 units)."""
     width = image.size[0]
     left = 100 * (0.3 + 0.15 * 3 if 0.3 + 0.15 * 3 > 1.2 else 1.2)
     right = width - 30

@@ -13,19 +13,19 @@ from bot.buttons import Payload
 from bot.dialogs import myscore
 from bot.dialogs.myscore import MAX_MESSAGE, split_text
 from bot.fake_bot_api import FakeUser
-from bot.sample_district import sample_bonus, sample_grades, sample_values
-from bot.services import publications
-from bot.services.access import Actor, Role
-from bot.services.plans import current_plan
-from bot.services.publications import publish_standings, withdraw_publication
-from bot.services.year_data import (
+from scoring import BonusItem, Grade, GradeRecord, IndicatorValues
+from services import publications
+from services.access import Actor, Role
+from services.plans import current_plan
+from services.publications import publish_standings, withdraw_publication
+from services.sample_district import sample_bonus, sample_grades, sample_values
+from services.year_data import (
     add_bonus,
     decide_bonus,
     import_bonus,
     import_grades,
     import_values,
 )
-from scoring import BonusItem, Grade, GradeRecord, IndicatorValues
 from tests.bot.test_rectify_dialog import draft, tap, unit_id, with_button
 from tests.bot.world import BotWorld
 
@@ -152,7 +152,7 @@ async def test_a_work_item_shows_the_grades_dropped_and_the_deductions(
 async def test_deductions_are_listed_by_event(world: BotWorld) -> None:
     from datetime import date
 
-    from bot.services.findings import record_finding
+    from services.findings import record_finding
 
     seed_year(world)
     user = await world.join(1001, Role.LIAISON, "dianzi")

@@ -13,11 +13,11 @@ import pytest
 
 from bot.dialogs import publish
 from bot.fake_bot_api import BotMessage, FakeUser
-from bot.sample_district import RATERS, sample_units
-from bot.services.access import Role
-from bot.services.people import deactivate_person, list_people
-from bot.services.publications import latest_publication, year_publications
-from bot.services.standings import compute_standings
+from services.access import Role
+from services.people import deactivate_person, list_people
+from services.publications import latest_publication, year_publications
+from services.sample_district import RATERS, sample_units
+from services.standings import compute_standings
 from tests.bot.test_standings_view import coordinator, seed_scores, send
 from tests.bot.world import OPERATOR, BotWorld, bot_world
 from tests.fakes.bot_api import record_errors

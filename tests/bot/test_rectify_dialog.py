@@ -14,9 +14,9 @@ import pytest
 from bot.buttons import Payload
 from bot.fake_bot_api import BotMessage, FakeUser
 from bot.fake_bot_api.models import AlbumDocument
-from bot.services import dialogs as dialog_service
-from bot.services.access import Actor, Role
-from bot.services.findings import (
+from services import dialogs as dialog_service
+from services.access import Actor, Role
+from services.findings import (
     FindingView,
     RectificationView,
     accept_rectification,
@@ -25,7 +25,7 @@ from bot.services.findings import (
     record_finding,
     return_rectification,
 )
-from bot.services.people import list_people
+from services.people import list_people
 from storage.repositories.year_data import YearUnits
 from tests.bot.world import OPERATOR, BotWorld, bot_world, new_application
 from tests.fakes.bot_api import record_errors, tiny_png
@@ -465,7 +465,7 @@ async def test_a_finding_accepted_while_the_summary_was_open_is_not_submitted_ag
     await world.step()
     await tap(world, liaison, "✅ 完成（1）")
     # Meanwhile another liaison of the unit resubmitted, and the coordinators accepted it.
-    from bot.services.findings import submit_rectification
+    from services.findings import submit_rectification
 
     other = await world.join(1002, Role.LIAISON, "dianzi", "李四")
     receipt = submit_rectification(world.uow(), liaison_actor(world, other.id), found.id, "已整改")
@@ -486,7 +486,7 @@ async def test_other_roles_cannot_use_rectify(world: BotWorld, role: Role) -> No
 
 
 async def test_a_deactivated_liaison_gets_nothing(world: BotWorld, liaison: FakeUser) -> None:
-    from bot.services.people import deactivate_person
+    from services.people import deactivate_person
 
     found = finding(world)
     deactivate_person(world.uow(), OPERATOR, liaison_actor(world, 1001).person_id or 0)

@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 
 from bot.fake_bot_api import FakeUser
 from bot.jobs import SCHEDULER_ID, register_jobs, send_reminders
-from bot.services.access import Role
-from bot.services.reports import close_month
-from bot.services.tasks import TaskInput, import_tasks
+from services.access import Role
+from services.reports import close_month
+from services.tasks import TaskInput, import_tasks
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld, new_application
 
 

@@ -12,11 +12,11 @@ import pytest
 from bot.dialogs.report import check_figure, check_note
 from bot.fake_bot_api import FakeUser
 from bot.fake_bot_api.models import BotMessage
-from bot.services import dialogs as dialog_service
-from bot.services.access import Actor, Role
-from bot.services.people import actor_for_telegram_user, list_people
-from bot.services.reports import ReportEntryInput, report_history, submit_report
-from bot.services.tasks import TaskInput, import_tasks, tasks_of_unit
+from services import dialogs as dialog_service
+from services.access import Actor, Role
+from services.people import actor_for_telegram_user, list_people
+from services.reports import ReportEntryInput, report_history, submit_report
+from services.tasks import TaskInput, import_tasks, tasks_of_unit
 from storage.repositories.evidence import EvidenceFiles
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld, bot_world, new_application
 from tests.fakes.bot_api import record_errors, tiny_png

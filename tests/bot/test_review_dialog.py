@@ -9,11 +9,11 @@ from datetime import date
 from sqlalchemy import func, select
 
 from bot.fake_bot_api import BotMessage, FakeUser
-from bot.services.access import Actor, Role
-from bot.services.errors import ServiceError
-from bot.services.evidence import register_evidence
-from bot.services.extensions import request_extension, unit_extensions
-from bot.services.findings import (
+from services.access import Actor, Role
+from services.errors import ServiceError
+from services.evidence import register_evidence
+from services.extensions import request_extension, unit_extensions
+from services.findings import (
     RectificationView,
     accept_rectification,
     finding_rectifications,
@@ -22,8 +22,8 @@ from bot.services.findings import (
     return_rectification,
     submit_rectification,
 )
-from bot.services.people import person_session
-from bot.services.unit_lookup import find_units
+from services.people import person_session
+from services.unit_lookup import find_units
 from storage.models import AuditEntry
 from tests.bot.world import OPERATOR, BotWorld
 from tests.fakes.bot_api import tiny_png
@@ -377,7 +377,7 @@ def test_two_decisions_of_one_rectification_at_the_same_moment_one_wins(
     from datetime import datetime
     from pathlib import Path
 
-    from bot.services.people import register_person
+    from services.people import register_person
     from storage.clock import FixedClock
     from storage.database import open_database
     from storage.unit_of_work import UnitOfWork

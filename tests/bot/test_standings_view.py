@@ -16,18 +16,18 @@ from matplotlib.backends import backend_agg
 from matplotlib.ft2font import FT2Font
 from PIL import Image
 
-from bot.charts import cjk_font_path
-from bot.charts_standings import MAX_BARS, standings_chart
 from bot.dialogs.helpers import split_messages, utf16_length
 from bot.dialogs.standings_view import parse_standings_args
 from bot.fake_bot_api import BotMessage, FakeUser
-from bot.sample_district import sample_bonus, sample_grades, sample_plan, sample_values
-from bot.services.access import Role
-from bot.services.people import register_units
-from bot.services.standings import as_of_day, compute_standings
-from bot.services.year_data import import_bonus, import_grades, import_values
 from scoring import BonusItem, GradeRecord, Group, IndicatorValues, Unit
 from scoring.plan import Grade
+from services.access import Role
+from services.files.charts import cjk_font_path
+from services.files.charts_standings import MAX_BARS, standings_chart
+from services.people import register_units
+from services.sample_district import sample_bonus, sample_grades, sample_plan, sample_values
+from services.standings import as_of_day, compute_standings
+from services.year_data import import_bonus, import_grades, import_values
 from templates.formatting import num
 from tests.bot.world import OPERATOR, BotWorld
 

@@ -12,11 +12,11 @@ import openpyxl
 import pytest
 
 from bot.fake_bot_api import BotMessage, FakeUser
-from bot.services.access import Role
-from bot.services.findings import record_finding
-from bot.services.practices import record_good_practice
-from bot.services.tasks import TaskInput, import_tasks
-from bot.services.unit_lookup import find_units
+from services.access import Role
+from services.findings import record_finding
+from services.practices import record_good_practice
+from services.tasks import TaskInput, import_tasks
+from services.unit_lookup import find_units
 from tests.bot.test_standings_view import coordinator, send
 from tests.bot.world import OPERATOR, BotWorld
 

@@ -10,11 +10,11 @@ import pytest
 from bot.dialogs.helpers import split_messages, utf16_length
 from bot.dialogs.tasks_view import task_light
 from bot.fake_bot_api import FakeUser
-from bot.services.access import Actor, Role
-from bot.services.findings import record_finding, submit_rectification
-from bot.services.people import actor_for_telegram_user
-from bot.services.reports import ReportEntryInput, submit_report
-from bot.services.tasks import TaskInput, import_tasks, tasks_of_unit
+from services.access import Actor, Role
+from services.findings import record_finding, submit_rectification
+from services.people import actor_for_telegram_user
+from services.reports import ReportEntryInput, submit_report
+from services.tasks import TaskInput, import_tasks, tasks_of_unit
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld
 from tests.fakes.bot_api import record_errors
 

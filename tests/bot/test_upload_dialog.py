@@ -10,14 +10,14 @@ import python_calamine
 import xlsxwriter
 
 from bot.fake_bot_api import FakeUser
-from bot.plan_file import default_plan_text
-from bot.services.access import Role
-from bot.services.plans import load_plan
-from bot.services.standings import year_inputs
-from bot.services.tasks import tasks_of_year
-from bot.services.unit_lookup import all_units
-from bot.services.year_data import list_bonus
-from bot.workbooks.task_reader import TASK_SHEET_NAMES
+from services.access import Role
+from services.files.plan_file import default_plan_text
+from services.files.task_reader import TASK_SHEET_NAMES
+from services.plans import load_plan
+from services.standings import year_inputs
+from services.tasks import tasks_of_year
+from services.unit_lookup import all_units
+from services.year_data import list_bonus
 from storage.repositories.year_data import ValueSets
 from tests.bot.test_grade_dialog import labels, tap
 from tests.bot.world import OPERATOR, BotWorld

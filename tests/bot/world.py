@@ -21,12 +21,12 @@ from telegram import Update
 from bot.app import KaoheApplication, build_application, make_deps
 from bot.context import BotDeps
 from bot.fake_bot_api import FakeBotApi, FakeUser
-from bot.plan_file import default_plan_text
-from bot.sample_district import sample_units
-from bot.services.access import Actor, Role
-from bot.services.people import issue_invite, register_units
-from bot.services.plans import load_plan
-from bot.settings import Settings
+from services.access import Actor, Role
+from services.files.plan_file import default_plan_text
+from services.people import issue_invite, register_units
+from services.plans import load_plan
+from services.sample_district import sample_units
+from services.settings import Settings
 from storage.clock import FixedClock
 from storage.database import Database, open_database
 from storage.unit_of_work import UnitOfWork

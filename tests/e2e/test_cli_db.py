@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot import wiring
-from bot.cli import app
-from bot.plan_file import default_plan_text
-from bot.settings import get_settings
+from cli.app import app
+from services import wiring
+from services.files.plan_file import default_plan_text
+from services.settings import get_settings
 
 runner = CliRunner()
 
@@ -102,8 +102,8 @@ def test_backup_writes_a_consistent_sqlite_copy_and_never_overwrites(kaohe: Path
 def test_backup_of_postgresql_is_a_snapshot_in_an_sqlite_file(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    from bot.services.access import Actor
-    from bot.services.plans import load_plan
+    from services.access import Actor
+    from services.plans import load_plan
     from storage.backup import backup
     from storage.database import open_database
     from storage.unit_of_work import UnitOfWork

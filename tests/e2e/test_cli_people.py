@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner, Result
 
-from bot import wiring
-from bot.cli import app
-from bot.commands.common import t
-from bot.commands.people import parse_duration
-from bot.services.access import Actor, Role
-from bot.services.people import list_people, redeem_invite
-from bot.settings import get_settings
+from cli.app import app
+from cli.common import t
+from cli.people import parse_duration
+from services import wiring
+from services.access import Actor, Role
+from services.people import list_people, redeem_invite
+from services.settings import get_settings
 from tests.fixtures_workbooks import write_workbook
 
 runner = CliRunner()

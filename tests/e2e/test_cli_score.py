@@ -9,9 +9,9 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.sample_district import SampleFiles, write_sample
-from bot.services.file_scoring import ScoringFiles, score_files
+from cli.app import app
+from services.file_scoring import ScoringFiles, score_files
+from services.sample_district import SampleFiles, write_sample
 
 runner = CliRunner()
 

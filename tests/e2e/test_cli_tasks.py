@@ -12,9 +12,9 @@ import pytest
 import xlsxwriter
 from sqlalchemy import func, select
 
-from bot.plan_file import default_plan_text
-from bot.services.access import Actor
-from bot.services.plans import load_plan
+from services.access import Actor
+from services.files.plan_file import default_plan_text
+from services.plans import load_plan
 from storage.database import Database
 from storage.models import AuditEntry, TaskRow, UnitRow
 from storage.unit_of_work import UnitOfWork
@@ -33,7 +33,7 @@ def _kaohe(
         "COLUMNS": "200",
     }
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "cli.app", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -12,16 +12,16 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
-from bot import wiring
-from bot.cli import app
-from bot.plan_file import load_plan_file
-from bot.sample_district import SampleFiles, write_sample
-from bot.services.access import Actor
-from bot.services.people import register_units
-from bot.services.plans import load_plan
-from bot.services.standings import export_year_workbooks
-from bot.settings import get_settings
-from bot.workbooks.reader import read_units
+from cli.app import app
+from services import wiring
+from services.access import Actor
+from services.files.plan_file import load_plan_file
+from services.files.reader import read_units
+from services.people import register_units
+from services.plans import load_plan
+from services.sample_district import SampleFiles, write_sample
+from services.settings import get_settings
+from services.standings import export_year_workbooks
 from storage.database import Database
 from storage.models import IndicatorValue, ValueSet
 from storage.unit_of_work import UnitOfWork

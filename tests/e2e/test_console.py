@@ -27,10 +27,10 @@ from bot.console import (
     styled,
 )
 from bot.fake_bot_api import parse_html
-from bot.services.access import Actor, Role
-from bot.services.people import list_people, register_person
-from bot.services.tasks import tasks_of_year
-from bot.settings import Settings
+from services.access import Actor, Role
+from services.people import list_people, register_person
+from services.settings import Settings
+from services.tasks import tasks_of_year
 from storage.database import open_database
 from storage.migrate import upgrade
 from storage.unit_of_work import UnitOfWork
@@ -264,7 +264,7 @@ def test_bold_and_other_entities_keep_their_place_after_emoji() -> None:
 def _kaohe_console(folder: Path, *args: str, stdin: str, script: str = "") -> str:
     env = {key: value for key, value in os.environ.items() if not key.startswith("KAOHE_")}
     env.update(KAOHE_DATA_DIR=str(folder / "data"), KAOHE_LANGUAGE="zh", PYTHONPATH=str(ROOT))
-    command = [sys.executable, "-m", "bot.cli", "console", *args]
+    command = [sys.executable, "-m", "cli.app", "console", *args]
     if stdin == "closed":
         command = ["bash", "-c", 'exec "$@" <&-', "kaohe", *command]
     result = subprocess.run(

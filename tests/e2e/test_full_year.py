@@ -17,23 +17,24 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from bot.plan_file import default_plan_text
-from bot.services.access import Actor, Role
-from bot.services.file_scoring import ScoringFiles, score_files
-from bot.services.findings import (
+from scoring import BonusItem, EventKind, Grade, GradeRecord, Group, IndicatorValues, Unit
+from services.access import Actor, Role
+from services.file_scoring import ScoringFiles, score_files
+from services.files.plan_file import default_plan_text
+from services.findings import (
     accept_rectification,
     confirm_false_report,
     record_finding,
     return_rectification,
     submit_rectification,
 )
-from bot.services.people import register_units
-from bot.services.plans import load_plan
-from bot.services.reports import ReportEntryInput, close_month, submit_report
-from bot.services.standings import compute_standings, export_year_workbooks
-from bot.services.tasks import TaskInput, import_tasks
-from bot.services.unit_report import unit_dossier, write_unit_report, write_year_report
-from bot.services.year_data import (
+from services.people import register_units
+from services.plans import load_plan
+from services.reports import ReportEntryInput, close_month, submit_report
+from services.standings import compute_standings, export_year_workbooks
+from services.tasks import TaskInput, import_tasks
+from services.unit_report import unit_dossier, write_unit_report, write_year_report
+from services.year_data import (
     add_bonus,
     decide_bonus,
     import_bonus,
@@ -41,7 +42,6 @@ from bot.services.year_data import (
     import_values,
     record_grade,
 )
-from scoring import BonusItem, EventKind, Grade, GradeRecord, Group, IndicatorValues, Unit
 from storage.clock import FixedClock
 from storage.database import Database, open_database
 from storage.models import Base

@@ -16,10 +16,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bot import wiring
-from bot.commands import run
 from bot.fake_bot_api import FakeBotApi
-from bot.settings import get_settings
+from cli import run
+from services import wiring
+from services.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "424242:SECRET-token-that-must-not-be-logged"
@@ -168,7 +168,7 @@ async def bot_process(tmp_path: Path, *args: str) -> AsyncIterator[BotProcess]:
             PTB_TIMEDELTA="1",
         )
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", *args,
+            sys.executable, "-m", "cli.app", "run", *args,
             cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip

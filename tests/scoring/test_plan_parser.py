@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from bot.plan_file import PlanFileError, default_plan_text, load_plan_text
 from scoring import EventKind, Grade, PlanError, parse_plan
 from scoring.plan import (
     AllEqualPolicy,
@@ -16,6 +15,7 @@ from scoring.plan import (
     TierBand,
     TierBasis,
 )
+from services.files.plan_file import PlanFileError, default_plan_text, load_plan_text
 from tests.factories import REMOVE, plan_data
 
 

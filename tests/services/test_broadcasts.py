@@ -8,9 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.sample_district import sample_units
-from bot.services.access import Actor, Role
-from bot.services.broadcasts import (
+from services.access import Actor, Role
+from services.broadcasts import (
     Outcome,
     acknowledge,
     audience_recipients,
@@ -21,8 +20,9 @@ from bot.services.broadcasts import (
     finish_broadcasts,
     record_outcomes,
 )
-from bot.services.errors import Invalid, Refused
-from bot.services.people import deactivate_person, register_person, register_units
+from services.errors import Invalid, Refused
+from services.people import deactivate_person, register_person, register_units
+from services.sample_district import sample_units
 from storage.clock import FixedClock
 from storage.models import BroadcastDelivery, BroadcastRow
 from storage.unit_of_work import UnitOfWork

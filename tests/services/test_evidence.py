@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.services.errors import Invalid, Refused, ServiceError
-from bot.services.evidence import MAX_EVIDENCE_SIZE, EvidenceView, register_evidence
+from services.errors import Invalid, Refused, ServiceError
+from services.evidence import MAX_EVIDENCE_SIZE, EvidenceView, register_evidence
 from storage.archive import EvidenceArchive
 from storage.models import EvidenceRow
 from storage.repositories.evidence import EvidenceFiles

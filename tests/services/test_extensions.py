@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from bot.services.access import Actor
-from bot.services.errors import Invalid, NotFound, Refused
-from bot.services.extensions import (
+from services.access import Actor
+from services.errors import Invalid, NotFound, Refused
+from services.extensions import (
     decide_extension,
     pending_extensions,
     request_extension,
     unit_extensions,
 )
-from bot.services.findings import (
+from services.findings import (
     accept_rectification,
     get_finding,
     submit_rectification,

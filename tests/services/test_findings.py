@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.plan_file import default_plan_text
-from bot.services.access import Actor, Role
-from bot.services.errors import Invalid, NotFound, Refused, ServiceError
-from bot.services.extensions import ExtensionView, decide_extension, request_extension
-from bot.services.findings import (
+from services.access import Actor, Role
+from services.errors import Invalid, NotFound, Refused, ServiceError
+from services.extensions import ExtensionView, decide_extension, request_extension
+from services.files.plan_file import default_plan_text
+from services.findings import (
     FindingView,
     RectificationView,
     accept_rectification,
@@ -33,8 +33,8 @@ from bot.services.findings import (
     submit_rectification,
     year_findings,
 )
-from bot.services.plans import load_plan
-from bot.services.practices import good_practices, record_good_practice
+from services.plans import load_plan
+from services.practices import good_practices, record_good_practice
 from storage.clock import FixedClock
 from storage.models import (
     AuditEntry,

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from bot.services.access import Actor, Role
-from bot.services.errors import Invalid, NotFound, Refused, ServiceError
-from bot.services.people import (
+from scoring import Group, Unit
+from services.access import Actor, Role
+from services.errors import Invalid, NotFound, Refused, ServiceError
+from services.people import (
     MAX_INVITE_LIFETIME,
     actor_for_telegram_user,
     deactivate_person,
@@ -24,7 +25,6 @@ from bot.services.people import (
     register_person,
     register_units,
 )
-from scoring import Group, Unit
 from storage.audit import verify
 from storage.clock import FixedClock
 from storage.models import AuditEntry

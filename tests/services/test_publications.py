@@ -12,13 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.plan_file import default_plan_text
-from bot.services.access import Actor, Role
-from bot.services.deadlines import end_of_day
-from bot.services.errors import Invalid, NotFound, Refused, ServiceError
-from bot.services.people import register_person, register_units
-from bot.services.plans import load_plan
-from bot.services.publications import (
+from scoring import Group, Unit
+from services.access import Actor, Role
+from services.deadlines import end_of_day
+from services.errors import Invalid, NotFound, Refused, ServiceError
+from services.files.plan_file import default_plan_text
+from services.people import register_person, register_units
+from services.plans import load_plan
+from services.publications import (
     latest_publication,
     period_days,
     publish_standings,
@@ -27,9 +28,8 @@ from bot.services.publications import (
     withdraw_publication,
     year_publications,
 )
-from bot.services.standings import compute_standings
-from bot.services.year_data import record_grade
-from scoring import Group, Unit
+from services.standings import compute_standings
+from services.year_data import record_grade
 from storage.clock import FixedClock
 from storage.models import AuditEntry, Publication, UnitRow
 from storage.repositories.year_data import YearUnits
@@ -369,9 +369,9 @@ def kaohe(
     import typer
     from typer.testing import CliRunner
 
-    from bot import wiring
-    from bot.commands import publish
-    from bot.settings import get_settings
+    from cli import publish
+    from services import wiring
+    from services.settings import get_settings
 
     app = typer.Typer()
     publish.register(app)

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.plan_file import default_plan_text, load_plan_text
-from bot.services.access import Actor
-from bot.services.extensions import decide_extension, request_extension
-from bot.services.plans import load_plan
-from bot.services.reminders import (
+from services.access import Actor
+from services.extensions import decide_extension, request_extension
+from services.files.plan_file import default_plan_text, load_plan_text
+from services.plans import load_plan
+from services.reminders import (
     CATCH_UP,
     Outgoing,
     due_reminders,
@@ -26,8 +26,8 @@ from bot.services.reminders import (
     plan_reminders,
     send_time,
 )
-from bot.services.reports import ReportEntryInput, close_month, submit_report
-from bot.services.tasks import TaskInput, import_tasks, tasks_of_unit
+from services.reports import ReportEntryInput, close_month, submit_report
+from services.tasks import TaskInput, import_tasks, tasks_of_unit
 from storage.clock import FixedClock
 from storage.models import ReminderRow
 from tests.services.test_findings import UowFactory, World, add_finding, build_world

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.plan_file import default_plan_text
-from bot.services.access import Actor, Role
-from bot.services.errors import Invalid, NotFound, Refused, ServiceError
-from bot.services.plans import load_plan
-from bot.services.reports import (
+from services.access import Actor, Role
+from services.errors import Invalid, NotFound, Refused, ServiceError
+from services.files.plan_file import default_plan_text
+from services.plans import load_plan
+from services.reports import (
     MonthState,
     ReportEntryInput,
     ReportReceipt,
@@ -32,7 +32,7 @@ from bot.services.reports import (
     report_status,
     submit_report,
 )
-from bot.services.tasks import TaskInput, import_tasks, tasks_of_unit
+from services.tasks import TaskInput, import_tasks, tasks_of_unit
 from storage.clock import FixedClock
 from storage.models import (
     AuditEntry,

@@ -8,17 +8,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.plan_file import default_plan_text
-from bot.services.access import Actor, Role
-from bot.services.errors import NotFound
-from bot.services.findings import record_finding
-from bot.services.people import register_units
-from bot.services.plans import load_plan
-from bot.services.reports import ReportEntryInput, submit_report
-from bot.services.standings import as_of_day, compute_standings, year_inputs
-from bot.services.tasks import TaskInput, import_tasks
-from bot.services.year_data import add_bonus, decide_bonus, import_values, record_grade
 from scoring import Group, IndicatorValues, Unit
+from services.access import Actor, Role
+from services.errors import NotFound
+from services.files.plan_file import default_plan_text
+from services.findings import record_finding
+from services.people import register_units
+from services.plans import load_plan
+from services.reports import ReportEntryInput, submit_report
+from services.standings import as_of_day, compute_standings, year_inputs
+from services.tasks import TaskInput, import_tasks
+from services.year_data import add_bonus, decide_bonus, import_values, record_grade
 from storage.clock import FixedClock
 from storage.models import UnitRow
 from storage.repositories.tasks import Tasks

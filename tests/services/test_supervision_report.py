@@ -11,21 +11,22 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from bot.plan_file import default_plan_text
-from bot.services.access import Actor, Role
-from bot.services.errors import NotFound, Refused
-from bot.services.findings import (
+from scoring import Group, Unit
+from services.access import Actor, Role
+from services.errors import NotFound, Refused
+from services.files.plan_file import default_plan_text
+from services.findings import (
     ACCEPTED,
     OVERDUE,
     accept_rectification,
     record_finding,
     submit_rectification,
 )
-from bot.services.people import register_person, register_units
-from bot.services.plans import load_plan
-from bot.services.practices import record_good_practice
-from bot.services.reports import ReportEntryInput, submit_report
-from bot.services.supervision_report import (
+from services.people import register_person, register_units
+from services.plans import load_plan
+from services.practices import record_good_practice
+from services.reports import ReportEntryInput, submit_report
+from services.supervision_report import (
     SupervisionReport,
     SupervisionUnit,
     half_days,
@@ -33,8 +34,7 @@ from bot.services.supervision_report import (
     supervision_report,
     write_supervision_report,
 )
-from bot.services.tasks import TaskInput, import_tasks, tasks_of_unit
-from scoring import Group, Unit
+from services.tasks import TaskInput, import_tasks, tasks_of_unit
 from storage.clock import FixedClock
 from storage.models import UnitRow
 from storage.repositories.year_data import YearUnits

@@ -9,11 +9,11 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from bot.plan_file import default_plan_text
-from bot.services.access import Actor, Role
-from bot.services.errors import Invalid, NotFound, Refused, ServiceError
-from bot.services.plans import load_plan
-from bot.services.tasks import (
+from services.access import Actor, Role
+from services.errors import Invalid, NotFound, Refused, ServiceError
+from services.files.plan_file import default_plan_text
+from services.plans import load_plan
+from services.tasks import (
     TaskInput,
     import_tasks,
     task_import_basis,

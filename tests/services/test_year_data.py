@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from bot.plan_file import default_plan_text
-from bot.services.access import Actor, Role
-from bot.services.errors import Invalid, NotFound, Refused
-from bot.services.people import register_units
-from bot.services.plans import load_plan
-from bot.services.standings import compute_standings
-from bot.services.year_data import (
+from scoring import BonusItem, Grade, GradeRecord, Group, IndicatorValues, InputError, Unit
+from services.access import Actor, Role
+from services.errors import Invalid, NotFound, Refused
+from services.files.plan_file import default_plan_text
+from services.people import register_units
+from services.plans import load_plan
+from services.standings import compute_standings
+from services.year_data import (
     add_bonus,
     decide_bonus,
     import_bonus,
@@ -25,7 +26,6 @@ from bot.services.year_data import (
     record_grade,
     value_versions,
 )
-from scoring import BonusItem, Grade, GradeRecord, Group, IndicatorValues, InputError, Unit
 from storage.clock import FixedClock
 from storage.models import AuditEntry, BonusRow, GradeRow, IndicatorValue, ValueSet
 from storage.repositories.year_data import YearUnits

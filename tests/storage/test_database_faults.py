@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.plan_file import default_plan_text
-from bot.services.access import Actor
-from bot.services.plans import load_plan
+from services.access import Actor
+from services.files.plan_file import default_plan_text
+from services.plans import load_plan
 from storage.clock import SystemClock
 from storage.database import open_database
 from storage.errors import DatabaseUnavailable

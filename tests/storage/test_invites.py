@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.services.access import Actor, Role
-from bot.services.errors import Refused
-from bot.services.people import (
+from services.access import Actor, Role
+from services.errors import Refused
+from services.people import (
     actor_for_telegram_user,
     invite_code_hash,
     issue_invite,

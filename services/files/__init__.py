@@ -1,0 +1,1 @@
+"""Adapters to files: workbook readers and writers, the plan file, chart images."""

@@ -1,0 +1,533 @@
+"""Reminders that are never lost and never doubled: planned as rows from the deadlines,
+claimed by one scheduler before they are sent, folded into one catch-up message when stale.
+
+The ladder of a deadline day D (the plan's time zone): a reminder `remind_days_before` days
+before D (0 = on the day), then an overdue notice on each of the `overdue_notice_days` days
+after D; from `escalate_after_days` days after D the coordinators are told, once a day, which
+units are overdue; every morning they get a digest. Each goes out at the plan's `send_at`
+(`digest_at` for the digest), moved to the end of the quiet hours if it falls inside them.
+
+`plan_reminders` is idempotent: a row is unique per (kind, target, person, local day), and rows
+that no longer apply (the unit submitted, an extension moved the deadline) are skipped.
+`due_reminders` claims what is due with an UPDATE ... WHERE status = 'pending' (and SKIP LOCKED
+on PostgreSQL), so two schedulers racing on one database never get the same row. A claim whose
+scheduler died before reporting back is released after `CLAIM_LEASE`, so a crash between the
+claim and Telegram's answer can repeat that one message rather than lose it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from scoring.plan import Plan, Schedule
+from services.deadlines import local_date, report_due_date
+from services.files.plan_file import load_plan_text
+from services.reports import MonthState, report_status
+from storage.clock import as_utc
+from storage.models import ExtensionRequest
+from storage.repositories.findings import Findings
+from storage.repositories.plans import Plans
+from storage.repositories.reminders import (
+    CLAIMED,
+    FAILED,
+    PENDING,
+    SENT,
+    SKIPPED,
+    Contact,
+    ReminderKey,
+    Reminders,
+)
+from storage.unit_of_work import UnitOfWork
+
+REPORT_DUE = "report_due"
+REPORT_OVERDUE = "report_overdue"
+FINDING_DUE = "finding_due"
+FINDING_OVERDUE = "finding_overdue"
+ESCALATION = "escalation"
+DIGEST = "digest"
+UNREACHABLE = "unreachable"
+CATCH_UP = "catch_up"
+LADDER_KINDS = (REPORT_DUE, REPORT_OVERDUE, FINDING_DUE, FINDING_OVERDUE)
+
+CLAIM_LEASE = timedelta(minutes=10)
+MAX_ATTEMPTS = 4
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15))
+# Report months looked at: a month's report deadline further back than this is not reminded
+# (an extension that long is not expected; the month is closed long before).
+REPORT_LOOKBACK_DAYS = 92
+DIGEST_WEEK = 7
+
+
+def new_scheduler_id() -> str:
+    """A name for one running scheduler, unique across restarts and machines."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+# --- time -------------------------------------------------------------------------------------
+
+
+def _hhmm(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def in_quiet_hours(moment: datetime, plan: Plan) -> bool:
+    """Whether `moment` falls in the plan's quiet hours (its time zone)."""
+    start, end = (_hhmm(t) for t in plan.schedule.quiet_hours)
+    local = as_utc(moment).astimezone(ZoneInfo(plan.timezone)).time()
+    if start == end:
+        return False
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def send_time(day: date, at: str, plan: Plan) -> datetime:
+    """When something of local `day` planned for `at` goes out, in UTC: moved to the end of
+    the quiet hours when it falls inside them."""
+    zone = ZoneInfo(plan.timezone)
+    local = datetime.combine(day, _hhmm(at), tzinfo=zone)
+    if not in_quiet_hours(local, plan):
+        return local.astimezone(UTC)
+    start, end = (_hhmm(t) for t in plan.schedule.quiet_hours)
+    end_day = day + timedelta(days=1) if start > end and local.time() >= start else day
+    return datetime.combine(end_day, end, tzinfo=zone).astimezone(UTC)
+
+
+# --- what the deadlines say -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A report or finding a unit still owes, with its (extended) deadline day."""
+
+    what: str  # report | finding
+    target: str
+    unit_id: int
+    unit_name: str
+    deadline: date
+    plan: Plan
+    params: dict[str, Any]
+
+    def days_late(self, today: date) -> int:
+        """Days past the deadline day (0 or less: not late)."""
+        return (today - self.deadline).days
+
+
+@dataclass
+class _Plans:
+    """Plans by year, each parsed once per call."""
+
+    uow: UnitOfWork
+    known: dict[int, Plan | None] = field(default_factory=dict)
+
+    def __call__(self, year: int) -> Plan | None:
+        if year not in self.known:
+            row = self.uow.repository(Plans).current(year)
+            self.known[year] = (
+                None if row is None else load_plan_text(row.yaml_text, f"plan {year}")
+            )
+        return self.known[year]
+
+    def ruling(self, now: datetime) -> Plan | None:
+        """The plan whose schedule rules `now`: this year's, else the latest loaded."""
+        years = self.uow.repository(Plans).years()
+        if not years:
+            return None
+        plan = self(now.year)
+        if plan is not None:
+            return self(local_date(now, plan.timezone).year) or plan
+        earlier = [y for y in years if y <= now.year]
+        return self(max(earlier) if earlier else min(years))
+
+
+def _open_deadlines(uow: UnitOfWork, plans: _Plans, now: datetime) -> list[Deadline]:
+    """Every report and finding that units still owe, whose reminders may matter now."""
+    out: list[Deadline] = []
+    repo = uow.repository(Reminders)
+    for year in (now.year - 1, now.year):
+        plan = plans(year)
+        if plan is None:
+            continue
+        today = local_date(now, plan.timezone)
+        horizon = today + timedelta(days=max(plan.schedule.remind_days_before) + 1)
+        for month in range(1, 13):
+            base = report_due_date(year, month, plan.schedule.monthly_report_due_day)
+            if base > horizon or (today - base).days > REPORT_LOOKBACK_DAYS:
+                continue
+            for status in report_status(uow, year, month, plan=plan):
+                if status.state not in (MonthState.NOT_DUE_YET, MonthState.OVERDUE):
+                    continue
+                deadline = local_date(status.due_at, plan.timezone) - timedelta(days=1)
+                out.append(
+                    Deadline(
+                        "report",
+                        f"report:{year}-{month:02d}:{status.unit_id}",
+                        status.unit_id,
+                        status.unit_name,
+                        deadline,
+                        plan,
+                        {"year": year, "month": month},
+                    )
+                )
+    findings = repo.unsettled_findings()
+    names = repo.unit_names(f.unit_id for f in findings)
+    for finding in findings:
+        plan = plans(finding.year) or plans.ruling(now)
+        if plan is None:
+            continue
+        out.append(
+            Deadline(
+                "finding",
+                f"finding:{finding.id}",
+                finding.unit_id,
+                names.get(finding.unit_id, ""),
+                finding.deadline,
+                plan,
+                {"finding_id": finding.id, "description": finding.description[:200]},
+            )
+        )
+    return out
+
+
+def _ladder(item: Deadline) -> list[tuple[str, date, dict[str, Any]]]:
+    """The (kind, day, params) of every reminder of a deadline."""
+    schedule: Schedule = item.plan.schedule
+    due_kind, overdue_kind = (
+        (REPORT_DUE, REPORT_OVERDUE) if item.what == "report" else (FINDING_DUE, FINDING_OVERDUE)
+    )
+    base = {**item.params, "unit": item.unit_name, "deadline": item.deadline.isoformat()}
+    out = [
+        (due_kind, item.deadline - timedelta(days=k), {**base, "days": k})
+        for k in schedule.remind_days_before
+    ]
+    out += [
+        (overdue_kind, item.deadline + timedelta(days=k), {**base, "days": k})
+        for k in range(1, schedule.overdue_notice_days + 1)
+    ]
+    return out
+
+
+def _escalated(items: list[Deadline], now: datetime) -> list[Deadline]:
+    """What has been overdue for the plan's `escalate_after_days` or more."""
+    return [
+        i
+        for i in items
+        if i.days_late(local_date(now, i.plan.timezone))
+        >= max(1, i.plan.schedule.escalate_after_days)
+    ]
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanningSummary:
+    """What one planning pass did."""
+
+    created: int
+    skipped: int
+
+
+def _row(
+    kind: str,
+    target: str,
+    who: Contact,
+    day: date,
+    at: datetime,
+    params: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "target": target,
+        "person_id": who.person_id,
+        "telegram_user_id": who.telegram_user_id,
+        "due_on": day,
+        "due_at": at,
+        "send_after": at,
+        "params": params,
+        "status": PENDING,
+        "attempts": 0,
+        "created_at": now,
+    }
+
+
+def plan_reminders(uow: UnitOfWork) -> PlanningSummary:
+    """Create the reminder rows the deadlines call for and skip pending ones that no longer
+    apply; safe to run again at any time (and by two schedulers at once)."""
+    with uow:
+        now = as_utc(uow.now())
+        plans = _Plans(uow)
+        ruling = plans.ruling(now)
+        if ruling is None:
+            return PlanningSummary(0, 0)
+        repo = uow.repository(Reminders)
+        items = _open_deadlines(uow, plans, now)
+        liaisons = repo.liaisons(i.unit_id for i in items)
+        wanted: set[ReminderKey] = set()
+        rows: dict[ReminderKey, dict[str, Any]] = {}
+        for item in items:
+            stale = timedelta(hours=item.plan.schedule.stale_after_hours)
+            for kind, day, params in _ladder(item):
+                at = send_time(day, item.plan.schedule.send_at, item.plan)
+                for who in liaisons[item.unit_id]:
+                    key = ReminderKey(kind, item.target, who.person_id, day)
+                    wanted.add(key)
+                    # A reminder that fell due long ago (before the bot first ran, or while
+                    # it was down without a row) is not created: a newer one says the same.
+                    if at >= now - stale:
+                        rows[key] = _row(kind, item.target, who, day, at, params, now)
+        today = local_date(now, ruling.timezone)
+        coordinators = repo.coordinators()
+        escalate = bool(_escalated(items, now))
+        for day in (today, today + timedelta(days=1)):
+            digest_at = send_time(day, ruling.schedule.digest_at, ruling)
+            for who in coordinators:
+                key = ReminderKey(DIGEST, DIGEST, who.person_id, day)
+                rows[key] = _row(DIGEST, DIGEST, who, day, digest_at, {}, now)
+                if escalate and day == today:
+                    at = send_time(day, ruling.schedule.send_at, ruling)
+                    key = ReminderKey(ESCALATION, ESCALATION, who.person_id, day)
+                    wanted.add(key)
+                    rows[key] = _row(ESCALATION, ESCALATION, who, day, at, {}, now)
+        oldest = min((k.due_on for k in rows), default=today)
+        existing = repo.keys_since(oldest)
+        created = repo.add_missing([r for k, r in rows.items() if k not in existing])
+        gone = [
+            r.id
+            for r in repo.pending()
+            if (r.kind in LADDER_KINDS or (r.kind == ESCALATION and not escalate))
+            and ReminderKey(r.kind, r.target, r.person_id, r.due_on) not in wanted
+        ]
+        skipped = repo.skip(gone, "no_longer_due")
+        uow.commit()
+        return PlanningSummary(created, skipped)
+
+
+# --- claiming ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send: a reminder, a digest, an escalation, or a catch-up folding
+    several stale reminders; `ids` are the reminder rows it settles."""
+
+    ids: tuple[int, ...]
+    kind: str
+    person_id: int
+    telegram_user_id: int
+    language: str | None
+    params: dict[str, Any]
+    items: tuple[tuple[str, dict[str, Any]], ...] = ()  # a catch-up's (kind, params)
+
+
+def due_reminders(uow: UnitOfWork, scheduler_id: str, limit: int = 100) -> list[Outgoing]:
+    """Claim the reminders due now for `scheduler_id` and say what to send (nothing during
+    quiet hours); stale ones are folded per person into one catch-up message."""
+    with uow:
+        now = as_utc(uow.now())
+        plans = _Plans(uow)
+        ruling = plans.ruling(now)
+        if ruling is None or in_quiet_hours(now, ruling):
+            return []
+        repo = uow.repository(Reminders)
+        repo.release_expired(now - CLAIM_LEASE)
+        claimed = repo.claim(now, scheduler_id, limit)
+        uow.commit()
+        if not claimed:
+            return []
+        stale_before = now - timedelta(hours=ruling.schedule.stale_after_hours)
+        contacts = repo.contacts(r.person_id for r in claimed)
+        out: list[Outgoing] = []
+        skip: dict[str, list[int]] = defaultdict(list)
+        folded: dict[int, list[Any]] = defaultdict(list)
+        summary: _Summary | None = None
+        for row in claimed:
+            who = contacts[row.person_id]
+            stale = as_utc(row.due_at) < stale_before
+            if row.kind in (DIGEST, ESCALATION):
+                if stale:
+                    skip["stale"].append(row.id)
+                    continue
+                summary = summary or _summary(uow, plans, now)
+                params = summary.digest() if row.kind == DIGEST else summary.escalation()
+                if params is None:
+                    skip["nothing_to_say"].append(row.id)
+                    continue
+            elif stale and row.kind in LADDER_KINDS:
+                folded[row.person_id].append(row)
+                continue
+            else:
+                params = dict(row.params)
+            out.append(
+                Outgoing(
+                    (row.id,), row.kind, who.person_id, row.telegram_user_id, who.language, params
+                )
+            )
+        for person_id, rows in folded.items():
+            # Only the newest reminder of each target still matters.
+            latest: dict[str, Any] = {}
+            for row in sorted(rows, key=lambda r: (as_utc(r.due_at), r.id)):
+                if row.target in latest:
+                    skip["superseded"].append(latest[row.target].id)
+                latest[row.target] = row
+            kept = list(latest.values())
+            who = contacts[person_id]
+            out.append(
+                Outgoing(
+                    tuple(r.id for r in kept),
+                    CATCH_UP,
+                    person_id,
+                    kept[0].telegram_user_id,
+                    who.language,
+                    {"count": len(kept)},
+                    tuple((r.kind, dict(r.params)) for r in kept),
+                )
+            )
+        for reason, ids in skip.items():
+            repo.finish(ids, scheduler_id, status=SKIPPED, error=reason)
+        uow.commit()
+        return out
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """The district's state for the coordinators' digest and escalation."""
+
+    due_reports: int
+    due_findings: int
+    overdue: list[Deadline]
+    escalated: list[Deadline]
+    review: int
+    today: date
+
+    def digest(self) -> dict[str, Any] | None:
+        if not (self.due_reports or self.due_findings or self.overdue or self.review):
+            return None
+        return {
+            "due_reports": self.due_reports,
+            "due_findings": self.due_findings,
+            "overdue": [_line(i, self.today) for i in self.overdue],
+            "review": self.review,
+        }
+
+    def escalation(self) -> dict[str, Any] | None:
+        if not self.escalated:
+            return None
+        return {"overdue": [_line(i, self.today) for i in self.escalated]}
+
+
+def _line(item: Deadline, today: date) -> dict[str, Any]:
+    return {
+        **item.params,
+        "what": item.what,
+        "unit": item.unit_name,
+        "days": item.days_late(today),
+    }
+
+
+def _summary(uow: UnitOfWork, plans: _Plans, now: datetime) -> _Summary:
+    ruling = plans.ruling(now)
+    assert ruling is not None
+    today = local_date(now, ruling.timezone)
+    items = _open_deadlines(uow, plans, now)
+    week = today + timedelta(days=DIGEST_WEEK - 1)
+    due = [i for i in items if today <= i.deadline <= week]
+    overdue = sorted(
+        (i for i in items if i.deadline < today), key=lambda i: (i.deadline, i.target)
+    )
+    review = len(uow.repository(Findings).undecided_rectifications()) + len(
+        uow.session.query(ExtensionRequest.id).filter(ExtensionRequest.decision.is_(None)).all()
+    )
+    return _Summary(
+        due_reports=sum(1 for i in due if i.what == "report"),
+        due_findings=sum(1 for i in due if i.what == "finding"),
+        overdue=overdue,
+        escalated=[i for i in overdue if i in _escalated(items, now)],
+        review=review,
+        today=today,
+    )
+
+
+# --- reporting back ---------------------------------------------------------------------------
+
+
+def mark_sent(uow: UnitOfWork, scheduler_id: str, outgoing: Outgoing) -> None:
+    """The message went out: its rows are sent, and its recipient is reachable again."""
+    with uow:
+        repo = uow.repository(Reminders)
+        repo.finish(outgoing.ids, scheduler_id, status=SENT, sent_at=uow.now(), error=None)
+        repo.clear_unreachable([outgoing.person_id])
+        uow.commit()
+
+
+def mark_failed(
+    uow: UnitOfWork,
+    scheduler_id: str,
+    outgoing: Outgoing,
+    error: str,
+    *,
+    unreachable: bool = False,
+    retry_after: float | None = None,
+) -> bool:
+    """The message did not go out. A refused recipient (`unreachable`) is recorded, and the
+    coordinators are told once; anything else is retried later with a growing pause, up to
+    `MAX_ATTEMPTS`. True if it will be retried."""
+    with uow:
+        now = as_utc(uow.now())
+        repo = uow.repository(Reminders)
+        rows = [r for r in repo.by_ids(outgoing.ids) if r.status == CLAIMED]
+        attempts = max((r.attempts for r in rows), default=0) + 1
+        retry = not unreachable and attempts < MAX_ATTEMPTS
+        if retry:
+            pause = (
+                timedelta(seconds=retry_after)
+                if retry_after is not None
+                else BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+            )
+            repo.finish(
+                outgoing.ids,
+                scheduler_id,
+                status=PENDING,
+                attempts=attempts,
+                error=error[:500],
+                send_after=now + pause,
+                claimed_by=None,
+                claimed_at=None,
+            )
+        else:
+            repo.finish(
+                outgoing.ids, scheduler_id, status=FAILED, attempts=attempts, error=error[:500]
+            )
+        if unreachable and repo.mark_unreachable(outgoing.person_id, now, error[:500]):
+            _tell_coordinators_unreachable(uow, outgoing.person_id, now)
+        uow.commit()
+        return retry
+
+
+def _tell_coordinators_unreachable(uow: UnitOfWork, person_id: int, now: datetime) -> None:
+    repo = uow.repository(Reminders)
+    plans = _Plans(uow)
+    ruling = plans.ruling(now)
+    zone = ruling.timezone if ruling is not None else "Asia/Shanghai"
+    person = repo.contacts([person_id]).get(person_id)
+    if person is None:
+        return
+    unit = repo.unit_names([person.unit_id]).get(person.unit_id, "") if person.unit_id else ""
+    today = local_date(now, zone)
+    params = {"name": person.name, "unit": unit}
+    repo.add_missing(
+        [
+            _row(UNREACHABLE, f"person:{person_id}", who, today, now, params, now)
+            for who in repo.coordinators()
+            if who.person_id != person_id
+        ]
+    )

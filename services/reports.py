@@ -1,0 +1,635 @@
+"""Monthly progress reports (月跟踪): submit and correct, look back, close a month, and the
+on-time / late / missing facts that scoring derives its events from.
+
+Rules and decisions:
+
+- The report of month M may be submitted from the first day of M (in the plan's time zone); it
+  is due at the end of day `schedule.monthly_report_due_day` of M+1, or of the unit's granted
+  extension. A report submitted at or after that instant is accepted and marked late.
+- A second submission for the same unit and month is a correction: a new version; the earlier
+  versions are kept unchanged. Whether the month counts as on time for scoring is decided by the
+  FIRST version only: a unit that reported on time and corrected later is not late, and a late
+  unit cannot become on time by correcting.
+- Closing a month (coordinators) is allowed once every deadline of the units still without a
+  report has passed (extensions included), and only once per month. Units expected to report
+  (active units with a task of the year) that have no report at that moment are missing; the
+  closure is a snapshot, so a report that arrives after it is stored (late) but the month stays
+  missing for that unit.
+- `month_report_facts` gives, as of any moment, one fact per unit and month whose deadline has
+  passed: on_time / late from the first version submitted by then, missing for months closed by
+  then. A unit past its deadline without a report in a month not yet closed yields no fact (no
+  event yet); `report_status` shows it as `overdue`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+from scoring import Plan
+from services.access import Actor, Role, require_own_unit, require_role
+from services.deadlines import local_date, report_due_at, report_due_date
+from services.errors import Invalid, NotFound
+from services.plans import plan_in
+from services.tasks import require_unit_view
+from storage.clock import as_utc
+from storage.models import MonthClosure, ProgressReport, ReportEntry, ReportEvidence, UnitRow
+from storage.repositories.extensions import Extensions
+from storage.repositories.reports import FirstReport, Reports, UnitBrief
+from storage.repositories.tasks import Tasks
+from storage.unit_of_work import UnitOfWork
+
+ENTRY_STATUSES: tuple[str, ...] = ("not_started", "on_track", "behind", "done")
+MAX_FIGURE = 100
+
+
+class MonthState(StrEnum):
+    """Where a unit stands with one month's report."""
+
+    ON_TIME = "on_time"  # first version submitted before the deadline
+    LATE = "late"  # first version submitted at or after the deadline
+    MISSING = "missing"  # no report when the month was closed
+    OVERDUE = "overdue"  # deadline passed, no report yet, month not closed (no event yet)
+    NOT_DUE_YET = "not_due_yet"  # no report, deadline still ahead
+
+
+@dataclass(frozen=True)
+class ReportEntryInput:
+    """The progress of one task: status, a percent or key figure (may be empty), a note."""
+
+    task_id: int
+    status: str
+    figure: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ReportReceipt:
+    """What the submitter is given back: a unique receipt number and the submission time."""
+
+    receipt: str
+    report_id: int
+    unit_id: int
+    year: int
+    month: int
+    version: int
+    submitted_at: datetime
+    due_at: datetime
+    on_time: bool  # this version
+    counts_on_time: bool  # the month, for scoring: the first version's on_time
+
+    @property
+    def correction(self) -> bool:
+        """Whether this submission corrected an earlier version."""
+        return self.version > 1
+
+
+@dataclass(frozen=True)
+class ReportEntryView:
+    """One task's entry of a stored report version."""
+
+    task_id: int
+    task_code: str
+    task_title: str
+    status: str
+    figure: str
+    note: str
+
+
+@dataclass(frozen=True)
+class ReportVersionView:
+    """One stored version of a unit's report for a month."""
+
+    report_id: int
+    unit_id: int
+    year: int
+    month: int
+    version: int
+    receipt: str
+    submitted_at: datetime
+    submitted_by: int | None
+    due_at: datetime
+    on_time: bool
+    entries: tuple[ReportEntryView, ...]
+    evidence_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    """A unit named in a result."""
+
+    unit_id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ClosedMonth:
+    """A month just closed and the units found missing."""
+
+    year: int
+    month: int
+    closed_at: datetime
+    missing: tuple[UnitRef, ...]
+
+
+@dataclass(frozen=True)
+class UnitReportStatus:
+    """One unit's standing with one month's report, now (the coordinators' matrix)."""
+
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    group: str
+    year: int
+    month: int
+    state: MonthState
+    due_at: datetime
+    first_submitted_at: datetime | None
+    latest_version: int  # 0: nothing submitted
+    latest_receipt: str | None
+
+
+class UnitMonthFact(NamedTuple):
+    """A settled fact of one unit and month: reported on time, late, or missing.
+
+    An immutable tuple rather than a frozen dataclass: a year of 2,000 units makes 24,000 of
+    them for every standings computation, and tuples are made three times faster.
+    """
+
+    unit_id: int
+    unit_code: str
+    year: int
+    month: int
+    state: MonthState  # ON_TIME, LATE or MISSING only
+    due_at: datetime  # the unit's deadline for the month, extension included
+
+
+# ---------------------------------------------------------------------------------------------
+# Submitting
+
+
+def submit_report(
+    uow: UnitOfWork,
+    actor: Actor,
+    unit_id: int,
+    year: int,
+    month: int,
+    entries: Sequence[ReportEntryInput],
+    evidence_ids: Sequence[int] = (),
+) -> ReportReceipt:
+    """Store a unit's report for a month (its liaison, or a manager on its behalf); a second
+    submission is a correction (a new version)."""
+    require_role(actor, Role.LIAISON, Role.COORDINATOR)
+    require_own_unit(actor, unit_id)
+    _check_month(month)
+    cleaned = _check_entries(entries)
+    evidence = list(dict.fromkeys(evidence_ids))
+    with uow:
+        reports = uow.repository(Reports)
+        unit = reports.lock_unit(unit_id)
+        if unit is None:
+            raise NotFound("unknown_unit", unit=unit_id)
+        plan = plan_in(uow, year)
+        now = as_utc(uow.now())
+        opens = date(year, month, 1)
+        if local_date(now, plan.timezone) < opens:
+            raise Invalid("report_month_not_open", year=year, month=month, opens=opens)
+        tasks = uow.repository(Tasks).by_ids(e.task_id for e in cleaned)
+        for entry in cleaned:
+            task = tasks.get(entry.task_id)
+            if task is None or task.unit_id != unit_id or task.year != year:
+                raise Invalid(
+                    "report_task_not_of_unit", task=entry.task_id, unit=unit.code, year=year
+                )
+        found = reports.existing_evidence(evidence)
+        if len(found) != len(evidence):
+            raise NotFound(
+                "report_evidence_not_found", ids=[i for i in evidence if i not in found]
+            )
+
+        extension = uow.repository(Extensions).granted_report_extension(unit_id, year, month)
+        due = report_due_at(
+            year, month, plan.schedule.monthly_report_due_day, plan.timezone, extension
+        )
+        previous = reports.versions(unit_id, year, month)
+        version = len(previous) + 1
+        report = reports.add(
+            ProgressReport(
+                unit_id=unit_id,
+                year=year,
+                month=month,
+                version=version,
+                submitted_by=actor.person_id,
+                submitted_at=now,
+                due_at=due,
+                on_time=now < due,
+                receipt=receipt_number(unit_id, year, month, version),
+            )
+        )
+        uow.flush()
+        for entry in cleaned:
+            reports.add_entry(
+                ReportEntry(
+                    report_id=report.id,
+                    task_id=entry.task_id,
+                    status=entry.status,
+                    figure=entry.figure,
+                    note=entry.note,
+                )
+            )
+        for evidence_id in evidence:
+            reports.add_evidence(ReportEvidence(report_id=report.id, evidence_id=evidence_id))
+        uow.flush()
+        codes = {task.id: task.code for task in tasks.values()}
+        after = _report_dict(report, cleaned, evidence, codes, unit)
+        before = None
+        if previous:
+            last = previous[-1]
+            before_codes = _task_codes(uow, last)
+            before = _report_dict(
+                last, last.entries, reports.evidence_of([last.id])[last.id], before_codes, unit
+            )
+        uow.audit(
+            actor.audit_name,
+            "report.correct" if previous else "report.submit",
+            "progress_report",
+            report.id,
+            before,
+            after,
+        )
+        counts_on_time = previous[0].on_time if previous else report.on_time
+        uow.commit()
+        return ReportReceipt(
+            receipt=report.receipt,
+            report_id=report.id,
+            unit_id=unit_id,
+            year=year,
+            month=month,
+            version=version,
+            submitted_at=now,
+            due_at=due,
+            on_time=report.on_time,
+            counts_on_time=counts_on_time,
+        )
+
+
+def receipt_number(unit_id: int, year: int, month: int, version: int) -> str:
+    """The receipt of a report version, such as `R2025-03-0007-v2` (unique by construction)."""
+    return f"R{year}-{month:02d}-{unit_id:04d}-v{version}"
+
+
+def _check_month(month: int) -> None:
+    if not 1 <= month <= 12:
+        raise Invalid("report_month_invalid", month=month)
+
+
+def _check_entries(entries: Sequence[ReportEntryInput]) -> list[ReportEntryInput]:
+    """Entries with trimmed text; refuse an empty report, bad statuses and repeated tasks."""
+    if not entries:
+        raise Invalid("report_no_entries")
+    seen: set[int] = set()
+    out: list[ReportEntryInput] = []
+    for entry in entries:
+        if entry.status not in ENTRY_STATUSES:
+            raise Invalid("report_bad_status", status=entry.status, choices=list(ENTRY_STATUSES))
+        if entry.task_id in seen:
+            raise Invalid("report_duplicate_task", task=entry.task_id)
+        seen.add(entry.task_id)
+        figure = entry.figure.strip()
+        if len(figure) > MAX_FIGURE:
+            raise Invalid("report_figure_too_long", limit=MAX_FIGURE, length=len(figure))
+        out.append(ReportEntryInput(entry.task_id, entry.status, figure, entry.note.strip()))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Looking back
+
+
+def report_history(
+    uow: UnitOfWork, actor: Actor, unit_id: int, year: int, month: int
+) -> list[ReportVersionView]:
+    """Every version of a unit's report for a month, oldest first."""
+    require_unit_view(actor, unit_id)
+    _check_month(month)
+    with uow:
+        reports = uow.repository(Reports)
+        versions = reports.versions(unit_id, year, month)
+        return _views(uow, versions)
+
+
+def last_report(
+    uow: UnitOfWork, actor: Actor, unit_id: int, year: int, month: int
+) -> ReportVersionView | None:
+    """The newest version of the unit's latest report of an earlier month of `year` (for
+    "same as last month"); None in January or when nothing was reported before."""
+    require_unit_view(actor, unit_id)
+    _check_month(month)
+    with uow:
+        report = uow.repository(Reports).latest_before(unit_id, year, month)
+        return _views(uow, [report])[0] if report is not None else None
+
+
+def _views(uow: UnitOfWork, versions: Sequence[ProgressReport]) -> list[ReportVersionView]:
+    reports = uow.repository(Reports)
+    evidence = reports.evidence_of(r.id for r in versions)
+    tasks = uow.repository(Tasks).by_ids(e.task_id for r in versions for e in r.entries)
+    return [
+        ReportVersionView(
+            report_id=r.id,
+            unit_id=r.unit_id,
+            year=r.year,
+            month=r.month,
+            version=r.version,
+            receipt=r.receipt,
+            submitted_at=as_utc(r.submitted_at),
+            submitted_by=r.submitted_by,
+            due_at=as_utc(r.due_at),
+            on_time=r.on_time,
+            entries=tuple(
+                ReportEntryView(
+                    task_id=e.task_id,
+                    task_code=tasks[e.task_id].code,
+                    task_title=tasks[e.task_id].title,
+                    status=e.status,
+                    figure=e.figure,
+                    note=e.note,
+                )
+                for e in r.entries
+            ),
+            evidence_ids=tuple(evidence[r.id]),
+        )
+        for r in versions
+    ]
+
+
+def _task_codes(uow: UnitOfWork, report: ProgressReport) -> dict[int, str]:
+    tasks = uow.repository(Tasks).by_ids(e.task_id for e in report.entries)
+    return {task_id: task.code for task_id, task in tasks.items()}
+
+
+def _report_dict(
+    report: ProgressReport,
+    entries: Sequence[ReportEntryInput] | Sequence[ReportEntry],
+    evidence: Sequence[int],
+    codes: dict[int, str],
+    unit: UnitRow,
+) -> dict[str, Any]:
+    return {
+        "unit": unit.code,
+        "year": report.year,
+        "month": report.month,
+        "version": report.version,
+        "receipt": report.receipt,
+        "on_time": report.on_time,
+        "due_at": report.due_at,
+        "entries": [
+            {
+                "task": codes.get(e.task_id, e.task_id),
+                "status": e.status,
+                "figure": e.figure,
+                "note": e.note,
+            }
+            for e in entries
+        ],
+        "evidence": list(evidence),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Closing a month, and where every unit stands
+
+
+def close_month(uow: UnitOfWork, actor: Actor, year: int, month: int) -> ClosedMonth:
+    """Close a month (coordinators): units expected to report that have none are missing."""
+    require_role(actor, Role.COORDINATOR)
+    _check_month(month)
+    with uow:
+        plan = plan_in(uow, year)
+        reports = uow.repository(Reports)
+        existing = reports.closure(year, month)
+        if existing is not None:
+            raise Invalid(
+                "report_month_already_closed",
+                year=year,
+                month=month,
+                closed_on=local_date(as_utc(existing.closed_at), plan.timezone),
+            )
+        now = as_utc(uow.now())
+        due_day = report_due_date(year, month, plan.schedule.monthly_report_due_day)
+        if now < report_due_at(year, month, plan.schedule.monthly_report_due_day, plan.timezone):
+            raise Invalid("report_month_not_due", year=year, month=month, due=due_day)
+        basis = _Basis.load(uow, plan, year, month)
+        reported = {unit_id for unit_id, _ in basis.firsts}
+        missing = [
+            unit for unit in basis.units if unit.id not in reported and basis.expected(unit, now)
+        ]
+        pending = [
+            (unit, basis.extensions[(unit.id, month)])
+            for unit in missing
+            if now < basis.due(unit.id, month)
+        ]
+        if pending:
+            raise Invalid(
+                "report_month_extension_pending",
+                year=year,
+                month=month,
+                units=[unit.code for unit, _ in pending],
+                due=max(day for _, day in pending),
+            )
+        closure = reports.add_closure(
+            MonthClosure(year=year, month=month, closed_at=now, closed_by=actor.person_id)
+        )
+        uow.flush()
+        refs = tuple(UnitRef(u.id, u.code, u.name) for u in missing)
+        uow.audit(
+            actor.audit_name,
+            "month.close",
+            "month_closure",
+            closure.id,
+            None,
+            {"year": year, "month": month, "missing": [u.code for u in refs]},
+        )
+        uow.commit()
+    return ClosedMonth(year, month, now, refs)
+
+
+def report_status(
+    uow: UnitOfWork, year: int, month: int, *, plan: Plan | None = None
+) -> list[UnitReportStatus]:
+    """Every expected unit's state for one month, now (works inside an open unit of work too)."""
+    _check_month(month)
+    with _reading(uow):
+        plan = plan or plan_in(uow, year)
+        now = as_utc(uow.now())
+        basis = _Basis.load(uow, plan, year, month)
+        latest = uow.repository(Reports).latest_versions(year, month)
+        out: list[UnitReportStatus] = []
+        for unit in basis.units:
+            state = basis.state(unit, month, now)
+            if state is None:
+                continue
+            first = basis.firsts.get((unit.id, month))
+            last = latest.get(unit.id)
+            out.append(
+                UnitReportStatus(
+                    unit_id=unit.id,
+                    unit_code=unit.code,
+                    unit_name=unit.name,
+                    group=unit.group,
+                    year=year,
+                    month=month,
+                    state=state,
+                    due_at=basis.due(unit.id, month),
+                    first_submitted_at=first.submitted_at if first else None,
+                    latest_version=last.version if last else 0,
+                    latest_receipt=last.receipt if last else None,
+                )
+            )
+        return out
+
+
+def month_report_facts(
+    uow: UnitOfWork, year: int, as_of: datetime, *, plan: Plan | None = None
+) -> list[UnitMonthFact]:
+    """Per unit and month of `year` whose deadline passed by `as_of`: reported on time, late,
+    or missing (closed months only); works inside an open unit of work too. Pass the year's
+    `plan` if you have it, to save parsing it again."""
+    at = as_utc(as_of)
+    on_time, late, missing = MonthState.ON_TIME, MonthState.LATE, MonthState.MISSING
+    with _reading(uow):
+        # (unit, month) -> (on time, submitted before the month's closure), for first versions
+        # submitted by `at`; the database compares the times, so none is read back.
+        settled = uow.repository(Reports).first_versions_as_of(year, at)
+        basis = _Basis.load(
+            uow, plan or plan_in(uow, year), year, firsts=False, reporting={u for u, _ in settled}
+        )
+        extensions = basis.extensions
+        out: list[UnitMonthFact] = []
+        # Written out for speed: 2,000 units make 24,000 unit-months a year.
+        for month in range(1, 13):
+            base = basis.base_due[month]
+            closed = basis.closures.get(month)
+            if closed is not None and closed <= at:
+                # A closed month: settled for every unit at its closure.
+                for unit in basis.units:
+                    first = settled.get((unit.id, month))
+                    if first is not None and first[1]:
+                        state = on_time if first[0] else late
+                    elif basis.expected(unit, closed):
+                        state = missing
+                    else:
+                        continue
+                    due = base if (unit.id, month) not in extensions else basis.due(unit.id, month)
+                    out.append(UnitMonthFact(unit.id, unit.code, year, month, state, due))
+                continue
+            if base > at:
+                continue  # nothing is settled before the plan's deadline; extensions only add
+            for unit in basis.units:
+                first = settled.get((unit.id, month))
+                if first is None:
+                    continue  # not reported (yet): no fact until the month is closed
+                due = base if (unit.id, month) not in extensions else basis.due(unit.id, month)
+                if due > at:
+                    continue  # reported, but its (extended) deadline has not passed yet
+                out.append(
+                    UnitMonthFact(
+                        unit.id, unit.code, year, month, on_time if first[0] else late, due
+                    )
+                )
+        return out
+
+
+@dataclass
+class _Basis:
+    """Everything the month states of a year are computed from, read in a few queries."""
+
+    plan: Plan
+    year: int
+    units: list[UnitBrief]
+    first_task: dict[int, datetime]
+    firsts: dict[tuple[int, int], FirstReport]
+    closures: dict[int, datetime]
+    extensions: dict[tuple[int, int], date]
+    base_due: dict[int, datetime]
+
+    @classmethod
+    def load(
+        cls,
+        uow: UnitOfWork,
+        plan: Plan,
+        year: int,
+        month: int | None = None,
+        *,
+        firsts: bool = True,
+        reporting: set[int] | None = None,
+    ) -> _Basis:
+        """Read the basis of `year` (the first versions of one month only, or none)."""
+        reports = uow.repository(Reports)
+        first_versions = reports.first_versions(year, month) if firsts else {}
+        first_task = uow.repository(Tasks).first_task_times(year)
+        if reporting is None:
+            reporting = {unit_id for unit_id, _ in first_versions}
+        units = [u for u in reports.units() if u.id in first_task or u.id in reporting]
+        due_day = plan.schedule.monthly_report_due_day
+        return cls(
+            plan=plan,
+            year=year,
+            units=units,
+            first_task=first_task,
+            firsts=first_versions,
+            closures=reports.closures(year),
+            extensions=reports.granted_extensions(year),
+            base_due={m: report_due_at(year, m, due_day, plan.timezone) for m in range(1, 13)},
+        )
+
+    def due(self, unit_id: int, month: int) -> datetime:
+        """The unit's deadline for the month, extension included."""
+        extension = self.extensions.get((unit_id, month))
+        if extension is None:
+            return self.base_due[month]
+        return report_due_at(
+            self.year,
+            month,
+            self.plan.schedule.monthly_report_due_day,
+            self.plan.timezone,
+            extension,
+        )
+
+    def expected(self, unit: UnitBrief, at: datetime) -> bool:
+        """Whether the unit owes reports at `at`: active, with a task of the year by then."""
+        first = self.first_task.get(unit.id)
+        return unit.active and first is not None and first <= at
+
+    def state(self, unit: UnitBrief, month: int, at: datetime) -> MonthState | None:
+        """The unit's state for the month as of `at`; None when it owes no report."""
+        first = self.firsts.get((unit.id, month))
+        closed = self.closures.get(month)
+        if closed is not None and closed <= at:
+            if first is not None and first.submitted_at <= closed:
+                return MonthState.ON_TIME if first.on_time else MonthState.LATE
+            return MonthState.MISSING if self.expected(unit, closed) else None
+        if first is not None and first.submitted_at <= at:
+            return MonthState.ON_TIME if first.on_time else MonthState.LATE
+        if not self.expected(unit, at):
+            return None
+        if self.due(unit.id, month) <= at:
+            return MonthState.OVERDUE
+        return MonthState.NOT_DUE_YET
+
+
+@contextmanager
+def _reading(uow: UnitOfWork) -> Iterator[UnitOfWork]:
+    """Use the unit of work if it is open already (inside another service), else open it."""
+    try:
+        uow.session  # noqa: B018 - raises when the unit of work is not open
+    except RuntimeError:
+        with uow:
+            yield uow
+        return
+    yield uow

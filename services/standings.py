@@ -1,0 +1,304 @@
+"""Standings from what is stored: the plan in force, the units, the newest values, the grades in
+force, approved bonus and the events derived from reports and findings, scored by the engine.
+
+Everything is read with a few bulk SELECTs of plain columns (no ORM objects), so that a district
+of thousands of units scores in well under a second.
+
+As of a moment, the standings are those the stored facts gave then: the newest value set
+imported by then, the grades recorded by then and not yet replaced, the bonus approved by then,
+and the events (late or missing reports, overdue rectifications, false reports) as they stood.
+The plan is always the one in force now: a corrected plan applies to the whole year.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from operator import itemgetter
+from pathlib import Path
+
+import numpy as np
+import xlsxwriter
+from sqlalchemy import Row
+
+from scoring import (
+    BonusItem,
+    EventCount,
+    EventKind,
+    GradeRecord,
+    Group,
+    IndicatorValues,
+    Plan,
+    Standings,
+    Unit,
+    score,
+)
+from services.deadlines import end_of_day
+from services.errors import NotFound
+from services.files.plan_file import load_plan_text
+from services.findings import false_report_facts, finding_facts
+from services.reports import MonthState, month_report_facts
+from services.year_data import GRADE_OF
+from storage.clock import as_utc
+from storage.repositories.plans import Plans
+from storage.repositories.year_data import Bonuses, Grades, ValueSets, YearUnits
+from storage.unit_of_work import UnitOfWork
+
+_MONTH_EVENTS = {
+    MonthState.LATE: EventKind.REPORT_LATE,
+    MonthState.MISSING: EventKind.REPORT_MISSING,
+}
+
+
+@dataclass(frozen=True)
+class YearInputs:
+    """What the engine scores for a year, read from the database."""
+
+    plan: Plan
+    units: list[Unit]
+    values: IndicatorValues
+    grades: list[GradeRecord]
+    bonus: list[BonusItem]
+    events: list[EventCount]
+    value_version: int | None
+
+
+@dataclass(frozen=True)
+class ExportedYear:
+    """The files of a year exported for `kaohe score`."""
+
+    plan: Path
+    units: Path
+    values: Path
+    grades: Path
+    bonus: Path
+    events: Path
+
+
+@lru_cache(maxsize=8)
+def _parsed_plan(yaml_text: str, source: str) -> Plan:
+    """A plan parsed once per text: parsing YAML costs more than reading a district's grades."""
+    return load_plan_text(yaml_text, source)
+
+
+def plan_in_force(uow: UnitOfWork, year: int) -> Plan:
+    """The plan in force for `year` (as `plans.plan_in`), inside an open unit of work."""
+    row = uow.repository(Plans).current(year)
+    if row is None:
+        raise NotFound("no_plan", year=year)
+    return _parsed_plan(row.yaml_text, f"plan {year} v{row.version}")
+
+
+def as_of_day(uow: UnitOfWork, year: int, day: date) -> datetime:
+    """The end of `day` in the plan's time zone (the moment `--as-of DAY` means), in UTC."""
+    with uow:
+        return end_of_day(day, plan_in_force(uow, year).timezone)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a bulk computation.
+
+    Standings allocate a few hundred thousand short-lived objects that hold no cycles (rows,
+    grade records, facts); the collector would scan them again and again for nothing, which
+    costs a fifth of the time on a district of 2,000 units.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def compute_standings(uow: UnitOfWork, year: int, as_of: datetime | None = None) -> Standings:
+    """The standings of `year` from the stored facts (as they stood at `as_of`, if given)."""
+    with _collector_paused():
+        inputs = year_inputs(uow, year, as_of)
+        return score(
+            inputs.plan, inputs.units, inputs.values, inputs.grades, inputs.bonus, inputs.events
+        )
+
+
+def year_inputs(uow: UnitOfWork, year: int, as_of: datetime | None = None) -> YearInputs:
+    """Read everything the engine needs for `year` in one transaction."""
+    moment = as_utc(as_of) if as_of is not None else None
+    with uow:
+        plan = plan_in_force(uow, year)
+        unit_rows = uow.repository(YearUnits).rows()
+        units = [Unit(r.code, r.name, Group(r.group)) for r in unit_rows]
+        code_of = {r.id: r.code for r in unit_rows}
+        values, version = newest_values(uow, plan, year, moment, unit_rows)
+        grades = [
+            GradeRecord(code_of[unit_id], item, period, rater, GRADE_OF[grade])
+            for unit_id, item, period, rater, grade in uow.repository(Grades).in_force(
+                year, moment
+            )
+            if unit_id in code_of
+        ]
+        bonus = [
+            BonusItem(code_of[r[0]], r[1], bool(r[3]), r[2])
+            for r in uow.repository(Bonuses).standing(year, moment)
+            if r[0] in code_of
+        ]
+        events = derived_events(uow, year, moment, code_of)
+    return YearInputs(plan, units, values, grades, bonus, events, version)
+
+
+def newest_values(
+    uow: UnitOfWork,
+    plan: Plan,
+    year: int,
+    as_of: datetime | None,
+    unit_rows: Sequence[Row[int, str, str, str]],
+) -> tuple[IndicatorValues, int | None]:
+    """The newest value set (imported by `as_of`) as a (towns x plan indicators) matrix; values
+    of units no longer active or no longer towns, and of indicators no longer in the plan, are
+    left out."""
+    sets = uow.repository(ValueSets)
+    value_set = sets.latest(year, as_of)
+    if value_set is None:
+        return IndicatorValues.empty(), None
+    rows = sets.values(value_set.id)
+    towns = [(r.id, r.code) for r in unit_rows if r.group == Group.TOWN.value]
+    if not rows or not towns:
+        return IndicatorValues.empty(), value_set.version
+    # map(itemgetter) rather than zip(*rows): unpacking 100,000 arguments is ten times slower.
+    unit_ids = list(map(itemgetter(0), rows))
+    indicators = list(map(itemgetter(1), rows))
+    numbers = list(map(itemgetter(2), rows))
+    present = set(indicators)
+    codes = [ind.code for ind in plan.development.indicators if ind.code in present]
+    column = {code: j for j, code in enumerate(codes)}
+    # Vectorised placement: a lookup array from unit id to matrix row, -1 for the others.
+    ids = np.asarray(unit_ids, dtype=np.int64)
+    town_ids = np.array([t[0] for t in towns], dtype=np.int64)
+    row_of = np.full(int(max(ids.max(), town_ids.max())) + 1, -1, dtype=np.int64)
+    row_of[town_ids] = np.arange(len(towns))
+    rows_at = row_of[ids]
+    cols_at = np.array([column.get(c, -1) for c in indicators], dtype=np.int64)
+    keep = (rows_at >= 0) & (cols_at >= 0)
+    matrix = np.full((len(towns), len(codes)), np.nan)
+    matrix[rows_at[keep], cols_at[keep]] = np.asarray(numbers, dtype=float)[keep]  # None: NaN
+    stored = np.unique(rows_at[keep])  # the towns the set has a row for, in town order
+    units = tuple(towns[int(k)][1] for k in stored)
+    return IndicatorValues(units, tuple(codes), matrix[stored]), value_set.version
+
+
+def derived_events(
+    uow: UnitOfWork, year: int, as_of: datetime | None, code_of: dict[int, str]
+) -> list[EventCount]:
+    """The point-costing events of the year as of `as_of` (now if None), derived from the
+    stored reports (late, missing), findings (rectification overdue) and confirmed false
+    reports; events of units not in `code_of` (no longer active) are left out."""
+    at = as_of if as_of is not None else as_utc(uow.now())
+    counts: Counter[tuple[int, EventKind]] = Counter()
+    for fact in month_report_facts(uow, year, at):
+        kind = _MONTH_EVENTS.get(fact.state)
+        if kind is not None:
+            counts[fact.unit_id, kind] += 1
+    for finding in finding_facts(uow, year, at):
+        if finding.rectification_overdue:
+            counts[finding.unit_id, EventKind.RECTIFICATION_OVERDUE] += 1
+    for false_report in false_report_facts(uow, year, at):
+        counts[false_report.unit_id, EventKind.FALSE_REPORT] += 1
+    order = {kind: k for k, kind in enumerate(EventKind)}
+    return [
+        EventCount(code_of[unit_id], kind, n)
+        for (unit_id, kind), n in sorted(counts.items(), key=lambda c: (c[0][0], order[c[0][1]]))
+        if unit_id in code_of
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Export to the workbooks of scoring.md, for `kaohe score`
+
+
+def export_year_workbooks(
+    uow: UnitOfWork, year: int, folder: Path, as_of: datetime | None = None
+) -> ExportedYear:
+    """Write the stored year as the plan file and the units, values, grades, bonus and events
+    workbooks of scoring.md (events derived from the stored facts)."""
+    inputs = year_inputs(uow, year, as_of)
+    with uow:
+        plan_row = uow.repository(Plans).current(year)
+        if plan_row is None:
+            raise NotFound("no_plan", year=year)
+        plan_text = plan_row.yaml_text
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = ExportedYear(
+        plan=folder / f"plan-{year}.yaml",
+        units=folder / "units.xlsx",
+        values=folder / "values.xlsx",
+        grades=folder / "grades.xlsx",
+        bonus=folder / "bonus.xlsx",
+        events=folder / "events.xlsx",
+    )
+    files.plan.write_text(plan_text, encoding="utf-8")
+    _write_sheet(
+        files.units,
+        "units",
+        ["code", "name", "group"],
+        ([u.code, u.name, u.group.value] for u in inputs.units),
+    )
+    values = inputs.values
+    if values.indicators:
+        matrix = values.matrix.tolist()
+        _write_sheet(
+            files.values,
+            "values",
+            ["unit", *values.indicators],
+            ([code, *row] for code, row in zip(values.units, matrix, strict=True)),
+        )
+    else:
+        # A values workbook needs an indicator column and a row; one empty cell is "missing".
+        towns = [u.code for u in inputs.units if u.group is Group.TOWN]
+        first = inputs.plan.development.indicators[0].code
+        _write_sheet(files.values, "values", ["unit", first], ([t, None] for t in towns[:1]))
+    _write_sheet(
+        files.grades,
+        "grades",
+        ["unit", "item", "period", "rater", "grade"],
+        ([g.unit, g.item, g.period, g.rater, g.grade.value] for g in inputs.grades),
+    )
+    _write_sheet(
+        files.bonus,
+        "bonus",
+        ["unit", "title", "evidence", "approved"],
+        ([b.unit, b.title, b.evidence, "yes" if b.approved else "no"] for b in inputs.bonus),
+    )
+    _write_sheet(
+        files.events,
+        "events",
+        ["unit", "event", "count"],
+        ([e.unit, e.event.value, e.count] for e in inputs.events),
+    )
+    return files
+
+
+def _write_sheet(path: Path, sheet: str, headers: list[str], rows: Iterable[list[object]]) -> None:
+    """A plain one-sheet workbook: a header row, then the rows (None or NaN left empty)."""
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
+    )
+    try:
+        ws = workbook.add_worksheet(sheet)
+        ws.write_row(0, 0, headers)
+        for r, cells in enumerate(rows, start=1):
+            for c, value in enumerate(cells):
+                if value is None or (isinstance(value, float) and value != value):
+                    continue
+                if isinstance(value, str):
+                    ws.write_string(r, c, value)
+                else:
+                    ws.write_number(r, c, float(value))  # type: ignore[arg-type]
+    finally:
+        workbook.close()

@@ -1,0 +1,229 @@
+"""Target tasks (目标任务清单): import them for a year, and show a unit its tasks.
+
+A task is identified by (year, unit, code). Importing upserts: a new code adds a task, a known
+code with other fields updates it (the audit log keeps the old values), an identical one is left
+alone. Tasks absent from an import are kept: progress reports refer to them, and history is
+never deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from scoring import Group, Plan, Unit
+from services.access import Actor, Role, require_role
+from services.errors import Invalid, NotFound, Refused
+from services.files.task_reader import MAX_CODE, MAX_TEXT
+from services.files.task_reader import TaskInput as TaskInput  # part of this service's API
+from services.plans import plan_in
+from storage.models import TaskRow, UnitRow
+from storage.repositories.tasks import Tasks
+from storage.repositories.units import Units
+from storage.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A stored task."""
+
+    id: int
+    year: int
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    code: str
+    title: str
+    source_document: str
+    target: str
+    due_date: date | None
+    work_item: str
+
+
+@dataclass(frozen=True)
+class TaskImportSummary:
+    """What an import changed."""
+
+    year: int
+    added: int
+    updated: int
+    unchanged: int
+
+    @property
+    def total(self) -> int:
+        """How many tasks the import held."""
+        return self.added + self.updated + self.unchanged
+
+
+@dataclass(frozen=True)
+class TaskImportBasis:
+    """What a tasks workbook is checked against: the year's plan and the active units."""
+
+    plan: Plan
+    units: tuple[Unit, ...]
+
+
+def require_unit_view(actor: Actor, unit_id: int) -> None:
+    """Refuse unless the actor may see a unit's tasks and reports: its liaison, a manager or
+    a viewer."""
+    require_role(actor, Role.COORDINATOR, Role.VIEWER, Role.LIAISON)
+    if actor.role is Role.LIAISON and actor.unit_id != unit_id:
+        raise Refused("not_your_unit")
+
+
+def task_import_basis(uow: UnitOfWork, year: int) -> TaskImportBasis:
+    """The plan of `year` and the active units, to read a tasks workbook against."""
+    with uow:
+        plan = plan_in(uow, year)
+        units = tuple(_as_unit(row) for row in uow.repository(Units).all())
+    return TaskImportBasis(plan, units)
+
+
+def import_tasks(
+    uow: UnitOfWork, actor: Actor, year: int, tasks: Sequence[TaskInput]
+) -> TaskImportSummary:
+    """Add or update the tasks of `year` (coordinators); all or nothing, audited per change."""
+    require_role(actor, Role.COORDINATOR)
+    if not tasks:
+        raise Invalid("task_import_empty")
+    _check_fields(tasks)
+    with uow:
+        plan = plan_in(uow, year)
+        active = uow.repository(Units).all()
+        units = {row.name: row for row in active}
+        units.update({row.code: row for row in active})  # codes win over names
+        unknown = sorted({t.unit for t in tasks if t.unit not in units})
+        if unknown:
+            raise NotFound("task_units_unknown", units=unknown)
+        items = {key: item.code for item in plan.work.items for key in (item.code, item.name)}
+        bad_items = sorted({t.work_item for t in tasks if t.work_item not in items})
+        if bad_items:
+            raise Invalid(
+                "task_work_items_unknown",
+                items=bad_items,
+                choices=[i.code for i in plan.work.items],
+            )
+        seen: set[tuple[int, str]] = set()
+        duplicates: list[str] = []
+        for task in tasks:
+            key = (units[task.unit].id, task.code)
+            if key in seen:
+                duplicates.append(f"{units[task.unit].code}/{task.code}")
+            seen.add(key)
+        if duplicates:
+            raise Invalid("task_duplicate", tasks=duplicates)
+
+        repo = uow.repository(Tasks)
+        existing = {(row.unit_id, row.code): row for row in repo.of_year(year)}
+        now = uow.now()
+        added: list[TaskRow] = []
+        updated = unchanged = 0
+        for task in tasks:
+            unit = units[task.unit]
+            fields = {
+                "title": task.title,
+                "source_document": task.source_document,
+                "target": task.target,
+                "due_date": task.due_date,
+                "work_item": items[task.work_item],
+            }
+            row = existing.get((unit.id, task.code))
+            if row is None:
+                added.append(
+                    repo.add(
+                        TaskRow(
+                            year=year, unit_id=unit.id, code=task.code, created_at=now, **fields
+                        )
+                    )
+                )
+                continue
+            before = _task_dict(row, unit)
+            if all(getattr(row, name) == value for name, value in fields.items()):
+                unchanged += 1
+                continue
+            for name, value in fields.items():
+                setattr(row, name, value)
+            uow.audit(
+                actor.audit_name, "task.update", "task", row.id, before, _task_dict(row, unit)
+            )
+            updated += 1
+        uow.flush()
+        by_id = {row.id: row for row in units.values()}
+        for row in added:
+            uow.audit(
+                actor.audit_name,
+                "task.add",
+                "task",
+                row.id,
+                None,
+                _task_dict(row, by_id[row.unit_id]),
+            )
+        uow.commit()
+    return TaskImportSummary(year, len(added), updated, unchanged)
+
+
+def tasks_of_unit(uow: UnitOfWork, actor: Actor, unit_id: int, year: int) -> list[TaskView]:
+    """The tasks of one unit in `year` (its liaison, managers and viewers)."""
+    require_unit_view(actor, unit_id)
+    with uow:
+        unit = uow.repository(Units).by_id(unit_id)
+        if unit is None:
+            raise NotFound("unknown_unit", unit=unit_id)
+        return [_view(row, unit) for row in uow.repository(Tasks).of_unit(unit_id, year)]
+
+
+def tasks_of_year(uow: UnitOfWork, actor: Actor, year: int) -> list[TaskView]:
+    """Every unit's tasks of `year` (managers and viewers), by unit id and code."""
+    require_role(actor, Role.COORDINATOR, Role.VIEWER)
+    with uow:
+        units = {row.id: row for row in uow.repository(Units).all(include_inactive=True)}
+        return [_view(row, units[row.unit_id]) for row in uow.repository(Tasks).of_year(year)]
+
+
+def _check_fields(tasks: Sequence[TaskInput]) -> None:
+    """Refuse tasks without a code or title, or with text longer than the columns hold."""
+    bad = [
+        f"{t.unit}/{t.code}"
+        for t in tasks
+        if not t.code.strip()
+        or not t.title.strip()
+        or len(t.code) > MAX_CODE
+        or max(len(t.title), len(t.source_document), len(t.target)) > MAX_TEXT
+    ]
+    if bad:
+        raise Invalid("task_fields_invalid", tasks=bad, code_limit=MAX_CODE, text_limit=MAX_TEXT)
+
+
+def _as_unit(row: UnitRow) -> Unit:
+    return Unit(row.code, row.name, Group(row.group))
+
+
+def _task_dict(row: TaskRow, unit: UnitRow) -> dict[str, Any]:
+    return {
+        "year": row.year,
+        "unit": unit.code,
+        "code": row.code,
+        "title": row.title,
+        "source_document": row.source_document,
+        "target": row.target,
+        "due_date": row.due_date.isoformat() if row.due_date else None,
+        "work_item": row.work_item,
+    }
+
+
+def _view(row: TaskRow, unit: UnitRow) -> TaskView:
+    return TaskView(
+        id=row.id,
+        year=row.year,
+        unit_id=row.unit_id,
+        unit_code=unit.code,
+        unit_name=unit.name,
+        code=row.code,
+        title=row.title,
+        source_document=row.source_document,
+        target=row.target,
+        due_date=row.due_date,
+        work_item=row.work_item,
+    )

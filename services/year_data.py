@@ -1,0 +1,724 @@
+"""The year's data: indicator values (versioned), raters' grades and bonus items.
+
+Decisions:
+- Every values import is a new version, even when its content equals the version in force: an
+  import is a fact worth keeping (who loaded which file, when), and the summary and the audit
+  entry say how many values differ from the version it replaces (0 when identical) and carry the
+  SHA-256 of the content. The newest version is the one in force; none is ever overwritten.
+- A grade given again with the same unit, item, period and rater replaces the one in force
+  (`replaced_at` set, a new row added, audited); the same grade given again changes nothing.
+- A rater grades as themselves: their rater name is their display name. Coordinators may
+  record any rater's grade (grades handed in on paper).
+- A bonus item imported with `approved: no` is stored pending (the coordinator decides it
+  later), since a decision is final: once approved or rejected it is never changed, and an
+  import that contradicts a decision is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.exc import IntegrityError
+
+from scoring import BonusItem, Grade, GradeRecord, Group, IndicatorValues, Plan, Unit
+from scoring.plan import GRADE_LABELS, PERIODS
+from scoring.problems import InputError, InputProblem
+from services.access import Actor, Role, require_role
+from services.errors import Invalid, NotFound, Refused
+from services.plans import plan_in
+from storage.clock import as_utc
+from storage.models import BonusRow, GradeRow, ValueSet
+from storage.repositories.year_data import INSERT_CHUNK, Bonuses, Grades, ValueSets, YearUnits
+from storage.unit_of_work import UnitOfWork
+
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+GRADE_OF: dict[str, Grade] = {
+    **{g.value: g for g in Grade},
+    **{label: g for g, label in GRADE_LABELS.items()},
+}
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import stored.
+
+    values: `version` is the new version, `replaced_version` the one it replaces (None for the
+    first), `rows` the values stored, `missing` the empty ones, `changed` how many differ from
+    the replaced version. grades and bonus: `added` new rows, `changed` rows that replaced or
+    updated stored ones, `unchanged` rows already stored as given.
+    """
+
+    year: int
+    kind: str
+    source: str
+    rows: int
+    version: int | None = None
+    replaced_version: int | None = None
+    missing: int = 0
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class GradeView:
+    """A grade as stored."""
+
+    id: int
+    year: int
+    unit: str
+    item: str
+    period: str
+    rater: str
+    grade: Grade
+    recorded_at: datetime
+    previous: Grade | None
+    changed: bool
+
+
+@dataclass(frozen=True)
+class BonusView:
+    """A bonus item as stored."""
+
+    id: int
+    year: int
+    unit: str
+    unit_name: str
+    title: str
+    evidence_text: str
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _UnitKey:
+    id: int
+    code: str
+    name: str
+    group: Group
+
+
+def _units(uow: UnitOfWork) -> dict[str, _UnitKey]:
+    """The active units by code."""
+    return {
+        r.code: _UnitKey(r.id, r.code, r.name, Group(r.group))
+        for r in uow.repository(YearUnits).rows()
+    }
+
+
+def active_units(uow: UnitOfWork) -> list[Unit]:
+    """The active units as the engine and the workbook readers see them (towns first)."""
+    with uow:
+        return [Unit(r.code, r.name, Group(r.group)) for r in uow.repository(YearUnits).rows()]
+
+
+def _unit_by_id(uow: UnitOfWork, unit_id: int) -> _UnitKey:
+    row = uow.repository(YearUnits).one(unit_id)
+    if row is None:
+        raise NotFound("unknown_unit", unit=unit_id)
+    return _UnitKey(row.id, row.code, row.name, Group(row.group))
+
+
+# ---------------------------------------------------------------------------------------------
+# Indicator values
+
+
+def _check_values(
+    values: IndicatorValues, plan: Plan, units: dict[str, _UnitKey], source: str
+) -> None:
+    problems: list[InputProblem] = []
+
+    def add(code: str, **params: object) -> None:
+        problems.append(InputProblem(code, params, source, "values"))
+
+    seen: set[str] = set()
+    for code in values.units:
+        unit = units.get(code)
+        if unit is None:
+            add("unknown_unit", unit=code)
+        elif unit.group is not Group.TOWN:
+            add("value_for_non_town", unit=code, name=unit.name)
+        if code in seen:
+            add("duplicate_unit", unit=code)
+        seen.add(code)
+    known = {ind.code for ind in plan.development.indicators}
+    for code in dict.fromkeys(values.indicators):
+        if code not in known or values.indicators.count(code) > 1:
+            add("unknown_indicator", indicator=code)
+    if not values.units or not values.indicators:
+        add("no_data_rows")
+    if np.isinf(values.matrix).any():
+        rows, cols = np.nonzero(np.isinf(values.matrix))
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+            add("not_a_number", got=str(values.matrix[i, j]), indicator=values.indicators[j])
+    if problems:
+        raise InputError(problems)
+
+
+def _content_hash(values: IndicatorValues) -> str:
+    """The SHA-256 of the values, independent of row and column order."""
+    digest = hashlib.sha256()
+    order = sorted(range(len(values.units)), key=lambda i: values.units[i])
+    columns = sorted(range(len(values.indicators)), key=lambda j: values.indicators[j])
+    digest.update(repr([values.indicators[j] for j in columns]).encode())
+    for i in order:
+        row = values.matrix[i, columns]
+        digest.update(values.units[i].encode() + b"\0" + row.tobytes())
+    return digest.hexdigest()
+
+
+def import_values(
+    uow: UnitOfWork,
+    actor: Actor,
+    year: int,
+    values: IndicatorValues,
+    source: str,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Store `values` (towns x indicators, NaN = no figure) as the newest version of the year's
+    indicator values; earlier versions are kept. `progress(done, total)` follows the insert."""
+    require_role(actor, Role.COORDINATOR)
+    with uow:
+        plan = plan_in(uow, year)
+        units = _units(uow)
+        _check_values(values, plan, units, source)
+        sets = uow.repository(ValueSets)
+        previous = sets.latest(year)
+        version = sets.next_version(year)
+        value_set = sets.add(
+            ValueSet(
+                year=year,
+                version=version,
+                source=source[:500],
+                imported_at=uow.now(),
+                imported_by=actor.person_id,
+            )
+        )
+        try:
+            uow.flush()
+        except IntegrityError as exc:  # another import of the year took this version number
+            raise Invalid("values_import_concurrent", year=year) from exc
+        unit_ids = [units[code].id for code in values.units]
+        cells = values.matrix.tolist()  # Python floats, NaN where missing
+        rows = [
+            {
+                "value_set_id": value_set.id,
+                "unit_id": unit_id,
+                "indicator": indicator,
+                "value": None if value != value else value,  # NaN is unequal to itself
+            }
+            for unit_id, row in zip(unit_ids, cells, strict=True)
+            for indicator, value in zip(values.indicators, row, strict=True)
+        ]
+        total = len(rows)
+        for start in range(0, total, INSERT_CHUNK):
+            sets.insert_values(rows[start : start + INSERT_CHUNK])
+            if progress is not None:
+                progress(min(start + INSERT_CHUNK, total), total)
+        missing = int(np.isnan(values.matrix).sum())
+        changed = _changed_cells(sets, previous, rows) if previous is not None else total
+        uow.audit(
+            actor.audit_name,
+            "values.import",
+            "value_set",
+            value_set.id,
+            {"year": year, "version": previous.version} if previous is not None else None,
+            {
+                "year": year,
+                "version": version,
+                "replaces": previous.version if previous is not None else None,
+                "source": source,
+                "units": len(values.units),
+                "indicators": list(values.indicators),
+                "values": total,
+                "missing": missing,
+                "changed": changed,
+                "sha256": _content_hash(values),
+            },
+        )
+        uow.commit()
+    return ImportSummary(
+        year=year,
+        kind="values",
+        source=source,
+        rows=total,
+        version=version,
+        replaced_version=previous.version if previous is not None else None,
+        missing=missing,
+        changed=changed,
+    )
+
+
+def _changed_cells(sets: ValueSets, previous: ValueSet, rows: Sequence[dict[str, Any]]) -> int:
+    """How many cells differ between the replaced version and the new rows (both ways)."""
+    before: dict[tuple[int, str], float | None] = {
+        (unit_id, indicator): value for unit_id, indicator, value in sets.values(previous.id)
+    }
+    changed = 0
+    for row in rows:
+        key = (row["unit_id"], row["indicator"])
+        if key not in before:
+            changed += 1
+            continue
+        old = before.pop(key)
+        new = row["value"]
+        if old != new and not (old is None and new is None):
+            changed += 1
+    return changed + len(before)
+
+
+@dataclass(frozen=True)
+class ValueSetView:
+    """One stored version of a year's indicator values."""
+
+    year: int
+    version: int
+    source: str
+    imported_at: datetime
+    imported_by: int | None
+
+
+def value_versions(uow: UnitOfWork, year: int) -> list[ValueSetView]:
+    """Every values import of `year`, oldest first (the last one is in force)."""
+    with uow:
+        return [
+            ValueSetView(r.year, r.version, r.source, as_utc(r.imported_at), r.imported_by)
+            for r in uow.repository(ValueSets).versions(year)
+        ]
+
+
+def values_in_force(uow: UnitOfWork, year: int) -> ValueSetView | None:
+    """The newest values import of `year` (the one in force, which a new import replaces)."""
+    with uow:
+        r = uow.repository(ValueSets).latest(year)
+        if r is None:
+            return None
+        return ValueSetView(r.year, r.version, r.source, as_utc(r.imported_at), r.imported_by)
+
+
+# ---------------------------------------------------------------------------------------------
+# Grades
+
+
+def _grade(value: Grade | str) -> Grade | None:
+    if isinstance(value, Grade):
+        return value
+    return GRADE_OF.get(str(value).strip().lower()) or GRADE_OF.get(str(value).strip())
+
+
+def record_grade(
+    uow: UnitOfWork,
+    actor: Actor,
+    year: int,
+    unit_id: int,
+    item: str,
+    period: str,
+    grade: Grade | str,
+    rater_name: str | None = None,
+) -> GradeView:
+    """Record one rater's grade of a unit's work item for a period (`Q1`…`Q4`, `year`); a
+    grade already in force for the same rater is replaced, and kept."""
+    require_role(actor, Role.COORDINATOR, Role.RATER)
+    rater = (rater_name if rater_name is not None else actor.name).strip()
+    if actor.role is Role.RATER and rater != actor.name.strip():
+        raise Refused("grade_as_other_rater", rater=rater)
+    if not rater:
+        raise Invalid("grade_rater_empty")
+    given = _grade(grade)
+    if given is None:
+        raise Invalid("grade_unknown", grade=str(grade))
+    if period not in PERIODS:
+        raise Invalid("grade_unknown_period", period=period, periods=list(PERIODS))
+    with uow:
+        plan = plan_in(uow, year)
+        items = [i.code for i in plan.work.items]
+        if item not in items:
+            raise Invalid("grade_unknown_item", item=item, items=items)
+        unit = _unit_by_id(uow, unit_id)
+        uow.repository(YearUnits).lock([unit.id])
+        grades = uow.repository(Grades)
+        old = grades.current(year, unit.id, item, period, rater)
+        if old is not None and old.grade == given.value:
+            return _grade_view(old, unit.code, None, changed=False)
+        now = uow.now()
+        if old is not None:
+            old.replaced_at = now
+        row = grades.add(
+            GradeRow(
+                year=year,
+                unit_id=unit.id,
+                item=item,
+                period=period,
+                rater=rater,
+                grade=given.value,
+                recorded_at=now,
+                recorded_by=actor.person_id,
+            )
+        )
+        uow.flush()
+        key = {"year": year, "unit": unit.code, "item": item, "period": period, "rater": rater}
+        uow.audit(
+            actor.audit_name,
+            "grade.record",
+            "grade",
+            row.id,
+            {**key, "grade": old.grade, "grade_id": old.id} if old is not None else None,
+            {**key, "grade": given.value},
+        )
+        uow.commit()
+        previous = Grade(old.grade) if old is not None else None
+        return _grade_view(row, unit.code, previous, changed=True)
+
+
+def _grade_view(row: GradeRow, unit: str, previous: Grade | None, changed: bool) -> GradeView:
+    return GradeView(
+        id=row.id,
+        year=row.year,
+        unit=unit,
+        item=row.item,
+        period=row.period,
+        rater=row.rater,
+        grade=Grade(row.grade),
+        recorded_at=as_utc(row.recorded_at),
+        previous=previous,
+        changed=changed,
+    )
+
+
+def _check_grades(
+    records: Sequence[GradeRecord], plan: Plan, units: dict[str, _UnitKey], source: str
+) -> None:
+    problems: list[InputProblem] = []
+
+    def add(code: str, **params: object) -> None:
+        problems.append(InputProblem(code, params, source, "grades"))
+
+    items = {i.code for i in plan.work.items}
+    seen: set[tuple[str, str, str, str]] = set()
+    for r in records:
+        if r.unit not in units:
+            add("unknown_unit", unit=r.unit)
+        if r.item not in items:
+            add("unknown_item", item=r.item, choices=sorted(items))
+        if r.period not in PERIODS:
+            add("unknown_period", period=r.period)
+        if _grade(r.grade) is None:
+            add("unknown_grade", got=str(r.grade))
+        if not r.rater.strip():
+            add("empty_cell", field="rater")
+        key = (r.unit, r.item, r.period, r.rater.strip())
+        if key in seen:
+            add("duplicate_grade", unit=r.unit, item=r.item, period=r.period, rater=r.rater)
+        seen.add(key)
+    if problems:
+        raise InputError(problems)
+
+
+def import_grades(
+    uow: UnitOfWork,
+    actor: Actor,
+    year: int,
+    records: Sequence[GradeRecord],
+    source: str,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Store raters' grades, all or nothing; each replaces the grade in force with the same
+    unit, item, period and rater (kept, marked replaced); identical ones change nothing."""
+    require_role(actor, Role.COORDINATOR)
+    with uow:
+        plan = plan_in(uow, year)
+        units = _units(uow)
+        _check_grades(records, plan, units, source)
+        uow.repository(YearUnits).lock(units[r.unit].id for r in records)
+        grades = uow.repository(Grades)
+        current = grades.current_keys(year)
+        now = uow.now()
+        new_rows: list[dict[str, Any]] = []
+        replaced: list[dict[str, str]] = []
+        replaced_ids: list[int] = []
+        unchanged = 0
+        for r in records:
+            unit = units[r.unit]
+            rater = r.rater.strip()
+            given = _grade(r.grade)
+            assert given is not None  # checked above
+            old = current.get((unit.id, r.item, r.period, rater))
+            if old is not None and old[1] == given.value:
+                unchanged += 1
+                continue
+            if old is not None:
+                replaced_ids.append(old[0])
+                replaced.append(
+                    {
+                        "unit": r.unit,
+                        "item": r.item,
+                        "period": r.period,
+                        "rater": rater,
+                        "before": old[1],
+                        "after": given.value,
+                    }
+                )
+            new_rows.append(
+                {
+                    "year": year,
+                    "unit_id": unit.id,
+                    "item": r.item,
+                    "period": r.period,
+                    "rater": rater,
+                    "grade": given.value,
+                    "recorded_at": now,
+                    "recorded_by": actor.person_id,
+                    "replaced_at": None,
+                }
+            )
+        grades.mark_replaced(replaced_ids, now)
+        for start in range(0, len(new_rows), INSERT_CHUNK):
+            grades.insert_many(new_rows[start : start + INSERT_CHUNK])
+            if progress is not None:
+                progress(min(start + INSERT_CHUNK, len(new_rows)), len(new_rows))
+        uow.audit(
+            actor.audit_name,
+            "grades.import",
+            "grades",
+            year,
+            {"replaced": replaced} if replaced else None,
+            {
+                "year": year,
+                "source": source,
+                "records": len(records),
+                "added": len(new_rows) - len(replaced),
+                "replaced": len(replaced),
+                "unchanged": unchanged,
+            },
+        )
+        uow.commit()
+    return ImportSummary(
+        year=year,
+        kind="grades",
+        source=source,
+        rows=len(new_rows),
+        added=len(new_rows) - len(replaced),
+        changed=len(replaced),
+        unchanged=unchanged,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Bonus
+
+
+def _bonus_view(row: BonusRow, unit: _UnitKey) -> BonusView:
+    return BonusView(
+        id=row.id,
+        year=row.year,
+        unit=unit.code,
+        unit_name=unit.name,
+        title=row.title,
+        evidence_text=row.evidence_text,
+        status=row.status,
+        created_at=as_utc(row.created_at),
+        decided_at=as_utc(row.decided_at) if row.decided_at is not None else None,
+    )
+
+
+def _bonus_audit(row: BonusRow, unit: str) -> dict[str, object]:
+    return {
+        "year": row.year,
+        "unit": unit,
+        "title": row.title,
+        "evidence": row.evidence_text,
+        "status": row.status,
+    }
+
+
+def add_bonus(
+    uow: UnitOfWork, actor: Actor, year: int, unit_id: int, title: str, evidence_text: str = ""
+) -> BonusView:
+    """Record a bonus item claimed for a unit, pending a decision."""
+    require_role(actor, Role.COORDINATOR)
+    title = title.strip()
+    if not title:
+        raise Invalid("bonus_title_empty")
+    with uow:
+        plan_in(uow, year)
+        unit = _unit_by_id(uow, unit_id)
+        bonuses = uow.repository(Bonuses)
+        if any(b.unit_id == unit.id and b.title == title[:500] for b in bonuses.of_year(year)):
+            raise Invalid("bonus_duplicate", unit=unit.code, title=title)
+        row = bonuses.add(
+            BonusRow(
+                year=year,
+                unit_id=unit.id,
+                title=title[:500],
+                evidence_text=evidence_text.strip(),
+                status=PENDING,
+                created_at=uow.now(),
+                created_by=actor.person_id,
+            )
+        )
+        uow.flush()
+        uow.audit(
+            actor.audit_name, "bonus.add", "bonus", row.id, None, _bonus_audit(row, unit.code)
+        )
+        uow.commit()
+        return _bonus_view(row, unit)
+
+
+def decide_bonus(uow: UnitOfWork, actor: Actor, bonus_id: int, approve: bool) -> BonusView:
+    """Approve or reject a pending bonus item; a decision is final."""
+    require_role(actor, Role.COORDINATOR)
+    with uow:
+        row = uow.repository(Bonuses).by_id(bonus_id)
+        if row is None or row.withdrawn_at is not None:
+            raise NotFound("bonus_not_found", bonus=bonus_id)
+        if row.status != PENDING:
+            raise Invalid("bonus_already_decided", bonus=bonus_id, status=row.status)
+        unit = _unit_by_id(uow, row.unit_id)
+        before = _bonus_audit(row, unit.code)
+        row.status = APPROVED if approve else REJECTED
+        row.decided_at = uow.now()
+        row.decided_by = actor.person_id
+        uow.flush()
+        uow.audit(
+            actor.audit_name, "bonus.decide", "bonus", row.id, before, _bonus_audit(row, unit.code)
+        )
+        uow.commit()
+        return _bonus_view(row, unit)
+
+
+def list_bonus(uow: UnitOfWork, year: int) -> list[BonusView]:
+    """The year's bonus items (not withdrawn), oldest first."""
+    with uow:
+        units = {u.id: u for u in _units_all(uow).values()}
+        return [_bonus_view(r, units[r.unit_id]) for r in uow.repository(Bonuses).of_year(year)]
+
+
+def _units_all(uow: UnitOfWork) -> dict[str, _UnitKey]:
+    return {
+        r.code: _UnitKey(r.id, r.code, r.name, Group(r.group))
+        for r in uow.repository(YearUnits).rows(include_inactive=True)
+    }
+
+
+def import_bonus(
+    uow: UnitOfWork, actor: Actor, year: int, items: Sequence[BonusItem], source: str
+) -> ImportSummary:
+    """Store bonus items, all or nothing: new (unit, title) pairs are added (approved ones
+    approved now, others pending); a pending item the file approves is approved; an item the
+    file contradicts (decided otherwise) refuses the whole import."""
+    require_role(actor, Role.COORDINATOR)
+    with uow:
+        plan_in(uow, year)
+        units = _units(uow)
+        problems: list[InputProblem] = []
+        first: dict[tuple[str, str], int] = {}
+        for n, item in enumerate(items, start=1):
+            if item.unit not in units:
+                problems.append(InputProblem("unknown_unit", {"unit": item.unit}, source, "bonus"))
+            if not item.title.strip():
+                problems.append(InputProblem("empty_cell", {"field": "title"}, source, "bonus"))
+            seen = first.setdefault((item.unit, item.title.strip()), n)
+            if seen != n:
+                problems.append(
+                    InputProblem(
+                        "duplicate_bonus",
+                        {"unit": item.unit, "title": item.title, "first_row": seen},
+                        source,
+                        "bonus",
+                    )
+                )
+        if problems:
+            raise InputError(problems)
+        bonuses = uow.repository(Bonuses)
+        stored = {(r.unit_id, r.title): r for r in bonuses.of_year(year)}
+        now = uow.now()
+        conflicts: list[str] = []
+        new_rows: list[dict[str, Any]] = []
+        changes: list[tuple[BonusRow, dict[str, object]]] = []
+        unchanged = 0
+        for item in items:
+            unit = units[item.unit]
+            title = item.title.strip()[:500]
+            evidence = item.evidence.strip()
+            row = stored.get((unit.id, title))
+            if row is None:
+                new_rows.append(
+                    {
+                        "year": year,
+                        "unit_id": unit.id,
+                        "title": title,
+                        "evidence_text": evidence,
+                        "status": APPROVED if item.approved else PENDING,
+                        "created_at": now,
+                        "created_by": actor.person_id,
+                        "decided_at": now if item.approved else None,
+                        "decided_by": actor.person_id if item.approved else None,
+                        "withdrawn_at": None,
+                    }
+                )
+                continue
+            if (row.status == APPROVED and not item.approved) or (
+                row.status == REJECTED and item.approved
+            ):
+                conflicts.append(f"{unit.code}：{title}")
+                continue
+            wanted = APPROVED if item.approved else row.status
+            if wanted == row.status and evidence in ("", row.evidence_text):
+                unchanged += 1
+                continue
+            before = _bonus_audit(row, unit.code)
+            if evidence:
+                row.evidence_text = evidence
+            if wanted != row.status:
+                row.status = wanted
+                row.decided_at = now
+                row.decided_by = actor.person_id
+            changes.append((row, before))
+        if conflicts:
+            raise Invalid("bonus_import_conflicts", items=conflicts)
+        bonuses.insert_many(new_rows)
+        uow.flush()
+        code_of = {u.id: u.code for u in units.values()}
+        for row, before in changes:
+            uow.audit(
+                actor.audit_name,
+                "bonus.update",
+                "bonus",
+                row.id,
+                before,
+                _bonus_audit(row, code_of[row.unit_id]),
+            )
+        uow.audit(
+            actor.audit_name,
+            "bonus.import",
+            "bonus",
+            year,
+            None,
+            {
+                "year": year,
+                "source": source,
+                "items": len(items),
+                "added": len(new_rows),
+                "updated": len(changes),
+                "unchanged": unchanged,
+                "added_titles": [f"{code_of[r['unit_id']]}：{r['title']}" for r in new_rows],
+            },
+        )
+        uow.commit()
+    return ImportSummary(
+        year=year,
+        kind="bonus",
+        source=source,
+        rows=len(new_rows) + len(changes),
+        added=len(new_rows),
+        changed=len(changes),
+        unchanged=unchanged,
+    )
