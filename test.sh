@@ -15,4 +15,5 @@ echo "== mypy"
 echo "== import contracts"
 .venv/bin/lint-imports
 echo "== pytest"
-.venv/bin/pytest -q "$@"
+# One worker per core (KAOHE_TEST_WORKERS overrides; 0 runs in this process).
+.venv/bin/pytest -q -n "${KAOHE_TEST_WORKERS:-auto}" "$@"
