@@ -33,8 +33,11 @@ def tier_names(
         # The first band reached; a negative total (possible with clamp: false) is in the last.
         index = np.where(reached.any(axis=1), reached.argmax(axis=1), len(tiers.bands) - 1)
         return [tiers.bands[i].name for i in index]
-    # By rank share: a band up to share s holds the units ranked within the first ceil(s * n).
-    limits = [max(1, math.ceil(band.threshold * n - 1e-9)) for band in tiers.bands]
+    # By rank share: a quota is a ceiling. The band of cumulative share p holds the units
+    # ranked within the first floor(p * n); units tied on the boundary rank all share it, and
+    # a group too small for a band leaves it empty (one unit alone is not "the first 25 %").
+    # The epsilon keeps a share such as 0.29 of 100 (28.999…96 in floating point) at 29.
+    limits = [math.floor(band.threshold * n + 1e-9) for band in tiers.bands]
     result = []
     for rank in ranks:
         name = tiers.bands[-1].name

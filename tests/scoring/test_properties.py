@@ -12,8 +12,17 @@ from hypothesis import strategies as st
 from bench.reference import reference_efficacy
 from scoring import BonusItem, Grade, GradeRecord, Group, score
 from scoring.efficacy import efficacy_scores
-from scoring.plan import AllEqualPolicy, Bounds, Direction, Indicator, MissingPolicy
-from scoring.ranking import competition_ranks
+from scoring.plan import (
+    AllEqualPolicy,
+    Bounds,
+    Direction,
+    Indicator,
+    MissingPolicy,
+    TierBand,
+    TierBasis,
+    Tiers,
+)
+from scoring.ranking import competition_ranks, tier_names
 from scoring.rounding import round_half_up_array
 from tests.factories import department, development, make_plan, town, values
 
@@ -244,3 +253,26 @@ def test_ranks_follow_totals_and_bonus_never_passes_its_cap(
                 assert a.rank < b.rank
             elif ra == rb:
                 assert a.rank == b.rank
+
+
+@FAST
+@given(
+    totals=st.lists(st.sampled_from([10.0, 20.0, 30.0, 40.0, 50.0]), min_size=1, max_size=30),
+    quota=st.floats(min_value=0.01, max_value=0.99),
+)
+def test_a_rank_share_quota_is_exceeded_only_by_units_tied_on_its_boundary(
+    totals: list[float], quota: float
+) -> None:
+    array = np.array(totals)
+    ranks = competition_ranks(array)
+    tiers = Tiers(TierBasis.RANK_SHARE, (TierBand("A", quota), TierBand("B", 1.0)))
+    names = tier_names(tiers, array, ranks, 100.0)
+    inside = [r for r, name in zip(ranks.tolist(), names, strict=True) if name == "A"]
+    limit = math.floor(quota * len(totals) + 1e-9)
+    # Every unit ranked within the quota is in, no unit ranked past it is.
+    assert all(r <= limit for r in inside)
+    assert len(inside) == sum(1 for r in ranks.tolist() if r <= limit)
+    if inside:
+        # Beyond the quota only by ties: without the units of the last rank inside, it holds.
+        last = max(inside)
+        assert len([r for r in inside if r < last]) < limit or limit == 0

@@ -133,8 +133,8 @@ def test_tied_units_share_a_rank_share_tier() -> None:
 
 
 def test_a_plan_with_rank_share_tiers_ranks_each_group_separately() -> None:
-    # Towns: 4 -> 先进 up to rank ceil(0.25*4) = 1, 良好 up to ceil(0.75*4) = 3, 一般 the rest.
-    # Departments: 2 -> 先进 up to rank ceil(0.25*2) = 1, 良好 up to ceil(0.75*2) = 2.
+    # Towns: 4 -> 先进 up to rank floor(0.25*4) = 1, 良好 up to floor(0.75*4) = 3, 一般 the rest.
+    # Departments: 2 -> 先进 up to rank floor(0.25*2) = 0 (empty), 良好 up to floor(0.75*2) = 1.
     plan = make_plan(tiers=RANK_TIERS)
     units = [town("t1"), town("t2"), town("t3"), town("t4"), department("d1"), department("d2")]
     records = []
@@ -144,4 +144,51 @@ def test_a_plan_with_rank_share_tiers_ranks_each_group_separately() -> None:
     towns = [(r.code, r.rank, r.tier) for r in s.group(Group.TOWN)]
     assert towns == [("t1", 1, "先进"), ("t2", 2, "良好"), ("t3", 3, "良好"), ("t4", 4, "一般")]
     departments = [(r.code, r.rank, r.tier) for r in s.group(Group.ZONE_OR_DEPARTMENT)]
-    assert departments == [("d2", 1, "先进"), ("d1", 2, "良好")]
+    assert departments == [("d2", 1, "良好"), ("d1", 2, "一般")]
+
+
+QUARTER_TIERS = Tiers(
+    TierBasis.RANK_SHARE,
+    (TierBand("先进", 0.25), TierBand("良好", 0.75), TierBand("一般", 1.0)),
+)
+
+
+def _rank_tiers(totals: list[float], tiers: Tiers = QUARTER_TIERS) -> list[str]:
+    array = np.array(totals)
+    return tier_names(tiers, array, competition_ranks(array), 400.0)
+
+
+def test_one_unit_alone_is_not_the_first_quarter() -> None:
+    # n = 1: 先进 holds ranks <= floor(0.25) = 0, 良好 ranks <= floor(0.75) = 0: both empty.
+    assert _rank_tiers([95.0]) == ["一般"]
+
+
+def test_of_two_towns_neither_is_the_first_quarter() -> None:
+    # n = 2: 先进 up to floor(0.5) = 0 (empty), 良好 up to floor(1.5) = 1, 一般 up to 2.
+    assert _rank_tiers([90.0, 80.0]) == ["良好", "一般"]
+
+
+def test_a_quota_is_a_ceiling_rounded_down() -> None:
+    # n = 7: 先进 up to floor(1.75) = 1 (not ceil = 2), 良好 up to floor(5.25) = 5.
+    totals = [70.0, 60.0, 50.0, 40.0, 30.0, 20.0, 10.0]
+    assert _rank_tiers(totals) == ["先进", "良好", "良好", "良好", "良好", "一般", "一般"]
+
+
+def test_units_tied_on_the_boundary_rank_may_exceed_the_quota() -> None:
+    # n = 8: 先进 up to floor(2) = 2; ranks 1, 2, 2, 4 …: the two tied at rank 2 are both 先进,
+    # three units where the quota says two.
+    totals = [90.0, 80.0, 80.0, 70.0, 60.0, 50.0, 40.0, 30.0]
+    assert _rank_tiers(totals)[:4] == ["先进", "先进", "先进", "良好"]
+
+
+def test_a_tie_across_the_boundary_takes_the_better_band() -> None:
+    # n = 4: 先进 up to floor(1) = 1; three units tied at rank 1 are all 先进; the fourth has
+    # rank 4 > floor(3) = 3, so 良好 stays empty.
+    assert _rank_tiers([90.0, 90.0, 90.0, 70.0]) == ["先进", "先进", "先进", "一般"]
+
+
+def test_a_share_that_floating_point_writes_just_under_a_whole_count_keeps_it() -> None:
+    # 0.29 * 100 is 28.999999999999996 in floating point: the quota is still 29 units.
+    tiers = Tiers(TierBasis.RANK_SHARE, (TierBand("A", 0.29), TierBand("B", 1.0)))
+    names = _rank_tiers([float(1000 - k) for k in range(100)], tiers)
+    assert names.count("A") == 29

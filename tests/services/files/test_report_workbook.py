@@ -204,8 +204,8 @@ def test_tier_colours_follow_band_position_so_custom_names_work() -> None:
 
 def test_custom_tier_names_get_colours_by_band_position(tmp_path: Path) -> None:
     bands = [
-        {"name": "第一档", "up_to": 0.3},
-        {"name": "第二档", "up_to": 0.6},
+        {"name": "第一档", "up_to": 0.34},
+        {"name": "第二档", "up_to": 0.67},
         {"name": "第三档", "up_to": 1.0},
     ]
     plan = make_plan(YEAR, tiers={"by": "rank_share", "bands": bands})
