@@ -9,12 +9,20 @@ import numpy as np
 import pandas as pd
 
 from scoring.efficacy import efficacy_scores
-from scoring.grading import grades_frame, item_coefficients
-from scoring.inputs import BonusItem, EventCount, GradeRecord, IndicatorValues, Unit
-from scoring.plan import PERIODS, EventKind, Group, Plan
+from scoring.grading import grades_frame, item_coefficients, mix_daily_and_year_end
+from scoring.inputs import (
+    BonusItem,
+    EventCount,
+    GradeRecord,
+    IndicatorValues,
+    RectificationCount,
+    Unit,
+)
+from scoring.plan import PERIODS, YEAR_END, EventKind, Group, Plan, YearEndSource
 from scoring.problems import InputError, InputProblem
 from scoring.ranking import competition_ranks, tier_names
 from scoring.standings import Standings, WorkScores
+from scoring.year_end import year_end_scores
 
 EVENTS: tuple[EventKind, ...] = tuple(EventKind)
 
@@ -26,11 +34,15 @@ def score(
     grades: Sequence[GradeRecord] = (),
     bonus: Sequence[BonusItem] = (),
     events: Sequence[EventCount] = (),
+    rectification: Sequence[RectificationCount] = (),
 ) -> Standings:
-    """Compute every unit's scores, rank and tier under `plan`; raise `InputError` on bad input."""
+    """Compute every unit's scores, rank and tier under `plan`; raise `InputError` on bad input.
+
+    `grades` holds the panel's grades and the peers' votes (`source`); `rectification` each
+    unit's findings due and rectified on time (scoring.md §2b)."""
     values = values if values is not None else IndicatorValues.empty()
     frame = grades_frame(grades)
-    _check(plan, units, values, frame, bonus, events)
+    _check(plan, units, values, frame, bonus, events, rectification)
     codes = [u.code for u in units]
     row_of = {code: i for i, code in enumerate(codes)}
     towns = [u for u in units if u.group is Group.TOWN]
@@ -45,7 +57,7 @@ def score(
     development = np.zeros(len(units))
     development[town_rows] = efficacy.totals
 
-    work = _work_scores(plan, codes, row_of, frame, events)
+    work = _work_scores(plan, codes, row_of, frame, events, rectification)
 
     approved = Counter(b.unit for b in bonus if b.approved)
     approved_counts = np.array([approved.get(code, 0) for code in codes], dtype=float)
@@ -97,13 +109,19 @@ def _work_scores(
     row_of: dict[str, int],
     frame: pd.DataFrame,
     events: Sequence[EventCount],
+    rectification: Sequence[RectificationCount],
 ) -> WorkScores:
     """Coefficients, raw points, deductions and points of every unit's work items."""
     items = plan.work.items
     item_col = {item.code: j for j, item in enumerate(items)}
-    coefs = item_coefficients(frame, plan.work, codes)
+    is_peer = (frame["source"] == YearEndSource.PEER.value).to_numpy(dtype=bool)
+    panel_frame = frame.loc[~is_peer].reset_index(drop=True)
+    peer_frame = frame.loc[is_peer].reset_index(drop=True)
+    coefs = item_coefficients(panel_frame, plan.work, codes)
+    year_end = year_end_scores(plan.work, codes, coefs.year_end, peer_frame, rectification)
+    coef = mix_daily_and_year_end(coefs.daily, year_end.combined, plan.work.daily_weight)
     weights = np.array([item.points for item in items], dtype=float)
-    raw = np.where(np.isnan(coefs.coef), 0.0, coefs.coef) * weights
+    raw = np.where(np.isnan(coef), 0.0, coef) * weights
 
     counts = np.zeros((len(codes), len(EVENTS)), dtype=int)
     event_col = {kind: k for k, kind in enumerate(EVENTS)}
@@ -114,16 +132,17 @@ def _work_scores(
         deducted[:, item_col[rule.item]] += counts[:, event_col[kind]] * rule.points
     points = np.maximum(0.0, raw - deducted)
     return WorkScores(
-        frame=frame,
+        frame=panel_frame,
         daily=coefs.daily,
-        year_end=coefs.year_end,
-        coef=coefs.coef,
+        year_end=year_end.combined,
+        coef=coef,
         quarters=coefs.quarters,
-        trimmed=coefs.trimmed,
+        trimmed=coefs.trimmed | year_end.peer_trimmed,
         raw=raw,
         event_counts=counts,
         deducted=deducted,
         points=points,
+        sources=year_end,
     )
 
 
@@ -134,6 +153,7 @@ def _check(
     frame: pd.DataFrame,
     bonus: Sequence[BonusItem],
     events: Sequence[EventCount],
+    rectification: Sequence[RectificationCount] = (),
 ) -> None:
     """Refuse input that does not fit the plan and the units, listing every problem."""
     problems: list[InputProblem] = []
@@ -156,6 +176,24 @@ def _check(
         if code not in indicator_codes:
             problems.append(InputProblem("unknown_indicator", {"indicator": code}, "values"))
     problems.extend(_grade_problems(plan, frame, set(groups)))
+    problems.extend(_peer_problems(plan, frame, groups))
+    for count in rectification:
+        if count.unit not in groups:
+            problems.append(InputProblem("unknown_unit", {"unit": count.unit}, "events"))
+        if count.due < 0 or count.rectified_on_time < 0:
+            problems.append(
+                InputProblem(
+                    "negative_count", {"count": min(count.due, count.rectified_on_time)}, "events"
+                )
+            )
+        elif count.rectified_on_time > count.due:
+            problems.append(
+                InputProblem(
+                    "rectified_more_than_due",
+                    {"unit": count.unit, "due": count.due, "on_time": count.rectified_on_time},
+                    "events",
+                )
+            )
     for b in bonus:
         if b.unit not in groups:
             problems.append(InputProblem("unknown_unit", {"unit": b.unit}, "bonus"))
@@ -179,7 +217,9 @@ def _grade_problems(plan: Plan, frame: pd.DataFrame, units: set[str]) -> list[In
     for column, known, code in checks:
         for value in frame.loc[~frame[column].isin(list(known)), column]:
             problems.append(InputProblem(code, {column: value}, "grades"))
-    duplicated = frame.duplicated(subset=["unit", "item", "period", "rater"])
+    for value in frame.loc[~frame["source"].isin([s.value for s in SOURCES_GRADED]), "source"]:
+        problems.append(InputProblem("unknown_source", {"source": value}, "grades"))
+    duplicated = frame.duplicated(subset=["unit", "item", "period", "rater", "source"])
     for row in frame.loc[duplicated].itertuples(index=False):
         problems.append(
             InputProblem(
@@ -188,4 +228,44 @@ def _grade_problems(plan: Plan, frame: pd.DataFrame, units: set[str]) -> list[In
                 "grades",
             )
         )
+    return problems
+
+
+# The sources given as grades: the raters' (panel) and the other units' (peer).
+SOURCES_GRADED: tuple[YearEndSource, ...] = (YearEndSource.PANEL, YearEndSource.PEER)
+
+
+def _peer_problems(
+    plan: Plan, frame: pd.DataFrame, groups: dict[str, Group]
+) -> list[InputProblem]:
+    """Peer votes (互评) that cannot count: not year-end, an item peers do not rate, a plan
+    without peers, a rater that is no unit, the unit itself, or a unit of another group."""
+    peers = frame[frame["source"] == YearEndSource.PEER.value]
+    if peers.empty:
+        return []
+    problems: list[InputProblem] = []
+    year_end = plan.work.year_end
+    if year_end.weight(YearEndSource.PEER) <= 0:
+        problems.append(InputProblem("peer_not_in_plan", {"votes": len(peers)}, "grades"))
+        return problems
+    columns = ("unit", "item", "period", "rater")
+    for unit, item, period, rater in zip(*(peers[c].astype(str) for c in columns), strict=True):
+        where = {"unit": unit, "item": item, "rater": rater}
+        if period != YEAR_END:
+            problems.append(
+                InputProblem("peer_not_year_end", {**where, "period": period}, "grades")
+            )
+        if item not in year_end.peer_items:
+            problems.append(
+                InputProblem(
+                    "peer_item_not_rated", {**where, "items": list(year_end.peer_items)}, "grades"
+                )
+            )
+        rater_group = groups.get(rater)
+        if rater_group is None:
+            problems.append(InputProblem("unknown_rater_unit", where, "grades"))
+        elif rater == unit:
+            problems.append(InputProblem("peer_own_unit", where, "grades"))
+        elif unit in groups and groups[unit] is not rater_group:
+            problems.append(InputProblem("peer_other_group", where, "grades"))
     return problems

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scoring.plan import Direction, EventKind, Group
+from scoring.plan import Direction, EventKind, Grade, Group, YearEndSource
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,38 @@ class DeductionApplied:
 
 
 @dataclass(frozen=True)
+class SourceUsed:
+    """One year-end source of a work item: its weight in the plan and the coefficient it gave
+    (None: no data, so it dropped out and the others were re-weighted)."""
+
+    source: YearEndSource
+    weight: float
+    coefficient: float | None
+
+
+@dataclass(frozen=True)
+class PeerSummary:
+    """The peers' votes (互评) on one work item of a unit: how many, their mean, whether
+    trimming dropped the highest and lowest. Who voted what is never part of it."""
+
+    votes: int
+    mean: float | None
+    trimmed: bool
+
+
+@dataclass(frozen=True)
+class RectificationSummary:
+    """The rectification evaluation of a unit: findings due, rectified on time, the ratio,
+    and the grade and coefficient of the band it reached (None when nothing was due)."""
+
+    due: int
+    on_time: int
+    ratio: float | None
+    grade: Grade | None
+    coefficient: float | None
+
+
+@dataclass(frozen=True)
 class ItemExplanation:
     """One work item of one unit: the grades used, the coefficient, the deductions."""
 
@@ -94,6 +126,10 @@ class ItemExplanation:
     deducted: float
     points: float
     flags: tuple[str, ...]
+    # How the year-end coefficient was made: every source that applies to the item, in plan
+    # order; `peer` when peers rate the item.
+    sources: tuple[SourceUsed, ...] = ()
+    peer: PeerSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -118,3 +154,5 @@ class UnitExplanation:
     indicators: tuple[IndicatorExplanation, ...]
     items: tuple[ItemExplanation, ...]
     bonus: BonusExplanation
+    # The rectification evaluation, when the plan weighs it.
+    rectification: RectificationSummary | None = None

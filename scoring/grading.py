@@ -11,15 +11,18 @@ import pandas as pd
 from scoring.inputs import GradeRecord
 from scoring.plan import QUARTERS, YEAR_END, Work
 
-GRADE_COLUMNS = ["unit", "item", "period", "rater", "grade"]
+GRADE_COLUMNS = ["unit", "item", "period", "rater", "grade", "source"]
 
 
 def grades_frame(records: Sequence[GradeRecord]) -> pd.DataFrame:
-    """The grade records as a frame with columns unit, item, period, rater, grade."""
+    """The grade records as a frame with columns unit, item, period, rater, grade, source."""
     if not records:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in GRADE_COLUMNS})
-    # Grade is a StrEnum, so the members themselves serve as their text values.
-    rows = [(r.unit, r.item, r.period, r.rater, str.__str__(r.grade)) for r in records]
+    # Grade and YearEndSource are StrEnums, so the members serve as their text values.
+    rows = [
+        (r.unit, r.item, r.period, r.rater, str.__str__(r.grade), str.__str__(r.source))
+        for r in records
+    ]
     return pd.DataFrame.from_records(rows, columns=GRADE_COLUMNS)
 
 
@@ -76,12 +79,17 @@ def item_coefficients(grades: pd.DataFrame, work: Work, units: Sequence[str]) ->
         .reshape(shape)
         .astype(bool)
     )
-    w = work.daily_weight
+    combined = mix_daily_and_year_end(daily, year_end, work.daily_weight)
+    return ItemCoefficients(daily, year_end, combined, quarters, trimmed)
+
+
+def mix_daily_and_year_end(daily: np.ndarray, year_end: np.ndarray, w: float) -> np.ndarray:
+    """`w * daily + (1 - w) * year_end` where both exist; either alone stands alone; NaN where
+    neither does."""
     has_daily = ~np.isnan(daily)
     has_year = ~np.isnan(year_end)
-    combined = np.where(
+    return np.where(
         has_daily & has_year,
         w * np.where(has_daily, daily, 0.0) + (1 - w) * np.where(has_year, year_end, 0.0),
         np.where(has_year, year_end, daily),
     )
-    return ItemCoefficients(daily, year_end, combined, quarters, trimmed)

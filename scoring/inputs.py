@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scoring.plan import EventKind, Grade, Group
+from scoring.plan import EventKind, Grade, Group, YearEndSource
 
 
 @dataclass(frozen=True)
@@ -21,13 +21,18 @@ class Unit:
 
 @dataclass(frozen=True)
 class GradeRecord:
-    """One rater's grade of one unit's work item for one period (`Q1`…`Q4` or `year`)."""
+    """One rater's grade of one unit's work item for one period (`Q1`…`Q4` or `year`).
+
+    `source` says who graded: a panel rater (the default), or for `peer` (互评, year-end only)
+    another unit of the same group, whose code is then the `rater`.
+    """
 
     unit: str
     item: str
     period: str
     rater: str
     grade: Grade
+    source: YearEndSource = YearEndSource.PANEL
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,16 @@ class EventCount:
     unit: str
     event: EventKind
     count: int
+
+
+@dataclass(frozen=True)
+class RectificationCount:
+    """A unit's findings of the year whose (extended) deadline has passed, and how many of them
+    were accepted as rectified by that deadline (the `rectification` year-end source)."""
+
+    unit: str
+    due: int
+    rectified_on_time: int
 
 
 @dataclass(frozen=True)

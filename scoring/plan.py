@@ -50,6 +50,14 @@ class Grade(StrEnum):
     POOR = "poor"
 
 
+class YearEndSource(StrEnum):
+    """The ways the year-end evaluation (年终考评) judges a unit's work (scoring.md §2b)."""
+
+    PANEL = "panel"  # 考核小组成员单位评估评价: the raters' year-end grades
+    PEER = "peer"  # 重点工作完成绩效互评: the other units of the group
+    RECTIFICATION = "rectification"  # 督导督查问题整改结果评价: findings rectified on time
+
+
 class EventKind(StrEnum):
     """Events that cost work-item points."""
 
@@ -155,6 +163,60 @@ def _default_deductions() -> dict[EventKind, Deduction]:
 
 
 @dataclass(frozen=True)
+class RectificationBand:
+    """The grade a rectification ratio earns from `at_least` up (bands run from the best)."""
+
+    grade: Grade
+    at_least: float
+
+
+def _default_sources() -> dict[YearEndSource, float]:
+    return {YearEndSource.PANEL: 1.0}
+
+
+def _default_rectification_bands() -> tuple[RectificationBand, ...]:
+    return (
+        RectificationBand(Grade.EXCELLENT, 0.95),
+        RectificationBand(Grade.GOOD, 0.80),
+        RectificationBand(Grade.FAIR, 0.60),
+        RectificationBand(Grade.POOR, 0.0),
+    )
+
+
+@dataclass(frozen=True)
+class YearEnd:
+    """How the year-end coefficient of a work item is made from its sources (scoring.md §2b)."""
+
+    sources: dict[YearEndSource, float] = field(default_factory=_default_sources)
+    peer_items: tuple[str, ...] = ("key_work",)
+    rectification_items: tuple[str, ...] = ("key_work", "basic_work")
+    rectification_bands: tuple[RectificationBand, ...] = field(
+        default_factory=_default_rectification_bands
+    )
+
+    def weight(self, source: YearEndSource) -> float:
+        """The weight of a source (0 when the plan does not use it)."""
+        return self.sources.get(source, 0.0)
+
+    def applies(self, source: YearEndSource, item: str) -> bool:
+        """Whether a source weighs in the year-end coefficient of work item `item`."""
+        if self.weight(source) <= 0:
+            return False
+        if source is YearEndSource.PEER:
+            return item in self.peer_items
+        if source is YearEndSource.RECTIFICATION:
+            return item in self.rectification_items
+        return True
+
+    def rectification_grade(self, ratio: float) -> Grade:
+        """The grade of the first band whose `at_least` the ratio reaches."""
+        for band in self.rectification_bands:
+            if ratio >= band.at_least - 1e-12:
+                return band.grade
+        return self.rectification_bands[-1].grade
+
+
+@dataclass(frozen=True)
 class Work:
     """The work-status block: graded items, grade coefficients, weighting and deductions."""
 
@@ -164,6 +226,7 @@ class Work:
     trim_above: int = 5
     deductions: dict[EventKind, Deduction] = field(default_factory=_default_deductions)
     points: float | None = None
+    year_end: YearEnd = field(default_factory=YearEnd)
 
     @property
     def total_points(self) -> float:

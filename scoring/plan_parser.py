@@ -23,12 +23,15 @@ from scoring.plan import (
     Indicator,
     MissingPolicy,
     Plan,
+    RectificationBand,
     Schedule,
     TierBand,
     TierBasis,
     Tiers,
     Work,
     WorkItem,
+    YearEnd,
+    YearEndSource,
 )
 from scoring.problems import Location, PlanError, PlanProblem
 
@@ -60,7 +63,17 @@ _DEV_KEYS = {"points", "base_share", "when_all_equal", "missing_value", "categor
 _CAT_KEYS = {"code", "name", "points", "indicators"}
 _IND_KEYS = {"code", "name", "unit", "points", "direction", "bounds", "clamp"}
 _BOUNDS_KEYS = {"satisfactory", "unacceptable"}
-_WORK_KEYS = {"points", "items", "grades", "daily_weight", "trim_above", "deductions"}
+_WORK_KEYS = {
+    "points",
+    "items",
+    "grades",
+    "daily_weight",
+    "trim_above",
+    "deductions",
+    "year_end",
+}
+_YEAR_END_KEYS = {"sources", "peer_items", "rectification_items", "rectification_bands"}
+_BAND_KEYS = {"grade", "at_least"}
 _ITEM_KEYS = {"code", "name", "points"}
 _DEDUCTION_KEYS = {"item", "points"}
 _BONUS_KEYS = {"points_per_item", "cap"}
@@ -410,6 +423,7 @@ def _work(chk: _Checker, value: object) -> Work | None:
     daily_weight = chk.number(m, "daily_weight", loc, default=0.4, low=0.0, high=1.0)
     trim_above = chk.integer(m, "trim_above", loc, default=5, low=2)
     deductions = _deductions(chk, m.get("deductions", _MISSING), (*loc, "deductions"))
+    year_end = _year_end(chk, m.get("year_end", _MISSING), (*loc, "year_end"))
     if broken:
         return None
     if points is not None:
@@ -424,6 +438,7 @@ def _work(chk: _Checker, value: object) -> Work | None:
         trim_above if trim_above is not None else 5,
         deductions if deductions is not None else {},
         points,
+        year_end if year_end is not None else YearEnd(),
     )
 
 
@@ -475,6 +490,119 @@ def _deductions(chk: _Checker, value: object, loc: Location) -> dict[EventKind, 
             continue
         out[kind] = Deduction(item, points)
     return None if broken else out
+
+
+def _year_end(chk: _Checker, value: object, loc: Location) -> YearEnd | None:
+    """The year-end sources block (scoring.md §2b); None (problems recorded) if broken."""
+    if value is _MISSING:
+        return YearEnd()
+    m = chk.mapping(value, loc, _YEAR_END_KEYS, set())
+    if m is None:
+        return None
+    default = YearEnd()
+    sources = _year_end_sources(chk, m.get("sources", _MISSING), (*loc, "sources"))
+    peer_items = _item_codes(chk, m, "peer_items", loc, default.peer_items)
+    rectification_items = _item_codes(
+        chk, m, "rectification_items", loc, default.rectification_items
+    )
+    bands = _rectification_bands(chk, m.get("rectification_bands", _MISSING), loc)
+    if sources is None or peer_items is None or rectification_items is None or bands is None:
+        return None
+    return YearEnd(sources, peer_items, rectification_items, bands)
+
+
+def _year_end_sources(
+    chk: _Checker, value: object, loc: Location
+) -> dict[YearEndSource, float] | None:
+    if value is _MISSING:
+        return YearEnd().sources
+    names = [s.value for s in YearEndSource]
+    m = chk.mapping(value, loc, set(names), set())
+    if m is None:
+        return None
+    out: dict[YearEndSource, float] = {}
+    broken = False
+    for source in YearEndSource:
+        if source.value not in m:
+            continue
+        weight = chk.number(m, source.value, loc, low=0.0)
+        if weight is None:
+            broken = True
+        elif weight > 0:  # a source weighed 0 is switched off
+            out[source] = weight
+    if broken:
+        return None
+    if not out:
+        chk.problem(loc, "no_year_end_source", sources=names)
+        return None
+    return out
+
+
+def _item_codes(
+    chk: _Checker, m: Mapping[str, Any], key: str, loc: Location, default: tuple[str, ...]
+) -> tuple[str, ...] | None:
+    """A list of work item codes (checked against the items in `_cross_checks`)."""
+    if key not in m:
+        return default
+    raw = chk.sequence(m, key, loc)
+    if raw is None:
+        return None
+    codes: list[str] = []
+    broken = False
+    for i, code in enumerate(raw):
+        if not isinstance(code, str) or not _CODE.match(code.strip()):
+            chk.problem((*loc, key, i), "bad_code", got=_shown(code))
+            broken = True
+        elif code.strip() in codes:
+            chk.problem((*loc, key, i), "duplicate_item", item=code.strip())
+            broken = True
+        else:
+            codes.append(code.strip())
+    return None if broken else tuple(codes)
+
+
+def _rectification_bands(
+    chk: _Checker, value: object, loc: Location
+) -> tuple[RectificationBand, ...] | None:
+    if value is _MISSING:
+        return YearEnd().rectification_bands
+    key = "rectification_bands"
+    if not isinstance(value, list):
+        chk.problem((*loc, key), "not_a_list", got=_kind(value))
+        return None
+    if not value:
+        chk.problem((*loc, key), "empty_list")
+        return None
+    grades = [g.value for g in Grade]
+    bands: list[RectificationBand] = []
+    broken = False
+    for i, raw in enumerate(value):
+        bloc = (*loc, key, i)
+        bm = chk.mapping(raw, bloc, _BAND_KEYS, _BAND_KEYS)
+        if bm is None:
+            broken = True
+            continue
+        grade = chk.choice(bm, "grade", bloc, Grade, grades, Grade.POOR)
+        at_least = chk.number(bm, "at_least", bloc, low=0.0, high=1.0)
+        if grade is None or at_least is None:
+            broken = True
+            continue
+        bands.append(RectificationBand(grade, at_least))
+    if broken:
+        return None
+    order = [grades.index(b.grade.value) for b in bands]
+    thresholds = [b.at_least for b in bands]
+    if any(a <= b for a, b in itertools.pairwise(thresholds)):
+        chk.problem((*loc, key), "bands_not_descending")
+        broken = True
+    elif thresholds[-1] != 0.0:
+        chk.problem((*loc, key, len(bands) - 1, "at_least"), "last_band_not_zero")
+        broken = True
+    if any(a >= b for a, b in itertools.pairwise(order)):
+        # A better ratio must never earn a worse grade, and no grade twice.
+        chk.problem((*loc, key), "band_grades_not_descending", got=[b.grade.value for b in bands])
+        broken = True
+    return None if broken else tuple(bands)
 
 
 def _bonus(chk: _Checker, value: object) -> Bonus | None:
@@ -641,6 +769,7 @@ def _cross_checks(chk: _Checker, development: Development, work: Work) -> None:
             chk.problem((*loc, "name"), "duplicate_name", name=item.name)
         item_codes.add(item.code)
         item_names.add(item.name)
+    _year_end_checks(chk, work, item_codes)
     for kind, deduction in work.deductions.items():
         if deduction.item not in item_codes:
             chk.problem(
@@ -648,4 +777,30 @@ def _cross_checks(chk: _Checker, development: Development, work: Work) -> None:
                 "unknown_work_item",
                 item=deduction.item,
                 items=sorted(item_codes),
+            )
+
+
+def _year_end_checks(chk: _Checker, work: Work, item_codes: set[str]) -> None:
+    """The items a source applies to exist, and every item has a year-end source."""
+    year_end = work.year_end
+    loc: Location = ("work", "year_end")
+    lists = (
+        (YearEndSource.PEER, "peer_items", year_end.peer_items),
+        (YearEndSource.RECTIFICATION, "rectification_items", year_end.rectification_items),
+    )
+    for source, key, codes in lists:
+        if year_end.weight(source) <= 0 and codes == getattr(YearEnd(), key):
+            continue  # the default list of a source not used: nothing to check
+        for i, code in enumerate(codes):
+            if code not in item_codes:
+                chk.problem(
+                    (*loc, key, i), "year_end_unknown_item", item=code, items=sorted(item_codes)
+                )
+    for i, item in enumerate(work.items):
+        if not any(year_end.applies(source, item.code) for source in YearEndSource):
+            chk.problem(
+                ("work", "items", i, "code"),
+                "item_without_year_end_source",
+                item=item.code,
+                sources=[s.value for s in year_end.sources],
             )

@@ -17,12 +17,16 @@ from scoring.explanation import (
     GradeUsed,
     IndicatorExplanation,
     ItemExplanation,
+    PeerSummary,
     PeriodMean,
+    RectificationSummary,
+    SourceUsed,
     UnitExplanation,
     UnitResult,
 )
 from scoring.inputs import BonusItem, Unit
-from scoring.plan import PERIODS, EventKind, Grade, Group, Plan
+from scoring.plan import PERIODS, EventKind, Grade, Group, Plan, YearEndSource
+from scoring.year_end import SOURCES, YearEndScores
 
 EVENTS: tuple[EventKind, ...] = tuple(EventKind)
 
@@ -41,6 +45,7 @@ class WorkScores:
     event_counts: np.ndarray
     deducted: np.ndarray
     points: np.ndarray
+    sources: YearEndScores
 
 
 def _opt(value: float) -> float | None:
@@ -78,6 +83,10 @@ class Standings:
             flags.append("no_grade")
         elif math.isnan(self.work.year_end[row, j]):
             flags.append("no_year_end")
+        if self.work.sources.no_peer[row, j]:
+            flags.append("no_peer")
+        if self.work.sources.no_findings[row, j]:
+            flags.append("no_findings")
         if self.work.trimmed[row, j]:
             flags.append("trimmed")
         if self.work.deducted[row, j] > 0 and self.work.raw[row, j] < self.work.deducted[row, j]:
@@ -157,6 +166,44 @@ class Standings:
             indicators=self._explain_indicators(row),
             items=self._explain_items(row),
             bonus=self._explain_bonus(row),
+            rectification=self._explain_rectification(row),
+        )
+
+    def _year_end_sources(self, row: int, j: int) -> dict[str, float]:
+        """The coefficient of each source that applies to the item and has data, by name."""
+        given = self.work.sources.sources[row, j]
+        return {s.value: float(given[k]) for k, s in enumerate(SOURCES) if not np.isnan(given[k])}
+
+    def _explain_sources(self, row: int, j: int, item: str) -> tuple[SourceUsed, ...]:
+        year_end = self.plan.work.year_end
+        given = self.work.sources.sources[row, j]
+        return tuple(
+            SourceUsed(source, year_end.weight(source), _opt(given[SOURCES.index(source)]))
+            for source in year_end.sources
+            if year_end.applies(source, item)
+        )
+
+    def _explain_peer(self, row: int, j: int, item: str) -> PeerSummary | None:
+        if not self.plan.work.year_end.applies(YearEndSource.PEER, item):
+            return None
+        s = self.work.sources
+        return PeerSummary(
+            votes=int(s.peer_votes[row, j]),
+            mean=_opt(s.source(YearEndSource.PEER)[row, j]),
+            trimmed=bool(s.peer_trimmed[row, j]),
+        )
+
+    def _explain_rectification(self, row: int) -> RectificationSummary | None:
+        if self.plan.work.year_end.weight(YearEndSource.RECTIFICATION) <= 0:
+            return None
+        s = self.work.sources
+        grade = s.grade[row]
+        return RectificationSummary(
+            due=int(s.due[row]),
+            on_time=int(s.on_time[row]),
+            ratio=_opt(s.ratio[row]),
+            grade=grade,
+            coefficient=None if grade is None else self.plan.work.grades[grade],
         )
 
     def _explain_indicators(self, row: int) -> tuple[IndicatorExplanation, ...]:
@@ -237,6 +284,8 @@ class Standings:
                     deducted=float(self.work.deducted[row, j]),
                     points=float(self.work.points[row, j]),
                     flags=self._item_flags(row, j),
+                    sources=self._explain_sources(row, j, item.code),
+                    peer=self._explain_peer(row, j, item.code),
                 )
             )
         return tuple(out)
@@ -291,6 +340,7 @@ class Standings:
                     code: {
                         "coef": _opt(self.work.coef[row, j]),
                         "points": float(self.work.points[row, j]),
+                        "year_end_sources": self._year_end_sources(row, j),
                         "flags": list(self._item_flags(row, j)),
                     }
                     for j, code in enumerate(item_codes)

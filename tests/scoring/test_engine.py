@@ -208,8 +208,18 @@ def test_json_of_a_town_gives_every_number_unrounded() -> None:
             "pm25": {"value": None, "points": 0.0, "flags": ["missing"]},
         },
         "items": {
-            "key_work": {"coef": 1.0, "points": 200.0, "flags": []},
-            "basic_work": {"coef": 1.0, "points": 200.0, "flags": []},
+            "key_work": {
+                "coef": 1.0,
+                "points": 200.0,
+                "year_end_sources": {"panel": 1.0},
+                "flags": [],
+            },
+            "basic_work": {
+                "coef": 1.0,
+                "points": 200.0,
+                "year_end_sources": {"panel": 1.0},
+                "flags": [],
+            },
         },
         "flags": ["missing_values", "bonus_capped"],
     }
@@ -229,7 +239,12 @@ def test_json_of_a_department_has_no_indicators() -> None:
     assert d["unit"] == "d"
     assert d["development"] == 0.0
     assert d["indicators"] == {}
-    assert d["items"]["key_work"] == {"coef": pytest.approx(0.6), "points": 120.0, "flags": []}
+    assert d["items"]["key_work"] == {
+        "coef": pytest.approx(0.6),
+        "points": 120.0,
+        "year_end_sources": {"panel": pytest.approx(0.6)},
+        "flags": [],
+    }
 
 
 def test_json_of_an_empty_year_has_both_groups_empty() -> None:

@@ -147,8 +147,18 @@ def test_an_item_without_any_grade_scores_zero_and_is_flagged() -> None:
     assert (explained.coef, explained.points, explained.flags) == (None, 0.0, ("no_grade",))
     assert "no_grade" in s.result("d").flags
     entry = s.to_json()["groups"]["zone_or_department"][0]
-    assert entry["items"]["basic_work"] == {"coef": None, "points": 0.0, "flags": ["no_grade"]}
-    assert entry["items"]["key_work"] == {"coef": 1.0, "points": 200.0, "flags": []}
+    assert entry["items"]["basic_work"] == {
+        "coef": None,
+        "points": 0.0,
+        "year_end_sources": {},
+        "flags": ["no_grade"],
+    }
+    assert entry["items"]["key_work"] == {
+        "coef": 1.0,
+        "points": 200.0,
+        "year_end_sources": {"panel": 1.0},
+        "flags": [],
+    }
 
 
 # --- deductions -------------------------------------------------------------------------------
