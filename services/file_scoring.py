@@ -9,7 +9,6 @@ from typing import TypeVar
 
 from scoring import (
     BonusItem,
-    EventCount,
     GradeRecord,
     IndicatorValues,
     InputError,
@@ -18,7 +17,14 @@ from scoring import (
     score,
 )
 from services.files.plan_file import load_plan_file
-from services.files.reader import read_bonus, read_events, read_grades, read_units, read_values
+from services.files.reader import (
+    EventSheet,
+    read_bonus,
+    read_event_sheet,
+    read_grades,
+    read_units,
+    read_values,
+)
 
 T = TypeVar("T")
 
@@ -51,15 +57,15 @@ def score_files(files: ScoringFiles) -> Standings:
 
     no_grades: list[GradeRecord] = []
     no_bonus: list[BonusItem] = []
-    no_events: list[EventCount] = []
+    no_events = EventSheet([], [])
     values: IndicatorValues | None = attempt(lambda: read_values(files.values, plan, units), None)
     grades = attempt(
         lambda: read_grades(files.grades, plan, units) if files.grades else no_grades, no_grades
     )
     bonus = attempt(lambda: read_bonus(files.bonus, units) if files.bonus else no_bonus, no_bonus)
     events = attempt(
-        lambda: read_events(files.events, units) if files.events else no_events, no_events
+        lambda: read_event_sheet(files.events, units) if files.events else no_events, no_events
     )
     if problems:
         raise InputError(problems)
-    return score(plan, units, values, grades, bonus, events)
+    return score(plan, units, values, grades, bonus, events.events, events.rectification)

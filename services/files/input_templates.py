@@ -24,8 +24,14 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from scoring import EventKind, Grade, Group, Plan, Unit
-from scoring.plan import GRADE_LABELS, GROUP_LABELS, PERIODS
-from services.files.reader import EVENT_LABELS, PERIOD_LABELS, column_letter
+from scoring.plan import GRADE_LABELS, GROUP_LABELS, PERIODS, YearEndSource
+from services.files.reader import (
+    EVENT_LABELS,
+    FINDING_LABELS,
+    PERIOD_LABELS,
+    SOURCE_LABELS,
+    column_letter,
+)
 from templates import render
 from templates.catalog import normalise_language
 
@@ -156,6 +162,15 @@ def _grades_sheet(plan: Plan, units: Sequence[Unit], lang: str) -> _Sheet:
     grade_rows = tuple(
         (GRADE_LABELS[g], g.value, plan.work.grades[g]) for g in Grade if g in plan.work.grades
     )
+    sources = tuple(SOURCE_LABELS[s] if lang == "zh" else s.value for s in SOURCE_LABELS)
+    year_end = plan.work.year_end
+    weights = ", ".join(f"{s.value} {w:g}" for s, w in year_end.sources.items())
+    names = {i.code: (i.name if lang == "zh" else i.code) for i in plan.work.items}
+    peer_items = (
+        [names.get(code, code) for code in year_end.peer_items]
+        if year_end.weight(YearEndSource.PEER) > 0
+        else []
+    )
     return _Sheet(
         "grades",
         (
@@ -164,6 +179,7 @@ def _grades_sheet(plan: Plan, units: Sequence[Unit], lang: str) -> _Sheet:
             _Column("period", "period", 10, periods),
             _Column("rater", "rater", 22),
             _Column("grade", "grade", 10, grades),
+            _Column("source", "source", 12, sources),
         ),
         tables=(
             _Table(_t("items_table_title", lang), _split("items_table_header", lang), item_rows),
@@ -179,6 +195,7 @@ def _grades_sheet(plan: Plan, units: Sequence[Unit], lang: str) -> _Sheet:
                 daily_weight=plan.work.daily_weight,
                 trim_above=plan.work.trim_above,
             ),
+            _t("grades_peer_note", lang, sources=weights, peer_items=peer_items),
         ),
     )
 
@@ -199,7 +216,9 @@ def _bonus_sheet(plan: Plan, units: Sequence[Unit], lang: str) -> _Sheet:
 
 
 def _events_sheet(plan: Plan, units: Sequence[Unit], lang: str) -> _Sheet:
-    kinds = tuple(EVENT_LABELS[k] if lang == "zh" else k.value for k in EventKind)
+    kinds = tuple(EVENT_LABELS[k] if lang == "zh" else k.value for k in EventKind) + tuple(
+        label if lang == "zh" else key for key, label in FINDING_LABELS.items()
+    )
     items = {i.code: i.name for i in plan.work.items}
     rows: list[tuple[object, ...]] = []
     for kind in EventKind:
@@ -210,6 +229,8 @@ def _events_sheet(plan: Plan, units: Sequence[Unit], lang: str) -> _Sheet:
             else ""
         )
         rows.append((kind.value, EVENT_LABELS[kind], _t(f"event_{kind.value}", lang), deduction))
+    for key, label in FINDING_LABELS.items():
+        rows.append((key, label, _t(f"event_{key}", lang), _t("event_finding_note", lang)))
     return _Sheet(
         "events",
         (

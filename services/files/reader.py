@@ -58,7 +58,8 @@ from scoring import (
     Plan,
     Unit,
 )
-from scoring.plan import GRADE_LABELS, GROUP_LABELS, QUARTERS, YEAR_END
+from scoring.inputs import RectificationCount
+from scoring.plan import GRADE_LABELS, GROUP_LABELS, QUARTERS, YEAR_END, YearEndSource
 from templates import has_message, render
 
 Cell = Any  # what calamine gives: float, int, str, bool, date, datetime, time or timedelta
@@ -95,6 +96,7 @@ COLUMN_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "period": ("period", "期间", "时段", "考评期"),
         "rater": ("rater", "评价人", "评分人", "评价单位"),
         "grade": ("grade", "等次", "评价等次"),
+        "source": ("source", "评价来源", "来源", "评价方式"),
     },
     "bonus": {
         "unit": _UNIT_ALIASES,
@@ -120,7 +122,11 @@ COLUMN_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-_OPTIONAL_COLUMNS = {("bonus", "evidence"), *((k, "unit_name") for k in KINDS)}
+_OPTIONAL_COLUMNS = {
+    ("bonus", "evidence"),
+    ("grades", "source"),
+    *((k, "unit_name") for k in KINDS),
+}
 # Columns of common tables that carry nothing to import (row numbers, remarks): never errors.
 IGNORED_HEADERS = frozenset({"序号", "no.", "#", "备注", "说明", "note", "notes", "remarks"})
 
@@ -173,6 +179,32 @@ EVENT_WORDS: dict[str, EventKind] = {
     "虚假报送": EventKind.FALSE_REPORT,
 }
 
+# The sources a grades row can come from (scoring.md §2b); an empty cell is the panel.
+SOURCE_LABELS: dict[YearEndSource, str] = {
+    YearEndSource.PANEL: "考核小组",
+    YearEndSource.PEER: "互评",
+}
+SOURCE_WORDS: dict[str, YearEndSource] = {
+    **{source.value: source for source in SOURCE_LABELS},
+    **{label: source for source, label in SOURCE_LABELS.items()},
+    "小组评价": YearEndSource.PANEL,
+    "考核小组评价": YearEndSource.PANEL,
+    "单位互评": YearEndSource.PEER,
+    "互评单位": YearEndSource.PEER,
+}
+
+# Rows of the events sheet that count findings for the rectification evaluation (§2b).
+FINDING_DUE = "finding_due"
+FINDING_ON_TIME = "finding_rectified_on_time"
+FINDING_LABELS: dict[str, str] = {FINDING_DUE: "到期问题", FINDING_ON_TIME: "按期整改"}
+FINDING_WORDS: dict[str, str] = {
+    **{key: key for key in FINDING_LABELS},
+    **{label: key for key, label in FINDING_LABELS.items()},
+    "到期问题数": FINDING_DUE,
+    "按期整改数": FINDING_ON_TIME,
+    "按期整改问题": FINDING_ON_TIME,
+}
+
 YES_WORDS = frozenset({"yes", "y", "true", "1", "是", "已认定", "认定"})
 NO_WORDS = frozenset({"no", "n", "false", "0", "否", "未认定", "不认定"})
 
@@ -211,6 +243,14 @@ PROBLEM_CODES: tuple[str, ...] = (
     "duplicate_event",
     "value_for_non_town",
     "unit_name_mismatch",
+    "unknown_source",
+    "unknown_rater_unit",
+    "peer_own_unit",
+    "peer_other_group",
+    "peer_item_not_rated",
+    "peer_not_year_end",
+    "peer_not_in_plan",
+    "rectified_more_than_due",
 )
 # Codes of scoring.engine's own input check, rendered by the same catalog.
 ENGINE_CODES: tuple[str, ...] = (
@@ -222,6 +262,14 @@ ENGINE_CODES: tuple[str, ...] = (
     "unknown_period",
     "duplicate_grade",
     "negative_count",
+    "unknown_source",
+    "unknown_rater_unit",
+    "peer_own_unit",
+    "peer_other_group",
+    "peer_item_not_rated",
+    "peer_not_year_end",
+    "peer_not_in_plan",
+    "rectified_more_than_due",
 )
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?")
@@ -697,8 +745,9 @@ def read_grades(
     item_choices = [i.name for i in plan.work.items] + [i.code for i in plan.work.items]
     period_choices = [*QUARTERS, YEAR_END, PERIOD_LABELS[YEAR_END]]
     grade_choices = [*GRADE_LABELS.values(), *(g.value for g in Grade)]
+    source_choices = [*SOURCE_LABELS.values(), *(s.value for s in SOURCE_LABELS)]
     records: list[GradeRecord] = []
-    seen: dict[tuple[str, str, str, str], int] = {}
+    seen: dict[tuple[str, str, str, str, YearEndSource], int] = {}
     count = 0
     for row in data_rows(table, columns, problems):
         count += 1
@@ -707,9 +756,16 @@ def read_grades(
         period = _choice(row, "period", PERIOD_WORDS, "unknown_period", period_choices)
         rater = row.text("rater")
         grade = _choice(row, "grade", GRADE_WORDS, "unknown_grade", grade_choices)
+        given_by: YearEndSource | None = YearEndSource.PANEL
+        if "source" in columns and row.text("source", required=False):
+            given_by = _choice(row, "source", SOURCE_WORDS, "unknown_source", source_choices)
+        if given_by is YearEndSource.PEER:
+            rater = _peer_rater(row, plan, index, unit, item, period, rater)
         if row.bad or unit is None or item is None or period is None or grade is None:
             continue
-        key = (unit.code, item.code, period, norm(rater))
+        if given_by is None:
+            continue
+        key = (unit.code, item.code, period, norm(rater), given_by)
         first = seen.setdefault(key, row.number)
         if first != row.number:
             row.report(
@@ -722,10 +778,50 @@ def read_grades(
                 first_row=first,
             )
             continue
-        records.append(GradeRecord(unit.code, item.code, period, rater, grade))
+        records.append(GradeRecord(unit.code, item.code, period, rater, grade, given_by))
     _require_rows("grades", count, problems)
     problems.raise_if_any()
     return records
+
+
+def _peer_rater(
+    row: SheetRow,
+    plan: Plan,
+    units: UnitIndex,
+    unit: Unit | None,
+    item: Any,
+    period: str | None,
+    rater: str,
+) -> str:
+    """The code of the unit that gave a peer vote (互评), reporting at the row every reason it
+    cannot count: no peers in the plan, an item peers do not rate, not the year-end, a rater
+    that is no unit, the unit itself, or a unit of another group."""
+    year_end = plan.work.year_end
+    if year_end.weight(YearEndSource.PEER) <= 0:
+        row.report("peer_not_in_plan", "source")
+        return rater
+    if item is not None and item.code not in year_end.peer_items:
+        names = [i.name for i in plan.work.items if i.code in year_end.peer_items]
+        row.report("peer_item_not_rated", "item", item=item.name, items=names)
+    if period is not None and period != YEAR_END:
+        row.report("peer_not_year_end", "period", period=period)
+    if not rater:
+        return rater
+    rating = units.find(rater)
+    if rating is None:
+        row.report("unknown_rater_unit", "rater", rater=rater, suggestions=units.suggest(rater))
+        return rater
+    if unit is not None and rating.code == unit.code:
+        row.report("peer_own_unit", "rater", unit=unit.name)
+    elif unit is not None and rating.group is not unit.group:
+        row.report(
+            "peer_other_group",
+            "rater",
+            rater=rating.name,
+            unit=unit.name,
+            group=GROUP_LABELS[rating.group],
+        )
+    return rating.code
 
 
 def read_bonus(path: Path, units: Sequence[Unit], *, source: str | None = None) -> list[BonusItem]:
@@ -757,37 +853,82 @@ def read_bonus(path: Path, units: Sequence[Unit], *, source: str | None = None) 
     return items
 
 
+@dataclass(frozen=True)
+class EventSheet:
+    """What an `events` workbook holds: the point-costing events, and per unit the findings
+    due and rectified on time (the rectification evaluation, scoring.md §2b)."""
+
+    events: list[EventCount]
+    rectification: list[RectificationCount]
+
+
 def read_events(
     path: Path, units: Sequence[Unit], *, source: str | None = None
 ) -> list[EventCount]:
     """The point-costing events of an `events` workbook (may have none); raise `InputError`."""
+    return read_event_sheet(path, units, source=source).events
+
+
+def read_event_sheet(
+    path: Path, units: Sequence[Unit], *, source: str | None = None
+) -> EventSheet:
+    """The events and the findings counts of an `events` workbook (may have none); raise
+    `InputError` with every problem."""
     problems = ProblemList(source if source is not None else str(path))
     table = open_table(path, "events", problems)
     columns, _ = map_columns(table, "events", problems)
     problems.raise_if_any()
     index = UnitIndex(units)
-    event_choices = [*EVENT_LABELS.values(), *(k.value for k in EventKind)]
+    event_choices = [
+        *EVENT_LABELS.values(),
+        *FINDING_LABELS.values(),
+        *(k.value for k in EventKind),
+        *FINDING_LABELS,
+    ]
+    words: dict[str, EventKind | str] = {**EVENT_WORDS, **FINDING_WORDS}
     counts: list[EventCount] = []
-    seen: dict[tuple[str, EventKind], int] = {}
+    findings: dict[str, dict[str, tuple[int, int]]] = {}  # unit -> kind -> (count, row)
+    seen: dict[tuple[str, EventKind | str], int] = {}
+    unsure: set[str] = set()
     for row in data_rows(table, columns, problems):
         unit = unit_of(row, index)
-        event = _choice(row, "event", EVENT_WORDS, "unknown_event", event_choices)
+        event = _choice(row, "event", words, "unknown_event", event_choices)
         count = None
         if row.text("count"):
             count = _whole_number(row.raw("count"))
             if count is None:
                 row.report("bad_count", "count", got=_text(row.raw("count")))
         if row.bad or unit is None or event is None or count is None:
+            if unit is not None and not isinstance(event, EventKind):
+                unsure.add(unit.code)  # its counts cannot be compared until the row is fixed
             continue
+        name = event.value if isinstance(event, EventKind) else event
         first = seen.setdefault((unit.code, event), row.number)
         if first != row.number:
-            row.report(
-                "duplicate_event", "event", unit=unit.code, event=event.value, first_row=first
+            row.report("duplicate_event", "event", unit=unit.code, event=name, first_row=first)
+            continue
+        if isinstance(event, EventKind):
+            counts.append(EventCount(unit.code, event, count))
+        else:
+            findings.setdefault(unit.code, {})[event] = (count, row.number)
+    rectification: list[RectificationCount] = []
+    for code, given in findings.items():
+        due, _ = given.get(FINDING_DUE, (0, 0))
+        on_time, on_time_row = given.get(FINDING_ON_TIME, (0, 0))
+        if on_time > due and code not in unsure:
+            problems.add(
+                "rectified_more_than_due",
+                on_time_row,
+                columns["count"],
+                table.header(columns["count"]),
+                unit=code,
+                due=due,
+                on_time=on_time,
             )
             continue
-        counts.append(EventCount(unit.code, event, count))
+        rectification.append(RectificationCount(code, due, on_time))
     problems.raise_if_any()
-    return counts
+    return EventSheet(counts, rectification)
 
 
 def read_values(

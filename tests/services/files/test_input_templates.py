@@ -35,7 +35,7 @@ CODES = [ind.code for ind in PLAN.development.indicators]
 HEADERS = {
     "units": ["code", "name", "group"],
     "values": ["unit", *CODES],
-    "grades": ["unit", "item", "period", "rater", "grade"],
+    "grades": ["unit", "item", "period", "rater", "grade", "source"],
     "bonus": ["unit", "title", "evidence", "approved"],
     "events": ["unit", "event", "count"],
 }
@@ -97,7 +97,8 @@ def test_drop_down_lists_offer_english_codes_in_an_english_template(tmp_path: Pa
     found = validations(book["events"])
     assert found["B"] == (
         "list",
-        '"report_late,report_missing,rectification_overdue,false_report"',
+        '"report_late,report_missing,rectification_overdue,false_report,'
+        'finding_due,finding_rectified_on_time"',
     )
     assert found["C"] == ("whole", "0")
     assert "A" not in found  # no units given, so no unit list
