@@ -285,7 +285,7 @@ def test_the_command_line_lists_bad_peer_rows_and_exits_2(tmp_path: Path) -> Non
     assert "店子镇" in result.output and "互评" in result.output
 
 
-# --- the templates --------------------------------------------------------------------------------
+# --- the templates ---------------------------------------------------------------------------
 
 
 def dropdowns(path: Path, sheet: str) -> dict[str, str | None]:
