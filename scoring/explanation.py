@@ -99,13 +99,15 @@ class PeerSummary:
 @dataclass(frozen=True)
 class RectificationSummary:
     """The rectification evaluation of a unit: findings due, rectified on time, the ratio,
-    and the grade and coefficient of the band it reached (None when nothing was due)."""
+    and the grade and coefficient of the band it reached (None when nothing was due); `weight`
+    is the plan's weight of the source (0: computed, but not counted)."""
 
     due: int
     on_time: int
     ratio: float | None
     grade: Grade | None
     coefficient: float | None
+    weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -154,5 +156,5 @@ class UnitExplanation:
     indicators: tuple[IndicatorExplanation, ...]
     items: tuple[ItemExplanation, ...]
     bonus: BonusExplanation
-    # The rectification evaluation, when the plan weighs it.
+    # The rectification evaluation (counted in the year-end coefficient if its weight is > 0).
     rectification: RectificationSummary | None = None

@@ -193,9 +193,7 @@ class Standings:
             trimmed=bool(s.peer_trimmed[row, j]),
         )
 
-    def _explain_rectification(self, row: int) -> RectificationSummary | None:
-        if self.plan.work.year_end.weight(YearEndSource.RECTIFICATION) <= 0:
-            return None
+    def _explain_rectification(self, row: int) -> RectificationSummary:
         s = self.work.sources
         grade = s.grade[row]
         return RectificationSummary(
@@ -204,6 +202,7 @@ class Standings:
             ratio=_opt(s.ratio[row]),
             grade=grade,
             coefficient=None if grade is None else self.plan.work.grades[grade],
+            weight=self.plan.work.year_end.weight(YearEndSource.RECTIFICATION),
         )
 
     def _explain_indicators(self, row: int) -> tuple[IndicatorExplanation, ...]:

@@ -112,12 +112,16 @@ class RectificationView:
 
 @dataclass(frozen=True)
 class FindingFact:
-    """Whether a finding counts as `rectification_overdue` as of some moment."""
+    """Whether a finding counts as `rectification_overdue` as of some moment; and, for the
+    rectification evaluation (scoring.md §2b), whether its deadline had passed then (`due`)
+    and it was accepted as rectified by that deadline (`rectified_on_time`)."""
 
     finding_id: int
     unit_id: int
     deadline_end: datetime
     rectification_overdue: bool
+    due: bool = False
+    rectified_on_time: bool = False
 
 
 @dataclass(frozen=True)
@@ -543,12 +547,28 @@ def finding_facts(uow: UnitOfWork, year: int, as_of: datetime) -> list[FindingFa
                 rectifications[rectification.finding_id].append(rectification)
         facts = []
         for row in rows:
+            # The deadline as it stands: a granted extension has moved it already.
             deadline_end = end_of_day(row.deadline, timezone)
-            overdue = as_of >= deadline_end and not any(
+            due = as_of >= deadline_end
+            overdue = due and not any(
                 _counts_as_rectified(r, deadline_end, as_of) for r in rectifications[row.id]
             )
-            facts.append(FindingFact(row.id, row.unit_id, deadline_end, overdue))
+            on_time = due and any(
+                _accepted_on_time(r, deadline_end, as_of) for r in rectifications[row.id]
+            )
+            facts.append(FindingFact(row.id, row.unit_id, deadline_end, overdue, due, on_time))
         return facts
+
+
+def _accepted_on_time(row: RectificationRow, deadline_end: datetime, as_of: datetime) -> bool:
+    """Whether a rectification submitted before the deadline ended was accepted by `as_of`
+    (the review may come after the deadline: the unit rectified in time)."""
+    return (
+        as_utc(row.submitted_at) < deadline_end
+        and row.decision == ACCEPTED
+        and row.decided_at is not None
+        and as_utc(row.decided_at) <= as_of
+    )
 
 
 # --- false reports -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import gc
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from operator import itemgetter
@@ -38,10 +38,13 @@ from scoring import (
     Unit,
     score,
 )
+from scoring.inputs import RectificationCount
 from services.deadlines import end_of_day
 from services.errors import NotFound
 from services.files.plan_file import load_plan_text
-from services.findings import false_report_facts, finding_facts
+from services.files.reader import FINDING_DUE, FINDING_ON_TIME
+from services.findings import FindingFact, false_report_facts, finding_facts
+from services.peer import peer_records
 from services.reports import MonthState, month_report_facts
 from services.year_data import GRADE_OF
 from storage.clock import as_utc
@@ -66,6 +69,7 @@ class YearInputs:
     bonus: list[BonusItem]
     events: list[EventCount]
     value_version: int | None
+    rectification: list[RectificationCount] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,13 @@ def compute_standings(uow: UnitOfWork, year: int, as_of: datetime | None = None)
     with _collector_paused():
         inputs = year_inputs(uow, year, as_of)
         return score(
-            inputs.plan, inputs.units, inputs.values, inputs.grades, inputs.bonus, inputs.events
+            inputs.plan,
+            inputs.units,
+            inputs.values,
+            inputs.grades,
+            inputs.bonus,
+            inputs.events,
+            inputs.rectification,
         )
 
 
@@ -142,13 +152,18 @@ def year_inputs(uow: UnitOfWork, year: int, as_of: datetime | None = None) -> Ye
             )
             if unit_id in code_of
         ]
+        # The peers' votes (互评) count when the plan weighs them (scoring.md §2b).
+        grades += peer_records(uow, plan, year, moment, code_of)
         bonus = [
             BonusItem(code_of[r[0]], r[1], bool(r[3]), r[2])
             for r in uow.repository(Bonuses).standing(year, moment)
             if r[0] in code_of
         ]
-        events = derived_events(uow, year, moment, code_of)
-    return YearInputs(plan, units, values, grades, bonus, events, version)
+        at = moment if moment is not None else as_utc(uow.now())
+        findings = finding_facts(uow, year, at)
+        events = derived_events(uow, year, moment, code_of, findings)
+        rectification = rectification_counts(findings, code_of)
+    return YearInputs(plan, units, values, grades, bonus, events, version, rectification)
 
 
 def newest_values(
@@ -191,19 +206,42 @@ def newest_values(
     return IndicatorValues(units, tuple(codes), matrix[stored]), value_set.version
 
 
+def rectification_counts(
+    findings: Sequence[FindingFact], code_of: dict[int, str]
+) -> list[RectificationCount]:
+    """Per active unit with a finding due: its findings whose (extended) deadline has passed and
+    how many of them were accepted as rectified by it (the rectification evaluation)."""
+    due: Counter[int] = Counter()
+    on_time: Counter[int] = Counter()
+    for fact in findings:
+        if fact.due:
+            due[fact.unit_id] += 1
+            on_time[fact.unit_id] += fact.rectified_on_time
+    return [
+        RectificationCount(code_of[unit_id], n, on_time[unit_id])
+        for unit_id, n in sorted(due.items())
+        if unit_id in code_of
+    ]
+
+
 def derived_events(
-    uow: UnitOfWork, year: int, as_of: datetime | None, code_of: dict[int, str]
+    uow: UnitOfWork,
+    year: int,
+    as_of: datetime | None,
+    code_of: dict[int, str],
+    findings: Sequence[FindingFact] | None = None,
 ) -> list[EventCount]:
     """The point-costing events of the year as of `as_of` (now if None), derived from the
-    stored reports (late, missing), findings (rectification overdue) and confirmed false
-    reports; events of units not in `code_of` (no longer active) are left out."""
+    stored reports (late, missing), findings (rectification overdue; `findings` if already
+    read as of the same moment) and confirmed false reports; events of units not in `code_of`
+    (no longer active) are left out."""
     at = as_of if as_of is not None else as_utc(uow.now())
     counts: Counter[tuple[int, EventKind]] = Counter()
     for fact in month_report_facts(uow, year, at):
         kind = _MONTH_EVENTS.get(fact.state)
         if kind is not None:
             counts[fact.unit_id, kind] += 1
-    for finding in finding_facts(uow, year, at):
+    for finding in findings if findings is not None else finding_facts(uow, year, at):
         if finding.rectification_overdue:
             counts[finding.unit_id, EventKind.RECTIFICATION_OVERDUE] += 1
     for false_report in false_report_facts(uow, year, at):
@@ -265,8 +303,11 @@ def export_year_workbooks(
     _write_sheet(
         files.grades,
         "grades",
-        ["unit", "item", "period", "rater", "grade"],
-        ([g.unit, g.item, g.period, g.rater, g.grade.value] for g in inputs.grades),
+        ["unit", "item", "period", "rater", "grade", "source"],
+        (
+            [g.unit, g.item, g.period, g.rater, g.grade.value, g.source.value]
+            for g in inputs.grades
+        ),
     )
     _write_sheet(
         files.bonus,
@@ -274,12 +315,11 @@ def export_year_workbooks(
         ["unit", "title", "evidence", "approved"],
         ([b.unit, b.title, b.evidence, "yes" if b.approved else "no"] for b in inputs.bonus),
     )
-    _write_sheet(
-        files.events,
-        "events",
-        ["unit", "event", "count"],
-        ([e.unit, e.event.value, e.count] for e in inputs.events),
-    )
+    rows: list[list[object]] = [[e.unit, e.event.value, e.count] for e in inputs.events]
+    for r in inputs.rectification:
+        rows.append([r.unit, FINDING_DUE, r.due])
+        rows.append([r.unit, FINDING_ON_TIME, r.rectified_on_time])
+    _write_sheet(files.events, "events", ["unit", "event", "count"], rows)
     return files
 
 

@@ -26,10 +26,11 @@ import numpy as np
 from sqlalchemy.exc import IntegrityError
 
 from scoring import BonusItem, Grade, GradeRecord, Group, IndicatorValues, Plan, Unit
-from scoring.plan import GRADE_LABELS, PERIODS
+from scoring.plan import GRADE_LABELS, PERIODS, YearEndSource
 from scoring.problems import InputError, InputProblem
 from services.access import Actor, Role, require_role
 from services.errors import Invalid, NotFound, Refused
+from services.peer import peer_import_problems, store_peer_votes
 from services.plans import plan_in
 from storage.clock import as_utc
 from storage.models import BonusRow, GradeRow, ValueSet
@@ -52,7 +53,8 @@ class ImportSummary:
     values: `version` is the new version, `replaced_version` the one it replaces (None for the
     first), `rows` the values stored, `missing` the empty ones, `changed` how many differ from
     the replaced version. grades and bonus: `added` new rows, `changed` rows that replaced or
-    updated stored ones, `unchanged` rows already stored as given.
+    updated stored ones, `unchanged` rows already stored as given; for grades they count the
+    peer votes (`peer` of them) with the panel's grades.
     """
 
     year: int
@@ -65,6 +67,7 @@ class ImportSummary:
     added: int = 0
     changed: int = 0
     unchanged: int = 0
+    peer: int = 0  # grades: how many of the rows were peer votes (互评)
 
 
 @dataclass(frozen=True)
@@ -394,9 +397,13 @@ def _grade_view(row: GradeRow, unit: str, previous: Grade | None, changed: bool)
 
 
 def _check_grades(
-    records: Sequence[GradeRecord], plan: Plan, units: dict[str, _UnitKey], source: str
+    records: Sequence[GradeRecord],
+    plan: Plan,
+    units: dict[str, _UnitKey],
+    source: str,
+    more: Sequence[InputProblem] = (),
 ) -> None:
-    problems: list[InputProblem] = []
+    problems: list[InputProblem] = list(more)
 
     def add(code: str, **params: object) -> None:
         problems.append(InputProblem(code, params, source, "grades"))
@@ -433,11 +440,16 @@ def import_grades(
     """Store raters' grades, all or nothing; each replaces the grade in force with the same
     unit, item, period and rater (kept, marked replaced); identical ones change nothing."""
     require_role(actor, Role.COORDINATOR)
+    # Peer votes (互评, `source: peer`) go to the peer rating; the rest are the panel's grades.
+    votes = [r for r in records if r.source is YearEndSource.PEER]
+    records = [r for r in records if r.source is not YearEndSource.PEER]
     with uow:
         plan = plan_in(uow, year)
         units = _units(uow)
-        _check_grades(records, plan, units, source)
-        uow.repository(YearUnits).lock(units[r.unit].id for r in records)
+        _check_grades(
+            records, plan, units, source, peer_import_problems(uow, plan, year, votes, source)
+        )
+        uow.repository(YearUnits).lock(units[r.unit].id for r in [*records, *votes])
         grades = uow.repository(Grades)
         current = grades.current_keys(year)
         now = uow.now()
@@ -484,6 +496,7 @@ def import_grades(
             grades.insert_many(new_rows[start : start + INSERT_CHUNK])
             if progress is not None:
                 progress(min(start + INSERT_CHUNK, len(new_rows)), len(new_rows))
+        peer = store_peer_votes(uow, actor, year, votes, source) if votes else None
         uow.audit(
             actor.audit_name,
             "grades.import",
@@ -500,14 +513,18 @@ def import_grades(
             },
         )
         uow.commit()
+    peer_added, peer_replaced, peer_unchanged = (
+        (peer.added, peer.replaced, peer.unchanged) if peer is not None else (0, 0, 0)
+    )
     return ImportSummary(
         year=year,
         kind="grades",
         source=source,
-        rows=len(new_rows),
-        added=len(new_rows) - len(replaced),
-        changed=len(replaced),
-        unchanged=unchanged,
+        rows=len(new_rows) + peer_added + peer_replaced,
+        added=len(new_rows) - len(replaced) + peer_added,
+        changed=len(replaced) + peer_replaced,
+        unchanged=unchanged + peer_unchanged,
+        peer=peer_added + peer_replaced + peer_unchanged,
     )
 
 

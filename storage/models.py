@@ -499,3 +499,48 @@ class UnreachablePerson(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class PeerRound(Base):
+    """The peer rating (互评) of a year in one group: opened by a coordinator, then closed,
+    which freezes its votes. `vote_by` is the day units are asked to have voted by."""
+
+    __tablename__ = "peer_rounds"
+    __table_args__ = (UniqueConstraint("year", "group"),)
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer)
+    group: Mapped[str] = mapped_column(String(32))
+    vote_by: Mapped[date | None] = mapped_column(Date)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class PeerVote(Base):
+    """One unit's grade of another unit's work item in a year's peer rating (one vote per
+    rating unit, whichever of its liaisons cast it); a changed vote replaces, keeping it."""
+
+    __tablename__ = "peer_votes"
+    __table_args__ = (
+        # One vote in force per rated unit, item and rating unit; replaced ones are kept.
+        Index(
+            "uq_peer_votes_in_force",
+            "year",
+            "unit_id",
+            "item",
+            "rater_unit_id",
+            unique=True,
+            postgresql_where=text("replaced_at IS NULL"),
+            sqlite_where=text("replaced_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    rater_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    item: Mapped[str] = mapped_column(String(64))
+    grade: Mapped[str] = mapped_column(String(16))
+    cast_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cast_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    replaced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -247,6 +247,7 @@ def test_the_rectification_ratio_gives_the_grade_of_the_first_band_it_reaches(
         ratio=pytest.approx(on_time / due),
         grade=grade,
         coefficient=coefficient,
+        weight=1.0,
     )
     assert json_item(s, "a", "key_work")["coef"] == coefficient
 
@@ -297,7 +298,7 @@ def test_the_explanation_says_how_the_year_end_coefficient_was_made() -> None:
     basic = item(s, "a", "basic_work")
     assert basic.sources == (SourceUsed(PANEL, 0.6, None), SourceUsed(RECT, 0.1, 0.6))
     assert basic.peer is None
-    assert s.explain("a").rectification == RectificationSummary(4, 3, 0.75, F, 0.6)
+    assert s.explain("a").rectification == RectificationSummary(4, 3, 0.75, F, 0.6, 0.1)
 
 
 def test_with_the_default_plan_the_explanation_names_the_panel_alone() -> None:
@@ -305,14 +306,16 @@ def test_with_the_default_plan_the_explanation_names_the_panel_alone() -> None:
     key = item(s, "a", "key_work")
     assert key.sources == (SourceUsed(PANEL, 1.0, 0.8),)
     assert key.peer is None
-    assert s.explain("a").rectification is None
+    # Nothing due, and not counted: the evaluation is there, weighing nothing.
+    assert s.explain("a").rectification == RectificationSummary(0, 0, None, None, None, 0.0)
     assert json_item(s, "a", "key_work")["year_end_sources"] == {"panel": 0.8}
 
 
-def test_the_default_plan_ignores_rectification_counts() -> None:
+def test_the_default_plan_computes_the_rectification_evaluation_without_counting_it() -> None:
     plain = scored(make_plan(), grades("a", "key_work", "year", G))
     counted = scored(make_plan(), grades("a", "key_work", "year", G), [rect("a", 5, 1)])
     assert counted.to_json() == plain.to_json()
+    assert counted.explain("a").rectification == RectificationSummary(5, 1, 0.2, P, 0.4, 0.0)
 
 
 # --- bad input ---------------------------------------------------------------------------------
