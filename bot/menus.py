@@ -11,8 +11,8 @@ from templates import render
 # The commands each role sees in its menu, in menu order.
 _COORDINATOR = (
     "finding", "review", "matrix", "grade", "bonus", "templates", "standings", "unit",
-    "export", "publish", "supervision_report", "broadcast", "invite", "help", "language",
-    "cancel",
+    "export", "publish", "supervision_report", "broadcast", "invite", "peer", "help",
+    "language", "cancel",
 )  # fmt: skip
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.LIAISON: (
@@ -21,6 +21,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "rectify",
         "extend",
         "myscore",
+        "peer",
         "language",
         "help",
         "cancel",

@@ -35,6 +35,7 @@ from services.plans import plan_in
 from storage.clock import as_utc
 from storage.models import PeerRound, PeerVote
 from storage.repositories.peer import PeerRounds, PeerVotes, VoteInForce
+from storage.repositories.plans import Plans
 from storage.repositories.year_data import YearUnits
 from storage.unit_of_work import UnitOfWork
 
@@ -290,6 +291,31 @@ def rounds_of_year(uow: UnitOfWork, year: int) -> list[RoundView]:
         return [_round_view(r, plan) for r in rows]
 
 
+def peer_years(uow: UnitOfWork) -> list[int]:
+    """The years whose plan in force weighs the peer rating, newest first."""
+    with uow:
+        years = sorted(uow.repository(Plans).years(), reverse=True)
+        return [
+            y
+            for y in years
+            if (plan := _plan_or_none(uow, y)) is not None
+            and plan.work.year_end.weight(YearEndSource.PEER) > 0
+        ]
+
+
+def all_rounds(uow: UnitOfWork) -> list[RoundView]:
+    """Every round of every year, newest year first, then in the order opened."""
+    with uow:
+        rows = uow.repository(PeerRounds).all()
+        plans: dict[int, Plan | None] = {}
+        out = []
+        for row in sorted(rows, key=lambda r: (-r.year, r.id)):
+            if row.year not in plans:
+                plans[row.year] = _plan_or_none(uow, row.year)
+            out.append(_round_view(row, plans[row.year]))
+        return out
+
+
 def _plan_or_none(uow: UnitOfWork, year: int) -> Plan | None:
     try:
         return plan_in(uow, year)
@@ -323,10 +349,10 @@ def round_status(uow: UnitOfWork, actor: Actor, year: int, group: str) -> RoundS
         return _status(uow, row)
 
 
-def open_statuses(uow: UnitOfWork) -> list[RoundStatus]:
-    """The progress of every open round (for the reminders: who still has cards to vote)."""
-    with uow:
-        return [_status(uow, row) for row in uow.repository(PeerRounds).open_rounds()]
+def open_statuses_in(uow: UnitOfWork) -> list[RoundStatus]:
+    """The progress of every open round, inside an open unit of work (for the reminders: who
+    still has cards to vote)."""
+    return [_status(uow, row) for row in uow.repository(PeerRounds).open_rounds()]
 
 
 # --- voting ---------------------------------------------------------------------------------

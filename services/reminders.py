@@ -27,8 +27,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from scoring.plan import Plan, Schedule
+from services.access import Actor, Role, require_role
 from services.deadlines import local_date, report_due_date
+from services.errors import Invalid, NotFound
 from services.files.plan_file import load_plan_text
+from services.peer import DONE, RoundStatus, open_statuses_in, round_status
 from services.reports import MonthState, report_status
 from storage.clock import as_utc
 from storage.models import ExtensionRequest
@@ -54,7 +57,14 @@ ESCALATION = "escalation"
 DIGEST = "digest"
 UNREACHABLE = "unreachable"
 CATCH_UP = "catch_up"
-LADDER_KINDS = (REPORT_DUE, REPORT_OVERDUE, FINDING_DUE, FINDING_OVERDUE)
+# The peer rating (互评): the notice that a round is open, the ladder of its vote-by day, and a
+# reminder a coordinator asks for; each to the liaisons of units that still have cards to vote.
+PEER_OPEN = "peer_open"
+PEER_DUE = "peer_due"
+PEER_OVERDUE = "peer_overdue"
+PEER_REMIND = "peer_remind"
+PEER_NOTICES = (PEER_OPEN, PEER_REMIND)
+LADDER_KINDS = (REPORT_DUE, REPORT_OVERDUE, FINDING_DUE, FINDING_OVERDUE, PEER_DUE, PEER_OVERDUE)
 
 CLAIM_LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 4
@@ -108,7 +118,7 @@ def send_time(day: date, at: str, plan: Plan) -> datetime:
 class Deadline:
     """A report or finding a unit still owes, with its (extended) deadline day."""
 
-    what: str  # report | finding
+    what: str  # report | finding | peer
     target: str
     unit_id: int
     unit_name: str
@@ -197,12 +207,69 @@ def _open_deadlines(uow: UnitOfWork, plans: _Plans, now: datetime) -> list[Deadl
     return out
 
 
+def peer_target(round_id: int, unit_id: int) -> str:
+    """The reminder target of a unit's cards in a peer rating round."""
+    return f"peer:{round_id}:{unit_id}"
+
+
+@dataclass(frozen=True)
+class _PeerNotice:
+    """A unit that still has cards to vote in an open round: told once that it is open."""
+
+    target: str
+    unit_id: int
+    day: date  # the local day the round was opened
+    plan: Plan
+    params: dict[str, Any]
+
+
+def _peer_params(status: RoundStatus) -> dict[str, Any]:
+    view = status.round
+    return {
+        "year": view.year,
+        "group": view.group,
+        "vote_by": view.vote_by.isoformat() if view.vote_by else None,
+        "items": [name for _, name in view.items],
+    }
+
+
+def _peer_owing(
+    uow: UnitOfWork, plans: _Plans
+) -> tuple[list[Deadline], list[_PeerNotice], set[str]]:
+    """Per open peer round, the units with cards left to vote: the vote-by ladder of each
+    (rounds with a vote-by day), the notice that the round is open, and their targets."""
+    deadlines: list[Deadline] = []
+    notices: list[_PeerNotice] = []
+    owing: set[str] = set()
+    for status in open_statuses_in(uow):
+        view = status.round
+        plan = plans(view.year)
+        if plan is None or not view.items:
+            continue
+        params = _peer_params(status)
+        opened = local_date(view.opened_at, plan.timezone)
+        for unit in status.units:
+            if unit.state == DONE or unit.cards == 0:
+                continue
+            target = peer_target(view.id, unit.unit_id)
+            owing.add(target)
+            notices.append(_PeerNotice(target, unit.unit_id, opened, plan, params))
+            if view.vote_by is not None:
+                deadlines.append(
+                    Deadline(
+                        "peer", target, unit.unit_id, unit.unit_name, view.vote_by, plan, params
+                    )
+                )
+    return deadlines, notices, owing
+
+
 def _ladder(item: Deadline) -> list[tuple[str, date, dict[str, Any]]]:
     """The (kind, day, params) of every reminder of a deadline."""
     schedule: Schedule = item.plan.schedule
-    due_kind, overdue_kind = (
-        (REPORT_DUE, REPORT_OVERDUE) if item.what == "report" else (FINDING_DUE, FINDING_OVERDUE)
-    )
+    due_kind, overdue_kind = {
+        "report": (REPORT_DUE, REPORT_OVERDUE),
+        "peer": (PEER_DUE, PEER_OVERDUE),
+    }.get(item.what, (FINDING_DUE, FINDING_OVERDUE))
     base = {**item.params, "unit": item.unit_name, "deadline": item.deadline.isoformat()}
     out = [
         (due_kind, item.deadline - timedelta(days=k), {**base, "days": k})
@@ -271,10 +338,20 @@ def plan_reminders(uow: UnitOfWork) -> PlanningSummary:
             return PlanningSummary(0, 0)
         repo = uow.repository(Reminders)
         items = _open_deadlines(uow, plans, now)
-        liaisons = repo.liaisons(i.unit_id for i in items)
+        peer_deadlines, peer_notices, peer_owing = _peer_owing(uow, plans)
+        deadlines = [*items, *peer_deadlines]
+        liaisons = repo.liaisons(
+            [*(i.unit_id for i in deadlines), *(n.unit_id for n in peer_notices)]
+        )
         wanted: set[ReminderKey] = set()
         rows: dict[ReminderKey, dict[str, Any]] = {}
-        for item in items:
+        for notice in peer_notices:
+            # Opened after the day's send time, or a liaison who joined later: told now.
+            at = max(send_time(notice.day, notice.plan.schedule.send_at, notice.plan), now)
+            for who in liaisons[notice.unit_id]:
+                key = ReminderKey(PEER_OPEN, notice.target, who.person_id, notice.day)
+                rows[key] = _row(PEER_OPEN, notice.target, who, notice.day, at, notice.params, now)
+        for item in deadlines:
             stale = timedelta(hours=item.plan.schedule.stale_after_hours)
             for kind, day, params in _ladder(item):
                 at = send_time(day, item.plan.schedule.send_at, item.plan)
@@ -304,8 +381,12 @@ def plan_reminders(uow: UnitOfWork) -> PlanningSummary:
         gone = [
             r.id
             for r in repo.pending()
-            if (r.kind in LADDER_KINDS or (r.kind == ESCALATION and not escalate))
-            and ReminderKey(r.kind, r.target, r.person_id, r.due_on) not in wanted
+            if (
+                (r.kind in LADDER_KINDS or (r.kind == ESCALATION and not escalate))
+                and ReminderKey(r.kind, r.target, r.person_id, r.due_on) not in wanted
+            )
+            # A unit that has voted all its cards, or a round closed, needs no more telling.
+            or (r.kind in PEER_NOTICES and r.target not in peer_owing)
         ]
         skipped = repo.skip(gone, "no_longer_due")
         uow.commit()
@@ -531,3 +612,73 @@ def _tell_coordinators_unreachable(uow: UnitOfWork, person_id: int, now: datetim
             if who.person_id != person_id
         ]
     )
+
+
+# --- asked for by a coordinator ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeerReminders:
+    """What asking to remind a round's voters did: units with cards left, liaisons to remind
+    (new reminders), and those already reminded today."""
+
+    units: int
+    liaisons: int
+    already: int
+
+
+def remind_peer_voters(uow: UnitOfWork, actor: Actor, year: int, group: str) -> PeerReminders:
+    """Remind now (after the quiet hours) the liaisons of the units of a round that still have
+    cards to vote; once a day per liaison; audited. Sent by the reminder job, claimed first."""
+    require_role(actor, Role.COORDINATOR)
+    status = round_status(uow, actor, year, group)
+    if status.round.closed_at is not None:
+        raise Invalid("peer_round_closed", year=year, group=group)
+    with uow:
+        now = as_utc(uow.now())
+        plans = _Plans(uow)
+        plan = plans(year)
+        if plan is None:
+            raise NotFound("no_plan", year=year)
+        today = local_date(now, plan.timezone)
+        at = send_time(today, now.astimezone(ZoneInfo(plan.timezone)).strftime("%H:%M"), plan)
+        repo = uow.repository(Reminders)
+        owing = [u for u in status.units if u.state != DONE and u.cards]
+        liaisons = repo.liaisons(u.unit_id for u in owing)
+        params = _peer_params(status)
+        rows = [
+            _row(
+                PEER_REMIND,
+                peer_target(status.round.id, unit.unit_id),
+                who,
+                today,
+                max(at, now),
+                {**params, "voted": unit.voted, "cards": unit.cards},
+                now,
+            )
+            for unit in owing
+            for who in liaisons[unit.unit_id]
+        ]
+        existing = repo.keys_since(today)
+        new = [
+            r
+            for r in rows
+            if ReminderKey(r["kind"], r["target"], r["person_id"], r["due_on"]) not in existing
+        ]
+        repo.add_missing(new)
+        added = len(new)
+        uow.audit(
+            actor.audit_name,
+            "peer.remind",
+            "peer_round",
+            status.round.id,
+            None,
+            {
+                "year": year,
+                "group": group,
+                "units": [u.unit_name for u in owing],
+                "liaisons": added,
+            },
+        )
+        uow.commit()
+        return PeerReminders(len(owing), added, len(rows) - added)

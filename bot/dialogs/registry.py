@@ -16,6 +16,7 @@ def all_dialogs() -> list[Dialog]:
     from bot.dialogs.invite import InviteDialog
     from bot.dialogs.matrix import MatrixDialog
     from bot.dialogs.myscore import MyScoreDialog
+    from bot.dialogs.peer import PeerDialog
     from bot.dialogs.publish import PublishDialog
     from bot.dialogs.rectify import RectifyDialog
     from bot.dialogs.report import ReportDialog
@@ -46,4 +47,5 @@ def all_dialogs() -> list[Dialog]:
         TemplatesDialog(),
         MatrixDialog(),
         BroadcastDialog(),
+        PeerDialog(),
     ]

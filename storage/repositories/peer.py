@@ -44,6 +44,10 @@ class PeerRounds(Repository):
             ).scalars()
         )
 
+    def all(self) -> list[PeerRound]:
+        """Every round, in the order they were opened."""
+        return list(self.session.execute(select(PeerRound).order_by(PeerRound.id)).scalars())
+
     def open_rounds(self) -> list[PeerRound]:
         """Every round not closed yet, oldest first."""
         return list(

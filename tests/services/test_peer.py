@@ -34,13 +34,21 @@ from bot.services.peer import (
 )
 from bot.services.people import register_person, register_units
 from bot.services.plans import load_plan
+from bot.services.reminders import (
+    PEER_DUE,
+    PEER_OPEN,
+    PEER_REMIND,
+    due_reminders,
+    plan_reminders,
+    remind_peer_voters,
+)
 from bot.services.standings import compute_standings, year_inputs
 from bot.services.year_data import import_grades
 from scoring import Grade, GradeRecord, Group, InputError, Unit
 from scoring.inputs import RectificationCount
 from scoring.plan import YearEndSource
 from storage.clock import FixedClock
-from storage.models import AuditEntry, PeerRound, PeerVote, UnitRow
+from storage.models import AuditEntry, PeerRound, PeerVote, ReminderRow, UnitRow
 from storage.repositories.year_data import YearUnits
 from storage.unit_of_work import UnitOfWork
 from tests.conftest import SHANGHAI
@@ -511,3 +519,63 @@ def test_refusals_are_service_errors_of_the_right_kind(uow: UOW, world: World) -
         cast_vote(uow(), world.liaisons["dianzi"], YEAR, world.ids["dianzi"], "key_work", G)
     with pytest.raises(Invalid):
         cast_vote(uow(), world.liaisons["dianzi"], YEAR, world.ids["xiji"], "key_work", "棒")
+
+
+# --- reminders --------------------------------------------------------------------------------
+
+
+def reminder_rows(uow: UOW) -> list[tuple[str, str, int, date, str]]:
+    """(kind, target, person, local day, status) of the peer reminders, in id order."""
+    with uow() as u:
+        rows = u.session.execute(
+            select(ReminderRow)
+            .where(ReminderRow.kind.startswith("peer_"))
+            .order_by(ReminderRow.id)
+        ).scalars()
+        return [(r.kind, r.target, r.person_id, r.due_on, r.status) for r in rows]
+
+
+def test_liaisons_of_units_with_cards_left_are_told_and_reminded_until_they_are_done(
+    uow: UOW, world: World, clock: FixedClock
+) -> None:
+    view = open_round(uow(), COORDINATOR, YEAR, TOWN, date(2025, 3, 10))
+    plan_reminders(uow())
+    opened = {(k, p) for k, _, p, _, s in reminder_rows(uow) if k == PEER_OPEN}
+    towns = ("dianzi", "xiji", "sangcun")
+    expected = {world.liaisons[c].person_id for c in towns} | {world.second_dianzi.person_id}
+    assert {p for _, p in opened} == expected
+    # 西集镇 votes all its cards: its pending reminders are skipped, the others stay.
+    for rated in ("dianzi", "sangcun"):
+        cast_vote(uow(), world.liaisons["xiji"], YEAR, world.ids[rated], "key_work", G)
+    clock.set(datetime(2025, 3, 7, 8, 0, tzinfo=SHANGHAI))
+    plan_reminders(uow())
+    rows = reminder_rows(uow)
+    xiji = world.liaisons["xiji"].person_id
+    assert not any(p == xiji and s == "pending" for _, _, p, _, s in rows)
+    due = {
+        (t, d) for k, t, p, d, s in rows if k == PEER_DUE and p == world.second_dianzi.person_id
+    }
+    target = f"peer:{view.id}:{world.ids['dianzi']}"
+    assert (target, date(2025, 3, 7)) in due  # three days before the vote-by day
+    # The round closes: nothing of it is sent any more.
+    close_round(uow(), COORDINATOR, YEAR, TOWN)
+    plan_reminders(uow())
+    assert not any(s == "pending" for *_, s in reminder_rows(uow))
+
+
+def test_a_coordinator_reminds_the_units_not_done_once_a_day(
+    uow: UOW, world: World, clock: FixedClock
+) -> None:
+    open_round(uow(), COORDINATOR, YEAR, DEPT)
+    cast_vote(uow(), world.liaisons["finance"], YEAR, world.ids["devzone"], "key_work", G)
+    first = remind_peer_voters(uow(), COORDINATOR, YEAR, DEPT)
+    assert (first.units, first.liaisons, first.already) == (1, 1, 0)
+    again = remind_peer_voters(uow(), COORDINATOR, YEAR, DEPT)
+    assert (again.units, again.liaisons, again.already) == (1, 0, 1)
+    clock.advance(minutes=1)
+    (outgoing,) = [o for o in due_reminders(uow(), "one") if o.kind == PEER_REMIND]
+    assert outgoing.person_id == world.liaisons["devzone"].person_id
+    assert (outgoing.params["voted"], outgoing.params["cards"]) == (0, 1)
+    assert audits(uow, "peer.remind")[-1].after is not None
+    with pytest.raises(Refused):
+        remind_peer_voters(uow(), world.liaisons["devzone"], YEAR, DEPT)

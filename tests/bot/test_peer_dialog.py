@@ -1,0 +1,184 @@
+"""/peer through the real Application and the fake Bot API: a coordinator opens the round, the
+liaisons are told and grade their cards (one tap, changeable, each unit sees only its own
+votes), the coordinator follows who has voted and reminds the others through the reminder job,
+closes the round, and the standings change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from bot.fake_bot_api import FakeUser
+from bot.jobs import send_reminders
+from bot.services.access import Role
+from bot.services.plans import load_plan
+from bot.services.standings import compute_standings
+from tests.bot.world import OPERATOR, BotWorld
+from tests.factories import plan_data
+from tests.fakes.bot_api import record_errors
+
+COORDINATOR, DIANZI, DIANZI_2, XIJI, SANGCUN, RATER = 7001, 7002, 7003, 7004, 7005, 7006
+
+
+def weigh_peers(world: BotWorld) -> None:
+    """The 2025 plan with the panel and the peers weighed 0.6 and 0.4."""
+    data = plan_data(2025)
+    data["work"]["year_end"] = {"sources": {"panel": 0.6, "peer": 0.4}}
+    load_plan(world.uow(), OPERATOR, yaml.safe_dump(data, allow_unicode=True), "plan.yaml")
+
+
+async def send(world: BotWorld, user: FakeUser, text: str) -> None:
+    """Send a command and handle it."""
+    command, _, args = text.partition(" ")
+    user.send_command(command, args or None)
+    await world.step()
+
+
+async def tap(world: BotWorld, user: FakeUser, label: str, on: Any = None) -> None:
+    """Tap the newest button labelled `label` (on message `on` if given)."""
+    messages = [on] if on is not None else reversed(world.server.messages_to(user.id))
+    for message in messages:
+        for text, data in message.buttons:
+            if text == label and data is not None:
+                user.tap(message, data)
+                await world.step()
+                return
+    raise AssertionError(f"no button {label!r}")
+
+
+def card(world: BotWorld, user: FakeUser, unit: str) -> Any:
+    """The newest card of `unit` in the user's chat (as it stands now, edits applied)."""
+    for message in reversed(world.server.messages_to(user.id)):
+        if (message.text or "").startswith(f"{unit} · "):
+            return message
+    raise AssertionError(f"no card of {unit}")
+
+
+def items_of(world: BotWorld, code: str) -> dict[str, Any]:
+    """A unit's key_work in the standings JSON."""
+    towns = compute_standings(world.uow(), 2025).to_json()["groups"]["town"]
+    item: dict[str, Any] = next(e for e in towns if e["unit"] == code)["items"]["key_work"]
+    return item
+
+
+async def test_a_whole_peer_round_from_opening_to_the_standings(world: BotWorld) -> None:
+    errors = record_errors(world.app)
+    weigh_peers(world)
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    dianzi = await world.join(DIANZI, Role.LIAISON, "dianzi", "店子联络员")
+    dianzi_2 = await world.join(DIANZI_2, Role.LIAISON, "dianzi", "店子联络员二")
+    xiji = await world.join(XIJI, Role.LIAISON, "xiji", "西集联络员")
+    sangcun = await world.join(SANGCUN, Role.LIAISON, "sangcun", "桑村联络员")
+    before = items_of(world, "dianzi")
+    assert before["flags"] == ["no_grade", "no_peer"]
+
+    # Open: the group, the vote-by day, a confirmation.
+    await send(world, coordinator, "/peer open")
+    assert [t for t, _ in world.last(coordinator).buttons] == ["镇街（10）", "开发区、部门（13）"]
+    await tap(world, coordinator, "镇街（10）")
+    await tap(world, coordinator, "7 天后（2025-03-17）")
+    assert "确认开启 2025 年度镇街互评" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, "✅ 开启")
+    assert "已开启 2025 年度镇街互评" in world.texts(coordinator)[-1]
+
+    # The liaisons are told by the reminder job, each once.
+    seen = len(world.texts(sangcun))
+    await send_reminders(world.deps, world.app.bot, "one")
+    world.clock.advance(minutes=1)
+    await send_reminders(world.deps, world.app.bot, "one")
+    (notice,) = world.texts(sangcun)[seen:]
+    assert "2025 年度镇街互评已开启" in notice and "2025-03-17" in notice
+    assert any("互评已开启" in t for t in world.texts(dianzi_2))
+
+    # A liaison's cards: one per other town, none for their own.
+    await send(world, dianzi, "/peer")
+    texts = world.texts(dianzi)
+    assert any("本单位已评 0/9" in t for t in texts)
+    cards = [t for t in texts if " · 重点工作" in t]
+    assert len(cards) == 9 and not any(t.startswith("店子镇 · ") for t in cards)
+    xiji_card = card(world, dianzi, "西集镇")
+    assert [t for t, _ in xiji_card.buttons] == ["好", "较好", "一般", "差"]
+    await tap(world, dianzi, "较好", on=xiji_card)
+    xiji_card = card(world, dianzi, "西集镇")
+    assert xiji_card.edited and "本单位的评价：较好 ✓" in (xiji_card.text or "")
+    assert [t for t, _ in xiji_card.buttons] == ["好", "✓ 较好", "一般", "差"]
+    await tap(world, dianzi, "好", on=xiji_card)  # changed, until the round closes
+    assert "本单位的评价：好 ✓" in (card(world, dianzi, "西集镇").text or "")
+
+    # The unit's other liaison sees the unit's vote; 西集镇 sees none of 店子镇's.
+    await send(world, dianzi_2, "/peer")
+    assert "本单位的评价：好 ✓" in (card(world, dianzi_2, "西集镇").text or "")
+    await send(world, xiji, "/peer")
+    xiji_texts = [t for t in world.texts(xiji) if " · 重点工作" in t]
+    assert all("尚未评价" in t for t in xiji_texts)
+    await tap(world, xiji, "好", on=card(world, xiji, "店子镇"))
+
+    # Who has voted: counts first, the units behind a button, never the votes.
+    await send(world, coordinator, "/peer status")
+    status = world.texts(coordinator)[-1]
+    assert "已完成 0 个单位，部分完成 2 个，未开始 8 个（共 10 个）" in status
+    await tap(world, coordinator, "查看各单位")
+    details = world.texts(coordinator)[-1]
+    assert "◐ 店子镇 1/9" in details and "○ 桑村镇 0/9" in details
+    assert "较好" not in details and " 好" not in details
+
+    # Remind those not done, through the reminder job; each liaison once a day.
+    await tap(world, coordinator, "提醒未完成的单位")
+    assert "已安排提醒 10 个未完成单位的 4 位联络员" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, "提醒未完成的单位")
+    assert "今天已提醒过" in world.texts(coordinator)[-1]
+    seen = len(world.texts(sangcun))
+    world.clock.advance(minutes=1)
+    await send_reminders(world.deps, world.app.bot, "one")
+    (reminder,) = world.texts(sangcun)[seen:]
+    assert "本单位已评 0/9" in reminder
+
+    # Close: frozen; a tap on a card afterwards is refused and changes nothing.
+    await send(world, coordinator, "/peer close")
+    await tap(world, coordinator, "2025 年度镇街")
+    assert "确认结束 2025 年度镇街互评" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, "🔒 结束互评")
+    assert "已结束 2025 年度镇街互评" in world.texts(coordinator)[-1]
+    await tap(world, dianzi, "差", on=card(world, dianzi, "西集镇"))
+    assert "互评已经结束" in world.texts(dianzi)[-1]
+
+    # The standings now weigh the peers' votes.
+    after_dianzi, after_xiji = items_of(world, "dianzi"), items_of(world, "xiji")
+    assert after_dianzi["year_end_sources"] == {"peer": 1.0}
+    assert after_dianzi["points"] == 200.0 and before["points"] == 0.0
+    assert after_xiji["year_end_sources"] == {"peer": 1.0}  # 店子镇's latest vote: 好
+    assert errors == []
+
+
+async def test_the_open_notice_goes_only_to_units_with_cards_left(world: BotWorld) -> None:
+    weigh_peers(world)
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    await send(world, coordinator, "/peer open 2025")
+    await tap(world, coordinator, "镇街（10）")
+    await tap(world, coordinator, "不设截止日")
+    await tap(world, coordinator, "✅ 开启")
+    late = await world.join(XIJI, Role.LIAISON, "xiji", "西集联络员")  # joined after opening
+    seen = len(world.texts(late))
+    await send_reminders(world.deps, world.app.bot, "one")
+    assert any("互评已开启" in t for t in world.texts(late)[seen:])
+
+
+async def test_only_liaisons_and_coordinators_use_peer_and_bad_input_is_explained(
+    world: BotWorld,
+) -> None:
+    rater = await world.join(RATER, Role.RATER, None, "区财政局")
+    await send(world, rater, "/peer")
+    assert "您的角色不能使用这个功能" in world.texts(rater)[-1]
+    liaison = await world.join(DIANZI, Role.LIAISON, "dianzi", "店子联络员")
+    await send(world, liaison, "/peer")
+    assert "没有进行中的互评" in world.texts(liaison)[-1]
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    await send(world, coordinator, "/peer open")
+    assert "还没有哪个年度的考核方案计入互评" in world.texts(coordinator)[-1]
+    await send(world, coordinator, "/peer reopen")
+    assert "用法" in world.texts(coordinator)[-1]
+    await send(world, coordinator, "/peer")
+    assert [t for t, _ in world.last(coordinator).buttons] == ["开启互评", "互评进度", "结束互评"]
+    await tap(world, coordinator, "互评进度")
+    assert "还没有开启过互评" in world.texts(coordinator)[-1]
