@@ -49,6 +49,7 @@ from bot.dialogs.grade import current_year
 from bot.dialogs.helpers import split_messages
 from bot.handlers.router import MAX_DOWNLOAD
 from scoring import Group, InputError, InputProblem
+from scoring.plan import YearEndSource
 from services import year_data
 from services.access import Actor, Role
 from services.deadlines import local_date
@@ -239,12 +240,14 @@ def _summary_grades(
     assert year is not None
     plan = current_plan(read_uow(), year)
     records = read_grades(path, plan, active_units(read_uow()), source=file_name)
+    panel = [r for r in records if r.source is YearEndSource.PANEL]
     return {
         "year": year,
         "records": len(records),
         "units": len({r.unit for r in records}),
-        "raters": sorted({r.rater for r in records}),
+        "raters": sorted({r.rater for r in panel}),
         "periods": sorted({r.period for r in records}),
+        "peer": len(records) - len(panel),  # peer votes (互评), raters being units
     }
 
 
@@ -340,6 +343,7 @@ def import_workbook(
         "added": summary.added,
         "changed": summary.changed,
         "unchanged": summary.unchanged,
+        "peer": summary.peer,
     }
 
 

@@ -14,6 +14,7 @@ from bot.jobs import send_reminders
 from bot.services.access import Role
 from bot.services.plans import load_plan
 from bot.services.standings import compute_standings
+from tests.bot.test_upload_dialog import XLSX, workbook
 from tests.bot.world import OPERATOR, BotWorld
 from tests.factories import plan_data
 from tests.fakes.bot_api import record_errors
@@ -182,3 +183,28 @@ async def test_only_liaisons_and_coordinators_use_peer_and_bad_input_is_explaine
     assert [t for t, _ in world.last(coordinator).buttons] == ["开启互评", "互评进度", "结束互评"]
     await tap(world, coordinator, "互评进度")
     assert "还没有开启过互评" in world.texts(coordinator)[-1]
+
+
+async def test_a_peer_round_on_paper_is_imported_as_a_grades_workbook(world: BotWorld) -> None:
+    weigh_peers(world)
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    header = ["unit", "item", "period", "rater", "grade", "source"]
+    bad = [["dianzi", "重点工作", "年度", "店子镇", "好", "互评"]]
+    coordinator.send_document(workbook("grades", header, bad), "互评.xlsx", XLSX)
+    await world.step()
+    refusal = world.texts(coordinator)[-1]
+    assert "未导入任何内容" in refusal and "不能给本单位互评打分" in refusal
+    rows = [
+        ["dianzi", "重点工作", "年度", "区统计局", "较好", None],
+        ["dianzi", "重点工作", "年度", "西集镇", "好", "互评"],
+        ["dianzi", "重点工作", "年度", "sangcun", "一般", "互评"],
+    ]
+    coordinator.send_document(workbook("grades", header, rows), "互评.xlsx", XLSX)
+    await world.step()
+    assert "其中互评：2 条" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, "✅ 确认导入")
+    assert "其中互评 2 条" in world.texts(coordinator)[-1]
+    # panel 0.8 and peer (1.0 + 0.6) / 2 = 0.8 weighed 0.6 / 0.4: key_work 0.8 x 200.
+    item = items_of(world, "dianzi")
+    assert item["year_end_sources"] == {"panel": 0.8, "peer": 0.8}
+    assert item["points"] == 160.0
