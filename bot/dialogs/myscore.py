@@ -24,6 +24,7 @@ from telegram.error import BadRequest
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import local_now, local_time, service_error, split_messages
 from scoring.explanation import IndicatorExplanation, ItemExplanation
+from scoring.plan import YearEndSource
 from services.access import Role
 from services.errors import ServiceError
 from services.publications import (
@@ -300,6 +301,29 @@ class MyScoreDialog(Dialog):
             flags=list(item.flags),
             trim_above=score.trim_above,
         )
+        if any(s.source is not YearEndSource.PANEL for s in item.sources):
+            rect = score.explanation.rectification
+            counted = any(s.source is YearEndSource.RECTIFICATION for s in item.sources)
+            text += "\n" + turn.t(
+                "myscore.item_year_end",
+                sources=[
+                    {"source": s.source.value, "weight": s.weight, "coefficient": s.coefficient}
+                    for s in item.sources
+                ],
+                votes=item.peer.votes if item.peer is not None else None,
+                trimmed=item.peer.trimmed if item.peer is not None else False,
+                rect=(
+                    {
+                        "due": rect.due,
+                        "on_time": rect.on_time,
+                        "ratio": rect.ratio,
+                        "grade": rect.grade.value if rect.grade is not None else None,
+                        "coefficient": rect.coefficient,
+                    }
+                    if rect is not None and counted
+                    else None
+                ),
+            )
         buttons = [[turn.button(turn.plain("myscore.overview_button"), "ov")]]
         await self._show(turn, text, buttons, edit=True)
 

@@ -29,6 +29,7 @@ from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import send_blocks
 from scoring import Group, Plan, Standings
 from scoring.explanation import IndicatorExplanation, ItemExplanation, UnitExplanation
+from scoring.plan import YearEndSource
 from services.access import Role
 from services.deadlines import local_date
 from services.errors import ServiceError
@@ -363,6 +364,7 @@ def explanation_blocks(turn: Turn, plan: Plan, explanation: UnitExplanation) -> 
         blocks.extend(indicator_text(turn, i) for i in explanation.indicators)
     blocks.append(turn.t("coord.unit_items_header", daily_weight=plan.work.daily_weight))
     blocks.extend(item_text(turn, i) for i in explanation.items)
+    blocks.extend(year_end_blocks(turn, plan, explanation))
     bonus = explanation.bonus
     blocks.append(
         turn.t(
@@ -375,6 +377,48 @@ def explanation_blocks(turn: Turn, plan: Plan, explanation: UnitExplanation) -> 
             capped=bonus.capped,
         )
     )
+    return blocks
+
+
+def year_end_blocks(turn: Turn, plan: Plan, explanation: UnitExplanation) -> list[str]:
+    """How each item's year-end coefficient was made, when the plan weighs more than the
+    panel (scoring.md §2b), and the unit's rectification evaluation when it counts or has
+    findings due: the counts, the ratio and the coefficient it gave."""
+    blocks = []
+    if set(plan.work.year_end.sources) != {YearEndSource.PANEL}:
+        blocks.append(turn.t("coord.unit_year_end_header"))
+        for item in explanation.items:
+            peer = item.peer
+            blocks.append(
+                turn.t(
+                    "coord.unit_year_end",
+                    name=item.name,
+                    year_end=item.year_end,
+                    sources=[
+                        {
+                            "source": s.source.value,
+                            "weight": s.weight,
+                            "coefficient": s.coefficient,
+                        }
+                        for s in item.sources
+                    ],
+                    votes=peer.votes if peer is not None else None,
+                    trimmed=peer.trimmed if peer is not None else False,
+                )
+            )
+    rect = explanation.rectification
+    if rect is not None and (rect.weight > 0 or rect.due > 0):
+        blocks.append(
+            turn.t(
+                "coord.unit_rectification",
+                due=rect.due,
+                on_time=rect.on_time,
+                ratio=rect.ratio,
+                grade=rect.grade.value if rect.grade is not None else None,
+                coefficient=rect.coefficient,
+                weight=rect.weight,
+            )
+        )
     return blocks
 
 

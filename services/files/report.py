@@ -55,7 +55,7 @@ HEADER_FILL = "#F2F2F2"
 TIER_FIRST = ("#C6EFCE", "#63BE7B")
 TIER_MIDDLE = (("#DDEBF7", "#5B9BD5"), ("#FFEB9C", "#FFC000"), ("#FCE4D6", "#F4B183"))
 TIER_LAST = ("#FFC7CE", "#E06666")
-FLAG_KEYS = ("no_grade", "no_year_end", "trimmed", "floored")
+FLAG_KEYS = ("no_grade", "no_year_end", "no_peer", "no_findings", "trimmed", "floored")
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 # Excel's escapes in cell text: control characters as _xHHHH_, and a literal _xHHHH_ itself.
 _LITERAL_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
@@ -692,8 +692,10 @@ class _Report:
         masks = (
             no_grade.astype(int)
             | no_year_end.astype(int) << 1
-            | w.trimmed.astype(int) << 2
-            | floored.astype(int) << 3
+            | w.sources.no_peer.astype(int) << 2
+            | w.sources.no_findings.astype(int) << 3
+            | w.trimmed.astype(int) << 4
+            | floored.astype(int) << 5
         )
         text, center, number = _xf(f.text), _xf(f.center), _xf(f.number)
         cells = [(0, text, "s"), (1, text, "s"), (2, center, "s"), (3, text, "s")]

@@ -437,13 +437,74 @@ class _UnitReport:
             for d in i.deductions
         ]
         headers = [self.t(f"ur_col_{c}") for c in ("item", "event", "count", "each", "total")]
-        self.table(
+        r = self.table(
             ws,
             r,
             headers,
             deductions,
             [None, None, self.integer, self.number, self.number],
             self.t("ur_section_deductions"),
+        )
+        r = self.year_end_sources(ws, r)
+        self.rectification(ws, r)
+
+    def year_end_sources(self, ws: Worksheet, r: int) -> int:
+        """How each item's year-end coefficient was made, source by source (scoring.md §2b)."""
+        rows = []
+        for i in self.d.explanation.items:
+            for s in i.sources:
+                note = ""
+                if s.coefficient is None:
+                    note = self.t("ur_source_no_data")
+                elif i.peer is not None and s.source.value == "peer":
+                    note = self.t("ur_source_votes", votes=i.peer.votes, trimmed=i.peer.trimmed)
+                rows.append(
+                    [i.name, self.t(f"source_{s.source.value}"), s.weight, s.coefficient, note]
+                )
+        headers = [
+            self.t(f"ur_col_{c}")
+            for c in ("item", "year_end_source", "weight_source", "year_end_coef", "year_end_note")
+        ]
+        return self.table(
+            ws,
+            r,
+            headers,
+            rows,
+            [None, None, self.number, self.ratio, None],
+            self.t("ur_section_sources"),
+        )
+
+    def rectification(self, ws: Worksheet, r: int) -> int:
+        """The rectification evaluation: findings due, rectified on time, the ratio, the grade
+        and coefficient it gave, and whether the plan counts it."""
+        rect = self.d.explanation.rectification
+        if rect is None:
+            return r
+        if rect.ratio is None:
+            note = self.t("ur_rectification_nothing_due")
+        elif rect.weight > 0:
+            note = self.t("ur_rectification_counted", weight=rect.weight)
+        else:
+            note = self.t("ur_rectification_not_counted")
+        row = [
+            rect.due,
+            rect.on_time,
+            rect.ratio,
+            GRADE_LABELS[rect.grade] if rect.grade is not None else None,
+            rect.coefficient,
+            note,
+        ]
+        headers = [
+            self.t(f"ur_col_{c}")
+            for c in ("due", "on_time", "rect_ratio", "rect_grade", "coefficient", "note")
+        ]
+        return self.table(
+            ws,
+            r,
+            headers,
+            [row],
+            [self.integer, self.integer, self.percent, self.center, self.ratio, None],
+            self.t("ur_section_rectification"),
         )
 
     def period(self, period: str) -> str:
