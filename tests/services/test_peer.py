@@ -4,10 +4,12 @@ standings they feed (scoring.md §2b)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from sqlalchemy import func, select, update
 from bot.services.access import Actor, Role
 from bot.services.errors import Invalid, NotFound, Refused, ServiceError
 from bot.services.extensions import decide_extension, request_extension
+from bot.services.file_scoring import ScoringFiles, score_files
 from bot.services.findings import (
     accept_rectification,
     record_finding,
@@ -42,7 +45,7 @@ from bot.services.reminders import (
     plan_reminders,
     remind_peer_voters,
 )
-from bot.services.standings import compute_standings, year_inputs
+from bot.services.standings import compute_standings, export_year_workbooks, year_inputs
 from bot.services.year_data import import_grades
 from scoring import Grade, GradeRecord, Group, InputError, Unit
 from scoring.inputs import RectificationCount
@@ -579,3 +582,36 @@ def test_a_coordinator_reminds_the_units_not_done_once_a_day(
     assert audits(uow, "peer.remind")[-1].after is not None
     with pytest.raises(Refused):
         remind_peer_voters(uow(), world.liaisons["devzone"], YEAR, DEPT)
+
+
+def test_standings_with_peers_and_rectification_equal_kaohe_score_on_the_export(
+    uow: UOW, world: World, clock: FixedClock, tmp_path: Path
+) -> None:
+    import_grades(
+        uow(),
+        COORDINATOR,
+        YEAR,
+        [
+            GradeRecord("dianzi", "key_work", "year", "区统计局", G),
+            GradeRecord("finance", "basic_work", "Q1", "区统计局", F),
+        ],
+        "grades.xlsx",
+    )
+    open_round(uow(), COORDINATOR, YEAR, TOWN)
+    cast_vote(uow(), world.liaisons["xiji"], YEAR, world.ids["dianzi"], "key_work", E)
+    cast_vote(uow(), world.liaisons["dianzi"], YEAR, world.ids["sangcun"], "key_work", P)
+    finding = record_finding(
+        uow(), COORDINATOR, world.ids["xiji"], "台账", "visit", date(2025, 3, 1), date(2025, 3, 3)
+    )
+    assert finding.id
+    clock.set(datetime(2025, 3, 5, 9, tzinfo=SHANGHAI))
+    standings = compute_standings(uow(), YEAR)
+    files = export_year_workbooks(uow(), YEAR, tmp_path / "export")
+    from_files = score_files(
+        ScoringFiles(
+            files.plan, files.units, files.values, files.grades, files.bonus, files.events
+        )
+    )
+    assert json.dumps(from_files.to_json()) == json.dumps(standings.to_json())
+    assert year_end(uow, "xiji") == {"rectification": 0.4}
+    assert year_end(uow, "dianzi") == {"panel": 0.8, "peer": 1.0}
