@@ -2,7 +2,7 @@
 
 Liaisons: /peer shows the open round of their group: an intro with how far their unit is, then
 one card per other unit of the group and per item peers rate, each with the four grades; one
-tap records the unit's vote (bot.services.peer.cast_vote) and the card shows it (✓). A tap on
+tap records the unit's vote (services.peer.cast_vote) and the card shows it (✓). A tap on
 another grade changes the vote until the round closes. Cards come in pages of PAGE_SIZE, so a
 large group does not flood the chat; /peer again shows them afresh (older cards then expire).
 A liaison sees their own unit's votes only.
@@ -30,9 +30,10 @@ from telegram import InlineKeyboardButton
 
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import local_now, send_blocks, service_error
-from bot.services.access import Role
-from bot.services.errors import ServiceError
-from bot.services.peer import (
+from scoring import Grade, Group
+from services.access import Role
+from services.errors import ServiceError
+from services.peer import (
     DONE,
     NOT_STARTED,
     PARTLY,
@@ -48,10 +49,9 @@ from bot.services.peer import (
     peer_years,
     round_status,
 )
-from bot.services.plans import current_plan
-from bot.services.reminders import remind_peer_voters
-from bot.services.unit_lookup import all_units
-from scoring import Grade, Group
+from services.plans import current_plan
+from services.reminders import remind_peer_voters
+from services.unit_lookup import all_units
 
 # Cards sent at a time: a group of forty departments does not arrive as forty messages at once.
 PAGE_SIZE = 10

@@ -11,9 +11,9 @@ import yaml
 
 from bot.fake_bot_api import FakeUser
 from bot.jobs import send_reminders
-from bot.services.access import Role
-from bot.services.plans import load_plan
-from bot.services.standings import compute_standings
+from services.access import Role
+from services.plans import load_plan
+from services.standings import compute_standings
 from tests.bot.test_upload_dialog import XLSX, workbook
 from tests.bot.world import OPERATOR, BotWorld
 from tests.factories import plan_data

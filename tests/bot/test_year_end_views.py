@@ -10,14 +10,14 @@ import openpyxl
 import yaml
 
 from bot.fake_bot_api import FakeUser
-from bot.services.access import Actor, Role
-from bot.services.findings import accept_rectification, record_finding, submit_rectification
-from bot.services.peer import cast_vote, open_round
-from bot.services.plans import load_plan
-from bot.services.publications import publish_standings
-from bot.services.unit_report import write_unit_report
-from bot.services.year_data import import_grades
 from scoring import Grade, GradeRecord
+from services.access import Actor, Role
+from services.findings import accept_rectification, record_finding, submit_rectification
+from services.peer import cast_vote, open_round
+from services.plans import load_plan
+from services.publications import publish_standings
+from services.unit_report import write_unit_report
+from services.year_data import import_grades
 from storage.repositories.year_data import YearUnits
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld
 from tests.factories import plan_data

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.sample_district import write_sample
-from bot.services.file_scoring import ScoringFiles, score_files
-from bot.services.standings import compute_standings
 from scoring.plan import YearEndSource
+from services.file_scoring import ScoringFiles, score_files
+from services.sample_district import write_sample
+from services.standings import compute_standings
 from storage.database import open_database
 from storage.models import Base
 from tests.e2e.test_full_year import SHANGHAI, YEAR, Year, build_year

@@ -16,16 +16,19 @@ import pytest
 import yaml
 from sqlalchemy import func, select, update
 
-from bot.services.access import Actor, Role
-from bot.services.errors import Invalid, NotFound, Refused, ServiceError
-from bot.services.extensions import decide_extension, request_extension
-from bot.services.file_scoring import ScoringFiles, score_files
-from bot.services.findings import (
+from scoring import Grade, GradeRecord, Group, InputError, Unit
+from scoring.inputs import RectificationCount
+from scoring.plan import YearEndSource
+from services.access import Actor, Role
+from services.errors import Invalid, NotFound, Refused, ServiceError
+from services.extensions import decide_extension, request_extension
+from services.file_scoring import ScoringFiles, score_files
+from services.findings import (
     accept_rectification,
     record_finding,
     submit_rectification,
 )
-from bot.services.peer import (
+from services.peer import (
     DONE,
     NOT_STARTED,
     PARTLY,
@@ -35,9 +38,9 @@ from bot.services.peer import (
     open_round,
     round_status,
 )
-from bot.services.people import register_person, register_units
-from bot.services.plans import load_plan
-from bot.services.reminders import (
+from services.people import register_person, register_units
+from services.plans import load_plan
+from services.reminders import (
     PEER_DUE,
     PEER_OPEN,
     PEER_REMIND,
@@ -45,11 +48,8 @@ from bot.services.reminders import (
     plan_reminders,
     remind_peer_voters,
 )
-from bot.services.standings import compute_standings, export_year_workbooks, year_inputs
-from bot.services.year_data import import_grades
-from scoring import Grade, GradeRecord, Group, InputError, Unit
-from scoring.inputs import RectificationCount
-from scoring.plan import YearEndSource
+from services.standings import compute_standings, export_year_workbooks, year_inputs
+from services.year_data import import_grades
 from storage.clock import FixedClock
 from storage.models import AuditEntry, PeerRound, PeerVote, ReminderRow, UnitRow
 from storage.repositories.year_data import YearUnits

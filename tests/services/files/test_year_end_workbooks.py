@@ -13,13 +13,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.services.file_scoring import ScoringFiles, score_files
-from bot.workbooks.input_templates import write_template
-from bot.workbooks.reader import format_problem, read_event_sheet, read_grades
+from cli.app import app
 from scoring import EventCount, EventKind, Grade, GradeRecord, Group, InputError, Plan, Unit
 from scoring.inputs import RectificationCount
 from scoring.plan import YearEndSource
+from services.file_scoring import ScoringFiles, score_files
+from services.files.input_templates import write_template
+from services.files.reader import format_problem, read_event_sheet, read_grades
 from tests.factories import plan_data
 from tests.fixtures_workbooks import units_rows, write_sheet
 
@@ -45,7 +45,7 @@ def plan_file(path: Path, year_end: dict[str, Any] | None = YEAR_END) -> Path:
 
 
 def the_plan(tmp_path: Path, year_end: dict[str, Any] | None = YEAR_END) -> Plan:
-    from bot.plan_file import load_plan_file
+    from services.files.plan_file import load_plan_file
 
     return load_plan_file(plan_file(tmp_path / "plan.yaml", year_end))
 
