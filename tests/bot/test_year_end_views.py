@@ -16,7 +16,7 @@ from services.findings import accept_rectification, record_finding, submit_recti
 from services.peer import cast_vote, open_round
 from services.plans import load_plan
 from services.publications import publish_standings
-from services.unit_report import write_unit_report
+from services.unit_report import write_unit_report, write_year_report
 from services.year_data import import_grades
 from storage.repositories.year_data import YearUnits
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld
@@ -153,3 +153,20 @@ async def test_myscore_explains_the_sources_to_the_unit_without_naming_who_voted
     assert "互评：2 个同组单位评价" in shown
     assert "到期问题 2 个，按期整改并通过 1 个，整改率 50.0%，等次 差（系数 0.40）" in shown
     assert "西集镇" not in shown and "桑村镇" not in shown
+
+
+def test_the_report_workbook_names_the_year_end_flags(world: BotWorld, tmp_path: Path) -> None:
+    seed(world)
+    path = tmp_path / "year.xlsx"
+    write_year_report(world.uow(), YEAR, path)
+    book = openpyxl.load_workbook(path, read_only=True)
+    cells = [
+        str(value)
+        for ws in book.worksheets
+        for row in ws.iter_rows(values_only=True)
+        for value in row
+        if value is not None
+    ]
+    book.close()
+    # 西集镇 got no vote and had no finding due; 店子镇 got both.
+    assert any("无互评" in c and "无到期问题" in c for c in cells)
