@@ -194,6 +194,9 @@ class PeerDialog(Dialog):
         await self._send_cards(turn, found[0], 0, intro=True)
 
     async def _ballot_year(self, turn: Turn, arg: str) -> None:
+        if not arg.isdigit():
+            await self.prompt(turn)
+            return
         await turn.save("cards", {"year": int(arg), "page": 0})
         await self._show_ballot(turn, 0, intro=True)
 

@@ -208,3 +208,21 @@ async def test_a_peer_round_on_paper_is_imported_as_a_grades_workbook(world: Bot
     item = items_of(world, "dianzi")
     assert item["year_end_sources"] == {"panel": 0.8, "peer": 0.8}
     assert item["points"] == 160.0
+
+
+async def test_cards_of_a_large_group_come_in_pages(world: BotWorld) -> None:
+    weigh_peers(world)
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    await send(world, coordinator, "/peer open")
+    await tap(world, coordinator, "开发区、部门（13）")
+    await tap(world, coordinator, "不设截止日")
+    await tap(world, coordinator, "✅ 开启")
+    finance = await world.join(RATER, Role.LIAISON, "finance", "财政局联络员")
+    await send(world, finance, "/peer")
+    cards = [t for t in world.texts(finance) if " · 重点工作" in t]
+    assert len(cards) == 10  # a page; twelve other departments in all
+    assert "第 1/2 页评价卡" in world.texts(finance)[-1]
+    await tap(world, finance, "下一页 ▶")
+    cards = [t for t in world.texts(finance) if " · 重点工作" in t]
+    assert len(cards) == 12 and not any(t.startswith("区财政局 · ") for t in cards)
+    assert "第 2/2 页评价卡" in world.texts(finance)[-1]
