@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from storage.models import DialogState
@@ -17,6 +18,9 @@ from storage.unit_of_work import UnitOfWork
 # A version counter survives a finished dialog in a placeholder row of this kind, so that
 # buttons of any finished dialog stay expired.
 _LAST = "_last"
+# The marker's fixed time, older than any real dialog's, so it never counts as the dialog in
+# progress (a fixed instant: `now.replace(year=1970)` fails on 29 February).
+_MARKER_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -129,8 +133,7 @@ def end_dialog(uow: UnitOfWork, person_id: int, kind: str) -> None:
                     step="",
                     data={},
                     version=version,
-                    # The marker must never count as the dialog in progress.
-                    updated_at=uow.now().replace(year=1970),
+                    updated_at=_MARKER_TIME,
                 )
             )
         else:

@@ -263,7 +263,7 @@ def _peer_owing(
     return deadlines, notices, owing
 
 
-def _ladder(item: Deadline) -> list[tuple[str, date, dict[str, Any]]]:
+def ladder(item: Deadline) -> list[tuple[str, date, dict[str, Any]]]:
     """The (kind, day, params) of every reminder of a deadline."""
     schedule: Schedule = item.plan.schedule
     due_kind, overdue_kind = {
@@ -353,7 +353,7 @@ def plan_reminders(uow: UnitOfWork) -> PlanningSummary:
                 rows[key] = _row(PEER_OPEN, notice.target, who, notice.day, at, notice.params, now)
         for item in deadlines:
             stale = timedelta(hours=item.plan.schedule.stale_after_hours)
-            for kind, day, params in _ladder(item):
+            for kind, day, params in ladder(item):
                 at = send_time(day, item.plan.schedule.send_at, item.plan)
                 for who in liaisons[item.unit_id]:
                     key = ReminderKey(kind, item.target, who.person_id, day)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from telegram.constants import ChatAction
@@ -56,6 +56,17 @@ def parse_month(text: str, year: int) -> tuple[int, int] | None:
     if not 1 <= month <= 12:
         return None
     return (int(match.group(1)) if match.group(1) else year), month
+
+
+def last_due_month(plans: Mapping[int, Plan], now: datetime) -> tuple[int, int] | None:
+    """The latest (year, month) among the plans' years whose report deadline has passed."""
+    for year in sorted(plans, reverse=True):
+        plan = plans[year]
+        due_day = plan.schedule.monthly_report_due_day
+        for month in range(12, 0, -1):
+            if report_due_at(year, month, due_day, plan.timezone) <= now:
+                return year, month
+    return None
 
 
 def year_statuses(
@@ -147,18 +158,18 @@ class MatrixDialog(Dialog):
     async def _last_due(self, turn: Turn, now: datetime) -> tuple[int, int, Plan] | None:
         """The last month whose (plan) deadline has passed, this year or the year before."""
         year = current_year(turn)
-        any_plan = False
+        plans: dict[int, Plan] = {}
         for candidate in (year, year - 1):
             try:
-                plan: Plan = await turn.call(current_plan, turn.context.deps.read_uow(), candidate)
+                plans[candidate] = await turn.call(
+                    current_plan, turn.context.deps.read_uow(), candidate
+                )
             except NotFound:
                 continue
-            any_plan = True
-            due_day = plan.schedule.monthly_report_due_day
-            for month in range(12, 0, -1):
-                if report_due_at(candidate, month, due_day, plan.timezone) <= now:
-                    return candidate, month, plan
-        if not any_plan:
+        found = last_due_month(plans, now)
+        if found is not None:
+            return found[0], found[1], plans[found[0]]
+        if not plans:
             await turn.say("errors.no_plan", year=year)
         else:
             await turn.say("coord.matrix_nothing_due", year=year)

@@ -85,6 +85,25 @@ def _previous(year: int, month: int) -> tuple[int, int]:
     return (year, month - 1) if month > 1 else (year - 1, 12)
 
 
+def report_months(
+    now: datetime, plan: Plan, previous_plan: Plan | None
+) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    """The months a liaison may report at `now` (this month, and the month before when its
+    year has a plan) and the one offered first (the month before, until its deadline)."""
+    today = local_date(now, plan.timezone)
+    current = (today.year, today.month)
+    previous = _previous(*current)
+    if previous_plan is None:
+        return [current], current
+    due = report_due_at(
+        previous[0],
+        previous[1],
+        previous_plan.schedule.monthly_report_due_day,
+        previous_plan.timezone,
+    )
+    return [current, previous], previous if now < due else current
+
+
 def _local(moment: str | datetime, timezone: str) -> str:
     """A moment as the person reads it: local date and time in the plan's time zone."""
     at = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
@@ -153,23 +172,10 @@ class ReportDialog(Dialog):
             await turn.say("monthly.no_plan", year=year)
             return
         today = local_date(now, plan.timezone)
-        current = (today.year, today.month)
-        previous = _previous(*current)
-        if previous[0] not in plans:
-            plans[previous[0]] = await self._plan(turn, previous[0])
-        previous_plan = plans[previous[0]]
-        months = [current]
-        default = current
-        if previous_plan is not None:
-            months.append(previous)
-            due = report_due_at(
-                previous[0],
-                previous[1],
-                previous_plan.schedule.monthly_report_due_day,
-                previous_plan.timezone,
-            )
-            if now < due:
-                default = previous
+        previous_year = _previous(today.year, today.month)[0]
+        if previous_year not in plans:
+            plans[previous_year] = await self._plan(turn, previous_year)
+        months, default = report_months(now, plan, plans[previous_year])
         year, month = chosen if chosen in months else default
         other = next((m for m in months if m != (year, month)), None)
         month_plan = plans.get(year) or plan
