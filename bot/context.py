@@ -31,6 +31,8 @@ class BotDeps:
     archive: EvidenceArchive
     signer: ButtonSigner
     admin_ids: frozenset[int] = field(default_factory=frozenset)
+    # Where the error handler also puts each error it handles (tests and the soak read it).
+    errors: list[BaseException] | None = None
 
     def uow(self) -> UnitOfWork:
         """A new unit of work."""

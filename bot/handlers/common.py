@@ -124,16 +124,27 @@ class LanguageDialog(Dialog):
 
 
 async def on_error(update: object, context: KaoheContext) -> None:
-    """Log what went wrong (never the token) and tell the person, in their language."""
+    """Log what went wrong (never the token) and tell the person, in their language.
+
+    After a tap the router has usually answered the callback query already, and Telegram
+    refuses a second answer: the apology is a message of its own, sent whatever the answer did.
+    """
     log.error("error while handling an update", exc_info=context.error)
+    sink = context.deps.errors
+    if sink is not None and context.error is not None:
+        sink.append(context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     language = context.who.language if context.who else context.deps.settings.language
-    text = render("common.something_went_wrong", language, html=True)
-    try:
-        if update.callback_query is not None:
+    if update.callback_query is not None:
+        try:
             await update.callback_query.answer()
-        await context.bot.send_message(update.effective_chat.id, text)
+        except TelegramError:
+            log.debug("the tap was answered already")
+    try:
+        await context.bot.send_message(
+            update.effective_chat.id, render("common.something_went_wrong", language, html=True)
+        )
     except TelegramError:
         log.warning("could not tell the user about the error")
 

@@ -219,3 +219,22 @@ async def test_joining_through_the_real_updater_binds_the_account(
         assert "西集镇" in world.texts(user)[0]
         people = list_people(world.uow(), OPERATOR)
         assert [(p.telegram_user_id, p.unit_code) for p in people] == [(4242, "xiji")]
+
+
+async def test_an_error_after_a_tap_reaches_the_person_as_a_message(
+    world: BotWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = await world.join(1001)
+    user.send_command("/language")
+    await world.step()
+
+    def failing(*args: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("bot.handlers.common.set_language", failing)
+    message = world.last(user)
+    tap = user.tap(message, message.callback_data("English"))
+    await world.step()
+    assert world.server.answer_to(tap) is not None  # the spinner stopped
+    assert "出了问题" in world.texts(user)[-1]
+    assert [str(e) for e in world.errors] == ["the database went away"]

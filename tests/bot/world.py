@@ -127,6 +127,7 @@ async def bot_world(
     )
     async with FakeBotApi() as server:
         deps = make_deps(settings, database, clock)
+        deps.errors = []  # every error the application's error handler saw
         app = build_application(
             deps,
             server.token,
@@ -135,7 +136,7 @@ async def bot_world(
             updater=updater,
             jobs=False,  # tests drive the jobs themselves, on the fixed clock
         )
-        world = BotWorld(server, database, clock, deps, folder, app)
+        world = BotWorld(server, database, clock, deps, folder, app, deps.errors)
         if updater:
             yield world
         else:
