@@ -43,6 +43,10 @@ class BotDeps:
         return UnitOfWork(self.database, self.clock, read_only=True)
 
 
+class NotAdmitted(RuntimeError):
+    """An update reached a handler without a registered person (a bug): refused loudly."""
+
+
 @dataclass(frozen=True)
 class Who:
     """The registered person behind the current update."""
@@ -52,6 +56,28 @@ class Who:
     language: str
     unit_name: str | None
     chat_id: int
+
+    @property
+    def person_id(self) -> int:
+        """The person's id; never missing for someone the gate let through."""
+        if self.actor.person_id is None:
+            raise NotAdmitted("a handler ran for an actor that is no registered person")
+        return self.actor.person_id
+
+    @property
+    def unit_id(self) -> int:
+        """The id of the liaison's unit; a person without a unit gets no unit's data."""
+        if self.actor.unit_id is None:
+            raise NotAdmitted("a unit's dialog ran for a person without a unit")
+        return self.actor.unit_id
+
+
+def registered(context: KaoheContext) -> Who:
+    """The registered person behind the update; NotAdmitted (never an assert, which `python
+    -O` drops) if the gate did not let one through."""
+    if context.who is None:
+        raise NotAdmitted("a handler ran for an update the gate did not admit")
+    return context.who
 
 
 class KaoheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.buttons import Payload
-from bot.context import KaoheContext, Who
+from bot.context import KaoheContext, Who, registered
 from services import dialogs as dialog_service
 from services.access import Role
 from services.dialogs import DialogView
@@ -46,10 +46,9 @@ class Turn:
     def __init__(
         self, update: Update, context: KaoheContext, kind: str, state: DialogView | None
     ) -> None:
-        assert context.who is not None
         self.update = update
         self.context = context
-        self.who: Who = context.who
+        self.who: Who = registered(context)
         self.kind = kind
         self.state = state
 
@@ -131,9 +130,7 @@ class Turn:
 
     @property
     def _person_id(self) -> int:
-        person_id = self.who.actor.person_id
-        assert person_id is not None
-        return person_id
+        return self.who.person_id
 
 
 class Dialog:

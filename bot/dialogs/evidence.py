@@ -150,8 +150,7 @@ async def _show_status(turn: Turn, draft_key: str) -> None:
 
 
 async def _refresh(turn: Turn) -> None:
-    person_id = turn.who.actor.person_id
-    assert person_id is not None
+    person_id = turn.who.person_id
     turn.state = await turn.call(
         dialog_service.dialog_of_kind, turn.context.deps.read_uow(), person_id, turn.kind
     )

@@ -85,8 +85,7 @@ class ExtendDialog(Dialog):
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """Offer an unfinished request back, else the targets."""
-        person_id = turn.who.actor.person_id
-        assert person_id is not None
+        person_id = turn.who.person_id
         deps = turn.context.deps
         draft = await turn.call(
             dialog_service.dialog_of_kind, deps.read_uow(), person_id, self.kind
@@ -417,7 +416,6 @@ class ExtendDialog(Dialog):
     async def _submit(self, turn: Turn) -> None:
         data = dict(turn.data)
         actor = turn.who.actor
-        assert actor.unit_id is not None
         target: dict[str, Any] = (
             {"finding_id": int(data["finding"])}
             if data["target"] == "finding"
@@ -428,7 +426,7 @@ class ExtendDialog(Dialog):
                 request_extension,
                 turn.context.deps.uow(),
                 actor,
-                actor.unit_id,
+                turn.who.unit_id,
                 str(data["reason"]),
                 date.fromisoformat(data["new_date"]),
                 **target,

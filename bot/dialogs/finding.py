@@ -120,8 +120,7 @@ class FindingDialog(Dialog):
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """Offer an unfinished draft back; else ask for the unit (or take `/finding <unit>`)."""
-        person_id = turn.who.actor.person_id
-        assert person_id is not None
+        person_id = turn.who.person_id
         deps = turn.context.deps
         if not args:
             draft = await turn.call(

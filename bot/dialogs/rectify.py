@@ -60,8 +60,7 @@ class RectifyDialog(Dialog):
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """Offer an unfinished draft back, else list the findings (or take `/rectify <id>`)."""
-        person_id = turn.who.actor.person_id
-        assert person_id is not None
+        person_id = turn.who.person_id
         deps = turn.context.deps
         if not args:
             draft = await turn.call(

@@ -126,8 +126,7 @@ class ReportDialog(Dialog):
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """Offer to continue an unfinished draft, else start the month now due."""
-        person_id = turn.who.actor.person_id
-        assert person_id is not None
+        person_id = turn.who.person_id
         draft = await turn.call(
             dialog_service.dialog_of_kind, turn.context.deps.read_uow(), person_id, self.kind
         )
@@ -162,8 +161,7 @@ class ReportDialog(Dialog):
         """Start the report of `chosen`, or of the month now due."""
         deps = turn.context.deps
         actor = turn.who.actor
-        unit_id = actor.unit_id
-        assert unit_id is not None
+        unit_id = turn.who.unit_id
         now = as_utc(deps.clock.now())
         year = local_date(now, deps.settings.timezone).year
         plans: dict[int, Plan | None] = {year: await self._plan(turn, year)}
@@ -539,13 +537,12 @@ class ReportDialog(Dialog):
     async def _same_as_last_month(self, turn: Turn) -> None:
         data = turn.data
         actor = turn.who.actor
-        assert actor.unit_id is not None
         try:
             last = await turn.call(
                 last_report,
                 turn.context.deps.read_uow(),
                 actor,
-                actor.unit_id,
+                turn.who.unit_id,
                 data["year"],
                 data["month"],
             )
@@ -647,13 +644,12 @@ class ReportDialog(Dialog):
         files = [f["id"] for e in data["entries"].values() for f in e["files"]]
         evidence_ids = list(dict.fromkeys([*data.get("kept", []), *files]))
         actor = turn.who.actor
-        assert actor.unit_id is not None
         try:
             receipt = await turn.call(
                 submit_report,
                 turn.context.deps.uow(),
                 actor,
-                actor.unit_id,
+                turn.who.unit_id,
                 data["year"],
                 data["month"],
                 entries,

@@ -86,8 +86,7 @@ class TasksDialog(Dialog):
         """Show the tasks and findings of the person's unit."""
         deps = turn.context.deps
         actor = turn.who.actor
-        unit_id = actor.unit_id
-        assert unit_id is not None
+        unit_id = turn.who.unit_id
         now = as_utc(deps.clock.now())
         year = local_date(now, deps.settings.timezone).year
         try:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.context import KaoheContext, Who
+from bot.context import KaoheContext, Who, registered
 from bot.dialogs.engine import Dialog, Turn
 from bot.menus import forget_menu
 from services import dialogs as dialog_service
@@ -74,17 +74,17 @@ def _welcome_back(who: Who) -> str:
 
 async def help_command(update: Update, context: KaoheContext) -> None:
     """What this person can do, by role."""
+    who = registered(context)
     message = update.effective_message
-    assert message is not None and context.who is not None
-    await message.reply_text(_t(context, f"help.{context.who.actor.role.value}"))
+    assert message is not None
+    await message.reply_text(_t(context, f"help.{who.actor.role.value}"))
 
 
 async def cancel(update: Update, context: KaoheContext) -> None:
     """Leave the dialog in progress; its draft is dropped."""
+    person_id = registered(context).person_id
     message = update.effective_message
-    assert message is not None and context.who is not None
-    person_id = context.who.actor.person_id
-    assert person_id is not None
+    assert message is not None
     current = await context.call(dialog_service.current_dialog, context.deps.read_uow(), person_id)
     if current is None:
         await message.reply_text(_t(context, "common.nothing_to_cancel"))

@@ -6,6 +6,7 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import KaoheContext, Who
@@ -28,11 +29,27 @@ def _is_start_with_code(update: Update) -> bool:
 
 
 async def gate(update: Update, context: KaoheContext) -> None:
-    """Resolve the person behind the update or stop it here (runs before every handler)."""
+    """Resolve the person behind the update or stop it here (runs before every handler).
+
+    It fails closed: whatever goes wrong in here (the database, Telegram), the update goes no
+    further; an error is handed to the error handler, which tells the person.
+    """
+    context.who = None
+    admitted = False
+    try:
+        admitted = await _admit(update, context)
+    except Exception as exc:  # any failure keeps the door shut
+        await context.application.process_error(update, exc)
+    if not admitted:
+        raise ApplicationHandlerStop
+
+
+async def _admit(update: Update, context: KaoheContext) -> bool:
+    """Whether the update may go on to the handlers; sets `context.who` for a registered one."""
     user = update.effective_user
     chat = update.effective_chat
     if user is None or chat is None or chat.type != ChatType.PRIVATE:
-        raise ApplicationHandlerStop  # kaohe talks in private chats only
+        return False  # kaohe talks in private chats only
     deps = context.deps
     if user.id in deps.admin_ids:
         try:
@@ -42,10 +59,9 @@ async def gate(update: Update, context: KaoheContext) -> None:
     session = await context.call(person_session, deps.read_uow(), user.id)
     if session is None:
         if _is_start_with_code(update):
-            context.who = None
-            return  # the join handler redeems the invite
+            return True  # the join handler redeems the invite (context.who stays None)
         await _refuse(update, context, user.language_code)
-        raise ApplicationHandlerStop
+        return False
     context.who = Who(
         actor=session.actor,
         display_name=session.display_name,
@@ -53,14 +69,22 @@ async def gate(update: Update, context: KaoheContext) -> None:
         unit_name=session.unit_name,
         chat_id=chat.id,
     )
-    await ensure_menu(context, session.actor.role, chat.id)
+    try:
+        await ensure_menu(context, session.actor.role, chat.id)
+    except TelegramError:
+        log.warning("could not set the menu of chat %s", chat.id)  # the update goes on
+    return True
 
 
 async def _refuse(update: Update, context: KaoheContext, language: str | None) -> None:
-    text = render("common.unknown_account", normalise_language(language), html=True)
-    if update.callback_query is not None:
-        await update.callback_query.answer(render("common.unknown_account", language))
-        return
-    message = update.effective_message
-    if message is not None:
-        await message.reply_text(text)
+    """One polite line to someone unknown; if even that cannot be sent, nothing more."""
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(render("common.unknown_account", language))
+            return
+        message = update.effective_message
+        if message is not None:
+            text = render("common.unknown_account", normalise_language(language), html=True)
+            await message.reply_text(text)
+    except TelegramError:
+        log.warning("could not refuse an unknown account")

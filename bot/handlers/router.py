@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from telegram import Message, Update
 
 from bot.buttons import BadPayload
-from bot.context import KaoheContext
+from bot.context import KaoheContext, registered
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
 from services import dialogs as dialog_service
 from services.access import Role
@@ -33,24 +33,26 @@ class DialogRouter:
         return render(key, context.language, html=True, **params)
 
     async def _current(self, update: Update, context: KaoheContext) -> Turn | None:
-        who = context.who
-        assert who is not None and who.actor.person_id is not None
+        who = registered(context)
         state = await context.call(
-            dialog_service.current_dialog, context.deps.read_uow(), who.actor.person_id
+            dialog_service.current_dialog, context.deps.read_uow(), who.person_id
         )
         if state is None or state.kind not in self.dialogs:
             return None
+        if who.actor.role not in self.dialogs[state.kind].roles:
+            return None  # a draft of a role the person no longer has
         return Turn(update, context, state.kind, state)
 
     async def command(self, update: Update, context: KaoheContext) -> None:
         """A dialog's command: check the role, then let the dialog begin."""
+        who = registered(context)
         message = update.effective_message
-        assert message is not None and message.text is not None and context.who is not None
+        assert message is not None and message.text is not None
         name = message.text.split()[0].lstrip("/").split("@")[0].lower()
         dialog = next((d for d in self.dialogs.values() if d.command == name), None)
         if dialog is None:
             return
-        if context.who.actor.role not in dialog.roles:
+        if who.actor.role not in dialog.roles:
             await message.reply_text(self._t(context, "common.not_for_your_role"))
             return
         turn = Turn(update, context, dialog.kind, None)
@@ -68,11 +70,12 @@ class DialogRouter:
 
     async def file(self, update: Update, context: KaoheContext) -> None:
         """A photo or document goes to the dialog in progress, if it is a kind we keep."""
+        who = registered(context)
         message = update.effective_message
-        assert message is not None and context.who is not None
+        assert message is not None
         turn = await self._current(update, context)
         if turn is None or not self.dialogs[turn.kind].takes_files:
-            kind = self.file_dialogs.get(context.who.actor.role)
+            kind = self.file_dialogs.get(who.actor.role)
             incoming = incoming_file(message)
             if kind in self.dialogs and incoming is not None:
                 dialog = self.dialogs[kind]
@@ -111,16 +114,16 @@ class DialogRouter:
 
     async def button(self, update: Update, context: KaoheContext) -> None:
         """A tapped button: checked, then given to its dialog if it is still current."""
+        who = registered(context)
         query = update.callback_query
-        assert query is not None and context.who is not None
+        assert query is not None
         try:
             payload = context.deps.signer.load(query.data or "")
         except BadPayload:
             await query.answer(render("common.button_invalid", context.language), show_alert=True)
             return
         dialog = self.dialogs.get(payload.kind)
-        person_id = context.who.actor.person_id
-        assert person_id is not None
+        person_id = who.person_id
         state, is_current = (
             await context.call(
                 dialog_service.dialog_for_button, context.deps.read_uow(), person_id, payload.kind
@@ -128,10 +131,15 @@ class DialogRouter:
             if dialog is not None
             else (None, False)
         )
-        if dialog is None or state is None or state.version != payload.version:
+        if (
+            dialog is None
+            or state is None
+            or state.version != payload.version
+            or who.actor.role not in dialog.roles
+        ):
             await query.answer(render("common.button_expired", context.language))
             await context.bot.send_message(
-                context.who.chat_id, self._t(context, "common.button_expired_help")
+                who.chat_id, self._t(context, "common.button_expired_help")
             )
             return
         await query.answer()
