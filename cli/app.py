@@ -19,6 +19,7 @@ from services.files.plan_file import default_plan_text, load_plan_file
 from services.files.reader import read_units
 from services.files.report import write_report
 from services.files.task_reader import write_tasks_template
+from services.free_text import clean_text
 from services.sample_district import write_sample
 from services.settings import get_settings
 from templates.formatting import num, pct
@@ -210,8 +211,9 @@ def plan_summary(plan: Plan) -> str:
 
 
 def main() -> None:
-    """Entry point of the `kaohe` console command."""
-    app()
+    """Entry point of the `kaohe` console command; every argument is cleaned first (the one
+    rule of services.free_text), so no control or bidi mark reaches a command or its output."""
+    app(args=[clean_text(arg) for arg in sys.argv[1:]])
 
 
 if __name__ == "__main__":

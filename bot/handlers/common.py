@@ -10,6 +10,7 @@ from telegram.error import TelegramError
 
 from bot.context import KaoheContext, Who, registered
 from bot.dialogs.engine import Dialog, Turn
+from bot.handlers.inbound import command_args, display_name
 from bot.menus import forget_menu
 from services import dialogs as dialog_service
 from services.access import Role
@@ -32,7 +33,7 @@ async def start(update: Update, context: KaoheContext) -> None:
     if context.who is not None:
         await message.reply_text(_welcome_back(context.who))
         return
-    code = (context.args or [""])[0]
+    code = (command_args(context) or [""])[0]
     language = normalise_language(user.language_code)
     try:
         person = await context.call(
@@ -40,7 +41,7 @@ async def start(update: Update, context: KaoheContext) -> None:
             context.deps.uow(),
             code,
             user.id,
-            user.full_name or str(user.id),
+            display_name(user),
             user.language_code,
         )
     except ServiceError as exc:

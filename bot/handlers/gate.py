@@ -10,6 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import KaoheContext, Who
+from bot.handlers.inbound import display_name
 from bot.menus import ensure_menu
 from services.errors import ServiceError
 from services.people import ensure_admin, person_session
@@ -53,7 +54,7 @@ async def _admit(update: Update, context: KaoheContext) -> bool:
     deps = context.deps
     if user.id in deps.admin_ids:
         try:
-            await context.call(ensure_admin, deps.uow(), user.id, user.full_name)
+            await context.call(ensure_admin, deps.uow(), user.id, display_name(user))
         except ServiceError:
             log.warning("could not make admin account %s an admin", user.id)
     session = await context.call(person_session, deps.read_uow(), user.id)

@@ -9,6 +9,7 @@ from telegram import Message, Update
 from bot.buttons import BadPayload
 from bot.context import KaoheContext, registered
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.handlers.inbound import command_args, file_name, typed_text
 from services import dialogs as dialog_service
 from services.access import Role
 from templates import render
@@ -56,7 +57,7 @@ class DialogRouter:
             await message.reply_text(self._t(context, "common.not_for_your_role"))
             return
         turn = Turn(update, context, dialog.kind, None)
-        await dialog.begin(turn, context.args or [])
+        await dialog.begin(turn, command_args(context))
 
     async def text(self, update: Update, context: KaoheContext) -> None:
         """Typed text goes to the dialog in progress."""
@@ -66,7 +67,7 @@ class DialogRouter:
         if turn is None:
             await message.reply_text(self._t(context, "common.no_dialog"))
             return
-        await self.dialogs[turn.kind].text(turn, message.text.strip())
+        await self.dialogs[turn.kind].text(turn, typed_text(message))
 
     async def file(self, update: Update, context: KaoheContext) -> None:
         """A photo or document goes to the dialog in progress, if it is a kind we keep."""
@@ -174,7 +175,7 @@ def incoming_file(message: Message) -> IncomingFile | None:
             "document",
             document.file_id,
             document.file_unique_id,
-            document.file_name,
+            file_name(document.file_name),
             document.mime_type,
             document.file_size,
             message.media_group_id,

@@ -45,6 +45,7 @@ import numpy as np
 import python_calamine
 from markupsafe import Markup
 
+from services.free_text import clean_text
 from scoring import (
     BonusItem,
     EventCount,
@@ -292,9 +293,10 @@ def _is_empty(value: Cell) -> bool:
 
 
 def _text(value: Cell) -> str:
-    """A cell as text: numbers without a spurious `.0`, dates in ISO form, text stripped."""
+    """A cell as text: numbers without a spurious `.0`, dates in ISO form, text cleaned (the
+    one rule of services.free_text) and stripped."""
     if type(value) is str:
-        return value.strip()
+        return clean_text(value).strip()
     if type(value) is float and value.is_integer():
         return str(int(value))
     if isinstance(value, dt.date | dt.time):

@@ -112,12 +112,20 @@ def new_application(world: BotWorld, *, updater: bool, jobs: bool = False) -> Ka
 
 @asynccontextmanager
 async def bot_world(
-    template: Path, folder: Path, *, updater: bool = False, admin_ids: tuple[int, ...] = ()
+    template: Path,
+    folder: Path,
+    *,
+    updater: bool = False,
+    admin_ids: tuple[int, ...] = (),
+    database_url: str | None = None,
 ) -> AsyncIterator[BotWorld]:
-    """A running world: database from the migrated template, the sample plan and units."""
-    path = folder / "kaohe.db"
-    shutil.copyfile(template, path)
-    database = open_database(f"sqlite:///{path}")
+    """A running world: database from the migrated template (or the empty, migrated database
+    at `database_url`), the sample plan and units."""
+    if database_url is None:
+        path = folder / "kaohe.db"
+        shutil.copyfile(template, path)
+        database_url = f"sqlite:///{path}"
+    database = open_database(database_url)
     clock = FixedClock(datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI))
     seed(database, clock)
     settings = Settings(
