@@ -25,7 +25,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.delivery import message_text
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
-from bot.dialogs.helpers import excerpt, local_now, local_time, service_error
+from bot.dialogs.helpers import ECHO, excerpt, local_now, local_time, service_error
 from services.access import MANAGERS
 from services.broadcasts import (
     MAX_TEXT,
@@ -237,10 +237,10 @@ class BroadcastDialog(Dialog):
             if len(units) == 1:
                 found.append(units[0])
             elif not units:
-                await turn.say("broadcast.unit_none", query=query)
+                await turn.say("broadcast.unit_none", query=excerpt(query, ECHO))
             else:
                 buttons = [[turn.button(u.name, "u", str(u.id))] for u in units[:CANDIDATES]]
-                await turn.say("broadcast.unit_several", buttons, query=query)
+                await turn.say("broadcast.unit_several", buttons, query=excerpt(query, ECHO))
         if found:
             await self._add_units(turn, found)
 

@@ -24,7 +24,7 @@ from telegram import InlineKeyboardButton
 
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
-from bot.dialogs.helpers import excerpt, local_now, service_error
+from bot.dialogs.helpers import ECHO, excerpt, local_now, service_error
 from bot.notify import Localized, names_of, tell
 from services import dialogs as dialog_service
 from services.access import MANAGERS
@@ -81,11 +81,16 @@ async def look_up_unit(turn: Turn, text: str) -> UnitRef | None:
     if len(units) == 1:
         return units[0]
     if not units:
-        await turn.say("coord.finding_unit_none", query=text)
+        await turn.say("coord.finding_unit_none", query=excerpt(text, ECHO))
         return None
     shown = units[:CANDIDATES]
     buttons = [[turn.button(u.name, "u", str(u.id))] for u in shown]
-    await turn.say("coord.finding_unit_several", buttons, query=text, more=len(units) > CANDIDATES)
+    await turn.say(
+        "coord.finding_unit_several",
+        buttons,
+        query=excerpt(text, ECHO),
+        more=len(units) > CANDIDATES,
+    )
     return None
 
 
@@ -329,7 +334,7 @@ class FindingDialog(Dialog):
     async def _deadline_text(self, turn: Turn, text: str) -> None:
         day = parse_day(text, local_today(turn))
         if day is None:
-            await turn.say("coord.finding_deadline_not_a_day", text=text)
+            await turn.say("coord.finding_deadline_not_a_day", text=excerpt(text, ECHO))
             return
         await self._deadline(turn, day)
 

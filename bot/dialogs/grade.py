@@ -25,6 +25,7 @@ from typing import Any
 from telegram import InlineKeyboardButton
 
 from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.helpers import ECHO, excerpt
 from scoring import Grade, Group
 from scoring.plan import QUARTERS, YEAR_END
 from services.access import Role
@@ -108,12 +109,17 @@ class UnitPicker:
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            await turn.say("coord.grade_unit_none", await self.group_buttons(turn), query=text)
+            await turn.say(
+                "coord.grade_unit_none", await self.group_buttons(turn), query=excerpt(text, ECHO)
+            )
             return None
         shown = ordered_units(matches)[:CANDIDATES]
         buttons = [[turn.button(unit_label(u), self.PICK, str(u.id))] for u in shown]
         await turn.say(
-            "coord.grade_unit_several", buttons, query=text, more=len(matches) > CANDIDATES
+            "coord.grade_unit_several",
+            buttons,
+            query=excerpt(text, ECHO),
+            more=len(matches) > CANDIDATES,
         )
         return None
 

@@ -12,6 +12,10 @@ from bot.dialogs.engine import Turn
 from services.errors import ServiceError
 from storage.clock import as_utc
 
+# What a person typed, shown back to them (an unknown unit, a date not understood), is cut to
+# this many characters: a 10,000-character paste must not make the answer too long to send.
+ECHO = 60
+
 
 def excerpt(text: str, limit: int) -> str:
     """The text on one line, cut to `limit` characters with an ellipsis when cut."""

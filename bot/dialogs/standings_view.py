@@ -26,7 +26,7 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import send_blocks
+from bot.dialogs.helpers import ECHO, excerpt, send_blocks
 from scoring import Group, Plan, Standings
 from scoring.explanation import IndicatorExplanation, ItemExplanation, UnitExplanation
 from scoring.plan import YearEndSource
@@ -156,7 +156,7 @@ class StandingsDialog(Dialog):
             wanted = parse_standings_args(args)
         except BadArgument as exc:
             await turn.send(
-                turn.t("coord.standings_bad_argument", got=str(exc))
+                turn.t("coord.standings_bad_argument", got=excerpt(str(exc), ECHO))
                 + "\n"
                 + turn.t("coord.standings_usage")
             )
@@ -293,7 +293,7 @@ class UnitDialog(Dialog):
                 await turn.start("name", {})
             else:
                 await turn.save("name", {})
-            await turn.say("coord.unit_none", query=query)
+            await turn.say("coord.unit_none", query=excerpt(query, ECHO))
             return
         if len(units) == 1:
             if turn.state is not None:
@@ -309,7 +309,9 @@ class UnitDialog(Dialog):
     async def _offer(self, turn: Turn) -> None:
         candidates = turn.data.get("candidates", [])
         buttons = [[turn.button(name, "u", str(i))] for i, (_, name) in enumerate(candidates)]
-        await turn.say("coord.unit_several", buttons, query=turn.data.get("query", ""))
+        await turn.say(
+            "coord.unit_several", buttons, query=excerpt(turn.data.get("query", ""), ECHO)
+        )
 
     async def _show(self, turn: Turn, code: str, name: str) -> None:
         await preparing(turn, "coord.unit_preparing", unit=name)

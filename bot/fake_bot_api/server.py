@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import random
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
@@ -168,6 +169,10 @@ class FakeBotApi:
             on_change=self._notify,
         )
         self._faults: list[_Fault] = []
+        # Random faults (see chaos()): the chance per call, the generator, the kinds, the hold.
+        self._chaos: tuple[float, random.Random, tuple[FaultKind, ...], float] | None = None
+        self._chaos_retry_after = 1
+        self.chaos_faults: Counter[str] = Counter()  # injected at random, by kind
         self._global_window = _SlidingWindow()
         self._chat_windows: dict[str, _SlidingWindow] = {}
         self._listeners: list[Callable[[ApiCall], None]] = []
@@ -369,6 +374,22 @@ class FakeBotApi:
         """Forget every pending fault."""
         self._faults.clear()
 
+    def chaos(
+        self,
+        rate: float,
+        rng: random.Random,
+        kinds: tuple[FaultKind | str, ...] = (429, 403, 500, 502, "timeout"),
+        *,
+        hold: float = 2.0,
+        retry_after: int = 1,
+    ) -> None:
+        """Fail each call with probability ``rate`` (0 turns it off), with a kind drawn from
+        ``kinds`` by ``rng``; a timeout holds the request ``hold`` seconds. Calls matching a
+        fault of fail_next() keep that fault; ``chaos_faults`` counts what was injected."""
+        normalised = tuple(_FAULT_KINDS[str(k)] for k in kinds)
+        self._chaos = (rate, rng, normalised, hold) if rate > 0 else None
+        self._chaos_retry_after = retry_after
+
     # -- internals --------------------------------------------------------------------------
 
     def _notify(self) -> None:
@@ -502,6 +523,12 @@ class FakeBotApi:
                 if fault.remaining <= 0:
                     self._faults.remove(fault)
                 return fault
+        if self._chaos is not None and name != "getupdates":
+            rate, rng, kinds, hold = self._chaos
+            if rng.random() < rate:
+                kind = rng.choice(kinds)
+                self.chaos_faults[str(kind)] += 1
+                return _Fault(None, kind, 1, self._chaos_retry_after, None, hold, False)
         return None
 
     def _check_flood(self, name: str, chat_id: object) -> None:

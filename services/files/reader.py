@@ -45,7 +45,6 @@ import numpy as np
 import python_calamine
 from markupsafe import Markup
 
-from services.free_text import clean_text
 from scoring import (
     BonusItem,
     EventCount,
@@ -61,6 +60,7 @@ from scoring import (
 )
 from scoring.inputs import RectificationCount
 from scoring.plan import GRADE_LABELS, GROUP_LABELS, QUARTERS, YEAR_END, YearEndSource
+from services.free_text import clean_text
 from templates import has_message, render
 
 Cell = Any  # what calamine gives: float, int, str, bool, date, datetime, time or timedelta

@@ -13,12 +13,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from bot.dialogs.extend import QUICK_DAYS, due_month, parse_date
-from bot.dialogs.finding import parse_day
-from bot.dialogs.matrix import last_due_month, parse_month
-from bot.dialogs.report import report_months
-from bot.fake_bot_api import FakeUser
 from bot.plan_file import default_plan_text, load_plan_text
 from bot.services import dialogs as dialog_service
 from bot.services.access import Actor, Role
@@ -36,6 +30,12 @@ from bot.services.reminders import (
     send_time,
 )
 from bot.services.tasks import TaskInput, import_tasks
+
+from bot.dialogs.extend import QUICK_DAYS, due_month, parse_date
+from bot.dialogs.finding import parse_day
+from bot.dialogs.matrix import last_due_month, parse_month
+from bot.dialogs.report import report_months
+from bot.fake_bot_api import FakeUser
 from scoring import Plan
 from storage.clock import FixedClock
 from storage.database import Database

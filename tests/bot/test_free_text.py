@@ -13,18 +13,18 @@ import pytest
 import xlsxwriter
 
 from bot import wiring
-from cli.app import main
 from bot.fake_bot_api import FakeUser
-from services.files.plan_file import default_plan_text, load_plan_text
+from cli.app import main
 from services.access import Actor, Role
+from services.files.plan_file import default_plan_text, load_plan_text
+from services.files.reader import read_units
+from services.files.task_reader import read_tasks
 from services.findings import finding_rectifications, record_finding
 from services.free_text import clean_text
 from services.people import list_people, register_units
 from services.plans import load_plan
-from services.tasks import import_tasks, tasks_of_unit
 from services.settings import get_settings
-from services.files.reader import read_units
-from services.files.task_reader import read_tasks
+from services.tasks import import_tasks, tasks_of_unit
 from storage.database import open_database
 from storage.models import BroadcastRow, EvidenceRow, UnitRow
 from tests.bot.world import OPERATOR, BotWorld, bot_world
