@@ -51,7 +51,7 @@ from storage.database import Database, open_database
 from storage.errors import DatabaseUnavailable
 from storage.migrate import upgrade
 from storage.unit_of_work import UnitOfWork
-from templates import render
+from templates import LANGUAGES, render
 from tests.fakes.bot_api import tiny_png
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -65,6 +65,19 @@ COMMANDS = (
     "finding", "review", "matrix", "grade", "bonus", "templates", "standings", "unit", "export",
     "publish", "supervision_report", "broadcast", "invite", "nonsense", "START", "report@kaohe",
 )  # fmt: skip
+COORDINATION = (
+    "finding", "review", "matrix", "grade", "bonus", "templates", "standings", "unit", "export",
+    "publish", "supervision_report", "broadcast", "invite",
+)  # fmt: skip
+# The commands of each role, which random play prefers (to get deep into the dialogs).
+ROLE_COMMANDS: dict[Role | None, tuple[str, ...]] = {
+    Role.LIAISON: ("tasks", "report", "rectify", "extend", "myscore"),
+    Role.COORDINATOR: COORDINATION,
+    Role.ADMIN: COORDINATION,
+    Role.RATER: ("grade",),
+    Role.VIEWER: ("standings", "unit", "export", "supervision_report"),
+    None: ("start",),
+}
 ROLES = (Role.LIAISON, Role.COORDINATOR, Role.RATER, Role.VIEWER, Role.ADMIN, None)
 ANSWERS = {"sendmessage", "sendphoto", "senddocument", "sendmediagroup", "editmessagetext"}
 TAP_ANSWERS = ANSWERS | {"answercallbackquery", "editmessagereplymarkup"}
@@ -194,6 +207,7 @@ class Playground:
         self._seen_errors = 0
         self._seen_buttons: set[tuple[int, int, str]] = set()
         self._outage_until = 0.0
+        self._new_errors: list[BaseException] = []
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -292,13 +306,24 @@ class Playground:
             words = " "
         await self._run("text", person, lambda: [person.user.send_text(words)])
 
-    async def tap(self, who: int, pick: int) -> None:
-        """Tap a button ever shown (stale ones, and other people's on one's own message)."""
+    async def tap(self, who: int, pick: int, fresh: bool = False) -> None:
+        """Tap a button ever shown (stale ones, and other people's on one's own message); with
+        `fresh`, one of the person's newest message with buttons (to get deep into dialogs)."""
         person = self.people[who]
-        if not self.buttons:
+        choices = self.buttons
+        if fresh:
+            newest = [
+                m for m in self.server.messages_to(person.user.id) if any(d for _, d in m.buttons)
+            ]
+            if newest:
+                message = newest[-1]
+                choices = [
+                    (person.user.id, message.message_id, d) for _, d in message.buttons if d
+                ]
+        if not choices:
             await self.command(who, "help", "")
             return
-        chat, message_id, data = self.buttons[pick % len(self.buttons)]
+        chat, message_id, data = choices[pick % len(choices)]
         if chat != person.user.id:
             own = self.server.messages_to(person.user.id)
             if not own:
@@ -422,7 +447,10 @@ class Playground:
         if last is not None:
             problems += self._answered(*last)
             problems += self._no_leak(last[1])
-        problems += self._errors()
+        errors = self._errors()
+        if last is not None and self._new_errors:
+            problems += self._apologised(*last)
+        problems += errors
         problems += self._audit()
         problems += self._half_written()
         return problems
@@ -446,14 +474,34 @@ class Playground:
         if self.faults and tried and all(c.status != 200 for c in tried):
             self.figures.excused += 1  # every answer was refused by an injected fault
             return []
-        if self.faults and self._in_outage():
-            self.figures.excused += 1
-            return []
         return [f"{step.name} by {step.person.role} got no answer (calls: {_calls(calls)})"]
+
+    @property
+    def new_errors(self) -> list[BaseException]:
+        """The errors the error handler saw during the last action."""
+        return list(self._new_errors)
+
+    def _apologised(self, step: _Step, calls: list[ApiCall]) -> list[str]:
+        """After an error, the person was told to try again (if anything could be sent)."""
+        chat = str(step.person.user.id)
+        apologies = {
+            render("common.something_went_wrong", language, html=True) for language in LANGUAGES
+        }
+        told = [
+            c
+            for c in calls
+            if c.method.lower() == "sendmessage"
+            and str(c.params.get("chat_id")) == chat
+            and c.params.get("text") in apologies
+        ]
+        if told:
+            return []
+        return [f"{step.name}: an error, and no 'please try again' was even tried"]
 
     def _errors(self) -> list[str]:
         errors = self.deps.errors or []
         new, self._seen_errors = errors[self._seen_errors :], len(errors)
+        self._new_errors = new
         problems = []
         for error in new:
             if self.faults and isinstance(error, TelegramError | DatabaseUnavailable):
@@ -466,6 +514,19 @@ class Playground:
         with self._uow() as uow:
             breaks = verify(uow.session)
         return [f"audit chain broken: {b}" for b in breaks]
+
+    def rows(self) -> Counter[str]:
+        """How many rows the play wrote to the tables people fill (to see that it gets far)."""
+        tables = (
+            "findings", "rectifications", "progress_reports", "extension_requests",
+            "broadcasts", "evidence", "grades", "bonus_items", "dialog_states", "reminders",
+        )  # fmt: skip
+        counts: Counter[str] = Counter()
+        with self.checker.engine.connect() as conn:
+            for table in tables:
+                query = text(f"SELECT count(*) FROM {table}")
+                counts[table] = conn.execute(query).scalar_one()
+        return counts
 
     def _half_written(self) -> list[str]:
         problems = []
@@ -496,10 +557,6 @@ class Playground:
                 if named:
                     problems.append(f"a liaison of {own} was shown {named}: {shown[:200]!r}")
         return problems
-
-    def apology(self, person: Person) -> str:
-        """The error message as the person reads it (to tell it apart in reports)."""
-        return render("common.something_went_wrong", "zh")
 
 
 def _calls(calls: list[ApiCall]) -> str:
