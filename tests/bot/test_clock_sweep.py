@@ -13,23 +13,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from bot.plan_file import default_plan_text, load_plan_text
-from bot.services import dialogs as dialog_service
-from bot.services.access import Actor, Role
-from bot.services.deadlines import end_of_day, local_date, report_due_at, report_due_date
-from bot.services.extensions import decide_extension, pending_extensions
-from bot.services.findings import accept_rectification, finding_rectifications, record_finding
-from bot.services.people import person_session, register_person
-from bot.services.plans import load_plan
-from bot.services.reminders import (
-    Deadline,
-    due_reminders,
-    in_quiet_hours,
-    ladder,
-    plan_reminders,
-    send_time,
-)
-from bot.services.tasks import TaskInput, import_tasks
 
 from bot.dialogs.extend import QUICK_DAYS, due_month, parse_date
 from bot.dialogs.finding import parse_day
@@ -37,6 +20,23 @@ from bot.dialogs.matrix import last_due_month, parse_month
 from bot.dialogs.report import report_months
 from bot.fake_bot_api import FakeUser
 from scoring import Plan
+from services import dialogs as dialog_service
+from services.access import Actor, Role
+from services.deadlines import end_of_day, local_date, report_due_at, report_due_date
+from services.extensions import decide_extension, pending_extensions
+from services.files.plan_file import default_plan_text, load_plan_text
+from services.findings import accept_rectification, finding_rectifications, record_finding
+from services.people import person_session, register_person
+from services.plans import load_plan
+from services.reminders import (
+    Deadline,
+    due_reminders,
+    in_quiet_hours,
+    ladder,
+    plan_reminders,
+    send_time,
+)
+from services.tasks import TaskInput, import_tasks
 from storage.clock import FixedClock
 from storage.database import Database
 from storage.repositories.year_data import YearUnits
