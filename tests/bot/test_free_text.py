@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from bot import wiring
 from bot.fake_bot_api import FakeUser
 from cli.app import main
+from services import wiring
 from services.access import Actor, Role
 from services.files.plan_file import default_plan_text, load_plan_text
 from services.files.reader import read_units
