@@ -81,9 +81,18 @@ class Turn:
         return await self.send(self.t(key, **params), buttons)
 
     async def send(self, text: str, buttons: Buttons | None = None) -> Message:
-        """Send ready HTML text, with buttons if given."""
+        """Send ready HTML text, with buttons if given; text too long for one message (a
+        summary of long answers) goes as several, cut at line ends, the buttons on the last."""
+        # Imported here: the helpers build on Turn.
+        from bot.dialogs.helpers import split_messages
+
         markup = InlineKeyboardMarkup(buttons) if buttons else None
-        return await self.context.bot.send_message(self.who.chat_id, text, reply_markup=markup)
+        parts = split_messages([text])
+        for part in parts[:-1]:
+            await self.context.bot.send_message(self.who.chat_id, part)
+        return await self.context.bot.send_message(
+            self.who.chat_id, parts[-1] if parts else text, reply_markup=markup
+        )
 
     async def edit(self, message_id: int, text: str, buttons: Buttons | None = None) -> None:
         """Replace the text (and buttons) of one of the bot's messages."""
