@@ -38,7 +38,7 @@ async def test_a_summary_of_answers_at_their_limits_is_sent_in_parts(world: BotW
     liaison.send_command("/rectify")
     await world.step()
     await tap_starting(world, liaison, f"#{found.id} ")
-    liaison.send_text("✅" * 1999)
+    liaison.send_text("🙂" * 1999)
     await world.step()
     liaison.send_photo(tiny_png())
     await world.step()
@@ -46,5 +46,5 @@ async def test_a_summary_of_answers_at_their_limits_is_sent_in_parts(world: BotW
     await tap_starting(world, liaison, "✅ 提交")
     assert "整改已提交" in world.texts(liaison)[-1]
     [stored] = finding_rectifications(world.uow(), COORDINATOR, found.id)
-    assert stored.text == "✅" * 1999
+    assert stored.text == "🙂" * 1999
     assert world.errors == []
