@@ -47,7 +47,7 @@ def random_text(rng: random.Random) -> str:
         return rng.choice(WORDS)
     if roll < 0.8:
         return "".join(rng.choice(WORDS + tuple(HOSTILE)) for _ in range(rng.randint(1, 8)))
-    length = rng.choice((1, 10, 200, 4096, 10_000))
+    length = rng.choice((1, 10, 200, 999, 1999, 4096, 10_000))
     return "".join(chr(_code_point(rng)) for _ in range(length))
 
 
