@@ -37,6 +37,7 @@ HOSTILE = "\x00\x1b\x07\u202e\u2066\u2069\u200f\ufeff\ud800\r\n\t"
 FILE_KINDS = ("photo", "pdf", "document", "album", "sticker", "voice")
 SIZES = (0, 1, 100, 5_000, 65_536, 2_000_000, 20 * 1024 * 1024, 21 * 1024 * 1024)
 NAMES = ("整改报告.pdf", "data.xlsx", "photo.jpg", "x" * 400 + ".pdf", "a\u202efdp.exe", "", "无")
+PDF = "application/pdf"
 MIMES = ("application/pdf", "image/jpeg", "application/octet-stream", "text/plain", "")
 
 
@@ -113,9 +114,30 @@ async def play(steps: int, seed: int, faults: bool, restart_every: int) -> int:
     return len(found)
 
 
+class _Journey:
+    """One person doing several things in a row (to get deep into a dialog)."""
+
+    who: int | None = None
+    left: int = 0
+
+
+_journey = _Journey()
+
+
 async def _random_step(playground: Playground, rng: random.Random) -> str:
+    if _journey.left > 0 and _journey.who is not None:
+        _journey.left -= 1
+        return await _journey_step(playground, rng, _journey.who)
     # Liaisons and the coordinator do most; everyone does something.
     who = rng.choice((0, 0, 1, 1, 2, 2, 3, 4, 5, 6, 7))
+    if rng.random() < 0.08 and who in (0, 1):
+        return await _rectify(playground, rng, who)
+    if rng.random() < 0.15:
+        role = playground.people[who].role
+        _journey.who, _journey.left = who, rng.randint(4, 14)
+        name = rng.choice(ROLE_COMMANDS[role])
+        await playground.command(who, name, "")
+        return f"journey /{name}"
     roll = rng.random()
     if roll < 0.25:
         role = playground.people[who].role
@@ -149,6 +171,42 @@ async def _random_step(playground: Playground, rng: random.Random) -> str:
         return "reminders"
     playground.outage(rng.uniform(0.5, 3.0))
     return "outage"
+
+
+async def _rectify(playground: Playground, rng: random.Random, who: int) -> str:
+    """A liaison proves a rectification from start to end, with random text and a file, and
+    the checks after every step (a scripted journey: random play alone rarely gets there)."""
+    problems: list[str] = []
+    moves = (
+        playground.command(who, "rectify", ""),
+        playground.tap_label(who, "🟢"),
+        playground.tap_label(who, "#"),
+        playground.say(who, random_text(rng) if rng.random() < 0.5 else "已补齐台账并建立制度"),
+        playground.send_file(
+            who, rng.choice(("photo", "pdf")), 5_000, "证明.pdf", "application/pdf"
+        ),
+        playground.tap_label(who, "✅ 完成"),
+        playground.tap_label(who, "✅ 提交"),
+    )
+    for move in moves:
+        await move
+        problems += playground.check()
+    playground.carry(problems)
+    return "journey /rectify"
+
+
+async def _journey_step(playground: Playground, rng: random.Random, who: int) -> str:
+    """The next move of a journey: mostly a button of the newest message, else text or a file."""
+    roll = rng.random()
+    if roll < 0.55:
+        await playground.tap(who, rng.randrange(1 << 30), fresh=True)
+        return "journey tap"
+    if roll < 0.85:
+        await playground.say(who, random_text(rng))
+        return "journey text"
+    kind = rng.choice(("photo", "pdf", "album"))
+    await playground.send_file(who, kind, 5_000, "整改报告.pdf", "application/pdf")
+    return f"journey file:{kind}"
 
 
 def main() -> None:

@@ -208,6 +208,7 @@ class Playground:
         self._seen_buttons: set[tuple[int, int, str]] = set()
         self._outage_until = 0.0
         self._new_errors: list[BaseException] = []
+        self._job_problems: list[str] = []
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -337,6 +338,22 @@ class Playground:
             tap=True,
         )
 
+    async def tap_label(self, who: int, prefix: str) -> None:
+        """Tap the button starting with `prefix` on the person's newest message that has one
+        (a scripted journey); if none is shown, a random fresh tap instead."""
+        person = self.people[who]
+        for message in reversed(self.server.messages_to(person.user.id)):
+            for label, data in message.buttons:
+                if data and label.startswith(prefix):
+                    await self._run(
+                        "tap",
+                        person,
+                        lambda m=message.message_id, d=data: [person.user.tap(m, d, strict=False)],
+                        tap=True,
+                    )
+                    return
+        await self.tap(who, 0, fresh=True)
+
     async def send_file(self, who: int, kind: str, size: int, name: str, mime: str) -> None:
         """A photo, a document, an album, a sticker or a voice message of any size."""
         person = self.people[who]
@@ -389,13 +406,11 @@ class Playground:
     async def remind(self) -> None:
         """One reminder tick, as the JobQueue would run it."""
         self.figures.actions["reminders"] += 1
-        before = len(self.deps.errors or [])
         try:
             await send_reminders(self.deps, self.app.bot, "robustness")
-        except DatabaseUnavailable:
-            if not self._in_outage():
-                raise
-        assert len(self.deps.errors or []) == before
+        except DatabaseUnavailable as exc:  # the job skips its run then; only an outage may
+            if not self.faults:
+                self._job_problems.append(f"the reminder tick failed: {exc}")
 
     def outage(self, seconds: float) -> None:
         """The bot's database becomes unreachable for `seconds` (faults only)."""
@@ -442,7 +457,8 @@ class Playground:
 
     def check(self) -> list[str]:
         """Every invariant that does not hold after the last action (empty: all is well)."""
-        problems: list[str] = []
+        problems: list[str] = self._job_problems
+        self._job_problems = []
         last = getattr(self, "_last", None)
         if last is not None:
             problems += self._answered(*last)
@@ -475,6 +491,10 @@ class Playground:
             self.figures.excused += 1  # every answer was refused by an injected fault
             return []
         return [f"{step.name} by {step.person.role} got no answer (calls: {_calls(calls)})"]
+
+    def carry(self, problems: list[str]) -> None:
+        """Problems found inside a scripted journey, reported by the next check()."""
+        self._job_problems += problems
 
     @property
     def new_errors(self) -> list[BaseException]:
