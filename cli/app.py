@@ -12,7 +12,7 @@ from rich.table import Table
 
 from cli import db, people, publish, run, tasks, year
 from cli.common import LANG, fail, handled, out, t
-from scoring import Group, Plan, Standings
+from scoring import EventKind, Group, Plan, Standings
 from services.file_scoring import ScoringFiles, score_files
 from services.files.input_templates import TEMPLATE_KINDS, write_template
 from services.files.plan_file import default_plan_text, load_plan_file
@@ -207,7 +207,24 @@ def plan_summary(plan: Plan) -> str:
         if plan.tiers.by.value == "score_share"
         else " ".join(f"{b.name}≤{pct(b.threshold, 0)}" for b in plan.tiers.bands),
         due_day=plan.schedule.monthly_report_due_day,
+        deductions=deductions_in_force(plan),
     )
+
+
+def deductions_in_force(plan: Plan) -> list[dict[str, object]]:
+    """Each event with the points it costs and the work item it costs them from (0: off)."""
+    names = {i.code: i.name for i in plan.work.items}
+    shown: list[dict[str, object]] = []
+    for kind in EventKind:
+        rule = plan.work.deductions.get(kind)
+        shown.append(
+            {
+                "event": t(f"year.event_{kind.value}"),
+                "points": rule.points if rule is not None else 0.0,
+                "item": names.get(rule.item, rule.item) if rule is not None else "",
+            }
+        )
+    return shown
 
 
 def main() -> None:

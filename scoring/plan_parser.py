@@ -422,10 +422,13 @@ def _work(chk: _Checker, value: object) -> Work | None:
     grades = _grades(chk, m.get("grades", _MISSING), (*loc, "grades"))
     daily_weight = chk.number(m, "daily_weight", loc, default=0.4, low=0.0, high=1.0)
     trim_above = chk.integer(m, "trim_above", loc, default=5, low=2)
-    deductions = _deductions(chk, m.get("deductions", _MISSING), (*loc, "deductions"))
+    raw_deductions = m.get("deductions", _MISSING)
+    deductions = _deductions(chk, raw_deductions, (*loc, "deductions"))
     year_end = _year_end(chk, m.get("year_end", _MISSING), (*loc, "year_end"))
     if broken:
         return None
+    if deductions is not None:
+        _check_deduction_items(chk, deductions, raw_deductions, loc, {i.code for i in items})
     if points is not None:
         total = sum(item.points for item in items)
         if abs(total - points) > _EPS:
@@ -467,8 +470,13 @@ def _grades(chk: _Checker, value: object, loc: Location) -> dict[Grade, float] |
 
 
 def _deductions(chk: _Checker, value: object, loc: Location) -> dict[EventKind, Deduction] | None:
+    """The deductions in force: the defaults, overridden event by event by the plan's block
+    (scoring.md section 2). An event the block leaves out keeps its default; `points: 0`
+    switches one off (it is then absent from the result); `item` or `points` alone overrides
+    only that half of the default."""
+    defaults = Work(items=()).deductions
     if value is _MISSING:
-        return Work(items=()).deductions
+        return defaults
     kinds = {k.value for k in EventKind}
     m = chk.mapping(value, loc, kinds, set())
     if m is None:
@@ -476,19 +484,22 @@ def _deductions(chk: _Checker, value: object, loc: Location) -> dict[EventKind, 
     out: dict[EventKind, Deduction] = {}
     broken = False
     for kind in EventKind:
+        default = defaults[kind]
         if kind.value not in m:
+            out[kind] = default
             continue
         dloc = (*loc, kind.value)
-        dm = chk.mapping(m[kind.value], dloc, _DEDUCTION_KEYS, _DEDUCTION_KEYS)
+        dm = chk.mapping(m[kind.value], dloc, _DEDUCTION_KEYS, set())
         if dm is None:
             broken = True
             continue
-        item = chk.code(dm, "item", dloc)
-        points = chk.number(dm, "points", dloc, low=0.0)
+        item = chk.code(dm, "item", dloc) if "item" in dm else default.item
+        points = chk.number(dm, "points", dloc, low=0.0) if "points" in dm else default.points
         if item is None or points is None:
             broken = True
             continue
-        out[kind] = Deduction(item, points)
+        if points > 0:
+            out[kind] = Deduction(item, points)
     return None if broken else out
 
 
@@ -603,6 +614,39 @@ def _rectification_bands(
         chk.problem((*loc, key), "band_grades_not_descending", got=[b.grade.value for b in bands])
         broken = True
     return None if broken else tuple(bands)
+
+
+def _check_deduction_items(
+    chk: _Checker,
+    deductions: Mapping[EventKind, Deduction],
+    raw: object,
+    loc: Location,
+    items: set[str],
+) -> None:
+    """Every deduction in force takes points from a work item of the plan."""
+    named = raw if isinstance(raw, Mapping) else {}
+    for kind, deduction in deductions.items():
+        if deduction.item in items:
+            continue
+        given = named.get(kind.value)
+        if isinstance(given, Mapping) and "item" in given:
+            chk.problem(
+                (*loc, "deductions", kind.value, "item"),
+                "unknown_work_item",
+                item=deduction.item,
+                items=sorted(items),
+            )
+        else:
+            # The default's item (or the item a points-only override keeps) is not in this plan.
+            where = (*loc, "deductions", kind.value) if given is not None else (*loc, "deductions")
+            chk.problem(
+                where if isinstance(raw, Mapping) else loc,
+                "default_deduction_without_item",
+                event=kind.value,
+                item=deduction.item,
+                points=deduction.points,
+                items=sorted(items),
+            )
 
 
 def _bonus(chk: _Checker, value: object) -> Bonus | None:
@@ -736,7 +780,7 @@ def _time_of_day(
 
 
 def _cross_checks(chk: _Checker, development: Development, work: Work) -> None:
-    """Rules that span blocks: unique codes and names, deductions naming real items."""
+    """Rules that span blocks: unique codes and names."""
     seen: dict[str, Location] = {}
     names: dict[str, Location] = {}
     for ci, cat in enumerate(development.categories):
@@ -770,14 +814,6 @@ def _cross_checks(chk: _Checker, development: Development, work: Work) -> None:
         item_codes.add(item.code)
         item_names.add(item.name)
     _year_end_checks(chk, work, item_codes)
-    for kind, deduction in work.deductions.items():
-        if deduction.item not in item_codes:
-            chk.problem(
-                ("work", "deductions", kind.value, "item"),
-                "unknown_work_item",
-                item=deduction.item,
-                items=sorted(item_codes),
-            )
 
 
 def _year_end_checks(chk: _Checker, work: Work, item_codes: set[str]) -> None:

@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from services.file_scoring import ScoringFiles, score_files
+from services.files.plan_file import default_plan_text
 from services.sample_district import SampleFiles, write_sample
+from templates import render
 
 runner = CliRunner()
 
@@ -165,6 +167,29 @@ def test_plan_init_writes_a_plan_that_plan_check_accepts(tmp_path: Path) -> None
     checked = runner.invoke(app, ["plan", "check", str(path)])
     assert checked.exit_code == 0, checked.output
     assert "600.00" in checked.output
+
+
+def test_plan_check_shows_the_deductions_in_force(tmp_path: Path) -> None:
+    path = tmp_path / "plan.yaml"
+    text = default_plan_text(2026)
+    start = text.index("  deductions:")
+    end = text.index("\n", text.index("false_report", start))
+    partial = (
+        "  deductions:\n"
+        "    report_late: {item: basic_work, points: 3}\n"
+        "    false_report: {points: 0}"
+    )
+    path.write_text(text[:start] + partial + text[end:], encoding="utf-8")
+    result = runner.invoke(app, ["plan", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "扣分" in line]
+    assert len(lines) == 1, result.output
+    line = lines[0]
+    # report_late as written, the two left out at their defaults, false_report switched off.
+    assert render("year.event_report_late", "zh") + " 3.00 分（基础工作）" in line
+    assert render("year.event_report_missing", "zh") + " 2.00 分（基础工作）" in line
+    assert render("year.event_rectification_overdue", "zh") + " 2.00 分（重点工作）" in line
+    assert render("year.event_false_report", "zh") + " 不扣分" in line
 
 
 def test_plan_init_does_not_overwrite_an_existing_file(tmp_path: Path) -> None:

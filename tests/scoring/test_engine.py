@@ -378,3 +378,19 @@ def test_a_unit_listed_twice_is_refused() -> None:
     with pytest.raises(InputError) as excinfo:
         score(make_plan(), [town("a"), town("a")])
     assert problem_codes(excinfo) == ["duplicate_unit"]
+
+
+def test_a_plan_naming_only_report_late_still_charges_false_reports() -> None:
+    # The bug of issue 9: three confirmed false reports cost nothing under such a plan.
+    plan = make_plan(work={"deductions": {"report_late": {"item": "basic_work", "points": 1}}})
+    standings = score(
+        plan,
+        [town("a")],
+        grades=grades("a", "basic_work", "year", E),
+        events=[EventCount("a", EventKind.FALSE_REPORT, 3)],
+    )
+    basic = next(i for i in standings.explain("a").items if i.code == "basic_work")
+    assert [(d.event, d.count, d.total) for d in basic.deductions] == [
+        (EventKind.FALSE_REPORT, 3, 30.0)
+    ]
+    assert basic.points == pytest.approx(200.0 - 30.0)

@@ -165,7 +165,12 @@ def test_codes_must_be_unique_across_categories_indicators_and_items() -> None:
     cats[1]["indicators"][0]["code"] = "gdp_growth"  # same as an indicator
     cats[2]["code"] = "quality"  # same as a category
     data["work"]["items"][1]["code"] = "pm25"  # same as an indicator
-    data["work"]["deductions"] = {}  # no deduction names basic_work any more
+    # No deduction may take points from basic_work any more: switch off the ones that did.
+    data["work"]["deductions"] = {
+        "report_late": {"points": 0},
+        "report_missing": {"points": 0},
+        "false_report": {"points": 0},
+    }
     assert problems(data) == {
         ("development.categories[1].indicators[0].code", "duplicate_code"),
         ("development.categories[2].code", "duplicate_code"),
@@ -360,6 +365,72 @@ def test_a_deduction_must_name_a_work_item() -> None:
     data = plan_data()
     data["work"]["deductions"]["report_late"]["item"] = "party_work"
     assert problems(data) == {("work.deductions.report_late.item", "unknown_work_item")}
+
+
+def deductions_of(plan: Any) -> dict[str, tuple[str, float]]:
+    """The deductions in force of a parsed plan, by event name."""
+    return {k.value: (d.item, d.points) for k, d in plan.work.deductions.items()}
+
+
+def test_a_partial_deductions_block_keeps_the_defaults_of_the_events_it_leaves_out() -> None:
+    # scoring.md section 2: a plan naming only report_late must not make false reports free.
+    data = plan_data()
+    data["work"]["deductions"] = {"report_late": {"item": "basic_work", "points": 3}}
+    assert deductions_of(parse_plan(data)) == {
+        "report_late": ("basic_work", 3.0),
+        "report_missing": ("basic_work", 2.0),
+        "rectification_overdue": ("key_work", 2.0),
+        "false_report": ("basic_work", 10.0),
+    }
+
+
+def test_an_empty_deductions_block_keeps_every_default() -> None:
+    data = plan_data()
+    data["work"]["deductions"] = {}
+    assert deductions_of(parse_plan(data)) == deductions_of(parse_plan(plan_data()))
+
+
+def test_points_zero_switches_one_event_off_and_item_or_points_alone_override_half() -> None:
+    data = plan_data()
+    data["work"]["deductions"] = {
+        "false_report": {"points": 0},
+        "report_missing": {"item": "key_work"},
+        "rectification_overdue": {"points": 5},
+    }
+    assert deductions_of(parse_plan(data)) == {
+        "report_late": ("basic_work", 1.0),
+        "report_missing": ("key_work", 2.0),
+        "rectification_overdue": ("key_work", 5.0),
+    }
+
+
+def test_a_default_deduction_whose_item_the_plan_lacks_is_named_with_a_fix() -> None:
+    data = plan_data()
+    data["work"]["items"][1]["code"] = "routine"  # basic_work renamed
+    data["work"]["deductions"] = {"report_late": {"item": "routine", "points": 1}}
+    with pytest.raises(PlanError) as excinfo:
+        parse_plan(data)
+    found = {(p.path, p.code, p.params["event"]) for p in excinfo.value.problems}
+    assert found == {
+        ("work.deductions", "default_deduction_without_item", "report_missing"),
+        ("work.deductions", "default_deduction_without_item", "false_report"),
+    }
+
+
+def test_a_plan_without_a_deductions_block_and_other_items_is_told_to_name_them() -> None:
+    data = plan_data()
+    data["work"]["items"][1]["code"] = "routine"
+    del data["work"]["deductions"]
+    assert problems(data) == {("work", "default_deduction_without_item")}
+
+
+def test_a_switched_off_event_needs_no_item_of_the_plan() -> None:
+    data = plan_data()
+    data["work"]["items"][1]["code"] = "routine"
+    data["work"]["deductions"] = {
+        kind: {"points": 0} for kind in ("report_late", "report_missing", "false_report")
+    }
+    assert deductions_of(parse_plan(data)) == {"rectification_overdue": ("key_work", 2.0)}
 
 
 @pytest.mark.parametrize("data", [None, [], "plan", 2019])
