@@ -80,7 +80,9 @@ def open_database(url: str, echo: bool = False, lock_timeout: float = 10.0) -> D
                 "connect_timeout": 5,
                 "options": f"-c lock_timeout={int(lock_timeout * 1000)}",
             }
-    engine = create_engine(url, **kwargs)
+    # A failing statement's message must not carry its parameters: they hold people's free text
+    # (notes, rectifications, names), which would otherwise reach the log with the traceback.
+    engine = create_engine(url, hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine, lock_timeout)
     reader = engine.execution_options(**{READ_ONLY: True})
