@@ -32,6 +32,7 @@ from bot.handlers.router import DialogRouter
 from bot.jobs import register_jobs
 from bot.menus import set_public_menu
 from bot.update_processor import PerChatUpdateProcessor
+from services.files.isolation import start_readers
 from services.settings import Settings
 from storage.archive import EvidenceArchive
 from storage.clock import Clock, SystemClock
@@ -128,4 +129,6 @@ def register_handlers(application: KaoheApplication, all_dialogs: Sequence[Dialo
 
 async def _post_init(application: KaoheApplication) -> None:
     deps: BotDeps = application.bot_data["deps"]
+    # Workbooks are parsed in child processes forked from a zygote: start it while we start.
+    start_readers()
     await set_public_menu(application.bot, deps.settings.language)

@@ -69,3 +69,7 @@ class InputError(ValueError):
                 for p in self.problems
             )
         )
+
+    def __reduce__(self) -> tuple[type[InputError], tuple[tuple[InputProblem, ...]]]:
+        # Pickled with its problems (workbooks are read in a child process), not its message.
+        return (type(self), (self.problems,))

@@ -26,13 +26,16 @@ Decisions:
   checked; the import's source names the file and its evidence id.
 - Confirm reads the archived file again against the data as it is then (units or the plan may
   have changed meanwhile); problems found then are listed the same way.
+- Every read (what the file holds, the check, the import) first checks what the file declares
+  (zip sizes and ratios, sheet dimensions) and parses it in a child process with a memory and
+  time limit (services.files.safety): a hostile workbook is refused like a bad row, and the bot
+  keeps serving everyone else.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import python_calamine
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
@@ -55,10 +57,10 @@ from services.access import Actor, Role
 from services.deadlines import local_date
 from services.errors import NotFound, ServiceError
 from services.evidence import register_evidence
+from services.files.inspection import WorkbookInfo, inspect_workbook
 from services.files.reader import (
     SHEET_NAMES,
     format_problem,
-    norm,
     read_bonus,
     read_grades,
     read_units,
@@ -83,82 +85,10 @@ log = logging.getLogger(__name__)
 MAX_PROBLEM_MESSAGES = 5
 IMPORTABLE: tuple[str, ...] = ("values", "units", "grades", "bonus", "tasks")
 YEARLESS = frozenset({"units"})
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
-# Rows of a non-data sheet (the instructions) searched for a stated year.
-_TITLE_ROWS = 3
 
 
 # ---------------------------------------------------------------------------------------------
 # Work done off the event loop (plain functions, no Telegram)
-
-
-@dataclass(frozen=True)
-class WorkbookInfo:
-    """What a file holds: the kinds of data sheets found, the year it states, or why it is not
-    a workbook at all."""
-
-    kinds: tuple[str, ...] = ()
-    sheets: tuple[str, ...] = ()
-    stated_year: int | None = None
-    year_from: str | None = None  # "title" | "file_name"
-    problem: InputProblem | None = None
-
-
-def inspect_workbook(path: Path, file_name: str) -> WorkbookInfo:
-    """The data sheets of the workbook at `path` and the year it states (title or name)."""
-    with path.open("rb") as handle:
-        magic = handle.read(8)
-    if not (magic.startswith(_ZIP_MAGIC) or magic == _OLE_MAGIC):
-        return WorkbookInfo(problem=_problem("not_a_workbook", file_name, reason="signature"))
-    try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
-    except python_calamine.PasswordError:
-        return WorkbookInfo(problem=_problem("workbook_encrypted", file_name))
-    except python_calamine.CalamineError as exc:
-        return WorkbookInfo(problem=_problem("not_a_workbook", file_name, reason=str(exc)))
-    except (OSError, ValueError) as exc:  # a zip that is no workbook (a .docx, say)
-        return WorkbookInfo(problem=_problem("not_a_workbook", file_name, reason=str(exc)))
-    with book:
-        names = list(book.sheet_names)
-        kinds = tuple(
-            kind
-            for kind, aliases in SHEET_NAMES.items()
-            if any(norm(n) in {norm(a) for a in aliases} for n in names)
-        )
-        data_sheets = {norm(a) for kind in kinds for a in SHEET_NAMES[kind]}
-        stated = None
-        for name in names:
-            if norm(name) in data_sheets:
-                continue
-            stated = _year_in_sheet(book, name)
-            if stated is not None:
-                break
-    year_from = "title" if stated is not None else None
-    if stated is None:
-        match = _YEAR.search(file_name)
-        if match:
-            stated, year_from = int(match.group(1)), "file_name"
-    return WorkbookInfo(kinds, tuple(names), stated, year_from)
-
-
-def _year_in_sheet(book: python_calamine.CalamineWorkbook, name: str) -> int | None:
-    try:
-        rows = book.get_sheet_by_name(name).to_python(nrows=_TITLE_ROWS)
-    except python_calamine.CalamineError:
-        return None
-    for row in rows:
-        for cell in row:
-            if isinstance(cell, str):
-                match = _YEAR.search(cell)
-                if match:
-                    return int(match.group(1))
-    return None
-
-
-def _problem(code: str, file_name: str, **params: object) -> InputProblem:
-    return InputProblem(code, {"file": file_name, **params}, file_name)
 
 
 @dataclass(frozen=True)
@@ -402,8 +332,8 @@ class UploadDialog(Dialog):
         if content is None:
             return
         info: WorkbookInfo = await turn.call(inspect_bytes, content, name)
-        if info.problem is not None:
-            await self._problems(turn, [info.problem], name)
+        if info.problems:
+            await self._problems(turn, info.problems, name)
             return
         kinds = [k for k in IMPORTABLE if k in info.kinds]
         if not kinds:

@@ -60,6 +60,7 @@ from scoring import (
 )
 from scoring.inputs import RectificationCount
 from scoring.plan import GRADE_LABELS, GROUP_LABELS, QUARTERS, YEAR_END, YearEndSource
+from services.files.safety import read_guarded
 from services.free_text import clean_text
 from templates import has_message, render
 
@@ -252,6 +253,17 @@ PROBLEM_CODES: tuple[str, ...] = (
     "peer_not_year_end",
     "peer_not_in_plan",
     "rectified_more_than_due",
+    # services.files.safety: checked before parsing, or the reader's child process stopped
+    "file_too_large",
+    "zip_damaged",
+    "zip_too_many_members",
+    "zip_total_too_large",
+    "zip_member_too_large",
+    "zip_ratio_too_high",
+    "zip_size_lies",
+    "sheet_too_large",
+    "strings_too_many",
+    "reader_failed",
 )
 # Codes of scoring.engine's own input check, rendered by the same catalog.
 ENGINE_CODES: tuple[str, ...] = (
@@ -700,10 +712,55 @@ def _require_rows(kind: str, count: int, problems: ProblemList) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The five readers
+# The five readers. Each checks the file first and parses it in a child process with a memory
+# and time limit (services.files.safety); the `_read_*` functions do the work in that child.
 
 
 def read_units(path: Path, *, source: str | None = None) -> list[Unit]:
+    """The assessed units of a `units` workbook (code, name, group); raise `InputError`."""
+    name = source if source is not None else str(path)
+    return read_guarded(path, name, _read_units, path, source=name)
+
+
+def read_grades(
+    path: Path, plan: Plan, units: Sequence[Unit], *, source: str | None = None
+) -> list[GradeRecord]:
+    """Every rater's grade of a `grades` workbook; raise `InputError` with every problem."""
+    name = source if source is not None else str(path)
+    return read_guarded(path, name, _read_grades, path, plan, units, source=name)
+
+
+def read_bonus(path: Path, units: Sequence[Unit], *, source: str | None = None) -> list[BonusItem]:
+    """The bonus items of a `bonus` workbook (may have none); raise `InputError`."""
+    name = source if source is not None else str(path)
+    return read_guarded(path, name, _read_bonus, path, units, source=name)
+
+
+def read_events(
+    path: Path, units: Sequence[Unit], *, source: str | None = None
+) -> list[EventCount]:
+    """The point-costing events of an `events` workbook (may have none); raise `InputError`."""
+    return read_event_sheet(path, units, source=source).events
+
+
+def read_event_sheet(
+    path: Path, units: Sequence[Unit], *, source: str | None = None
+) -> EventSheet:
+    """The events and the findings counts of an `events` workbook (may have none); raise
+    `InputError` with every problem."""
+    name = source if source is not None else str(path)
+    return read_guarded(path, name, _read_event_sheet, path, units, source=name)
+
+
+def read_values(
+    path: Path, plan: Plan, units: Sequence[Unit], *, source: str | None = None
+) -> IndicatorValues:
+    """The towns' indicator values of a `values` workbook; raise `InputError`."""
+    name = source if source is not None else str(path)
+    return read_guarded(path, name, _read_values, path, plan, units, source=name)
+
+
+def _read_units(path: Path, *, source: str | None = None) -> list[Unit]:
     """The assessed units of a `units` workbook (code, name, group); raise `InputError`."""
     problems = ProblemList(source if source is not None else str(path))
     table = open_table(path, "units", problems)
@@ -734,7 +791,7 @@ def read_units(path: Path, *, source: str | None = None) -> list[Unit]:
     return units
 
 
-def read_grades(
+def _read_grades(
     path: Path, plan: Plan, units: Sequence[Unit], *, source: str | None = None
 ) -> list[GradeRecord]:
     """Every rater's grade of a `grades` workbook; raise `InputError` with every problem."""
@@ -826,7 +883,9 @@ def _peer_rater(
     return rating.code
 
 
-def read_bonus(path: Path, units: Sequence[Unit], *, source: str | None = None) -> list[BonusItem]:
+def _read_bonus(
+    path: Path, units: Sequence[Unit], *, source: str | None = None
+) -> list[BonusItem]:
     """The bonus items of a `bonus` workbook (may have none); raise `InputError`."""
     problems = ProblemList(source if source is not None else str(path))
     table = open_table(path, "bonus", problems)
@@ -864,18 +923,10 @@ class EventSheet:
     rectification: list[RectificationCount]
 
 
-def read_events(
-    path: Path, units: Sequence[Unit], *, source: str | None = None
-) -> list[EventCount]:
-    """The point-costing events of an `events` workbook (may have none); raise `InputError`."""
-    return read_event_sheet(path, units, source=source).events
-
-
-def read_event_sheet(
+def _read_event_sheet(
     path: Path, units: Sequence[Unit], *, source: str | None = None
 ) -> EventSheet:
-    """The events and the findings counts of an `events` workbook (may have none); raise
-    `InputError` with every problem."""
+    """The work of `read_event_sheet`, in the child process."""
     problems = ProblemList(source if source is not None else str(path))
     table = open_table(path, "events", problems)
     columns, _ = map_columns(table, "events", problems)
@@ -933,7 +984,7 @@ def read_event_sheet(
     return EventSheet(counts, rectification)
 
 
-def read_values(
+def _read_values(
     path: Path, plan: Plan, units: Sequence[Unit], *, source: str | None = None
 ) -> IndicatorValues:
     """The towns' indicator values of a `values` workbook; raise `InputError`.

@@ -46,6 +46,7 @@ from services.files.reader import (
     open_table,
     unit_of,
 )
+from services.files.safety import read_guarded
 from templates import render
 from templates.catalog import normalise_language
 
@@ -85,7 +86,16 @@ def read_tasks(
     path: Path, plan: Plan, unit_keys: Sequence[Unit], *, source: str | None = None
 ) -> list[TaskInput]:
     """The tasks of a `tasks` workbook, units and work items as codes; raise `InputError`
-    with every problem (nothing is returned from a file with any problem)."""
+    with every problem (nothing is returned from a file with any problem). The file is checked
+    first and parsed in a child process with limits (services.files.safety)."""
+    name = source if source is not None else str(path)
+    return read_guarded(path, name, _read_tasks, path, plan, unit_keys, source=name)
+
+
+def _read_tasks(
+    path: Path, plan: Plan, unit_keys: Sequence[Unit], *, source: str | None = None
+) -> list[TaskInput]:
+    """The work of `read_tasks`, in the child process."""
     problems = ProblemList(source if source is not None else str(path))
     table = open_table(path, KIND, problems)
     columns, _ = map_columns(table, KIND, problems)

@@ -225,7 +225,7 @@ async def test_a_file_that_is_not_a_workbook_is_refused_clearly(world: BotWorld)
     assert "这不是 Excel 工作簿" in " ".join(world.texts(user)[-2:])
     user.send_document(b"PK\x03\x04\x14\x00broken zip", "指标值.xlsx", XLSX)
     await world.step()
-    assert "这不是 Excel 工作簿" in " ".join(world.texts(user)[-2:])
+    assert "文件已损坏或不完整" in " ".join(world.texts(user)[-2:])
     user.send_photo(tiny_png())
     await world.step()
     assert "照片不能导入" in world.texts(user)[-1]

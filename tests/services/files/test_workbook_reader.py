@@ -123,7 +123,8 @@ def test_a_password_protected_workbook_is_reported(
         raise python_calamine.PasswordError("password")
 
     monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_filelike", locked)
-    only(problems_of(read_units, path), "workbook_encrypted")
+    # In this process: the public reader parses in a child process, which a patch cannot reach.
+    only(problems_of(reader._read_units, path), "workbook_encrypted")
 
 
 def test_a_workbook_without_any_content_is_empty(tmp_path: Path) -> None:
