@@ -11,8 +11,8 @@ import typer
 from rich.table import Table
 
 from cli import db, people, publish, run, tasks, year
-from cli.common import LANG, fail, handled, out, t
-from scoring import EventKind, Group, Plan, Standings
+from cli.common import LANG, fail, handled, out, t, warn
+from scoring import EventKind, Group, InputProblem, Plan, Standings
 from services.file_scoring import ScoringFiles, score_files
 from services.files.input_templates import TEMPLATE_KINDS, write_template
 from services.files.plan_file import default_plan_text, load_plan_file
@@ -54,8 +54,12 @@ def score_command(
     """Score data workbooks under a plan."""
     if as_json and xlsx is not None:
         fail([t("cli.json_and_xlsx")])
+    warnings: list[InputProblem] = []
     with handled():
-        standings = score_files(ScoringFiles(plan, units, values, grades, bonus, events))
+        standings = score_files(
+            ScoringFiles(plan, units, values, grades, bonus, events), warnings=warnings
+        )
+    warn(warnings)
     if as_json:
         sys.stdout.write(
             json.dumps(standings.to_json(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from scoring import InputError
+from scoring import InputError, InputProblem
 from services.errors import Refused, ServiceError
 from services.files.plan_file import PlanFileError
-from services.problem_text import input_error_lines, plan_error_lines
+from services.problem_text import input_error_lines, plan_error_lines, warning_lines
 from services.settings import get_settings
 from storage.errors import DatabaseUnavailable
 from templates import render
@@ -38,6 +38,12 @@ def fail(lines: list[str], status: int = BAD_INPUT) -> NoReturn:
     for line in lines:
         err.print(line, markup=False)
     raise typer.Exit(status)
+
+
+def warn(warnings: Sequence[InputProblem]) -> None:
+    """Print what deserves a second look in the workbooks on stderr (nothing was refused)."""
+    for line in warning_lines(warnings, LANG):
+        err.print(line, markup=False)
 
 
 def service_error_text(error: ServiceError) -> str:

@@ -27,7 +27,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from cli.common import BAD_INPUT, LANG, err, fail, handled, out, t
+from cli.common import BAD_INPUT, LANG, err, fail, handled, out, t, warn
+from scoring import InputProblem
 from services import wiring
 from services.access import Actor
 from services.files.reader import read_bonus, read_grades, read_values
@@ -102,15 +103,17 @@ def _progress() -> Iterator[Callable[[str, int | None], Callable[[int, int], Non
 
 def values_import(file: File, year: Year) -> None:
     """Import a year's indicator values as a new version (the earlier ones are kept)."""
+    warnings: list[InputProblem] = []
     with handled(), _progress() as step:
         plan = current_plan(wiring.read_only_unit_of_work(), year)
         units = active_units(wiring.read_only_unit_of_work())
         step(t("year.reading", file=str(file)), None)
-        values = read_values(file, plan, units)
+        values = read_values(file, plan, units, warnings=warnings)
         store = step(t("year.storing"), values.matrix.size)
         summary = import_values(
             wiring.unit_of_work(), Actor.operator(), year, values, str(file), progress=store
         )
+    warn(warnings)
     _print_summary(summary)
 
 

@@ -11,6 +11,8 @@ import pandas as pd
 from scoring.efficacy import efficacy_scores
 from scoring.grading import grades_frame, item_coefficients, mix_daily_and_year_end
 from scoring.inputs import (
+    COUNT_LIMIT,
+    VALUE_LIMIT,
     BonusItem,
     EventCount,
     GradeRecord,
@@ -64,7 +66,10 @@ def score(
     bonus_raw = approved_counts * plan.bonus.points_per_item
     bonus_points = np.minimum(bonus_raw, plan.bonus.cap)
 
-    totals = development + work.points.sum(axis=1) + bonus_points
+    # A plan with absurd points can overflow here: checked right after, never ranked.
+    with np.errstate(over="ignore", invalid="ignore"):
+        totals = development + work.points.sum(axis=1) + bonus_points
+        _check_finite(units, development, work.points, bonus_points, totals)
     ranks = np.zeros(len(units), dtype=int)
     tiers: list[str] = [""] * len(units)
     for group in Group:
@@ -146,6 +151,34 @@ def _work_scores(
     )
 
 
+def _check_finite(
+    units: Sequence[Unit],
+    development: np.ndarray,
+    work: np.ndarray,
+    bonus: np.ndarray,
+    totals: np.ndarray,
+) -> None:
+    """Refuse results that are not finite numbers (a plan's points so large that sums
+    overflow), naming each unit and the block that overflowed; never rank them."""
+    if np.isfinite(totals).all():
+        return
+    blocks = {"development": development, "work": work.sum(axis=1), "bonus": bonus}
+    problems = [
+        InputProblem(
+            "result_not_finite",
+            {
+                "unit": unit.code,
+                "blocks": [name for name, block in blocks.items() if not np.isfinite(block[i])]
+                or ["total"],
+            },
+            "plan",
+        )
+        for i, unit in enumerate(units)
+        if not np.isfinite(totals[i])
+    ]
+    raise InputError(problems)
+
+
 def _check(
     plan: Plan,
     units: Sequence[Unit],
@@ -175,6 +208,23 @@ def _check(
     for code in values.indicators:
         if code not in indicator_codes:
             problems.append(InputProblem("unknown_indicator", {"indicator": code}, "values"))
+    # NaN is a missing value; infinities and magnitudes past VALUE_LIMIT would make the efficacy
+    # formula overflow (a NaN total ranked first).
+    with np.errstate(invalid="ignore"):
+        out_of_range = ~np.isnan(values.matrix) & ~(np.abs(values.matrix) <= VALUE_LIMIT)
+    for i, j in zip(*np.nonzero(out_of_range), strict=True):
+        problems.append(
+            InputProblem(
+                "value_out_of_range",
+                {
+                    "unit": values.units[i],
+                    "indicator": values.indicators[j],
+                    "value": float(values.matrix[i, j]),
+                    "limit": VALUE_LIMIT,
+                },
+                "values",
+            )
+        )
     problems.extend(_grade_problems(plan, frame, set(groups)))
     problems.extend(_peer_problems(plan, frame, groups))
     for count in rectification:
@@ -202,6 +252,14 @@ def _check(
             problems.append(InputProblem("unknown_unit", {"unit": e.unit}, "events"))
         if e.count < 0:
             problems.append(InputProblem("negative_count", {"count": e.count}, "events"))
+        elif e.count > COUNT_LIMIT:
+            problems.append(
+                InputProblem(
+                    "count_too_large",
+                    {"unit": e.unit, "got": e.count, "limit": COUNT_LIMIT},
+                    "events",
+                )
+            )
     if problems:
         raise InputError(problems)
 

@@ -45,6 +45,14 @@ class BonusItem:
     evidence: str = ""
 
 
+# The largest magnitude an indicator value may have. No statistic of a district comes near it
+# (a GDP in yuan is ~1e11), and below it every step of the efficacy formula stays finite: two
+# values of ±1e308 made best - worst overflow to infinity and the total NaN, which ranked first.
+VALUE_LIMIT = 1e15
+# The most events of one kind a unit can have in a year (twelve monthly reports a year).
+COUNT_LIMIT = 10_000
+
+
 @dataclass(frozen=True)
 class EventCount:
     """How many times an event that costs points happened to a unit."""

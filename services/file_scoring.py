@@ -41,9 +41,10 @@ class ScoringFiles:
     events: Path | None = None
 
 
-def score_files(files: ScoringFiles) -> Standings:
+def score_files(files: ScoringFiles, warnings: list[InputProblem] | None = None) -> Standings:
     """Read and validate every file, then score; raise one `InputError` listing every problem
-    of every workbook (or `PlanFileError` for a bad plan)."""
+    of every workbook (or `PlanFileError` for a bad plan). What deserves a second look but is
+    no error is appended to `warnings`."""
     plan = load_plan_file(files.plan)
     units = read_units(files.units)
     problems: list[InputProblem] = []
@@ -58,7 +59,9 @@ def score_files(files: ScoringFiles) -> Standings:
     no_grades: list[GradeRecord] = []
     no_bonus: list[BonusItem] = []
     no_events = EventSheet([], [])
-    values: IndicatorValues | None = attempt(lambda: read_values(files.values, plan, units), None)
+    values: IndicatorValues | None = attempt(
+        lambda: read_values(files.values, plan, units, warnings=warnings), None
+    )
     grades = attempt(
         lambda: read_grades(files.grades, plan, units) if files.grades else no_grades, no_grades
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
-from scoring import InputError
+from scoring import InputError, InputProblem
 from services.files.plan_file import PlanFileError
 from services.files.reader import SHEET_NAMES, format_problem
 from templates import render
@@ -44,4 +45,16 @@ def input_error_lines(error: InputError, language: str | None = None) -> list[st
     if shown > MAX_LINES:
         lines.append(render("cli.more_problems", language, count=shown - MAX_LINES))
     lines.append(render("workbook.footer", language, kind=kinds[0] if kinds else "values"))
+    return lines
+
+
+def warning_lines(warnings: Sequence[InputProblem], language: str | None = None) -> list[str]:
+    """What deserves a second look in the workbooks, grouped by file (nothing is refused)."""
+    by_file: dict[str, list[str]] = defaultdict(list)
+    for warning in warnings:
+        by_file[warning.source].append(format_problem(warning, language))
+    lines: list[str] = []
+    for file, messages in by_file.items():
+        lines.append(render("workbook.warnings_header", language, file=file, count=len(messages)))
+        lines.extend("  " + message for message in messages[:MAX_LINES])
     return lines

@@ -135,7 +135,8 @@ def _summary_values(
     assert year is not None
     plan = current_plan(read_uow(), year)
     units = active_units(read_uow())
-    values = read_values(path, plan, units, source=file_name)
+    warnings: list[InputProblem] = []
+    values = read_values(path, plan, units, source=file_name, warnings=warnings)
     towns = [u for u in units if u.group is Group.TOWN]
     given = set(values.units)
     in_force = values_in_force(read_uow(), year, timezone)
@@ -149,7 +150,28 @@ def _summary_values(
         "values": int(values.matrix.size),
         "missing": int(np.isnan(values.matrix).sum()),
         "replaces": in_force,
+        # Shown before the confirmation (a column mixing percentages and plain numbers).
+        "warnings": [problem_data(w) for w in warnings],
     }
+
+
+def problem_data(problem: InputProblem) -> dict[str, Any]:
+    """A problem as plain data for a dialog's draft (JSON)."""
+    return {
+        "code": problem.code,
+        "params": dict(problem.params),
+        "source": problem.source,
+        "sheet": problem.sheet,
+        "row": problem.row,
+        "column": problem.column,
+    }
+
+
+def problem_of(data: dict[str, Any]) -> InputProblem:
+    """A problem kept in a dialog's draft by `problem_data`."""
+    return InputProblem(
+        data["code"], data["params"], data["source"], data["sheet"], data["row"], data["column"]
+    )
 
 
 def values_in_force(uow: UnitOfWork, year: int, timezone: str) -> dict[str, Any] | None:
@@ -400,11 +422,20 @@ class UploadDialog(Dialog):
                     cancel,
                 ]
             ]
+            summary = dict(data["summary"])
+            warnings = [problem_of(w) for w in summary.pop("warnings", [])]
+            if warnings:
+                lines = [
+                    turn.t("workbook.warnings_header", file=data["file_name"], count=len(warnings))
+                ]
+                lines += [format_problem(w, turn.who.language, html=True) for w in warnings]
+                for text in split_messages(lines):
+                    await turn.send(text)
             await turn.say(
                 f"coord.upload_summary_{data['kind']}",
                 buttons,
                 file=data["file_name"],
-                **data["summary"],
+                **summary,
             )
         elif step in ("checking", "importing"):
             await turn.say("coord.upload_in_progress")

@@ -58,7 +58,7 @@ from scoring import (
     Plan,
     Unit,
 )
-from scoring.inputs import RectificationCount
+from scoring.inputs import COUNT_LIMIT, VALUE_LIMIT, RectificationCount
 from scoring.plan import GRADE_LABELS, GROUP_LABELS, QUARTERS, YEAR_END, YearEndSource
 from services.files.safety import read_guarded
 from services.free_text import clean_text
@@ -264,6 +264,9 @@ PROBLEM_CODES: tuple[str, ...] = (
     "sheet_too_large",
     "strings_too_many",
     "reader_failed",
+    "number_too_large",
+    "count_too_large",
+    "mixed_percent",
 )
 # Codes of scoring.engine's own input check, rendered by the same catalog.
 ENGINE_CODES: tuple[str, ...] = (
@@ -283,6 +286,9 @@ ENGINE_CODES: tuple[str, ...] = (
     "peer_not_year_end",
     "peer_not_in_plan",
     "rectified_more_than_due",
+    "value_out_of_range",
+    "result_not_finite",
+    "count_too_large",
 )
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?")
@@ -317,7 +323,8 @@ def _text(value: Cell) -> str:
 
 
 def parse_number(value: Cell) -> float | None:
-    """A number cell or numeric text as a float; None if it is not a number (empty is NaN)."""
+    """A number cell or numeric text as a float; None if it is not a finite number (text such
+    as "1e309", "inf" or "nan" included); NaN for an empty cell."""
     kind = type(value)
     if kind is float or kind is int:
         return float(value) if math.isfinite(value) else None
@@ -327,11 +334,12 @@ def parse_number(value: Cell) -> float | None:
     if not text:
         return math.nan
     text = text.removesuffix("%")
+    number = None
     if _NUMBER.fullmatch(text.lower()):
-        return float(text)
-    if _GROUPED_NUMBER.fullmatch(text):
-        return float(text.replace(",", ""))
-    return None
+        number = float(text)
+    elif _GROUPED_NUMBER.fullmatch(text):
+        number = float(text.replace(",", ""))
+    return number if number is not None and math.isfinite(number) else None
 
 
 def _whole_number(value: Cell) -> int | None:
@@ -421,6 +429,7 @@ class _Table:
     headers: list[str]
     rows: list[list[Cell]]
     errors: dict[tuple[int, int], str]  # (Excel row, column index) -> "#DIV/0!"
+    zipped: bool = False  # an xlsx (a zip), whose XML can be scanned for what calamine hides
 
     def excel_row(self, k: int) -> int:
         """The Excel row number of data row `k` (0-based)."""
@@ -479,8 +488,9 @@ def open_table(path: Path, kind: str, problems: ProblemList) -> _Table:
     if header_index is None:
         problems.stop("sheet_empty", sheet=sheet_name)
     headers = [_text(v) for v in rows[header_index]]
-    errors = _error_cells(path, sheet_name) if magic.startswith(_ZIP_MAGIC) else {}
-    return _Table(sheet_name, header_index + 1, headers, rows[header_index + 1 :], errors)
+    zipped = magic.startswith(_ZIP_MAGIC)
+    errors = _error_cells(path, sheet_name) if zipped else {}
+    return _Table(sheet_name, header_index + 1, headers, rows[header_index + 1 :], errors, zipped)
 
 
 def _sheet_is_empty(book: python_calamine.CalamineWorkbook, name: str) -> bool:
@@ -568,6 +578,81 @@ def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
                 return target.lstrip("/")
             return str(PurePosixPath("xl") / target)
     return None
+
+
+# Excel's built-in percentage formats (0% and 0.00%); custom ones are found by their code.
+_PERCENT_FORMATS = frozenset({9, 10})
+_QUOTED = re.compile(r'"[^"]*"|\\.')
+_STYLE_ATTRIBUTE = r'\bs="({})"'
+
+
+def _percent_cells(path: Path, sheet: str) -> set[tuple[int, int]]:
+    """(Excel row, column index) of the cells of an xlsx sheet formatted as a percentage."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            styles = _percent_styles(archive)
+            target = _sheet_part(archive, sheet) if styles else None
+            if target is None:
+                return set()
+            with archive.open(target) as stream:
+                return _scan_styled_cells(stream, styles)
+    except (OSError, zipfile.BadZipFile, KeyError, ElementTree.ParseError, ValueError):
+        return set()
+
+
+def _percent_styles(archive: zipfile.ZipFile) -> set[int]:
+    """The cell style indexes (`s="…"`) whose number format shows a percentage."""
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    try:
+        styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
+    except KeyError:
+        return set()
+    codes: dict[int, str] = {}
+    found: set[int] = set()
+    for el in styles.iter():
+        if local(el.tag) == "numFmt" and el.get("numFmtId", "").isdigit():
+            codes[int(el.get("numFmtId", "0"))] = el.get("formatCode", "")
+    for el in styles.iter():
+        if local(el.tag) != "cellXfs":
+            continue
+        for index, xf in enumerate(x for x in el if local(x.tag) == "xf"):
+            number_format = int(xf.get("numFmtId", "0") or 0)
+            code = _QUOTED.sub("", codes.get(number_format, ""))
+            if number_format in _PERCENT_FORMATS or "%" in code:
+                found.add(index)
+    return found
+
+
+def _scan_styled_cells(stream: IO[bytes], styles: set[int]) -> set[tuple[int, int]]:
+    """Scan sheet XML in chunks for cells whose style is one of `styles`."""
+    pattern = re.compile(
+        _STYLE_ATTRIBUTE.format("|".join(str(s) for s in sorted(styles))).encode()
+    )
+    found: set[tuple[int, int]] = set()
+    buffer = b""
+    start = 0
+    while True:
+        chunk = stream.read(_CHUNK)
+        buffer += chunk
+        limit = len(buffer) if not chunk else len(buffer) - _LOOK_AHEAD
+        for match in pattern.finditer(buffer, start):
+            if match.start() >= limit:
+                break  # scanned again with the next chunk, with its cell tag around it
+            tag = _CELL_START.search(buffer, max(0, match.start() - _LOOK_BACK), match.start())
+            ref = _CELL_REF.search(tag.group(0)) if tag else None
+            if ref:
+                col = 0
+                for letter in ref.group(1).decode():
+                    col = col * 26 + ord(letter) - 64
+                found.add((int(ref.group(2)), col - 1))
+        if not chunk:
+            return found
+        keep = max(0, limit - _LOOK_BACK)
+        buffer = buffer[keep:]
+        start = max(0, limit - keep)
 
 
 def map_columns(
@@ -753,11 +838,21 @@ def read_event_sheet(
 
 
 def read_values(
-    path: Path, plan: Plan, units: Sequence[Unit], *, source: str | None = None
+    path: Path,
+    plan: Plan,
+    units: Sequence[Unit],
+    *,
+    source: str | None = None,
+    warnings: list[InputProblem] | None = None,
 ) -> IndicatorValues:
-    """The towns' indicator values of a `values` workbook; raise `InputError`."""
+    """The towns' indicator values of a `values` workbook; raise `InputError`. What deserves
+    a second look but is no error (a column mixing percentage-formatted cells with plain
+    numbers) is appended to `warnings`."""
     name = source if source is not None else str(path)
-    return read_guarded(path, name, _read_values, path, plan, units, source=name)
+    values, found = read_guarded(path, name, _read_values, path, plan, units, source=name)
+    if warnings is not None:
+        warnings.extend(found)
+    return values
 
 
 def _read_units(path: Path, *, source: str | None = None) -> list[Unit]:
@@ -951,6 +1046,9 @@ def _read_event_sheet(
             count = _whole_number(row.raw("count"))
             if count is None:
                 row.report("bad_count", "count", got=_text(row.raw("count")))
+            elif count > COUNT_LIMIT:
+                row.report("count_too_large", "count", got=count, limit=COUNT_LIMIT)
+                count = None
         if row.bad or unit is None or event is None or count is None:
             if unit is not None and not isinstance(event, EventKind):
                 unsure.add(unit.code)  # its counts cannot be compared until the row is fixed
@@ -986,8 +1084,8 @@ def _read_event_sheet(
 
 def _read_values(
     path: Path, plan: Plan, units: Sequence[Unit], *, source: str | None = None
-) -> IndicatorValues:
-    """The towns' indicator values of a `values` workbook; raise `InputError`.
+) -> tuple[IndicatorValues, list[InputProblem]]:
+    """The work of `read_values`, in the child process: the values and the warnings.
 
     Built for large files: cells are checked column by column, with a fast path for columns
     that hold only numbers.
@@ -1110,43 +1208,92 @@ def _read_values(
         column = cells_by_column[col]
         numbers, bad = _number_column(column)
         matrix[:, j] = numbers
-        for i in bad:
+        for i, problem in bad:
             problems.add(
-                "not_a_number",
+                problem,
                 table.excel_row(kept[i]),
                 col,
                 table.header(col),
                 got=_text(column[i]),
                 indicator=code,
+                limit=VALUE_LIMIT,
             )
     problems.raise_if_any()
-    return IndicatorValues(tuple(unit_codes), tuple(order), matrix)
+    values = IndicatorValues(tuple(unit_codes), tuple(order), matrix)
+    percent = _percent_cells(path, table.sheet) if table.zipped else set()
+    warnings = ProblemList(problems.source, problems.sheet)
+    for j, code in enumerate(order):
+        col = indicator_cols[code]
+        _mixed_percent(warnings, table, kept, col, cells_by_column[col], matrix[:, j], percent)
+    return values, [p for *_, p in sorted(warnings.found, key=lambda t: t[:3])]
 
 
-def _number_column(column: Sequence[Cell]) -> tuple[np.ndarray, list[int]]:
-    """A column of cells as floats (NaN for empty) and the positions that are not numbers."""
+def _mixed_percent(
+    warnings: ProblemList,
+    table: _Table,
+    kept: Sequence[int],
+    col: int,
+    cells: Sequence[Cell],
+    numbers: np.ndarray,
+    percent: set[tuple[int, int]],
+) -> None:
+    """Warn when number cells formatted as a percentage (Excel stores 7.5 % as 0.075) share a
+    column with plain numbers (6.0): one of the two is likely in the wrong unit."""
+    if not percent:
+        return
+    as_percent: list[int] = []
+    plain: list[int] = []
+    for i, k in enumerate(kept):
+        if math.isnan(numbers[i]) or type(cells[i]) not in (float, int):
+            continue  # empty, or text ("7.5%" is read as 7.5, in the column's own unit)
+        (as_percent if (table.excel_row(k), col) in percent else plain).append(i)
+    if not as_percent or not plain:
+        return
+    letter = column_letter(col)
+    first, example = as_percent[0], plain[0]
+    warnings.add(
+        "mixed_percent",
+        None,
+        col,
+        table.header(col),
+        cells=[f"{letter}{table.excel_row(kept[i])}" for i in as_percent[:10]],
+        count=len(as_percent),
+        fraction=float(numbers[first]),
+        shown=round(float(numbers[first]) * 100, 6),
+        example_cell=f"{letter}{table.excel_row(kept[example])}",
+        example=float(numbers[example]),
+    )
+
+
+def _number_column(column: Sequence[Cell]) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """A column of cells as floats (NaN for empty) and the positions that are not usable
+    numbers, each with its problem: `not_a_number` (text, or a cell holding NaN or infinity)
+    or `number_too_large` (beyond ±VALUE_LIMIT)."""
     kinds = set(map(type, column))
     if kinds <= {float, int, str}:
         # Vectorised: numbers and empty text only, the usual case, needs no per-cell Python.
         cells = np.array(column, dtype=object)
+        empty = np.zeros(len(cells), dtype=bool)
         if str in kinds:
             empty = cells == ""
             if set(map(type, cells[~empty])) <= {float, int}:
-                cells[empty] = math.nan
+                cells[empty] = 0.0
                 kinds = {float}
         if kinds <= {float, int}:
             numbers = cells.astype(float)
-            if np.isfinite(numbers[~np.isnan(numbers)]).all():
+            # A cell holding NaN is not an empty cell: only empty text is a missing value.
+            if np.isfinite(numbers).all() and (np.abs(numbers) <= VALUE_LIMIT).all():
+                numbers[empty] = math.nan
                 return numbers, []
     out = np.empty(len(column))
-    bad: list[int] = []
+    bad: list[tuple[int, str]] = []
     for i, value in enumerate(column):
-        if type(value) is float and math.isfinite(value):
-            out[i] = value
-            continue
         number = parse_number(value)
         if number is None:
-            bad.append(i)
+            bad.append((i, "not_a_number"))
+            out[i] = math.nan
+        elif abs(number) > VALUE_LIMIT:
+            bad.append((i, "number_too_large"))
             out[i] = math.nan
         else:
             out[i] = number

@@ -128,6 +128,28 @@ async def test_a_values_workbook_is_checked_summarised_and_imported_on_confirm(
     assert errors == []
 
 
+async def test_a_column_mixing_percentages_and_numbers_is_shown_before_the_confirmation(
+    world: BotWorld,
+) -> None:
+    user = await coordinator(world)
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet("values")
+    sheet.write_row(0, 0, ["unit", *INDICATORS])
+    percent = book.add_format({"num_format": "0.0%"})
+    for r, row in enumerate(values_rows(), start=1):
+        sheet.write_row(r, 0, row)
+    sheet.write_number(2, 1, 0.0725, percent)  # dianzi's gdp_growth, shown as 7.3 %
+    book.close()
+    await send(world, user, buffer.getvalue())
+    texts = world.texts(user)
+    assert "有 1 处需要留意" in texts[-2]
+    assert "B3" in texts[-2] and "百分比格式" in texts[-2] and "0.0725" in texts[-2]
+    assert "校验通过：2025 年度发展成效指标值" in texts[-1]  # the confirmation comes after it
+    await tap(world, user, "✅ 确认导入")
+    assert "已导入 2025 年度指标值" in world.texts(user)[-1]
+
+
 async def test_a_second_workbook_says_which_version_it_replaces(world: BotWorld) -> None:
     user = await coordinator(world)
     await send(world, user, values_workbook())

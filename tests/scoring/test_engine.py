@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from scoring import BonusItem, EventCount, GradeRecord, Group, InputError, Standings, score
 from scoring.plan import EventKind, Grade
 from tests.factories import (
+    REMOVE,
     approved,
     department,
     development,
@@ -394,3 +396,47 @@ def test_a_plan_naming_only_report_late_still_charges_false_reports() -> None:
         (EventKind.FALSE_REPORT, 3, 30.0)
     ]
     assert basic.points == pytest.approx(200.0 - 30.0)
+
+
+@pytest.mark.parametrize("bad", [1e308, -1e308, float("inf"), float("-inf"), 2e15])
+def test_values_beyond_the_limit_or_infinite_are_refused_naming_unit_and_indicator(
+    bad: float,
+) -> None:
+    # Two values of ±1e308 used to give a NaN total that ranked first.
+    given = values({"a": {"gdp_growth": bad}, "b": {"gdp_growth": 5.0}})
+    with pytest.raises(InputError) as excinfo:
+        score(make_plan(), [town("a"), town("b")], given)
+    [problem] = excinfo.value.problems
+    assert problem.code == "value_out_of_range"
+    assert (problem.params["unit"], problem.params["indicator"]) == ("a", "gdp_growth")
+
+
+def test_values_at_the_limit_score_finite_numbers() -> None:
+    given = values({"a": {"gdp_growth": 1e15}, "b": {"gdp_growth": -1e15}})
+    standings = score(make_plan(), [town("a"), town("b")], given)
+    assert np.isfinite(standings.totals).all()
+    assert [standings.result(u).rank for u in ("a", "b")] == [1, 2]
+
+
+def test_a_plan_whose_points_overflow_is_refused_naming_the_units() -> None:
+    plan = make_plan(
+        work={
+            "points": REMOVE,  # optional; with it the parser refuses the sum (inf != 400)
+            "items": [
+                {"code": "key_work", "name": "重点工作", "points": 1e308},
+                {"code": "basic_work", "name": "基础工作", "points": 1e308},
+            ],
+        }
+    )
+    everyone = grades("a", "key_work", "year", E) + grades("a", "basic_work", "year", E)
+    with pytest.raises(InputError) as excinfo:
+        score(plan, [town("a")], grades=everyone)
+    [problem] = excinfo.value.problems
+    assert problem.code == "result_not_finite"
+    assert problem.params == {"unit": "a", "blocks": ["work"]}
+
+
+def test_an_absurd_event_count_is_refused() -> None:
+    with pytest.raises(InputError) as excinfo:
+        score(make_plan(), [town("a")], events=[EventCount("a", EventKind.REPORT_LATE, 10**400)])
+    assert problem_codes(excinfo) == ["count_too_large"]
