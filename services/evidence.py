@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from services.access import Actor, Role, require_role
 from services.errors import Invalid, NotFound, ServiceError
+from services.files.file_kinds import ACCEPTED, judge_file
 from storage.archive import ArchiveCorrupted, ArchivedFile, ArchiveTooLarge, EvidenceArchive
 from storage.models import EvidenceRow
 from storage.repositories.evidence import EvidenceFiles
@@ -103,6 +105,18 @@ def register_evidence(
         raise Invalid("evidence_too_large", size=size, limit=max_size)
     if content is None and not telegram_file_id:
         raise Invalid("evidence_empty")
+    if content is not None and not isinstance(content, bytes | Path):
+        content = content.read()
+    if content is not None or size == 0:
+        # By what the bytes are, not by the name or the type the sender declared.
+        judged = judge_file(content if content is not None else b"")
+        if not judged.accepted:
+            raise Invalid(
+                "evidence_not_accepted",
+                name=file_name,
+                found=judged.found,
+                accepted=list(ACCEPTED),
+            )
     # Archive before the transaction: copying a large file must not hold the write lock, and a
     # copy left by a transaction that then fails is harmless (same bytes, same name).
     stored = _archive(archive, content, max_size) if content is not None else None
@@ -176,3 +190,147 @@ def evidence_files(uow: UnitOfWork, evidence_ids: Sequence[int]) -> list[Evidenc
             for r in rows
             if r is not None
         ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Files nothing refers to: a cancelled dialog's, an abandoned dialog's, a crash's leftovers
+
+# A bonus item names its files in its evidence text as `📎 name (#id)` (bot.dialogs.bonus).
+_BONUS_REFERENCE = re.compile(r"\(#(\d+)\)")
+# How long a temporary archive copy may sit before pruning takes it for a crash's leftover.
+_INCOMING_GRACE = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What a clean-up removed: evidence rows, archive files and the bytes they took."""
+
+    rows: int = 0
+    files: int = 0
+    bytes: int = 0
+
+
+def draft_evidence_ids(data: Mapping[str, Any]) -> set[int]:
+    """The evidence ids a dialog's draft holds: the files collected by bot.dialogs.evidence
+    (lists of `{"id", "kind", "name"}`, under any key) and an upload's `evidence_id`."""
+    found: set[int] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, Mapping):
+            evidence_id = value.get("evidence_id")
+            if isinstance(evidence_id, int) and not isinstance(evidence_id, bool):
+                found.add(evidence_id)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                if (
+                    isinstance(item, Mapping)
+                    and {"id", "kind"} <= item.keys()
+                    and isinstance(item["id"], int)
+                    and not isinstance(item["id"], bool)
+                ):
+                    found.add(item["id"])
+                walk(item)
+
+    walk(data)
+    return found
+
+
+def _still_wanted(files: EvidenceFiles) -> set[int]:
+    """Evidence ids that open drafts or bonus items still name."""
+    wanted: set[int] = set()
+    for draft in files.drafts():
+        wanted |= draft_evidence_ids(draft)
+    for text in files.bonus_texts():
+        wanted |= {int(n) for n in _BONUS_REFERENCE.findall(text)}
+    return wanted
+
+
+def _remove_rows(
+    uow: UnitOfWork, actor: Actor, rows: Sequence[EvidenceRow], action: str
+) -> set[str]:
+    """Delete the rows (audited); the hashes of their archive copies."""
+    files = uow.repository(EvidenceFiles)
+    hashes: set[str] = set()
+    for row in rows:
+        uow.audit(actor.audit_name, action, "evidence", row.id, _snapshot(row), None)
+        if row.sha256 is not None:
+            hashes.add(row.sha256)
+        files.remove(row)
+    return hashes
+
+
+def _remove_files(uow: UnitOfWork, archive: EvidenceArchive, hashes: set[str]) -> Removed:
+    """Remove the archive copies of `hashes` that no evidence row has any more."""
+    with uow:
+        in_use = uow.repository(EvidenceFiles).hashes_in_use(hashes)
+    freed = removed = 0
+    for digest in sorted(hashes - in_use):
+        size = archive.remove(digest)
+        if size:
+            removed += 1
+            freed += size
+    return Removed(files=removed, bytes=freed)
+
+
+def discard_evidence(
+    uow: UnitOfWork, actor: Actor, archive: EvidenceArchive, evidence_ids: Iterable[int]
+) -> Removed:
+    """Remove those of the files of a cancelled dialog that nothing refers to any more (no
+    report, finding, rectification, bonus item, kept record or other open draft): their rows
+    (audited) and their archive copies that no other row shares."""
+    require_role(actor, Role.LIAISON, Role.COORDINATOR)
+    ids = set(evidence_ids)
+    if not ids:
+        return Removed()
+    with uow:
+        files = uow.repository(EvidenceFiles)
+        wanted = _still_wanted(files)
+        rows = [r for r in files.unlinked(among=ids) if r.id not in wanted]
+        hashes = _remove_rows(uow, actor, rows, "evidence.discard")
+        uow.commit()
+    removed = _remove_files(uow, archive, hashes)
+    return Removed(len(rows), removed.files, removed.bytes)
+
+
+def prune_evidence(
+    uow: UnitOfWork, actor: Actor, archive: EvidenceArchive, older_than: timedelta
+) -> Removed:
+    """Remove stored evidence nothing refers to, uploaded more than `older_than` ago (files of
+    dialogs abandoned or cancelled): the rows (audited), their archive copies, archive files
+    no row has at all, and temporary copies a crash left behind."""
+    require_role(actor, Role.ADMIN)
+    with uow:
+        now = uow.now()
+        files = uow.repository(EvidenceFiles)
+        wanted = _still_wanted(files)
+        rows = [r for r in files.unlinked(uploaded_before=now - older_than) if r.id not in wanted]
+        hashes = _remove_rows(uow, actor, rows, "evidence.prune")
+        uow.commit()
+    removed = _remove_files(uow, archive, hashes)
+    # Archive files of no row at all: a registration whose transaction failed after the copy.
+    cutoff = (now - older_than).timestamp()
+    with uow:
+        known = uow.repository(EvidenceFiles).all_hashes()
+    orphans = Removed()
+    for digest, path in list(archive.stored()):
+        if digest not in known and path.stat().st_mtime < cutoff:
+            orphans = Removed(0, orphans.files + 1, orphans.bytes + archive.remove(digest))
+    stale = archive.remove_stale_incoming((now - _INCOMING_GRACE).timestamp())
+    return Removed(len(rows), removed.files + orphans.files, removed.bytes + orphans.bytes + stale)
+
+
+def keep_evidence(uow: UnitOfWork, actor: Actor, evidence_id: int) -> None:
+    """Mark an evidence file as kept for good by a record that has no link row of its own (the
+    workbook an import read), so that pruning never removes it."""
+    require_role(actor, Role.COORDINATOR)
+    with uow:
+        row = uow.repository(EvidenceFiles).by_id(evidence_id)
+        if row is None:
+            raise NotFound("evidence_not_found", evidence_id=evidence_id)
+        if row.kept_at is not None:
+            return
+        row.kept_at = uow.now()
+        uow.audit(actor.audit_name, "evidence.keep", "evidence", row.id, None, {"kept": True})
+        uow.commit()

@@ -2,9 +2,10 @@
 
 A file lives at `root/ab/cd/<sha256>` (the first two pairs of hex digits as folders). It is
 written to a temporary file in `root/.incoming`, hashed while it is copied in chunks, and then
-linked into place only if nothing is there yet: an archived file is never overwritten and the
-program never deletes one. Storing the same bytes again finds the file already there and checks
-it; a file whose content no longer matches its name is reported as corrupted and left alone.
+linked into place only if nothing is there yet: an archived file is never overwritten. Storing
+the same bytes again finds the file already there and checks it; a file whose content no longer
+matches its name is reported as corrupted and left alone. A file is removed only when no
+evidence row has its hash any more (services.evidence: a cancelled dialog's files, pruning).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class EvidenceArchive:
             return ArchivedFile(digest, final, size)
         finally:
             # Only the temporary copy is removed: once linked, the archived file has its own
-            # name, and nothing here ever removes that.
+            # name, removed only by `remove` when no evidence row has its hash any more.
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
 
@@ -113,6 +114,48 @@ class EvidenceArchive:
             return None
         self._check(path, sha256.lower())
         return ArchivedFile(sha256.lower(), path, path.stat().st_size)
+
+    def remove(self, sha256: str) -> int:
+        """Remove the archived file of a hash (one no evidence row has any more); the bytes
+        freed, 0 if it was not there."""
+        path = self.path_for(sha256)
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        for folder in (path.parent, path.parent.parent):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
+        return size
+
+    def stored(self) -> Iterator[tuple[str, Path]]:
+        """Every archived file as (hash, path); temporary and stray files are left out."""
+        for path in self.root.glob("??/??/*"):
+            name = path.name
+            if (
+                path.is_file()
+                and len(name) == 64
+                and all(c in "0123456789abcdef" for c in name)
+                and path.parent.name == name[2:4]
+                and path.parent.parent.name == name[:2]
+            ):
+                yield name, path
+
+    def remove_stale_incoming(self, older_than: float) -> int:
+        """Remove temporary copies left by a crash, last written before `older_than` (a
+        timestamp); the bytes freed."""
+        freed = 0
+        incoming = self.root / INCOMING
+        if not incoming.is_dir():
+            return 0
+        for path in incoming.iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                stat = path.stat()
+                if path.is_file() and stat.st_mtime < older_than:
+                    path.unlink()
+                    freed += stat.st_size
+        return freed
 
     def _copy(self, data: Content, out: BinaryIO, max_size: int | None) -> tuple[str, int]:
         hasher = hashlib.sha256()

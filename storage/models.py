@@ -207,6 +207,9 @@ class EvidenceRow(Base):
     archive_path: Mapped[str | None] = mapped_column(String(300))
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set when a record keeps the file without a link row of its own (an imported workbook),
+    # so that pruning never removes it.
+    kept_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ProgressReport(Base):

@@ -208,8 +208,10 @@ class BonusDialog(Dialog):
             await self._save(turn)
             return
         elif action == "cx" and step == "confirm":
+            draft = turn.data
             await turn.finish()
             await turn.say("coord.bonus_cancelled")
+            await evidence.discard_files(turn.context, draft)
             return
         await self.prompt(turn)
 

@@ -10,6 +10,10 @@ restart like everything else.
 
 The dialog handles the two buttons of the status message in its `button()`: `DONE` ("fd") moves
 on (use `files_of`, then `seal` and `clear`), `REMOVE_LAST` ("fr") calls `remove_last`.
+
+A dialog that is cancelled calls `discard_files` with the draft it had, after ending it: the
+files it collected that nothing else refers to leave the evidence archive (files of dialogs
+abandoned without a cancel are removed by `kaohe evidence prune`).
 """
 
 from __future__ import annotations
@@ -17,14 +21,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Mapping
 from typing import Any
 
 from telegram.error import BadRequest, TelegramError
 
+from bot.context import KaoheContext
 from bot.dialogs.engine import IncomingFile, Turn
 from services import dialogs as dialog_service
 from services.errors import ServiceError
-from services.evidence import register_evidence
+from services.evidence import discard_evidence, draft_evidence_ids, register_evidence
 
 log = logging.getLogger(__name__)
 
@@ -165,3 +171,17 @@ def _lock(turn: Turn) -> asyncio.Lock:
         lock = asyncio.Lock()
         locks[key] = lock
     return lock
+
+
+async def discard_files(context: KaoheContext, draft: Mapping[str, Any]) -> None:
+    """Remove the files a cancelled dialog's draft held that nothing else refers to (call it
+    after ending the dialog); best effort: what stays is removed by pruning later."""
+    ids = draft_evidence_ids(draft)
+    if not ids or context.who is None:
+        return
+    try:
+        await context.call(
+            discard_evidence, context.deps.uow(), context.who.actor, context.deps.archive, ids
+        )
+    except Exception:
+        log.exception("the files of a cancelled dialog could not be removed; pruning will")

@@ -280,8 +280,10 @@ class FindingDialog(Dialog):
             await turn.save("deadline", {**turn.data, "editing": True})
             await self.prompt(turn)
         elif step == "confirm" and action == "x":
+            draft = turn.data
             await turn.finish()
             await turn.say("coord.finding_cancelled")
+            await evidence.discard_files(turn.context, draft)
         else:
             await self.prompt(turn)
 

@@ -287,8 +287,10 @@ class RectifyDialog(Dialog):
             await turn.save("evidence", data)
             await self.prompt(turn)
         elif step == "confirm" and action == "x":
+            draft = turn.data
             await turn.finish()
             await turn.say("rectify.cancelled")
+            await evidence.discard_files(turn.context, draft)
         else:
             await self.prompt(turn)
 

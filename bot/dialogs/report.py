@@ -490,8 +490,10 @@ class ReportDialog(Dialog):
             await self._start(turn, None)
             return
         if action == "cx" and turn.step in ("intro", "summary"):
+            draft = turn.data
             await turn.finish()
             await turn.say("monthly.cancelled")
+            await evidence.discard_files(turn.context, draft)
             return
         if turn.step == "intro" and action in _INTRO_ACTIONS:
             await self._on_intro(turn, action)

@@ -46,6 +46,7 @@ import numpy as np
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
+from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
 from bot.dialogs.grade import current_year
 from bot.dialogs.helpers import split_messages
@@ -56,7 +57,7 @@ from services import year_data
 from services.access import Actor, Role
 from services.deadlines import local_date
 from services.errors import NotFound, ServiceError
-from services.evidence import register_evidence
+from services.evidence import keep_evidence, register_evidence
 from services.files.inspection import WorkbookInfo, inspect_workbook
 from services.files.reader import (
     SHEET_NAMES,
@@ -451,6 +452,7 @@ class UploadDialog(Dialog):
         if action == "cx":
             await turn.finish()
             await turn.say("coord.upload_cancelled", file=data.get("file_name"))
+            await evidence.discard_files(turn.context, data)
             return
         if action == "k" and step == "kind" and arg in data["kinds"]:
             await self._kind_chosen(turn, arg, None)
@@ -580,14 +582,21 @@ class UploadDialog(Dialog):
         except InputError as exc:
             await turn.finish()
             await self._problems(turn, exc.problems, name)
+            await evidence.discard_files(turn.context, data)
             return
         except ServiceError as exc:
             await turn.finish()
             await turn.say(f"errors.{exc.code}", **exc.params)
             await turn.say("coord.upload_nothing_stored")
+            await evidence.discard_files(turn.context, data)
             return
         await turn.finish()
         await turn.say(f"coord.upload_done_{data['kind']}", file=name, **done)
+        # The workbook an import read stays in the archive for good (its source names it).
+        try:
+            await turn.call(keep_evidence, deps.uow(), turn.who.actor, data["evidence_id"])
+        except ServiceError as exc:
+            log.warning("imported workbook #%s not marked kept: %s", data["evidence_id"], exc)
 
     # -- helpers --------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.context import KaoheContext, Who, registered
+from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, Turn
 from bot.handlers.inbound import command_args, display_name
 from bot.menus import forget_menu
@@ -92,6 +93,7 @@ async def cancel(update: Update, context: KaoheContext) -> None:
         return
     await context.call(dialog_service.end_dialog, context.deps.uow(), person_id, current.kind)
     await message.reply_text(_t(context, "common.cancelled"))
+    await evidence.discard_files(context, current.data)
 
 
 class LanguageDialog(Dialog):
