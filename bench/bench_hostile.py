@@ -3,7 +3,7 @@
     python -m bench.bench_hostile [--towns 40000] [--indicators 60]
 
 Each phase runs in a fresh interpreter (this module with `--phase`), so that its peak resident
-memory (`getrusage(RUSAGE_SELF).ru_maxrss`) is its own:
+memory (VmHWM of /proc/self/status: ru_maxrss would include the parent's pages) is its own:
 
 - bot refuses X: the real Application against the fake Bot API (tests/bot/world.py, both in
   this one process, so the figure is an upper bound of the bot's), a coordinator sends the
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,8 @@ HOSTILE = ("huge_dimension", "whitespace_bomb", "far_cells", "strings_count_bomb
 
 def peak_mb() -> float:
     """This process's peak resident set size so far, in MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
 
 
 def build(name: str, folder: Path) -> Path:
