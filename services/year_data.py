@@ -17,9 +17,11 @@ Decisions:
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -30,12 +32,17 @@ from scoring.plan import GRADE_LABELS, PERIODS, YearEndSource
 from scoring.problems import InputError, InputProblem
 from services.access import Actor, Role, require_role
 from services.errors import Invalid, NotFound, Refused
+from services.imports import PLAN, UNITS, VALUES, ChangedMeanwhile, prepared_import
 from services.peer import peer_import_problems, store_peer_votes
 from services.plans import plan_in
+from storage.bulk import repeat_until_done, write_in_chunks
 from storage.clock import as_utc
 from storage.models import BonusRow, GradeRow, ValueSet
+from storage.repositories.plans import Plans
 from storage.repositories.year_data import INSERT_CHUNK, Bonuses, Grades, ValueSets, YearUnits
 from storage.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 GRADE_OF: dict[str, Grade] = {
@@ -178,6 +185,38 @@ def _content_hash(values: IndicatorValues) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class _ValuesBasis:
+    """What a values import is checked and compared against, read from a snapshot."""
+
+    plan_id: int
+    plan: Plan
+    units: dict[str, _UnitKey]
+    previous_id: int | None
+    previous_version: int | None
+
+
+def _values_basis(uow: UnitOfWork, year: int) -> _ValuesBasis:
+    with uow:
+        plan = plan_in(uow, year)
+        plan_row = uow.repository(Plans).current(year)
+        assert plan_row is not None  # plan_in found it
+        previous = uow.repository(ValueSets).latest(year)
+        return _ValuesBasis(
+            plan_row.id,
+            plan,
+            _units(uow),
+            previous.id if previous is not None else None,
+            previous.version if previous is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class _ValuesPrepared:
+    basis: _ValuesBasis
+    changed: int
+
+
 def import_values(
     uow: UnitOfWork,
     actor: Actor,
@@ -187,95 +226,187 @@ def import_values(
     progress: Progress | None = None,
 ) -> ImportSummary:
     """Store `values` (towns x indicators, NaN = no figure) as the newest version of the year's
-    indicator values; earlier versions are kept. `progress(done, total)` follows the insert."""
+    indicator values; earlier versions are kept. `progress(done, total)` follows the writing.
+
+    The values are checked against a snapshot, written in chunks of short transactions as a
+    set nobody sees yet, then published (version number, audit entry) in one short
+    transaction that first checks that the plan, the units and the version in force are still
+    those the values were checked and compared against."""
     require_role(actor, Role.COORDINATOR)
+    basis = _values_basis(uow.snapshot(), year)
+    _check_values(values, basis.plan, basis.units, source)
+    unit_ids = np.array([basis.units[code].id for code in values.units], dtype=np.int64)
+    total = int(values.matrix.size)
+    missing = int(np.isnan(values.matrix).sum())
+    digest = _content_hash(values)
+    if progress is not None:
+        progress(0, total)
+    _discard_abandoned(uow, year)
     with uow:
-        plan = plan_in(uow, year)
-        units = _units(uow)
-        _check_values(values, plan, units, source)
-        sets = uow.repository(ValueSets)
-        previous = sets.latest(year)
-        version = sets.next_version(year)
-        value_set = sets.add(
-            ValueSet(
-                year=year,
-                version=version,
-                source=source[:500],
-                imported_at=uow.now(),
-                imported_by=actor.person_id,
-            )
-        )
-        try:
-            uow.flush()
-        except IntegrityError as exc:  # another import of the year took this version number
-            raise Invalid("values_import_concurrent", year=year) from exc
-        unit_ids = [units[code].id for code in values.units]
-        cells = values.matrix.tolist()  # Python floats, NaN where missing
-        rows = [
-            {
-                "value_set_id": value_set.id,
-                "unit_id": unit_id,
-                "indicator": indicator,
-                "value": None if value != value else value,  # NaN is unequal to itself
-            }
-            for unit_id, row in zip(unit_ids, cells, strict=True)
-            for indicator, value in zip(values.indicators, row, strict=True)
-        ]
-        total = len(rows)
-        for start in range(0, total, INSERT_CHUNK):
-            sets.insert_values(rows[start : start + INSERT_CHUNK])
-            if progress is not None:
-                progress(min(start + INSERT_CHUNK, total), total)
-        missing = int(np.isnan(values.matrix).sum())
-        changed = _changed_cells(sets, previous, rows) if previous is not None else total
-        uow.audit(
-            actor.audit_name,
-            "values.import",
-            "value_set",
-            value_set.id,
-            {"year": year, "version": previous.version} if previous is not None else None,
-            {
-                "year": year,
-                "version": version,
-                "replaces": previous.version if previous is not None else None,
-                "source": source,
-                "units": len(values.units),
-                "indicators": list(values.indicators),
-                "values": total,
-                "missing": missing,
-                "changed": changed,
-                "sha256": _content_hash(values),
-            },
-        )
+        set_id = uow.repository(ValueSets).stage(year, source[:500], uow.now(), actor.person_id)
         uow.commit()
+    first = [basis]  # the first try publishes against the basis the values were checked on
+
+    def prepare() -> _ValuesPrepared:
+        if first:
+            fresh = first.pop()
+        else:  # something changed meanwhile: check the values again against the new state
+            fresh = _values_basis(uow.snapshot(), year)
+            _check_values(values, fresh.plan, fresh.units, source)
+        if fresh.previous_id is None:
+            return _ValuesPrepared(fresh, total)
+        return _ValuesPrepared(
+            fresh, _changed_cells(uow.snapshot(), fresh.previous_id, values, unit_ids)
+        )
+
+    def publish(ready: _ValuesPrepared) -> tuple[int, _ValuesPrepared]:
+        previous = ready.basis.previous_version
+        version = (previous or 0) + 1
+        with uow:
+            _recheck_values(uow, year, ready.basis, unit_ids)
+            try:
+                published = uow.repository(ValueSets).publish(set_id, version, uow.now())
+                uow.flush()
+            except IntegrityError as exc:  # another import took this version meanwhile
+                raise ChangedMeanwhile(VALUES) from exc
+            if not published:  # the staged set is gone: nothing of this import is left
+                raise Invalid("values_import_concurrent", year=year)
+            uow.audit(
+                actor.audit_name,
+                "values.import",
+                "value_set",
+                set_id,
+                {"year": year, "version": previous} if previous is not None else None,
+                {
+                    "year": year,
+                    "version": version,
+                    "replaces": previous,
+                    "source": source,
+                    "units": len(values.units),
+                    "indicators": list(values.indicators),
+                    "values": total,
+                    "missing": missing,
+                    "changed": ready.changed,
+                    "sha256": digest,
+                },
+            )
+            uow.commit()
+        return version, ready
+
+    try:
+        _write_values(uow, set_id, values, unit_ids, progress)
+        version, ready = prepared_import(VALUES, prepare, publish)
+    except BaseException:
+        _discard_quietly(uow, set_id)
+        raise
     return ImportSummary(
         year=year,
         kind="values",
         source=source,
         rows=total,
         version=version,
-        replaced_version=previous.version if previous is not None else None,
+        replaced_version=ready.basis.previous_version,
         missing=missing,
-        changed=changed,
+        changed=ready.changed,
     )
 
 
-def _changed_cells(sets: ValueSets, previous: ValueSet, rows: Sequence[dict[str, Any]]) -> int:
-    """How many cells differ between the replaced version and the new rows (both ways)."""
-    before: dict[tuple[int, str], float | None] = {
-        (unit_id, indicator): value for unit_id, indicator, value in sets.values(previous.id)
-    }
-    changed = 0
-    for row in rows:
-        key = (row["unit_id"], row["indicator"])
-        if key not in before:
-            changed += 1
-            continue
-        old = before.pop(key)
-        new = row["value"]
-        if old != new and not (old is None and new is None):
-            changed += 1
-    return changed + len(before)
+UnitIds = np.ndarray[Any, np.dtype[np.int64]]
+
+
+def _write_values(
+    uow: UnitOfWork,
+    set_id: int,
+    values: IndicatorValues,
+    unit_ids: UnitIds,
+    progress: Progress | None,
+) -> None:
+    """Write the staged set's values in chunks of short transactions."""
+    width = len(values.indicators)
+    flat = values.matrix.ravel()
+    indicators = list(values.indicators)
+
+    def build(start: int, stop: int) -> list[tuple[int, int, str, float | None]]:
+        cells = flat[start:stop].tolist()  # Python floats, NaN where missing
+        units = unit_ids[np.arange(start, stop) // width].tolist()
+        return [
+            (set_id, unit, indicators[k % width], None if value != value else value)
+            for k, unit, value in zip(range(start, stop), units, cells, strict=True)
+        ]
+
+    def write(work: UnitOfWork, rows: list[tuple[int, int, str, float | None]]) -> None:
+        work.repository(ValueSets).insert_values(rows)
+
+    write_in_chunks(uow, len(flat), build, write, progress)
+
+
+def _recheck_values(uow: UnitOfWork, year: int, basis: _ValuesBasis, unit_ids: UnitIds) -> None:
+    """Inside the publishing transaction: the plan, the units and the version in force are
+    still those the values were checked and compared against."""
+    plan_row = uow.repository(Plans).current(year)
+    if plan_row is None or plan_row.id != basis.plan_id:
+        raise ChangedMeanwhile(PLAN)
+    towns = {r.id for r in uow.repository(YearUnits).rows() if r.group == Group.TOWN.value}
+    if not towns.issuperset(unit_ids.tolist()):
+        raise ChangedMeanwhile(UNITS)
+    latest = uow.repository(ValueSets).latest(year)
+    if (latest.id if latest is not None else None) != basis.previous_id:
+        raise ChangedMeanwhile(VALUES)
+
+
+# A staged set older than this was left by a process that stopped half-way.
+ABANDONED_AFTER = timedelta(days=1)
+# Rows deleted per short transaction when a staged set is discarded.
+DISCARD_CHUNK = 20_000
+
+
+def _discard(uow: UnitOfWork, set_id: int) -> None:
+    """Remove a staged set that will never be published, in short transactions."""
+    repeat_until_done(
+        uow, lambda work: work.repository(ValueSets).discard_some(set_id, DISCARD_CHUNK)
+    )
+
+
+def _discard_quietly(uow: UnitOfWork, set_id: int) -> None:
+    """`_discard` after a failure; if even that fails, the next import of the year removes the
+    set once it is ABANDONED_AFTER old, and nobody sees it meanwhile."""
+    try:
+        _discard(uow, set_id)
+    except Exception:  # the original error is the one to report
+        log.warning("staged value set %s left for a later import to remove", set_id)
+
+
+def _discard_abandoned(uow: UnitOfWork, year: int) -> None:
+    """Remove the staged sets of `year` that a stopped process left behind."""
+    with uow.snapshot() as work:
+        stale = work.repository(ValueSets).abandoned(year, work.now() - ABANDONED_AFTER)
+    for set_id in stale:
+        _discard(uow, set_id)
+
+
+def _changed_cells(
+    uow: UnitOfWork, previous_id: int, values: IndicatorValues, unit_ids: UnitIds
+) -> int:
+    """How many cells differ between the replaced version and the new values (both ways:
+    a cell in only one of them counts)."""
+    with uow:
+        rows = uow.repository(ValueSets).values(previous_id)
+    if not rows:
+        return int(values.matrix.size)
+    # Vectorised, as standings.newest_values: the old cells placed in the new matrix's grid.
+    old_units = np.asarray(list(map(itemgetter(0), rows)), dtype=np.int64)
+    column = {code: j for j, code in enumerate(values.indicators)}
+    cols = np.array([column.get(c, -1) for c in map(itemgetter(1), rows)], dtype=np.int64)
+    old = np.asarray(list(map(itemgetter(2), rows)), dtype=float)  # None: NaN
+    row_of = np.full(int(max(old_units.max(), unit_ids.max())) + 1, -1, dtype=np.int64)
+    row_of[unit_ids] = np.arange(len(unit_ids))
+    at = row_of[old_units]
+    both = (at >= 0) & (cols >= 0)
+    new = values.matrix[at[both], cols[both]]
+    was = old[both]
+    same = (new == was) | (np.isnan(new) & np.isnan(was))
+    in_both = int(both.sum())
+    return int((~same).sum()) + (len(rows) - in_both) + (int(values.matrix.size) - in_both)
 
 
 @dataclass(frozen=True)
@@ -289,22 +420,24 @@ class ValueSetView:
     imported_by: int | None
 
 
+def _value_set_view(row: ValueSet) -> ValueSetView:
+    assert row.version is not None  # the repository reads published sets only
+    return ValueSetView(
+        row.year, row.version, row.source, as_utc(row.imported_at), row.imported_by
+    )
+
+
 def value_versions(uow: UnitOfWork, year: int) -> list[ValueSetView]:
     """Every values import of `year`, oldest first (the last one is in force)."""
     with uow:
-        return [
-            ValueSetView(r.year, r.version, r.source, as_utc(r.imported_at), r.imported_by)
-            for r in uow.repository(ValueSets).versions(year)
-        ]
+        return [_value_set_view(r) for r in uow.repository(ValueSets).versions(year)]
 
 
 def values_in_force(uow: UnitOfWork, year: int) -> ValueSetView | None:
     """The newest values import of `year` (the one in force, which a new import replaces)."""
     with uow:
         r = uow.repository(ValueSets).latest(year)
-        if r is None:
-            return None
-        return ValueSetView(r.year, r.version, r.source, as_utc(r.imported_at), r.imported_by)
+        return _value_set_view(r) if r is not None else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from storage.clock import as_utc
@@ -66,6 +66,29 @@ def entry_hash(
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class Change:
+    """One change to record in the audit log (see `append_many`)."""
+
+    actor: str
+    action: str
+    entity: str
+    entity_id: object
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+
+
+def _head(session: Session) -> AuditHead:
+    """The head row, locked until the commit (created with the first entry)."""
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
+        session.add(head)
+    return head
+
+
 def append(
     session: Session,
     at: datetime,
@@ -77,12 +100,7 @@ def append(
     after: Mapping[str, Any] | None,
 ) -> AuditEntry:
     """Add one entry after the newest, holding the head row locked until the commit."""
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
-        session.add(head)
+    head = _head(session)
     before_data = jsonable(before) if before is not None else None
     after_data = jsonable(after) if after is not None else None
     # Microseconds survive every backend; anything finer would break the hash on read-back.
@@ -106,6 +124,45 @@ def append(
     head.last_id = entry.id
     head.last_hash = digest
     return entry
+
+
+def append_many(session: Session, at: datetime, changes: Sequence[Change]) -> None:
+    """Add many entries after the newest in one bulk insert (an import's thousands of
+    changes), chained exactly as `append` would chain them one by one."""
+    if not changes:
+        return
+    head = _head(session)
+    at = as_utc(at)
+    prev = head.last_hash
+    rows: list[dict[str, Any]] = []
+    for change in changes:
+        before = jsonable(change.before) if change.before is not None else None
+        after = jsonable(change.after) if change.after is not None else None
+        entity_id = str(change.entity_id)
+        digest = entry_hash(
+            prev, at, change.actor, change.action, change.entity, entity_id, before, after
+        )
+        rows.append(
+            {
+                "at": at,
+                "actor": change.actor,
+                "action": change.action,
+                "entity": change.entity,
+                "entity_id": entity_id,
+                "before": before,
+                "after": after,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    table = cast(Table, AuditEntry.__table__)
+    session.execute(insert(table), rows)
+    # The head row is locked, so no other writer appends meanwhile: the newest id is ours.
+    newest = session.execute(select(func.max(AuditEntry.id))).scalar_one()
+    head.last_id = int(newest)
+    head.last_hash = prev
+    session.flush()
 
 
 @dataclass(frozen=True)

@@ -83,11 +83,15 @@ class YearUnits(Repository):
 
 
 class ValueSets(Repository):
-    """Versioned imports of a year's indicator values; the newest version is in force."""
+    """Versioned imports of a year's indicator values; the newest version is in force.
+
+    A set is staged first (version NULL: no reader sees it), its values written in chunks of
+    short transactions, then published with the next version number in one short one.
+    """
 
     def latest(self, year: int, as_of: datetime | None = None) -> ValueSet | None:
-        """The newest value set of `year` (imported by `as_of`, if given)."""
-        query = select(ValueSet).where(ValueSet.year == year)
+        """The newest published value set of `year` (imported by `as_of`, if given)."""
+        query = select(ValueSet).where(ValueSet.year == year, ValueSet.version.is_not(None))
         if as_of is not None:
             query = query.where(ValueSet.imported_at <= as_utc(as_of))
         return self.session.execute(
@@ -95,10 +99,12 @@ class ValueSets(Repository):
         ).scalar_one_or_none()
 
     def versions(self, year: int) -> list[ValueSet]:
-        """Every value set of `year`, oldest first."""
+        """Every published value set of `year`, oldest first."""
         return list(
             self.session.execute(
-                select(ValueSet).where(ValueSet.year == year).order_by(ValueSet.version)
+                select(ValueSet)
+                .where(ValueSet.year == year, ValueSet.version.is_not(None))
+                .order_by(ValueSet.version)
             ).scalars()
         )
 
@@ -114,8 +120,58 @@ class ValueSets(Repository):
         self.session.add(row)
         return row
 
-    def insert_values(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert indicator values (dicts of value_set_id, unit_id, indicator, value) in bulk:
+    def stage(self, year: int, source: str, at: datetime, by: int | None) -> int:
+        """A new value set, not yet published (no version; `imported_at` = when its writing
+        began); its id."""
+        row = ValueSet(year=year, version=None, source=source, imported_at=at, imported_by=by)
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def publish(self, value_set_id: int, version: int, at: datetime) -> bool:
+        """Give a staged set its version and import time: it is in force from the commit.
+        False if it is gone or published already."""
+        result = self.session.execute(
+            update(ValueSet)
+            .where(ValueSet.id == value_set_id, ValueSet.version.is_(None))
+            .values(version=version, imported_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(cast(Any, result).rowcount == 1)
+
+    def abandoned(self, year: int, before: datetime) -> list[int]:
+        """Staged sets of `year` whose writing began before `before` and never finished (the
+        process stopped half-way): their ids."""
+        return list(
+            self.session.execute(
+                select(ValueSet.id).where(
+                    ValueSet.year == year,
+                    ValueSet.version.is_(None),
+                    ValueSet.imported_at < as_utc(before),
+                )
+            ).scalars()
+        )
+
+    def discard_some(self, value_set_id: int, limit: int) -> int:
+        """Delete up to `limit` values of a set that was never published; once none is left,
+        the set itself. How many rows went (0 when nothing was left)."""
+        table = _table(IndicatorValue)
+        ids = select(table.c.id).where(table.c.value_set_id == value_set_id).limit(limit)
+        connection = self.session.connection()
+        deleted = cast(
+            Any, connection.execute(table.delete().where(table.c.id.in_(ids.scalar_subquery())))
+        ).rowcount
+        if deleted:
+            return int(deleted)
+        gone = connection.execute(
+            _table(ValueSet)
+            .delete()
+            .where(_table(ValueSet).c.id == value_set_id, _table(ValueSet).c.version.is_(None))
+        )
+        return int(cast(Any, gone).rowcount)
+
+    def insert_values(self, rows: Sequence[tuple[int, int, str, float | None]]) -> None:
+        """Insert indicator values, (value_set_id, unit_id, indicator, value) tuples, in bulk:
         COPY on PostgreSQL, one executemany elsewhere; within the unit of work's transaction."""
         if not rows:
             return
@@ -129,11 +185,15 @@ class ValueSets(Repository):
                 cursor.copy(f"COPY indicator_values ({columns}) FROM STDIN") as copy,
             ):
                 for row in rows:
-                    copy.write_row(
-                        (row["value_set_id"], row["unit_id"], row["indicator"], row["value"])
-                    )
+                    copy.write_row(row)
             return
-        connection.execute(insert(_table(IndicatorValue)), list(rows))
+        # The driver's executemany of plain tuples: SQLAlchemy's per-row processing of
+        # dictionaries would double the time the write lock is held.
+        connection.exec_driver_sql(
+            "INSERT INTO indicator_values (value_set_id, unit_id, indicator, value) "
+            "VALUES (?, ?, ?, ?)",
+            list(rows),
+        )
 
     def values(self, value_set_id: int) -> list[tuple[int, str, float | None]]:
         """The (unit_id, indicator, value) rows of a value set, as the driver gives them."""
