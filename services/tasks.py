@@ -8,20 +8,26 @@ never deleted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+from sqlalchemy import Row
 
 from scoring import Group, Plan, Unit
 from services.access import Actor, Role, require_role
 from services.errors import Invalid, NotFound, Refused
 from services.files.task_reader import MAX_CODE, MAX_TEXT
 from services.files.task_reader import TaskInput as TaskInput  # part of this service's API
+from services.imports import PLAN, TASKS, UNITS, ChangedMeanwhile, prepared_import
 from services.plans import plan_in
+from storage.audit import Change
 from storage.models import TaskRow, UnitRow
-from storage.repositories.tasks import Tasks
+from storage.repositories.plans import Plans
+from storage.repositories.tasks import FIELDS, Tasks, TaskState
 from storage.repositories.units import Units
+from storage.repositories.year_data import YearUnits
 from storage.unit_of_work import UnitOfWork
 
 
@@ -81,87 +87,151 @@ def task_import_basis(uow: UnitOfWork, year: int) -> TaskImportBasis:
     return TaskImportBasis(plan, units)
 
 
+@dataclass(frozen=True)
+class _TasksPrepared:
+    """A tasks import worked out against a snapshot."""
+
+    plan_id: int
+    unit_ids: set[int]
+    states: list[TaskState]
+    added: list[dict[str, Any]]
+    updated: list[dict[str, Any]]
+    changes: list[tuple[int, dict[str, Any], dict[str, Any]]]
+    codes: dict[int, str]
+    unchanged: int
+
+
 def import_tasks(
-    uow: UnitOfWork, actor: Actor, year: int, tasks: Sequence[TaskInput]
+    uow: UnitOfWork,
+    actor: Actor,
+    year: int,
+    tasks: Sequence[TaskInput],
+    progress: Callable[[int, int], None] | None = None,
 ) -> TaskImportSummary:
-    """Add or update the tasks of `year` (coordinators); all or nothing, audited per change."""
+    """Add or update the tasks of `year` (coordinators); all or nothing, audited per change.
+
+    Checked and compared against a snapshot; written with bulk statements in one short
+    transaction that first checks the year's tasks are still as in the snapshot."""
     require_role(actor, Role.COORDINATOR)
     if not tasks:
         raise Invalid("task_import_empty")
     _check_fields(tasks)
-    with uow:
-        plan = plan_in(uow, year)
-        active = uow.repository(Units).all()
-        units = {row.name: row for row in active}
-        units.update({row.code: row for row in active})  # codes win over names
-        unknown = sorted({t.unit for t in tasks if t.unit not in units})
-        if unknown:
-            raise NotFound("task_units_unknown", units=unknown)
-        items = {key: item.code for item in plan.work.items for key in (item.code, item.name)}
-        bad_items = sorted({t.work_item for t in tasks if t.work_item not in items})
-        if bad_items:
-            raise Invalid(
-                "task_work_items_unknown",
-                items=bad_items,
-                choices=[i.code for i in plan.work.items],
-            )
-        seen: set[tuple[int, str]] = set()
-        duplicates: list[str] = []
-        for task in tasks:
-            key = (units[task.unit].id, task.code)
-            if key in seen:
-                duplicates.append(f"{units[task.unit].code}/{task.code}")
-            seen.add(key)
-        if duplicates:
-            raise Invalid("task_duplicate", tasks=duplicates)
+    if progress is not None:
+        progress(0, len(tasks))
 
-        repo = uow.repository(Tasks)
-        existing = {(row.unit_id, row.code): row for row in repo.of_year(year)}
-        now = uow.now()
-        added: list[TaskRow] = []
-        updated = unchanged = 0
-        for task in tasks:
-            unit = units[task.unit]
-            fields = {
-                "title": task.title,
-                "source_document": task.source_document,
-                "target": task.target,
-                "due_date": task.due_date,
-                "work_item": items[task.work_item],
-            }
-            row = existing.get((unit.id, task.code))
-            if row is None:
-                added.append(
-                    repo.add(
-                        TaskRow(
-                            year=year, unit_id=unit.id, code=task.code, created_at=now, **fields
+    def prepare() -> _TasksPrepared:
+        with uow.snapshot() as snapshot:
+            plan = plan_in(snapshot, year)
+            plan_row = snapshot.repository(Plans).current(year)
+            assert plan_row is not None  # plan_in found it
+            units = snapshot.repository(YearUnits).rows()
+            states = snapshot.repository(Tasks).states(year)
+        return _prepare_tasks(year, tasks, plan, plan_row.id, units, states)
+
+    def write(ready: _TasksPrepared) -> TaskImportSummary:
+        with uow:
+            plan_row = uow.repository(Plans).current(year)
+            if plan_row is None or plan_row.id != ready.plan_id:
+                raise ChangedMeanwhile(PLAN)
+            if not {r.id for r in uow.repository(YearUnits).rows()}.issuperset(ready.unit_ids):
+                raise ChangedMeanwhile(UNITS)
+            repo = uow.repository(Tasks)
+            if repo.states(year) != ready.states:
+                raise ChangedMeanwhile(TASKS)
+            now = uow.now()
+            repo.update_many(ready.updated)
+            ids = repo.insert_many(year, [{**row, "created_at": now} for row in ready.added])
+            uow.audit_many(
+                [
+                    *(
+                        Change(actor.audit_name, "task.update", "task", task_id, before, after)
+                        for task_id, before, after in ready.changes
+                    ),
+                    *(
+                        Change(
+                            actor.audit_name,
+                            "task.add",
+                            "task",
+                            ids[(row["unit_id"], row["code"])],
+                            None,
+                            _task_data(row, ready.codes[row["unit_id"]]),
                         )
-                    )
-                )
-                continue
-            before = _task_dict(row, unit)
-            if all(getattr(row, name) == value for name, value in fields.items()):
-                unchanged += 1
-                continue
-            for name, value in fields.items():
-                setattr(row, name, value)
-            uow.audit(
-                actor.audit_name, "task.update", "task", row.id, before, _task_dict(row, unit)
+                        for row in ready.added
+                    ),
+                ]
             )
-            updated += 1
-        uow.flush()
-        by_id = {row.id: row for row in units.values()}
-        for row in added:
-            uow.audit(
-                actor.audit_name,
-                "task.add",
-                "task",
-                row.id,
-                None,
-                _task_dict(row, by_id[row.unit_id]),
+            uow.commit()
+        if progress is not None:
+            progress(len(tasks), len(tasks))
+        return TaskImportSummary(year, len(ready.added), len(ready.updated), ready.unchanged)
+
+    return prepared_import(TASKS, prepare, write)
+
+
+def _prepare_tasks(
+    year: int,
+    tasks: Sequence[TaskInput],
+    plan: Plan,
+    plan_id: int,
+    active: Sequence[Row[int, str, str, str]],
+    states: list[TaskState],
+) -> _TasksPrepared:
+    """What a tasks import adds and updates, given the active units and the year's tasks."""
+    units = {row.name: row for row in active}
+    units.update({row.code: row for row in active})  # codes win over names
+    unknown = sorted({t.unit for t in tasks if t.unit not in units})
+    if unknown:
+        raise NotFound("task_units_unknown", units=unknown)
+    items = {key: item.code for item in plan.work.items for key in (item.code, item.name)}
+    bad_items = sorted({t.work_item for t in tasks if t.work_item not in items})
+    if bad_items:
+        raise Invalid(
+            "task_work_items_unknown", items=bad_items, choices=[i.code for i in plan.work.items]
+        )
+    seen: set[tuple[int, str]] = set()
+    duplicates: list[str] = []
+    for task in tasks:
+        key = (units[task.unit].id, task.code)
+        if key in seen:
+            duplicates.append(f"{units[task.unit].code}/{task.code}")
+        seen.add(key)
+    if duplicates:
+        raise Invalid("task_duplicate", tasks=duplicates)
+
+    existing = {(state[1], state[2]): state for state in states}
+    codes = {row.id: row.code for row in active}
+    added: list[dict[str, Any]] = []
+    updated: list[dict[str, Any]] = []
+    changes: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+    unchanged = 0
+    for task in tasks:
+        unit = units[task.unit]
+        fields: dict[str, Any] = {
+            "title": task.title,
+            "source_document": task.source_document,
+            "target": task.target,
+            "due_date": task.due_date,
+            "work_item": items[task.work_item],
+        }
+        state = existing.get((unit.id, task.code))
+        if state is None:
+            added.append({"year": year, "unit_id": unit.id, "code": task.code, **fields})
+            continue
+        stored = dict(zip(FIELDS, state[3:], strict=True))
+        if stored == fields:
+            unchanged += 1
+            continue
+        identity = {"year": year, "unit_id": unit.id, "code": task.code}
+        updated.append({"task_id": state[0], **fields})
+        changes.append(
+            (
+                state[0],
+                _task_data({**identity, **stored}, unit.code),
+                _task_data({**identity, **fields}, unit.code),
             )
-        uow.commit()
-    return TaskImportSummary(year, len(added), updated, unchanged)
+        )
+    unit_ids = {units[t.unit].id for t in tasks}
+    return _TasksPrepared(plan_id, unit_ids, states, added, updated, changes, codes, unchanged)
 
 
 def tasks_of_unit(uow: UnitOfWork, actor: Actor, unit_id: int, year: int) -> list[TaskView]:
@@ -200,16 +270,17 @@ def _as_unit(row: UnitRow) -> Unit:
     return Unit(row.code, row.name, Group(row.group))
 
 
-def _task_dict(row: TaskRow, unit: UnitRow) -> dict[str, Any]:
+def _task_data(task: Mapping[str, Any], unit_code: str) -> dict[str, Any]:
+    """A task as its audit entries record it."""
     return {
-        "year": row.year,
-        "unit": unit.code,
-        "code": row.code,
-        "title": row.title,
-        "source_document": row.source_document,
-        "target": row.target,
-        "due_date": row.due_date.isoformat() if row.due_date else None,
-        "work_item": row.work_item,
+        "year": task["year"],
+        "unit": unit_code,
+        "code": task["code"],
+        "title": task["title"],
+        "source_document": task["source_document"],
+        "target": task["target"],
+        "due_date": task["due_date"].isoformat() if task["due_date"] else None,
+        "work_item": task["work_item"],
     }
 
 

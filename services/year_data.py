@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
@@ -32,9 +32,18 @@ from scoring.plan import GRADE_LABELS, PERIODS, YearEndSource
 from scoring.problems import InputError, InputProblem
 from services.access import Actor, Role, require_role
 from services.errors import Invalid, NotFound, Refused
-from services.imports import PLAN, UNITS, VALUES, ChangedMeanwhile, prepared_import
+from services.imports import (
+    BONUS,
+    GRADES,
+    PLAN,
+    UNITS,
+    VALUES,
+    ChangedMeanwhile,
+    prepared_import,
+)
 from services.peer import peer_import_problems, store_peer_votes
 from services.plans import plan_in
+from storage.audit import Change
 from storage.bulk import repeat_until_done, write_in_chunks
 from storage.clock import as_utc
 from storage.models import BonusRow, GradeRow, ValueSet
@@ -562,6 +571,35 @@ def _check_grades(
         raise InputError(problems)
 
 
+def _recheck_basis(uow: UnitOfWork, year: int, plan_id: int, unit_ids: set[int]) -> None:
+    """Inside an import's write transaction: the year's plan is the one the import was
+    checked against, and the units it names are all still active."""
+    plan_row = uow.repository(Plans).current(year)
+    if plan_row is None or plan_row.id != plan_id:
+        raise ChangedMeanwhile(PLAN)
+    if not {r.id for r in uow.repository(YearUnits).rows()}.issuperset(unit_ids):
+        raise ChangedMeanwhile(UNITS)
+
+
+def _plan_id(uow: UnitOfWork, year: int) -> int:
+    row = uow.repository(Plans).current(year)
+    assert row is not None  # plan_in found it
+    return row.id
+
+
+@dataclass(frozen=True)
+class _GradesPrepared:
+    """A grades import worked out against a snapshot."""
+
+    plan_id: int
+    unit_ids: set[int]
+    stamp: tuple[int, int]
+    new_rows: list[dict[str, Any]]
+    replaced_ids: list[int]
+    replaced: list[dict[str, str]]
+    unchanged: int
+
+
 def import_grades(
     uow: UnitOfWork,
     actor: Actor,
@@ -571,94 +609,133 @@ def import_grades(
     progress: Progress | None = None,
 ) -> ImportSummary:
     """Store raters' grades, all or nothing; each replaces the grade in force with the same
-    unit, item, period and rater (kept, marked replaced); identical ones change nothing."""
+    unit, item, period and rater (kept, marked replaced); identical ones change nothing.
+
+    Checked and compared against a snapshot; written with bulk statements in one short
+    transaction that first checks no grade of the year was recorded meanwhile."""
     require_role(actor, Role.COORDINATOR)
     # Peer votes (互评, `source: peer`) go to the peer rating; the rest are the panel's grades.
     votes = [r for r in records if r.source is YearEndSource.PEER]
     records = [r for r in records if r.source is not YearEndSource.PEER]
-    with uow:
-        plan = plan_in(uow, year)
-        units = _units(uow)
-        _check_grades(
-            records, plan, units, source, peer_import_problems(uow, plan, year, votes, source)
-        )
-        uow.repository(YearUnits).lock(units[r.unit].id for r in [*records, *votes])
-        grades = uow.repository(Grades)
-        current = grades.current_keys(year)
-        now = uow.now()
-        new_rows: list[dict[str, Any]] = []
-        replaced: list[dict[str, str]] = []
-        replaced_ids: list[int] = []
-        unchanged = 0
-        for r in records:
-            unit = units[r.unit]
-            rater = r.rater.strip()
-            given = _grade(r.grade)
-            assert given is not None  # checked above
-            old = current.get((unit.id, r.item, r.period, rater))
-            if old is not None and old[1] == given.value:
-                unchanged += 1
-                continue
-            if old is not None:
-                replaced_ids.append(old[0])
-                replaced.append(
-                    {
-                        "unit": r.unit,
-                        "item": r.item,
-                        "period": r.period,
-                        "rater": rater,
-                        "before": old[1],
-                        "after": given.value,
-                    }
-                )
-            new_rows.append(
+    if progress is not None:
+        progress(0, len(records))
+
+    def prepare() -> _GradesPrepared:
+        with uow.snapshot() as snapshot:
+            plan = plan_in(snapshot, year)
+            plan_id = _plan_id(snapshot, year)
+            units = _units(snapshot)
+            peer_problems = peer_import_problems(snapshot, plan, year, votes, source)
+            _check_grades(records, plan, units, source, peer_problems)
+            grades = snapshot.repository(Grades)
+            stamp = grades.stamp(year)  # before the grades: a later grade only forces a retry
+            current = grades.current_keys(year)
+        ready = _prepare_grades(actor, year, records, units, plan_id, stamp, current)
+        return replace(ready, unit_ids=ready.unit_ids | {units[r.unit].id for r in votes})
+
+    def write(ready: _GradesPrepared) -> ImportSummary:
+        with uow:
+            # Units first, as record_grade does, so that the two never wait for each other.
+            uow.repository(YearUnits).lock(ready.unit_ids)
+            _recheck_basis(uow, year, ready.plan_id, ready.unit_ids)
+            grades = uow.repository(Grades)
+            if grades.stamp(year) != ready.stamp:
+                raise ChangedMeanwhile(GRADES)
+            if votes and peer_import_problems(uow, plan_in(uow, year), year, votes, source):
+                raise ChangedMeanwhile(GRADES)  # a peer round closed meanwhile, say
+            peer = store_peer_votes(uow, actor, year, votes, source) if votes else None
+            now = uow.now()
+            for row in ready.new_rows:
+                row["recorded_at"] = now
+            grades.mark_replaced(ready.replaced_ids, now)
+            total = len(ready.new_rows)
+            for start in range(0, total, INSERT_CHUNK):
+                grades.insert_many(ready.new_rows[start : start + INSERT_CHUNK])
+                if progress is not None:
+                    progress(min(start + INSERT_CHUNK, total), total)
+            uow.audit(
+                actor.audit_name,
+                "grades.import",
+                "grades",
+                year,
+                {"replaced": ready.replaced} if ready.replaced else None,
                 {
                     "year": year,
-                    "unit_id": unit.id,
+                    "source": source,
+                    "records": len(records),
+                    "added": total - len(ready.replaced),
+                    "replaced": len(ready.replaced),
+                    "unchanged": ready.unchanged,
+                },
+            )
+            uow.commit()
+        peer_added, peer_replaced, peer_unchanged = (
+            (peer.added, peer.replaced, peer.unchanged) if peer is not None else (0, 0, 0)
+        )
+        return ImportSummary(
+            year=year,
+            kind="grades",
+            source=source,
+            rows=total + peer_added + peer_replaced,
+            added=total - len(ready.replaced) + peer_added,
+            changed=len(ready.replaced) + peer_replaced,
+            unchanged=ready.unchanged + peer_unchanged,
+            peer=peer_added + peer_replaced + peer_unchanged,
+        )
+
+    return prepared_import(GRADES, prepare, write)
+
+
+def _prepare_grades(
+    actor: Actor,
+    year: int,
+    records: Sequence[GradeRecord],
+    units: dict[str, _UnitKey],
+    plan_id: int,
+    stamp: tuple[int, int],
+    current: dict[tuple[int, str, str, str], tuple[int, str]],
+) -> _GradesPrepared:
+    """The rows a grades import adds and replaces, given the grades in force."""
+    new_rows: list[dict[str, Any]] = []
+    replaced: list[dict[str, str]] = []
+    replaced_ids: list[int] = []
+    unchanged = 0
+    for r in records:
+        unit = units[r.unit]
+        rater = r.rater.strip()
+        given = _grade(r.grade)
+        assert given is not None  # checked before
+        old = current.get((unit.id, r.item, r.period, rater))
+        if old is not None and old[1] == given.value:
+            unchanged += 1
+            continue
+        if old is not None:
+            replaced_ids.append(old[0])
+            replaced.append(
+                {
+                    "unit": r.unit,
                     "item": r.item,
                     "period": r.period,
                     "rater": rater,
-                    "grade": given.value,
-                    "recorded_at": now,
-                    "recorded_by": actor.person_id,
-                    "replaced_at": None,
+                    "before": old[1],
+                    "after": given.value,
                 }
             )
-        grades.mark_replaced(replaced_ids, now)
-        for start in range(0, len(new_rows), INSERT_CHUNK):
-            grades.insert_many(new_rows[start : start + INSERT_CHUNK])
-            if progress is not None:
-                progress(min(start + INSERT_CHUNK, len(new_rows)), len(new_rows))
-        peer = store_peer_votes(uow, actor, year, votes, source) if votes else None
-        uow.audit(
-            actor.audit_name,
-            "grades.import",
-            "grades",
-            year,
-            {"replaced": replaced} if replaced else None,
+        new_rows.append(
             {
                 "year": year,
-                "source": source,
-                "records": len(records),
-                "added": len(new_rows) - len(replaced),
-                "replaced": len(replaced),
-                "unchanged": unchanged,
-            },
+                "unit_id": unit.id,
+                "item": r.item,
+                "period": r.period,
+                "rater": rater,
+                "grade": given.value,
+                "recorded_at": None,  # the time of the write
+                "recorded_by": actor.person_id,
+                "replaced_at": None,
+            }
         )
-        uow.commit()
-    peer_added, peer_replaced, peer_unchanged = (
-        (peer.added, peer.replaced, peer.unchanged) if peer is not None else (0, 0, 0)
-    )
-    return ImportSummary(
-        year=year,
-        kind="grades",
-        source=source,
-        rows=len(new_rows) + peer_added + peer_replaced,
-        added=len(new_rows) - len(replaced) + peer_added,
-        changed=len(replaced) + peer_replaced,
-        unchanged=unchanged + peer_unchanged,
-        peer=peer_added + peer_replaced + peer_unchanged,
-    )
+    unit_ids = {units[r.unit].id for r in records}
+    return _GradesPrepared(plan_id, unit_ids, stamp, new_rows, replaced_ids, replaced, unchanged)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -758,117 +835,189 @@ def _units_all(uow: UnitOfWork) -> dict[str, _UnitKey]:
     }
 
 
+@dataclass(frozen=True)
+class _BonusPrepared:
+    """A bonus import worked out against a snapshot of the year's items."""
+
+    plan_id: int
+    unit_ids: set[int]
+    states: list[tuple[int, int, str, str, str]]
+    new_rows: list[dict[str, Any]]
+    evidence: dict[int, str]
+    approve: list[int]
+    updates: list[tuple[int, dict[str, object], dict[str, object]]]
+    unchanged: int
+    added_titles: list[str]
+
+
 def import_bonus(
-    uow: UnitOfWork, actor: Actor, year: int, items: Sequence[BonusItem], source: str
+    uow: UnitOfWork,
+    actor: Actor,
+    year: int,
+    items: Sequence[BonusItem],
+    source: str,
+    progress: Progress | None = None,
 ) -> ImportSummary:
     """Store bonus items, all or nothing: new (unit, title) pairs are added (approved ones
     approved now, others pending); a pending item the file approves is approved; an item the
-    file contradicts (decided otherwise) refuses the whole import."""
+    file contradicts (decided otherwise) refuses the whole import.
+
+    Checked and compared against a snapshot; written with bulk statements in one short
+    transaction that first checks the year's items are still as in the snapshot."""
     require_role(actor, Role.COORDINATOR)
-    with uow:
-        plan_in(uow, year)
-        units = _units(uow)
-        problems: list[InputProblem] = []
-        first: dict[tuple[str, str], int] = {}
-        for n, item in enumerate(items, start=1):
-            if item.unit not in units:
-                problems.append(InputProblem("unknown_unit", {"unit": item.unit}, source, "bonus"))
-            if not item.title.strip():
-                problems.append(InputProblem("empty_cell", {"field": "title"}, source, "bonus"))
-            seen = first.setdefault((item.unit, item.title.strip()), n)
-            if seen != n:
-                problems.append(
-                    InputProblem(
-                        "duplicate_bonus",
-                        {"unit": item.unit, "title": item.title, "first_row": seen},
-                        source,
+    if progress is not None:
+        progress(0, len(items))
+
+    def prepare() -> _BonusPrepared:
+        with uow.snapshot() as snapshot:
+            plan_in(snapshot, year)
+            plan_id = _plan_id(snapshot, year)
+            units = _units(snapshot)
+            _check_bonus(items, units, source)
+            states = snapshot.repository(Bonuses).states(year)
+        return _prepare_bonus(actor, year, items, units, plan_id, states)
+
+    def write(ready: _BonusPrepared) -> ImportSummary:
+        with uow:
+            _recheck_basis(uow, year, ready.plan_id, ready.unit_ids)
+            bonuses = uow.repository(Bonuses)
+            if bonuses.states(year) != ready.states:
+                raise ChangedMeanwhile(BONUS)
+            now = uow.now()
+            for row in ready.new_rows:
+                row["created_at"] = now
+                if row["status"] == APPROVED:
+                    row["decided_at"] = now
+            bonuses.insert_many(ready.new_rows)
+            bonuses.set_evidence(ready.evidence)
+            bonuses.decide_many(ready.approve, APPROVED, now, actor.person_id)
+            uow.audit_many(
+                [
+                    *(
+                        Change(actor.audit_name, "bonus.update", "bonus", bonus_id, before, after)
+                        for bonus_id, before, after in ready.updates
+                    ),
+                    Change(
+                        actor.audit_name,
+                        "bonus.import",
                         "bonus",
-                    )
-                )
-        if problems:
-            raise InputError(problems)
-        bonuses = uow.repository(Bonuses)
-        stored = {(r.unit_id, r.title): r for r in bonuses.of_year(year)}
-        now = uow.now()
-        conflicts: list[str] = []
-        new_rows: list[dict[str, Any]] = []
-        changes: list[tuple[BonusRow, dict[str, object]]] = []
-        unchanged = 0
-        for item in items:
-            unit = units[item.unit]
-            title = item.title.strip()[:500]
-            evidence = item.evidence.strip()
-            row = stored.get((unit.id, title))
-            if row is None:
-                new_rows.append(
-                    {
-                        "year": year,
-                        "unit_id": unit.id,
-                        "title": title,
-                        "evidence_text": evidence,
-                        "status": APPROVED if item.approved else PENDING,
-                        "created_at": now,
-                        "created_by": actor.person_id,
-                        "decided_at": now if item.approved else None,
-                        "decided_by": actor.person_id if item.approved else None,
-                        "withdrawn_at": None,
-                    }
-                )
-                continue
-            if (row.status == APPROVED and not item.approved) or (
-                row.status == REJECTED and item.approved
-            ):
-                conflicts.append(f"{unit.code}：{title}")
-                continue
-            wanted = APPROVED if item.approved else row.status
-            if wanted == row.status and evidence in ("", row.evidence_text):
-                unchanged += 1
-                continue
-            before = _bonus_audit(row, unit.code)
-            if evidence:
-                row.evidence_text = evidence
-            if wanted != row.status:
-                row.status = wanted
-                row.decided_at = now
-                row.decided_by = actor.person_id
-            changes.append((row, before))
-        if conflicts:
-            raise Invalid("bonus_import_conflicts", items=conflicts)
-        bonuses.insert_many(new_rows)
-        uow.flush()
-        code_of = {u.id: u.code for u in units.values()}
-        for row, before in changes:
-            uow.audit(
-                actor.audit_name,
-                "bonus.update",
-                "bonus",
-                row.id,
-                before,
-                _bonus_audit(row, code_of[row.unit_id]),
+                        year,
+                        None,
+                        {
+                            "year": year,
+                            "source": source,
+                            "items": len(items),
+                            "added": len(ready.new_rows),
+                            "updated": len(ready.updates),
+                            "unchanged": ready.unchanged,
+                            "added_titles": ready.added_titles,
+                        },
+                    ),
+                ]
             )
-        uow.audit(
-            actor.audit_name,
-            "bonus.import",
-            "bonus",
-            year,
-            None,
-            {
-                "year": year,
-                "source": source,
-                "items": len(items),
-                "added": len(new_rows),
-                "updated": len(changes),
-                "unchanged": unchanged,
-                "added_titles": [f"{code_of[r['unit_id']]}：{r['title']}" for r in new_rows],
-            },
+            uow.commit()
+        if progress is not None:
+            progress(len(items), len(items))
+        return ImportSummary(
+            year=year,
+            kind="bonus",
+            source=source,
+            rows=len(ready.new_rows) + len(ready.updates),
+            added=len(ready.new_rows),
+            changed=len(ready.updates),
+            unchanged=ready.unchanged,
         )
-        uow.commit()
-    return ImportSummary(
-        year=year,
-        kind="bonus",
-        source=source,
-        rows=len(new_rows) + len(changes),
-        added=len(new_rows),
-        changed=len(changes),
-        unchanged=unchanged,
+
+    return prepared_import(BONUS, prepare, write)
+
+
+def _check_bonus(items: Sequence[BonusItem], units: dict[str, _UnitKey], source: str) -> None:
+    problems: list[InputProblem] = []
+    first: dict[tuple[str, str], int] = {}
+    for n, item in enumerate(items, start=1):
+        if item.unit not in units:
+            problems.append(InputProblem("unknown_unit", {"unit": item.unit}, source, "bonus"))
+        if not item.title.strip():
+            problems.append(InputProblem("empty_cell", {"field": "title"}, source, "bonus"))
+        seen = first.setdefault((item.unit, item.title.strip()), n)
+        if seen != n:
+            problems.append(
+                InputProblem(
+                    "duplicate_bonus",
+                    {"unit": item.unit, "title": item.title, "first_row": seen},
+                    source,
+                    "bonus",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+
+
+def _prepare_bonus(
+    actor: Actor,
+    year: int,
+    items: Sequence[BonusItem],
+    units: dict[str, _UnitKey],
+    plan_id: int,
+    states: list[tuple[int, int, str, str, str]],
+) -> _BonusPrepared:
+    """What a bonus import adds and changes, given the year's items (refused on a conflict)."""
+    stored = {
+        (unit_id, title): (i, evidence, status) for i, unit_id, title, evidence, status in states
+    }
+    code_of = {u.id: u.code for u in units.values()}
+    conflicts: list[str] = []
+    new_rows: list[dict[str, Any]] = []
+    evidence_of: dict[int, str] = {}
+    approve: list[int] = []
+    updates: list[tuple[int, dict[str, object], dict[str, object]]] = []
+    unchanged = 0
+    for item in items:
+        unit = units[item.unit]
+        title = item.title.strip()[:500]
+        evidence = item.evidence.strip()
+        found = stored.get((unit.id, title))
+        if found is None:
+            new_rows.append(
+                {
+                    "year": year,
+                    "unit_id": unit.id,
+                    "title": title,
+                    "evidence_text": evidence,
+                    "status": APPROVED if item.approved else PENDING,
+                    "created_at": None,  # the time of the write
+                    "created_by": actor.person_id,
+                    "decided_at": None,
+                    "decided_by": actor.person_id if item.approved else None,
+                    "withdrawn_at": None,
+                }
+            )
+            continue
+        bonus_id, old_evidence, status = found
+        if (status == APPROVED and not item.approved) or (status == REJECTED and item.approved):
+            conflicts.append(f"{unit.code}：{title}")
+            continue
+        wanted = APPROVED if item.approved else status
+        if wanted == status and evidence in ("", old_evidence):
+            unchanged += 1
+            continue
+        before = _bonus_data(year, code_of[unit.id], title, old_evidence, status)
+        new_evidence = evidence or old_evidence
+        if new_evidence != old_evidence:
+            evidence_of[bonus_id] = new_evidence
+        if wanted != status:
+            approve.append(bonus_id)
+        after = _bonus_data(year, code_of[unit.id], title, new_evidence, wanted)
+        updates.append((bonus_id, before, after))
+    if conflicts:
+        raise Invalid("bonus_import_conflicts", items=conflicts)
+    unit_ids = {units[i.unit].id for i in items}
+    added_titles = [f"{code_of[r['unit_id']]}：{r['title']}" for r in new_rows]
+    return _BonusPrepared(
+        plan_id, unit_ids, states, new_rows, evidence_of, approve, updates, unchanged, added_titles
     )
+
+
+def _bonus_data(year: int, unit: str, title: str, evidence: str, status: str) -> dict[str, object]:
+    """A bonus item as its audit entries record it (as _bonus_audit)."""
+    return {"year": year, "unit": unit, "title": title, "evidence": evidence, "status": status}

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 
 from storage.clock import as_utc
 from storage.models import TaskRow
 from storage.unit_of_work import Repository
+
+# (id, unit_id, code, title, source_document, target, due_date, work_item): a task as an
+# import compares it.
+TaskState = tuple[int, int, str, str, str, str, date | None, str]
+# The fields of a task an import may change, in the order of TaskState after the code.
+FIELDS = ("title", "source_document", "target", "due_date", "work_item")
 
 
 class Tasks(Repository):
@@ -54,3 +61,55 @@ class Tasks(Repository):
             .group_by(TaskRow.unit_id)
         ).all()
         return {unit_id: as_utc(at) for unit_id, at in rows}
+
+    def states(self, year: int) -> list[TaskState]:
+        """Every task of `year` as plain values, by id."""
+        table = _table().c
+        rows = self.session.connection().execute(
+            select(
+                table.id,
+                table.unit_id,
+                table.code,
+                table.title,
+                table.source_document,
+                table.target,
+                table.due_date,
+                table.work_item,
+            )
+            .where(table.year == year)
+            .order_by(table.id)
+        )
+        return [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+
+    def insert_many(
+        self, year: int, rows: Sequence[Mapping[str, Any]]
+    ) -> dict[tuple[int, str], int]:
+        """Insert tasks of `year` (dicts of the columns) in one executemany; the new ids by
+        (unit_id, code)."""
+        if not rows:
+            return {}
+        self.session.connection().execute(insert(_table()), list(rows))
+        wanted = {(row["unit_id"], row["code"]) for row in rows}
+        table = _table().c
+        found = self.session.connection().execute(
+            select(table.unit_id, table.code, table.id).where(table.year == year)
+        )
+        return {(u, c): i for u, c, i in found if (u, c) in wanted}
+
+    def update_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Set the fields of tasks (dicts of task_id and FIELDS) in one executemany."""
+        if rows:
+            table = _table()
+            self.session.connection().execute(
+                update(table)
+                .where(table.c.id == bindparam("task_id"))
+                .values({name: bindparam(f"new_{name}") for name in FIELDS}),
+                [
+                    {"task_id": row["task_id"], **{f"new_{name}": row[name] for name in FIELDS}}
+                    for row in rows
+                ],
+            )
+
+
+def _table() -> Table:
+    return cast(Table, TaskRow.__table__)

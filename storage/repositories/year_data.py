@@ -10,7 +10,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Executable, Row, Table, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    Executable,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from storage.clock import as_utc
@@ -254,6 +265,14 @@ class Grades(Repository):
         ).all()
         return {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in rows}
 
+    def stamp(self, year: int) -> tuple[int, int]:
+        """How many grades `year` has and the newest id: grades are only ever added (a replaced
+        one is marked in the transaction that adds its successor), so any change moves this."""
+        count, newest = self.session.execute(
+            select(func.count(GradeRow.id), func.max(GradeRow.id)).where(GradeRow.year == year)
+        ).one()
+        return int(count), int(newest or 0)
+
     def mark_replaced(self, ids: Iterable[int], at: datetime) -> None:
         """Set `replaced_at` on the grades with these ids."""
         ids = list(ids)
@@ -310,6 +329,38 @@ class Bonuses(Repository):
         """Insert bonus items in one executemany."""
         if rows:
             self.session.execute(insert(_table(BonusRow)), list(rows))
+
+    def states(self, year: int) -> list[tuple[int, int, str, str, str]]:
+        """(id, unit_id, title, evidence, status) of the year's items not withdrawn, by id:
+        what an import compares against."""
+        table = _table(BonusRow).c
+        rows = self.session.connection().execute(
+            select(table.id, table.unit_id, table.title, table.evidence_text, table.status)
+            .where(table.year == year, table.withdrawn_at.is_(None))
+            .order_by(table.id)
+        )
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def set_evidence(self, evidence: Mapping[int, str]) -> None:
+        """Replace the evidence text of items by id, in one executemany."""
+        if evidence:
+            table = _table(BonusRow)
+            self.session.connection().execute(
+                update(table)
+                .where(table.c.id == bindparam("bonus_id"))
+                .values(evidence_text=bindparam("new_evidence")),
+                [{"bonus_id": i, "new_evidence": text} for i, text in evidence.items()],
+            )
+
+    def decide_many(self, ids: Sequence[int], status: str, at: datetime, by: int | None) -> None:
+        """Record the same decision on several items."""
+        table = _table(BonusRow)
+        for start in range(0, len(ids), 1000):  # keeps under every backend's parameter limit
+            self.session.connection().execute(
+                update(table)
+                .where(table.c.id.in_(ids[start : start + 1000]))
+                .values(status=status, decided_at=at, decided_by=by)
+            )
 
     def standing(self, year: int, as_of: datetime | None = None) -> list[Row[int, str, str, bool]]:
         """(unit_id, title, evidence, approved) of the items claimed by `as_of` and not
