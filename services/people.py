@@ -21,11 +21,13 @@ from scoring import Group, Unit
 from services.access import Actor, Role, require_role
 from services.errors import Invalid, NotFound, Refused
 from services.imports import UNITS, ChangedMeanwhile, prepared_import
-from storage.audit import Change
+from storage.audit import Change, PreparedChange
+from storage.audit import prepare as prepare_audit
+from storage.bulk import driver_rows
 from storage.clock import as_utc
 from storage.models import Invite, Person, UnitRow
 from storage.repositories.people import Invites, People
-from storage.repositories.units import Units, UnitState
+from storage.repositories.units import UNIT_COLUMNS, UNIT_TABLE, Units, UnitState
 from storage.unit_of_work import UnitOfWork
 
 INVITE_LIFETIME = timedelta(days=7)
@@ -90,12 +92,15 @@ class IssuedInvite:
 
 @dataclass(frozen=True)
 class _UnitsPrepared:
-    """A units import worked out against a snapshot of every unit."""
+    """A units import worked out against a snapshot of every unit, its audit entries
+    serialised (those of new units get their ids in the write)."""
 
     snapshot: list[UnitState]
     added: list[Unit]
     changed: list[tuple[UnitState, Unit]]
     unchanged: list[Unit]
+    audit_added: list[PreparedChange]
+    audit_changed: list[PreparedChange]
 
 
 def register_units(
@@ -116,9 +121,16 @@ def register_units(
     def prepare() -> _UnitsPrepared:
         with uow.snapshot() as snapshot:
             states = snapshot.repository(Units).states()
-        return _prepare_units(states, incoming)
+        return _prepare_units(actor, states, incoming)
 
     def write(ready: _UnitsPrepared) -> ImportSummary:
+        now = uow.now()
+        new_rows = driver_rows(
+            uow.database.engine.dialect,
+            UNIT_TABLE,
+            UNIT_COLUMNS,
+            [(u.code, u.name, u.group.value, True, now) for u in ready.added],
+        )
         with uow:
             repo = uow.repository(Units)
             if repo.states() != ready.snapshot:
@@ -143,38 +155,10 @@ def register_units(
                     for old, unit in ready.changed
                 ]
             )
-            now = uow.now()
-            ids = repo.insert_many(
-                [
-                    {
-                        "code": unit.code,
-                        "name": unit.name,
-                        "group": unit.group.value,
-                        "active": True,
-                        "created_at": now,
-                    }
-                    for unit in ready.added
-                ]
-            )
-            uow.audit_many(
-                [
-                    *(
-                        Change(
-                            actor.audit_name, "unit.add", "unit", ids[unit.code], None,
-                            _unit_state_data((ids[unit.code], unit.code, unit.name,
-                                              unit.group.value, True)),
-                        )
-                        for unit in ready.added
-                    ),
-                    *(
-                        Change(
-                            actor.audit_name, "unit.update", "unit", old[0], _unit_state_data(old),
-                            _unit_state_data((old[0], old[1], unit.name, unit.group.value, True)),
-                        )
-                        for old, unit in ready.changed
-                    ),
-                ]
-            )  # fmt: skip
+            ids = repo.insert_plain(new_rows)
+            for unit, entry in zip(ready.added, ready.audit_added, strict=True):
+                entry.entity_id = str(ids[unit.code])
+            uow.audit_many([*ready.audit_added, *ready.audit_changed])
             uow.commit()
         if progress is not None:
             progress(len(incoming), len(incoming))
@@ -190,7 +174,7 @@ def register_units(
     return prepared_import(UNITS, prepare, write)
 
 
-def _prepare_units(states: list[UnitState], incoming: list[Unit]) -> _UnitsPrepared:
+def _prepare_units(actor: Actor, states: list[UnitState], incoming: list[Unit]) -> _UnitsPrepared:
     """What importing `incoming` does to the units in `states` (refused if names clash)."""
     existing = {state[1]: state for state in states}
     final_names = {code: state[2] for code, state in existing.items()}
@@ -209,7 +193,26 @@ def _prepare_units(states: list[UnitState], incoming: list[Unit]) -> _UnitsPrepa
             unchanged.append(unit)
         else:
             changed.append((state, unit))
-    return _UnitsPrepared(states, added, changed, unchanged)
+    audit_added = prepare_audit(
+        [
+            Change(actor.audit_name, "unit.add", "unit", "", None, _unit_data(unit, True))
+            for unit in added
+        ]
+    )
+    audit_changed = prepare_audit(
+        [
+            Change(
+                actor.audit_name,
+                "unit.update",
+                "unit",
+                old[0],
+                {"code": old[1], "name": old[2], "group": old[3], "active": old[4]},
+                _unit_data(unit, True),
+            )
+            for old, unit in changed
+        ]
+    )
+    return _UnitsPrepared(states, added, changed, unchanged, audit_added, audit_changed)
 
 
 def _checked_units(units: Sequence[Unit]) -> list[Unit]:
@@ -238,9 +241,9 @@ def _checked_units(units: Sequence[Unit]) -> list[Unit]:
     return checked
 
 
-def _unit_state_data(state: UnitState) -> dict[str, Any]:
+def _unit_data(unit: Unit, active: bool) -> dict[str, Any]:
     """A unit as its audit entries record it."""
-    return {"code": state[1], "name": state[2], "group": state[3], "active": state[4]}
+    return {"code": unit.code, "name": unit.name, "group": unit.group.value, "active": active}
 
 
 # ---------------------------------------------------------------------------------------------

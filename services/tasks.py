@@ -22,10 +22,12 @@ from services.files.task_reader import MAX_CODE, MAX_TEXT
 from services.files.task_reader import TaskInput as TaskInput  # part of this service's API
 from services.imports import PLAN, TASKS, UNITS, ChangedMeanwhile, prepared_import
 from services.plans import plan_in
-from storage.audit import Change
+from storage.audit import Change, PreparedChange
+from storage.audit import prepare as prepare_audit
+from storage.bulk import driver_rows
 from storage.models import TaskRow, UnitRow
 from storage.repositories.plans import Plans
-from storage.repositories.tasks import FIELDS, Tasks, TaskState
+from storage.repositories.tasks import FIELDS, TASK_COLUMNS, TASK_TABLE, Tasks, TaskState
 from storage.repositories.units import Units
 from storage.repositories.year_data import YearUnits
 from storage.unit_of_work import UnitOfWork
@@ -89,15 +91,16 @@ def task_import_basis(uow: UnitOfWork, year: int) -> TaskImportBasis:
 
 @dataclass(frozen=True)
 class _TasksPrepared:
-    """A tasks import worked out against a snapshot."""
+    """A tasks import worked out against a snapshot, its audit entries serialised (those of
+    new tasks get their ids in the write)."""
 
     plan_id: int
     unit_ids: set[int]
     states: list[TaskState]
-    added: list[dict[str, Any]]
-    updated: list[dict[str, Any]]
-    changes: list[tuple[int, dict[str, Any], dict[str, Any]]]
-    codes: dict[int, str]
+    added: list[tuple[Any, ...]]  # TASK_COLUMNS without created_at
+    updated: list[tuple[Any, ...]]  # FIELDS + id
+    audit_updated: list[PreparedChange]
+    audit_added: list[PreparedChange]
     unchanged: int
 
 
@@ -126,9 +129,13 @@ def import_tasks(
             assert plan_row is not None  # plan_in found it
             units = snapshot.repository(YearUnits).rows()
             states = snapshot.repository(Tasks).states(year)
-        return _prepare_tasks(year, tasks, plan, plan_row.id, units, states)
+        return _prepare_tasks(actor, year, tasks, plan, plan_row.id, units, states)
 
     def write(ready: _TasksPrepared) -> TaskImportSummary:
+        dialect = uow.database.engine.dialect
+        now = uow.now()
+        added = driver_rows(dialect, TASK_TABLE, TASK_COLUMNS, [(*r, now) for r in ready.added])
+        updated = driver_rows(dialect, TASK_TABLE, (*FIELDS, "id"), ready.updated)
         with uow:
             plan_row = uow.repository(Plans).current(year)
             if plan_row is None or plan_row.id != ready.plan_id:
@@ -138,28 +145,11 @@ def import_tasks(
             repo = uow.repository(Tasks)
             if repo.states(year) != ready.states:
                 raise ChangedMeanwhile(TASKS)
-            now = uow.now()
-            repo.update_many(ready.updated)
-            ids = repo.insert_many(year, [{**row, "created_at": now} for row in ready.added])
-            uow.audit_many(
-                [
-                    *(
-                        Change(actor.audit_name, "task.update", "task", task_id, before, after)
-                        for task_id, before, after in ready.changes
-                    ),
-                    *(
-                        Change(
-                            actor.audit_name,
-                            "task.add",
-                            "task",
-                            ids[(row["unit_id"], row["code"])],
-                            None,
-                            _task_data(row, ready.codes[row["unit_id"]]),
-                        )
-                        for row in ready.added
-                    ),
-                ]
-            )
+            repo.update_plain(updated)
+            ids = repo.insert_plain(year, added)
+            for row, entry in zip(ready.added, ready.audit_added, strict=True):
+                entry.entity_id = str(ids[(row[1], row[2])])
+            uow.audit_many([*ready.audit_updated, *ready.audit_added])
             uow.commit()
         if progress is not None:
             progress(len(tasks), len(tasks))
@@ -169,6 +159,7 @@ def import_tasks(
 
 
 def _prepare_tasks(
+    actor: Actor,
     year: int,
     tasks: Sequence[TaskInput],
     plan: Plan,
@@ -199,39 +190,46 @@ def _prepare_tasks(
         raise Invalid("task_duplicate", tasks=duplicates)
 
     existing = {(state[1], state[2]): state for state in states}
-    codes = {row.id: row.code for row in active}
-    added: list[dict[str, Any]] = []
-    updated: list[dict[str, Any]] = []
-    changes: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+    added: list[tuple[Any, ...]] = []
+    updated: list[tuple[Any, ...]] = []
+    update_changes: list[Change] = []
+    add_changes: list[Change] = []
     unchanged = 0
     for task in tasks:
         unit = units[task.unit]
-        fields: dict[str, Any] = {
-            "title": task.title,
-            "source_document": task.source_document,
-            "target": task.target,
-            "due_date": task.due_date,
-            "work_item": items[task.work_item],
-        }
+        fields = (
+            task.title,
+            task.source_document,
+            task.target,
+            task.due_date,
+            items[task.work_item],
+        )
+        identity = {"year": year, "code": task.code}
         state = existing.get((unit.id, task.code))
         if state is None:
-            added.append({"year": year, "unit_id": unit.id, "code": task.code, **fields})
+            added.append((year, unit.id, task.code, *fields))
+            data = _task_data(identity, fields, unit.code)
+            add_changes.append(Change(actor.audit_name, "task.add", "task", "", None, data))
             continue
-        stored = dict(zip(FIELDS, state[3:], strict=True))
-        if stored == fields:
+        if state[3:] == fields:
             unchanged += 1
             continue
-        identity = {"year": year, "unit_id": unit.id, "code": task.code}
-        updated.append({"task_id": state[0], **fields})
-        changes.append(
-            (
-                state[0],
-                _task_data({**identity, **stored}, unit.code),
-                _task_data({**identity, **fields}, unit.code),
-            )
+        updated.append((*fields, state[0]))
+        before = _task_data(identity, state[3:], unit.code)
+        after = _task_data(identity, fields, unit.code)
+        update_changes.append(
+            Change(actor.audit_name, "task.update", "task", state[0], before, after)
         )
-    unit_ids = {units[t.unit].id for t in tasks}
-    return _TasksPrepared(plan_id, unit_ids, states, added, updated, changes, codes, unchanged)
+    return _TasksPrepared(
+        plan_id,
+        {units[t.unit].id for t in tasks},
+        states,
+        added,
+        updated,
+        prepare_audit(update_changes),
+        prepare_audit(add_changes),
+        unchanged,
+    )
 
 
 def tasks_of_unit(uow: UnitOfWork, actor: Actor, unit_id: int, year: int) -> list[TaskView]:
@@ -270,17 +268,20 @@ def _as_unit(row: UnitRow) -> Unit:
     return Unit(row.code, row.name, Group(row.group))
 
 
-def _task_data(task: Mapping[str, Any], unit_code: str) -> dict[str, Any]:
-    """A task as its audit entries record it."""
+def _task_data(
+    identity: Mapping[str, Any], fields: Sequence[Any], unit_code: str
+) -> dict[str, Any]:
+    """A task as its audit entries record it (`fields` in the order of FIELDS)."""
+    title, source_document, target, due_date, work_item = fields
     return {
-        "year": task["year"],
+        "year": identity["year"],
         "unit": unit_code,
-        "code": task["code"],
-        "title": task["title"],
-        "source_document": task["source_document"],
-        "target": task["target"],
-        "due_date": task["due_date"].isoformat() if task["due_date"] else None,
-        "work_item": task["work_item"],
+        "code": identity["code"],
+        "title": title,
+        "source_document": source_document,
+        "target": target,
+        "due_date": due_date.isoformat() if due_date else None,
+        "work_item": work_item,
     }
 
 

@@ -44,11 +44,22 @@ from services.imports import (
 from services.peer import peer_import_problems, store_peer_votes
 from services.plans import plan_in
 from storage.audit import Change
-from storage.bulk import repeat_until_done, write_in_chunks
+from storage.audit import prepare as prepare_audit
+from storage.bulk import driver_rows, repeat_until_done, write_in_chunks
 from storage.clock import as_utc
 from storage.models import BonusRow, GradeRow, ValueSet
 from storage.repositories.plans import Plans
-from storage.repositories.year_data import INSERT_CHUNK, Bonuses, Grades, ValueSets, YearUnits
+from storage.repositories.year_data import (
+    BONUS_COLUMNS,
+    BONUS_TABLE,
+    GRADE_COLUMNS,
+    GRADE_TABLE,
+    INSERT_CHUNK,
+    Bonuses,
+    Grades,
+    ValueSets,
+    YearUnits,
+)
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -594,7 +605,7 @@ class _GradesPrepared:
     plan_id: int
     unit_ids: set[int]
     stamp: tuple[int, int]
-    new_rows: list[dict[str, Any]]
+    new_rows: list[tuple[Any, ...]]  # GRADE_COLUMNS up to the grade
     replaced_ids: list[int]
     replaced: list[dict[str, str]]
     unchanged: int
@@ -634,6 +645,33 @@ def import_grades(
         return replace(ready, unit_ids=ready.unit_ids | {units[r.unit].id for r in votes})
 
     def write(ready: _GradesPrepared) -> ImportSummary:
+        now = uow.now()
+        rows = driver_rows(
+            uow.database.engine.dialect,
+            GRADE_TABLE,
+            GRADE_COLUMNS,
+            [(*row, now, actor.person_id) for row in ready.new_rows],
+        )
+        total = len(rows)
+        [entry] = prepare_audit(
+            [
+                Change(
+                    actor.audit_name,
+                    "grades.import",
+                    "grades",
+                    year,
+                    {"replaced": ready.replaced} if ready.replaced else None,
+                    {
+                        "year": year,
+                        "source": source,
+                        "records": len(records),
+                        "added": total - len(ready.replaced),
+                        "replaced": len(ready.replaced),
+                        "unchanged": ready.unchanged,
+                    },
+                )
+            ]
+        )
         with uow:
             # Units first, as record_grade does, so that the two never wait for each other.
             uow.repository(YearUnits).lock(ready.unit_ids)
@@ -644,30 +682,12 @@ def import_grades(
             if votes and peer_import_problems(uow, plan_in(uow, year), year, votes, source):
                 raise ChangedMeanwhile(GRADES)  # a peer round closed meanwhile, say
             peer = store_peer_votes(uow, actor, year, votes, source) if votes else None
-            now = uow.now()
-            for row in ready.new_rows:
-                row["recorded_at"] = now
             grades.mark_replaced(ready.replaced_ids, now)
-            total = len(ready.new_rows)
             for start in range(0, total, INSERT_CHUNK):
-                grades.insert_many(ready.new_rows[start : start + INSERT_CHUNK])
+                grades.insert_plain(rows[start : start + INSERT_CHUNK])
                 if progress is not None:
                     progress(min(start + INSERT_CHUNK, total), total)
-            uow.audit(
-                actor.audit_name,
-                "grades.import",
-                "grades",
-                year,
-                {"replaced": ready.replaced} if ready.replaced else None,
-                {
-                    "year": year,
-                    "source": source,
-                    "records": len(records),
-                    "added": total - len(ready.replaced),
-                    "replaced": len(ready.replaced),
-                    "unchanged": ready.unchanged,
-                },
-            )
+            uow.audit_many([entry])
             uow.commit()
         peer_added, peer_replaced, peer_unchanged = (
             (peer.added, peer.replaced, peer.unchanged) if peer is not None else (0, 0, 0)
@@ -696,7 +716,7 @@ def _prepare_grades(
     current: dict[tuple[int, str, str, str], tuple[int, str]],
 ) -> _GradesPrepared:
     """The rows a grades import adds and replaces, given the grades in force."""
-    new_rows: list[dict[str, Any]] = []
+    new_rows: list[tuple[Any, ...]] = []
     replaced: list[dict[str, str]] = []
     replaced_ids: list[int] = []
     unchanged = 0
@@ -721,19 +741,7 @@ def _prepare_grades(
                     "after": given.value,
                 }
             )
-        new_rows.append(
-            {
-                "year": year,
-                "unit_id": unit.id,
-                "item": r.item,
-                "period": r.period,
-                "rater": rater,
-                "grade": given.value,
-                "recorded_at": None,  # the time of the write
-                "recorded_by": actor.person_id,
-                "replaced_at": None,
-            }
-        )
+        new_rows.append((year, unit.id, r.item, r.period, rater, given.value))
     unit_ids = {units[r.unit].id for r in records}
     return _GradesPrepared(plan_id, unit_ids, stamp, new_rows, replaced_ids, replaced, unchanged)
 
@@ -842,7 +850,7 @@ class _BonusPrepared:
     plan_id: int
     unit_ids: set[int]
     states: list[tuple[int, int, str, str, str]]
-    new_rows: list[dict[str, Any]]
+    new_rows: list[tuple[tuple[Any, ...], bool]]  # BONUS_COLUMNS up to the status; approved
     evidence: dict[int, str]
     approve: list[int]
     updates: list[tuple[int, dict[str, object], dict[str, object]]]
@@ -878,43 +886,55 @@ def import_bonus(
         return _prepare_bonus(actor, year, items, units, plan_id, states)
 
     def write(ready: _BonusPrepared) -> ImportSummary:
+        now = uow.now()
+        rows = driver_rows(
+            uow.database.engine.dialect,
+            BONUS_TABLE,
+            BONUS_COLUMNS,
+            [
+                (
+                    *row,
+                    now,
+                    actor.person_id,
+                    now if approved else None,
+                    actor.person_id if approved else None,
+                )
+                for row, approved in ready.new_rows
+            ],
+        )
+        entries = prepare_audit(
+            [
+                *(
+                    Change(actor.audit_name, "bonus.update", "bonus", bonus_id, before, after)
+                    for bonus_id, before, after in ready.updates
+                ),
+                Change(
+                    actor.audit_name,
+                    "bonus.import",
+                    "bonus",
+                    year,
+                    None,
+                    {
+                        "year": year,
+                        "source": source,
+                        "items": len(items),
+                        "added": len(ready.new_rows),
+                        "updated": len(ready.updates),
+                        "unchanged": ready.unchanged,
+                        "added_titles": ready.added_titles,
+                    },
+                ),
+            ]
+        )
         with uow:
             _recheck_basis(uow, year, ready.plan_id, ready.unit_ids)
             bonuses = uow.repository(Bonuses)
             if bonuses.states(year) != ready.states:
                 raise ChangedMeanwhile(BONUS)
-            now = uow.now()
-            for row in ready.new_rows:
-                row["created_at"] = now
-                if row["status"] == APPROVED:
-                    row["decided_at"] = now
-            bonuses.insert_many(ready.new_rows)
+            bonuses.insert_plain(rows)
             bonuses.set_evidence(ready.evidence)
             bonuses.decide_many(ready.approve, APPROVED, now, actor.person_id)
-            uow.audit_many(
-                [
-                    *(
-                        Change(actor.audit_name, "bonus.update", "bonus", bonus_id, before, after)
-                        for bonus_id, before, after in ready.updates
-                    ),
-                    Change(
-                        actor.audit_name,
-                        "bonus.import",
-                        "bonus",
-                        year,
-                        None,
-                        {
-                            "year": year,
-                            "source": source,
-                            "items": len(items),
-                            "added": len(ready.new_rows),
-                            "updated": len(ready.updates),
-                            "unchanged": ready.unchanged,
-                            "added_titles": ready.added_titles,
-                        },
-                    ),
-                ]
-            )
+            uow.audit_many(entries)
             uow.commit()
         if progress is not None:
             progress(len(items), len(items))
@@ -967,7 +987,7 @@ def _prepare_bonus(
     }
     code_of = {u.id: u.code for u in units.values()}
     conflicts: list[str] = []
-    new_rows: list[dict[str, Any]] = []
+    new_rows: list[tuple[tuple[Any, ...], bool]] = []
     evidence_of: dict[int, str] = {}
     approve: list[int] = []
     updates: list[tuple[int, dict[str, object], dict[str, object]]] = []
@@ -979,18 +999,10 @@ def _prepare_bonus(
         found = stored.get((unit.id, title))
         if found is None:
             new_rows.append(
-                {
-                    "year": year,
-                    "unit_id": unit.id,
-                    "title": title,
-                    "evidence_text": evidence,
-                    "status": APPROVED if item.approved else PENDING,
-                    "created_at": None,  # the time of the write
-                    "created_by": actor.person_id,
-                    "decided_at": None,
-                    "decided_by": actor.person_id if item.approved else None,
-                    "withdrawn_at": None,
-                }
+                (
+                    (year, unit.id, title, evidence, APPROVED if item.approved else PENDING),
+                    item.approved,
+                )
             )
             continue
         bonus_id, old_evidence, status = found
@@ -1012,7 +1024,7 @@ def _prepare_bonus(
     if conflicts:
         raise Invalid("bonus_import_conflicts", items=conflicts)
     unit_ids = {units[i.unit].id for i in items}
-    added_titles = [f"{code_of[r['unit_id']]}：{r['title']}" for r in new_rows]
+    added_titles = [f"{code_of[row[1]]}：{row[2]}" for row, _ in new_rows]
     return _BonusPrepared(
         plan_id, unit_ids, states, new_rows, evidence_of, approve, updates, unchanged, added_titles
     )

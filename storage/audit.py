@@ -11,9 +11,10 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
+from storage.bulk import driver_rows, insert_rows
 from storage.clock import as_utc
 from storage.models import AuditEntry, AuditHead
 
@@ -64,6 +65,24 @@ def entry_hash(
         separators=(",", ":"),
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _json_items(*values: Any) -> str:
+    """Values serialised as `entry_hash` serialises them, without the list's brackets."""
+    return json.dumps(list(values), ensure_ascii=False, sort_keys=True, separators=(",", ":"))[
+        1:-1
+    ]
+
+
+def _chained_hash(prev_hash: str, at_text: str, change: PreparedChange) -> str:
+    """`entry_hash` from pieces serialised before the transaction: the list as json.dumps
+    would write it (the hash and the ISO time need no escaping)."""
+    entity_id = change.entity_id
+    entity_text = f'"{entity_id}"' if entity_id.isalnum() and entity_id.isascii() else None
+    if entity_text is None:
+        entity_text = _json_items(entity_id)
+    payload = f'["{prev_hash}","{at_text}",{change.head},{entity_text},{change.tail}]'
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -126,38 +145,74 @@ def append(
     return entry
 
 
-def append_many(session: Session, at: datetime, changes: Sequence[Change]) -> None:
+@dataclass
+class PreparedChange:
+    """A change ready for `append_many`, serialised before the write transaction. Its
+    `entity_id` may be filled in inside the transaction (the id of a row just inserted)."""
+
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: str | None  # JSON text, as stored
+    after: str | None
+    head: str  # actor, action, entity as entry_hash serialises them
+    tail: str  # before, after as entry_hash serialises them
+
+
+def prepare(changes: Sequence[Change]) -> list[PreparedChange]:
+    """Serialise changes for `append_many` (the slow part, done before the transaction)."""
+    prepared: list[PreparedChange] = []
+    for change in changes:
+        before = jsonable(change.before) if change.before is not None else None
+        after = jsonable(change.after) if change.after is not None else None
+        prepared.append(
+            PreparedChange(
+                change.actor,
+                change.action,
+                change.entity,
+                str(change.entity_id),
+                json.dumps(before, ensure_ascii=False) if before is not None else None,
+                json.dumps(after, ensure_ascii=False) if after is not None else None,
+                _json_items(change.actor, change.action, change.entity),
+                _json_items(before, after),
+            )
+        )
+    return prepared
+
+
+AUDIT_COLUMNS = ("at", "actor", "action", "entity", "entity_id", "before", "after")
+
+
+def append_many(session: Session, at: datetime, changes: Sequence[PreparedChange]) -> None:
     """Add many entries after the newest in one bulk insert (an import's thousands of
     changes), chained exactly as `append` would chain them one by one."""
     if not changes:
         return
     head = _head(session)
     at = as_utc(at)
+    at_text = at.replace(tzinfo=None).isoformat(timespec="microseconds")
+    table = cast(Table, AuditEntry.__table__)
+    (stored_at,) = driver_rows(session.get_bind().dialect, table, ("at",), [(at,)])[0]
     prev = head.last_hash
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for change in changes:
-        before = jsonable(change.before) if change.before is not None else None
-        after = jsonable(change.after) if change.after is not None else None
-        entity_id = str(change.entity_id)
-        digest = entry_hash(
-            prev, at, change.actor, change.action, change.entity, entity_id, before, after
-        )
+        digest = _chained_hash(prev, at_text, change)
         rows.append(
-            {
-                "at": at,
-                "actor": change.actor,
-                "action": change.action,
-                "entity": change.entity,
-                "entity_id": entity_id,
-                "before": before,
-                "after": after,
-                "prev_hash": prev,
-                "hash": digest,
-            }
+            (
+                stored_at,
+                change.actor,
+                change.action,
+                change.entity,
+                change.entity_id,
+                change.before,
+                change.after,
+                prev,
+                digest,
+            )
         )
         prev = digest
-    table = cast(Table, AuditEntry.__table__)
-    session.execute(insert(table), rows)
+    insert_rows(session, table, (*AUDIT_COLUMNS, "prev_hash", "hash"), rows)
     # The head row is locked, so no other writer appends meanwhile: the newest id is ours.
     newest = session.execute(select(func.max(AuditEntry.id))).scalar_one()
     head.last_id = int(newest)

@@ -14,15 +14,19 @@ What is written this way must stay invisible until one short final transaction p
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from storage.unit_of_work import UnitOfWork
+from sqlalchemy import Boolean, Date, DateTime, Dialect, Table
+from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:  # the unit of work's audit log inserts through this module
+    from storage.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 
 # Seconds one chunk may hold SQLite's write lock.
-WRITE_SLICE = 0.15
+WRITE_SLICE = 0.25
 # Seconds a chunked writer steps aside after each commit on SQLite.
 SQLITE_PAUSE = 0.12
 FIRST_CHUNK = 5_000
@@ -84,3 +88,74 @@ def _next_size(size: int, written: int, held: float) -> int:
     # Grow gently (a chunk that ran on a quiet moment says little), shrink at once.
     wanted = min(wanted, size * 2)
     return max(MIN_CHUNK, min(MAX_CHUNK, wanted))
+
+
+def driver_rows(
+    dialect: Dialect, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[tuple[Any, ...]]:
+    """Rows of plain Python values as the database driver binds them for `insert_rows`: on
+    SQLite, times, dates and booleans in the text SQLAlchemy stores them as (so that they read
+    back the same); elsewhere unchanged. JSON columns take text already serialised. Done before
+    the write transaction: it is per-value Python work."""
+    if dialect.name != "sqlite":
+        return [tuple(row) for row in rows]
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if isinstance(table.c[name].type, (DateTime, Date, Boolean))
+        else None
+        for name in columns
+    ]
+    if not any(processors):
+        return [tuple(row) for row in rows]
+    return [
+        tuple(
+            value if process is None or value is None else process(value)
+            for process, value in zip(processors, row, strict=True)
+        )
+        for row in rows
+    ]
+
+
+def insert_rows(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert `driver_rows` in bulk within the session's transaction: COPY on PostgreSQL,
+    one executemany of plain tuples on SQLite (no per-row processing while the lock is held)."""
+    if not rows:
+        return
+    connection = session.connection()
+    names = ", ".join(f'"{name}"' for name in columns)
+    if connection.dialect.name == "postgresql":
+        driver: Any = connection.connection.driver_connection
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in columns)
+    connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))
+
+
+def update_rows(
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    key: str,
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Set `columns` of the rows whose `key` is the last value of each row (`driver_rows` of
+    columns + key), in one executemany of plain tuples within the session's transaction."""
+    if not rows:
+        return
+    connection = session.connection()
+    mark = "%s" if connection.dialect.name == "postgresql" else "?"
+    assignments = ", ".join(f'"{name}" = {mark}' for name in columns)
+    statement = f'UPDATE {table.name} SET {assignments} WHERE "{key}" = {mark}'
+    if connection.dialect.name == "postgresql":
+        driver: Any = connection.connection.driver_connection
+        with driver.cursor() as cursor:
+            cursor.executemany(statement, list(rows))
+        return
+    connection.exec_driver_sql(statement, list(rows))

@@ -9,7 +9,7 @@ from typing import Any, Self, TypeVar
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from storage.audit import Change, append, append_many
+from storage.audit import PreparedChange, append, append_many
 from storage.clock import Clock, SystemClock
 from storage.database import Database
 from storage.errors import DatabaseUnavailable
@@ -106,8 +106,9 @@ class UnitOfWork:
         """Record a change in the audit log, within this transaction."""
         append(self.session, self.now(), actor, action, entity, entity_id, before, after)
 
-    def audit_many(self, changes: Sequence[Change]) -> None:
-        """Record many changes in the audit log in one bulk insert, within this transaction."""
+    def audit_many(self, changes: Sequence[PreparedChange]) -> None:
+        """Record many changes in the audit log in one bulk insert, within this transaction
+        (serialise them with storage.audit.prepare before it begins)."""
         append_many(self.session, self.now(), changes)
 
     def snapshot(self) -> UnitOfWork:

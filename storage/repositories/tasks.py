@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, func, select
 
+from storage.bulk import insert_rows, update_rows
 from storage.clock import as_utc
 from storage.models import TaskRow
 from storage.unit_of_work import Repository
@@ -17,6 +18,9 @@ from storage.unit_of_work import Repository
 TaskState = tuple[int, int, str, str, str, str, date | None, str]
 # The fields of a task an import may change, in the order of TaskState after the code.
 FIELDS = ("title", "source_document", "target", "due_date", "work_item")
+TASK_TABLE = cast(Table, TaskRow.__table__)
+# The columns of a new task, in the order of the rows given to Tasks.insert_plain.
+TASK_COLUMNS = ("year", "unit_id", "code", *FIELDS, "created_at")
 
 
 class Tasks(Repository):
@@ -81,35 +85,25 @@ class Tasks(Repository):
         )
         return [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
-    def insert_many(
-        self, year: int, rows: Sequence[Mapping[str, Any]]
+    def insert_plain(
+        self, year: int, rows: Sequence[tuple[Any, ...]]
     ) -> dict[tuple[int, str], int]:
-        """Insert tasks of `year` (dicts of the columns) in one executemany; the new ids by
-        (unit_id, code)."""
+        """Insert tasks of `year` given as `driver_rows` of TASK_COLUMNS in bulk; the new ids
+        by (unit_id, code)."""
         if not rows:
             return {}
-        self.session.connection().execute(insert(_table()), list(rows))
-        wanted = {(row["unit_id"], row["code"]) for row in rows}
-        table = _table().c
+        insert_rows(self.session, TASK_TABLE, TASK_COLUMNS, rows)
+        wanted = {(row[1], row[2]) for row in rows}
+        table = TASK_TABLE.c
         found = self.session.connection().execute(
             select(table.unit_id, table.code, table.id).where(table.year == year)
         )
         return {(u, c): i for u, c, i in found if (u, c) in wanted}
 
-    def update_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Set the fields of tasks (dicts of task_id and FIELDS) in one executemany."""
-        if rows:
-            table = _table()
-            self.session.connection().execute(
-                update(table)
-                .where(table.c.id == bindparam("task_id"))
-                .values({name: bindparam(f"new_{name}") for name in FIELDS}),
-                [
-                    {"task_id": row["task_id"], **{f"new_{name}": row[name] for name in FIELDS}}
-                    for row in rows
-                ],
-            )
+    def update_plain(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Set the FIELDS of tasks given as `driver_rows` of FIELDS + id, in bulk."""
+        update_rows(self.session, TASK_TABLE, FIELDS, "id", rows)
 
 
 def _table() -> Table:
-    return cast(Table, TaskRow.__table__)
+    return TASK_TABLE

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 
+from storage.bulk import insert_rows
 from storage.models import UnitRow
 from storage.unit_of_work import Repository
 
 # (id, code, name, group, active): a unit as an import compares it.
 UnitState = tuple[int, str, str, str, bool]
+UNIT_TABLE = cast(Table, UnitRow.__table__)
+# The columns of a new unit, in the order of the rows given to Units.insert_plain.
+UNIT_COLUMNS = ("code", "name", "group", "active", "created_at")
 
 
 class Units(Repository):
@@ -62,14 +66,13 @@ class Units(Repository):
         ).all()
         return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
-    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-        """Insert units (dicts of code, name, group, active, created_at) in one executemany;
-        the new ids by code."""
+    def insert_plain(self, rows: Sequence[tuple[Any, ...]]) -> dict[str, int]:
+        """Insert units given as `driver_rows` of UNIT_COLUMNS in bulk; the new ids by code."""
         if not rows:
             return {}
-        self.session.connection().execute(insert(_table()), list(rows))
-        codes = {row["code"] for row in rows}
-        found = self.session.execute(select(UnitRow.code, UnitRow.id)).all()
+        insert_rows(self.session, UNIT_TABLE, UNIT_COLUMNS, rows)
+        codes = {row[0] for row in rows}
+        found = self.session.connection().execute(select(UNIT_TABLE.c.code, UNIT_TABLE.c.id))
         return {code: unit_id for code, unit_id in found if code in codes}
 
     def update_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -109,4 +112,4 @@ class Units(Repository):
 
 
 def _table() -> Table:
-    return cast(Table, UnitRow.__table__)
+    return UNIT_TABLE

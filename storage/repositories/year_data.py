@@ -17,13 +17,13 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    insert,
     or_,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
+from storage.bulk import insert_rows
 from storage.clock import as_utc
 from storage.models import (
     Base,
@@ -39,6 +39,31 @@ from storage.unit_of_work import Repository
 
 # Rows sent per executemany call: large enough to be fast, small enough to report progress.
 INSERT_CHUNK = 10_000
+GRADE_TABLE = cast(Table, GradeRow.__table__)
+# The columns of a new grade, in the order of the rows given to Grades.insert_plain.
+GRADE_COLUMNS = (
+    "year",
+    "unit_id",
+    "item",
+    "period",
+    "rater",
+    "grade",
+    "recorded_at",
+    "recorded_by",
+)
+BONUS_TABLE = cast(Table, BonusRow.__table__)
+# The columns of a new bonus item, in the order of the rows given to Bonuses.insert_plain.
+BONUS_COLUMNS = (
+    "year",
+    "unit_id",
+    "title",
+    "evidence_text",
+    "status",
+    "created_at",
+    "created_by",
+    "decided_at",
+    "decided_by",
+)
 
 
 def _table(model: type[Base]) -> Table:
@@ -284,10 +309,9 @@ class Grades(Repository):
                 .execution_options(synchronize_session=False)
             )
 
-    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert grades in one executemany."""
-        if rows:
-            self.session.execute(insert(_table(GradeRow)), list(rows))
+    def insert_plain(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert grades given as `driver_rows` of GRADE_COLUMNS in bulk."""
+        insert_rows(self.session, GRADE_TABLE, GRADE_COLUMNS, rows)
 
     def in_force(
         self, year: int, as_of: datetime | None = None
@@ -325,10 +349,9 @@ class Bonuses(Repository):
             ).scalars()
         )
 
-    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert bonus items in one executemany."""
-        if rows:
-            self.session.execute(insert(_table(BonusRow)), list(rows))
+    def insert_plain(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert bonus items given as `driver_rows` of BONUS_COLUMNS in bulk."""
+        insert_rows(self.session, BONUS_TABLE, BONUS_COLUMNS, rows)
 
     def states(self, year: int) -> list[tuple[int, int, str, str, str]]:
         """(id, unit_id, title, evidence, status) of the year's items not withdrawn, by id:
