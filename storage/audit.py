@@ -21,8 +21,15 @@ from storage.models import AuditEntry, AuditHead
 GENESIS = "0" * 64
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+# How entry_hash serialises, as one reusable encoder (json.dumps with options builds one a call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def jsonable(value: Any) -> Any:
     """A value as plain JSON data (dates as ISO text), stored and hashed the same way."""
+    if type(value) in _PLAIN:  # the common case first: an import serialises 100,000 values
+        return value
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -69,9 +76,7 @@ def entry_hash(
 
 def _json_items(*values: Any) -> str:
     """Values serialised as `entry_hash` serialises them, without the list's brackets."""
-    return json.dumps(list(values), ensure_ascii=False, sort_keys=True, separators=(",", ":"))[
-        1:-1
-    ]
+    return ",".join(_ENCODER.encode(value) for value in values)
 
 
 def _chained_hash(prev_hash: str, at_text: str, change: PreparedChange) -> str:
@@ -163,19 +168,25 @@ class PreparedChange:
 def prepare(changes: Sequence[Change]) -> list[PreparedChange]:
     """Serialise changes for `append_many` (the slow part, done before the transaction)."""
     prepared: list[PreparedChange] = []
+    heads: dict[tuple[str, str, str], str] = {}
     for change in changes:
-        before = jsonable(change.before) if change.before is not None else None
-        after = jsonable(change.after) if change.after is not None else None
+        names = (change.actor, change.action, change.entity)
+        head = heads.get(names)
+        if head is None:
+            head = heads[names] = _json_items(*names)
+        # Stored as serialised for the hash: any JSON text reads back as the same data.
+        before = _ENCODER.encode(jsonable(change.before)) if change.before is not None else None
+        after = _ENCODER.encode(jsonable(change.after)) if change.after is not None else None
         prepared.append(
             PreparedChange(
                 change.actor,
                 change.action,
                 change.entity,
                 str(change.entity_id),
-                json.dumps(before, ensure_ascii=False) if before is not None else None,
-                json.dumps(after, ensure_ascii=False) if after is not None else None,
-                _json_items(change.actor, change.action, change.entity),
-                _json_items(before, after),
+                before,
+                after,
+                head,
+                f"{before or 'null'},{after or 'null'}",
             )
         )
     return prepared

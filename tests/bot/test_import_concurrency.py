@@ -1,10 +1,12 @@
 """A coordinator's import never locks everyone else out.
 
-During the largest imports the workbook limits allow, run in a thread as the bot runs them
-(on SQLite and on PostgreSQL): a liaison's /tasks answers within 2 seconds, a rectification is
-submitted through the /rectify dialog, and the reminder tick sends the reminder that is due.
-Each action starts while the import is still writing (after its first stored chunk), so the
-bounds hold at the worst moment; the import itself still stores everything, as one new version.
+During the largest imports the workbook limits allow (40,000 units; 40,000 x 60 indicator
+values; 100,000 grades; 40,000 tasks; 20,000 bonus items), each run in a thread as the bot runs
+them, on SQLite and on PostgreSQL: a liaison's /tasks answers within 2 seconds, a rectification
+is submitted through the whole /rectify dialog, and the reminder tick sends the reminder due
+that day. The liaison starts once the import reports its first progress; every action of the
+values import (the longest) starts while it is still writing. Today /rectify fails after
+waiting 10 s for SQLite's write lock ("something went wrong"), and the reminder tick with it.
 """
 
 from __future__ import annotations
@@ -48,8 +50,10 @@ GRADE_TOWNS = 20_000
 BONUS_ITEMS = 20_000
 # /tasks must answer within this while an import runs: a person waiting for a list.
 TASKS_WITHIN = 2.0
-# No step of the /rectify dialog may wait longer than this (today one fails after 10 s).
-STEP_WITHIN = 5.0
+# No step of the /rectify dialog may wait longer than this: an import's write transaction is
+# short, yet 40,000 rows and their audit entries take seconds on a loaded machine (today the
+# step fails after waiting 10 s for the lock).
+STEP_WITHIN = 8.0
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="区发改局")
 
 
@@ -189,7 +193,6 @@ async def while_importing(
 
 
 def assert_served(served: Served, kind: str, *, whole: bool) -> None:
-    print(kind, served)  # TEMP
     """The bounds every import must keep; `whole`: every action started during the import
     (a long import), else at least /tasks did (the others may start after a short one)."""
     during = served.during_import if whole else served.during_import[:1]
@@ -204,6 +207,8 @@ def assert_served(served: Served, kind: str, *, whole: bool) -> None:
 async def test_a_liaison_is_served_during_the_largest_imports(world: BotWorld) -> None:
     liaison = await liaison_of_dianzi(world)
     load_plan(world.uow(), OPERATOR, plan_text(INDICATORS), "plan-60.yaml")
+    liaison.send_command("/tasks")  # once before: what the imports add is measured, not warm-up
+    await world.step()
     towns_in = many_towns(VALUE_TOWNS)
     served, units = await while_importing(
         world,
