@@ -74,6 +74,7 @@ from services.year_data import (
     import_grades,
     import_values,
 )
+from storage.errors import DatabaseUnavailable
 from storage.unit_of_work import UnitOfWork
 from templates import render
 
@@ -624,6 +625,12 @@ class UploadDialog(Dialog):
             await turn.finish()
             await turn.say(f"errors.{exc.code}", **exc.params)
             await turn.say("coord.upload_nothing_stored")
+            return
+        except DatabaseUnavailable as exc:
+            # Busy: nothing was stored; the summary and its Confirm button come back.
+            await turn.say(f"common.database_{exc.reason}")
+            await turn.save("confirm", data)
+            await self.prompt(turn)
             return
         await turn.finish()
         await turn.say(f"coord.upload_done_{data['kind']}", file=name, **done)
