@@ -33,12 +33,12 @@ import numpy as np
 from sqlalchemy import Table, insert
 
 from bench.bench_storage import plan_text, postgres_database, sqlite_database
-from bot.services.access import Actor
-from bot.services.people import register_units
-from bot.services.plans import load_plan, plan_in
-from bot.services.tasks import TaskInput, import_tasks
-from bot.services.year_data import GRADE_OF, import_bonus, import_grades, import_values
 from scoring import BonusItem, Grade, GradeRecord, Group, IndicatorValues, Unit
+from services.access import Actor
+from services.people import register_units
+from services.plans import load_plan, plan_in
+from services.tasks import TaskInput, import_tasks
+from services.year_data import GRADE_OF, import_bonus, import_grades, import_values
 from storage.clock import FixedClock
 from storage.database import Database
 from storage.errors import DatabaseUnavailable

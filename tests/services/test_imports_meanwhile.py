@@ -12,14 +12,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.plan_file import default_plan_text
-from bot.services import people, tasks, year_data
-from bot.services.access import Actor, Role
-from bot.services.errors import Invalid, Refused
-from bot.services.people import register_units
-from bot.services.plans import load_plan
-from bot.services.tasks import TaskInput, import_tasks, tasks_of_year
-from bot.services.year_data import (
+from scoring import BonusItem, Grade, GradeRecord, Group, IndicatorValues, InputError, Unit
+from services import people, tasks, year_data
+from services.access import Actor, Role
+from services.errors import Invalid, Refused
+from services.files.plan_file import default_plan_text
+from services.people import register_units
+from services.plans import load_plan
+from services.tasks import TaskInput, import_tasks, tasks_of_year
+from services.year_data import (
     add_bonus,
     decide_bonus,
     import_bonus,
@@ -30,7 +31,6 @@ from bot.services.year_data import (
     value_versions,
     values_in_force,
 )
-from scoring import BonusItem, Grade, GradeRecord, Group, IndicatorValues, InputError, Unit
 from storage import bulk
 from storage.audit import verify
 from storage.clock import FixedClock
