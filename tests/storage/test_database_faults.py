@@ -108,3 +108,26 @@ def test_upgrading_value_sets_to_staged_writes_keeps_them(tmp_path: Path) -> Non
             "VALUES (2025, NULL, 'staged.xlsx', '2025-01-03 00:00:00')"
         )  # a set still being written has no version yet
     database.dispose()
+
+
+def test_a_reader_neither_waits_for_a_writer_nor_blocks_one(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "kaohe.db"
+    shutil.copyfile(sqlite_template, path)
+    database = open_database(f"sqlite:///{path}", lock_timeout=0.2)
+    load_plan(UnitOfWork(database), OPERATOR, default_plan_text(2025), "plan.yaml")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # a long import holds the write lock
+    try:
+        with UnitOfWork(database, read_only=True) as uow:
+            assert uow.session.execute(select(PlanVersion.year)).scalars().all() == [2025]
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with UnitOfWork(database, read_only=True) as reading:
+        reading.session.execute(select(PlanVersion.year)).all()  # a reader's snapshot is open
+        load_plan(UnitOfWork(database), OPERATOR, default_plan_text(2026), "plan.yaml")
+    with database.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_size_limit").scalar() == 64 * 1024 * 1024
+    database.dispose()
