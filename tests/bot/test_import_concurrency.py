@@ -54,6 +54,10 @@ TASKS_WITHIN = 2.0
 # short, yet 40,000 rows and their audit entries take seconds on a loaded machine (today the
 # step fails after waiting 10 s for the lock).
 STEP_WITHIN = 8.0
+# What /tasks takes with no import on an idle 2-core machine (generously). When the machine is
+# so loaded that /tasks alone is slower, both bounds grow in proportion (the step's never past
+# 9.5 s, below the 10 s a writer waits for the lock): what is measured is the import's effect.
+QUIET_TASKS = 0.2
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="区发改局")
 
 
@@ -192,14 +196,29 @@ async def while_importing(
     return served, await job
 
 
-def assert_served(served: Served, kind: str, *, whole: bool) -> None:
+@dataclass(frozen=True)
+class Bounds:
+    """The time bounds of this run: TASKS_WITHIN and STEP_WITHIN, grown on a loaded machine."""
+
+    tasks: float
+    step: float
+
+    @classmethod
+    def for_machine(cls, quiet_tasks: float) -> Bounds:
+        """The bounds, given how long /tasks took here with no import running."""
+        slowness = max(1.0, quiet_tasks / QUIET_TASKS)
+        return cls(TASKS_WITHIN * slowness, min(STEP_WITHIN * slowness, 9.5))
+
+
+def assert_served(served: Served, kind: str, bounds: Bounds, *, whole: bool) -> None:
     """The bounds every import must keep; `whole`: every action started during the import
     (a long import), else at least /tasks did (the others may start after a short one)."""
     during = served.during_import if whole else served.during_import[:1]
     assert all(during), f"{kind}: an action started after the import ended"
-    assert served.tasks_seconds < TASKS_WITHIN, f"{kind}: /tasks took {served.tasks_seconds:.1f} s"
+    took = served.tasks_seconds
+    assert took < bounds.tasks, f"{kind}: /tasks took {took:.1f} s (bound {bounds.tasks:.1f} s)"
     slowest = max(served.rectify_seconds)
-    assert slowest < STEP_WITHIN, f"{kind}: a /rectify step took {slowest:.1f} s"
+    assert slowest < bounds.step, f"{kind}: a /rectify step took {slowest:.1f} s"
     assert "整改已提交" in served.receipt, served.receipt
     assert served.reminders_sent == 1, f"{kind}: the reminder tick sent {served.reminders_sent}"
 
@@ -207,8 +226,11 @@ def assert_served(served: Served, kind: str, *, whole: bool) -> None:
 async def test_a_liaison_is_served_during_the_largest_imports(world: BotWorld) -> None:
     liaison = await liaison_of_dianzi(world)
     load_plan(world.uow(), OPERATOR, plan_text(INDICATORS), "plan-60.yaml")
-    liaison.send_command("/tasks")  # once before: what the imports add is measured, not warm-up
-    await world.step()
+    quiet = []
+    for _ in range(4):  # the first warms up (the new plan parsed): what imports add is measured
+        liaison.send_command("/tasks")
+        quiet.append(await timed_step(world))
+    bounds = Bounds.for_machine(sorted(quiet[1:])[1])
     towns_in = many_towns(VALUE_TOWNS)
     served, units = await while_importing(
         world,
@@ -216,7 +238,7 @@ async def test_a_liaison_is_served_during_the_largest_imports(world: BotWorld) -
         date(2025, 4, 2),
         lambda progress: register_units(world.uow(), OPERATOR, towns_in, progress=progress),
     )
-    assert_served(served, "units", whole=False)
+    assert_served(served, "units", bounds, whole=False)
     assert len(units.added) == VALUE_TOWNS
 
     with UnitOfWork(world.database, world.clock, read_only=True) as work:
@@ -233,7 +255,7 @@ async def test_a_liaison_is_served_during_the_largest_imports(world: BotWorld) -
             world.uow(), OPERATOR, YEAR, values, "values-40000.xlsx", progress=progress
         ),
     )
-    assert_served(served, "values", whole=True)
+    assert_served(served, "values", bounds, whole=True)
     assert (summary.version, summary.rows) == (1, len(towns) * INDICATORS)
 
     grades = [
@@ -249,7 +271,7 @@ async def test_a_liaison_is_served_during_the_largest_imports(world: BotWorld) -
             world.uow(), OPERATOR, YEAR, grades, "grades-100000.xlsx", progress=progress
         ),
     )
-    assert_served(served, "grades", whole=False)
+    assert_served(served, "grades", bounds, whole=False)
     assert summary.added == len(grades)
 
     tasks = [TaskInput(code, "T1", f"{code} 重点任务", work_item="key_work") for code in towns]
@@ -259,7 +281,7 @@ async def test_a_liaison_is_served_during_the_largest_imports(world: BotWorld) -
         date(2025, 4, 6),
         lambda progress: import_tasks(world.uow(), OPERATOR, YEAR, tasks, progress=progress),
     )
-    assert_served(served, "tasks", whole=False)
+    assert_served(served, "tasks", bounds, whole=False)
     assert (done.added, done.updated) == (len(towns) - 1, 1)  # dianzi had its T1 already
 
     bonus = [BonusItem(code, "创新做法", True, "文件") for code in towns[:BONUS_ITEMS]]
@@ -271,5 +293,5 @@ async def test_a_liaison_is_served_during_the_largest_imports(world: BotWorld) -
             world.uow(), OPERATOR, YEAR, bonus, "bonus.xlsx", progress=progress
         ),
     )
-    assert_served(served, "bonus", whole=False)
+    assert_served(served, "bonus", bounds, whole=False)
     assert summary.added == BONUS_ITEMS
