@@ -627,8 +627,10 @@ class UploadDialog(Dialog):
             await turn.say("coord.upload_nothing_stored")
             return
         except DatabaseUnavailable as exc:
+            if exc.reason != "locked":
+                raise
             # Busy: nothing was stored; the summary and its Confirm button come back.
-            await turn.say(f"common.database_{exc.reason}")
+            await turn.say("common.database_locked")
             await turn.save("confirm", data)
             await self.prompt(turn)
             return

@@ -152,10 +152,10 @@ async def on_error(update: object, context: KaoheContext) -> None:
 
 
 def _error_message(error: BaseException | None) -> str:
-    """The catalog key of what went wrong: the database busy (another writer held it too
-    long: try again in a moment) or unreachable says so; anything else is an apology."""
-    if isinstance(error, DatabaseUnavailable):
-        return f"common.database_{error.reason}"
+    """The catalog key of what went wrong: the database busy (another writer held it longer
+    than a writer waits) says so, to try again in a moment; anything else is an apology."""
+    if isinstance(error, DatabaseUnavailable) and error.reason == "locked":
+        return "common.database_locked"
     return "common.something_went_wrong"
 
 
