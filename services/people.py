@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,10 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from scoring import Group, Unit
 from services.access import Actor, Role, require_role
 from services.errors import Invalid, NotFound, Refused
+from services.imports import UNITS, ChangedMeanwhile, prepared_import
+from storage.audit import Change, PreparedChange
+from storage.audit import prepare as prepare_audit
+from storage.bulk import driver_rows
 from storage.clock import as_utc
 from storage.models import Invite, Person, UnitRow
 from storage.repositories.people import Invites, People
-from storage.repositories.units import Units
+from storage.repositories.units import UNIT_COLUMNS, UNIT_TABLE, Units, UnitState
 from storage.unit_of_work import UnitOfWork
 
 INVITE_LIFETIME = timedelta(days=7)
@@ -86,70 +90,129 @@ class IssuedInvite:
 # Units
 
 
-def register_units(uow: UnitOfWork, actor: Actor, units: Sequence[Unit]) -> ImportSummary:
-    """Add new units and update changed ones by code, all or nothing; none is deleted."""
+@dataclass(frozen=True)
+class _UnitsPrepared:
+    """A units import worked out against a snapshot of every unit, its audit entries
+    serialised (those of new units get their ids in the write)."""
+
+    snapshot: list[UnitState]
+    added: list[Unit]
+    changed: list[tuple[UnitState, Unit]]
+    unchanged: list[Unit]
+    audit_added: list[PreparedChange]
+    audit_changed: list[PreparedChange]
+
+
+def register_units(
+    uow: UnitOfWork,
+    actor: Actor,
+    units: Sequence[Unit],
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportSummary:
+    """Add new units and update changed ones by code, all or nothing; none is deleted.
+
+    Worked out against a snapshot of the units, then written with bulk statements in one short
+    transaction that first checks the units are still as in the snapshot."""
     require_role(actor, Role.COORDINATOR)
     incoming = _checked_units(units)
-    with uow:
-        repo = uow.repository(Units)
-        existing = {row.code: row for row in repo.all(include_inactive=True)}
-        final_names = {code: row.name for code, row in existing.items()}
-        final_names.update({unit.code: unit.name for unit in incoming})
-        taken = sorted(name for name, count in Counter(final_names.values()).items() if count > 1)
-        if taken:
-            raise Invalid("unit_names_taken", names=taken)
+    if progress is not None:
+        progress(0, len(incoming))
 
-        added: list[Unit] = []
-        changed: list[tuple[UnitRow, dict[str, Any], Unit]] = []
-        unchanged: list[Unit] = []
-        for unit in incoming:
-            row = existing.get(unit.code)
-            if row is None:
-                added.append(unit)
-            elif row.name == unit.name and row.group == unit.group.value and row.active:
-                unchanged.append(unit)
-            else:
-                changed.append((row, _unit_data(row), unit))
+    def prepare() -> _UnitsPrepared:
+        with uow.snapshot() as snapshot:
+            states = snapshot.repository(Units).states()
+        return _prepare_units(actor, states, incoming)
 
-        # Names are unique in the database, so units swapping names would clash half-way:
-        # park every renamed unit on a placeholder first, then give the final names.
-        renamed = [(row, unit) for row, _, unit in changed if row.name != unit.name]
-        if renamed:
-            for row, _ in renamed:
-                row.name = f"~renaming~{row.id}~"
-            uow.flush()
-        for row, _, unit in changed:
-            row.name = unit.name
-            row.group = unit.group.value
-            row.active = True
-        uow.flush()
-        rows = [
-            repo.add(
-                UnitRow(
-                    code=unit.code,
-                    name=unit.name,
-                    group=unit.group.value,
-                    active=True,
-                    created_at=uow.now(),
-                )
+    def write(ready: _UnitsPrepared) -> ImportSummary:
+        now = uow.now()
+        new_rows = driver_rows(
+            uow.database.engine.dialect,
+            UNIT_TABLE,
+            UNIT_COLUMNS,
+            [(u.code, u.name, u.group.value, True, now) for u in ready.added],
+        )
+        with uow:
+            repo = uow.repository(Units)
+            if repo.states() != ready.snapshot:
+                raise ChangedMeanwhile(UNITS)
+            # Names are unique in the database, so units swapping names would clash half-way:
+            # park every renamed unit on a placeholder first, then give the final names.
+            repo.rename_many(
+                {
+                    old[0]: f"~renaming~{old[0]}~"
+                    for old, unit in ready.changed
+                    if old[2] != unit.name
+                }
             )
+            repo.update_many(
+                [
+                    {
+                        "unit_id": old[0],
+                        "name": unit.name,
+                        "group": unit.group.value,
+                        "active": True,
+                    }
+                    for old, unit in ready.changed
+                ]
+            )
+            ids = repo.insert_plain(new_rows)
+            for unit, entry in zip(ready.added, ready.audit_added, strict=True):
+                entry.entity_id = str(ids[unit.code])
+            uow.audit_many([*ready.audit_added, *ready.audit_changed])
+            uow.commit()
+        if progress is not None:
+            progress(len(incoming), len(incoming))
+        return ImportSummary(
+            added=tuple(ready.added),
+            updated=tuple(
+                UnitChange(Unit(old[1], old[2], Group(old[3])), unit)
+                for old, unit in ready.changed
+            ),
+            unchanged=tuple(ready.unchanged),
+        )
+
+    return prepared_import(UNITS, prepare, write)
+
+
+def _prepare_units(actor: Actor, states: list[UnitState], incoming: list[Unit]) -> _UnitsPrepared:
+    """What importing `incoming` does to the units in `states` (refused if names clash)."""
+    existing = {state[1]: state for state in states}
+    final_names = {code: state[2] for code, state in existing.items()}
+    final_names.update({unit.code: unit.name for unit in incoming})
+    taken = sorted(name for name, count in Counter(final_names.values()).items() if count > 1)
+    if taken:
+        raise Invalid("unit_names_taken", names=taken)
+    added: list[Unit] = []
+    changed: list[tuple[UnitState, Unit]] = []
+    unchanged: list[Unit] = []
+    for unit in incoming:
+        state = existing.get(unit.code)
+        if state is None:
+            added.append(unit)
+        elif state[2] == unit.name and state[3] == unit.group.value and state[4]:
+            unchanged.append(unit)
+        else:
+            changed.append((state, unit))
+    audit_added = prepare_audit(
+        [
+            Change(actor.audit_name, "unit.add", "unit", "", None, _unit_data(unit, True))
             for unit in added
         ]
-        uow.flush()
-
-        for row in rows:
-            uow.audit(actor.audit_name, "unit.add", "unit", row.id, None, _unit_data(row))
-        for row, before, _ in changed:
-            uow.audit(actor.audit_name, "unit.update", "unit", row.id, before, _unit_data(row))
-        uow.commit()
-    return ImportSummary(
-        added=tuple(added),
-        updated=tuple(
-            UnitChange(Unit(before["code"], before["name"], Group(before["group"])), unit)
-            for _, before, unit in changed
-        ),
-        unchanged=tuple(unchanged),
     )
+    audit_changed = prepare_audit(
+        [
+            Change(
+                actor.audit_name,
+                "unit.update",
+                "unit",
+                old[0],
+                {"code": old[1], "name": old[2], "group": old[3], "active": old[4]},
+                _unit_data(unit, True),
+            )
+            for old, unit in changed
+        ]
+    )
+    return _UnitsPrepared(states, added, changed, unchanged, audit_added, audit_changed)
 
 
 def _checked_units(units: Sequence[Unit]) -> list[Unit]:
@@ -178,8 +241,9 @@ def _checked_units(units: Sequence[Unit]) -> list[Unit]:
     return checked
 
 
-def _unit_data(row: UnitRow) -> dict[str, Any]:
-    return {"code": row.code, "name": row.name, "group": row.group, "active": row.active}
+def _unit_data(unit: Unit, active: bool) -> dict[str, Any]:
+    """A unit as its audit entries record it."""
+    return {"code": unit.code, "name": unit.name, "group": unit.group.value, "active": active}
 
 
 # ---------------------------------------------------------------------------------------------

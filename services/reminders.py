@@ -329,16 +329,19 @@ def _row(
 
 def plan_reminders(uow: UnitOfWork) -> PlanningSummary:
     """Create the reminder rows the deadlines call for and skip pending ones that no longer
-    apply; safe to run again at any time (and by two schedulers at once)."""
-    with uow:
-        now = as_utc(uow.now())
-        plans = _Plans(uow)
+    apply; safe to run again at any time (and by two schedulers at once).
+
+    The deadlines are worked out from a read-only snapshot (with a large district that takes
+    seconds); only the inserts and skips take the write lock, in a short transaction."""
+    with uow.snapshot() as snapshot:
+        now = as_utc(snapshot.now())
+        plans = _Plans(snapshot)
         ruling = plans.ruling(now)
         if ruling is None:
             return PlanningSummary(0, 0)
-        repo = uow.repository(Reminders)
-        items = _open_deadlines(uow, plans, now)
-        peer_deadlines, peer_notices, peer_owing = _peer_owing(uow, plans)
+        repo = snapshot.repository(Reminders)
+        items = _open_deadlines(snapshot, plans, now)
+        peer_deadlines, peer_notices, peer_owing = _peer_owing(snapshot, plans)
         deadlines = [*items, *peer_deadlines]
         liaisons = repo.liaisons(
             [*(i.unit_id for i in deadlines), *(n.unit_id for n in peer_notices)]
@@ -375,7 +378,9 @@ def plan_reminders(uow: UnitOfWork) -> PlanningSummary:
                     key = ReminderKey(ESCALATION, ESCALATION, who.person_id, day)
                     wanted.add(key)
                     rows[key] = _row(ESCALATION, ESCALATION, who, day, at, {}, now)
-        oldest = min((k.due_on for k in rows), default=today)
+    oldest = min((k.due_on for k in rows), default=today)
+    with uow:
+        repo = uow.repository(Reminders)
         existing = repo.keys_since(oldest)
         created = repo.add_missing([r for k, r in rows.items() if k not in existing])
         gone = [

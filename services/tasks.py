@@ -8,20 +8,28 @@ never deleted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+from sqlalchemy import Row
 
 from scoring import Group, Plan, Unit
 from services.access import Actor, Role, require_role
 from services.errors import Invalid, NotFound, Refused
 from services.files.task_reader import MAX_CODE, MAX_TEXT
 from services.files.task_reader import TaskInput as TaskInput  # part of this service's API
+from services.imports import PLAN, TASKS, UNITS, ChangedMeanwhile, prepared_import
 from services.plans import plan_in
+from storage.audit import Change, PreparedChange
+from storage.audit import prepare as prepare_audit
+from storage.bulk import driver_rows
 from storage.models import TaskRow, UnitRow
-from storage.repositories.tasks import Tasks
+from storage.repositories.plans import Plans
+from storage.repositories.tasks import FIELDS, TASK_COLUMNS, TASK_TABLE, Tasks, TaskState
 from storage.repositories.units import Units
+from storage.repositories.year_data import YearUnits
 from storage.unit_of_work import UnitOfWork
 
 
@@ -81,87 +89,147 @@ def task_import_basis(uow: UnitOfWork, year: int) -> TaskImportBasis:
     return TaskImportBasis(plan, units)
 
 
+@dataclass(frozen=True)
+class _TasksPrepared:
+    """A tasks import worked out against a snapshot, its audit entries serialised (those of
+    new tasks get their ids in the write)."""
+
+    plan_id: int
+    unit_ids: set[int]
+    states: list[TaskState]
+    added: list[tuple[Any, ...]]  # TASK_COLUMNS without created_at
+    updated: list[tuple[Any, ...]]  # FIELDS + id
+    audit_updated: list[PreparedChange]
+    audit_added: list[PreparedChange]
+    unchanged: int
+
+
 def import_tasks(
-    uow: UnitOfWork, actor: Actor, year: int, tasks: Sequence[TaskInput]
+    uow: UnitOfWork,
+    actor: Actor,
+    year: int,
+    tasks: Sequence[TaskInput],
+    progress: Callable[[int, int], None] | None = None,
 ) -> TaskImportSummary:
-    """Add or update the tasks of `year` (coordinators); all or nothing, audited per change."""
+    """Add or update the tasks of `year` (coordinators); all or nothing, audited per change.
+
+    Checked and compared against a snapshot; written with bulk statements in one short
+    transaction that first checks the year's tasks are still as in the snapshot."""
     require_role(actor, Role.COORDINATOR)
     if not tasks:
         raise Invalid("task_import_empty")
     _check_fields(tasks)
-    with uow:
-        plan = plan_in(uow, year)
-        active = uow.repository(Units).all()
-        units = {row.name: row for row in active}
-        units.update({row.code: row for row in active})  # codes win over names
-        unknown = sorted({t.unit for t in tasks if t.unit not in units})
-        if unknown:
-            raise NotFound("task_units_unknown", units=unknown)
-        items = {key: item.code for item in plan.work.items for key in (item.code, item.name)}
-        bad_items = sorted({t.work_item for t in tasks if t.work_item not in items})
-        if bad_items:
-            raise Invalid(
-                "task_work_items_unknown",
-                items=bad_items,
-                choices=[i.code for i in plan.work.items],
-            )
-        seen: set[tuple[int, str]] = set()
-        duplicates: list[str] = []
-        for task in tasks:
-            key = (units[task.unit].id, task.code)
-            if key in seen:
-                duplicates.append(f"{units[task.unit].code}/{task.code}")
-            seen.add(key)
-        if duplicates:
-            raise Invalid("task_duplicate", tasks=duplicates)
+    if progress is not None:
+        progress(0, len(tasks))
 
-        repo = uow.repository(Tasks)
-        existing = {(row.unit_id, row.code): row for row in repo.of_year(year)}
+    def prepare() -> _TasksPrepared:
+        with uow.snapshot() as snapshot:
+            plan = plan_in(snapshot, year)
+            plan_row = snapshot.repository(Plans).current(year)
+            assert plan_row is not None  # plan_in found it
+            units = snapshot.repository(YearUnits).rows()
+            states = snapshot.repository(Tasks).states(year)
+        return _prepare_tasks(actor, year, tasks, plan, plan_row.id, units, states)
+
+    def write(ready: _TasksPrepared) -> TaskImportSummary:
+        dialect = uow.database.engine.dialect
         now = uow.now()
-        added: list[TaskRow] = []
-        updated = unchanged = 0
-        for task in tasks:
-            unit = units[task.unit]
-            fields = {
-                "title": task.title,
-                "source_document": task.source_document,
-                "target": task.target,
-                "due_date": task.due_date,
-                "work_item": items[task.work_item],
-            }
-            row = existing.get((unit.id, task.code))
-            if row is None:
-                added.append(
-                    repo.add(
-                        TaskRow(
-                            year=year, unit_id=unit.id, code=task.code, created_at=now, **fields
-                        )
-                    )
-                )
-                continue
-            before = _task_dict(row, unit)
-            if all(getattr(row, name) == value for name, value in fields.items()):
-                unchanged += 1
-                continue
-            for name, value in fields.items():
-                setattr(row, name, value)
-            uow.audit(
-                actor.audit_name, "task.update", "task", row.id, before, _task_dict(row, unit)
-            )
-            updated += 1
-        uow.flush()
-        by_id = {row.id: row for row in units.values()}
-        for row in added:
-            uow.audit(
-                actor.audit_name,
-                "task.add",
-                "task",
-                row.id,
-                None,
-                _task_dict(row, by_id[row.unit_id]),
-            )
-        uow.commit()
-    return TaskImportSummary(year, len(added), updated, unchanged)
+        added = driver_rows(dialect, TASK_TABLE, TASK_COLUMNS, [(*r, now) for r in ready.added])
+        updated = driver_rows(dialect, TASK_TABLE, (*FIELDS, "id"), ready.updated)
+        with uow:
+            plan_row = uow.repository(Plans).current(year)
+            if plan_row is None or plan_row.id != ready.plan_id:
+                raise ChangedMeanwhile(PLAN)
+            if not {r.id for r in uow.repository(YearUnits).rows()}.issuperset(ready.unit_ids):
+                raise ChangedMeanwhile(UNITS)
+            repo = uow.repository(Tasks)
+            if repo.states(year) != ready.states:
+                raise ChangedMeanwhile(TASKS)
+            repo.update_plain(updated)
+            ids = repo.insert_plain(year, added)
+            for row, entry in zip(ready.added, ready.audit_added, strict=True):
+                entry.entity_id = str(ids[(row[1], row[2])])
+            uow.audit_many([*ready.audit_updated, *ready.audit_added])
+            uow.commit()
+        if progress is not None:
+            progress(len(tasks), len(tasks))
+        return TaskImportSummary(year, len(ready.added), len(ready.updated), ready.unchanged)
+
+    return prepared_import(TASKS, prepare, write)
+
+
+def _prepare_tasks(
+    actor: Actor,
+    year: int,
+    tasks: Sequence[TaskInput],
+    plan: Plan,
+    plan_id: int,
+    active: Sequence[Row[int, str, str, str]],
+    states: list[TaskState],
+) -> _TasksPrepared:
+    """What a tasks import adds and updates, given the active units and the year's tasks."""
+    units = {row.name: row for row in active}
+    units.update({row.code: row for row in active})  # codes win over names
+    unknown = sorted({t.unit for t in tasks if t.unit not in units})
+    if unknown:
+        raise NotFound("task_units_unknown", units=unknown)
+    items = {key: item.code for item in plan.work.items for key in (item.code, item.name)}
+    bad_items = sorted({t.work_item for t in tasks if t.work_item not in items})
+    if bad_items:
+        raise Invalid(
+            "task_work_items_unknown", items=bad_items, choices=[i.code for i in plan.work.items]
+        )
+    seen: set[tuple[int, str]] = set()
+    duplicates: list[str] = []
+    for task in tasks:
+        key = (units[task.unit].id, task.code)
+        if key in seen:
+            duplicates.append(f"{units[task.unit].code}/{task.code}")
+        seen.add(key)
+    if duplicates:
+        raise Invalid("task_duplicate", tasks=duplicates)
+
+    existing = {(state[1], state[2]): state for state in states}
+    added: list[tuple[Any, ...]] = []
+    updated: list[tuple[Any, ...]] = []
+    update_changes: list[Change] = []
+    add_changes: list[Change] = []
+    unchanged = 0
+    for task in tasks:
+        unit = units[task.unit]
+        fields = (
+            task.title,
+            task.source_document,
+            task.target,
+            task.due_date,
+            items[task.work_item],
+        )
+        identity = {"year": year, "code": task.code}
+        state = existing.get((unit.id, task.code))
+        if state is None:
+            added.append((year, unit.id, task.code, *fields))
+            data = _task_data(identity, fields, unit.code)
+            add_changes.append(Change(actor.audit_name, "task.add", "task", "", None, data))
+            continue
+        if state[3:] == fields:
+            unchanged += 1
+            continue
+        updated.append((*fields, state[0]))
+        before = _task_data(identity, state[3:], unit.code)
+        after = _task_data(identity, fields, unit.code)
+        update_changes.append(
+            Change(actor.audit_name, "task.update", "task", state[0], before, after)
+        )
+    return _TasksPrepared(
+        plan_id,
+        {units[t.unit].id for t in tasks},
+        states,
+        added,
+        updated,
+        prepare_audit(update_changes),
+        prepare_audit(add_changes),
+        unchanged,
+    )
 
 
 def tasks_of_unit(uow: UnitOfWork, actor: Actor, unit_id: int, year: int) -> list[TaskView]:
@@ -200,16 +268,20 @@ def _as_unit(row: UnitRow) -> Unit:
     return Unit(row.code, row.name, Group(row.group))
 
 
-def _task_dict(row: TaskRow, unit: UnitRow) -> dict[str, Any]:
+def _task_data(
+    identity: Mapping[str, Any], fields: Sequence[Any], unit_code: str
+) -> dict[str, Any]:
+    """A task as its audit entries record it (`fields` in the order of FIELDS)."""
+    title, source_document, target, due_date, work_item = fields
     return {
-        "year": row.year,
-        "unit": unit.code,
-        "code": row.code,
-        "title": row.title,
-        "source_document": row.source_document,
-        "target": row.target,
-        "due_date": row.due_date.isoformat() if row.due_date else None,
-        "work_item": row.work_item,
+        "year": identity["year"],
+        "unit": unit_code,
+        "code": identity["code"],
+        "title": title,
+        "source_document": source_document,
+        "target": target,
+        "due_date": due_date.isoformat() if due_date else None,
+        "work_item": work_item,
     }
 
 

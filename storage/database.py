@@ -28,12 +28,17 @@ def _sqlite_setup(engine: Engine, lock_timeout: float) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # A large import grows the WAL file to hundreds of MB; once checkpointed it is cut back.
+        cursor.execute("PRAGMA journal_size_limit=67108864")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         # Writers take the write lock at BEGIN, so two writers never both read the same audit
-        # head and fork the chain; readers do not block anyone in WAL mode.
+        # head and fork the chain, and wait for it up to the busy timeout (then "database is
+        # locked": DatabaseUnavailable("locked"), told to the person as busy, try again).
+        # Readers begin a deferred transaction: in WAL mode they read a snapshot and neither
+        # wait for a writer nor block one, however long an import runs.
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -25,9 +26,24 @@ def alembic_config(database: Database) -> Config:
 def upgrade(database: Database, revision: str = "head") -> None:
     """Apply every migration up to `revision` (the newest by default)."""
     config = alembic_config(database)
-    with database.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with database.engine.connect() as connection:
+        raw: Any = connection.connection.driver_connection
+        if database.is_sqlite:
+            # SQLite changes a column by rebuilding its table, which foreign keys pointing at
+            # that table forbid; they are switched off (only outside a transaction) for the
+            # migration and every reference is checked once before it commits.
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if database.is_sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"a migration broke foreign keys: {broken[:5]}")
+        finally:
+            if database.is_sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def current_revision(database: Database) -> str | None:

@@ -103,13 +103,17 @@ class PlanVersion(Base):
 
 
 class ValueSet(Base):
-    """One import of a year's indicator values; the newest version is the one in force."""
+    """One import of a year's indicator values; the newest version is the one in force.
+
+    A set is written in chunks before it is published: until then its `version` is NULL (and
+    `imported_at` when its writing began), and no reader sees it.
+    """
 
     __tablename__ = "value_sets"
     __table_args__ = (UniqueConstraint("year", "version"),)
     id: Mapped[int] = _id()
     year: Mapped[int] = mapped_column(Integer, index=True)
-    version: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(500))
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     imported_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from storage.audit import append
+from storage.audit import PreparedChange, append, append_many
 from storage.clock import Clock, SystemClock
 from storage.database import Database
 from storage.errors import DatabaseUnavailable
@@ -24,10 +24,19 @@ class Repository:
         self.session = session
 
 
+# PostgreSQL's lock_timeout, deadlock and serialisation failures: another writer held what this
+# one needed; trying again shortly succeeds, like SQLite's "database is locked".
+_BUSY_STATES = frozenset({"55P03", "40P01", "40001"})
+
+
 def _unavailable(exc: BaseException) -> DatabaseUnavailable:
-    text = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0] if str(exc) else ""
-    reason = "locked" if "locked" in text.lower() or "busy" in text.lower() else "unreachable"
-    return DatabaseUnavailable(reason, text)
+    original = getattr(exc, "orig", exc)
+    text = str(original or exc).strip().splitlines()[0] if str(exc) else ""
+    lowered = text.lower()
+    busy = getattr(original, "sqlstate", None) in _BUSY_STATES or any(
+        word in lowered for word in ("locked", "busy", "lock timeout")
+    )
+    return DatabaseUnavailable("locked" if busy else "unreachable", text)
 
 
 class UnitOfWork:
@@ -96,6 +105,16 @@ class UnitOfWork:
     ) -> None:
         """Record a change in the audit log, within this transaction."""
         append(self.session, self.now(), actor, action, entity, entity_id, before, after)
+
+    def audit_many(self, changes: Sequence[PreparedChange]) -> None:
+        """Record many changes in the audit log in one bulk insert, within this transaction
+        (serialise them with storage.audit.prepare before it begins)."""
+        append_many(self.session, self.now(), changes)
+
+    def snapshot(self) -> UnitOfWork:
+        """A read-only unit of work on the same database and clock: where an import does its
+        slow reading and checking before its short write transaction."""
+        return UnitOfWork(self.database, self.clock, read_only=True)
 
     def flush(self) -> None:
         """Send pending changes to the database without committing (to get ids)."""

@@ -77,6 +77,7 @@ from services.year_data import (
     import_grades,
     import_values,
 )
+from storage.errors import DatabaseUnavailable
 from storage.unit_of_work import UnitOfWork
 from templates import render
 
@@ -589,6 +590,14 @@ class UploadDialog(Dialog):
             await turn.say(f"errors.{exc.code}", **exc.params)
             await turn.say("coord.upload_nothing_stored")
             await evidence.discard_files(turn.context, data)
+            return
+        except DatabaseUnavailable as exc:
+            if exc.reason != "locked":
+                raise
+            # Busy: nothing was stored; the summary and its Confirm button come back.
+            await turn.say("common.database_locked")
+            await turn.save("confirm", data)
+            await self.prompt(turn)
             return
         await turn.finish()
         await turn.say(f"coord.upload_done_{data['kind']}", file=name, **done)

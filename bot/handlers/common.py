@@ -17,6 +17,7 @@ from services import dialogs as dialog_service
 from services.access import Role
 from services.errors import ServiceError
 from services.people import person_session, redeem_invite, set_language
+from storage.errors import DatabaseUnavailable
 from templates import LANGUAGES, normalise_language, render
 
 log = logging.getLogger(__name__)
@@ -146,10 +147,18 @@ async def on_error(update: object, context: KaoheContext) -> None:
             log.debug("the tap was answered already")
     try:
         await context.bot.send_message(
-            update.effective_chat.id, render("common.something_went_wrong", language, html=True)
+            update.effective_chat.id, render(_error_message(context.error), language, html=True)
         )
     except TelegramError:
         log.warning("could not tell the user about the error")
+
+
+def _error_message(error: BaseException | None) -> str:
+    """The catalog key of what went wrong: the database busy (another writer held it longer
+    than a writer waits) says so, to try again in a moment; anything else is an apology."""
+    if isinstance(error, DatabaseUnavailable) and error.reason == "locked":
+        return "common.database_locked"
+    return "common.something_went_wrong"
 
 
 async def unknown_command(update: Update, context: KaoheContext) -> None:

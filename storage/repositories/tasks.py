@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
+from storage.bulk import insert_rows, update_rows
 from storage.clock import as_utc
 from storage.models import TaskRow
 from storage.unit_of_work import Repository
+
+# (id, unit_id, code, title, source_document, target, due_date, work_item): a task as an
+# import compares it.
+TaskState = tuple[int, int, str, str, str, str, date | None, str]
+# The fields of a task an import may change, in the order of TaskState after the code.
+FIELDS = ("title", "source_document", "target", "due_date", "work_item")
+TASK_TABLE = cast(Table, TaskRow.__table__)
+# The columns of a new task, in the order of the rows given to Tasks.insert_plain.
+TASK_COLUMNS = ("year", "unit_id", "code", *FIELDS, "created_at")
 
 
 class Tasks(Repository):
@@ -54,3 +65,45 @@ class Tasks(Repository):
             .group_by(TaskRow.unit_id)
         ).all()
         return {unit_id: as_utc(at) for unit_id, at in rows}
+
+    def states(self, year: int) -> list[TaskState]:
+        """Every task of `year` as plain values, by id."""
+        table = _table().c
+        rows = self.session.connection().execute(
+            select(
+                table.id,
+                table.unit_id,
+                table.code,
+                table.title,
+                table.source_document,
+                table.target,
+                table.due_date,
+                table.work_item,
+            )
+            .where(table.year == year)
+            .order_by(table.id)
+        )
+        return [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+
+    def insert_plain(
+        self, year: int, rows: Sequence[tuple[Any, ...]]
+    ) -> dict[tuple[int, str], int]:
+        """Insert tasks of `year` given as `driver_rows` of TASK_COLUMNS in bulk; the new ids
+        by (unit_id, code)."""
+        if not rows:
+            return {}
+        insert_rows(self.session, TASK_TABLE, TASK_COLUMNS, rows)
+        wanted = {(row[1], row[2]) for row in rows}
+        table = TASK_TABLE.c
+        found = self.session.connection().execute(
+            select(table.unit_id, table.code, table.id).where(table.year == year)
+        )
+        return {(u, c): i for u, c, i in found if (u, c) in wanted}
+
+    def update_plain(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Set the FIELDS of tasks given as `driver_rows` of FIELDS + id, in bulk."""
+        update_rows(self.session, TASK_TABLE, FIELDS, "id", rows)
+
+
+def _table() -> Table:
+    return TASK_TABLE

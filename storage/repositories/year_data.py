@@ -10,9 +10,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Executable, Row, Table, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    Executable,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
+from storage.bulk import insert_rows
 from storage.clock import as_utc
 from storage.models import (
     Base,
@@ -28,6 +39,31 @@ from storage.unit_of_work import Repository
 
 # Rows sent per executemany call: large enough to be fast, small enough to report progress.
 INSERT_CHUNK = 10_000
+GRADE_TABLE = cast(Table, GradeRow.__table__)
+# The columns of a new grade, in the order of the rows given to Grades.insert_plain.
+GRADE_COLUMNS = (
+    "year",
+    "unit_id",
+    "item",
+    "period",
+    "rater",
+    "grade",
+    "recorded_at",
+    "recorded_by",
+)
+BONUS_TABLE = cast(Table, BonusRow.__table__)
+# The columns of a new bonus item, in the order of the rows given to Bonuses.insert_plain.
+BONUS_COLUMNS = (
+    "year",
+    "unit_id",
+    "title",
+    "evidence_text",
+    "status",
+    "created_at",
+    "created_by",
+    "decided_at",
+    "decided_by",
+)
 
 
 def _table(model: type[Base]) -> Table:
@@ -83,11 +119,15 @@ class YearUnits(Repository):
 
 
 class ValueSets(Repository):
-    """Versioned imports of a year's indicator values; the newest version is in force."""
+    """Versioned imports of a year's indicator values; the newest version is in force.
+
+    A set is staged first (version NULL: no reader sees it), its values written in chunks of
+    short transactions, then published with the next version number in one short one.
+    """
 
     def latest(self, year: int, as_of: datetime | None = None) -> ValueSet | None:
-        """The newest value set of `year` (imported by `as_of`, if given)."""
-        query = select(ValueSet).where(ValueSet.year == year)
+        """The newest published value set of `year` (imported by `as_of`, if given)."""
+        query = select(ValueSet).where(ValueSet.year == year, ValueSet.version.is_not(None))
         if as_of is not None:
             query = query.where(ValueSet.imported_at <= as_utc(as_of))
         return self.session.execute(
@@ -95,10 +135,12 @@ class ValueSets(Repository):
         ).scalar_one_or_none()
 
     def versions(self, year: int) -> list[ValueSet]:
-        """Every value set of `year`, oldest first."""
+        """Every published value set of `year`, oldest first."""
         return list(
             self.session.execute(
-                select(ValueSet).where(ValueSet.year == year).order_by(ValueSet.version)
+                select(ValueSet)
+                .where(ValueSet.year == year, ValueSet.version.is_not(None))
+                .order_by(ValueSet.version)
             ).scalars()
         )
 
@@ -114,8 +156,58 @@ class ValueSets(Repository):
         self.session.add(row)
         return row
 
-    def insert_values(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert indicator values (dicts of value_set_id, unit_id, indicator, value) in bulk:
+    def stage(self, year: int, source: str, at: datetime, by: int | None) -> int:
+        """A new value set, not yet published (no version; `imported_at` = when its writing
+        began); its id."""
+        row = ValueSet(year=year, version=None, source=source, imported_at=at, imported_by=by)
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def publish(self, value_set_id: int, version: int, at: datetime) -> bool:
+        """Give a staged set its version and import time: it is in force from the commit.
+        False if it is gone or published already."""
+        result = self.session.execute(
+            update(ValueSet)
+            .where(ValueSet.id == value_set_id, ValueSet.version.is_(None))
+            .values(version=version, imported_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(cast(Any, result).rowcount == 1)
+
+    def abandoned(self, year: int, before: datetime) -> list[int]:
+        """Staged sets of `year` whose writing began before `before` and never finished (the
+        process stopped half-way): their ids."""
+        return list(
+            self.session.execute(
+                select(ValueSet.id).where(
+                    ValueSet.year == year,
+                    ValueSet.version.is_(None),
+                    ValueSet.imported_at < as_utc(before),
+                )
+            ).scalars()
+        )
+
+    def discard_some(self, value_set_id: int, limit: int) -> int:
+        """Delete up to `limit` values of a set that was never published; once none is left,
+        the set itself. How many rows went (0 when nothing was left)."""
+        table = _table(IndicatorValue)
+        ids = select(table.c.id).where(table.c.value_set_id == value_set_id).limit(limit)
+        connection = self.session.connection()
+        deleted = cast(
+            Any, connection.execute(table.delete().where(table.c.id.in_(ids.scalar_subquery())))
+        ).rowcount
+        if deleted:
+            return int(deleted)
+        gone = connection.execute(
+            _table(ValueSet)
+            .delete()
+            .where(_table(ValueSet).c.id == value_set_id, _table(ValueSet).c.version.is_(None))
+        )
+        return int(cast(Any, gone).rowcount)
+
+    def insert_values(self, rows: Sequence[tuple[int, int, str, float | None]]) -> None:
+        """Insert indicator values, (value_set_id, unit_id, indicator, value) tuples, in bulk:
         COPY on PostgreSQL, one executemany elsewhere; within the unit of work's transaction."""
         if not rows:
             return
@@ -129,11 +221,15 @@ class ValueSets(Repository):
                 cursor.copy(f"COPY indicator_values ({columns}) FROM STDIN") as copy,
             ):
                 for row in rows:
-                    copy.write_row(
-                        (row["value_set_id"], row["unit_id"], row["indicator"], row["value"])
-                    )
+                    copy.write_row(row)
             return
-        connection.execute(insert(_table(IndicatorValue)), list(rows))
+        # The driver's executemany of plain tuples: SQLAlchemy's per-row processing of
+        # dictionaries would double the time the write lock is held.
+        connection.exec_driver_sql(
+            "INSERT INTO indicator_values (value_set_id, unit_id, indicator, value) "
+            "VALUES (?, ?, ?, ?)",
+            list(rows),
+        )
 
     def values(self, value_set_id: int) -> list[tuple[int, str, float | None]]:
         """The (unit_id, indicator, value) rows of a value set, as the driver gives them."""
@@ -194,6 +290,14 @@ class Grades(Repository):
         ).all()
         return {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in rows}
 
+    def stamp(self, year: int) -> tuple[int, int]:
+        """How many grades `year` has and the newest id: grades are only ever added (a replaced
+        one is marked in the transaction that adds its successor), so any change moves this."""
+        count, newest = self.session.execute(
+            select(func.count(GradeRow.id), func.max(GradeRow.id)).where(GradeRow.year == year)
+        ).one()
+        return int(count), int(newest or 0)
+
     def mark_replaced(self, ids: Iterable[int], at: datetime) -> None:
         """Set `replaced_at` on the grades with these ids."""
         ids = list(ids)
@@ -205,10 +309,9 @@ class Grades(Repository):
                 .execution_options(synchronize_session=False)
             )
 
-    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert grades in one executemany."""
-        if rows:
-            self.session.execute(insert(_table(GradeRow)), list(rows))
+    def insert_plain(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert grades given as `driver_rows` of GRADE_COLUMNS in bulk."""
+        insert_rows(self.session, GRADE_TABLE, GRADE_COLUMNS, rows)
 
     def in_force(
         self, year: int, as_of: datetime | None = None
@@ -246,10 +349,41 @@ class Bonuses(Repository):
             ).scalars()
         )
 
-    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert bonus items in one executemany."""
-        if rows:
-            self.session.execute(insert(_table(BonusRow)), list(rows))
+    def insert_plain(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert bonus items given as `driver_rows` of BONUS_COLUMNS in bulk."""
+        insert_rows(self.session, BONUS_TABLE, BONUS_COLUMNS, rows)
+
+    def states(self, year: int) -> list[tuple[int, int, str, str, str]]:
+        """(id, unit_id, title, evidence, status) of the year's items not withdrawn, by id:
+        what an import compares against."""
+        table = _table(BonusRow).c
+        rows = self.session.connection().execute(
+            select(table.id, table.unit_id, table.title, table.evidence_text, table.status)
+            .where(table.year == year, table.withdrawn_at.is_(None))
+            .order_by(table.id)
+        )
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def set_evidence(self, evidence: Mapping[int, str]) -> None:
+        """Replace the evidence text of items by id, in one executemany."""
+        if evidence:
+            table = _table(BonusRow)
+            self.session.connection().execute(
+                update(table)
+                .where(table.c.id == bindparam("bonus_id"))
+                .values(evidence_text=bindparam("new_evidence")),
+                [{"bonus_id": i, "new_evidence": text} for i, text in evidence.items()],
+            )
+
+    def decide_many(self, ids: Sequence[int], status: str, at: datetime, by: int | None) -> None:
+        """Record the same decision on several items."""
+        table = _table(BonusRow)
+        for start in range(0, len(ids), 1000):  # keeps under every backend's parameter limit
+            self.session.connection().execute(
+                update(table)
+                .where(table.c.id.in_(ids[start : start + 1000]))
+                .values(status=status, decided_at=at, decided_by=by)
+            )
 
     def standing(self, year: int, as_of: datetime | None = None) -> list[Row[int, str, str, bool]]:
         """(unit_id, title, evidence, approved) of the items claimed by `as_of` and not

@@ -87,7 +87,8 @@ def value_years(world: BotWorld) -> list[tuple[int, int]]:
     uow = world.uow()
     with uow:
         sets = uow.repository(ValueSets)
-        return [(y, s.version) for y in (2024, 2025) for s in sets.versions(y)]
+        # versions() gives published sets only, so every version is set
+        return [(y, s.version or 0) for y in (2024, 2025) for s in sets.versions(y)]
 
 
 async def coordinator(world: BotWorld) -> FakeUser:
