@@ -1,7 +1,7 @@
 """value sets written in chunks before they are published: version NULL until then
 
 Revision ID: 0004_value_set_staging
-Revises: 0002_peer_rating
+Revises: 0003_evidence_kept
 Create Date: 2026-12-01 09:00:00.000000
 """
 
