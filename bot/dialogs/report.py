@@ -200,6 +200,7 @@ class ReportDialog(Dialog):
             latest = history[-1]
             existing = {
                 "version": latest.version,
+                "receipt": latest.receipt,
                 "at": latest.submitted_at.isoformat(),
                 "on_time": latest.on_time,
             }
@@ -507,7 +508,16 @@ class ReportDialog(Dialog):
         if action == "cx" and turn.step in ("intro", "summary"):
             draft = turn.data
             await turn.finish()
-            await turn.say("monthly.cancelled")
+            existing = draft.get("existing")
+            if existing:
+                # A correction was dropped: the version already submitted still counts.
+                await turn.say(
+                    "monthly.cancelled_correction",
+                    version=existing["version"],
+                    receipt=existing.get("receipt") or "",
+                )
+            else:
+                await turn.say("monthly.cancelled")
             await evidence.discard_files(turn.context, draft)
             return
         if turn.step == "intro" and action in _INTRO_ACTIONS:

@@ -22,6 +22,7 @@ from services.tasks import TaskInput, import_tasks, tasks_of_unit
 from services.unit_report import year_records
 from storage.models import ReportEvidence
 from storage.repositories.evidence import EvidenceFiles
+from templates import render
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld, bot_world, new_application
 from tests.fakes.bot_api import record_errors, tiny_png
 
@@ -481,6 +482,25 @@ async def test_cancel_drops_the_draft_and_stores_nothing(world: BotWorld) -> Non
     assert "已取消" in texts(world, user)[-1]
     assert draft(world) is None
     assert history(world, 3) == []
+
+
+async def test_cancelling_a_correction_says_the_submitted_version_stands(
+    world: BotWorld,
+) -> None:
+    user = await start(world)
+    await tap(world, user, "📝 逐项填写")
+    await fill(world, user, "正常推进", "60%", "顺利")
+    await fill(world, user, "未开始", "0%", None)
+    await tap(world, user, "✅ 确认报送")
+    user.send_command("/report")
+    await world.step()
+    await tap(world, user, "✏️ 更正本月报送")
+    await tap(world, user, "✖️ 取消")
+    said = texts(world, user)[-1]
+    expected = render("monthly.cancelled_correction", "zh", version=1, receipt="R2025-03-0002-v1")
+    assert said == expected
+    assert "没有报送任何内容" not in said
+    assert [v.version for v in history(world, 3)] == [1]
 
 
 # -- photos and documents ---------------------------------------------------------------------
