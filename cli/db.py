@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import BAD_INPUT, fail, handled, out, t
+from cli.common import check_output, fail, handled, out, t, writing
 from services import wiring
 from services.access import Actor
 from services.files.plan_file import PlanFileError
@@ -69,8 +69,7 @@ def backup_command(
     force: Annotated[bool, typer.Option("--force")] = False,
 ) -> None:
     """Write a consistent copy of the database (an SQLite file) while kaohe runs."""
-    if output.exists() and not force:
-        fail([t("cli.file_exists", file=str(output))], BAD_INPUT)
-    with handled():
+    check_output(output, force)
+    with handled(), writing(output):
         copied = backup(wiring.database(), output)
     out.print(t("db.backup_written", file=str(output), count=copied))

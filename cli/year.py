@@ -27,7 +27,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from cli.common import BAD_INPUT, LANG, err, fail, handled, out, t, warn
+from cli.common import BAD_INPUT, LANG, check_output, err, fail, handled, out, t, warn, writing
 from scoring import InputProblem
 from services import wiring
 from services.access import Actor
@@ -206,9 +206,8 @@ def report_command(
     force: Annotated[bool, typer.Option("--force")] = False,
 ) -> None:
     """The report workbook of a year, or one unit's assessment report (--unit)."""
-    if output.exists() and not force:
-        fail([t("cli.file_exists", file=str(output))])
-    with handled(), _progress() as step:
+    check_output(output, force)
+    with handled(), writing(output), _progress() as step:
         moment = _as_of(year, as_of)
         step(t("year.writing_report", file=str(output)), None)
         if unit is None:

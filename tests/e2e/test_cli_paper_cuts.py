@@ -1,0 +1,136 @@
+"""The command line's paper cuts (issue 10): output paths that cannot be written, usage errors
+in the configured language, help at 80 columns, what a backup's count counts, progress."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from cli.app import app
+from services import wiring
+from services.access import Actor
+from services.files.reader import read_units
+from services.people import register_units
+from services.plans import load_plan
+from services.sample_district import SampleFiles, write_sample
+from services.settings import get_settings
+from storage.database import Database
+from storage.unit_of_work import UnitOfWork
+from templates import render
+
+runner = CliRunner()
+
+
+def _clear_caches() -> None:
+    get_settings.cache_clear()
+    wiring.database.cache_clear()
+
+
+@pytest.fixture
+def kaohe(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Database]:
+    """The `kaohe` command pointed at the test database (of each kind), in Chinese."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KAOHE_DATABASE_URL", database.url)
+    monkeypatch.setenv("KAOHE_LANGUAGE", "zh")
+    _clear_caches()
+    yield database
+    wiring.database().dispose()
+    _clear_caches()
+
+
+@pytest.fixture
+def sample(kaohe: Database, tmp_path: Path) -> SampleFiles:
+    """The sample district's files; its plan and units stored in the database."""
+    files = write_sample(tmp_path / "sample")
+    load_plan(UnitOfWork(kaohe), Actor.operator(), files.plan.read_text(encoding="utf-8"), "plan")
+    register_units(UnitOfWork(kaohe), Actor.operator(), read_units(files.units))
+    return files
+
+
+def kaohe_cli(*args: str) -> Result:
+    """Run `kaohe` with these arguments."""
+    return runner.invoke(app, list(args))
+
+
+def flat(text: str) -> str:
+    """Output without line breaks and repeated spaces (the terminal may wrap long lines)."""
+    return "".join(text.split())
+
+
+def _output_commands(files: SampleFiles, target: Path) -> list[list[str]]:
+    return [
+        ["report", "--year", "2025", "-o", str(target)],
+        ["report", "--year", "2025", "--unit", "dianzi", "-o", str(target)],
+        ["backup", "-o", str(target)],
+        ["plan", "init", "--year", "2026", "-o", str(target)],
+        ["template", "values", "--plan", str(files.plan), "-o", str(target)],
+        [
+            "score",
+            *("--plan", str(files.plan), "--units", str(files.units)),
+            *("--values", str(files.values), "--xlsx", str(target)),
+        ],
+    ]
+
+
+def test_every_output_in_a_missing_folder_is_bad_input_with_a_message(
+    sample: SampleFiles, tmp_path: Path
+) -> None:
+    target = tmp_path / "nonexistent" / "dir" / "x.xlsx"
+    expected = render("cli.output_no_folder", "zh", file=str(target), folder=str(target.parent))
+    for args in _output_commands(sample, target):
+        result = kaohe_cli(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), args
+        assert flat(expected) in flat(result.output), args
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_an_output_that_is_a_folder_or_in_a_read_only_folder_is_bad_input(
+    sample: SampleFiles, tmp_path: Path
+) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for args in _output_commands(sample, folder):
+        result = kaohe_cli(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert flat(render("cli.output_is_folder", "zh", file=str(folder))) in flat(result.output)
+    if os.geteuid() == 0:  # root writes in any folder: nothing to refuse
+        return
+    folder.chmod(0o500)
+    try:
+        target = folder / "x.xlsx"
+        for args in _output_commands(sample, target):
+            result = kaohe_cli(*args)
+            assert result.exit_code == 2, (args, result.output)
+            text = render("cli.output_not_writable", "zh", file=str(target), folder=str(folder))
+            assert flat(text) in flat(result.output), args
+    finally:
+        folder.chmod(0o700)
+
+
+def test_sample_into_a_folder_that_cannot_be_created_is_bad_input(
+    kaohe: Database, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    result = kaohe_cli("sample", "-o", str(blocker / "sub"))
+    assert result.exit_code == 2, result.output
+    assert str(blocker / "sub") in flat(result.output)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a full disk)")
+def test_a_write_that_fails_midway_is_a_message_and_bad_input(tmp_path: Path) -> None:
+    result = kaohe_cli("plan", "init", "--year", "2026", "-o", "/dev/full", "--force")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+    assert flat(render("cli.output_failed", "zh", file="/dev/full", reason="X")).split("X")[
+        0
+    ] in flat(result.output)
