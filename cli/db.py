@@ -14,7 +14,7 @@ from services.files.plan_file import PlanFileError
 from services.plans import load_plan
 from storage import migrate
 from storage.audit import verify
-from storage.backup import backup
+from storage.backup import backup, backup_contents
 
 
 def register(app: typer.Typer) -> None:
@@ -71,5 +71,10 @@ def backup_command(
     """Write a consistent copy of the database (an SQLite file) while kaohe runs."""
     check_output(output, force)
     with handled(), writing(output):
-        copied = backup(wiring.database(), output)
-    out.print(t("db.backup_written", file=str(output), count=copied))
+        backup(wiring.database(), output)
+    tables, rows = backup_contents(output)
+    size = output.stat().st_size
+    out.print(
+        t("db.backup_written", file=str(output), tables=tables, rows=rows, size=size),
+        markup=False,
+    )

@@ -4,6 +4,7 @@ in the configured language, help at 80 columns, what a backup's count counts, pr
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,3 +135,31 @@ def test_a_write_that_fails_midway_is_a_message_and_bad_input(tmp_path: Path) ->
     assert flat(render("cli.output_failed", "zh", file="/dev/full", reason="X")).split("X")[
         0
     ] in flat(result.output)
+
+
+def test_backup_says_how_many_tables_and_rows_it_copied(
+    sample: SampleFiles, tmp_path: Path
+) -> None:
+    target = tmp_path / "backup.db"
+    result = kaohe_cli("backup", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(target) as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'"
+            )
+        ]
+        rows = sum(conn.execute(f'select count(*) from "{n}"').fetchone()[0] for n in names)
+    assert rows > 20  # the sample's units, the plan, the audit log
+    size = target.stat().st_size / 1048576
+    expected = render(
+        "db.backup_written",
+        "zh",
+        file=str(target),
+        tables=len(names),
+        rows=rows,
+        size=size * 1048576,
+    )
+    assert flat(expected) in flat(result.output)
+    assert f"{len(names)}张表" in flat(result.output)
