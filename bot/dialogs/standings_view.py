@@ -147,6 +147,7 @@ class StandingsDialog(Dialog):
     """/standings: the ranking of each group as text and as a bar chart (no state kept)."""
 
     kind = "standings"
+    cancelled_key = "common.cancelled_nothing"
     command = "standings"
     roles = VIEW_ROLES
 
@@ -253,6 +254,7 @@ class UnitDialog(Dialog):
     """/unit <name>: one unit's breakdown; asks for the name, offers candidates as buttons."""
 
     kind = "unit"
+    cancelled_key = "common.cancelled_nothing"
     command = "unit"
     roles = VIEW_ROLES
 
