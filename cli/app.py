@@ -176,10 +176,10 @@ def demo_command() -> None:
     )
 
 
-def print_standings(standings: Standings) -> None:
-    """A ranked table per group in the terminal."""
+def print_standings(standings: Standings, only: Group | None = None) -> None:
+    """A ranked table per group in the terminal (of one group, if `only`)."""
     plan = standings.plan
-    for group in Group:
+    for group in Group if only is None else (only,):
         results = standings.group(group)
         table = Table(
             title=t("cli.ranking_title", group=t(f"cli.group_{group.value}"), year=plan.year)

@@ -3,6 +3,7 @@ in the configured language, help at 80 columns, what a backup's count counts, pr
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -11,7 +12,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from bot.dialogs.standings_view import group_words_offered, parse_standings_args
 from cli.app import app
+from scoring import Group
+from scoring.groups import SHORT_NAMES, group_words, parse_group
+from scoring.plan import GROUP_LABELS
 from services import wiring
 from services.access import Actor
 from services.files.reader import read_units
@@ -21,7 +26,8 @@ from services.sample_district import SampleFiles, write_sample
 from services.settings import get_settings
 from storage.database import Database
 from storage.unit_of_work import UnitOfWork
-from templates import render
+from templates import LANGUAGES, render
+from tests.fixtures_workbooks import write_sheet
 
 runner = CliRunner()
 
@@ -163,3 +169,45 @@ def test_backup_says_how_many_tables_and_rows_it_copied(
     )
     assert flat(expected) in flat(result.output)
     assert f"{len(names)}张表" in flat(result.output)
+
+
+def test_every_group_word_works_in_the_units_import_the_bot_and_the_command_line(
+    sample: SampleFiles, tmp_path: Path
+) -> None:
+    year = "2025"
+    for group in Group:
+        for n, word in enumerate(group_words(group)):
+            rows = [["code", "name", "group"], [f"u{n}", f"单位{n}", word]]
+            (unit,) = read_units(write_sheet(tmp_path / f"{group.value}{n}.xlsx", "units", rows))
+            assert unit.group is group, word
+            assert parse_standings_args([word]).group is group, word
+        # The command line parses with the same function: its label, short name and value.
+        for word in group_words(group)[:3]:
+            result = kaohe_cli("standings", "--year", year, "--group", word.upper(), "--json")
+            assert result.exit_code == 0, (word, result.output)
+            assert list(json.loads(result.output)["groups"]) == [group.value], word
+    bad = kaohe_cli("standings", "--year", year, "--group", "乡")
+    assert bad.exit_code == 2
+    choices = [f"{GROUP_LABELS[g]}/{SHORT_NAMES[g]}" for g in Group]
+    assert flat(render("year.bad_group", "zh", got="乡", choices=choices)) in flat(bad.output)
+
+
+def test_the_help_texts_offer_the_words_every_reader_accepts() -> None:
+    offered = group_words_offered()
+    usage = render("coord.standings_usage", "zh", **offered)
+    for word in offered.values():
+        assert word in usage
+        assert parse_group(word) is not None
+    for choice in [f"{GROUP_LABELS[g]}/{SHORT_NAMES[g]}" for g in Group]:
+        for word in choice.split("/"):
+            assert parse_group(word) is not None
+
+
+def test_every_catalog_names_the_groups_alike() -> None:
+    for language in LANGUAGES:
+        for group in Group:
+            names = {
+                render(f"{namespace}.group_{group.value}", language)
+                for namespace in ("cli", "year", "report", "people", "broadcast")
+            }
+            assert len(names) == 1, (language, group, names)
