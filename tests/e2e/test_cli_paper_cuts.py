@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from typer.testing import CliRunner, Result
 
 from bot.dialogs.standings_view import group_words_offered, parse_standings_args
@@ -211,3 +213,26 @@ def test_every_catalog_names_the_groups_alike() -> None:
                 for namespace in ("cli", "year", "report", "people", "broadcast")
             }
             assert len(names) == 1, (language, group, names)
+
+
+def test_a_plan_without_measurement_units_is_checked_templated_and_scored(tmp_path: Path) -> None:
+    files = write_sample(tmp_path / "sample")
+    text = files.plan.read_text(encoding="utf-8")
+    unitless = re.sub(r'unit: "[^"]*", ', 'unit: "", ', text)
+    assert unitless != text and 'unit: "%"' not in unitless
+    files.plan.write_text(unitless, encoding="utf-8")
+    checked = kaohe_cli("plan", "check", str(files.plan))
+    assert checked.exit_code == 0, checked.output
+    template = kaohe_cli(
+        "template", "values", "--plan", str(files.plan), "-o", str(tmp_path / "v.xlsx")
+    )
+    assert template.exit_code == 0, template.output
+    report = tmp_path / "r.xlsx"
+    scored = kaohe_cli(
+        "score",
+        *("--plan", str(files.plan), "--units", str(files.units)),
+        *("--values", str(files.values), "--xlsx", str(report)),
+    )
+    assert scored.exit_code == 0, scored.output
+    cells = {str(c.value) for row in load_workbook(report)["指标得分"].iter_rows() for c in row}
+    assert "地区生产总值增速" in cells and "地区生产总值增速（）" not in cells
