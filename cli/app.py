@@ -11,7 +11,17 @@ import typer
 from rich.table import Table
 
 from cli import db, evidence, people, publish, run, tasks, year
-from cli.common import LANG, fail, handled, out, t, warn
+from cli.common import (
+    LANG,
+    check_output,
+    check_output_folder,
+    fail,
+    handled,
+    out,
+    t,
+    warn,
+    writing,
+)
 from scoring import EventKind, Group, InputProblem, Plan, Standings
 from services.file_scoring import ScoringFiles, score_files
 from services.files.input_templates import TEMPLATE_KINDS, write_template
@@ -35,11 +45,6 @@ db.register_plan(plan_app)
 ALL_TEMPLATE_KINDS: tuple[str, ...] = (*TEMPLATE_KINDS, "tasks")
 
 
-def _refuse_existing(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        fail([t("cli.file_exists", file=str(path))])
-
-
 @app.command("score", help=t("cli.score_help"))
 def score_command(
     plan: Annotated[Path, typer.Option("--plan", help="PLAN.yaml")],
@@ -54,6 +59,8 @@ def score_command(
     """Score data workbooks under a plan."""
     if as_json and xlsx is not None:
         fail([t("cli.json_and_xlsx")])
+    if xlsx is not None:
+        check_output(xlsx, force=True)
     warnings: list[InputProblem] = []
     with handled():
         standings = score_files(
@@ -66,7 +73,8 @@ def score_command(
         )
         return
     if xlsx is not None:
-        write_report(standings, xlsx, LANG)
+        with writing(xlsx):
+            write_report(standings, xlsx, LANG)
         out.print(t("cli.report_written", file=str(xlsx)))
         return
     print_standings(standings)
@@ -80,8 +88,9 @@ def plan_init(
 ) -> None:
     """Write the default plan of a year."""
     path = output or Path(f"plan-{year}.yaml")
-    _refuse_existing(path, force)
-    path.write_text(default_plan_text(year), encoding="utf-8")
+    check_output(path, force)
+    with writing(path):
+        path.write_text(default_plan_text(year), encoding="utf-8")
     out.print(t("plan.written", year=year, file=str(path)))
 
 
@@ -105,14 +114,15 @@ def template_command(
     """Write an empty data workbook with the right headers and drop-down lists."""
     if kind not in ALL_TEMPLATE_KINDS:
         fail([t("cli.unknown_template", kind=kind, kinds=list(ALL_TEMPLATE_KINDS))])
-    _refuse_existing(output, force)
+    check_output(output, force)
     with handled():
         loaded = load_plan_file(plan)
         known = read_units(units) if units else []
-    if kind == "tasks":
-        write_tasks_template(loaded, output, known, LANG)
-    else:
-        write_template(kind, loaded, output, known, LANG)
+    with writing(output):
+        if kind == "tasks":
+            write_tasks_template(loaded, output, known, LANG)
+        else:
+            write_template(kind, loaded, output, known, LANG)
     out.print(t("cli.template_written", kind=kind, file=str(output)))
 
 
@@ -122,7 +132,9 @@ def sample_command(
 ) -> None:
     """Write the bundled sample district's files."""
     folder = output or get_settings().data_dir / "sample"
-    write_sample(folder)
+    check_output_folder(folder)
+    with writing(folder):
+        write_sample(folder)
     out.print(t("cli.sample_written", folder=str(folder)))
 
 
@@ -130,7 +142,9 @@ def sample_command(
 def demo_command() -> None:
     """Score the bundled sample district, show its ranking and write its report."""
     folder = get_settings().data_dir / "sample"
-    files = write_sample(folder)
+    check_output_folder(folder)
+    with writing(folder):
+        files = write_sample(folder)
     standings = score_files(
         ScoringFiles(
             files.plan, files.units, files.values, files.grades, files.bonus, files.events
@@ -145,7 +159,8 @@ def demo_command() -> None:
     )
     print_standings(standings)
     report = folder / f"report-{standings.plan.year}.xlsx"
-    write_report(standings, report, LANG)
+    with writing(report):
+        write_report(standings, report, LANG)
     out.print(t("cli.report_written", file=str(report)))
     out.print(
         t(
@@ -161,10 +176,10 @@ def demo_command() -> None:
     )
 
 
-def print_standings(standings: Standings) -> None:
-    """A ranked table per group in the terminal."""
+def print_standings(standings: Standings, only: Group | None = None) -> None:
+    """A ranked table per group in the terminal (of one group, if `only`)."""
     plan = standings.plan
-    for group in Group:
+    for group in Group if only is None else (only,):
         results = standings.group(group)
         table = Table(
             title=t("cli.ranking_title", group=t(f"cli.group_{group.value}"), year=plan.year)

@@ -3,7 +3,7 @@
 kaohe values import FILE --year Y
 kaohe grades import FILE --year Y
 kaohe bonus import FILE --year Y
-kaohe standings --year Y [--as-of YYYY-MM-DD] [--json]
+kaohe standings --year Y [--as-of YYYY-MM-DD] [--group G] [--json]
 kaohe report --year Y -o FILE.xlsx [--unit U] [--as-of YYYY-MM-DD]
 """
 
@@ -27,8 +27,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from cli.common import BAD_INPUT, LANG, err, fail, handled, out, t, warn
-from scoring import InputProblem
+from cli.common import BAD_INPUT, LANG, check_output, err, fail, handled, out, t, warn, writing
+from scoring import Group, InputProblem
+from scoring.groups import SHORT_NAMES, parse_group
+from scoring.plan import GROUP_LABELS
 from services import wiring
 from services.access import Actor
 from services.files.reader import read_bonus, read_grades, read_values
@@ -177,23 +179,44 @@ def _as_of(year: int, text: str | None) -> datetime | None:
     return as_of_day(wiring.read_only_unit_of_work(), year, day)
 
 
+def _group_option(text: str | None) -> Group | None:
+    """The group `--group` names (any word of scoring.groups' vocabulary), or None for both."""
+    if text is None:
+        return None
+    group = parse_group(text)
+    if group is None:
+        fail([t("year.bad_group", got=text, choices=group_choices())], BAD_INPUT)
+    return group
+
+
+def group_choices() -> list[str]:
+    """The group names a help or an error offers: each label with its short name."""
+    return [f"{GROUP_LABELS[g]}/{SHORT_NAMES[g]}" for g in Group]
+
+
 def standings_command(
     year: Year,
     as_of: AsOf = None,
     as_json: Annotated[bool, typer.Option("--json", help=t("year.json_help"))] = False,
+    group_text: Annotated[
+        str | None,
+        typer.Option("--group", help=t("year.group_option_help", choices=group_choices())),
+    ] = None,
 ) -> None:
     """The standings of a year from the database (as of the end of a day, if told)."""
+    group = _group_option(group_text)
     with handled():
         moment = _as_of(year, as_of)
         standings = compute_standings(wiring.read_only_unit_of_work(), year, moment)
     if as_json:
-        sys.stdout.write(
-            json.dumps(standings.to_json(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
-        )
+        doc = standings.to_json()
+        if group is not None:
+            doc["groups"] = {group.value: doc["groups"][group.value]}
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
         return
     from cli.app import print_standings  # here, not above: cli.app imports this module
 
-    print_standings(standings)
+    print_standings(standings, group)
     if as_of is not None:
         out.print(t("year.as_of_note", day=as_of), markup=False)
 
@@ -206,9 +229,8 @@ def report_command(
     force: Annotated[bool, typer.Option("--force")] = False,
 ) -> None:
     """The report workbook of a year, or one unit's assessment report (--unit)."""
-    if output.exists() and not force:
-        fail([t("cli.file_exists", file=str(output))])
-    with handled(), _progress() as step:
+    check_output(output, force)
+    with handled(), writing(output), _progress() as step:
         moment = _as_of(year, as_of)
         step(t("year.writing_report", file=str(output)), None)
         if unit is None:

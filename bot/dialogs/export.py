@@ -40,6 +40,7 @@ class ExportDialog(Dialog):
     """/export: sends the report workbook (no state kept)."""
 
     kind = "export"
+    cancelled_key = "common.cancelled_nothing"
     command = "export"
     roles = VIEW_ROLES
 

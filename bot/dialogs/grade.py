@@ -182,6 +182,7 @@ class GradeDialog(Dialog):
     """/grade: period, unit, work item, grade in one tap; then the next unit."""
 
     kind = "grade"
+    cancelled_key = "common.cancelled_kept"
     command = "grade"
     roles = frozenset({Role.COORDINATOR, Role.ADMIN, Role.RATER})
     takes_files = False  # a workbook sent meanwhile is an upload

@@ -107,6 +107,7 @@ class MatrixDialog(Dialog):
     """/matrix: a month's reporting states and the year's picture (no draft is kept)."""
 
     kind = "matrix"
+    cancelled_key = "common.cancelled_nothing"
     command = "matrix"
     roles = frozenset({Role.COORDINATOR, Role.ADMIN})
     takes_files = False  # a workbook sent meanwhile is an upload

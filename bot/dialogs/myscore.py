@@ -52,6 +52,7 @@ class MyScoreDialog(Dialog):
     """/myscore: the unit's published score and its explanation."""
 
     kind = "myscore"
+    cancelled_key = "common.cancelled_nothing"
     command = "myscore"
     roles = frozenset({Role.LIAISON})
 

@@ -147,6 +147,7 @@ class PublishDialog(Dialog):
     """/publish: period -> confirmation -> publish -> each unit's liaisons get their report."""
 
     kind = "publish"
+    cancelled_key = "common.cancelled_nothing"
     command = "publish"
     roles = frozenset({Role.COORDINATOR, Role.ADMIN})
 

@@ -29,7 +29,8 @@ from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import ECHO, excerpt, send_blocks
 from scoring import Group, Plan, Standings
 from scoring.explanation import IndicatorExplanation, ItemExplanation, UnitExplanation
-from scoring.plan import YearEndSource
+from scoring.groups import SHORT_NAMES, parse_group
+from scoring.plan import GROUP_LABELS, YearEndSource
 from services.access import Role
 from services.deadlines import local_date
 from services.errors import ServiceError
@@ -45,14 +46,6 @@ log = logging.getLogger(__name__)
 # Who may look at standings and reports: coordinators, admins and leaders.
 VIEW_ROLES: frozenset[Role] = frozenset({Role.COORDINATOR, Role.ADMIN, Role.VIEWER})
 # Telegram's limit on a message's text, in UTF-16 code units.
-# What people type for the two groups.
-GROUP_WORDS: dict[str, Group] = {
-    **dict.fromkeys(("镇街", "镇", "街道", "town", "towns"), Group.TOWN),
-    **dict.fromkeys(
-        ("部门", "开发区", "开发区和部门", "dept", "depts", "department", "departments", "zone"),
-        Group.ZONE_OR_DEPARTMENT,
-    ),
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,6 +96,16 @@ def parse_year(args: Sequence[str]) -> int | None:
     raise ValueError(" ".join(args))
 
 
+def group_words_offered() -> dict[str, str]:
+    """The words a help text offers for the groups (scoring.groups' vocabulary)."""
+    return {
+        "town": GROUP_LABELS[Group.TOWN],
+        "town_short": SHORT_NAMES[Group.TOWN],
+        "dept": GROUP_LABELS[Group.ZONE_OR_DEPARTMENT],
+        "dept_short": SHORT_NAMES[Group.ZONE_OR_DEPARTMENT],
+    }
+
+
 def group_name(group: Group | str, language: str) -> str:
     """A group's name in `language`."""
     return render(f"year.group_{Group(group).value}", language)
@@ -130,8 +133,9 @@ def parse_standings_args(args: Sequence[str]) -> StandingsArgs:
     day: date | None = None
     for word in args:
         key = word.strip().lower()
-        if key in GROUP_WORDS and group is None:
-            group = GROUP_WORDS[key]
+        named = parse_group(word)
+        if named is not None and group is None:
+            group = named
             continue
         if day is None and len(key) == 10:
             try:
@@ -147,6 +151,7 @@ class StandingsDialog(Dialog):
     """/standings: the ranking of each group as text and as a bar chart (no state kept)."""
 
     kind = "standings"
+    cancelled_key = "common.cancelled_nothing"
     command = "standings"
     roles = VIEW_ROLES
 
@@ -158,7 +163,7 @@ class StandingsDialog(Dialog):
             await turn.send(
                 turn.t("coord.standings_bad_argument", got=excerpt(str(exc), ECHO))
                 + "\n"
-                + turn.t("coord.standings_usage")
+                + turn.t("coord.standings_usage", **group_words_offered())
             )
             return
         now_day = today(turn)
@@ -253,6 +258,7 @@ class UnitDialog(Dialog):
     """/unit <name>: one unit's breakdown; asks for the name, offers candidates as buttons."""
 
     kind = "unit"
+    cancelled_key = "common.cancelled_nothing"
     command = "unit"
     roles = VIEW_ROLES
 

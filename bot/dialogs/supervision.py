@@ -68,6 +68,7 @@ class SupervisionDialog(Dialog):
     """/supervision_report: sends the half year's report (no state kept)."""
 
     kind = "supervision_report"
+    cancelled_key = "common.cancelled_nothing"
     command = "supervision_report"
     roles = VIEW_ROLES
 

@@ -51,6 +51,7 @@ class TemplatesDialog(Dialog):
     """/templates: choose a kind, get its workbook."""
 
     kind = "templates"
+    cancelled_key = "common.cancelled_nothing"
     command = "templates"
     roles = frozenset({Role.COORDINATOR, Role.ADMIN})
     takes_files = False  # a workbook sent meanwhile is an upload
