@@ -34,7 +34,7 @@ from telegram.constants import ChatAction
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import send_blocks
+from bot.dialogs.helpers import assessment_year, send_blocks
 from bot.dialogs.standings_view import (
     group_name,
     local_time_text,
@@ -154,7 +154,7 @@ class PublishDialog(Dialog):
         """Offer the periods of the year that have begun."""
         now_day = today(turn)
         try:
-            year = parse_year(args) or now_day.year
+            year = parse_year(args) or await assessment_year(turn)
         except ValueError:
             await turn.say("coord.publish_usage")
             return
