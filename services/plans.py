@@ -9,7 +9,7 @@ from scoring import Plan
 from scoring.assessment_year import assessment_year
 from services.access import Actor, Role, require_role
 from services.deadlines import local_date
-from services.errors import NotFound
+from services.errors import Invalid, NotFound
 from services.files.plan_file import load_plan_text
 from storage.models import PlanVersion
 from storage.repositories.plans import Plans
@@ -90,3 +90,9 @@ def default_year_now(uow: UnitOfWork, timezone: str) -> int:
 def closed_years_in(uow: UnitOfWork) -> list[int]:
     """The years that have been closed, inside an open unit of work."""
     return []
+
+
+def require_year_open(uow: UnitOfWork, year: int) -> None:
+    """Refuse changing anything of a closed year (inside an open unit of work)."""
+    if year in closed_years_in(uow):
+        raise Invalid("year_closed", year=year)
