@@ -11,7 +11,7 @@ from templates import render
 # The commands each role sees in its menu, in menu order.
 _COORDINATOR = (
     "finding", "review", "matrix", "grade", "bonus", "templates", "standings", "unit",
-    "export", "publish", "supervision_report", "broadcast", "invite", "peer", "help",
+    "export", "result", "publish", "supervision_report", "broadcast", "invite", "peer", "help",
     "language", "cancel",
 )  # fmt: skip
 COMMANDS: dict[Role, tuple[str, ...]] = {
@@ -29,7 +29,15 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.COORDINATOR: _COORDINATOR,
     Role.ADMIN: _COORDINATOR,
     Role.RATER: ("grade", "help", "language", "cancel"),
-    Role.VIEWER: ("standings", "unit", "export", "supervision_report", "help", "language"),
+    Role.VIEWER: (
+        "standings",
+        "unit",
+        "export",
+        "approve",
+        "supervision_report",
+        "help",
+        "language",
+    ),
 }
 PUBLIC_COMMANDS: tuple[str, ...] = ("start", "help")
 _MENU_KEY = "menu_set_for"

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli import db, evidence, people, publish, run, tasks, year
+from cli import db, evidence, people, publish, result, run, tasks, year
 from cli.common import (
     LANG,
     check_output,
@@ -37,7 +37,7 @@ from templates.formatting import num, pct
 app = typer.Typer(help=t("cli.app_help"), no_args_is_help=True, add_completion=False)
 plan_app = typer.Typer(help=t("cli.plan_help"), no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
-for area in (db, people, tasks, year, publish, run, evidence):
+for area in (db, people, tasks, year, publish, result, run, evidence):
     area.register(app)
 db.register_plan(plan_app)
 

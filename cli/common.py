@@ -35,6 +35,17 @@ def t(key: str, **params: Any) -> str:
     return render(key, LANG, **params)
 
 
+def year_or_default(year: int | None) -> int:
+    """The year named with --year, else the assessment year (the latest loaded, unclosed)."""
+    if year is not None:
+        return year
+    from services import wiring  # here: opening the database is for commands that need it
+    from services.plans import default_year_now
+
+    with handled():
+        return default_year_now(wiring.read_only_unit_of_work(), get_settings().timezone)
+
+
 def fail(lines: list[str], status: int = BAD_INPUT) -> NoReturn:
     """Print `lines` on stderr and exit with `status`."""
     for line in lines:
