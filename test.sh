@@ -11,7 +11,7 @@ echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "== mypy"
-.venv/bin/mypy scoring storage services cli bot templates
+.venv/bin/mypy scoring storage services cli bot templates web
 echo "== import contracts"
 .venv/bin/lint-imports
 echo "== pytest"

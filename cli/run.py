@@ -111,7 +111,10 @@ def _application(settings: Settings, token: str) -> KaoheApplication:
         database.safe_url,
         migrate.current_revision(database),
     )
-    return build_application(make_deps(settings, database), token)
+    from cli.dashboard import DashboardCompanion
+
+    dashboard = DashboardCompanion(settings.web_host, settings.web_port, token)
+    return build_application(make_deps(settings, database), token, companions=[dashboard])
 
 
 def console_command(
