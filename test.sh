@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup.sh
 source scripts/postgres.sh
+source scripts/browser.sh
 export PYTHONDONTWRITEBYTECODE=1
 
 echo "== ruff"

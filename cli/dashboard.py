@@ -7,11 +7,13 @@ evidence through the bot (getFile), so that the token never reaches a browser.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from services.dashboard import issue_dashboard_link, user_by_telegram_id
-from web.app import WebDeps, create_app, login_url
+from cli.common import t
+from services.dashboard import issue_dashboard_link, login_url, user_by_telegram_id
+from web.app import WebDeps, create_app
 from web.server import DashboardServer
 
 if TYPE_CHECKING:
@@ -79,3 +81,12 @@ class DashboardCompanion:
             return None
         link = issue_dashboard_link(deps.uow(), user.actor)
         return login_url(self.server.url, link.token)
+
+    async def note(
+        self, application: KaoheApplication, telegram_user_id: int, name: str
+    ) -> str | None:
+        """The console's line: a local sign-in link as the sample coordinator."""
+        if not self.running:
+            return t("web.console_no_link")
+        url = await asyncio.to_thread(self.login_link, application, telegram_user_id)
+        return t("web.console_link", url=url, name=name) if url else None

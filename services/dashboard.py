@@ -136,6 +136,11 @@ def issue_dashboard_link(uow: UnitOfWork, actor: Actor) -> IssuedLink:
         return IssuedLink(token, now + LINK_LIFETIME)
 
 
+def login_url(base: str, token: str) -> str:
+    """The address of a one-time link's sign-in page on the dashboard at `base`."""
+    return f"{base.rstrip('/')}/login?token={token}"
+
+
 def use_dashboard_link(uow: UnitOfWork, token: str) -> DashboardUser:
     """Use a one-time link: its person, if the link is unused, unexpired and they are active;
     `Refused("dashboard_link_invalid")` otherwise. The link is used up either way."""

@@ -437,8 +437,3 @@ def create_app(deps: WebDeps) -> ASGIApp:
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     return SecurityHeaders(Starlette(routes=routes))
-
-
-def login_url(base: str, token: str) -> str:
-    """The address of a one-time link's sign-in page."""
-    return f"{base.rstrip('/')}/login?token={token}"

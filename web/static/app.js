@@ -411,6 +411,7 @@
     $("year").value = String(state.year);
     $("as-of").value = state.asOf;
     const path = window.location.pathname;
+    delete document.body.dataset.ready;
     show(el("p", { class: "note", id: "loading", text: t("loading") }));
     try {
       if (path.startsWith("/unit/")) await unitPage(decodeURIComponent(path.slice(6)));
