@@ -195,7 +195,9 @@
     const shown = entries.slice(0, 60);
     const maximum = data.plan.maximum[group] || Math.max(...shown.map((e) => e.total), 1);
     const top = Math.max(maximum, ...shown.map((e) => e.total));
-    const rowHeight = 20, label = 120, width = 640, right = 60;
+    // Room for the longest name (CJK characters are about one em wide at 12px).
+    const longest = Math.max(...shown.map((e) => e.name.length), 2);
+    const rowHeight = 20, label = Math.min(220, 14 + longest * 12.5), width = 640, right = 60;
     const height = shown.length * rowHeight + 24;
     const svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("class", "chart");
@@ -249,9 +251,10 @@
 
   // --- a unit --------------------------------------------------------------------------------
   function table(headers, rows, cls) {
-    const head = el("tr", {}, ...headers.map((h) => el("th", { class: h.num ? "num" : "", text: h.label })));
+    const kind = (h) => (h.num ? "num" : "") + (h.wide ? " wide-only" : "") + (h.long ? " long" : "");
+    const head = el("tr", {}, ...headers.map((h) => el("th", { class: kind(h), text: h.label })));
     const body = el("tbody");
-    for (const row of rows) body.append(el("tr", {}, ...row.map((cell, i) => el("td", { class: headers[i].num ? "num" : "", text: cell }))));
+    for (const row of rows) body.append(el("tr", {}, ...row.map((cell, i) => el("td", { class: kind(headers[i]), text: cell }))));
     return el("div", { class: "scroll" }, el("table", { class: cls || "" }, el("thead", {}, head), body));
   }
 
@@ -271,17 +274,17 @@
     if (x.indicators.length) {
       parts.push(el("h2", { text: t("indicators") }));
       parts.push(table(
-        [{ label: t("col_indicator") }, { label: t("col_value"), num: true }, { label: t("col_best"), num: true },
-         { label: t("col_worst"), num: true }, { label: t("col_ratio"), num: true }, { label: t("col_points"), num: true },
-         { label: t("col_weight"), num: true }, { label: t("col_flags") }],
+        [{ label: t("col_indicator") }, { label: t("col_value"), num: true }, { label: t("col_best"), num: true, wide: true },
+         { label: t("col_worst"), num: true, wide: true }, { label: t("col_ratio"), num: true, wide: true }, { label: t("col_points"), num: true },
+         { label: t("col_weight"), num: true }, { label: t("col_flags"), wide: true }],
         x.indicators.map((i) => [i.name, num(i.value), num(i.best), num(i.worst), num(i.ratio, 3), num(i.points), num(i.weight), flagWords(i.flags)]),
         "indicators"));
     }
     parts.push(el("h2", { text: t("items") }));
     parts.push(table(
-      [{ label: t("col_item") }, { label: t("col_coef"), num: true }, { label: t("col_daily"), num: true },
-       { label: t("col_year_end"), num: true }, { label: t("col_deducted"), num: true }, { label: t("col_points"), num: true },
-       { label: t("col_weight"), num: true }, { label: t("col_grades") }],
+      [{ label: t("col_item") }, { label: t("col_coef"), num: true }, { label: t("col_daily"), num: true, wide: true },
+       { label: t("col_year_end"), num: true, wide: true }, { label: t("col_deducted"), num: true }, { label: t("col_points"), num: true },
+       { label: t("col_weight"), num: true }, { label: t("col_grades"), wide: true, long: true }],
       x.items.map((i) => [i.name, num(i.coef, 3), num(i.daily, 3), num(i.year_end, 3), num(i.deducted), num(i.points), num(i.weight),
         i.grades.map((g) => t("year.period_" + g.period) + " " + g.rater + " " + t("coord.unit_grade_" + g.grade)).join(t("coord.unit_grade_separator"))]),
       "items"));
@@ -343,26 +346,28 @@
 
   // --- the matrix ----------------------------------------------------------------------------
   const STATES = ["on_time", "late", "overdue", "missing", "not_due_yet"];
+  // A mark per state, so that twelve months fit a phone; the legend says them in words.
+  const MARKS = { on_time: "✓", late: "!", overdue: "✗", missing: "●", not_due_yet: "·" };
 
   async function matrixPage() {
     setCurrent("matrix");
     const data = await api("/api/matrix" + query());
     const parts = [el("h2", { text: t("matrix_title", { year: data.year }) })];
-    parts.push(el("p", { class: "legend" }, ...STATES.map((s) => el("span", { class: "state-" + s, text: t("state_" + s) }))));
+    parts.push(el("p", { class: "legend" }, ...STATES.map((s) => el("span", { class: "state-" + s, text: MARKS[s] + " " + t("state_" + s) }))));
     if (!data.rows.length) {
       parts.push(el("p", { class: "note", text: t("matrix_empty") }));
       show(...parts);
       return;
     }
     const head = el("tr", {}, el("th", { text: t("col_unit") }));
-    for (let m = 1; m <= 12; m++) head.append(el("th", { class: "num", text: t("month", { month: m }) }));
+    for (let m = 1; m <= 12; m++) head.append(el("th", { class: "month", text: String(m) }));
     const body = el("tbody");
     const detail = el("div", { class: "detail", id: "cell-detail", hidden: true });
     for (const row of data.rows) {
-      const tr = el("tr", {}, el("td", { text: row.name }));
+      const tr = el("tr", {}, el("td", { class: "name", text: row.name }));
       for (let m = 1; m <= 12; m++) {
         const cell = row.months[String(m)];
-        const td = el("td", { class: "cell" + (cell ? " state-" + cell.state : ""), "data-unit": row.unit, "data-month": m, text: cell ? t("state_" + cell.state).slice(0, 2) : "" });
+        const td = el("td", { class: "cell" + (cell ? " state-" + cell.state : ""), "data-unit": row.unit, "data-month": m, text: cell ? MARKS[cell.state] : "" });
         if (cell) td.title = t("state_" + cell.state);
         tr.append(td);
       }
