@@ -579,3 +579,15 @@ class YearResult(Base):
     remarks: Mapped[str | None] = mapped_column(Text)
     publication_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DashboardLink(Base):
+    """A one-time link into the dashboard on a desk browser, known only by its token's hash."""
+
+    __tablename__ = "dashboard_links"
+    id: Mapped[int] = _id()
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -19,6 +19,7 @@ from datetime import datetime
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
+from bot.dialogs.dashboard import web_app_buttons
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.grade import current_year
 from bot.dialogs.helpers import send_blocks
@@ -140,7 +141,11 @@ class MatrixDialog(Dialog):
         except ServiceError as exc:
             await turn.say(f"errors.{exc.code}", **exc.params)
             return
-        await send_blocks(turn, self._month_text(turn, plan, year, month, statuses[month]))
+        await send_blocks(
+            turn,
+            self._month_text(turn, plan, year, month, statuses[month]),
+            web_app_buttons(turn, f"/matrix?year={year}"),
+        )
         rows = matrix_rows(statuses)
         if rows:
             await self._pictures(turn, year, month, rows)

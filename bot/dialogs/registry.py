@@ -9,6 +9,7 @@ def all_dialogs() -> list[Dialog]:
     """Every dialog besides the built-in ones (language)."""
     from bot.dialogs.bonus import BonusDialog
     from bot.dialogs.broadcast import BroadcastDialog
+    from bot.dialogs.dashboard import DashboardDialog
     from bot.dialogs.export import ExportDialog
     from bot.dialogs.extend import ExtendDialog
     from bot.dialogs.finding import FindingDialog
@@ -51,4 +52,5 @@ def all_dialogs() -> list[Dialog]:
         PeerDialog(),
         ResultDialog(),
         ApproveDialog(),
+        DashboardDialog(),
     ]

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
+from bot.dialogs.dashboard import web_app_buttons
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import ECHO, assessment_year, excerpt, send_blocks
 from scoring import Group, Plan, Standings
@@ -202,7 +203,7 @@ class StandingsDialog(Dialog):
         for group in groups:
             blocks.extend(self._group_blocks(turn, standings, group, wanted.day))
         blocks.append(turn.t("coord.standings_footer"))
-        await send_blocks(turn, blocks)
+        await send_blocks(turn, blocks, web_app_buttons(turn, f"/?year={year}"))
         for group in groups:
             await self._chart(turn, standings, group, wanted.day)
 
@@ -353,7 +354,11 @@ class UnitDialog(Dialog):
         except KeyError:
             await turn.say("coord.unit_not_scored", unit=name, year=year)
             return
-        await send_blocks(turn, explanation_blocks(turn, standings.plan, explanation))
+        await send_blocks(
+            turn,
+            explanation_blocks(turn, standings.plan, explanation),
+            web_app_buttons(turn, f"/unit/{code}?year={year}"),
+        )
 
 
 def explanation_blocks(turn: Turn, plan: Plan, explanation: UnitExplanation) -> list[str]:

@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +16,9 @@ import pytest
 from rich.console import Console
 
 from bot.console import (
+    CONSOLE_TOKEN,
     SAMPLE_USERS,
+    ConsoleCompanion,
     ConsoleSession,
     console_archive_dir,
     console_bot,
@@ -70,7 +72,9 @@ def _settings(folder: Path) -> Settings:
 
 
 @asynccontextmanager
-async def console(folder: Path, template: Path) -> AsyncIterator[Terminal]:
+async def console(
+    folder: Path, template: Path, companions: Sequence[ConsoleCompanion] = ()
+) -> AsyncIterator[Terminal]:
     """A console on a fresh copy of the migrated database, seeded with the sample district."""
     settings = _settings(folder)
     path = console_database_path(settings)
@@ -82,7 +86,7 @@ async def console(folder: Path, template: Path) -> AsyncIterator[Terminal]:
     buffer = io.StringIO()
     out = Console(file=buffer, width=200, color_system=None, highlight=False, soft_wrap=True)
     try:
-        async with console_bot(settings, database, clock, out) as session:
+        async with console_bot(settings, database, clock, out, companions) as session:
             yield Terminal(session, buffer, folder)
             assert session.server.internal_errors == []
     finally:
@@ -343,3 +347,27 @@ def test_kaohe_console_reads_a_script_and_starts_again_with_reset(tmp_path: Path
     reset = _kaohe_console(tmp_path, "--reset", stdin="script", script="/help\n")
     assert "已写入示例数据" in reset
     assert "/report" in reset
+
+
+async def test_the_console_serves_the_dashboard_and_prints_a_login_link(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    import re
+
+    import httpx
+
+    from cli.dashboard import DashboardCompanion
+
+    dashboard = DashboardCompanion("127.0.0.1", 0, CONSOLE_TOKEN)
+    async with console(tmp_path, sqlite_template, [dashboard]) as term:
+        [note] = term.session.notes
+        match = re.search(r"(http://127\.0\.0\.1:\d+)/login\?token=([\w-]+)", note)
+        assert match is not None, note
+        async with httpx.AsyncClient(base_url=match.group(1)) as web:
+            signed_in = await web.post("/login", data={"token": match.group(2)})
+            assert signed_in.status_code == 303
+            me = (await web.get("/api/me")).json()
+            assert me["user"]["name"] == "赵敏" and me["user"]["role"] == "coordinator"
+            standings = await web.get("/api/standings?year=2025")
+            assert standings.status_code == 200
+    assert not dashboard.running

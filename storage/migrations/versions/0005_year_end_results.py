@@ -1,7 +1,7 @@
 """year-end results frozen for approval (drafts, approved, published) and approvers
 
 Revision ID: 0005_year_end_results
-Revises: 0004_value_set_staging
+Revises: 0005_dashboard_links
 Create Date: 2026-12-03 13:21:42.799532
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_year_end_results"
-down_revision: str | None = "0004_value_set_staging"
+down_revision: str | None = "0005_dashboard_links"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
