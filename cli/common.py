@@ -15,15 +15,15 @@ from rich.console import Console
 from scoring import InputError, InputProblem
 from services.errors import Refused, ServiceError
 from services.files.plan_file import PlanFileError
+from services.language import configured_language
 from services.problem_text import input_error_lines, plan_error_lines, warning_lines
-from services.settings import get_settings
 from storage.errors import DatabaseUnavailable
 from templates import render
 
 BAD_INPUT = 2
 REFUSED = 3
 UNAVAILABLE = 4
-LANG = get_settings().language
+LANG = configured_language()  # not get_settings(): pydantic would double `kaohe --help`'s time
 
 # Piped output (a file, a test) gets a wide console, so tables are never squeezed into 80 columns.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
