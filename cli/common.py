@@ -41,6 +41,7 @@ def year_or_default(year: int | None) -> int:
         return year
     from services import wiring  # here: opening the database is for commands that need it
     from services.plans import default_year_now
+    from services.settings import get_settings
 
     with handled():
         return default_year_now(wiring.read_only_unit_of_work(), get_settings().timezone)
