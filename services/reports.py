@@ -523,6 +523,35 @@ def report_status(
         return out
 
 
+@dataclass(frozen=True)
+class UnitMonth:
+    """One month's report of one unit, as the unit sees it now."""
+
+    month: int
+    state: MonthState
+    due_at: datetime  # the unit's deadline, extension included
+
+
+def unit_months(uow: UnitOfWork, actor: Actor, unit_id: int, year: int) -> list[UnitMonth]:
+    """The months of `year` the unit owes a report for by now, with their state, in order
+    (the unit's liaison and the managers)."""
+    require_unit_view(actor, unit_id)
+    with uow:
+        plan = plan_in(uow, year)
+        now = as_utc(uow.now())
+        basis = _Basis.load(uow, plan, year, reporting={unit_id})
+        unit = next((u for u in basis.units if u.id == unit_id), None)
+        if unit is None:
+            return []
+        today = local_date(now, plan.timezone)
+        out = []
+        for month in range(1, 13):
+            state = basis.state(unit, month, now)
+            if state is not None and date(year, month, 1) <= today:
+                out.append(UnitMonth(month, state, basis.due(unit_id, month)))
+        return out
+
+
 def month_report_facts(
     uow: UnitOfWork, year: int, as_of: datetime, *, plan: Plan | None = None
 ) -> list[UnitMonthFact]:

@@ -36,19 +36,23 @@ from bot.dialogs.engine import Dialog, IncomingFile, Turn
 from bot.dialogs.helpers import split_messages
 from bot.dialogs.tasks_view import shorten
 from scoring import Plan
+from scoring.plan import EventKind
 from services import dialogs as dialog_service
 from services.access import Role
-from services.deadlines import local_date, report_due_at, report_due_date
+from services.deadlines import local_date, report_due_at
 from services.errors import NotFound, ServiceError
 from services.evidence import evidence_files
 from services.plans import current_plan
 from services.reports import (
     ENTRY_STATUSES,
     MAX_FIGURE,
+    MonthState,
     ReportEntryInput,
+    UnitMonth,
     last_report,
     report_history,
     submit_report,
+    unit_months,
 )
 from services.tasks import tasks_of_unit
 from storage.clock import as_utc
@@ -177,10 +181,22 @@ class ReportDialog(Dialog):
         if previous_year not in plans:
             plans[previous_year] = await self._plan(turn, previous_year)
         months, default = report_months(now, plan, plans[previous_year])
+        read = deps.read_uow
+        try:
+            # Where the unit stands with the months it may report: an overdue one comes first.
+            states: dict[tuple[int, int], UnitMonth] = {}
+            for state_year in sorted({y for y, _ in months}):
+                for state in await turn.call(unit_months, read(), actor, unit_id, state_year):
+                    states[(state_year, state.month)] = state
+        except ServiceError as exc:
+            await turn.say(f"errors.{exc.code}", **exc.params)
+            return
+        overdue = [m for m in months if m in states and states[m].state is MonthState.OVERDUE]
+        if overdue:
+            default = min(overdue)
         year, month = chosen if chosen in months else default
         other = next((m for m in months if m != (year, month)), None)
         month_plan = plans.get(year) or plan
-        read = deps.read_uow
         try:
             tasks = await turn.call(tasks_of_unit, read(), actor, unit_id, year)
             history = await turn.call(report_history, read(), actor, unit_id, year, month)
@@ -192,6 +208,13 @@ class ReportDialog(Dialog):
             await turn.say("monthly.no_tasks", year=year)
             return
         due_day = month_plan.schedule.monthly_report_due_day
+        month_state = states.get((year, month))
+        # The unit's own deadline: a granted extension moves it.
+        due_at = (
+            month_state.due_at
+            if month_state is not None
+            else report_due_at(year, month, due_day, month_plan.timezone)
+        )
         ids = {task.id for task in tasks}
         entries: dict[str, dict[str, Any]] = {}
         existing = None
@@ -228,8 +251,10 @@ class ReportDialog(Dialog):
             "year": year,
             "month": month,
             "tz": month_plan.timezone,
-            "due_date": report_due_date(year, month, due_day).isoformat(),
-            "due_at": report_due_at(year, month, due_day, month_plan.timezone).isoformat(),
+            "due_date": _due_day(due_at, month_plan.timezone).isoformat(),
+            "due_at": due_at.isoformat(),
+            "overdue": month_state is not None and month_state.state is MonthState.OVERDUE,
+            "costs": _late_costs(month_plan),
             "other": list(other) if other is not None else None,
             "tasks": [
                 {
@@ -305,9 +330,15 @@ class ReportDialog(Dialog):
         second.append(turn.button(turn.plain("monthly.cancel_button"), "cx"))
         rows.append(second)
         prefilled = sum(1 for e in data["entries"].values() if e["status"] == "done")
+        costs = data.get("costs") or {}
         await turn.say(
             "monthly.intro",
             rows,
+            overdue=bool(data.get("overdue")) and not existing,
+            late_item=costs.get("late_item", ""),
+            late_points=costs.get("late_points"),
+            missing_item=costs.get("missing_item", ""),
+            missing_points=costs.get("missing_points"),
             unit=turn.who.unit_name or "",
             year=data["year"],
             month=data["month"],
@@ -754,6 +785,18 @@ class ReportDialog(Dialog):
             await evidence.collect(turn, incoming)
             return
         await super().file(turn, incoming)
+
+
+def _late_costs(plan: Plan) -> dict[str, Any]:
+    """What the plan deducts for a late report and for a missing one (item name, points)."""
+    names = {item.code: item.name for item in plan.work.items}
+    costs: dict[str, Any] = {}
+    for kind, key in ((EventKind.REPORT_LATE, "late"), (EventKind.REPORT_MISSING, "missing")):
+        deduction = plan.work.deductions.get(kind)
+        if deduction is not None and deduction.points:
+            costs[f"{key}_item"] = names.get(deduction.item, deduction.item)
+            costs[f"{key}_points"] = deduction.points
+    return costs
 
 
 def _entry(

@@ -2,7 +2,9 @@
 
 The plan year is the year of today's date in the configured time zone; the lights use the
 plan's time zone: ✅ done (the status in the unit's latest report), 🔴 overdue (not done and its
-due day has passed), 🟡 due within 3 days, 🟢 on track (or no due date). Findings not yet
+due day has passed), 🟡 due within 3 days, 🟢 on track (or no due date). The month reports
+follow: the months reported on time or late, or missing, in short, and each month still open
+(overdue first, then the one not yet due) with its deadline. Findings not yet
 accepted are listed with their rectification deadline, an effectively overdue one in red.
 Long lists are split into several messages under Telegram's 4,096-character limit.
 """
@@ -10,7 +12,9 @@ Long lists are split into several messages under Telegram's 4,096-character limi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import excerpt, split_messages
@@ -19,7 +23,14 @@ from services.deadlines import local_date
 from services.errors import NotFound, ServiceError
 from services.findings import OVERDUE, SUBMITTED, FindingView, open_findings
 from services.plans import current_plan
-from services.reports import ReportVersionView, last_report, report_history
+from services.reports import (
+    MonthState,
+    ReportVersionView,
+    UnitMonth,
+    last_report,
+    report_history,
+    unit_months,
+)
 from services.tasks import TaskView, tasks_of_unit
 from storage.clock import as_utc
 
@@ -98,6 +109,7 @@ class TasksDialog(Dialog):
         try:
             tasks = await turn.call(tasks_of_unit, deps.read_uow(), actor, unit_id, year)
             report = await latest_report(turn, unit_id, year, today.month)
+            months = await turn.call(unit_months, deps.read_uow(), actor, unit_id, year)
             findings = await turn.call(open_findings, deps.read_uow(), actor, unit_id)
         except ServiceError as exc:
             await turn.say(f"errors.{exc.code}", **exc.params)
@@ -105,6 +117,8 @@ class TasksDialog(Dialog):
         unit = turn.who.unit_name or ""
         blocks = [turn.t("tasksview.header", unit=unit, year=year, today=today)]
         blocks.extend(self._task_blocks(turn, tasks, report, today))
+        if tasks:
+            blocks.extend(["", self._months_block(turn, months, plan.timezone)])
         blocks.extend(["", turn.t("tasksview.findings_header", count=len(findings))])
         blocks.extend(self._finding_blocks(turn, findings, today, now))
         blocks.extend(["", turn.t("tasksview.footer")])
@@ -139,6 +153,29 @@ class TasksDialog(Dialog):
                 )
             )
         return blocks
+
+    def _months_block(self, turn: Turn, months: Sequence[UnitMonth], timezone: str) -> str:
+        """The state of the unit's month reports: settled months in short, open ones each."""
+
+        def due(month: UnitMonth) -> date:
+            # The deadline ends at the first instant after its last day.
+            local = as_utc(month.due_at).astimezone(ZoneInfo(timezone))
+            return (local - timedelta(seconds=1)).date()
+
+        def numbers(state: MonthState) -> list[int]:
+            return [m.month for m in months if m.state is state]
+
+        def open_months(state: MonthState) -> list[dict[str, Any]]:
+            return [{"month": m.month, "due": due(m)} for m in months if m.state is state]
+
+        return turn.t(
+            "tasksview.months",
+            on_time=numbers(MonthState.ON_TIME),
+            late=numbers(MonthState.LATE),
+            missing=numbers(MonthState.MISSING),
+            overdue=open_months(MonthState.OVERDUE),
+            pending=open_months(MonthState.NOT_DUE_YET),
+        )
 
     def _finding_blocks(
         self, turn: Turn, findings: Sequence[FindingView], today: date, now: datetime
