@@ -539,10 +539,23 @@ def unit_months(uow: UnitOfWork, actor: Actor, unit_id: int, year: int) -> list[
     with uow:
         plan = plan_in(uow, year)
         now = as_utc(uow.now())
-        basis = _Basis.load(uow, plan, year, reporting={unit_id})
-        unit = next((u for u in basis.units if u.id == unit_id), None)
+        reports = uow.repository(Reports)
+        unit, firsts, extensions = reports.unit_year(unit_id, year)
+        first_task = uow.repository(Tasks).first_task_time(unit_id, year)
         if unit is None:
             return []
+        due_day = plan.schedule.monthly_report_due_day
+        # This unit's basis only: a liaison's view must not read every unit's reports.
+        basis = _Basis(
+            plan=plan,
+            year=year,
+            units=[unit],
+            first_task={unit_id: first_task} if first_task is not None else {},
+            firsts=firsts,
+            closures=reports.closures(year),
+            extensions=extensions,
+            base_due={m: report_due_at(year, m, due_day, plan.timezone) for m in range(1, 13)},
+        )
         today = local_date(now, plan.timezone)
         out = []
         for month in range(1, 13):

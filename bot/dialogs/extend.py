@@ -83,6 +83,7 @@ class ExtendDialog(Dialog):
 
     kind = "extend"
     command = "extend"
+    takes_args = False
     roles = frozenset({Role.LIAISON})
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:

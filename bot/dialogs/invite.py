@@ -45,6 +45,7 @@ class InviteDialog(Dialog):
 
     kind = "invite"
     command = "invite"
+    takes_args = False
     roles = MANAGERS
 
     def _roles(self, turn: Turn) -> tuple[Role, ...]:

@@ -82,6 +82,7 @@ class ReviewDialog(Dialog):
 
     kind = "review"
     command = "review"
+    takes_args = False
     roles = MANAGERS
     takes_files = False  # a workbook sent meanwhile goes to the upload dialog
 

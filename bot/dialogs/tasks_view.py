@@ -1,6 +1,7 @@
 """/tasks: the unit's target tasks of the year with a traffic light, and its open findings.
 
-The plan year is the year of today's date in the configured time zone; the lights use the
+The plan year is the year of today's date in the configured time zone, or the year given
+(`/tasks 2024`; anything else is refused with the usage); the lights use the
 plan's time zone: ✅ done (the status in the unit's latest report), 🔴 overdue (not done and its
 due day has passed), 🟡 due within 3 days, 🟢 on track (or no due date). The month reports
 follow: the months reported on time or late, or missing, in short, and each month still open
@@ -11,6 +12,7 @@ Long lists are split into several messages under Telegram's 4,096-character limi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -34,7 +36,8 @@ from services.reports import (
 from services.tasks import TaskView, tasks_of_unit
 from storage.clock import as_utc
 
-# Telegram's limit on a message's text, in UTF-16 code units.
+# `/tasks 2024` or `/tasks 2024年`.
+_YEAR = re.compile(r"^\s*(\d{4})\s*年?\s*$")
 # A due date this many days away (or fewer) shows yellow.
 SOON_DAYS = 3
 # Long titles and descriptions are cut in lists (the full text is in the report dialog).
@@ -94,12 +97,19 @@ class TasksDialog(Dialog):
     roles = frozenset({Role.LIAISON})
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
-        """Show the tasks and findings of the person's unit."""
+        """Show the tasks and findings of the person's unit, of this year or the year given."""
         deps = turn.context.deps
         actor = turn.who.actor
         unit_id = turn.who.unit_id
         now = as_utc(deps.clock.now())
-        year = local_date(now, deps.settings.timezone).year
+        this_year = local_date(now, deps.settings.timezone).year
+        year = this_year
+        if args:
+            match = _YEAR.match(" ".join(args))
+            if match is None:
+                await turn.say("tasksview.usage", given=excerpt(" ".join(args), 40))
+                return
+            year = int(match.group(1))
         try:
             plan = await turn.call(current_plan, deps.read_uow(), year)
         except NotFound:
@@ -108,7 +118,9 @@ class TasksDialog(Dialog):
         today = local_date(now, plan.timezone)
         try:
             tasks = await turn.call(tasks_of_unit, deps.read_uow(), actor, unit_id, year)
-            report = await latest_report(turn, unit_id, year, today.month)
+            # The newest report of the year shown: of this month, or of any month of another.
+            month = today.month if year == today.year else 12
+            report = await latest_report(turn, unit_id, year, month)
             months = await turn.call(unit_months, deps.read_uow(), actor, unit_id, year)
             findings = await turn.call(open_findings, deps.read_uow(), actor, unit_id)
         except ServiceError as exc:

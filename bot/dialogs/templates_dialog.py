@@ -52,6 +52,7 @@ class TemplatesDialog(Dialog):
 
     kind = "templates"
     command = "templates"
+    takes_args = False
     roles = frozenset({Role.COORDINATOR, Role.ADMIN})
     takes_files = False  # a workbook sent meanwhile is an upload
 

@@ -627,6 +627,31 @@ def test_the_figure_rule() -> None:
     assert check_figure("150") == ("150", None)
     assert check_figure("进展顺利") == ("", "monthly.figure_no_number")
     assert check_figure("1" * 101) == ("", "monthly.figure_too_long")
+    assert check_figure("-0") == ("0%", None)
+    assert check_figure("-0.0%") == ("0%", None)
+    assert check_figure("+60") == ("60%", None)
+    assert check_figure("60 %") == ("60%", None)
+    assert check_figure("-5") == ("-5", None)
+    for infinite in ("1e309", "投资 1E400 元", "9e999%"):
+        assert check_figure(infinite) == ("", "monthly.figure_not_finite"), infinite
+    assert check_figure("1e5") == ("1e5", None)
+    assert check_figure("inf") == ("", "monthly.figure_no_number")
+    assert check_figure("nan%") == ("", "monthly.figure_no_number")
+
+
+async def test_an_infinite_figure_is_refused_and_asked_again(world: BotWorld) -> None:
+    user = await start(world)
+    await tap(world, user, "📝 逐项填写")
+    await tap(world, user, "正常推进")
+    await say(world, user, "1e309")
+    said = texts(world, user)
+    assert "不是一个有限的数" in said[-2]
+    assert "请输入关键数据" in said[-1]
+    await say(world, user, "-0")
+    await say(world, user, "尚未开工")
+    await tap(world, user, "⏭ 跳过")
+    await fill(world, user, "未开始", "0", None)
+    assert "正常推进　0%" in world.last(user).text and "-0" not in world.last(user).text
 
 
 def test_the_note_rule() -> None:
@@ -697,7 +722,8 @@ async def test_a_button_of_an_earlier_step_does_nothing_and_the_step_is_shown_ag
     await tap(world, user, "📝 逐项填写")
     status_question = with_button(world, user, "正常推进")
     await tap(world, user, "正常推进")
-    user.tap(status_question, status_question.callback_data("已完成"))
+    # Tapped before the bot closed the message (a slow connection): the button is stale.
+    user.tap(status_question, status_question.callback_data("已完成"), strict=False)
     await world.step()
     assert "属于前面的步骤" in texts(world, user)[-2]
     assert "请输入关键数据" in texts(world, user)[-1]
@@ -731,7 +757,8 @@ async def test_a_confirm_tapped_twice_stores_one_report(world: BotWorld) -> None
     await fill(world, user, "未开始", "0%", None)
     summary = with_button(world, user, "✅ 确认报送")
     await tap(world, user, "✅ 确认报送")
-    query = user.tap(summary, summary.callback_data("✅ 确认报送"))
+    # The second tap left the phone before the first one's answer closed the message.
+    query = user.tap(summary, summary.callback_data("✅ 确认报送"), strict=False)
     await world.step()
     assert "过期" in answer(world, query)
     assert len(history(world, 3)) == 1
