@@ -13,6 +13,7 @@ from services.plans import plan_in
 from storage.models import ExtensionRequest
 from storage.repositories.extensions import Extensions
 from storage.repositories.findings import Contacts, Findings
+from storage.repositories.reports import Reports
 from storage.unit_of_work import UnitOfWork
 
 GRANTED = "granted"
@@ -134,6 +135,11 @@ def request_extension(
                 unit_id, report_year, report_month
             ) or report_due_date(report_year, report_month, plan.schedule.monthly_report_due_day)
             pending = extensions.pending_for_report(unit_id, report_year, report_month)
+            if uow.repository(Reports).versions(unit_id, report_year, report_month):
+                # Nothing is left to be late: a correction is not bound by the deadline.
+                raise Invalid(
+                    "extension_report_already_submitted", year=report_year, month=report_month
+                )
         if new_date <= current:
             raise Invalid("extension_date_not_later", current=current, requested=new_date)
         if pending is not None:

@@ -523,6 +523,48 @@ def report_status(
         return out
 
 
+@dataclass(frozen=True)
+class UnitMonth:
+    """One month's report of one unit, as the unit sees it now."""
+
+    month: int
+    state: MonthState
+    due_at: datetime  # the unit's deadline, extension included
+
+
+def unit_months(uow: UnitOfWork, actor: Actor, unit_id: int, year: int) -> list[UnitMonth]:
+    """The months of `year` the unit owes a report for by now, with their state, in order
+    (the unit's liaison and the managers)."""
+    require_unit_view(actor, unit_id)
+    with uow:
+        plan = plan_in(uow, year)
+        now = as_utc(uow.now())
+        reports = uow.repository(Reports)
+        unit, firsts, extensions = reports.unit_year(unit_id, year)
+        first_task = uow.repository(Tasks).first_task_time(unit_id, year)
+        if unit is None:
+            return []
+        due_day = plan.schedule.monthly_report_due_day
+        # This unit's basis only: a liaison's view must not read every unit's reports.
+        basis = _Basis(
+            plan=plan,
+            year=year,
+            units=[unit],
+            first_task={unit_id: first_task} if first_task is not None else {},
+            firsts=firsts,
+            closures=reports.closures(year),
+            extensions=extensions,
+            base_due={m: report_due_at(year, m, due_day, plan.timezone) for m in range(1, 13)},
+        )
+        today = local_date(now, plan.timezone)
+        out = []
+        for month in range(1, 13):
+            state = basis.state(unit, month, now)
+            if state is not None and date(year, month, 1) <= today:
+                out.append(UnitMonth(month, state, basis.due(unit_id, month)))
+        return out
+
+
 def month_report_facts(
     uow: UnitOfWork, year: int, as_of: datetime, *, plan: Plan | None = None
 ) -> list[UnitMonthFact]:

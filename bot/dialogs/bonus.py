@@ -54,6 +54,7 @@ class BonusDialog(Dialog):
 
     kind = "bonus"
     command = "bonus"
+    takes_args = False
     roles = frozenset({Role.COORDINATOR, Role.ADMIN})
     picker = UnitPicker("coord.bonus_unit_prompt")
 

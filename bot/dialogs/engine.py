@@ -151,6 +151,10 @@ class Dialog:
     # A dialog that never wants files lets a document sent meanwhile start the file dialog of
     # the sender's role (a workbook upload) instead, and stays as it was.
     takes_files: ClassVar[bool] = True
+    # Whether `/command words` means something to `begin`: a dialog that takes no arguments
+    # says so (False), and words after its command are refused with its usage, never ignored;
+    # one that takes them checks them itself and refuses what it cannot read.
+    takes_args: ClassVar[bool] = True
     # What /cancel says of this dialog: its draft was dropped, or (a view, a choice) there was
     # none, or (grades, review decisions) what was saved step by step stays.
     cancelled_key: ClassVar[str] = "common.cancelled"

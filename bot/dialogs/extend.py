@@ -8,7 +8,8 @@ services.extensions.request_extension and a receipt. The coordinators decide (th
 another dialog); the service gives back whom to tell.
 
 "The month now due" is the month whose report deadline is the next one: the previous month
-until its due day (the 5th of this month by default), this month after it.
+until its due day (the 5th of this month by default), this month after it; once its report is
+submitted it is not offered (nor accepted by the service).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from services.errors import ServiceError
 from services.extensions import GRANTED, ExtensionView, request_extension, unit_extensions
 from services.findings import OVERDUE, FindingView, get_finding, open_findings
 from services.plans import current_plan
+from services.reports import report_history
 
 MAX_REASON = 1000
 PAGE = 8
@@ -81,6 +83,7 @@ class ExtendDialog(Dialog):
 
     kind = "extend"
     command = "extend"
+    takes_args = False
     roles = frozenset({Role.LIAISON})
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
@@ -389,8 +392,13 @@ class ExtendDialog(Dialog):
             requests = await turn.call(
                 unit_extensions, deps.read_uow(), turn.who.actor, turn.who.actor.unit_id
             )
+            submitted = await turn.call(
+                report_history, deps.read_uow(), turn.who.actor, turn.who.unit_id, year, month
+            )
         except ServiceError:
             return None
+        if submitted:
+            return None  # the month's report is in: there is no deadline left to move
         deadline = report_due_date(year, month, plan.schedule.monthly_report_due_day)
         granted = [
             e

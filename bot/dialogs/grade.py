@@ -182,6 +182,7 @@ class GradeDialog(Dialog):
     kind = "grade"
     cancelled_key = "common.cancelled_kept"
     command = "grade"
+    takes_args = False
     roles = frozenset({Role.COORDINATOR, Role.ADMIN, Role.RATER})
     takes_files = False  # a workbook sent meanwhile is an upload
     picker = UnitPicker("coord.grade_unit_prompt")

@@ -46,6 +46,7 @@ class InviteDialog(Dialog):
     kind = "invite"
     cancelled_key = "common.cancelled_nothing"
     command = "invite"
+    takes_args = False
     roles = MANAGERS
 
     def _roles(self, turn: Turn) -> tuple[Role, ...]:

@@ -66,8 +66,8 @@ class MyScoreDialog(Dialog):
         """The overview of the year's (or the year given) published score."""
         year = await assessment_year(turn)
         if args:
-            if not (args[0].isdigit() and len(args[0]) == 4):
-                await turn.say("myscore.bad_year", value=args[0][:20])
+            if not (len(args) == 1 and args[0].isdigit() and len(args[0]) == 4):
+                await turn.say("myscore.bad_year", value=" ".join(args)[:20])
                 return
             year = int(args[0])
         publication = await turn.call(latest_publication, turn.context.deps.read_uow(), year)

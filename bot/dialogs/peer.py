@@ -93,6 +93,9 @@ class PeerDialog(Dialog):
             return
         sub, year = parsed
         if turn.who.actor.role is Role.LIAISON:
+            if sub is not None:  # open/status/close are the coordinators'; never ignored
+                await turn.say("peer.usage")
+                return
             await self._liaison_begin(turn, year)
         elif sub == "open":
             await self._open_begin(turn, year)

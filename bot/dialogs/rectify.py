@@ -77,10 +77,10 @@ class RectifyDialog(Dialog):
                 return
         await turn.start("pick", {"page": 0})
         if args:
-            if args[0].lstrip("#").isdigit():
+            if len(args) == 1 and args[0].lstrip("#").isdigit():
                 await self._pick(turn, int(args[0].lstrip("#")))
                 return
-            await turn.say("rectify.bad_number", value=args[0])
+            await turn.say("rectify.bad_number", value=" ".join(args)[:40])
         await self.prompt(turn)
 
     # -- prompts ----------------------------------------------------------------------------

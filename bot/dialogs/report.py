@@ -11,8 +11,9 @@ the summary with its entries.
 Decisions:
 - Every task of the unit and year is asked; a task reported done before is pre-filled "done",
   and any pre-filled task has a "keep as is" button that skips its questions.
-- A figure must contain a digit and be at most 100 characters; a bare number from 0 to 100
-  (such as "60") is read as a percent and stored as "60%".
+- A figure must contain a digit and be at most 100 characters, and no number in it may be
+  infinite ("1e309"); a bare number from 0 to 100 (such as "60") is read as a percent and
+  stored as "60%" (without a sign: "-0" is "0%").
 - A note is at most 500 characters and must contain a letter or digit; a "no note" button
   stores an empty note, except for a task that is behind, which needs a reason.
 - Every file keeps the task it was sent for (a photo sent for two tasks counts for both); a
@@ -23,6 +24,7 @@ Decisions:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -33,22 +35,26 @@ from telegram import InlineKeyboardButton
 
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
-from bot.dialogs.helpers import split_messages
+from bot.dialogs.helpers import excerpt, local_now, split_messages
 from bot.dialogs.tasks_view import shorten
 from scoring import Plan
+from scoring.plan import EventKind
 from services import dialogs as dialog_service
 from services.access import Role
-from services.deadlines import local_date, report_due_at, report_due_date
+from services.deadlines import local_date, report_due_at
 from services.errors import NotFound, ServiceError
 from services.evidence import evidence_files
 from services.plans import current_plan
 from services.reports import (
     ENTRY_STATUSES,
     MAX_FIGURE,
+    MonthState,
     ReportEntryInput,
+    UnitMonth,
     last_report,
     report_history,
     submit_report,
+    unit_months,
 )
 from services.tasks import tasks_of_unit
 from storage.clock import as_utc
@@ -56,7 +62,9 @@ from storage.clock import as_utc
 MAX_NOTE = 500
 # Quick answers for the figure of a task not started or done.
 QUICK_FIGURE = {"not_started": "0%", "done": "100%"}
-_BARE_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+_BARE_NUMBER = re.compile(r"([+-]?\d+(?:[.,]\d+)?)\s*%?")
+_NUMBER = re.compile(r"(?:\d+(?:[.,]\d+)?|[.,]\d+)(?:[eE][+-]?\d+)?")
+_MONTH_ARG = re.compile(r"^\s*(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*月?\s*$")
 # The label of a task on a "change which task" button.
 _PICK_LABEL = 24
 
@@ -68,11 +76,29 @@ def check_figure(text: str) -> tuple[str, str | None]:
         return "", "monthly.figure_too_long"
     if not any(c.isdigit() for c in figure):
         return "", "monthly.figure_no_number"
-    if _BARE_NUMBER.fullmatch(figure):
-        value = float(figure.replace(",", "."))
+    for number in _NUMBER.finditer(figure):
+        # "1e309" is infinite as a number: no figure a person means, and no figure to keep.
+        if not math.isfinite(float(number.group(0).replace(",", "."))):
+            return "", "monthly.figure_not_finite"
+    bare = _BARE_NUMBER.fullmatch(figure)
+    if bare:
+        value = float(bare.group(1).replace(",", "."))
         if 0 <= value <= 100:
-            return f"{figure}%", None
+            # "-0" and "+60" are 0% and 60%: a sign on a percent of progress means nothing.
+            return f"{'0' if value == 0 else bare.group(1).lstrip('+')}%", None
     return figure, None
+
+
+def parse_report_month(text: str, year: int) -> tuple[int, int] | None:
+    """(year, month) of `3`, `3月`, `2025-03`, `2025/3` or `2025年3月` (a bare month is of
+    `year`); None for anything else, a month outside 1-12 included."""
+    match = _MONTH_ARG.match(text)
+    if not match:
+        return None
+    month = int(match.group(2))
+    if not 1 <= month <= 12:
+        return None
+    return (int(match.group(1)) if match.group(1) else year), month
 
 
 def check_note(text: str) -> str | None:
@@ -128,18 +154,27 @@ class ReportDialog(Dialog):
     # -- starting ---------------------------------------------------------------------------
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
-        """Offer to continue an unfinished draft, else start the month now due."""
+        """Offer to continue an unfinished draft, else start the month asked for (`/report 3`,
+        `/report 2025-03`) or the month now due."""
         person_id = turn.who.person_id
+        chosen: tuple[int, int] | None = None
+        if args:
+            chosen = parse_report_month(" ".join(args), local_now(turn).year)
+            if chosen is None:
+                await turn.say("monthly.usage", given=excerpt(" ".join(args), 40))
+                return
         draft = await turn.call(
             dialog_service.dialog_of_kind, turn.context.deps.read_uow(), person_id, self.kind
         )
         if draft is not None and draft.step not in ("", "intro"):
             turn.state = draft
             data = draft.data
+            # "Start over" starts the month asked for, if any; the draft is not dropped unasked.
+            again = f"{chosen[0]}-{chosen[1]}" if chosen is not None else ""
             buttons = [
                 [
                     turn.button(turn.plain("monthly.continue_button"), "go"),
-                    turn.button(turn.plain("monthly.start_over_button"), "new"),
+                    turn.button(turn.plain("monthly.start_over_button"), "new", again),
                 ]
             ]
             await turn.say(
@@ -151,7 +186,7 @@ class ReportDialog(Dialog):
                 total=len(data.get("tasks") or []),
             )
             return
-        await self._start(turn, None)
+        await self._start(turn, chosen)
 
     async def _plan(self, turn: Turn, year: int) -> Plan | None:
         try:
@@ -177,10 +212,30 @@ class ReportDialog(Dialog):
         if previous_year not in plans:
             plans[previous_year] = await self._plan(turn, previous_year)
         months, default = report_months(now, plan, plans[previous_year])
-        year, month = chosen if chosen in months else default
+        read = deps.read_uow
+        try:
+            # Where the unit stands with the months it may report: an overdue one comes first.
+            states: dict[tuple[int, int], UnitMonth] = {}
+            for state_year in sorted({y for y, _ in months}):
+                for state in await turn.call(unit_months, read(), actor, unit_id, state_year):
+                    states[(state_year, state.month)] = state
+        except ServiceError as exc:
+            await turn.say(f"errors.{exc.code}", **exc.params)
+            return
+        overdue = [m for m in months if m in states and states[m].state is MonthState.OVERDUE]
+        if overdue:
+            default = min(overdue)
+        if chosen is not None and chosen not in months:
+            await turn.say(
+                "monthly.month_not_open",
+                year=chosen[0],
+                month=chosen[1],
+                months=[{"year": y, "month": m} for y, m in sorted(months)],
+            )
+            return
+        year, month = chosen if chosen is not None else default
         other = next((m for m in months if m != (year, month)), None)
         month_plan = plans.get(year) or plan
-        read = deps.read_uow
         try:
             tasks = await turn.call(tasks_of_unit, read(), actor, unit_id, year)
             history = await turn.call(report_history, read(), actor, unit_id, year, month)
@@ -192,6 +247,13 @@ class ReportDialog(Dialog):
             await turn.say("monthly.no_tasks", year=year)
             return
         due_day = month_plan.schedule.monthly_report_due_day
+        month_state = states.get((year, month))
+        # The unit's own deadline: a granted extension moves it.
+        due_at = (
+            month_state.due_at
+            if month_state is not None
+            else report_due_at(year, month, due_day, month_plan.timezone)
+        )
         ids = {task.id for task in tasks}
         entries: dict[str, dict[str, Any]] = {}
         existing = None
@@ -228,8 +290,10 @@ class ReportDialog(Dialog):
             "year": year,
             "month": month,
             "tz": month_plan.timezone,
-            "due_date": report_due_date(year, month, due_day).isoformat(),
-            "due_at": report_due_at(year, month, due_day, month_plan.timezone).isoformat(),
+            "due_date": _due_day(due_at, month_plan.timezone).isoformat(),
+            "due_at": due_at.isoformat(),
+            "overdue": month_state is not None and month_state.state is MonthState.OVERDUE,
+            "costs": _late_costs(month_plan),
             "other": list(other) if other is not None else None,
             "tasks": [
                 {
@@ -305,9 +369,15 @@ class ReportDialog(Dialog):
         second.append(turn.button(turn.plain("monthly.cancel_button"), "cx"))
         rows.append(second)
         prefilled = sum(1 for e in data["entries"].values() if e["status"] == "done")
+        costs = data.get("costs") or {}
         await turn.say(
             "monthly.intro",
             rows,
+            overdue=bool(data.get("overdue")) and not existing,
+            late_item=costs.get("late_item", ""),
+            late_points=costs.get("late_points"),
+            missing_item=costs.get("missing_item", ""),
+            missing_points=costs.get("missing_points"),
             unit=turn.who.unit_name or "",
             year=data["year"],
             month=data["month"],
@@ -503,7 +573,7 @@ class ReportDialog(Dialog):
             await self.prompt(turn)
             return
         if action == "new":
-            await self._start(turn, None)
+            await self._start(turn, parse_report_month(arg, 0) if arg else None)
             return
         if action == "cx" and turn.step in ("intro", "summary"):
             draft = turn.data
@@ -754,6 +824,18 @@ class ReportDialog(Dialog):
             await evidence.collect(turn, incoming)
             return
         await super().file(turn, incoming)
+
+
+def _late_costs(plan: Plan) -> dict[str, Any]:
+    """What the plan deducts for a late report and for a missing one (item name, points)."""
+    names = {item.code: item.name for item in plan.work.items}
+    costs: dict[str, Any] = {}
+    for kind, key in ((EventKind.REPORT_LATE, "late"), (EventKind.REPORT_MISSING, "missing")):
+        deduction = plan.work.deductions.get(kind)
+        if deduction is not None and deduction.points:
+            costs[f"{key}_item"] = names.get(deduction.item, deduction.item)
+            costs[f"{key}_points"] = deduction.points
+    return costs
 
 
 def _entry(

@@ -83,6 +83,7 @@ class ReviewDialog(Dialog):
     kind = "review"
     cancelled_key = "common.cancelled_kept"
     command = "review"
+    takes_args = False
     roles = MANAGERS
     takes_files = False  # a workbook sent meanwhile goes to the upload dialog
 

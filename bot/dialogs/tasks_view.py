@@ -1,16 +1,22 @@
 """/tasks: the unit's target tasks of the year with a traffic light, and its open findings.
 
-The plan year is the year of today's date in the configured time zone; the lights use the
+The plan year is the year of today's date in the configured time zone, or the year given
+(`/tasks 2024`; anything else is refused with the usage); the lights use the
 plan's time zone: ✅ done (the status in the unit's latest report), 🔴 overdue (not done and its
-due day has passed), 🟡 due within 3 days, 🟢 on track (or no due date). Findings not yet
+due day has passed), 🟡 due within 3 days, 🟢 on track (or no due date). The month reports
+follow: the months reported on time or late, or missing, in short, and each month still open
+(overdue first, then the one not yet due) with its deadline. Findings not yet
 accepted are listed with their rectification deadline, an effectively overdue one in red.
 Long lists are split into several messages under Telegram's 4,096-character limit.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import excerpt, split_messages
@@ -19,11 +25,19 @@ from services.deadlines import local_date
 from services.errors import NotFound, ServiceError
 from services.findings import OVERDUE, SUBMITTED, FindingView, open_findings
 from services.plans import current_plan
-from services.reports import ReportVersionView, last_report, report_history
+from services.reports import (
+    MonthState,
+    ReportVersionView,
+    UnitMonth,
+    last_report,
+    report_history,
+    unit_months,
+)
 from services.tasks import TaskView, tasks_of_unit
 from storage.clock import as_utc
 
-# Telegram's limit on a message's text, in UTF-16 code units.
+# `/tasks 2024` or `/tasks 2024年`.
+_YEAR = re.compile(r"^\s*(\d{4})\s*年?\s*$")
 # A due date this many days away (or fewer) shows yellow.
 SOON_DAYS = 3
 # Long titles and descriptions are cut in lists (the full text is in the report dialog).
@@ -84,12 +98,19 @@ class TasksDialog(Dialog):
     roles = frozenset({Role.LIAISON})
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
-        """Show the tasks and findings of the person's unit."""
+        """Show the tasks and findings of the person's unit, of this year or the year given."""
         deps = turn.context.deps
         actor = turn.who.actor
         unit_id = turn.who.unit_id
         now = as_utc(deps.clock.now())
-        year = local_date(now, deps.settings.timezone).year
+        this_year = local_date(now, deps.settings.timezone).year
+        year = this_year
+        if args:
+            match = _YEAR.match(" ".join(args))
+            if match is None:
+                await turn.say("tasksview.usage", given=excerpt(" ".join(args), 40))
+                return
+            year = int(match.group(1))
         try:
             plan = await turn.call(current_plan, deps.read_uow(), year)
         except NotFound:
@@ -98,7 +119,10 @@ class TasksDialog(Dialog):
         today = local_date(now, plan.timezone)
         try:
             tasks = await turn.call(tasks_of_unit, deps.read_uow(), actor, unit_id, year)
-            report = await latest_report(turn, unit_id, year, today.month)
+            # The newest report of the year shown: of this month, or of any month of another.
+            month = today.month if year == today.year else 12
+            report = await latest_report(turn, unit_id, year, month)
+            months = await turn.call(unit_months, deps.read_uow(), actor, unit_id, year)
             findings = await turn.call(open_findings, deps.read_uow(), actor, unit_id)
         except ServiceError as exc:
             await turn.say(f"errors.{exc.code}", **exc.params)
@@ -106,6 +130,8 @@ class TasksDialog(Dialog):
         unit = turn.who.unit_name or ""
         blocks = [turn.t("tasksview.header", unit=unit, year=year, today=today)]
         blocks.extend(self._task_blocks(turn, tasks, report, today))
+        if tasks:
+            blocks.extend(["", self._months_block(turn, months, plan.timezone)])
         blocks.extend(["", turn.t("tasksview.findings_header", count=len(findings))])
         blocks.extend(self._finding_blocks(turn, findings, today, now))
         blocks.extend(["", turn.t("tasksview.footer")])
@@ -140,6 +166,29 @@ class TasksDialog(Dialog):
                 )
             )
         return blocks
+
+    def _months_block(self, turn: Turn, months: Sequence[UnitMonth], timezone: str) -> str:
+        """The state of the unit's month reports: settled months in short, open ones each."""
+
+        def due(month: UnitMonth) -> date:
+            # The deadline ends at the first instant after its last day.
+            local = as_utc(month.due_at).astimezone(ZoneInfo(timezone))
+            return (local - timedelta(seconds=1)).date()
+
+        def numbers(state: MonthState) -> list[int]:
+            return [m.month for m in months if m.state is state]
+
+        def open_months(state: MonthState) -> list[dict[str, Any]]:
+            return [{"month": m.month, "due": due(m)} for m in months if m.state is state]
+
+        return turn.t(
+            "tasksview.months",
+            on_time=numbers(MonthState.ON_TIME),
+            late=numbers(MonthState.LATE),
+            missing=numbers(MonthState.MISSING),
+            overdue=open_months(MonthState.OVERDUE),
+            pending=open_months(MonthState.NOT_DUE_YET),
+        )
 
     def _finding_blocks(
         self, turn: Turn, findings: Sequence[FindingView], today: date, now: datetime

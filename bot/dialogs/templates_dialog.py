@@ -53,6 +53,7 @@ class TemplatesDialog(Dialog):
     kind = "templates"
     cancelled_key = "common.cancelled_nothing"
     command = "templates"
+    takes_args = False
     roles = frozenset({Role.COORDINATOR, Role.ADMIN})
     takes_files = False  # a workbook sent meanwhile is an upload
 

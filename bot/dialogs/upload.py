@@ -332,6 +332,7 @@ class UploadDialog(Dialog):
 
     kind = "upload"
     command = "upload"
+    takes_args = False
     roles = frozenset({Role.COORDINATOR, Role.ADMIN})
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:

@@ -12,6 +12,7 @@ from bot.context import KaoheContext, Who, registered
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, Turn
 from bot.handlers.inbound import command_args, display_name
+from bot.handlers.router import no_args_text
 from bot.menus import forget_menu
 from services import dialogs as dialog_service
 from services.access import Role
@@ -80,6 +81,8 @@ async def help_command(update: Update, context: KaoheContext) -> None:
     who = registered(context)
     message = update.effective_message
     assert message is not None
+    if await _refused_args(update, context, "help"):
+        return
     await message.reply_text(_t(context, f"help.{who.actor.role.value}"))
 
 
@@ -88,6 +91,8 @@ async def cancel(update: Update, context: KaoheContext) -> None:
     person_id = registered(context).person_id
     message = update.effective_message
     assert message is not None
+    if await _refused_args(update, context, "cancel"):
+        return
     current = await context.call(dialog_service.current_dialog, context.deps.read_uow(), person_id)
     if current is None:
         await message.reply_text(_t(context, "common.nothing_to_cancel"))
@@ -96,6 +101,16 @@ async def cancel(update: Update, context: KaoheContext) -> None:
     key = Dialog.cancelled_keys.get(current.kind, "common.cancelled")
     await message.reply_text(_t(context, key))
     await evidence.discard_files(context, current.data)
+
+
+async def _refused_args(update: Update, context: KaoheContext, command: str) -> bool:
+    """Words after a command that takes none are refused with its usage, never ignored."""
+    args = command_args(context)
+    message = update.effective_message
+    if not args or message is None:
+        return False
+    await message.reply_text(no_args_text(context, command, args))
+    return True
 
 
 class LanguageDialog(Dialog):
@@ -107,7 +122,16 @@ class LanguageDialog(Dialog):
     roles = frozenset(Role)
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
-        """Offer the languages."""
+        """Offer the languages, or set the one named (`/language en`)."""
+        if args:
+            wanted = args[0].lower()
+            if len(args) > 1 or wanted not in LANGUAGES:
+                await turn.say(
+                    "common.language_usage", given=" ".join(args)[:40], languages=list(LANGUAGES)
+                )
+                return
+            await self._set(turn, wanted)
+            return
         await turn.start("choose", {})
         await self.prompt(turn)
 
@@ -123,10 +147,14 @@ class LanguageDialog(Dialog):
         if action != "set" or arg not in LANGUAGES:
             await self.prompt(turn)
             return
-        await turn.call(set_language, turn.context.deps.uow(), turn.who.actor, arg)
-        await turn.finish()
+        await self._set(turn, arg)
+
+    async def _set(self, turn: Turn, language: str) -> None:
+        await turn.call(set_language, turn.context.deps.uow(), turn.who.actor, language)
+        if turn.state is not None:
+            await turn.finish()
         forget_menu(turn.context, turn.who.chat_id)
-        await turn.send(render("common.language_set", arg, html=True))
+        await turn.send(render("common.language_set", language, html=True))
 
 
 async def on_error(update: object, context: KaoheContext) -> None:

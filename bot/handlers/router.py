@@ -9,10 +9,12 @@ from telegram import Message, Update
 from bot.buttons import BadPayload
 from bot.context import KaoheContext, registered
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.dialogs.helpers import excerpt
 from bot.handlers.inbound import command_args, file_name, typed_text
 from services import dialogs as dialog_service
 from services.access import Role
 from templates import render
+from templates.catalog import has_message
 
 # Telegram's limit for files a bot may download.
 MAX_DOWNLOAD = 20 * 1024 * 1024
@@ -56,8 +58,12 @@ class DialogRouter:
         if who.actor.role not in dialog.roles:
             await message.reply_text(self._t(context, "common.not_for_your_role"))
             return
+        args = command_args(context)
+        if args and not dialog.takes_args:
+            await message.reply_text(no_args_text(context, name, args))
+            return
         turn = Turn(update, context, dialog.kind, None)
-        await dialog.begin(turn, command_args(context))
+        await dialog.begin(turn, args)
 
     async def text(self, update: Update, context: KaoheContext) -> None:
         """Typed text goes to the dialog in progress."""
@@ -153,6 +159,16 @@ class DialogRouter:
                 return
         turn = Turn(update, context, payload.kind, state)
         await dialog.button(turn, payload.action, payload.arg)
+
+
+def no_args_text(context: KaoheContext, command: str, args: list[str]) -> str:
+    """The refusal of words after a command that takes none: what it does and how to send it."""
+    given = " ".join(args)
+    language = context.language
+    what = render(f"menu.{command}", language) if has_message(f"menu.{command}", language) else ""
+    return render(
+        "common.no_args", language, html=True, command=command, given=excerpt(given, 40), what=what
+    )
 
 
 def incoming_file(message: Message) -> IncomingFile | None:

@@ -255,3 +255,39 @@ class Reports(Repository):
         ).all()
         # Later decisions come last and win; the query excludes rows without a month.
         return {(unit_id, int(month or 0)): day for unit_id, month, day in rows}
+
+    def unit_year(
+        self, unit_id: int, year: int
+    ) -> tuple[UnitBrief | None, dict[tuple[int, int], FirstReport], dict[tuple[int, int], date]]:
+        """One unit's brief, the first versions of its reports of `year` and its granted report
+        extensions, keyed like `first_versions` and `granted_extensions` (for one liaison's
+        view, without reading every unit's)."""
+        row = self.session.execute(
+            select(UnitRow.id, UnitRow.code, UnitRow.name, UnitRow.group, UnitRow.active).where(
+                UnitRow.id == unit_id
+            )
+        ).first()
+        unit = UnitBrief(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
+        firsts = {
+            (unit_id, month): FirstReport(as_utc(at), bool(on_time))
+            for month, at, on_time in self.session.execute(
+                select(ProgressReport.month, ProgressReport.submitted_at, ProgressReport.on_time)
+                .where(
+                    ProgressReport.unit_id == unit_id,
+                    ProgressReport.year == year,
+                    ProgressReport.version == 1,
+                )
+            ).all()
+        }
+        granted = self.session.execute(
+            select(ExtensionRequest.report_month, ExtensionRequest.requested_date)
+            .where(
+                ExtensionRequest.unit_id == unit_id,
+                ExtensionRequest.report_year == year,
+                ExtensionRequest.report_month.is_not(None),
+                ExtensionRequest.decision == "granted",
+            )
+            .order_by(ExtensionRequest.decided_at, ExtensionRequest.id)
+        ).all()
+        # Later decisions come last and win, as in `granted_extensions`.
+        return unit, firsts, {(unit_id, int(month or 0)): day for month, day in granted}

@@ -66,6 +66,15 @@ class Tasks(Repository):
         ).all()
         return {unit_id: as_utc(at) for unit_id, at in rows}
 
+    def first_task_time(self, unit_id: int, year: int) -> datetime | None:
+        """When the unit got its first task of `year` (None: it has none)."""
+        at = self.session.execute(
+            select(func.min(TaskRow.created_at)).where(
+                TaskRow.year == year, TaskRow.unit_id == unit_id
+            )
+        ).scalar_one_or_none()
+        return as_utc(at) if at is not None else None
+
     def states(self, year: int) -> list[TaskState]:
         """Every task of `year` as plain values, by id."""
         table = _table().c

@@ -17,6 +17,8 @@ from services.extensions import (
     pending_extensions,
     request_extension,
 )
+from services.reports import ReportEntryInput, submit_report
+from services.tasks import TaskInput, import_tasks, tasks_of_unit
 from tests.bot.test_rectify_dialog import (
     COORDINATOR,
     button_starting,
@@ -26,7 +28,7 @@ from tests.bot.test_rectify_dialog import (
     tap,
     unit_id,
 )
-from tests.bot.world import BotWorld
+from tests.bot.world import OPERATOR, BotWorld
 
 
 @pytest.fixture
@@ -129,6 +131,25 @@ async def test_a_liaison_asks_to_extend_the_months_report_with_a_typed_date(
     [stored] = requests(world)
     assert (stored.report_year, stored.report_month, stored.finding_id) == (2025, 3, None)
     assert stored.requested_date == date(2025, 4, 12)
+
+
+async def test_a_month_whose_report_is_in_is_not_offered(
+    world: BotWorld, liaison: FakeUser
+) -> None:
+    actor = liaison_actor(world, 1001)
+    unit = unit_id(world, "dianzi")
+    tasks = [TaskInput("dianzi", "T1", "招商", work_item="key_work")]
+    import_tasks(world.uow(), OPERATOR, 2025, tasks)
+    [task] = tasks_of_unit(world.uow(), actor, unit, 2025)
+    entries = [ReportEntryInput(task.id, "on_track", "50%")]
+    submit_report(world.uow(), actor, unit, 2025, 3, entries)
+    found = finding(world)
+    liaison.send_command("/extend")
+    await world.step()
+    offered = world.last(liaison)
+    assert "3 月进展报送" not in offered.text
+    assert [label for label, _ in offered.buttons if "进展报送" in label] == []
+    assert any(label.startswith(f"#{found.id} ") for label, _ in offered.buttons)
 
 
 async def test_a_granted_report_extension_is_the_current_deadline(

@@ -108,13 +108,24 @@ async def say(world: BotWorld, user: FakeUser, text: str) -> None:
     await world.step()
 
 
-async def start(world: BotWorld, tasks: list[TaskInput] = TASKS) -> FakeUser:
-    """A liaison of 店子镇 with tasks who sent /report."""
+async def start(world: BotWorld, tasks: list[TaskInput] = TASKS, month: int = 3) -> FakeUser:
+    """A liaison of 店子镇 with tasks who sent /report and has `month` open (on 10 March the
+    overdue February comes first: March is then chosen with its button)."""
     seed_tasks(world, tasks)
     user = await world.join(1001)
     user.send_command("/report")
     await world.step()
+    if f"2025 年 {month} 月进展报送" not in world.last(user).text:
+        await tap(world, user, f"📅 改报 {month} 月")
     return user
+
+
+async def reopen(world: BotWorld, user: FakeUser, month: int = 3) -> None:
+    """Send /report again and open `month` (February, overdue on 10 March, comes first)."""
+    user.send_command("/report")
+    await world.step()
+    if f"2025 年 {month} 月进展报送" not in world.last(user).text:
+        await tap(world, user, f"📅 改报 {month} 月")
 
 
 async def fill(
@@ -147,24 +158,47 @@ def texts(world: BotWorld, user: FakeUser) -> list[str]:
 
 async def test_the_previous_month_is_due_until_its_deadline(world: BotWorld) -> None:
     world.clock.set(datetime(2025, 3, 5, 23, 0, tzinfo=SHANGHAI))
-    user = await start(world)
+    user = await start(world, month=2)
     intro = world.last(user)
     assert "2025 年 2 月进展报送" in intro.text
     assert "截止日期：2025-03-05" in intro.text
     assert "📅 改报 3 月" in [label for label, _ in intro.buttons]
 
 
-async def test_after_the_deadline_the_current_month_is_due_and_the_late_one_can_be_chosen(
+async def test_an_overdue_month_comes_first_named_late_with_what_late_and_missing_cost(
     world: BotWorld,
 ) -> None:
     world.clock.set(datetime(2025, 3, 6, 0, 0, tzinfo=SHANGHAI))
-    user = await start(world)
-    assert "2025 年 3 月进展报送" in world.last(user).text
-    await tap(world, user, "📅 改报 2 月")
+    seed_tasks(world)
+    user = await world.join(1001)
+    user.send_command("/report")
+    await world.step()
     intro = world.last(user)
     assert "2025 年 2 月进展报送" in intro.text
-    assert "记为逾期" in intro.text
+    assert "本月进展已逾期未报（截止日期 2025-03-05）" in intro.text
+    # The default plan: 1 point off 基础工作 for a late report, 2 for a missing one.
+    assert "现在报送记为逾期，扣“基础工作” 1 分" in intro.text
+    assert "记为未报送，扣“基础工作” 2 分" in intro.text
     assert "📅 改报 3 月" in [label for label, _ in intro.buttons]
+    await tap(world, user, "📅 改报 3 月")
+    march = world.last(user)
+    assert "2025 年 3 月进展报送" in march.text and "逾期" not in march.text
+    assert "📅 改报 2 月" in [label for label, _ in march.buttons]
+
+
+async def test_once_the_overdue_month_is_reported_the_current_month_is_the_default(
+    world: BotWorld,
+) -> None:
+    user = await start(world, month=2)  # 10 March: February overdue, offered first
+    await tap(world, user, "📝 逐项填写")
+    await fill(world, user, "正常推进", "60%", "顺利")
+    await fill(world, user, "未开始", "0%", None)
+    await tap(world, user, "✅ 确认报送")
+    user.send_command("/report")
+    await world.step()
+    intro = world.last(user)
+    assert "2025 年 3 月进展报送" in intro.text
+    assert "📅 改报 2 月" in [label for label, _ in intro.buttons]
 
 
 async def test_a_month_not_yet_started_is_not_offered(world: BotWorld) -> None:
@@ -385,8 +419,7 @@ async def test_a_correction_keeps_the_evidence_of_the_version_it_corrects(
     await tap(world, user, "✅ 完成（1）")
     await fill(world, user, "未开始", "0", None)
     await tap(world, user, "✅ 确认报送")
-    user.send_command("/report")
-    await world.step()
+    await reopen(world, user)
     await tap(world, user, "✏️ 更正本月报送")
     summary = world.last(user).text
     assert summary.count("📎 1 个文件") == 1 and "一并保留" not in summary
@@ -410,8 +443,7 @@ async def test_files_of_a_version_stored_without_their_task_stay_with_the_report
     )  # fmt: skip
     entries = [ReportEntryInput(t, "on_track", "40%") for t in task_ids(world)]
     submit_report(world.uow(), actor, actor.unit_id, 2025, 3, entries, [photo.id])
-    user.send_command("/report")
-    await world.step()
+    await reopen(world, user)
     await tap(world, user, "✏️ 更正本月报送")
     assert "上一版的 1 个佐证文件会一并保留" in world.last(user).text
     await tap(world, user, "✅ 确认报送")
@@ -492,8 +524,7 @@ async def test_cancelling_a_correction_says_the_submitted_version_stands(
     await fill(world, user, "正常推进", "60%", "顺利")
     await fill(world, user, "未开始", "0%", None)
     await tap(world, user, "✅ 确认报送")
-    user.send_command("/report")
-    await world.step()
+    await reopen(world, user)
     await tap(world, user, "✏️ 更正本月报送")
     await tap(world, user, "✖️ 取消")
     said = texts(world, user)[-1]
@@ -596,6 +627,31 @@ def test_the_figure_rule() -> None:
     assert check_figure("150") == ("150", None)
     assert check_figure("进展顺利") == ("", "monthly.figure_no_number")
     assert check_figure("1" * 101) == ("", "monthly.figure_too_long")
+    assert check_figure("-0") == ("0%", None)
+    assert check_figure("-0.0%") == ("0%", None)
+    assert check_figure("+60") == ("60%", None)
+    assert check_figure("60 %") == ("60%", None)
+    assert check_figure("-5") == ("-5", None)
+    for infinite in ("1e309", "投资 1E400 元", "9e999%"):
+        assert check_figure(infinite) == ("", "monthly.figure_not_finite"), infinite
+    assert check_figure("1e5") == ("1e5", None)
+    assert check_figure("inf") == ("", "monthly.figure_no_number")
+    assert check_figure("nan%") == ("", "monthly.figure_no_number")
+
+
+async def test_an_infinite_figure_is_refused_and_asked_again(world: BotWorld) -> None:
+    user = await start(world)
+    await tap(world, user, "📝 逐项填写")
+    await tap(world, user, "正常推进")
+    await say(world, user, "1e309")
+    said = texts(world, user)
+    assert "不是一个有限的数" in said[-2]
+    assert "请输入关键数据" in said[-1]
+    await say(world, user, "-0")
+    await say(world, user, "尚未开工")
+    await tap(world, user, "⏭ 跳过")
+    await fill(world, user, "未开始", "0", None)
+    assert "正常推进　0%" in world.last(user).text and "-0" not in world.last(user).text
 
 
 def test_the_note_rule() -> None:
@@ -666,7 +722,8 @@ async def test_a_button_of_an_earlier_step_does_nothing_and_the_step_is_shown_ag
     await tap(world, user, "📝 逐项填写")
     status_question = with_button(world, user, "正常推进")
     await tap(world, user, "正常推进")
-    user.tap(status_question, status_question.callback_data("已完成"))
+    # Tapped before the bot closed the message (a slow connection): the button is stale.
+    user.tap(status_question, status_question.callback_data("已完成"), strict=False)
     await world.step()
     assert "属于前面的步骤" in texts(world, user)[-2]
     assert "请输入关键数据" in texts(world, user)[-1]
@@ -700,7 +757,8 @@ async def test_a_confirm_tapped_twice_stores_one_report(world: BotWorld) -> None
     await fill(world, user, "未开始", "0%", None)
     summary = with_button(world, user, "✅ 确认报送")
     await tap(world, user, "✅ 确认报送")
-    query = user.tap(summary, summary.callback_data("✅ 确认报送"))
+    # The second tap left the phone before the first one's answer closed the message.
+    query = user.tap(summary, summary.callback_data("✅ 确认报送"), strict=False)
     await world.step()
     assert "过期" in answer(world, query)
     assert len(history(world, 3)) == 1
@@ -748,7 +806,7 @@ async def test_report_again_offers_to_continue_the_draft_or_start_over(world: Bo
     user.send_command("/report")
     await world.step()
     await tap(world, user, "🔄 重新开始")
-    assert "2025 年 3 月进展报送" in texts(world, user)[-1]
+    assert "2025 年 2 月进展报送" in texts(world, user)[-1]  # overdue: it comes first
     assert draft(world).data["entries"] == {}
 
 
@@ -816,7 +874,8 @@ async def test_a_complete_report_with_an_album_through_the_real_updater(
             user.send_command("/start", world.invite(Role.LIAISON, "dianzi"))
             await server.wait_for(lambda: "/report" in last_text())
             user.send_command("/report")
-            await server.wait_for(lambda: "进展报送" in last_text())
+            await server.wait_for(lambda: "2 月进展报送" in last_text())  # overdue first
+            await tap_polled("📅 改报 3 月", "3 月进展报送")
             await tap_polled("📝 逐项填写", "任务 1/2")
             await tap_polled("正常推进", "请输入关键数据")
             await say_polled("60", "请用一两句话说明")

@@ -198,3 +198,22 @@ async def test_tasks_leaves_a_report_in_progress_alone(world: BotWorld) -> None:
     user.tap(status, status.callback_data("正常推进"))
     await world.step()
     assert "请输入关键数据" in world.texts(user)[-1]
+
+
+async def test_the_month_reports_show_what_is_done_overdue_and_due_next(world: BotWorld) -> None:
+    world.clock.set(datetime(2025, 1, 10, 9, 0, tzinfo=SHANGHAI))
+    import_tasks(world.uow(), OPERATOR, 2025, [task("T1", "招商引资", date(2025, 6, 30))])
+    user = await world.join(1001)
+    actor = liaison(world)
+    assert actor.unit_id is not None
+    [t1] = tasks_of_unit(world.uow(), actor, actor.unit_id, 2025)
+    world.clock.set(datetime(2025, 2, 3, 9, 0, tzinfo=SHANGHAI))
+    entries = [ReportEntryInput(t1.id, "on_track", "10%")]
+    submit_report(world.uow(), actor, actor.unit_id, 2025, 1, entries)
+    world.clock.set(datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI))
+    [text] = await show(world, user)
+    block = text.split("月度进展报送")[1].split("待整改问题")[0]
+    assert "✅ 按时报送：1 月" in block
+    assert "🔴 2 月进展逾期未报（截止 2025-03-05），请用 /report 尽快补报" in block
+    assert "⏳ 3 月进展待报送，截止 2025-04-05" in block
+    assert block.index("2 月") < block.index("3 月")

@@ -20,6 +20,7 @@ from services.findings import (
     get_finding,
     submit_rectification,
 )
+from storage.models import ProgressReport
 from storage.repositories.extensions import Extensions
 from tests.services.test_findings import (
     DEADLINE,
@@ -373,3 +374,21 @@ def test_requests_are_listed_for_coordinators_and_for_their_unit(
         unit_extensions(uow(), world.liaison_b, world.unit_a)
     with pytest.raises(Refused):
         pending_extensions(uow(), world.liaison_a)
+
+
+def test_a_report_already_submitted_has_no_deadline_to_extend(
+    uow: UowFactory, world: World
+) -> None:
+    with uow() as work:
+        now = work.now()
+        work.session.add(
+            ProgressReport(
+                unit_id=world.unit_a, year=2025, month=3, version=1, submitted_at=now,
+                due_at=now, on_time=True, receipt="R2025-03-test-v1",
+            )
+        )  # fmt: skip
+        work.commit()
+    with unchanged(uow), pytest.raises(Invalid) as error:
+        ask_for_report(uow, world)
+    assert_code(error, "extension_report_already_submitted")
+    assert ask_for_report(uow, world, date(2025, 5, 10), month=4).pending  # April is open
