@@ -22,6 +22,7 @@ from cli.common import (
     warn,
     writing,
 )
+from cli.usage import KaoheGroup
 from scoring import EventKind, Group, InputProblem, Plan, Standings
 from services.file_scoring import ScoringFiles, score_files
 from services.files.input_templates import TEMPLATE_KINDS, write_template
@@ -34,7 +35,9 @@ from services.sample_district import write_sample
 from services.settings import get_settings
 from templates.formatting import num, pct
 
-app = typer.Typer(help=t("cli.app_help"), no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    cls=KaoheGroup, help=t("cli.app_help"), no_args_is_help=True, add_completion=False
+)
 plan_app = typer.Typer(help=t("cli.plan_help"), no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
 for area in (db, people, tasks, year, publish, run, evidence):
@@ -47,14 +50,14 @@ ALL_TEMPLATE_KINDS: tuple[str, ...] = (*TEMPLATE_KINDS, "tasks")
 
 @app.command("score", help=t("cli.score_help"))
 def score_command(
-    plan: Annotated[Path, typer.Option("--plan", help="PLAN.yaml")],
-    units: Annotated[Path, typer.Option("--units", help="units.xlsx")],
-    values: Annotated[Path, typer.Option("--values", help="values.xlsx")],
-    grades: Annotated[Path | None, typer.Option("--grades", help="grades.xlsx")] = None,
-    bonus: Annotated[Path | None, typer.Option("--bonus", help="bonus.xlsx")] = None,
-    events: Annotated[Path | None, typer.Option("--events", help="events.xlsx")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
-    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="OUT.xlsx")] = None,
+    plan: Annotated[Path, typer.Option("--plan", help=t("cli.opt_plan"))],
+    units: Annotated[Path, typer.Option("--units", help=t("cli.opt_units"))],
+    values: Annotated[Path, typer.Option("--values", help=t("cli.opt_values"))],
+    grades: Annotated[Path | None, typer.Option("--grades", help=t("cli.opt_grades"))] = None,
+    bonus: Annotated[Path | None, typer.Option("--bonus", help=t("cli.opt_bonus"))] = None,
+    events: Annotated[Path | None, typer.Option("--events", help=t("cli.opt_events"))] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=t("cli.opt_json"))] = False,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help=t("cli.opt_xlsx"))] = None,
 ) -> None:
     """Score data workbooks under a plan."""
     if as_json and xlsx is not None:
@@ -82,9 +85,11 @@ def score_command(
 
 @plan_app.command("init", help=t("cli.plan_init_help"))
 def plan_init(
-    year: Annotated[int, typer.Option("--year", min=2000, max=2100)],
-    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
-    force: Annotated[bool, typer.Option("--force")] = False,
+    year: Annotated[int, typer.Option("--year", min=2000, max=2100, help=t("cli.opt_plan_year"))],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help=t("cli.opt_plan_output"))
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help=t("cli.opt_force"))] = False,
 ) -> None:
     """Write the default plan of a year."""
     path = output or Path(f"plan-{year}.yaml")
@@ -95,7 +100,7 @@ def plan_init(
 
 
 @plan_app.command("check", help=t("cli.plan_check_help"))
-def plan_check(plan: Annotated[Path, typer.Argument(help="PLAN.yaml")]) -> None:
+def plan_check(plan: Annotated[Path, typer.Argument(help=t("cli.opt_plan"))]) -> None:
     """Validate a plan file and summarise it."""
     with handled():
         loaded = load_plan_file(plan)
@@ -105,11 +110,15 @@ def plan_check(plan: Annotated[Path, typer.Argument(help="PLAN.yaml")]) -> None:
 
 @app.command("template", help=t("cli.template_help"))
 def template_command(
-    kind: Annotated[str, typer.Argument(help=" | ".join(ALL_TEMPLATE_KINDS))],
-    plan: Annotated[Path, typer.Option("--plan", help="PLAN.yaml")],
-    output: Annotated[Path, typer.Option("-o", "--output")],
-    units: Annotated[Path | None, typer.Option("--units", help="units.xlsx")] = None,
-    force: Annotated[bool, typer.Option("--force")] = False,
+    kind: Annotated[
+        str, typer.Argument(help=t("cli.opt_template_kind", kinds=ALL_TEMPLATE_KINDS))
+    ],
+    plan: Annotated[Path, typer.Option("--plan", help=t("cli.opt_plan"))],
+    output: Annotated[Path, typer.Option("-o", "--output", help=t("cli.opt_template_output"))],
+    units: Annotated[
+        Path | None, typer.Option("--units", help=t("cli.opt_template_units"))
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help=t("cli.opt_force"))] = False,
 ) -> None:
     """Write an empty data workbook with the right headers and drop-down lists."""
     if kind not in ALL_TEMPLATE_KINDS:
@@ -128,7 +137,9 @@ def template_command(
 
 @app.command("sample", help=t("cli.sample_help"))
 def sample_command(
-    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help=t("cli.opt_sample_output"))
+    ] = None,
 ) -> None:
     """Write the bundled sample district's files."""
     folder = output or get_settings().data_dir / "sample"

@@ -223,10 +223,10 @@ def standings_command(
 
 def report_command(
     year: Year,
-    output: Annotated[Path, typer.Option("-o", "--output", help="FILE.xlsx")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=t("cli.opt_report_output"))],
     unit: Annotated[str | None, typer.Option("--unit", help=t("year.unit_help"))] = None,
     as_of: AsOf = None,
-    force: Annotated[bool, typer.Option("--force")] = False,
+    force: Annotated[bool, typer.Option("--force", help=t("cli.opt_force"))] = False,
 ) -> None:
     """The report workbook of a year, or one unit's assessment report (--unit)."""
     check_output(output, force)
