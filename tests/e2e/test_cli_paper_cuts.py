@@ -393,3 +393,15 @@ def test_run_sh_with_an_unknown_option_says_so_in_chinese() -> None:
         done.stderr
     )
     assert "No such option" not in done.stderr
+
+
+def test_kaohe_publish_before_the_period_ends_says_so(sample: SampleFiles) -> None:
+    early = kaohe_cli("publish", "--year", "2025", "--period", "Q1", "--as-of", "2025-03-10")
+    assert early.exit_code == 0, early.output
+    note = render(
+        "cli.publish_early", "zh", year=2025, period="一季度", last="2025-03-31", days=21
+    )
+    assert flat(note) in flat(early.output)
+    ended = kaohe_cli("publish", "--year", "2025", "--period", "Q1", "--as-of", "2025-03-31")
+    assert ended.exit_code == 0, ended.output
+    assert "还没有结束" not in ended.output
