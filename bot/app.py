@@ -27,6 +27,7 @@ from bot.buttons import ButtonSigner
 from bot.context import BotDeps, KaoheContext
 from bot.delivery import ack_handler, register_broadcast_jobs
 from bot.dialogs.engine import Dialog
+from bot.digest import details_handler
 from bot.handlers import common
 from bot.handlers.gate import gate
 from bot.handlers.router import DialogRouter
@@ -146,6 +147,7 @@ def register_handlers(application: KaoheApplication, all_dialogs: Sequence[Dialo
     application.add_handler(TypeHandler(object, gate), group=-1)
     # The 已知悉 button of a broadcast belongs to no dialog: it goes before the router's.
     application.add_handler(ack_handler())
+    application.add_handler(details_handler())
     application.add_handler(CommandHandler("start", common.start))
     application.add_handler(CommandHandler("help", common.help_command))
     application.add_handler(CommandHandler("cancel", common.cancel))

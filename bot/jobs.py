@@ -21,8 +21,10 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.context import BotDeps, KaoheContext
+from bot.digest import details_markup
 from services.reminders import (
     CATCH_UP,
+    DIGEST,
     Outgoing,
     due_reminders,
     mark_failed,
@@ -64,7 +66,12 @@ async def send_reminders(deps: BotDeps, bot: Bot, scheduler_id: str) -> SendResu
     for item in outgoing:
         language = normalise_language(item.language or deps.settings.language)
         try:
-            await bot.send_message(item.telegram_user_id, reminder_text(item, language))
+            markup = (
+                details_markup(deps.signer, language, item.params) if item.kind == DIGEST else None
+            )
+            await bot.send_message(
+                item.telegram_user_id, reminder_text(item, language), reply_markup=markup
+            )
         except (Forbidden, BadRequest) as exc:
             # Blocked, deactivated, chat not found: trying again would not help.
             log.warning("reminder to %s refused: %s", item.telegram_user_id, exc)

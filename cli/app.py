@@ -29,6 +29,7 @@ from cli.common import (
     warn,
     writing,
 )
+from cli.usage import KaoheGroup, lay_out_help
 from services.free_text import clean_text
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ LAZY_PLAN_COMMANDS: dict[str, Lazy] = {
 }
 
 
-class LazyGroup(TyperGroup):
+class LazyGroup(KaoheGroup):
     """A Typer group whose commands of `lazy` are imported and registered when one of them is
     resolved; listing them in the help needs only their catalog help text."""
 
@@ -112,8 +113,18 @@ class LazyGroup(TyperGroup):
         getattr(import_module(entry.module), entry.register)(holder)
         for name, command in typer.main.get_group(holder).commands.items():
             if name in self.lazy:
+                lay_out_help(command)
                 self.commands[name] = command
         return self.commands.get(cmd_name)
+
+    def listed_commands(self) -> dict[str, click.Command]:
+        """Every command by name, for a help: the loaded ones as they are, the others by their
+        help text alone (nothing is imported to list them)."""
+        listed: dict[str, click.Command] = {}
+        for name in self.list_commands(click.Context(self)):
+            loaded = self.commands.get(name)
+            listed[name] = loaded or TyperCommand(name=name, help=t(self.lazy[name].help_key))
+        return listed
 
 
 class _TopGroup(LazyGroup):
@@ -137,14 +148,14 @@ ALL_TEMPLATE_KINDS: tuple[str, ...] = ("units", "values", "grades", "bonus", "ev
 
 @app.command("score", help=t("cli.score_help"))
 def score_command(
-    plan: Annotated[Path, typer.Option("--plan", help="PLAN.yaml")],
-    units: Annotated[Path, typer.Option("--units", help="units.xlsx")],
-    values: Annotated[Path, typer.Option("--values", help="values.xlsx")],
-    grades: Annotated[Path | None, typer.Option("--grades", help="grades.xlsx")] = None,
-    bonus: Annotated[Path | None, typer.Option("--bonus", help="bonus.xlsx")] = None,
-    events: Annotated[Path | None, typer.Option("--events", help="events.xlsx")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
-    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="OUT.xlsx")] = None,
+    plan: Annotated[Path, typer.Option("--plan", help=t("cli.opt_plan"))],
+    units: Annotated[Path, typer.Option("--units", help=t("cli.opt_units"))],
+    values: Annotated[Path, typer.Option("--values", help=t("cli.opt_values"))],
+    grades: Annotated[Path | None, typer.Option("--grades", help=t("cli.opt_grades"))] = None,
+    bonus: Annotated[Path | None, typer.Option("--bonus", help=t("cli.opt_bonus"))] = None,
+    events: Annotated[Path | None, typer.Option("--events", help=t("cli.opt_events"))] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=t("cli.opt_json"))] = False,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help=t("cli.opt_xlsx"))] = None,
 ) -> None:
     """Score data workbooks under a plan."""
     from services.file_scoring import ScoringFiles, score_files
@@ -176,9 +187,11 @@ def score_command(
 
 @plan_app.command("init", help=t("cli.plan_init_help"))
 def plan_init(
-    year: Annotated[int, typer.Option("--year", min=2000, max=2100)],
-    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
-    force: Annotated[bool, typer.Option("--force")] = False,
+    year: Annotated[int, typer.Option("--year", min=2000, max=2100, help=t("cli.opt_plan_year"))],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help=t("cli.opt_plan_output"))
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help=t("cli.opt_force"))] = False,
 ) -> None:
     """Write the default plan of a year."""
     from services.files.plan_file import default_plan_text
@@ -191,7 +204,7 @@ def plan_init(
 
 
 @plan_app.command("check", help=t("cli.plan_check_help"))
-def plan_check(plan: Annotated[Path, typer.Argument(help="PLAN.yaml")]) -> None:
+def plan_check(plan: Annotated[Path, typer.Argument(help=t("cli.opt_plan"))]) -> None:
     """Validate a plan file and summarise it."""
     from services.files.plan_file import load_plan_file
 
@@ -203,11 +216,15 @@ def plan_check(plan: Annotated[Path, typer.Argument(help="PLAN.yaml")]) -> None:
 
 @app.command("template", help=t("cli.template_help"))
 def template_command(
-    kind: Annotated[str, typer.Argument(help=" | ".join(ALL_TEMPLATE_KINDS))],
-    plan: Annotated[Path, typer.Option("--plan", help="PLAN.yaml")],
-    output: Annotated[Path, typer.Option("-o", "--output")],
-    units: Annotated[Path | None, typer.Option("--units", help="units.xlsx")] = None,
-    force: Annotated[bool, typer.Option("--force")] = False,
+    kind: Annotated[
+        str, typer.Argument(help=t("cli.opt_template_kind", kinds=ALL_TEMPLATE_KINDS))
+    ],
+    plan: Annotated[Path, typer.Option("--plan", help=t("cli.opt_plan"))],
+    output: Annotated[Path, typer.Option("-o", "--output", help=t("cli.opt_template_output"))],
+    units: Annotated[
+        Path | None, typer.Option("--units", help=t("cli.opt_template_units"))
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help=t("cli.opt_force"))] = False,
 ) -> None:
     """Write an empty data workbook with the right headers and drop-down lists."""
     from services.files.input_templates import write_template
@@ -231,7 +248,9 @@ def template_command(
 
 @app.command("sample", help=t("cli.sample_help"))
 def sample_command(
-    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help=t("cli.opt_sample_output"))
+    ] = None,
 ) -> None:
     """Write the bundled sample district's files."""
     from services.sample_district import write_sample

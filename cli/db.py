@@ -43,7 +43,7 @@ def db_upgrade() -> None:
     out.print(t("db.upgraded", before=before or "-", after=after or "-"))
 
 
-def plan_load(path: Annotated[Path, typer.Argument(help="PLAN.yaml")]) -> None:
+def plan_load(path: Annotated[Path, typer.Argument(help=t("cli.opt_plan"))]) -> None:
     """Store a plan as the newest version of its year."""
     with handled():
         try:
@@ -65,8 +65,8 @@ def audit_verify() -> None:
 
 
 def backup_command(
-    output: Annotated[Path, typer.Option("-o", "--output", help="FILE.db")],
-    force: Annotated[bool, typer.Option("--force")] = False,
+    output: Annotated[Path, typer.Option("-o", "--output", help=t("cli.opt_backup_output"))],
+    force: Annotated[bool, typer.Option("--force", help=t("cli.opt_force"))] = False,
 ) -> None:
     """Write a consistent copy of the database (an SQLite file) while kaohe runs."""
     check_output(output, force)

@@ -55,7 +55,7 @@ def parse_duration(text: str) -> timedelta | None:
         return None
 
 
-def units_import(path: Annotated[Path, typer.Argument(help="units.xlsx")]) -> None:
+def units_import(path: Annotated[Path, typer.Argument(help=t("cli.opt_units"))]) -> None:
     """Add and update the units of a units workbook; none is deleted."""
     with handled():
         units = read_units(path)
@@ -175,7 +175,9 @@ def people_list() -> None:
     out.print(table)
 
 
-def people_deactivate(person_id: Annotated[int, typer.Argument(help="id")]) -> None:
+def people_deactivate(
+    person_id: Annotated[int, typer.Argument(help=t("cli.opt_person_id"))],
+) -> None:
     """Deactivate a person, keeping their history."""
     with handled():
         person = deactivate_person(wiring.unit_of_work(), Actor.operator(), person_id)

@@ -7,17 +7,18 @@ kaohe publish [--year Y] --withdraw ID
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from cli.common import fail, handled, out, t, year_or_default
+from cli.common import err, fail, handled, out, t, year_or_default
 from services import wiring
 from services.access import Actor
 from services.publications import (
     PublicationView,
+    period_days,
     publish_standings,
     withdraw_publication,
     year_publications,
@@ -72,6 +73,23 @@ def publish_command(
         markup=False,
         soft_wrap=True,
     )
+    # Published before the period's end: say so, as the bot's /publish does before it asks.
+    last = period_days(view.year, view.period)[1]
+    # An as-of moment of midnight closes the day before it.
+    covered = (view.as_of_local - timedelta(microseconds=1)).date()
+    days_left = (last - covered).days
+    if days_left > 0:
+        err.print(
+            t(
+                "cli.publish_early",
+                year=view.year,
+                period=t("myscore.period_name", period=view.period),
+                last=last.isoformat(),
+                days=days_left,
+            ),
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def _day(text: str) -> date:

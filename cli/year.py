@@ -240,11 +240,11 @@ def standings_command(
 
 
 def report_command(
-    output: Annotated[Path, typer.Option("-o", "--output", help="FILE.xlsx")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=t("cli.opt_report_output"))],
     year: Year = None,
     unit: Annotated[str | None, typer.Option("--unit", help=t("year.unit_help"))] = None,
     as_of: AsOf = None,
-    force: Annotated[bool, typer.Option("--force")] = False,
+    force: Annotated[bool, typer.Option("--force", help=t("cli.opt_force"))] = False,
 ) -> None:
     """The report workbook of a year, or one unit's assessment report (--unit)."""
     check_output(output, force)

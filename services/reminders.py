@@ -367,17 +367,13 @@ def plan_reminders(uow: UnitOfWork) -> PlanningSummary:
                         rows[key] = _row(kind, item.target, who, day, at, params, now)
         today = local_date(now, ruling.timezone)
         coordinators = repo.coordinators()
-        escalate = bool(_escalated(items, now))
+        # The escalation (units overdue past escalate_after_days) is part of the morning
+        # digest: one message a day, counts first, the list of units behind its button.
         for day in (today, today + timedelta(days=1)):
             digest_at = send_time(day, ruling.schedule.digest_at, ruling)
             for who in coordinators:
                 key = ReminderKey(DIGEST, DIGEST, who.person_id, day)
                 rows[key] = _row(DIGEST, DIGEST, who, day, digest_at, {}, now)
-                if escalate and day == today:
-                    at = send_time(day, ruling.schedule.send_at, ruling)
-                    key = ReminderKey(ESCALATION, ESCALATION, who.person_id, day)
-                    wanted.add(key)
-                    rows[key] = _row(ESCALATION, ESCALATION, who, day, at, {}, now)
     oldest = min((k.due_on for k in rows), default=today)
     with uow:
         repo = uow.repository(Reminders)
@@ -387,7 +383,8 @@ def plan_reminders(uow: UnitOfWork) -> PlanningSummary:
             r.id
             for r in repo.pending()
             if (
-                (r.kind in LADDER_KINDS or (r.kind == ESCALATION and not escalate))
+                # Escalations planned before they joined the digest are never wanted.
+                (r.kind in LADDER_KINDS or r.kind == ESCALATION)
                 and ReminderKey(r.kind, r.target, r.person_id, r.due_on) not in wanted
             )
             # A unit that has voted all its cards, or a round closed, needs no more telling.
@@ -494,16 +491,41 @@ class _Summary:
     escalated: list[Deadline]
     review: int
     today: date
+    escalate_after_days: int = 3
 
     def digest(self) -> dict[str, Any] | None:
+        """Counts only: the overdue units are listed once, behind the digest's button."""
         if not (self.due_reports or self.due_findings or self.overdue or self.review):
             return None
         return {
             "due_reports": self.due_reports,
             "due_findings": self.due_findings,
-            "overdue": [_line(i, self.today) for i in self.overdue],
             "review": self.review,
+            "overdue": len(self.overdue),
+            "overdue_reports": sum(1 for i in self.overdue if i.what == "report"),
+            "overdue_findings": sum(1 for i in self.overdue if i.what == "finding"),
+            "overdue_units": len({i.unit_id for i in self.overdue}),
+            "escalated": len(self.escalated),
+            "escalated_units": len({i.unit_id for i in self.escalated}),
+            "escalate_after_days": self.escalate_after_days,
         }
+
+    def details(self) -> list[dict[str, Any]]:
+        """The overdue items by unit: the longest overdue first, escalated units marked."""
+        by_unit: dict[int, list[Deadline]] = defaultdict(list)
+        for item in self.overdue:
+            by_unit[item.unit_id].append(item)
+        escalated = {i.unit_id for i in self.escalated}
+        units = [
+            {
+                "unit": items[0].unit_name,
+                "escalated": unit_id in escalated,
+                "days": max(i.days_late(self.today) for i in items),
+                "items": [_line(i, self.today) for i in items],
+            }
+            for unit_id, items in by_unit.items()
+        ]
+        return sorted(units, key=lambda u: (-u["days"], u["unit"]))
 
     def escalation(self) -> dict[str, Any] | None:
         if not self.escalated:
@@ -540,6 +562,30 @@ def _summary(uow: UnitOfWork, plans: _Plans, now: datetime) -> _Summary:
         escalated=[i for i in overdue if i in _escalated(items, now)],
         review=review,
         today=today,
+        escalate_after_days=ruling.schedule.escalate_after_days,
+    )
+
+
+@dataclass(frozen=True)
+class OverdueDetails:
+    """What is overdue today, unit by unit (the digest's details)."""
+
+    today: date
+    count: int
+    units: list[dict[str, Any]]
+    escalate_after_days: int
+
+
+def overdue_details(uow: UnitOfWork) -> OverdueDetails | None:
+    """The overdue reports and rectifications now, by unit; None without a plan in force."""
+    with uow:
+        now = as_utc(uow.now())
+        plans = _Plans(uow)
+        if plans.ruling(now) is None:
+            return None
+        summary = _summary(uow, plans, now)
+    return OverdueDetails(
+        summary.today, len(summary.overdue), summary.details(), summary.escalate_after_days
     )
 
 

@@ -226,12 +226,25 @@ class PublishDialog(Dialog):
             if approved is None:
                 return
             as_of = approved.result.as_of
+        # A period not over yet is published from part of its data: say so, and ask for it.
+        days_left = (last - today(turn)).days
+        confirm_key = (
+            "coord.publish_early_button" if days_left > 0 else "coord.publish_confirm_button"
+        )
         buttons = [
             [
-                turn.button(turn.plain("coord.publish_confirm_button"), "ok", period),
+                turn.button(turn.plain(confirm_key), "ok", period),
                 turn.button(turn.plain("coord.publish_cancel_button"), "no"),
             ]
         ]
+        if days_left > 0:
+            await turn.say(
+                "coord.publish_early_warning",
+                period=turn.plain(f"coord.publish_period_{period}"),
+                year=year,
+                last=last.isoformat(),
+                days=days_left,
+            )
         await turn.say(
             "coord.publish_confirm",
             buttons,

@@ -5,8 +5,10 @@ reported to the coordinator without breaking the rest."""
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -19,11 +21,13 @@ from services.publications import latest_publication, year_publications
 from services.results import decide_result, freeze_result, set_approver
 from services.sample_district import RATERS, sample_units
 from services.standings import compute_standings
+from templates import render
 from tests.bot.test_standings_view import coordinator, seed_scores, send
 from tests.bot.world import OPERATOR, BotWorld, bot_world
 from tests.fakes.bot_api import record_errors
 
 YEAR = 2025
+EARLY = render("coord.publish_early_button", "zh")
 
 
 @pytest.fixture(autouse=True)
@@ -98,7 +102,7 @@ async def publish_q1(world: BotWorld, user: FakeUser) -> BotMessage:
     """/publish, Q1, confirm; the bot's last message to the coordinator."""
     await send(world, user, "/publish")
     await choose(world, user, "一季度")
-    return await choose(world, user, "确认公布")
+    return await choose(world, user, EARLY)
 
 
 async def test_the_periods_begun_are_offered_then_a_confirmation_says_what_will_happen(
@@ -115,7 +119,13 @@ async def test_the_periods_begun_are_offered_then_a_confirmation_says_what_will_
     )
     assert "将向 4 个单位的 5 名联络员分别私发本单位的考核评价报告" in (confirm.text or "")
     assert "没有联络员、收不到报告的单位：19 个" in (confirm.text or "")
-    assert [label for label, _ in confirm.buttons] == ["确认公布", "取消"]
+    # 10 March: the quarter has not ended, so the confirmation comes after a warning.
+    warning = world.texts(user)[-2]
+    expected = render(
+        "coord.publish_early_warning", "zh", year=2025, period="一季度", last="2025-03-31", days=21
+    )
+    assert warning == expected.replace("<b>", "").replace("</b>", "")
+    assert [label for label, _ in confirm.buttons] == [EARLY, "取消"]
     assert latest_publication(world.uow(), YEAR) is None  # nothing yet
     assert documents(world, district.zhang) == []
 
@@ -197,7 +207,7 @@ async def test_a_double_tap_on_publish_publishes_once(world: BotWorld, district:
     user = district.coordinator
     await send(world, user, "/publish")
     confirm = await choose(world, user, "全年")
-    data = confirm.callback_data("确认公布")
+    data = confirm.callback_data(EARLY)
     user.tap(confirm, data)
     second = user.tap(confirm, data)
     await world.step()
@@ -332,7 +342,7 @@ async def test_publishing_through_the_real_updater_delivers_the_reports(
             offer = await message_with(boss, "哪一期")
             boss.tap(offer, offer.callback_data("全年"))
             confirm = await message_with(boss, "即将公布")
-            boss.tap(confirm, confirm.callback_data("确认公布"))
+            boss.tap(confirm, confirm.callback_data(EARLY))
             await message_with(boss, "发送完毕")
         [mine] = documents(world, zhang)
         [theirs] = documents(world, wang)
@@ -341,3 +351,19 @@ async def test_publishing_through_the_real_updater_delivers_the_reports(
         )
         assert "西集镇" in workbook_text(world, theirs)
         assert errors == []
+
+
+async def test_a_period_that_has_ended_is_confirmed_without_a_warning(
+    world: BotWorld, district: District
+) -> None:
+    user = district.coordinator
+    world.clock.set(datetime(2025, 4, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    await send(world, user, "/publish")
+    before = len(world.texts(user))
+    confirm = await choose(world, user, "一季度")
+    assert len(world.texts(user)) == before + 1  # the confirmation alone
+    assert [label for label, _ in confirm.buttons] == ["确认公布", "取消"]
+    assert "还没有结束" not in (confirm.text or "")
+    await choose(world, user, "确认公布")
+    publication = latest_publication(world.uow(), YEAR)
+    assert publication is not None and publication.period == "Q1"

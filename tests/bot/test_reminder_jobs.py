@@ -10,6 +10,7 @@ from bot.jobs import SCHEDULER_ID, register_jobs, send_reminders
 from services.access import Role
 from services.reports import close_month
 from services.tasks import TaskInput, import_tasks
+from templates import render
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld, new_application
 
 
@@ -47,7 +48,7 @@ async def test_the_liaison_is_reminded_once_in_their_language(world: BotWorld) -
     assert "2025 年 3 月进展报送还有 3 天截止" in text
 
 
-async def test_the_coordinator_gets_a_morning_digest_and_an_escalation(
+async def test_the_coordinator_gets_one_morning_digest_with_the_details_behind_a_button(
     world: BotWorld,
 ) -> None:
     liaison, coordinator = await district(world)
@@ -56,10 +57,20 @@ async def test_the_coordinator_gets_a_morning_digest_and_an_escalation(
     await send_reminders(world.deps, world.app.bot, "one")
     world.clock.set(at(date(2025, 4, 9), 9, 0))
     await send_reminders(world.deps, world.app.bot, "one")
-    digest, escalation = new_texts(world, coordinator, seen)
+    (digest,) = new_texts(world, coordinator, seen)  # the escalation is in it, not after it
     assert "早上好" in digest and "待您审核：0 项" in digest
-    assert "🔴 店子镇：2025 年 3 月进展报送，4 天" in digest
-    assert "店子镇：2025 年 3 月进展报送，已逾期 4 天" in escalation
+    assert "已逾期 1 项，涉及 1 个单位" in digest and "其中 1 项已逾期 3 天以上" in digest
+    assert "店子镇" not in digest  # counts first; the units come when asked
+    message = world.last(coordinator)
+    button = render("remind.details_button", "zh", count=1)
+    coordinator.tap(message, message.callback_data(button))
+    await world.step()
+    (details,) = new_texts(world, coordinator, seen + 1)
+    assert "🚨 店子镇：2025 年 3 月进展报送 4 天" in details
+    (now,) = [
+        m for m in world.server.messages_to(coordinator.id) if m.message_id == message.message_id
+    ]
+    assert now.buttons == []  # used: the button is gone, the details are not offered twice
     assert liaison.id
 
 

@@ -7,11 +7,14 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer
 from openpyxl import load_workbook
+from rich.cells import cell_len
 from typer.testing import CliRunner, Result
 
 from bot.dialogs.standings_view import group_words_offered, parse_standings_args
@@ -236,3 +239,169 @@ def test_a_plan_without_measurement_units_is_checked_templated_and_scored(tmp_pa
     assert scored.exit_code == 0, scored.output
     cells = {str(c.value) for row in load_workbook(report)["指标得分"].iter_rows() for c in row}
     assert "地区生产总值增速" in cells and "地区生产总值增速（）" not in cells
+
+
+# --- usage errors and help ----------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("args", "key", "params"),
+    [
+        (
+            ["standings", "--year", "abc"],
+            "cli.usage_bad_option",
+            {"name": "--year", "value": "abc", "expected": "应为 2000 到 2100 之间的整数"},
+        ),
+        (
+            ["standings", "--year", "1999"],
+            "cli.usage_bad_option",
+            {"name": "--year", "value": "1999", "expected": "应为 2000 到 2100 之间的整数"},
+        ),
+        (
+            ["standings", "--bogus"],
+            "cli.usage_no_such_option",
+            {"name": "--bogus", "possibilities": []},
+        ),
+        (
+            ["standings", "--yeer", "2025"],
+            "cli.usage_no_such_option",
+            {"name": "--yeer", "possibilities": ["--year"]},
+        ),
+        (
+            ["standings"],
+            "cli.usage_missing",
+            {"name": "--year", "expected": "应为 2000 到 2100 之间的整数"},
+        ),
+        (["standings", "--year"], "cli.usage_needs_value", {"name": "--year"}),
+        (
+            ["standings", "--year", "2025", "--json=yes"],
+            "cli.usage_takes_no_value",
+            {"name": "--json"},
+        ),
+        (["standings", "--year", "2025", "extra"], "cli.usage_extra_arguments", {"args": "extra"}),
+        (["people", "deactivate", "x"], "cli.usage_bad_argument", {"name": "PERSON_ID"}),
+    ],
+)
+def test_usage_errors_are_chinese_messages_with_status_2(
+    args: list[str], key: str, params: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if key == "cli.usage_bad_argument":
+        params["expected"] = render("cli.usage_expected", "zh", kind="整数")
+    result = runner.invoke(app, args, prog_name="kaohe")
+    assert result.exit_code == 2, result.output
+    expected = render("cli.usage_error", "zh", message=render(key, "zh", **params))
+    assert flat(expected) in flat(result.output)
+    assert (
+        flat(render("cli.usage_see_help", "zh", command="kaohe " + args[0])) in flat(result.output)
+        or args[0] == "people"
+    )
+    for english in ("Usage:", "Error", "Try ", "Invalid value", "No such option", "╭"):
+        assert english not in result.output, english
+
+
+def test_an_unknown_command_lists_the_commands() -> None:
+    result = runner.invoke(app, ["bogus"], prog_name="kaohe")
+    assert result.exit_code == 2
+    assert flat(render("cli.usage_no_such_command", "zh", name="bogus", commands=[])) in flat(
+        result.output
+    )
+    assert "standings" in result.output and "No such command" not in result.output
+
+
+def _commands(command: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, sub in (getattr(command, "commands", None) or {}).items():
+        found += _commands(sub, (*path, name))
+    return found
+
+
+def test_every_help_reads_fully_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    root = typer.main.get_command(app)
+    paths = _commands(root)
+    assert len(paths) > 30
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"], prog_name="kaohe")
+        assert result.exit_code == 0, (path, result.output)
+        text = result.output
+        assert "…" not in text and "<bool>" not in text and "╭" not in text, path
+        assert all(cell_len(line) <= 80 for line in text.splitlines()), path
+        assert render("cli.usage_help_option", "zh") in text
+        command = root
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        described = flat(text)
+        if command.help:
+            assert flat(command.help) in described, path
+        for param in command.params:
+            if getattr(param, "help", None):
+                assert flat(param.help) in described, (path, param.name)
+            elif param.name != "help":
+                pytest.fail(f"{' '.join(path)} {param.name} has no description")
+        for sub in (getattr(command, "commands", None) or {}).values():
+            assert flat(sub.help or "") in described, (path, sub.name)
+
+
+def _kaohe_process(*args: str, language: str = "zh") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KAOHE_LANGUAGE": language, "COLUMNS": "80"}
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "kaohe"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_usage_errors_and_help_follow_kaohe_language() -> None:
+    english = _kaohe_process("standings", "--year", "abc", language="en")
+    assert english.returncode == 2
+    message = render(
+        "cli.usage_bad_option",
+        "en",
+        name="--year",
+        value="abc",
+        expected=render("cli.usage_expected_range", "en", kind="INTEGER", low=2000, high=2100),
+    )
+    assert message in english.stderr
+    helped = _kaohe_process("--help", language="en")
+    assert helped.returncode == 0
+    assert render("cli.usage_help_option", "en") in helped.stdout
+    chinese = _kaohe_process("standings", "--year", "abc")
+    assert chinese.returncode == 2
+    assert "Usage" not in chinese.stderr and render("cli.usage_line", "zh", usage="kaohe") in (
+        chinese.stderr
+    )
+
+
+def test_run_sh_with_an_unknown_option_says_so_in_chinese() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAOHE_")}
+    done = subprocess.run(
+        [str(ROOT / "run.sh"), "--bogus"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 2, done.stderr
+    assert render("cli.usage_no_such_option", "zh", name="--bogus", possibilities=[]) in (
+        done.stderr
+    )
+    assert "No such option" not in done.stderr
+
+
+def test_kaohe_publish_before_the_period_ends_says_so(sample: SampleFiles) -> None:
+    early = kaohe_cli("publish", "--year", "2025", "--period", "Q1", "--as-of", "2025-03-10")
+    assert early.exit_code == 0, early.output
+    note = render(
+        "cli.publish_early", "zh", year=2025, period="一季度", last="2025-03-31", days=21
+    )
+    assert flat(note) in flat(early.output)
+    ended = kaohe_cli("publish", "--year", "2025", "--period", "Q1", "--as-of", "2025-03-31")
+    assert ended.exit_code == 0, ended.output
+    assert "还没有结束" not in ended.output

@@ -23,6 +23,7 @@ from services.reminders import (
     due_reminders,
     mark_failed,
     mark_sent,
+    overdue_details,
     plan_reminders,
     send_time,
 )
@@ -124,11 +125,10 @@ def test_the_reminder_ladder_over_a_month(
         date(2025, 3, 7): [("report_overdue", 2)],
         date(2025, 3, 8): [("report_overdue", 3)],
     }
+    # Coordinators get one digest a day; the escalation is part of it, not a second message.
     coordinator = {d: [k for t, k, _ in s if t == 1001] for d, s in days.items()}
-    assert coordinator[date(2025, 3, 8)] == ["digest", "escalation"]
-    assert "escalation" not in coordinator.get(date(2025, 3, 7), [])
-    # Escalation once a day while the unit stays overdue.
-    assert all(coordinator[date(2025, 3, d)].count("escalation") == 1 for d in range(8, 32))
+    assert all(kinds == ["digest"] for kinds in coordinator.values())
+    assert all(coordinator[date(2025, 3, d)] == ["digest"] for d in range(6, 32))
 
 
 def test_every_liaison_of_the_unit_is_reminded_once(
@@ -423,3 +423,29 @@ def test_a_reminder_that_keeps_failing_is_given_up(
         clock.advance(minutes=20)
     assert retried == [True, True, True, False]
     assert [i for i in due_reminders(uow(), "s") if i.telegram_user_id == 2001] == []
+
+
+def test_the_digest_counts_the_escalated_units_and_the_details_list_them_once(
+    uow: UowFactory, clock: FixedClock, world: World
+) -> None:
+    digests: dict[date, dict[str, Any]] = {}
+    day = date(2025, 3, 6)
+    while day <= date(2025, 3, 8):
+        clock.set(at(day, 9))
+        plan_reminders(uow())
+        for item in due_reminders(uow(), "s1"):
+            mark_sent(uow(), "s1", item)
+            if item.kind == "digest" and item.telegram_user_id == 1001:
+                digests[day] = item.params
+        day += timedelta(days=1)
+    # Both units owe February's report (due 5 March); escalated from the 3rd overdue day.
+    assert digests[date(2025, 3, 7)]["overdue"] == 2
+    assert digests[date(2025, 3, 7)]["overdue_units"] == 2
+    assert digests[date(2025, 3, 7)]["escalated"] == 0
+    assert digests[date(2025, 3, 8)]["escalated"] == 2
+    assert all(not isinstance(v, list) for v in digests[date(2025, 3, 8)].values())
+    details = overdue_details(uow())
+    assert details is not None and details.count == 2
+    assert [u["escalated"] for u in details.units] == [True, True]
+    assert sorted(len(u["items"]) for u in details.units) == [1, 1]
+    assert all(u["items"][0]["days"] == 3 for u in details.units)
