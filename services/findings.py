@@ -20,6 +20,7 @@ from services.errors import Invalid, NotFound
 from services.evidence import require_evidence
 from services.extensions import ExtensionView, extension_view
 from services.files.plan_file import load_plan_text
+from services.plans import require_year_open
 from storage.clock import as_utc
 from storage.models import FalseReport, FindingRow, RectificationRow, UnitRow
 from storage.repositories.extensions import Extensions
@@ -301,6 +302,7 @@ def record_finding(
     if deadline < found_on:
         raise Invalid("finding_deadline_before_found", deadline=deadline, found_on=found_on)
     with uow:
+        require_year_open(uow, found_on.year)
         unit = _unit(uow, unit_id)
         timezone = plan_timezone(uow, found_on.year)
         today = local_date(uow.now(), timezone)
@@ -393,6 +395,7 @@ def submit_rectification(
         if finding is None:
             raise NotFound("finding_not_found", finding_id=finding_id)
         require_own_unit(actor, finding.unit_id)
+        require_year_open(uow, finding.year)
         if finding.status not in (OPEN, RETURNED):
             raise Invalid("finding_not_awaiting_rectification", status=finding.status)
         evidence = require_evidence(uow, evidence_ids)
@@ -441,6 +444,7 @@ def _decide(
             raise Invalid("rectification_already_decided", decision=row.decision)
         finding = findings.by_id(row.finding_id, lock=True)
         assert finding is not None  # a foreign key
+        require_year_open(uow, finding.year)
         before = _rectification_snapshot(row)
         row.decision = decision
         row.reason = reason
@@ -587,6 +591,7 @@ def confirm_false_report(
     require_role(actor, Role.COORDINATOR)
     description = _text(description, "false_report_description_empty")
     with uow:
+        require_year_open(uow, year)
         _unit(uow, unit_id)
         false_reports = uow.repository(FalseReports)
         if report_id is not None:

@@ -31,7 +31,7 @@ from scoring.plan import GRADE_LABELS, YEAR_END, YearEndSource
 from services.access import Actor, Role, require_role
 from services.deadlines import local_date
 from services.errors import Invalid, NotFound, Refused
-from services.plans import plan_in
+from services.plans import plan_in, require_year_open
 from storage.clock import as_utc
 from storage.models import PeerRound, PeerVote
 from storage.repositories.peer import PeerRounds, PeerVotes, VoteInForce
@@ -229,6 +229,7 @@ def open_round(
     require_role(actor, Role.COORDINATOR)
     wanted = _group(group)
     with uow:
+        require_year_open(uow, year)
         plan = _peer_plan(uow, year)
         today = local_date(as_utc(uow.now()), plan.timezone)
         if vote_by is not None and vote_by < today:
@@ -262,6 +263,7 @@ def close_round(uow: UnitOfWork, actor: Actor, year: int, group: str) -> RoundSt
     require_role(actor, Role.COORDINATOR)
     wanted = _group(group)
     with uow:
+        require_year_open(uow, year)
         row = uow.repository(PeerRounds).get(year, wanted.value, lock=True)
         if row is None:
             raise NotFound("peer_round_not_found", year=year, group=wanted.value)
@@ -409,6 +411,7 @@ def cast_vote(
         own = _rater_unit(uow, actor)
         if given is None:
             raise Invalid("grade_unknown", grade=str(grade))
+        require_year_open(uow, year)
         row = uow.repository(PeerRounds).get(year, own.group, lock=True)
         if row is None:
             raise Invalid("peer_round_not_open", year=year, group=own.group)

@@ -579,3 +579,15 @@ class YearResult(Base):
     remarks: Mapped[str | None] = mapped_column(Text)
     publication_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class YearClosure(Base):
+    """A closed year: its approved result was published, and nothing of it changes any more
+    (every service refuses); everything of it stays readable."""
+
+    __tablename__ = "year_closures"
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer, unique=True)
+    result_id: Mapped[int] = mapped_column(ForeignKey("year_results.id"))
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

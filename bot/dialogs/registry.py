@@ -20,7 +20,7 @@ def all_dialogs() -> list[Dialog]:
     from bot.dialogs.publish import PublishDialog
     from bot.dialogs.rectify import RectifyDialog
     from bot.dialogs.report import ReportDialog
-    from bot.dialogs.result import ApproveDialog, ResultDialog
+    from bot.dialogs.result import ApproveDialog, CloseYearDialog, ResultDialog
     from bot.dialogs.review import ReviewDialog
     from bot.dialogs.standings_view import StandingsDialog, UnitDialog
     from bot.dialogs.supervision import SupervisionDialog
@@ -51,4 +51,5 @@ def all_dialogs() -> list[Dialog]:
         PeerDialog(),
         ResultDialog(),
         ApproveDialog(),
+        CloseYearDialog(),
     ]
