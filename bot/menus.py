@@ -11,8 +11,8 @@ from templates import render
 # The commands each role sees in its menu, in menu order.
 _COORDINATOR = (
     "finding", "review", "matrix", "grade", "bonus", "templates", "standings", "unit",
-    "export", "result", "publish", "supervision_report", "broadcast", "invite", "peer", "help",
-    "language", "cancel",
+    "export", "result", "publish", "supervision_report", "supervision_plan", "broadcast",
+    "invite", "peer", "help", "language", "cancel",
 )  # fmt: skip
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.LIAISON: (

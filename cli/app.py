@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli import db, evidence, people, publish, result, run, tasks, year
+from cli import db, evidence, people, publish, result, run, supervision_plan, tasks, year
 from cli.common import LANG, fail, handled, out, t, warn
 from scoring import EventKind, Group, InputProblem, Plan, Standings
 from services.file_scoring import ScoringFiles, score_files
@@ -27,7 +27,7 @@ from templates.formatting import num, pct
 app = typer.Typer(help=t("cli.app_help"), no_args_is_help=True, add_completion=False)
 plan_app = typer.Typer(help=t("cli.plan_help"), no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
-for area in (db, people, tasks, year, publish, result, run, evidence):
+for area in (db, people, tasks, year, publish, result, supervision_plan, run, evidence):
     area.register(app)
 db.register_plan(plan_app)
 

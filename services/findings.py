@@ -21,6 +21,7 @@ from services.evidence import require_evidence
 from services.extensions import ExtensionView, extension_view
 from services.files.plan_file import load_plan_text
 from services.plans import require_year_open
+from services.supervision_plan import activity_for_finding
 from storage.clock import as_utc
 from storage.models import FalseReport, FindingRow, RectificationRow, UnitRow
 from storage.repositories.extensions import Extensions
@@ -66,6 +67,7 @@ class FindingView:
     accepted_at: datetime | None
     evidence_ids: tuple[int, ...] = ()
     liaison_telegram_ids: tuple[int, ...] = ()
+    activity_id: int | None = None
 
     def effective_status(self, as_of: datetime) -> str:
         """The status as of `as_of`: `overdue` once the deadline day has passed while the
@@ -244,6 +246,7 @@ def _finding_view(
         accepted_at=as_utc(row.accepted_at) if row.accepted_at is not None else None,
         evidence_ids=tuple(evidence_ids),
         liaison_telegram_ids=liaison_telegram_ids,
+        activity_id=row.activity_id,
     )
 
 
@@ -292,9 +295,11 @@ def record_finding(
     found_on: date,
     deadline: date,
     evidence_ids: Iterable[int] = (),
+    activity_id: int | None = None,
 ) -> FindingView:
-    """A coordinator records a problem found in supervision, with its rectification deadline;
-    the view carries the unit's liaisons to tell at once."""
+    """A coordinator records a problem found in supervision, with its rectification deadline
+    and, if named, the activity of the year's supervision plan it came from (which is then
+    done); the view carries the unit's liaisons to tell at once."""
     require_role(actor, Role.COORDINATOR)
     description = _text(description, "finding_description_empty")
     if source not in SOURCES:
@@ -309,6 +314,8 @@ def record_finding(
         if found_on > today:
             raise Invalid("finding_found_in_future", found_on=found_on, today=today)
         evidence = require_evidence(uow, evidence_ids)
+        if activity_id is not None:
+            activity_id = activity_for_finding(uow, activity_id, found_on)
         findings = uow.repository(Findings)
         row = findings.add(
             FindingRow(
@@ -321,11 +328,14 @@ def record_finding(
                 status=OPEN,
                 created_by=actor.person_id,
                 created_at=uow.now(),
+                activity_id=activity_id,
             )
         )
         uow.flush()
         findings.attach_evidence(row.id, evidence)
         after = {**_finding_snapshot(row), "evidence_ids": list(evidence)}
+        if activity_id is not None:
+            after["activity_id"] = activity_id
         uow.audit(actor.audit_name, "finding.record", "finding", row.id, None, after)
         liaisons = uow.repository(Contacts).liaison_telegram_ids(unit_id)
         uow.commit()

@@ -47,6 +47,8 @@ from storage.repositories.reminders import (
     ReminderKey,
     Reminders,
 )
+from storage.repositories.supervision_plan import Activities
+from storage.repositories.year_data import YearUnits
 from storage.unit_of_work import UnitOfWork
 
 REPORT_DUE = "report_due"
@@ -65,6 +67,8 @@ PEER_OVERDUE = "peer_overdue"
 PEER_REMIND = "peer_remind"
 PEER_NOTICES = (PEER_OPEN, PEER_REMIND)
 LADDER_KINDS = (REPORT_DUE, REPORT_OVERDUE, FINDING_DUE, FINDING_OVERDUE, PEER_DUE, PEER_OVERDUE)
+# An activity of the supervision plan: the coordinators are told the day before (at send time).
+ACTIVITY_UPCOMING = "activity_upcoming"
 
 CLAIM_LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 4
@@ -378,6 +382,9 @@ def plan_reminders(uow: UnitOfWork) -> PlanningSummary:
                     key = ReminderKey(ESCALATION, ESCALATION, who.person_id, day)
                     wanted.add(key)
                     rows[key] = _row(ESCALATION, ESCALATION, who, day, at, {}, now)
+        activity_rows = _activity_rows(snapshot, ruling, coordinators, today, now)
+        rows.update(activity_rows)
+        activity_targets = {k.target for k in activity_rows}
     oldest = min((k.due_on for k in rows), default=today)
     with uow:
         repo = uow.repository(Reminders)
@@ -392,10 +399,39 @@ def plan_reminders(uow: UnitOfWork) -> PlanningSummary:
             )
             # A unit that has voted all its cards, or a round closed, needs no more telling.
             or (r.kind in PEER_NOTICES and r.target not in peer_owing)
+            # Nor does an activity already done (or moved out of the coming days).
+            or (r.kind == ACTIVITY_UPCOMING and r.target not in activity_targets)
         ]
         skipped = repo.skip(gone, "no_longer_due")
         uow.commit()
         return PlanningSummary(created, skipped)
+
+
+def _activity_rows(
+    uow: UnitOfWork, plan: Plan, coordinators: list[Contact], today: date, now: datetime
+) -> dict[ReminderKey, dict[str, Any]]:
+    """The reminders of the supervision plan's activities of today and tomorrow not yet done:
+    one per coordinator, due the day before (told at once when added later than that)."""
+    rows: dict[ReminderKey, dict[str, Any]] = {}
+    activities = uow.repository(Activities).planned_between(today, today + timedelta(days=1))
+    names = {u.id: u.name for u in uow.repository(YearUnits).rows(include_inactive=True)}
+    for activity in activities:
+        if activity.done_on is not None:
+            continue
+        day = activity.planned_on - timedelta(days=1)
+        at = max(send_time(day, plan.schedule.send_at, plan), now)
+        params = {
+            "activity_id": activity.id,
+            "day": activity.planned_on.isoformat(),
+            "kind": activity.kind,
+            "focus": activity.focus,
+            "units": [names[i] for i in activity.unit_ids if i in names],
+        }
+        target = f"activity:{activity.id}"
+        for who in coordinators:
+            key = ReminderKey(ACTIVITY_UPCOMING, target, who.person_id, day)
+            rows[key] = _row(ACTIVITY_UPCOMING, target, who, day, at, params, now)
+    return rows
 
 
 # --- claiming ---------------------------------------------------------------------------------

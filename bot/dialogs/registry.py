@@ -24,6 +24,7 @@ def all_dialogs() -> list[Dialog]:
     from bot.dialogs.review import ReviewDialog
     from bot.dialogs.standings_view import StandingsDialog, UnitDialog
     from bot.dialogs.supervision import SupervisionDialog
+    from bot.dialogs.supervision_plan import SupervisionPlanDialog
     from bot.dialogs.tasks_view import TasksDialog
     from bot.dialogs.templates_dialog import TemplatesDialog
     from bot.dialogs.upload import UploadDialog
@@ -52,4 +53,5 @@ def all_dialogs() -> list[Dialog]:
         ResultDialog(),
         ApproveDialog(),
         CloseYearDialog(),
+        SupervisionPlanDialog(),
     ]
