@@ -90,3 +90,24 @@ def test_plan_init_needs_a_year_or_a_plan_to_roll_over(kaohe: Database, tmp_path
     missing = kaohe_cli("plan", "init", "--from", "2010", "-o", str(tmp_path / "y.yaml"))
     assert missing.exit_code == 2
     assert not (tmp_path / "y.yaml").exists()
+
+
+def test_kaohe_publish_of_the_year_needs_the_approved_result(
+    sample: SampleFiles, kaohe: Database
+) -> None:
+    import_sample(sample)
+    year = int(year_of(sample))
+    refused = kaohe_cli("publish")
+    assert refused.exit_code == 2
+    expected = render("errors.result_none", year=year)
+    assert "".join(expected.split()) in "".join(refused.output.split())
+    assert kaohe_cli("publish", "--as-of", f"{year}-12-31").exit_code == 2
+    leader = register_person(UnitOfWork(kaohe), Actor.operator(), 780, "刘区长", Role.VIEWER, None)
+    kaohe_cli("result", "approver", str(leader.id))
+    kaohe_cli("result", "draft")
+    decide_result(
+        UnitOfWork(kaohe), Actor(leader.id, Role.VIEWER, None, "刘区长"), year, approve=True
+    )
+    published = kaohe_cli("publish")
+    assert published.exit_code == 0, published.output
+    assert "已公布" in kaohe_cli("result", "status").output
