@@ -32,6 +32,7 @@ from services.deadlines import local_date, report_due_date
 from services.errors import Invalid, NotFound
 from services.files.plan_file import load_plan_text
 from services.peer import DONE, RoundStatus, open_statuses_in, round_status
+from services.plans import closed_years_in
 from services.reports import MonthState, report_status
 from storage.clock import as_utc
 from storage.models import ExtensionRequest
@@ -141,8 +142,17 @@ class _Plans:
 
     uow: UnitOfWork
     known: dict[int, Plan | None] = field(default_factory=dict)
+    closed: set[int] | None = None
+
+    def closed_years(self) -> set[int]:
+        """The closed years: nothing of them is owed any more, so nothing is reminded."""
+        if self.closed is None:
+            self.closed = set(closed_years_in(self.uow))
+        return self.closed
 
     def __call__(self, year: int) -> Plan | None:
+        if year in self.closed_years():
+            return None
         if year not in self.known:
             row = self.uow.repository(Plans).current(year)
             self.known[year] = (
@@ -152,7 +162,7 @@ class _Plans:
 
     def ruling(self, now: datetime) -> Plan | None:
         """The plan whose schedule rules `now`: this year's, else the latest loaded."""
-        years = self.uow.repository(Plans).years()
+        years = [y for y in self.uow.repository(Plans).years() if y not in self.closed_years()]
         if not years:
             return None
         plan = self(now.year)
@@ -194,6 +204,8 @@ def _open_deadlines(uow: UnitOfWork, plans: _Plans, now: datetime) -> list[Deadl
     findings = repo.unsettled_findings()
     names = repo.unit_names(f.unit_id for f in findings)
     for finding in findings:
+        if finding.year in plans.closed_years():
+            continue
         plan = plans(finding.year) or plans.ruling(now)
         if plan is None:
             continue
@@ -342,7 +354,8 @@ def plan_reminders(uow: UnitOfWork) -> PlanningSummary:
         plans = _Plans(snapshot)
         ruling = plans.ruling(now)
         if ruling is None:
-            return PlanningSummary(0, 0)
+            # No plan in force (none loaded, or every year closed): nothing is owed any more.
+            return _skip_owed(uow)
         repo = snapshot.repository(Reminders)
         items = _open_deadlines(snapshot, plans, now)
         peer_deadlines, peer_notices, peer_owing = _peer_owing(snapshot, plans)
@@ -405,6 +418,17 @@ def plan_reminders(uow: UnitOfWork) -> PlanningSummary:
         skipped = repo.skip(gone, "no_longer_due")
         uow.commit()
         return PlanningSummary(created, skipped)
+
+
+def _skip_owed(uow: UnitOfWork) -> PlanningSummary:
+    """Skip every pending reminder of something owed (reports, findings, peer votes,
+    activities): without a plan in force, none of them applies."""
+    owed = {*LADDER_KINDS, *PEER_NOTICES, ESCALATION, ACTIVITY_UPCOMING}
+    with uow:
+        repo = uow.repository(Reminders)
+        skipped = repo.skip([r.id for r in repo.pending() if r.kind in owed], "no_longer_due")
+        uow.commit()
+        return PlanningSummary(0, skipped)
 
 
 def _activity_rows(

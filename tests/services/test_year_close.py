@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import select
 
 from scoring import Grade, GradeRecord, IndicatorValues
 from services.access import Actor
@@ -25,11 +26,13 @@ from services.peer import cast_vote, open_round
 from services.plans import closed_years, default_year, load_plan, rolled_over_plan
 from services.practices import record_good_practice
 from services.publications import latest_publication, publish_standings
+from services.reminders import FINDING_DUE, plan_reminders
 from services.reports import ReportEntryInput, close_month, submit_report
 from services.results import close_year, decide_result, freeze_result, publish_result
 from services.standings import compute_standings
 from services.year_data import add_bonus, import_grades, import_values, record_grade
 from storage.clock import FixedClock
+from storage.models import ReminderRow
 from storage.unit_of_work import UnitOfWork
 from tests.services.test_publications import YEAR, People, people
 from tests.services.test_results import approver, assert_refused, counts
@@ -142,3 +145,26 @@ def test_roll_over_starts_the_next_plan_from_this_one(uow: UOW, people: People) 
     assert plan.development == old.development and plan.work == old.work
     assert load_plan(uow(), people.coordinator, text, "rolled.yaml").year == YEAR + 1
     assert_refused(uow, "no_plan", lambda: rolled_over_plan(uow(), 2010, 2011))
+
+
+def test_nothing_of_a_closed_year_is_reminded(uow: UOW, people: People, clock: FixedClock) -> None:
+    record_finding(
+        uow(), people.coordinator, people.units["dianzi"], "台账不全", "visit",
+        date(YEAR, 3, 1), date(YEAR, 3, 12),
+    )  # fmt: skip
+    plan_reminders(uow())
+    assert FINDING_DUE in {r.kind for r in pending(uow)}
+    publish_approved(uow, people)
+    close_year(uow(), OPERATOR, YEAR)
+    plan_reminders(uow())
+    assert FINDING_DUE not in {r.kind for r in pending(uow)}
+
+
+def pending(uow: UOW) -> list[ReminderRow]:
+    """The reminders still to send."""
+    with uow() as work:
+        return list(
+            work.session.execute(select(ReminderRow).where(ReminderRow.status == "pending"))
+            .scalars()
+            .all()
+        )
