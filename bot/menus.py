@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 # The commands each role sees in its menu, in menu order.
 _COORDINATOR = (
     "finding", "review", "matrix", "grade", "bonus", "templates", "standings", "unit",
-    "export", "result", "publish", "supervision_report", "broadcast", "invite", "peer",
-    "dashboard", "help", "language", "cancel",
+    "export", "result", "publish", "supervision_report", "supervision_plan", "broadcast",
+    "invite", "peer", "dashboard", "help", "language", "cancel",
 )  # fmt: skip
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.LIAISON: (

@@ -65,6 +65,8 @@ LAZY_COMMANDS: dict[str, Lazy] = {
     "bonus": Lazy("cli.year", "register", "year.bonus_help", True),
     "evidence": Lazy("cli.evidence", "register", "evidence.evidence_help", True),
     "result": Lazy("cli.result", "register", "result.cli_help", True),
+    "year": Lazy("cli.result", "register", "result.cli_year_help", True),
+    "supervision-plan": Lazy("cli.supervision_plan", "register", "supervision.cli_help", True),
 }
 LAZY_PLAN_COMMANDS: dict[str, Lazy] = {
     "load": Lazy("cli.db", "register_plan", "db.plan_load_help", False),
@@ -187,20 +189,41 @@ def score_command(
 
 @plan_app.command("init", help=t("cli.plan_init_help"))
 def plan_init(
-    year: Annotated[int, typer.Option("--year", min=2000, max=2100, help=t("cli.opt_plan_year"))],
+    year: Annotated[
+        int | None, typer.Option("--year", min=2000, max=2100, help=t("cli.opt_plan_year"))
+    ] = None,
+    from_year: Annotated[
+        int | None, typer.Option("--from", min=2000, max=2100, help=t("plan.from_help"))
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help=t("cli.opt_plan_output"))
     ] = None,
     force: Annotated[bool, typer.Option("--force", help=t("cli.opt_force"))] = False,
 ) -> None:
-    """Write the default plan of a year."""
+    """Write the default plan of a year, or roll a stored year's plan over (--from Y)."""
     from services.files.plan_file import default_plan_text
 
+    if year is None and from_year is None:
+        fail([t("plan.init_needs_year")])
+    year = year if year is not None else (from_year or 0) + 1
     path = output or Path(f"plan-{year}.yaml")
     check_output(path, force)
+    if from_year is None:
+        text = default_plan_text(year)
+    else:
+        from services import wiring  # here: only a roll-over needs the database
+        from services.plans import rolled_over_plan
+
+        with handled():
+            text = rolled_over_plan(wiring.read_only_unit_of_work(), from_year, year)
     with writing(path):
-        path.write_text(default_plan_text(year), encoding="utf-8")
-    out.print(t("plan.written", year=year, file=str(path)))
+        path.write_text(text, encoding="utf-8")
+    if from_year is None:
+        out.print(t("plan.written", year=year, file=str(path)))
+    else:
+        out.print(
+            t("plan.rolled_over", year=year, from_year=from_year, file=str(path)), markup=False
+        )
 
 
 @plan_app.command("check", help=t("cli.plan_check_help"))

@@ -1,5 +1,8 @@
 """`kaohe publish`: make a year's (or a quarter's) standings visible to the units' liaisons.
 
+The year itself is published only from its approved result (services.results.publish_result,
+as of the moment the result was frozen); a quarter as of now or a given day.
+
 kaohe publish [--year Y] [--period year|Q1..Q4] [--as-of YYYY-MM-DD]
 kaohe publish [--year Y] --list
 kaohe publish [--year Y] --withdraw ID
@@ -23,6 +26,7 @@ from services.publications import (
     withdraw_publication,
     year_publications,
 )
+from services.results import publish_result
 
 Year = Annotated[
     int | None, typer.Option("--year", min=2000, max=2100, help=t("myscore.cli_year_help"))
@@ -58,9 +62,15 @@ def publish_command(
         out.print(t("myscore.cli_withdrawn", id=view.id, year=view.year), markup=False)
         return
     day = _day(as_of) if as_of is not None else None
+    period = period.strip() or "year"
+    if period == "year" and day is not None:
+        # The year is published from its approved result, as of the moment it was frozen.
+        fail([t("result.cli_year_as_of")])
     with handled():
-        view = publish_standings(
-            wiring.unit_of_work(), Actor.operator(), year, period.strip() or "year", day
+        view = (
+            publish_result(wiring.unit_of_work(), Actor.operator(), year)
+            if period == "year"
+            else publish_standings(wiring.unit_of_work(), Actor.operator(), year, period, day)
         )
     out.print(
         t(

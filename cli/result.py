@@ -4,6 +4,7 @@ kaohe result draft [--year Y]          freeze the standings of now as a draft re
 kaohe result status [--year Y]         its state, and the units whose total or rank moved since
 kaohe result publish [--year Y]        publish the approved result (as of its moment)
 kaohe result approver PERSON_ID [--off]   name a leader (a viewer) as an approver, or stop
+kaohe year close Y                     close a year whose approved result is published
 
 Approving or returning a draft is the approvers' own act, in the bot (/approve).
 """
@@ -19,6 +20,7 @@ from cli.common import handled, out, t, year_or_default
 from services import wiring
 from services.access import Actor
 from services.results import (
+    close_year,
     freeze_result,
     publish_result,
     result_state,
@@ -36,6 +38,7 @@ def register(app: typer.Typer) -> None:
     result_app.command("status", help=t("result.cli_status_help"))(status_command)
     result_app.command("publish", help=t("result.cli_publish_help"))(publish_command)
     result_app.command("approver", help=t("result.cli_approver_help"))(approver_command)
+    register_year(app)
 
 
 def draft_command(year: Year = None) -> None:
@@ -125,3 +128,21 @@ def approver_command(
         name = set_approver(wiring.unit_of_work(), Actor.operator(), person, not off)
     key = "result.cli_approver_off" if off else "result.cli_approver_on"
     out.print(t(key, name=name), markup=False)
+
+
+def register_year(app: typer.Typer) -> None:
+    """Add `year close` to `kaohe`."""
+    year_app = typer.Typer(help=t("result.cli_year_help"), no_args_is_help=True)
+    app.add_typer(year_app, name="year")
+    year_app.command("close", help=t("result.cli_close_help"))(close_command)
+
+
+def close_command(
+    year: Annotated[int, typer.Argument(min=2000, max=2100, help=t("year.year_help"))],
+) -> None:
+    """Close a year whose approved result is published: nothing of it changes any more."""
+    with handled():
+        closed = close_year(wiring.unit_of_work(), Actor.operator(), year)
+    out.print(
+        t("result.cli_closed", year=closed.year, version=closed.result_version), markup=False
+    )

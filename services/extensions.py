@@ -9,7 +9,7 @@ from datetime import date, datetime
 from services.access import Actor, Role, require_own_unit, require_role
 from services.deadlines import report_due_date
 from services.errors import Invalid, NotFound
-from services.plans import plan_in
+from services.plans import plan_in, require_year_open
 from storage.models import ExtensionRequest
 from storage.repositories.extensions import Extensions
 from storage.repositories.findings import Contacts, Findings
@@ -124,12 +124,14 @@ def request_extension(
             finding = uow.repository(Findings).by_id(finding_id)
             if finding is None or finding.unit_id != unit_id:
                 raise NotFound("finding_not_found", finding_id=finding_id)
+            require_year_open(uow, finding.year)
             if finding.status == "accepted":
                 raise Invalid("finding_already_accepted", finding_id=finding_id)
             current = finding.deadline
             pending = extensions.pending_for_finding(finding_id)
         else:
             assert report_year is not None and report_month is not None
+            require_year_open(uow, report_year)
             plan = plan_in(uow, report_year)
             current = extensions.granted_report_extension(
                 unit_id, report_year, report_month
@@ -178,6 +180,10 @@ def decide_extension(
             raise NotFound("extension_not_found", request_id=request_id)
         if row.decision is not None:
             raise Invalid("extension_already_decided", request_id=request_id)
+        of_finding = (
+            uow.repository(Findings).by_id(row.finding_id) if row.finding_id is not None else None
+        )
+        require_year_open(uow, of_finding.year if of_finding is not None else row.report_year or 0)
         before = _snapshot(row)
         now = uow.now()
         if grant and row.finding_id is not None:

@@ -20,6 +20,8 @@ from services.errors import Invalid, NotFound
 from services.evidence import require_evidence
 from services.extensions import ExtensionView, extension_view
 from services.files.plan_file import load_plan_text
+from services.plans import require_year_open
+from services.supervision_plan import activity_for_finding
 from storage.clock import as_utc
 from storage.models import FalseReport, FindingRow, RectificationRow, UnitRow
 from storage.repositories.extensions import Extensions
@@ -65,6 +67,7 @@ class FindingView:
     accepted_at: datetime | None
     evidence_ids: tuple[int, ...] = ()
     liaison_telegram_ids: tuple[int, ...] = ()
+    activity_id: int | None = None
 
     def effective_status(self, as_of: datetime) -> str:
         """The status as of `as_of`: `overdue` once the deadline day has passed while the
@@ -243,6 +246,7 @@ def _finding_view(
         accepted_at=as_utc(row.accepted_at) if row.accepted_at is not None else None,
         evidence_ids=tuple(evidence_ids),
         liaison_telegram_ids=liaison_telegram_ids,
+        activity_id=row.activity_id,
     )
 
 
@@ -291,9 +295,11 @@ def record_finding(
     found_on: date,
     deadline: date,
     evidence_ids: Iterable[int] = (),
+    activity_id: int | None = None,
 ) -> FindingView:
-    """A coordinator records a problem found in supervision, with its rectification deadline;
-    the view carries the unit's liaisons to tell at once."""
+    """A coordinator records a problem found in supervision, with its rectification deadline
+    and, if named, the activity of the year's supervision plan it came from (which is then
+    done); the view carries the unit's liaisons to tell at once."""
     require_role(actor, Role.COORDINATOR)
     description = _text(description, "finding_description_empty")
     if source not in SOURCES:
@@ -301,12 +307,15 @@ def record_finding(
     if deadline < found_on:
         raise Invalid("finding_deadline_before_found", deadline=deadline, found_on=found_on)
     with uow:
+        require_year_open(uow, found_on.year)
         unit = _unit(uow, unit_id)
         timezone = plan_timezone(uow, found_on.year)
         today = local_date(uow.now(), timezone)
         if found_on > today:
             raise Invalid("finding_found_in_future", found_on=found_on, today=today)
         evidence = require_evidence(uow, evidence_ids)
+        if activity_id is not None:
+            activity_id = activity_for_finding(uow, activity_id, found_on)
         findings = uow.repository(Findings)
         row = findings.add(
             FindingRow(
@@ -319,11 +328,14 @@ def record_finding(
                 status=OPEN,
                 created_by=actor.person_id,
                 created_at=uow.now(),
+                activity_id=activity_id,
             )
         )
         uow.flush()
         findings.attach_evidence(row.id, evidence)
         after = {**_finding_snapshot(row), "evidence_ids": list(evidence)}
+        if activity_id is not None:
+            after["activity_id"] = activity_id
         uow.audit(actor.audit_name, "finding.record", "finding", row.id, None, after)
         liaisons = uow.repository(Contacts).liaison_telegram_ids(unit_id)
         uow.commit()
@@ -393,6 +405,7 @@ def submit_rectification(
         if finding is None:
             raise NotFound("finding_not_found", finding_id=finding_id)
         require_own_unit(actor, finding.unit_id)
+        require_year_open(uow, finding.year)
         if finding.status not in (OPEN, RETURNED):
             raise Invalid("finding_not_awaiting_rectification", status=finding.status)
         evidence = require_evidence(uow, evidence_ids)
@@ -441,6 +454,7 @@ def _decide(
             raise Invalid("rectification_already_decided", decision=row.decision)
         finding = findings.by_id(row.finding_id, lock=True)
         assert finding is not None  # a foreign key
+        require_year_open(uow, finding.year)
         before = _rectification_snapshot(row)
         row.decision = decision
         row.reason = reason
@@ -587,6 +601,7 @@ def confirm_false_report(
     require_role(actor, Role.COORDINATOR)
     description = _text(description, "false_report_description_empty")
     with uow:
+        require_year_open(uow, year)
         _unit(uow, unit_id)
         false_reports = uow.repository(FalseReports)
         if report_id is not None:

@@ -32,7 +32,7 @@ from scoring.plan import GRADE_LABELS, YEAR_END, YearEndSource
 from services.access import Actor, Role, require_role
 from services.deadlines import local_date
 from services.errors import Invalid, NotFound, Refused
-from services.plans import plan_in
+from services.plans import plan_in, require_year_open
 from storage.clock import as_utc
 from storage.models import PeerRound, PeerVote
 from storage.repositories.peer import PeerRounds, PeerVotes, VoteInForce
@@ -230,6 +230,7 @@ def open_round(
     require_role(actor, Role.COORDINATOR)
     wanted = _group(group)
     with uow:
+        require_year_open(uow, year)
         plan = _peer_plan(uow, year)
         today = local_date(as_utc(uow.now()), plan.timezone)
         if vote_by is not None and vote_by < today:
@@ -263,6 +264,7 @@ def close_round(uow: UnitOfWork, actor: Actor, year: int, group: str) -> RoundSt
     require_role(actor, Role.COORDINATOR)
     wanted = _group(group)
     with uow:
+        require_year_open(uow, year)
         row = uow.repository(PeerRounds).get(year, wanted.value, lock=True)
         if row is None:
             raise NotFound("peer_round_not_found", year=year, group=wanted.value)
@@ -410,6 +412,7 @@ def cast_vote(
         own = _rater_unit(uow, actor)
         if given is None:
             raise Invalid("grade_unknown", grade=str(grade))
+        require_year_open(uow, year)
         row = uow.repository(PeerRounds).get(year, own.group, lock=True)
         if row is None:
             raise Invalid("peer_round_not_open", year=year, group=own.group)

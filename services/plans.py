@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,7 +14,11 @@ from services.errors import Invalid, NotFound
 from services.files.plan_file import load_plan_text
 from storage.models import PlanVersion
 from storage.repositories.plans import Plans
+from storage.repositories.results import YearClosures
 from storage.unit_of_work import UnitOfWork
+
+# The plan file's top-level year (scoring.md §4: `year: 2019`, at the start of a line).
+_YEAR_LINE = re.compile(r"^year:[ \t]*\d{4}(?=[ \t]*(?:#|$))", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -26,10 +31,12 @@ class LoadedPlan:
 
 
 def load_plan(uow: UnitOfWork, actor: Actor, yaml_text: str, source: str) -> LoadedPlan:
-    """Validate and store a plan as the newest version of its year (raises PlanFileError)."""
+    """Validate and store a plan as the newest version of its year (raises PlanFileError);
+    a closed year's plan is refused."""
     require_role(actor, Role.COORDINATOR)
     plan = load_plan_text(yaml_text, source)
     with uow:
+        require_year_open(uow, plan.year)
         plans = uow.repository(Plans)
         previous = plans.current(plan.year)
         if previous is not None and previous.yaml_text == yaml_text:
@@ -89,10 +96,39 @@ def default_year_now(uow: UnitOfWork, timezone: str) -> int:
 
 def closed_years_in(uow: UnitOfWork) -> list[int]:
     """The years that have been closed, inside an open unit of work."""
-    return []
+    return uow.repository(YearClosures).years()
+
+
+def ensure_year_open(uow: UnitOfWork, year: int) -> None:
+    """Refuse changing anything of a closed year (reads in a snapshot of its own)."""
+    with uow.snapshot() as snapshot:
+        require_year_open(snapshot, year)
 
 
 def require_year_open(uow: UnitOfWork, year: int) -> None:
     """Refuse changing anything of a closed year (inside an open unit of work)."""
     if year in closed_years_in(uow):
         raise Invalid("year_closed", year=year)
+
+
+def closed_years(uow: UnitOfWork) -> list[int]:
+    """The years that have been closed, oldest first."""
+    with uow:
+        return closed_years_in(uow)
+
+
+def rolled_over_plan(uow: UnitOfWork, from_year: int, year: int) -> str:
+    """The plan text of `from_year` in force, made the plan of `year` (roll-over): the same
+    indicators, items and rules, the top-level `year:` changed; checked before it is given."""
+    with uow:
+        row = uow.repository(Plans).current(from_year)
+        if row is None:
+            raise NotFound("no_plan", year=from_year)
+        text = row.yaml_text
+    rolled, count = _YEAR_LINE.subn(f"year: {year}", text, count=1)
+    if count != 1:
+        raise Invalid("plan_rollover_no_year", year=from_year)
+    plan = load_plan_text(rolled, f"plan {year} from {from_year}")
+    if plan.year != year:
+        raise Invalid("plan_rollover_no_year", year=from_year)
+    return rolled

@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.access import Actor, Role, require_role
 from services.errors import Invalid, NotFound
 from services.files.report_content import GoodPracticeView
+from services.plans import require_year_open
 from storage.clock import as_utc
 from storage.models import GoodPractice, UnitRow
 from storage.repositories.findings import Contacts, GoodPractices
@@ -36,6 +37,7 @@ def record_good_practice(
         raise Invalid("good_practice_title_empty")
     description = (description or "").strip()
     with uow:
+        require_year_open(uow, year)
         unit = uow.repository(Contacts).unit(unit_id)
         if unit is None or not unit.active:
             raise NotFound("unknown_unit", unit=str(unit_id))

@@ -23,6 +23,7 @@ from scoring.explanation import UnitExplanation
 from services.access import Actor, Role, require_role
 from services.deadlines import end_of_day, local_date
 from services.errors import Invalid, NotFound, Refused
+from services.plans import require_year_open
 from services.standings import compute_standings, plan_in_force
 from storage.clock import as_utc
 from storage.models import Publication
@@ -160,6 +161,7 @@ def publish_standings(
     if period not in PERIODS:
         raise Invalid("publication_unknown_period", period=period, periods=list(PERIODS))
     with uow:
+        require_year_open(uow, year)
         timezone = plan_in_force(uow, year).timezone  # NotFound("no_plan") without a plan
         now = as_utc(uow.now())
         moment = _as_of(year, period, as_of, now, timezone)
@@ -191,6 +193,7 @@ def withdraw_publication(uow: UnitOfWork, actor: Actor, publication_id: int) -> 
             raise NotFound("publication_not_found", publication_id=publication_id)
         if row.withdrawn_at is not None:
             raise Invalid("publication_already_withdrawn", publication_id=publication_id)
+        require_year_open(uow, row.year)
         before = _snapshot(row)
         row.withdrawn_at = uow.now()
         after = _snapshot(row)

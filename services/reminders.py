@@ -32,6 +32,7 @@ from services.deadlines import local_date, report_due_date
 from services.errors import Invalid, NotFound
 from services.files.plan_file import load_plan_text
 from services.peer import DONE, RoundStatus, open_statuses_in, round_status
+from services.plans import closed_years_in
 from services.reports import MonthState, report_status
 from storage.clock import as_utc
 from storage.models import ExtensionRequest
@@ -47,6 +48,8 @@ from storage.repositories.reminders import (
     ReminderKey,
     Reminders,
 )
+from storage.repositories.supervision_plan import Activities
+from storage.repositories.year_data import YearUnits
 from storage.unit_of_work import UnitOfWork
 
 REPORT_DUE = "report_due"
@@ -65,6 +68,8 @@ PEER_OVERDUE = "peer_overdue"
 PEER_REMIND = "peer_remind"
 PEER_NOTICES = (PEER_OPEN, PEER_REMIND)
 LADDER_KINDS = (REPORT_DUE, REPORT_OVERDUE, FINDING_DUE, FINDING_OVERDUE, PEER_DUE, PEER_OVERDUE)
+# An activity of the supervision plan: the coordinators are told the day before (at send time).
+ACTIVITY_UPCOMING = "activity_upcoming"
 
 CLAIM_LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 4
@@ -137,8 +142,17 @@ class _Plans:
 
     uow: UnitOfWork
     known: dict[int, Plan | None] = field(default_factory=dict)
+    closed: set[int] | None = None
+
+    def closed_years(self) -> set[int]:
+        """The closed years: nothing of them is owed any more, so nothing is reminded."""
+        if self.closed is None:
+            self.closed = set(closed_years_in(self.uow))
+        return self.closed
 
     def __call__(self, year: int) -> Plan | None:
+        if year in self.closed_years():
+            return None
         if year not in self.known:
             row = self.uow.repository(Plans).current(year)
             self.known[year] = (
@@ -148,7 +162,7 @@ class _Plans:
 
     def ruling(self, now: datetime) -> Plan | None:
         """The plan whose schedule rules `now`: this year's, else the latest loaded."""
-        years = self.uow.repository(Plans).years()
+        years = [y for y in self.uow.repository(Plans).years() if y not in self.closed_years()]
         if not years:
             return None
         plan = self(now.year)
@@ -190,6 +204,8 @@ def _open_deadlines(uow: UnitOfWork, plans: _Plans, now: datetime) -> list[Deadl
     findings = repo.unsettled_findings()
     names = repo.unit_names(f.unit_id for f in findings)
     for finding in findings:
+        if finding.year in plans.closed_years():
+            continue
         plan = plans(finding.year) or plans.ruling(now)
         if plan is None:
             continue
@@ -338,7 +354,8 @@ def plan_reminders(uow: UnitOfWork) -> PlanningSummary:
         plans = _Plans(snapshot)
         ruling = plans.ruling(now)
         if ruling is None:
-            return PlanningSummary(0, 0)
+            # No plan in force (none loaded, or every year closed): nothing is owed any more.
+            return _skip_owed(uow)
         repo = snapshot.repository(Reminders)
         items = _open_deadlines(snapshot, plans, now)
         peer_deadlines, peer_notices, peer_owing = _peer_owing(snapshot, plans)
@@ -374,6 +391,9 @@ def plan_reminders(uow: UnitOfWork) -> PlanningSummary:
             for who in coordinators:
                 key = ReminderKey(DIGEST, DIGEST, who.person_id, day)
                 rows[key] = _row(DIGEST, DIGEST, who, day, digest_at, {}, now)
+        activity_rows = _activity_rows(snapshot, ruling, coordinators, today, now)
+        rows.update(activity_rows)
+        activity_targets = {k.target for k in activity_rows}
     oldest = min((k.due_on for k in rows), default=today)
     with uow:
         repo = uow.repository(Reminders)
@@ -389,10 +409,50 @@ def plan_reminders(uow: UnitOfWork) -> PlanningSummary:
             )
             # A unit that has voted all its cards, or a round closed, needs no more telling.
             or (r.kind in PEER_NOTICES and r.target not in peer_owing)
+            # Nor does an activity already done (or moved out of the coming days).
+            or (r.kind == ACTIVITY_UPCOMING and r.target not in activity_targets)
         ]
         skipped = repo.skip(gone, "no_longer_due")
         uow.commit()
         return PlanningSummary(created, skipped)
+
+
+def _skip_owed(uow: UnitOfWork) -> PlanningSummary:
+    """Skip every pending reminder of something owed (reports, findings, peer votes,
+    activities): without a plan in force, none of them applies."""
+    owed = {*LADDER_KINDS, *PEER_NOTICES, ESCALATION, ACTIVITY_UPCOMING}
+    with uow:
+        repo = uow.repository(Reminders)
+        skipped = repo.skip([r.id for r in repo.pending() if r.kind in owed], "no_longer_due")
+        uow.commit()
+        return PlanningSummary(0, skipped)
+
+
+def _activity_rows(
+    uow: UnitOfWork, plan: Plan, coordinators: list[Contact], today: date, now: datetime
+) -> dict[ReminderKey, dict[str, Any]]:
+    """The reminders of the supervision plan's activities of today and tomorrow not yet done:
+    one per coordinator, due the day before (told at once when added later than that)."""
+    rows: dict[ReminderKey, dict[str, Any]] = {}
+    activities = uow.repository(Activities).planned_between(today, today + timedelta(days=1))
+    names = {u.id: u.name for u in uow.repository(YearUnits).rows(include_inactive=True)}
+    for activity in activities:
+        if activity.done_on is not None:
+            continue
+        day = activity.planned_on - timedelta(days=1)
+        at = max(send_time(day, plan.schedule.send_at, plan), now)
+        params = {
+            "activity_id": activity.id,
+            "day": activity.planned_on.isoformat(),
+            "kind": activity.kind,
+            "focus": activity.focus,
+            "units": [names[i] for i in activity.unit_ids if i in names],
+        }
+        target = f"activity:{activity.id}"
+        for who in coordinators:
+            key = ReminderKey(ACTIVITY_UPCOMING, target, who.person_id, day)
+            rows[key] = _row(ACTIVITY_UPCOMING, target, who, day, at, params, now)
+    return rows
 
 
 # --- claiming ---------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from scoring import Plan
 from services.access import Actor, Role, require_own_unit, require_role
 from services.deadlines import local_date, report_due_at, report_due_date
 from services.errors import Invalid, NotFound
-from services.plans import plan_in
+from services.plans import plan_in, require_year_open
 from services.tasks import require_unit_view
 from storage.clock import as_utc
 from storage.models import MonthClosure, ProgressReport, ReportEntry, ReportEvidence, UnitRow
@@ -216,6 +216,7 @@ def submit_report(
         unit = reports.lock_unit(unit_id)
         if unit is None:
             raise NotFound("unknown_unit", unit=unit_id)
+        require_year_open(uow, year)
         plan = plan_in(uow, year)
         now = as_utc(uow.now())
         opens = date(year, month, 1)
@@ -439,6 +440,7 @@ def close_month(uow: UnitOfWork, actor: Actor, year: int, month: int) -> ClosedM
     require_role(actor, Role.COORDINATOR)
     _check_month(month)
     with uow:
+        require_year_open(uow, year)
         plan = plan_in(uow, year)
         reports = uow.repository(Reports)
         existing = reports.closure(year, month)

@@ -29,11 +29,11 @@ from services.plans import require_year_open
 from services.publications import PublicationView, publication_view
 from services.standings import compute_standings, plan_in_force
 from storage.clock import as_utc
-from storage.models import Person, Publication, YearResult
+from storage.models import Person, Publication, YearClosure, YearResult
 from storage.repositories.people import People
 from storage.repositories.plans import Plans
 from storage.repositories.publications import Publications
-from storage.repositories.results import YearResults
+from storage.repositories.results import YearClosures, YearResults
 from storage.repositories.year_data import ValueSets
 from storage.statuses import ResultStatus
 from storage.unit_of_work import UnitOfWork
@@ -229,6 +229,7 @@ def decide_result(
         raise Invalid("result_remarks_needed")
     with uow:
         _approver(uow, actor)
+        require_year_open(uow, year)
         row = _newest(uow, year)
         if row.status != ResultStatus.DRAFT:
             raise Invalid("result_not_a_draft", year=year, status=row.status)
@@ -390,3 +391,42 @@ def is_approver(uow: UnitOfWork, actor: Actor) -> bool:
         except Refused:
             return False
         return True
+
+
+@dataclass(frozen=True)
+class ClosedYear:
+    """A closed year: when, by whom (None: the operator) and from which published result."""
+
+    year: int
+    closed_at: datetime
+    closed_by: int | None
+    result_version: int
+
+
+def close_year(uow: UnitOfWork, actor: Actor, year: int) -> ClosedYear:
+    """An admin closes `year` once its newest result is published: from then on every service
+    refuses to change anything of it, and everything of it stays readable."""
+    require_role(actor, Role.ADMIN)
+    with uow:
+        closures = uow.repository(YearClosures)
+        if closures.of_year(year) is not None:
+            raise Invalid("year_already_closed", year=year)
+        row = uow.repository(YearResults).latest(year, lock=True)
+        if row is None or row.status != ResultStatus.PUBLISHED:
+            raise Invalid("year_close_unpublished", year=year)
+        closure = closures.add(
+            YearClosure(
+                year=year, result_id=row.id, closed_at=uow.now(), closed_by=actor.person_id
+            )
+        )
+        uow.flush()
+        uow.audit(
+            actor.audit_name,
+            "year.close",
+            "year",
+            year,
+            None,
+            {"year": year, "result_id": row.id, "result_version": row.version},
+        )
+        uow.commit()
+        return ClosedYear(year, as_utc(closure.closed_at), closure.closed_by, row.version)

@@ -6,9 +6,10 @@ A half year is H1 (January–June) or H2 (July–December) of a plan year. The r
 end of the half (in the plan's time zone), or now while the half is still running: a task's
 status is that of its newest progress report by then; the findings are those found in the half,
 and earlier ones of the year still not accepted at that moment (they are still the unit's
-business); the good practices are those recorded in the half. Every active unit has its place
-(a unit with nothing to report shows zeros); a deactivated unit appears only if it has findings
-or good practices in the report.
+business); the good practices are those recorded in the half; the activities of the year's
+supervision plan planned in the half are listed against those done, with their findings.
+Every active unit has its place (a unit with nothing to report shows zeros); a deactivated unit
+appears only if it has findings or good practices in the report.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from pathlib import Path
 
 from services.access import Actor, Role, require_role
 from services.deadlines import end_of_day, local_date
+from services.files.report_content import ActivityLine, SupervisionUnit
 from services.files.report_content import SupervisionReport as SupervisionReport
-from services.files.report_content import SupervisionUnit
 from services.files.supervision_report import write_supervision_workbook
 from services.findings import ACCEPTED
 from services.plans import plan_in
 from services.practices import good_practices
+from services.supervision_plan import activities_between
 from services.unit_report import year_records
 from storage.clock import as_utc
 from storage.repositories.year_data import YearUnits
@@ -87,6 +89,17 @@ def supervision_report(uow: UnitOfWork, actor: Actor, year: int, half: int) -> S
                 practices=mine,
             )
         )
+    activities = tuple(
+        ActivityLine(
+            planned_on=a.planned_on,
+            kind=a.kind.value,
+            focus=a.focus,
+            units=tuple(name for _, name in a.units),
+            done_on=a.done_on,
+            findings=tuple((f.unit_name, f.description, f.status) for f in a.findings),
+        )
+        for a in activities_between(uow, first, last)
+    )
     return SupervisionReport(
         year=year,
         half=half,
@@ -96,6 +109,7 @@ def supervision_report(uow: UnitOfWork, actor: Actor, year: int, half: int) -> S
         generated_at=now,
         timezone=timezone,
         units=tuple(units),
+        activities=activities,
     )
 
 

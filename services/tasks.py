@@ -21,7 +21,7 @@ from services.errors import Invalid, NotFound, Refused
 from services.files.task_reader import MAX_CODE, MAX_TEXT
 from services.files.task_reader import TaskInput as TaskInput  # part of this service's API
 from services.imports import PLAN, TASKS, UNITS, ChangedMeanwhile, prepared_import
-from services.plans import plan_in
+from services.plans import ensure_year_open, plan_in
 from storage.audit import Change, PreparedChange
 from storage.audit import prepare as prepare_audit
 from storage.bulk import driver_rows
@@ -118,6 +118,7 @@ def import_tasks(
     require_role(actor, Role.COORDINATOR)
     if not tasks:
         raise Invalid("task_import_empty")
+    ensure_year_open(uow, year)
     _check_fields(tasks)
     if progress is not None:
         progress(0, len(tasks))

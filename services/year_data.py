@@ -42,7 +42,7 @@ from services.imports import (
     prepared_import,
 )
 from services.peer import peer_import_problems, store_peer_votes
-from services.plans import plan_in
+from services.plans import ensure_year_open, plan_in, require_year_open
 from storage.audit import Change
 from storage.audit import prepare as prepare_audit
 from storage.bulk import driver_rows, repeat_until_done, write_in_chunks
@@ -253,6 +253,7 @@ def import_values(
     transaction that first checks that the plan, the units and the version in force are still
     those the values were checked and compared against."""
     require_role(actor, Role.COORDINATOR)
+    ensure_year_open(uow, year)
     basis = _values_basis(uow.snapshot(), year)
     _check_values(values, basis.plan, basis.units, source)
     unit_ids = np.array([basis.units[code].id for code in values.units], dtype=np.int64)
@@ -494,6 +495,7 @@ def record_grade(
     if period not in PERIODS:
         raise Invalid("grade_unknown_period", period=period, periods=list(PERIODS))
     with uow:
+        require_year_open(uow, year)
         plan = plan_in(uow, year)
         items = [i.code for i in plan.work.items]
         if item not in items:
@@ -628,6 +630,7 @@ def import_grades(
     # Peer votes (互评, `source: peer`) go to the peer rating; the rest are the panel's grades.
     votes = [r for r in records if r.source is YearEndSource.PEER]
     records = [r for r in records if r.source is not YearEndSource.PEER]
+    ensure_year_open(uow, year)
     if progress is not None:
         progress(0, len(records))
 
@@ -783,6 +786,7 @@ def add_bonus(
     if not title:
         raise Invalid("bonus_title_empty")
     with uow:
+        require_year_open(uow, year)
         plan_in(uow, year)
         unit = _unit_by_id(uow, unit_id)
         bonuses = uow.repository(Bonuses)
@@ -816,6 +820,7 @@ def decide_bonus(uow: UnitOfWork, actor: Actor, bonus_id: int, approve: bool) ->
             raise NotFound("bonus_not_found", bonus=bonus_id)
         if row.status != PENDING:
             raise Invalid("bonus_already_decided", bonus=bonus_id, status=row.status)
+        require_year_open(uow, row.year)
         unit = _unit_by_id(uow, row.unit_id)
         before = _bonus_audit(row, unit.code)
         row.status = APPROVED if approve else REJECTED
@@ -873,6 +878,7 @@ def import_bonus(
     Checked and compared against a snapshot; written with bulk statements in one short
     transaction that first checks the year's items are still as in the snapshot."""
     require_role(actor, Role.COORDINATOR)
+    ensure_year_open(uow, year)
     if progress is not None:
         progress(0, len(items))
 

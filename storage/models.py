@@ -288,6 +288,8 @@ class FindingRow(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The supervision activity of the year's plan it came from, if named.
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_activities.id"))
 
 
 class FindingEvidence(Base):
@@ -591,3 +593,32 @@ class DashboardLink(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class YearClosure(Base):
+    """A closed year: its approved result was published, and nothing of it changes any more
+    (every service refuses); everything of it stays readable."""
+
+    __tablename__ = "year_closures"
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer, unique=True)
+    result_id: Mapped[int] = mapped_column(ForeignKey("year_results.id"))
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class SupervisionActivity(Base):
+    """An activity of a year's supervision plan (督导计划): its day, kind (the codes of a
+    finding's source), focus and units (`unit_ids`; empty: every unit); done once marked so or
+    once a finding names it."""
+
+    __tablename__ = "supervision_activities"
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    planned_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(32))
+    focus: Mapped[str] = mapped_column(Text)
+    unit_ids: Mapped[list[int]] = mapped_column(JSON)
+    done_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

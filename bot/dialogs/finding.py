@@ -1,7 +1,9 @@
 """/finding: a coordinator records a problem found in supervision (督导发现问题).
 
 Steps: `unit` (typed: a code, the full name or part of it; several matches come back as
-candidate buttons, none is said so) -> `source` (six buttons) -> `description` (typed, not
+candidate buttons, none is said so) -> `source` (six buttons) -> `activity` (only when the
+year's supervision plan has activities of that kind for the unit in the last weeks: which one
+it came from, or none) -> `description` (typed, not
 empty) -> `files` (photos and documents, optional, collected by bot.dialogs.evidence; Done or
 "no photos") -> `deadline` (a typed date, or +7 / +15 / +30 days; a day before today is
 refused) -> `confirm` (a summary: record, change the description or the deadline, cancel).
@@ -30,6 +32,7 @@ from services import dialogs as dialog_service
 from services.access import MANAGERS
 from services.errors import ServiceError
 from services.findings import SOURCES, record_finding
+from services.supervision_plan import ActivityView, activities_between
 from services.unit_lookup import UnitRef, all_units, find_units
 
 FILES = "files"
@@ -39,6 +42,10 @@ DEADLINE_CHOICES = (7, 15, 30)
 MAX_DEADLINE_DAYS = 2 * 366
 # The unit candidates offered as buttons (find_units' default limit).
 CANDIDATES = 8
+# Activities of the supervision plan a finding may name: of its kind, planned in the last
+# ACTIVITY_DAYS days, the newest ACTIVITY_CHOICES of them.
+ACTIVITY_DAYS = 45
+ACTIVITY_CHOICES = 5
 
 _DAY_PATTERNS = (
     re.compile(r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?$"),
@@ -168,6 +175,13 @@ class FindingDialog(Dialog):
                 for index, code in enumerate(SOURCES)
             ]
             await turn.say("coord.finding_ask_source", sources, unit=data["unit_name"])
+        elif step == "activity":
+            choices = [
+                [turn.button(label, "a", str(activity_id))]
+                for activity_id, label in data.get("activities", [])
+            ]
+            choices.append([turn.button(turn.plain("coord.finding_no_activity_button"), "a")])
+            await turn.say("coord.finding_ask_activity", choices)
         elif step == "description":
             await turn.say("coord.finding_ask_description", max=MAX_DESCRIPTION)
         elif step == "files":
@@ -261,7 +275,10 @@ class FindingDialog(Dialog):
                 return
             await self._unit_chosen(turn, unit)
         elif step == "source" and action == "s" and arg.isdigit() and int(arg) < len(SOURCES):
-            await self._next(turn, "description", source=SOURCES[int(arg)])
+            await self._source_chosen(turn, SOURCES[int(arg)])
+        elif step == "activity" and action == "a":
+            chosen = [c for c in turn.data.get("activities", []) if str(c[0]) == arg]
+            await self._next(turn, "description", activity_id=chosen[0][0] if chosen else None)
         elif step == "files" and action in (evidence.DONE, "nf"):
             await evidence.seal(turn, FILES)
             data = dict(turn.data)
@@ -321,6 +338,40 @@ class FindingDialog(Dialog):
     async def _unit_chosen(self, turn: Turn, unit: UnitRef) -> None:
         await self._next(turn, "source", unit_id=unit.id, unit_name=unit.name)
 
+    async def _source_chosen(self, turn: Turn, source: str) -> None:
+        """The source; then the activity of the supervision plan it came from, when the plan
+        has some of that kind (for the unit) in the last weeks."""
+        today = local_today(turn)
+        unit_id = turn.data.get("unit_id")
+        units = await turn.call(all_units, turn.context.deps.read_uow())
+        code = next((u.code for u in units if u.id == unit_id), None)
+        planned: list[ActivityView] = await turn.call(
+            activities_between,
+            turn.context.deps.read_uow(),
+            today - timedelta(days=ACTIVITY_DAYS),
+            today,
+        )
+        fitting = [
+            a
+            for a in reversed(planned)
+            if a.kind.value == source and (not a.units or code in {c for c, _ in a.units})
+        ][:ACTIVITY_CHOICES]
+        if not fitting:
+            await self._next(turn, "description", source=source, activity_id=None)
+            return
+        choices = [
+            [
+                a.id,
+                turn.plain(
+                    "coord.finding_activity_button",
+                    day=a.planned_on.isoformat(),
+                    focus=excerpt(a.focus, 30),
+                ),
+            ]
+            for a in fitting
+        ]
+        await self._next(turn, "activity", source=source, activities=choices)
+
     async def _description(self, turn: Turn, text: str) -> None:
         if not text:
             await turn.say("coord.finding_description_empty")
@@ -378,6 +429,7 @@ class FindingDialog(Dialog):
                 today,
                 deadline,
                 evidence.evidence_ids(turn, FILES),
+                data.get("activity_id"),
             )
         except ServiceError as exc:
             await service_error(turn, exc)

@@ -21,10 +21,11 @@ def all_dialogs() -> list[Dialog]:
     from bot.dialogs.publish import PublishDialog
     from bot.dialogs.rectify import RectifyDialog
     from bot.dialogs.report import ReportDialog
-    from bot.dialogs.result import ApproveDialog, ResultDialog
+    from bot.dialogs.result import ApproveDialog, CloseYearDialog, ResultDialog
     from bot.dialogs.review import ReviewDialog
     from bot.dialogs.standings_view import StandingsDialog, UnitDialog
     from bot.dialogs.supervision import SupervisionDialog
+    from bot.dialogs.supervision_plan import SupervisionPlanDialog
     from bot.dialogs.tasks_view import TasksDialog
     from bot.dialogs.templates_dialog import TemplatesDialog
     from bot.dialogs.upload import UploadDialog
@@ -53,4 +54,6 @@ def all_dialogs() -> list[Dialog]:
         ResultDialog(),
         ApproveDialog(),
         DashboardDialog(),
+        CloseYearDialog(),
+        SupervisionPlanDialog(),
     ]

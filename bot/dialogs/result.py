@@ -9,6 +9,9 @@ goes to every approver at once, with the year's report workbook as of the draft'
 return it; returning asks for the remarks, typed. The coordinators are told of the decision
 (with the remarks). Publishing an approved result is /publish's "the year" period.
 
+/close_year [year] (admins): closes a year whose approved result is published, after a
+confirmation; nothing of it can change afterwards.
+
 Decisions: the dialogs end before the service is called, so a double tap finds its button
 expired; a service's refusal (stale, not a draft, not an approver) is said in words.
 """
@@ -37,9 +40,11 @@ from bot.notify import recipient_language, tell
 from services.access import Role
 from services.errors import ServiceError
 from services.results import (
+    ClosedYear,
     ResultState,
     ResultView,
     approver_contacts,
+    close_year,
     coordinator_contacts,
     decide_result,
     freeze_result,
@@ -314,3 +319,51 @@ class ApproveDialog(Dialog):
             year=view.year,
             version=view.version,
         )
+
+
+class CloseYearDialog(Dialog):
+    """/close_year [year]: an admin closes a year whose approved result is published, after a
+    confirmation (it cannot be undone); every service then refuses to change that year."""
+
+    kind = "close_year"
+    command = "close_year"
+    roles = frozenset({Role.ADMIN})
+    takes_files = False
+
+    async def begin(self, turn: Turn, args: Sequence[str]) -> None:
+        """Ask to confirm closing the year (named, else the assessment year)."""
+        year = await _year(turn, args, "result.close_usage")
+        if year is None:
+            return
+        await turn.start("confirm", {"year": year})
+        await self.prompt(turn)
+
+    async def prompt(self, turn: Turn) -> None:
+        """The confirmation again."""
+        buttons = [
+            [
+                turn.button(turn.plain("result.close_confirm_button"), "ok"),
+                turn.button(turn.plain("result.cancel_button"), "no"),
+            ]
+        ]
+        await turn.say("result.close_confirm", buttons, year=turn.data["year"])
+
+    async def button(self, turn: Turn, action: str, arg: str) -> None:
+        """Close, or cancel."""
+        if action == "no":
+            await turn.finish()
+            await turn.say("result.cancelled")
+            return
+        if action != "ok":
+            await self.prompt(turn)
+            return
+        year = int(turn.data["year"])
+        await turn.finish()
+        try:
+            closed: ClosedYear = await turn.call(
+                close_year, turn.context.deps.uow(), turn.who.actor, year
+            )
+        except ServiceError as exc:
+            await service_error(turn, exc)
+            return
+        await turn.say("result.closed", year=closed.year, version=closed.result_version)

@@ -79,6 +79,7 @@ SHEET_NAMES: dict[str, tuple[str, ...]] = {
     "bonus": ("bonus", "加分项"),
     "events": ("events", "扣分事件", "事件"),
     "tasks": ("tasks", "任务", "目标任务", "任务清单", "目标任务清单"),
+    "activities": ("activities", "督导计划", "督导活动", "年度督导计划"),
 }
 
 _UNIT_ALIASES = ("unit", "单位", "单位代码", "考核单位", "考核对象")
@@ -123,9 +124,16 @@ COLUMN_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "due_date": ("due_date", "完成时限", "截止日期", "完成期限", "完成时间", "时限", "到期日"),
         "work_item": ("work_item", "工作项", "所属工作项", "工作项目", "考核工作项"),
     },
+    "activities": {
+        "date": ("date", "日期", "计划日期", "时间", "督导时间"),
+        "kind": ("kind", "方式", "督导方式", "类型", "督导类型"),
+        "focus": ("focus", "督导重点", "重点", "内容", "督导内容"),
+        "units": ("units", "对象单位", "督导对象", "单位"),
+    },
 }
 
 _OPTIONAL_COLUMNS = {
+    ("activities", "units"),
     ("bonus", "evidence"),
     ("grades", "source"),
     *((k, "unit_name") for k in KINDS),

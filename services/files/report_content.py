@@ -114,6 +114,19 @@ class SupervisionUnit:
 
 
 @dataclass(frozen=True)
+class ActivityLine:
+    """A supervision activity of the plan: when, how, on what, for which units (empty: every
+    unit), when it was done (None: not yet) and the findings it gave (unit, what, status)."""
+
+    planned_on: date
+    kind: str
+    focus: str
+    units: tuple[str, ...]
+    done_on: date | None
+    findings: tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True)
 class SupervisionReport:
     """The half year's report: its period, the moment it is as of, and every unit's part."""
 
@@ -125,6 +138,8 @@ class SupervisionReport:
     generated_at: datetime
     timezone: str
     units: tuple[SupervisionUnit, ...]
+    # The activities of the supervision plan planned in the half (planned against done).
+    activities: tuple[ActivityLine, ...] = ()
 
     @property
     def finding_count(self) -> int:

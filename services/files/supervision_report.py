@@ -1,11 +1,12 @@
 """The half-year comprehensive supervision report (半年综合督导报告) as a workbook, for print.
 
-Four sheets: a summary with one row per unit (task counts by status, findings by rectification
+Five sheets: a summary with one row per unit (task counts by status, findings by rectification
 status, good practices) and totals, then the task progress, the findings with their
 rectification, and the good practices, each listed unit by unit with the unit in the first
-column (so that a reader can filter one unit). Written atomically (a temporary file renamed into
-place). Texts come from the catalogs (coord.supervision_*, and year.* for the statuses shared
-with the year's report).
+column (so that a reader can filter one unit), and the year's supervision plan in the half,
+planned against done, with each activity's findings. Written atomically (a temporary file
+renamed into place). Texts come from the catalogs (coord.supervision_*, and year.* for the
+statuses shared with the year's report).
 """
 
 from __future__ import annotations
@@ -175,6 +176,49 @@ class _Writer:
         self.tasks()
         self.findings()
         self.practices()
+        self.activities()
+
+    def activities(self) -> None:
+        """The supervision plan's activities of the half: planned against done, and the
+        findings each gave."""
+        keys = ("planned_on", "kind", "focus", "units", "activity_status", "activity_findings")
+        ws = self.sheet("activities", [self.t(f"col_{k}") for k in keys], [12, 12, 36, 24, 16, 50])
+        done = sum(1 for a in self.r.activities if a.done_on is not None)
+        ws.write_string(
+            2, 0, self.t("activities_note", planned=len(self.r.activities), done=done), self.note
+        )
+        today = self.r.as_of.astimezone(self.zone).date()
+        lines: list[tuple[Sequence[object], Format | None]] = []
+        for a in self.r.activities:
+            if a.done_on is not None:
+                status, fill = self.t("activity_done", day=a.done_on.isoformat()), GOOD_FILL
+            elif a.planned_on < today:
+                status, fill = self.t("activity_missed"), BAD_FILL
+            else:
+                status, fill = self.t("activity_planned"), WARN_FILL
+            findings = "\n".join(
+                self.t(
+                    "activity_finding",
+                    unit=unit,
+                    description=description,
+                    status=self.y(f"finding_status_{finding_status}"),
+                )
+                for unit, description, finding_status in a.findings
+            )
+            lines.append(
+                (
+                    [
+                        a.planned_on,
+                        render(f"supervision.kind_{a.kind}", self.lang),
+                        a.focus,
+                        "、".join(a.units) if a.units else self.t("all_units"),
+                        status,
+                        findings,
+                    ],
+                    self.fills.get(fill),
+                )
+            )
+        self.rows(ws, len(keys), lines, keys.index("activity_status"))
 
     def summary(self) -> None:
         keys = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from storage.models import AuditEntry, Person, YearResult
+from storage.models import AuditEntry, Person, YearClosure, YearResult
 from storage.unit_of_work import Repository
 
 
@@ -75,3 +75,24 @@ class YearResults(Repository):
                 .order_by(Person.id)
             ).scalars()
         )
+
+
+class YearClosures(Repository):
+    """The closed years."""
+
+    def add(self, row: YearClosure) -> YearClosure:
+        """Close a year (the row's id is set on flush)."""
+        self.session.add(row)
+        return row
+
+    def years(self) -> list[int]:
+        """Every closed year, oldest first."""
+        return list(
+            self.session.execute(select(YearClosure.year).order_by(YearClosure.year)).scalars()
+        )
+
+    def of_year(self, year: int) -> YearClosure | None:
+        """The closing of `year`, if it was closed."""
+        return self.session.execute(
+            select(YearClosure).where(YearClosure.year == year)
+        ).scalar_one_or_none()

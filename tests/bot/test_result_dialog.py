@@ -5,6 +5,8 @@ stale, which the bot shows unit by unit and which publishes nothing."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from bot.dialogs import publish
@@ -18,7 +20,7 @@ from storage.repositories.year_data import YearUnits
 from storage.statuses import ResultStatus
 from templates import render
 from tests.bot.test_standings_view import coordinator, new_texts, seed_scores, send
-from tests.bot.world import OPERATOR, BotWorld
+from tests.bot.world import OPERATOR, SHANGHAI, BotWorld
 
 YEAR = 2025
 
@@ -156,3 +158,44 @@ async def test_a_leader_not_named_approver_cannot_approve(world: BotWorld) -> No
     before = await send(world, other, "/approve")
     assert new_texts(world, other, before) == [render("errors.result_not_an_approver", "zh")]
     assert year_results(world.uow(), YEAR)[0].status is ResultStatus.DRAFT
+
+
+async def test_an_admin_closes_the_published_year_and_it_stays_readable(world: BotWorld) -> None:
+    seed_scores(world)
+    admin = await world.join(9504, Role.ADMIN, None, "管理员")
+    boss = await coordinator(world)
+    chief = await leader(world)
+    before = await send(world, admin, "/close_year", str(YEAR))
+    await tap(world, admin, "result.close_confirm_button")
+    assert new_texts(world, admin, before)[-1] == render(
+        "errors.year_close_unpublished", "zh", year=YEAR
+    )
+    await send(world, boss, "/result")
+    await tap(world, boss, "result.freeze_button")
+    await tap(world, boss, "result.freeze_confirm_button")
+    await send(world, chief, "/approve")
+    await tap(world, chief, "result.approve_button")
+    await send(world, boss, "/publish")
+    await tap(world, boss, "coord.publish_period_year")
+    await tap(world, boss, "coord.publish_confirm_button")
+
+    await send(world, boss, "/close_year", str(YEAR))  # coordinators may not
+    assert world.texts(boss)[-1] != render("result.closed", "zh", year=YEAR, version=1)
+    await send(world, admin, "/close_year", str(YEAR))
+    closed = await tap(world, admin, "result.close_confirm_button")
+    assert closed.text == render("result.closed", "zh", year=YEAR, version=1)
+
+    before = await send(world, boss, "/standings", str(YEAR))
+    assert new_texts(world, boss, before)[0] == render(
+        "coord.standings_preparing", "zh", year=YEAR
+    )
+    before = await send(world, boss, "/result", str(YEAR))
+    await tap(world, boss, "result.refreeze_button")
+    await tap(world, boss, "result.freeze_confirm_button")
+    assert world.texts(boss)[-1] == render("errors.year_closed", "zh", year=YEAR)
+    # In January, the assessment year is no longer the closed year but the next one.
+    world.clock.set(datetime(YEAR + 1, 1, 20, 10, tzinfo=SHANGHAI))
+    before = await send(world, boss, "/standings")
+    assert new_texts(world, boss, before)[0] == render(
+        "coord.standings_preparing", "zh", year=YEAR + 1
+    )

@@ -68,7 +68,7 @@ async def test_the_report_of_this_half_year_is_sent_as_a_workbook(
         "23 个单位的任务进展、1 个督导问题及整改情况、1 条典型经验。"
     )
     book = sheets(world, document)
-    assert list(book) == ["概况", "任务进展", "问题整改", "典型经验"]
+    assert list(book) == ["概况", "任务进展", "问题整改", "典型经验", "督导计划执行"]
     assert any(r[:3] == ["店子镇", "T1", "新建标准化厂房"] for r in book["任务进展"])
     finding = next(r for r in book["问题整改"] if r[0] == "西集镇")
     assert "道路进度滞后" in finding and "待整改" in finding
@@ -88,6 +88,7 @@ async def test_a_leader_may_ask_for_it_in_english(world: BotWorld) -> None:
         "Task progress",
         "Findings",
         "Good practices",
+        "Plan vs done",
     ]
 
 

@@ -235,7 +235,7 @@ def test_the_workbook_has_the_summary_tasks_findings_and_practices(
     write_supervision_report(uow(), COORDINATOR, YEAR, 1, path, "zh")
     book = openpyxl.load_workbook(path, read_only=True)
     try:
-        assert book.sheetnames == ["概况", "任务进展", "问题整改", "典型经验"]
+        assert book.sheetnames == ["概况", "任务进展", "问题整改", "典型经验", "督导计划执行"]
         summary = cells(book["概况"])
         assert summary[0][0] == "2025 年上半年综合督导报告"
         header = summary[4]
@@ -265,7 +265,13 @@ def test_the_workbook_speaks_english_too(uow: UOW, year: dict[str, int], tmp_pat
     write_supervision_report(uow(), COORDINATOR, YEAR, 2, path, "en")
     book = openpyxl.load_workbook(path, read_only=True)
     try:
-        assert book.sheetnames == ["Summary", "Task progress", "Findings", "Good practices"]
+        assert book.sheetnames == [
+            "Summary",
+            "Task progress",
+            "Findings",
+            "Good practices",
+            "Plan vs done",
+        ]
         findings = cells(book["Findings"])
         assert any("安全隐患" in r for r in findings)
     finally:
