@@ -68,7 +68,10 @@ async def test_strangers_get_401_and_nothing_else(sqlite_client: httpx.AsyncClie
     assert (await sqlite_client.get("/api/me", headers=tma(COORDINATOR.telegram_id))).is_success
 
 
-async def test_init_data_with_a_changed_field_is_refused(client: httpx.AsyncClient) -> None:
+async def test_init_data_with_a_changed_field_is_refused(
+    sqlite_client: httpx.AsyncClient,
+) -> None:
+    client = sqlite_client
     header = tma(LIAISON.telegram_id)["Authorization"]
     # The liaison's signed data, rewritten to claim the coordinator's account.
     forged = header.replace(
@@ -156,8 +159,9 @@ async def test_security_headers_on_pages_and_api(sqlite_client: httpx.AsyncClien
 
 
 async def test_a_one_time_link_signs_in_once(
-    client: httpx.AsyncClient, district: Database
+    sqlite_client: httpx.AsyncClient, sqlite_district: Database
 ) -> None:
+    client, district = sqlite_client, sqlite_district
     clock = FixedClock(NOW)
     user = user_by_telegram_id(UnitOfWork(district, clock), VIEWER.telegram_id)
     assert user is not None
