@@ -16,6 +16,8 @@ import hashlib
 import math
 import secrets
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -35,7 +37,7 @@ from services.standings import as_of_day, compute_standings
 from services.unit_report import write_year_report
 from storage.clock import as_utc
 from storage.models import DashboardLink, Person
-from storage.repositories.dashboard import DashboardLinks
+from storage.repositories.dashboard import DashboardLinks, DataVersion
 from storage.repositories.people import People
 from storage.repositories.publications import Publications
 from storage.unit_of_work import UnitOfWork
@@ -214,13 +216,68 @@ def _own_unit_code(uow: UnitOfWork, actor: Actor) -> str:
     return code
 
 
+@dataclass
+class _Computed:
+    """Standings shaped for the dashboard, and what they were computed from."""
+
+    version: str
+    day: date
+    made: float
+    value: dict[str, Any]
+
+
+# The dashboard's standings, by (database, year, as-of day, the liaison's unit or None). A page
+# of 2,000 units takes seconds to compute and is asked for again and again while nothing
+# changes: it is computed once and served again while the stored facts are the same (the audit
+# log's newest hash: every change is audited), on the same day, and for at most CACHE_SECONDS,
+# so that a deadline passing (late and missing reports, overdue rectifications are derived from
+# the clock) shows within that time. Callers must not change what they get.
+CACHE_SECONDS = 300.0
+_CACHE_SIZE = 16
+_cache: dict[tuple[str, int, date | None, str | None], _Computed] = {}
+_cache_lock = threading.Lock()
+
+
+def data_version(uow: UnitOfWork) -> str:
+    """What changes with every stored change (the audit log's newest hash)."""
+    with uow:
+        return uow.repository(DataVersion).current()
+
+
 def standings_json(
     uow: UnitOfWork, actor: Actor, year: int, day: date | None = None
 ) -> dict[str, Any]:
     """The standings of `year` as `kaohe standings --json` gives them (`year`, `groups`), with
     `as_of`, `published` and the plan's labels: every unit's for coordinators and leaders (as
     of the end of `day`, or now); a liaison's own unit's row of the published standings only
-    (`NotFound("standings_not_published")` before they are)."""
+    (`NotFound("standings_not_published")` before they are). Computed once while the stored
+    facts stay the same (see CACHE_SECONDS); the answer is shared: do not change it."""
+    if actor.role is not Role.LIAISON:
+        require_role(actor, *VIEW_ROLES)
+    scope = _own_unit_code(uow, actor) if actor.role is Role.LIAISON else None
+    key = (uow.database.url, year, day, scope)
+    version = data_version(uow)
+    today = as_utc(uow.now()).date()
+    with _cache_lock:
+        hit = _cache.get(key)
+    if (
+        hit is not None
+        and hit.version == version
+        and hit.day == today
+        and time.monotonic() - hit.made < CACHE_SECONDS
+    ):
+        return hit.value
+    value = _standings_json(uow, actor, year, day)
+    with _cache_lock:
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.clear()
+        _cache[key] = _Computed(version, today, time.monotonic(), value)
+    return value
+
+
+def _standings_json(
+    uow: UnitOfWork, actor: Actor, year: int, day: date | None = None
+) -> dict[str, Any]:
     if actor.role is Role.LIAISON:
         code = _own_unit_code(uow, actor)
         publication = latest_publication(uow, year)
@@ -246,6 +303,23 @@ def standings_json(
     out["plan"] = _plan_meta(standings.plan)
     out["sizes"] = {g.value: standings.group_size(g) for g in Group}
     return out
+
+
+# What a row of the standings table needs: every key of an entry but the per-indicator and
+# per-item details (scoring.md section 6), which only a unit's page shows.
+_DETAIL_KEYS = frozenset({"indicators", "items"})
+
+
+def standings_table(full: dict[str, Any]) -> dict[str, Any]:
+    """The standings of `standings_json` without each entry's per-indicator and per-item
+    details: what the standings page draws (a twentieth of the size at 60 indicators)."""
+    return {
+        **full,
+        "groups": {
+            group: [{k: v for k, v in e.items() if k not in _DETAIL_KEYS} for e in entries]
+            for group, entries in full["groups"].items()
+        },
+    }
 
 
 def _explanation_json(standings: Standings, code: str) -> dict[str, Any]:

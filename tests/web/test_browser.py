@@ -139,7 +139,7 @@ def mini_app(live: LiveDashboard, telegram_id: int, path: str = "/", **kwargs: A
 
 def ready(page: Any) -> None:
     """Wait until the page has drawn what it asked the API for."""
-    page.wait_for_selector("body[data-ready='1']", timeout=10_000)
+    page.wait_for_selector("body[data-ready='1'][data-complete='1']", timeout=10_000)
 
 
 def test_signed_init_data_opens_the_standings_with_the_right_numbers(
