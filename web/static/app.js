@@ -49,6 +49,9 @@
     return rounded.toFixed(p);
   }
 
+  const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  function escape(text) { return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]); }
+
   function pct(value) { return value === null || value === undefined ? "–" : num(value * 100, 1) + "%"; }
 
   function el(tag, attrs, ...children) {
@@ -115,7 +118,7 @@
   }
 
   // --- standings -----------------------------------------------------------------------------
-  const CHUNK = 150;
+  const CHUNK = 200;
   // Tables still drawing their rows; body[data-complete] once none is.
   const pending = new Set();
   function drawn(table) {
@@ -153,15 +156,16 @@
     table.append(el("thead", {}, headRow));
     let order = { key: "rank", dir: 1 };
     let generation = 0;
+    // Rows as markup (every value escaped): a table of 2,000 units is made several times
+    // faster than cell by cell.
+    const classes = cols.map((c) => (c.num ? "num" : "") + (c.wide ? " wide-only" : ""));
     function row(entry) {
-      const tr = el("tr", { class: "unit-row", "data-unit": entry.unit, tabindex: "0" });
-      for (const c of cols) {
-        tr.append(el("td", {
-          class: (c.num ? "num" : "") + (c.wide ? " wide-only" : "") + (c.tier ? " " + tierClass(data.plan, entry.tier) : ""),
-          "data-key": c.key, text: c.text(entry),
-        }));
-      }
-      return tr;
+      let html = '<tr class="unit-row" tabindex="0" data-unit="' + escape(entry.unit) + '">';
+      cols.forEach((c, i) => {
+        const cls = classes[i] + (c.tier ? " " + tierClass(data.plan, entry.tier) : "");
+        html += '<td class="' + cls + '" data-key="' + escape(c.key) + '">' + escape(c.text(entry)) + "</td>";
+      });
+      return html + "</tr>";
     }
     // The first rows at once, the rest in chunks after it (a table of 2,000 units is usable
     // before it is complete); each chunk is a tbody the browser lays out only when it shows.
@@ -181,7 +185,7 @@
       function chunk() {
         if (mine !== generation) return;
         const tbody = el("tbody", { class: next ? "chunk" : "" });
-        for (const entry of sorted.slice(next, next + CHUNK)) tbody.append(row(entry));
+        tbody.innerHTML = sorted.slice(next, next + CHUNK).map(row).join("");
         table.append(tbody);
         next += CHUNK;
         if (next < sorted.length) setTimeout(chunk, 0);
