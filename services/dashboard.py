@@ -32,7 +32,7 @@ from services.evidence import EvidenceFile, evidence_files
 from services.findings import FindingView, RectificationView, review_queue, year_findings
 from services.plans import plan_in
 from services.publications import latest_publication, published_score
-from services.reports import report_status
+from services.reports import ReportEntryView, report_history, report_status
 from services.standings import as_of_day, compute_standings
 from services.unit_report import write_year_report
 from storage.clock import as_utc
@@ -40,6 +40,7 @@ from storage.models import DashboardLink, Person
 from storage.repositories.dashboard import DashboardLinks, DataVersion
 from storage.repositories.people import People
 from storage.repositories.publications import Publications
+from storage.repositories.units import Units
 from storage.unit_of_work import UnitOfWork
 
 # A desk link is used at once or not at all; the session it starts lasts a working day.
@@ -393,6 +394,47 @@ def matrix_json(uow: UnitOfWork, actor: Actor, year: int) -> dict[str, Any]:
         key=lambda kv: (groups.index(kv[1]["group"]) if kv[1]["group"] in groups else 9, kv[0]),
     )
     return {"year": year, "rows": [row for _, row in ordered]}
+
+
+def month_report_json(
+    uow: UnitOfWork, actor: Actor, year: int, code: str, month: int
+) -> dict[str, Any]:
+    """Every version of a unit's progress report of a month, with its entries and evidence
+    ids, newest first: what a cell of the matrix opens (coordinators)."""
+    require_role(actor, Role.COORDINATOR)
+    with uow:
+        unit = uow.repository(Units).by_key(code)
+        if unit is None:
+            raise NotFound("unit_not_found", unit=code)
+        unit_id, name = unit.id, unit.name
+    versions = report_history(uow, actor, unit_id, year, month)
+    return {
+        "year": year,
+        "month": month,
+        "unit": code,
+        "name": name,
+        "versions": [
+            {
+                "version": v.version,
+                "receipt": v.receipt,
+                "submitted": as_utc(v.submitted_at).isoformat(),
+                "on_time": v.on_time,
+                "entries": [_entry_json(e) for e in v.entries],
+                "evidence": list(v.evidence_ids),
+            }
+            for v in reversed(versions)
+        ],
+    }
+
+
+def _entry_json(e: ReportEntryView) -> dict[str, Any]:
+    return {
+        "task": e.task_code,
+        "title": e.task_title,
+        "status": e.status,
+        "figure": e.figure,
+        "note": e.note,
+    }
 
 
 def _finding_json(f: FindingView, now: datetime) -> dict[str, Any]:

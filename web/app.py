@@ -384,6 +384,26 @@ class Dashboard:
 
         return await self.api(request, answer)
 
+    async def month_report(self, request: Request) -> Response:
+        """A unit's progress report of a month, every version (a cell of the matrix)."""
+        code = request.path_params["code"]
+
+        async def answer(user: DashboardUser, language: str) -> Response:
+            month = request.path_params["month"]
+            if not 1 <= month <= 12:
+                raise Invalid("web_bad_month", value=month)
+            data = await self.call(
+                dashboard.month_report_json,
+                self.deps.read_uow(),
+                user.actor,
+                self.year(request),
+                code,
+                month,
+            )
+            return JSONResponse(data)
+
+        return await self.api(request, answer)
+
     async def findings(self, request: Request) -> Response:
         """The findings of a year and the rectifications awaiting review."""
 
@@ -478,6 +498,7 @@ def create_app(deps: WebDeps) -> ASGIApp:
         Route("/api/standings", d.standings),
         Route("/api/units/{code}", d.unit),
         Route("/api/matrix", d.matrix),
+        Route("/api/reports/{code}/{month:int}", d.month_report),
         Route("/api/findings", d.findings),
         Route("/api/evidence/{evidence_id}", d.evidence),
         Route("/api/report.xlsx", d.report),

@@ -258,3 +258,21 @@ async def test_the_report_workbook_downloads_for_viewers_only(
         f"/api/report.xlsx?year={YEAR}", headers=tma(LIAISON.telegram_id)
     )
     assert refused.status_code == 403
+
+
+async def test_a_matrix_cell_opens_the_report(sqlite_client: httpx.AsyncClient) -> None:
+    coordinator = tma(COORDINATOR.telegram_id)
+    matrix = (await sqlite_client.get(f"/api/matrix?year={YEAR}", headers=coordinator)).json()
+    [dianzi] = [r for r in matrix["rows"] if r["unit"] == "dianzi"]
+    assert dianzi["months"]["5"]["state"] == "late" and dianzi["months"]["5"]["version"] == 1
+    report = await sqlite_client.get(f"/api/reports/dianzi/5?year={YEAR}", headers=coordinator)
+    assert report.status_code == 200
+    [version] = report.json()["versions"]
+    assert version["receipt"] == dianzi["months"]["5"]["receipt"]
+    assert version["entries"][0]["figure"] == "40%" and version["on_time"] is False
+    viewer = await sqlite_client.get(
+        f"/api/reports/dianzi/5?year={YEAR}", headers=tma(VIEWER.telegram_id)
+    )
+    assert viewer.status_code == 403
+    unknown = await sqlite_client.get(f"/api/reports/nowhere/5?year={YEAR}", headers=coordinator)
+    assert unknown.status_code == 404

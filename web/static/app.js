@@ -407,8 +407,21 @@
       detail.hidden = false;
       detail.replaceChildren(
         el("strong", { text: row.name + " · " + t("month", { month: td.dataset.month }) + " · " + t("state_" + cell.state) }),
-        el("div", { text: t("col_deadline") + ": " + cell.due }),
-        el("div", { text: cell.submitted ? cell.submitted + (cell.receipt ? " · " + cell.receipt : "") : "–" }));
+        el("div", { text: t("col_deadline") + ": " + cell.due }));
+      if (!cell.version) {
+        detail.append(el("p", { class: "note", text: t("no_report") }));
+        return;
+      }
+      // The report itself, every version, with its evidence.
+      api("/api/reports/" + encodeURIComponent(row.unit) + "/" + td.dataset.month + query())
+        .then((report) => {
+          for (const v of report.versions) {
+            detail.append(el("div", { class: "version", text: t("report_version", { version: v.version, receipt: v.receipt, submitted: v.submitted.slice(0, 16).replace("T", " ") }) }));
+            detail.append(el("ul", {}, ...v.entries.map((e) => el("li", { text: e.title + " · " + t("entry_" + e.status) + (e.figure ? " · " + e.figure : "") + (e.note ? " · " + e.note : "") }))));
+            if (v.evidence.length) detail.append(thumbnails(v.evidence));
+          }
+        })
+        .catch((error) => detail.append(failure(error)));
     });
     parts.push(detail);
     parts.push(el("div", { class: "scroll" }, el("table", { class: "matrix" }, el("thead", {}, head), body)));
