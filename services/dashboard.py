@@ -16,6 +16,8 @@ import hashlib
 import math
 import secrets
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -30,14 +32,15 @@ from services.evidence import EvidenceFile, evidence_files
 from services.findings import FindingView, RectificationView, review_queue, year_findings
 from services.plans import plan_in
 from services.publications import latest_publication, published_score
-from services.reports import report_status
+from services.reports import ReportEntryView, report_history, report_status
 from services.standings import as_of_day, compute_standings
 from services.unit_report import write_year_report
 from storage.clock import as_utc
 from storage.models import DashboardLink, Person
-from storage.repositories.dashboard import DashboardLinks
+from storage.repositories.dashboard import DashboardLinks, DataVersion
 from storage.repositories.people import People
 from storage.repositories.publications import Publications
+from storage.repositories.units import Units
 from storage.unit_of_work import UnitOfWork
 
 # A desk link is used at once or not at all; the session it starts lasts a working day.
@@ -214,13 +217,68 @@ def _own_unit_code(uow: UnitOfWork, actor: Actor) -> str:
     return code
 
 
+@dataclass
+class _Computed:
+    """Standings shaped for the dashboard, and what they were computed from."""
+
+    version: str
+    day: date
+    made: float
+    value: dict[str, Any]
+
+
+# The dashboard's standings, by (database, year, as-of day, the liaison's unit or None). A page
+# of 2,000 units takes seconds to compute and is asked for again and again while nothing
+# changes: it is computed once and served again while the stored facts are the same (the audit
+# log's newest hash: every change is audited), on the same day, and for at most CACHE_SECONDS,
+# so that a deadline passing (late and missing reports, overdue rectifications are derived from
+# the clock) shows within that time. Callers must not change what they get.
+CACHE_SECONDS = 300.0
+_CACHE_SIZE = 16
+_cache: dict[tuple[str, int, date | None, str | None], _Computed] = {}
+_cache_lock = threading.Lock()
+
+
+def data_version(uow: UnitOfWork) -> str:
+    """What changes with every stored change (the audit log's newest hash)."""
+    with uow:
+        return uow.repository(DataVersion).current()
+
+
 def standings_json(
     uow: UnitOfWork, actor: Actor, year: int, day: date | None = None
 ) -> dict[str, Any]:
     """The standings of `year` as `kaohe standings --json` gives them (`year`, `groups`), with
     `as_of`, `published` and the plan's labels: every unit's for coordinators and leaders (as
     of the end of `day`, or now); a liaison's own unit's row of the published standings only
-    (`NotFound("standings_not_published")` before they are)."""
+    (`NotFound("standings_not_published")` before they are). Computed once while the stored
+    facts stay the same (see CACHE_SECONDS); the answer is shared: do not change it."""
+    if actor.role is not Role.LIAISON:
+        require_role(actor, *VIEW_ROLES)
+    scope = _own_unit_code(uow, actor) if actor.role is Role.LIAISON else None
+    key = (uow.database.url, year, day, scope)
+    version = data_version(uow)
+    today = as_utc(uow.now()).date()
+    with _cache_lock:
+        hit = _cache.get(key)
+    if (
+        hit is not None
+        and hit.version == version
+        and hit.day == today
+        and time.monotonic() - hit.made < CACHE_SECONDS
+    ):
+        return hit.value
+    value = _standings_json(uow, actor, year, day)
+    with _cache_lock:
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.clear()
+        _cache[key] = _Computed(version, today, time.monotonic(), value)
+    return value
+
+
+def _standings_json(
+    uow: UnitOfWork, actor: Actor, year: int, day: date | None = None
+) -> dict[str, Any]:
     if actor.role is Role.LIAISON:
         code = _own_unit_code(uow, actor)
         publication = latest_publication(uow, year)
@@ -246,6 +304,23 @@ def standings_json(
     out["plan"] = _plan_meta(standings.plan)
     out["sizes"] = {g.value: standings.group_size(g) for g in Group}
     return out
+
+
+# What a row of the standings table needs: every key of an entry but the per-indicator and
+# per-item details (scoring.md section 6), which only a unit's page shows.
+_DETAIL_KEYS = frozenset({"indicators", "items"})
+
+
+def standings_table(full: dict[str, Any]) -> dict[str, Any]:
+    """The standings of `standings_json` without each entry's per-indicator and per-item
+    details: what the standings page draws (a twentieth of the size at 60 indicators)."""
+    return {
+        **full,
+        "groups": {
+            group: [{k: v for k, v in e.items() if k not in _DETAIL_KEYS} for e in entries]
+            for group, entries in full["groups"].items()
+        },
+    }
 
 
 def _explanation_json(standings: Standings, code: str) -> dict[str, Any]:
@@ -319,6 +394,47 @@ def matrix_json(uow: UnitOfWork, actor: Actor, year: int) -> dict[str, Any]:
         key=lambda kv: (groups.index(kv[1]["group"]) if kv[1]["group"] in groups else 9, kv[0]),
     )
     return {"year": year, "rows": [row for _, row in ordered]}
+
+
+def month_report_json(
+    uow: UnitOfWork, actor: Actor, year: int, code: str, month: int
+) -> dict[str, Any]:
+    """Every version of a unit's progress report of a month, with its entries and evidence
+    ids, newest first: what a cell of the matrix opens (coordinators)."""
+    require_role(actor, Role.COORDINATOR)
+    with uow:
+        unit = uow.repository(Units).by_key(code)
+        if unit is None:
+            raise NotFound("unit_not_found", unit=code)
+        unit_id, name = unit.id, unit.name
+    versions = report_history(uow, actor, unit_id, year, month)
+    return {
+        "year": year,
+        "month": month,
+        "unit": code,
+        "name": name,
+        "versions": [
+            {
+                "version": v.version,
+                "receipt": v.receipt,
+                "submitted": as_utc(v.submitted_at).isoformat(),
+                "on_time": v.on_time,
+                "entries": [_entry_json(e) for e in v.entries],
+                "evidence": list(v.evidence_ids),
+            }
+            for v in reversed(versions)
+        ],
+    }
+
+
+def _entry_json(e: ReportEntryView) -> dict[str, Any]:
+    return {
+        "task": e.task_code,
+        "title": e.task_title,
+        "status": e.status,
+        "figure": e.figure,
+        "note": e.note,
+    }
 
 
 def _finding_json(f: FindingView, now: datetime) -> dict[str, Any]:

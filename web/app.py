@@ -9,8 +9,11 @@ called off the event loop, which the bot shares.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import html
+import json
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -82,6 +85,32 @@ class WebDeps:
         return self.settings.resolved_web_url.startswith("https://")
 
 
+def json_bytes(data: Any) -> bytes:
+    """JSON as Starlette's JSONResponse writes it."""
+    return json.dumps(
+        data, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """An answer's JSON, plain and gzipped, and the object it was made from."""
+
+    source: Any
+    body: bytes
+    gzipped: bytes
+
+    def response(self, request: Request) -> Response:
+        """The JSON, gzipped when the client takes it."""
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            return Response(
+                self.gzipped,
+                media_type="application/json",
+                headers={"content-encoding": "gzip", "vary": "Accept-Encoding"},
+            )
+        return Response(self.body, media_type="application/json")
+
+
 class SecurityHeaders:
     """Security headers on every answer; no caching of API answers or sign-in pages."""
 
@@ -123,6 +152,8 @@ class Dashboard:
         self.deps = deps
         secret = deps.bot_token or "kaohe-dashboard"
         self.cookie_key = session_key(secret)
+        self._encoded: dict[bool, Encoded] = {}
+        self._encoded_lock = threading.Lock()
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -300,7 +331,9 @@ class Dashboard:
         return JSONResponse({"language": language, "texts": texts(language)})
 
     async def standings(self, request: Request) -> Response:
-        """The standings of a year, as `kaohe standings --json` with labels."""
+        """The standings of a year, as `kaohe standings --json` with labels; `view=table`
+        leaves out each unit's per-indicator and per-item details (the standings page)."""
+        table = request.query_params.get("view") == "table"
 
         async def answer(user: DashboardUser, language: str) -> Response:
             data = await self.call(
@@ -310,9 +343,23 @@ class Dashboard:
                 self.year(request),
                 self.day(request),
             )
-            return JSONResponse(data)
+            encoded = await self.call(self.encoded, data, table)
+            return encoded.response(request)
 
         return await self.api(request, answer)
+
+    def encoded(self, data: dict[str, Any], table: bool) -> Encoded:
+        """The standings as JSON bytes (and gzipped), made once for the same answer: the
+        services hand out the same object while nothing changed."""
+        with self._encoded_lock:
+            cached = self._encoded.get(table)
+        if cached is not None and cached.source is data:
+            return cached
+        body = json_bytes(dashboard.standings_table(data) if table else data)
+        made = Encoded(data, body, gzip.compress(body, compresslevel=5, mtime=0))
+        with self._encoded_lock:
+            self._encoded[table] = made
+        return made
 
     async def unit(self, request: Request) -> Response:
         """One unit's explanation and findings."""
@@ -332,6 +379,26 @@ class Dashboard:
         async def answer(user: DashboardUser, language: str) -> Response:
             data = await self.call(
                 dashboard.matrix_json, self.deps.read_uow(), user.actor, self.year(request)
+            )
+            return JSONResponse(data)
+
+        return await self.api(request, answer)
+
+    async def month_report(self, request: Request) -> Response:
+        """A unit's progress report of a month, every version (a cell of the matrix)."""
+        code = request.path_params["code"]
+
+        async def answer(user: DashboardUser, language: str) -> Response:
+            month = request.path_params["month"]
+            if not 1 <= month <= 12:
+                raise Invalid("web_bad_month", value=month)
+            data = await self.call(
+                dashboard.month_report_json,
+                self.deps.read_uow(),
+                user.actor,
+                self.year(request),
+                code,
+                month,
             )
             return JSONResponse(data)
 
@@ -432,6 +499,7 @@ def create_app(deps: WebDeps) -> ASGIApp:
         Route("/api/standings", d.standings),
         Route("/api/units/{code}", d.unit),
         Route("/api/matrix", d.matrix),
+        Route("/api/reports/{code}/{month:int}", d.month_report),
         Route("/api/findings", d.findings),
         Route("/api/evidence/{evidence_id}", d.evidence),
         Route("/api/report.xlsx", d.report),

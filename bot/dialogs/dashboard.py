@@ -43,7 +43,8 @@ class DashboardDialog(Dialog):
 
     kind = "dashboard"
     command = "dashboard"
-    roles = frozenset(Role)
+    # Raters see nothing there: their work is /grade.
+    roles = frozenset({Role.COORDINATOR, Role.ADMIN, Role.VIEWER, Role.LIAISON})
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """Issue the link and send it, with no preview."""

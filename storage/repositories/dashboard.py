@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 
-from storage.models import DashboardLink
+from storage.models import AuditHead, DashboardLink
 from storage.unit_of_work import Repository
 
 
@@ -46,3 +46,15 @@ class DashboardLinks(Repository):
             ),
         )
         return result.rowcount == 1
+
+
+class DataVersion(Repository):
+    """What changes with every stored change: the audit log's newest hash (every change is
+    audited in its own transaction), for caches of what is computed from the stored facts."""
+
+    def current(self) -> str:
+        """The newest audit hash ('' before the first change)."""
+        value = self.session.execute(
+            select(AuditHead.last_hash).where(AuditHead.id == 1)
+        ).scalar_one_or_none()
+        return value or ""

@@ -14,6 +14,7 @@ from services.files.plan_file import default_plan_text
 from services.findings import record_finding
 from services.people import register_person, register_units
 from services.plans import load_plan
+from services.reports import ReportEntryInput, submit_report
 from services.sample_district import (
     SAMPLE_YEAR,
     sample_grades,
@@ -84,6 +85,12 @@ def seed(database: Database, clock: FixedClock) -> None:
          TaskInput("xiji", "T1", "重点项目建设", work_item="key_work")],
     )  # fmt: skip
     ids = {t.unit_code: t.unit_id for t in tasks_of_year(uow(), OPERATOR, YEAR)}
+    # 店子镇 reported May, on 6 June: late (the deadline is the 5th).
+    tasks = {t.unit_code: t.id for t in tasks_of_year(uow(), OPERATOR, YEAR)}
+    submit_report(
+        uow(), OPERATOR, ids["dianzi"], YEAR, 5,
+        [ReportEntryInput(tasks["dianzi"], "behind", "40%", "设备到货延迟")],
+    )  # fmt: skip
     record_finding(
         uow(), OPERATOR, ids["dianzi"], "项目进度滞后", "on_site_inspection",
         date(2025, 5, 10), date(2025, 5, 31),

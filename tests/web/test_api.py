@@ -68,7 +68,10 @@ async def test_strangers_get_401_and_nothing_else(sqlite_client: httpx.AsyncClie
     assert (await sqlite_client.get("/api/me", headers=tma(COORDINATOR.telegram_id))).is_success
 
 
-async def test_init_data_with_a_changed_field_is_refused(client: httpx.AsyncClient) -> None:
+async def test_init_data_with_a_changed_field_is_refused(
+    sqlite_client: httpx.AsyncClient,
+) -> None:
+    client = sqlite_client
     header = tma(LIAISON.telegram_id)["Authorization"]
     # The liaison's signed data, rewritten to claim the coordinator's account.
     forged = header.replace(
@@ -156,8 +159,9 @@ async def test_security_headers_on_pages_and_api(sqlite_client: httpx.AsyncClien
 
 
 async def test_a_one_time_link_signs_in_once(
-    client: httpx.AsyncClient, district: Database
+    sqlite_client: httpx.AsyncClient, sqlite_district: Database
 ) -> None:
+    client, district = sqlite_client, sqlite_district
     clock = FixedClock(NOW)
     user = user_by_telegram_id(UnitOfWork(district, clock), VIEWER.telegram_id)
     assert user is not None
@@ -202,3 +206,73 @@ async def test_an_expired_link_session_and_a_deactivated_persons_cookie_are_refu
         assert user.actor.person_id is not None
         deactivate_person(UnitOfWork(district, clock), Actor.operator(), user.actor.person_id)
         assert (await c.get("/api/me")).status_code == 401
+
+
+async def test_standings_are_computed_once_and_again_after_a_change(
+    sqlite_client: httpx.AsyncClient, sqlite_district: Database
+) -> None:
+    from scoring import BonusItem
+    from services.dashboard import standings_json
+    from services.year_data import import_bonus
+
+    clock = FixedClock(NOW)
+    coordinator = user_by_telegram_id(UnitOfWork(sqlite_district, clock), COORDINATOR.telegram_id)
+    assert coordinator is not None
+
+    def computed() -> dict[str, object]:
+        return standings_json(
+            UnitOfWork(sqlite_district, clock, read_only=True), coordinator.actor, YEAR
+        )
+
+    first = computed()
+    assert computed() is first  # nothing changed: the same answer, not computed again
+    headers = tma(COORDINATOR.telegram_id)
+
+    async def bonus_of(unit: str) -> float:
+        data = (await sqlite_client.get(f"/api/standings?year={YEAR}", headers=headers)).json()
+        [entry] = [e for e in data["groups"]["town"] if e["unit"] == unit]
+        return float(entry["bonus"])
+
+    assert await bonus_of("xiji") == 0.0
+    import_bonus(
+        UnitOfWork(sqlite_district, clock),
+        coordinator.actor,
+        YEAR,
+        [BonusItem("xiji", "省级试点", True, "批复")],
+        "bonus.xlsx",
+    )
+    assert await bonus_of("xiji") == 10.0  # the change is seen at once
+    assert computed() is not first
+
+
+async def test_the_report_workbook_downloads_for_viewers_only(
+    sqlite_client: httpx.AsyncClient,
+) -> None:
+    answer = await sqlite_client.get(
+        f"/api/report.xlsx?year={YEAR}", headers=tma(VIEWER.telegram_id)
+    )
+    assert answer.status_code == 200
+    assert answer.content[:2] == b"PK"  # an xlsx is a zip
+    assert "attachment" in answer.headers["content-disposition"]
+    refused = await sqlite_client.get(
+        f"/api/report.xlsx?year={YEAR}", headers=tma(LIAISON.telegram_id)
+    )
+    assert refused.status_code == 403
+
+
+async def test_a_matrix_cell_opens_the_report(sqlite_client: httpx.AsyncClient) -> None:
+    coordinator = tma(COORDINATOR.telegram_id)
+    matrix = (await sqlite_client.get(f"/api/matrix?year={YEAR}", headers=coordinator)).json()
+    [dianzi] = [r for r in matrix["rows"] if r["unit"] == "dianzi"]
+    assert dianzi["months"]["5"]["state"] == "late" and dianzi["months"]["5"]["version"] == 1
+    report = await sqlite_client.get(f"/api/reports/dianzi/5?year={YEAR}", headers=coordinator)
+    assert report.status_code == 200
+    [version] = report.json()["versions"]
+    assert version["receipt"] == dianzi["months"]["5"]["receipt"]
+    assert version["entries"][0]["figure"] == "40%" and version["on_time"] is False
+    viewer = await sqlite_client.get(
+        f"/api/reports/dianzi/5?year={YEAR}", headers=tma(VIEWER.telegram_id)
+    )
+    assert viewer.status_code == 403
+    unknown = await sqlite_client.get(f"/api/reports/nowhere/5?year={YEAR}", headers=coordinator)
+    assert unknown.status_code == 404

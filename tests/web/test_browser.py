@@ -139,7 +139,7 @@ def mini_app(live: LiveDashboard, telegram_id: int, path: str = "/", **kwargs: A
 
 def ready(page: Any) -> None:
     """Wait until the page has drawn what it asked the API for."""
-    page.wait_for_selector("body[data-ready='1']", timeout=10_000)
+    page.wait_for_selector("body[data-ready='1'][data-complete='1']", timeout=10_000)
 
 
 def test_signed_init_data_opens_the_standings_with_the_right_numbers(
@@ -294,3 +294,11 @@ def test_sorting_and_a_click_from_the_standings_to_a_unit(page: Any, live: LiveD
     assert page.locator("table.indicators tbody tr").count() > 0
     page.go_back()
     page.wait_for_selector("table.standings")
+    # A cell of the matrix opens that month's report.
+    page.goto(mini_app(live, COORDINATOR.telegram_id, "/matrix"))
+    ready(page)
+    page.locator("td.cell[data-unit='dianzi'][data-month='5']").click()
+    version = page.locator("#cell-detail .version")
+    version.wait_for()
+    assert version.inner_text().startswith(render("web.report_version", "zh").split("{")[0])
+    assert "40%" in page.locator("#cell-detail li").first.inner_text()
