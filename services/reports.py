@@ -37,7 +37,7 @@ from services.errors import Invalid, NotFound
 from services.plans import plan_in
 from services.tasks import require_unit_view
 from storage.clock import as_utc
-from storage.models import MonthClosure, ProgressReport, ReportEntry, ReportEvidence, UnitRow
+from storage.models import MonthClosure, ProgressReport, ReportEntry
 from storage.repositories.extensions import Extensions
 from storage.repositories.reports import FirstReport, Reports, UnitBrief
 from storage.repositories.tasks import Tasks
@@ -190,21 +190,22 @@ def submit_report(
     cleaned = _check_entries(entries)
     evidence = list(dict.fromkeys(evidence_ids))
     with uow:
+        # Plain Core statements throughout (no ORM objects, no flushes): the deadline day has
+        # every liaison of a district submitting at once (bench/bench_storage.py, goal 4).
         reports = uow.repository(Reports)
-        unit = reports.lock_unit(unit_id)
-        if unit is None:
+        unit_code = reports.lock_unit_code(unit_id)
+        if unit_code is None:
             raise NotFound("unknown_unit", unit=unit_id)
         plan = plan_in(uow, year)
         now = as_utc(uow.now())
         opens = date(year, month, 1)
         if local_date(now, plan.timezone) < opens:
             raise Invalid("report_month_not_open", year=year, month=month, opens=opens)
-        tasks = uow.repository(Tasks).by_ids(e.task_id for e in cleaned)
+        codes = uow.repository(Tasks).codes_of_unit(unit_id, year)
         for entry in cleaned:
-            task = tasks.get(entry.task_id)
-            if task is None or task.unit_id != unit_id or task.year != year:
+            if entry.task_id not in codes:  # no such task, or another unit's, or another year's
                 raise Invalid(
-                    "report_task_not_of_unit", task=entry.task_id, unit=unit.code, year=year
+                    "report_task_not_of_unit", task=entry.task_id, unit=unit_code, year=year
                 )
         found = reports.existing_evidence(evidence)
         if len(found) != len(evidence):
@@ -216,64 +217,71 @@ def submit_report(
         due = report_due_at(
             year, month, plan.schedule.monthly_report_due_day, plan.timezone, extension
         )
-        previous = reports.versions(unit_id, year, month)
+        previous = reports.version_states(unit_id, year, month)
         version = len(previous) + 1
-        report = reports.add(
-            ProgressReport(
-                unit_id=unit_id,
-                year=year,
-                month=month,
-                version=version,
-                submitted_by=actor.person_id,
-                submitted_at=now,
-                due_at=due,
-                on_time=now < due,
-                receipt=receipt_number(unit_id, year, month, version),
-            )
+        on_time = now < due
+        receipt = receipt_number(unit_id, year, month, version)
+        report_id = reports.insert(
+            {
+                "unit_id": unit_id,
+                "year": year,
+                "month": month,
+                "version": version,
+                "submitted_by": actor.person_id,
+                "submitted_at": now,
+                "due_at": due,
+                "on_time": on_time,
+                "receipt": receipt,
+            }
         )
-        uow.flush()
-        for entry in cleaned:
-            reports.add_entry(
-                ReportEntry(
-                    report_id=report.id,
-                    task_id=entry.task_id,
-                    status=entry.status,
-                    figure=entry.figure,
-                    note=entry.note,
-                )
-            )
-        for evidence_id in evidence:
-            reports.add_evidence(ReportEvidence(report_id=report.id, evidence_id=evidence_id))
-        uow.flush()
-        codes = {task.id: task.code for task in tasks.values()}
-        after = _report_dict(report, cleaned, evidence, codes, unit)
+        reports.insert_entries(
+            [
+                {
+                    "report_id": report_id,
+                    "task_id": entry.task_id,
+                    "status": entry.status,
+                    "figure": entry.figure,
+                    "note": entry.note,
+                }
+                for entry in cleaned
+            ]
+        )
+        reports.insert_evidence_links(report_id, evidence)
+        after = _version_dict(
+            unit_code, year, month, version, receipt, on_time, due, cleaned, evidence, codes
+        )
         before = None
         if previous:
-            last = previous[-1]
+            # A correction (rare): the version it replaces, as it was recorded.
+            last = reports.versions(unit_id, year, month)[len(previous) - 1]
             before_codes = _task_codes(uow, last)
             before = _report_dict(
-                last, last.entries, reports.evidence_of([last.id])[last.id], before_codes, unit
+                last,
+                last.entries,
+                reports.evidence_of([last.id])[last.id],
+                before_codes,
+                unit_code,
             )
         uow.audit(
             actor.audit_name,
             "report.correct" if previous else "report.submit",
             "progress_report",
-            report.id,
+            report_id,
             before,
             after,
         )
-        counts_on_time = previous[0].on_time if previous else report.on_time
+        counts_on_time = previous[0].on_time if previous else on_time
         uow.commit()
         return ReportReceipt(
-            receipt=report.receipt,
-            report_id=report.id,
+            receipt=receipt,
+            report_id=report_id,
             unit_id=unit_id,
             year=year,
             month=month,
             version=version,
             submitted_at=now,
             due_at=due,
-            on_time=report.on_time,
+            on_time=on_time,
             counts_on_time=counts_on_time,
         )
 
@@ -378,16 +386,43 @@ def _report_dict(
     entries: Sequence[ReportEntryInput] | Sequence[ReportEntry],
     evidence: Sequence[int],
     codes: dict[int, str],
-    unit: UnitRow,
+    unit_code: str,
 ) -> dict[str, Any]:
+    return _version_dict(
+        unit_code,
+        report.year,
+        report.month,
+        report.version,
+        report.receipt,
+        report.on_time,
+        report.due_at,
+        entries,
+        evidence,
+        codes,
+    )
+
+
+def _version_dict(
+    unit_code: str,
+    year: int,
+    month: int,
+    version: int,
+    receipt: str,
+    on_time: bool,
+    due_at: datetime,
+    entries: Sequence[ReportEntryInput] | Sequence[ReportEntry],
+    evidence: Sequence[int],
+    codes: dict[int, str],
+) -> dict[str, Any]:
+    """A report version as the audit log records it."""
     return {
-        "unit": unit.code,
-        "year": report.year,
-        "month": report.month,
-        "version": report.version,
-        "receipt": report.receipt,
-        "on_time": report.on_time,
-        "due_at": report.due_at,
+        "unit": unit_code,
+        "year": year,
+        "month": month,
+        "version": version,
+        "receipt": receipt,
+        "on_time": on_time,
+        "due_at": due_at,
         "entries": [
             {
                 "task": codes.get(e.task_id, e.task_id),
