@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, and_, bindparam, case, insert, select
@@ -238,10 +239,18 @@ class Reports(Repository):
                 ProgressReport.submitted_at <= at,
             )
         )
-        return {
-            (unit_id, month): (bool(on_time), bool(before))
-            for unit_id, month, on_time, before in self.session.connection().execute(query)
-        }
+        # A year of every unit (24,000 rows for 2,000 units): the driver's rows (booleans may be
+        # 0/1), made into the dict column-wise without a Python loop over the rows.
+        result = self.session.connection().execute(query)
+        try:
+            rows = result.cursor.fetchall()
+        finally:
+            result.close()
+        keys = zip(map(itemgetter(0), rows), map(itemgetter(1), rows), strict=True)
+        states = zip(
+            map(bool, map(itemgetter(2), rows)), map(bool, map(itemgetter(3), rows)), strict=True
+        )
+        return dict(zip(keys, states, strict=True))
 
     def units(self) -> list[UnitBrief]:
         """Every unit (inactive ones too) as plain values, towns first, then by code."""
