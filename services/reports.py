@@ -23,6 +23,7 @@ Rules and decisions:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -578,6 +579,45 @@ def month_report_facts(
                     )
                 )
         return out
+
+
+def month_event_counts(
+    uow: UnitOfWork, year: int, as_of: datetime, *, plan: Plan | None = None
+) -> Counter[tuple[int, MonthState]]:
+    """Per unit: its months of `year` late and missing as of `as_of`, keyed (unit id, LATE or
+    MISSING): the LATE and MISSING facts of `month_report_facts` counted without making them
+    (the standings need only these counts; tests hold the two together)."""
+    at = as_utc(as_of)
+    late, missing = MonthState.LATE, MonthState.MISSING
+    counts: Counter[tuple[int, MonthState]] = Counter()
+    with _reading(uow):
+        settled = uow.repository(Reports).first_versions_as_of(year, at)
+        basis = _Basis.load(
+            uow, plan or plan_in(uow, year), year, firsts=False, reporting={u for u, _ in settled}
+        )
+        extensions = basis.extensions
+        for month in range(1, 13):
+            base = basis.base_due[month]
+            closed = basis.closures.get(month)
+            if closed is not None and closed <= at:
+                for unit in basis.units:
+                    first = settled.get((unit.id, month))
+                    if first is not None and first[1]:
+                        if not first[0]:
+                            counts[unit.id, late] += 1
+                    elif basis.expected(unit, closed):
+                        counts[unit.id, missing] += 1
+                continue
+            if base > at:
+                continue
+            for unit in basis.units:
+                first = settled.get((unit.id, month))
+                if first is None or first[0]:
+                    continue  # not reported (yet), or on time: no event
+                due = base if (unit.id, month) not in extensions else basis.due(unit.id, month)
+                if due <= at:
+                    counts[unit.id, late] += 1
+    return counts
 
 
 @dataclass
