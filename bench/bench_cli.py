@@ -55,6 +55,8 @@ def run_once(args: list[str]) -> tuple[float, float]:
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONPROFILEIMPORTTIME", None)
+    # As installed: the modules' bytecode is cached (by the warm-up round), not compiled anew.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["COLUMNS"] = "100"
     return env
 

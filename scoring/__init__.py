@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from scoring.engine import score
-    from scoring.inputs import BonusItem, EventCount, GradeRecord, IndicatorValues, Unit
+    from scoring.inputs import (
+        BonusItem,
+        EventCount,
+        GradeColumns,
+        GradeRecord,
+        IndicatorValues,
+        Unit,
+    )
     from scoring.plan import EventKind, Grade, Group, Plan
     from scoring.plan_parser import parse_plan
     from scoring.problems import InputError, InputProblem, PlanError, PlanProblem
@@ -23,6 +30,7 @@ _HOME = {
     "score": "scoring.engine",
     "BonusItem": "scoring.inputs",
     "EventCount": "scoring.inputs",
+    "GradeColumns": "scoring.inputs",
     "GradeRecord": "scoring.inputs",
     "IndicatorValues": "scoring.inputs",
     "Unit": "scoring.inputs",
@@ -43,6 +51,7 @@ __all__ = [
     "EventCount",
     "EventKind",
     "Grade",
+    "GradeColumns",
     "GradeRecord",
     "Group",
     "IndicatorValues",

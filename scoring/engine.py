@@ -15,6 +15,7 @@ from scoring.inputs import (
     VALUE_LIMIT,
     BonusItem,
     EventCount,
+    GradeColumns,
     GradeRecord,
     IndicatorValues,
     RectificationCount,
@@ -33,7 +34,7 @@ def score(
     plan: Plan,
     units: Sequence[Unit],
     values: IndicatorValues | None = None,
-    grades: Sequence[GradeRecord] = (),
+    grades: Sequence[GradeRecord] | GradeColumns = (),
     bonus: Sequence[BonusItem] = (),
     events: Sequence[EventCount] = (),
     rectification: Sequence[RectificationCount] = (),
@@ -272,12 +273,19 @@ def _grade_problems(plan: Plan, frame: pd.DataFrame, units: set[str]) -> list[In
         ("item", {item.code for item in plan.work.items}, "unknown_item"),
         ("period", set(PERIODS), "unknown_period"),
     )
+    # Each mask is looked into only when it has a row: selecting none costs as much as the test.
     for column, known, code in checks:
-        for value in frame.loc[~frame[column].isin(list(known)), column]:
-            problems.append(InputProblem(code, {column: value}, "grades"))
-    for value in frame.loc[~frame["source"].isin([s.value for s in SOURCES_GRADED]), "source"]:
-        problems.append(InputProblem("unknown_source", {"source": value}, "grades"))
+        unknown = ~frame[column].isin(list(known))
+        if unknown.any():
+            for value in frame.loc[unknown, column]:
+                problems.append(InputProblem(code, {column: value}, "grades"))
+    unknown = ~frame["source"].isin([s.value for s in SOURCES_GRADED])
+    if unknown.any():
+        for value in frame.loc[unknown, "source"]:
+            problems.append(InputProblem("unknown_source", {"source": value}, "grades"))
     duplicated = frame.duplicated(subset=["unit", "item", "period", "rater", "source"])
+    if not duplicated.any():
+        return problems
     for row in frame.loc[duplicated].itertuples(index=False):
         problems.append(
             InputProblem(

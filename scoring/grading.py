@@ -8,16 +8,29 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scoring.inputs import GradeRecord
+from scoring.inputs import GradeColumns, GradeRecord
 from scoring.plan import QUARTERS, YEAR_END, Work
 
 GRADE_COLUMNS = ["unit", "item", "period", "rater", "grade", "source"]
 
 
-def grades_frame(records: Sequence[GradeRecord]) -> pd.DataFrame:
+def grades_frame(records: Sequence[GradeRecord] | GradeColumns) -> pd.DataFrame:
     """The grade records as a frame with columns unit, item, period, rater, grade, source."""
-    if not records:
+    if not len(records):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in GRADE_COLUMNS})
+    if isinstance(records, GradeColumns):
+        # The same frame as from the records below, built column by column.
+        return pd.DataFrame(
+            {
+                "unit": list(records.unit),
+                "item": list(records.item),
+                "period": list(records.period),
+                "rater": list(records.rater),
+                "grade": list(records.grade),
+                "source": list(records.source),
+            },
+            columns=GRADE_COLUMNS,
+        )
     # Grade and YearEndSource are StrEnums, so the members serve as their text values.
     rows = [
         (r.unit, r.item, r.period, r.rater, str.__str__(r.grade), str.__str__(r.source))

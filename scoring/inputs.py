@@ -36,6 +36,24 @@ class GradeRecord:
 
 
 @dataclass(frozen=True)
+class GradeColumns:
+    """Grade records column by column, for a caller that holds tens of thousands of them (a
+    district's grades read from a database) and need not make an object of each: row k is
+    `GradeRecord(unit[k], item[k], period[k], rater[k], Grade(grade[k]), source[k])`, the grade
+    and source given as their text values. The engine scores either form alike."""
+
+    unit: Sequence[str]
+    item: Sequence[str]
+    period: Sequence[str]
+    rater: Sequence[str]
+    grade: Sequence[str]
+    source: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.unit)
+
+
+@dataclass(frozen=True)
 class BonusItem:
     """A bonus item claimed for a unit; only approved items count."""
 

@@ -560,9 +560,12 @@ def finding_facts(uow: UnitOfWork, year: int, as_of: datetime) -> list[FindingFa
             if rectification.finding_id in rectifications:
                 rectifications[rectification.finding_id].append(rectification)
         facts = []
+        ends: dict[date, datetime] = {}  # most findings share a few deadlines
         for row in rows:
             # The deadline as it stands: a granted extension has moved it already.
-            deadline_end = end_of_day(row.deadline, timezone)
+            deadline_end = ends.get(row.deadline)
+            if deadline_end is None:
+                deadline_end = ends[row.deadline] = end_of_day(row.deadline, timezone)
             due = as_of >= deadline_end
             overdue = due and not any(
                 _counts_as_rectified(r, deadline_end, as_of) for r in rectifications[row.id]

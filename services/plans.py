@@ -75,7 +75,7 @@ def current_plan(uow: UnitOfWork, year: int) -> Plan:
 
 def plan_in(uow: UnitOfWork, year: int) -> Plan:
     """The plan in force for `year`, inside an open unit of work."""
-    row = uow.repository(Plans).current(year)
+    row = uow.repository(Plans).current_text(year)
     if row is None:
         raise NotFound("no_plan", year=year)
     return load_plan_text(row.yaml_text, f"plan {year} v{row.version}")

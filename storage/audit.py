@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Connection, Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.bulk import driver_rows, insert_rows
@@ -102,15 +102,24 @@ class Change:
     after: Mapping[str, Any] | None
 
 
-def _head(session: Session) -> AuditHead:
-    """The head row, locked until the commit (created with the first entry)."""
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
-        session.add(head)
-    return head
+_ENTRIES = cast(Table, AuditEntry.__table__)
+_HEADS = cast(Table, AuditHead.__table__)
+# Plain Core statements, compiled once: a liaison's report appends one entry, and the ORM's
+# object loading and flushes cost more than the rest of the submission.
+_LOCK_HEAD = select(_HEADS.c.last_hash).where(_HEADS.c.id == 1).with_for_update()
+_NEW_HEAD = insert(_HEADS)
+_MOVE_HEAD = update(_HEADS).where(_HEADS.c.id == 1)
+_NEW_ENTRY = insert(_ENTRIES)
+
+
+def _head_hash(connection: Connection) -> str:
+    """The newest entry's hash, the head row locked until the commit (created with the first
+    entry)."""
+    last_hash = connection.execute(_LOCK_HEAD).scalar_one_or_none()
+    if last_hash is None:
+        connection.execute(_NEW_HEAD, {"id": 1, "last_id": 0, "last_hash": GENESIS})
+        return GENESIS
+    return str(last_hash)
 
 
 def append(
@@ -122,32 +131,35 @@ def append(
     entity_id: object,
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
-) -> AuditEntry:
-    """Add one entry after the newest, holding the head row locked until the commit."""
-    head = _head(session)
+) -> int:
+    """Add one entry after the newest, holding the head row locked until the commit; its id."""
+    connection = session.connection()
+    prev_hash = _head_hash(connection)
     before_data = jsonable(before) if before is not None else None
     after_data = jsonable(after) if after is not None else None
     # Microseconds survive every backend; anything finer would break the hash on read-back.
     at = as_utc(at)
     digest = entry_hash(
-        head.last_hash, at, actor, action, entity, str(entity_id), before_data, after_data
+        prev_hash, at, actor, action, entity, str(entity_id), before_data, after_data
     )
-    entry = AuditEntry(
-        at=at,
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        before=before_data,
-        after=after_data,
-        prev_hash=head.last_hash,
-        hash=digest,
-    )
-    session.add(entry)
-    session.flush()
-    head.last_id = entry.id
-    head.last_hash = digest
-    return entry
+    inserted = connection.execute(
+        _NEW_ENTRY,
+        {
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": str(entity_id),
+            "before": before_data,
+            "after": after_data,
+            "prev_hash": prev_hash,
+            "hash": digest,
+        },
+    ).inserted_primary_key
+    assert inserted is not None
+    entry_id = inserted[0]
+    connection.execute(_MOVE_HEAD, {"last_id": entry_id, "last_hash": digest})
+    return int(entry_id)
 
 
 @dataclass
@@ -200,12 +212,12 @@ def append_many(session: Session, at: datetime, changes: Sequence[PreparedChange
     changes), chained exactly as `append` would chain them one by one."""
     if not changes:
         return
-    head = _head(session)
+    connection = session.connection()
+    prev = _head_hash(connection)
     at = as_utc(at)
     at_text = at.replace(tzinfo=None).isoformat(timespec="microseconds")
     table = cast(Table, AuditEntry.__table__)
     (stored_at,) = driver_rows(session.get_bind().dialect, table, ("at",), [(at,)])[0]
-    prev = head.last_hash
     rows: list[tuple[Any, ...]] = []
     for change in changes:
         digest = _chained_hash(prev, at_text, change)
@@ -225,10 +237,8 @@ def append_many(session: Session, at: datetime, changes: Sequence[PreparedChange
         prev = digest
     insert_rows(session, table, (*AUDIT_COLUMNS, "prev_hash", "hash"), rows)
     # The head row is locked, so no other writer appends meanwhile: the newest id is ours.
-    newest = session.execute(select(func.max(AuditEntry.id))).scalar_one()
-    head.last_id = int(newest)
-    head.last_hash = prev
-    session.flush()
+    newest = connection.execute(select(func.max(_ENTRIES.c.id))).scalar_one()
+    connection.execute(_MOVE_HEAD, {"last_id": int(newest), "last_hash": prev})
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 
 from storage.models import ExtensionRequest
 from storage.unit_of_work import Repository
+
+_REQUESTS = cast(Table, ExtensionRequest.__table__)
+# Read at every report submission: a Core statement built once.
+_GRANTED = (
+    select(_REQUESTS.c.requested_date)
+    .where(
+        _REQUESTS.c.unit_id == bindparam("unit_id"),
+        _REQUESTS.c.report_year == bindparam("year"),
+        _REQUESTS.c.report_month == bindparam("month"),
+        _REQUESTS.c.decision == "granted",
+    )
+    .order_by(_REQUESTS.c.decided_at.desc(), _REQUESTS.c.id.desc())
+    .limit(1)
+)
 
 
 class Extensions(Repository):
@@ -15,17 +30,11 @@ class Extensions(Repository):
 
     def granted_report_extension(self, unit_id: int, year: int, month: int) -> date | None:
         """The latest granted new deadline of a unit's report for a month, if any."""
-        row = self.session.execute(
-            select(ExtensionRequest.requested_date)
-            .where(
-                ExtensionRequest.unit_id == unit_id,
-                ExtensionRequest.report_year == year,
-                ExtensionRequest.report_month == month,
-                ExtensionRequest.decision == "granted",
-            )
-            .order_by(ExtensionRequest.decided_at.desc(), ExtensionRequest.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
+        row = (
+            self.session.connection()
+            .execute(_GRANTED, {"unit_id": unit_id, "year": year, "month": month})
+            .scalar_one_or_none()
+        )
         return row
 
     def add(self, row: ExtensionRequest) -> ExtensionRequest:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from typing import NamedTuple
+from operator import itemgetter
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import and_, case, select
+from sqlalchemy import Table, and_, bindparam, case, insert, select
 from sqlalchemy.orm import aliased, selectinload
 
 from storage.clock import as_utc
@@ -47,6 +48,36 @@ class LatestReport(NamedTuple):
     receipt: str
 
 
+class VersionState(NamedTuple):
+    """One stored version of a unit's report for a month, as a submission needs it."""
+
+    id: int
+    version: int
+    on_time: bool
+
+
+_REPORTS = cast(Table, ProgressReport.__table__)
+_ENTRIES = cast(Table, ReportEntry.__table__)
+_EVIDENCE_LINKS = cast(Table, ReportEvidence.__table__)
+_UNITS = cast(Table, UnitRow.__table__)
+# A submission's statements, built once (SQLAlchemy then reuses their compiled form).
+_LOCK_UNIT_CODE = (
+    select(_UNITS.c.code).where(_UNITS.c.id == bindparam("unit_id")).with_for_update()
+)
+_VERSION_STATES = (
+    select(_REPORTS.c.id, _REPORTS.c.version, _REPORTS.c.on_time)
+    .where(
+        _REPORTS.c.unit_id == bindparam("unit_id"),
+        _REPORTS.c.year == bindparam("year"),
+        _REPORTS.c.month == bindparam("month"),
+    )
+    .order_by(_REPORTS.c.version)
+)
+_NEW_REPORT = insert(_REPORTS)
+_NEW_ENTRY = insert(_ENTRIES)
+_NEW_EVIDENCE_LINK = insert(_EVIDENCE_LINKS)
+
+
 class Reports(Repository):
     """Progress report versions, their entries and evidence, and month closures."""
 
@@ -57,6 +88,42 @@ class Reports(Repository):
         return self.session.execute(
             select(UnitRow).where(UnitRow.id == unit_id).with_for_update()
         ).scalar_one_or_none()
+
+    def lock_unit_code(self, unit_id: int) -> str | None:
+        """The code of the unit, locked as `lock_unit` locks it (None: no such unit)."""
+        code = (
+            self.session.connection()
+            .execute(_LOCK_UNIT_CODE, {"unit_id": unit_id})
+            .scalar_one_or_none()
+        )
+        return None if code is None else str(code)
+
+    def version_states(self, unit_id: int, year: int, month: int) -> list[VersionState]:
+        """Every version of a unit's report for a month, oldest first, as plain values."""
+        rows = self.session.connection().execute(
+            _VERSION_STATES, {"unit_id": unit_id, "year": year, "month": month}
+        )
+        return [VersionState(i, version, bool(on_time)) for i, version, on_time in rows]
+
+    def insert(self, values: dict[str, Any]) -> int:
+        """Insert a report version (columns of ProgressReport); its id."""
+        key = self.session.connection().execute(_NEW_REPORT, values).inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def insert_entries(self, rows: list[dict[str, Any]]) -> None:
+        """Insert the entries of a report version (columns of ReportEntry)."""
+        if rows:
+            self.session.connection().execute(_NEW_ENTRY, rows)
+
+    def insert_evidence_links(
+        self, report_id: int, links: Iterable[tuple[int | None, int]]
+    ) -> None:
+        """Attach evidence files to a report version, in this order, each with the task it
+        proves (None: a file of the whole report)."""
+        rows = [{"report_id": report_id, "task_id": t, "evidence_id": e} for t, e in links]
+        if rows:
+            self.session.connection().execute(_NEW_EVIDENCE_LINK, rows)
 
     def add(self, report: ProgressReport) -> ProgressReport:
         """Add a report version (its id is set on flush)."""
@@ -191,10 +258,18 @@ class Reports(Repository):
                 ProgressReport.submitted_at <= at,
             )
         )
-        return {
-            (unit_id, month): (bool(on_time), bool(before))
-            for unit_id, month, on_time, before in self.session.connection().execute(query)
-        }
+        # A year of every unit (24,000 rows for 2,000 units): the driver's rows (booleans may be
+        # 0/1), made into the dict column-wise without a Python loop over the rows.
+        result = self.session.connection().execute(query)
+        try:
+            rows = result.cursor.fetchall()
+        finally:
+            result.close()
+        keys = zip(map(itemgetter(0), rows), map(itemgetter(1), rows), strict=True)
+        states = zip(
+            map(bool, map(itemgetter(2), rows)), map(bool, map(itemgetter(3), rows)), strict=True
+        )
+        return dict(zip(keys, states, strict=True))
 
     def units(self) -> list[UnitBrief]:
         """Every unit (inactive ones too) as plain values, towns first, then by code."""

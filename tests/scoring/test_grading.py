@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from scoring import EventCount, GradeRecord, Standings, score
+from scoring import EventCount, GradeColumns, GradeRecord, InputError, Standings, score
 from scoring.explanation import ItemExplanation
 from scoring.grading import grades_frame, item_coefficients, period_means
 from scoring.plan import EventKind, Grade
@@ -22,7 +22,7 @@ E, G, F, P = Grade.EXCELLENT, Grade.GOOD, Grade.FAIR, Grade.POOR
 
 
 def scored(
-    records: Sequence[GradeRecord],
+    records: Sequence[GradeRecord] | GradeColumns,
     event_counts: Sequence[EventCount] = (),
     **plan_overrides: Any,
 ) -> Standings:
@@ -288,3 +288,34 @@ def test_item_coefficients_of_no_grades_are_all_missing() -> None:
     assert all(c != c for c in coefs.coef.ravel())  # NaN everywhere
     assert coefs.quarters.tolist() == [[0, 0], [0, 0]]
     assert not coefs.trimmed.any()
+
+
+def _columns(records: Sequence[GradeRecord]) -> GradeColumns:
+    return GradeColumns(
+        unit=[r.unit for r in records],
+        item=[r.item for r in records],
+        period=[r.period for r in records],
+        rater=[r.rater for r in records],
+        grade=[r.grade.value for r in records],
+        source=[r.source.value for r in records],
+    )
+
+
+def test_grade_columns_score_as_the_records_do() -> None:
+    records = [
+        *grades("d", "key_work", "Q1", E, G, G, F, P),
+        *grades("d", "key_work", "year", G, F),
+        *grades("d", "basic_work", "Q2", P),
+    ]
+    assert grades_frame(_columns(records)).equals(grades_frame(records))
+    assert scored(_columns(records)).to_json() == scored(records).to_json()
+    assert grades_frame(_columns([])).equals(grades_frame([]))
+
+
+def test_grade_columns_are_checked_as_the_records_are() -> None:
+    records = [*grades("d", "key_work", "Q1", E), *grades("d", "key_work", "Q1", E)]
+    with pytest.raises(InputError) as by_records:
+        scored(records)
+    with pytest.raises(InputError) as by_columns:
+        scored(_columns(records))
+    assert by_columns.value.problems == by_records.value.problems

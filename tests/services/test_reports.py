@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from services.reports import (
     ReportReceipt,
     close_month,
     last_report,
+    month_event_counts,
     month_report_facts,
     receipt_number,
     report_history,
@@ -215,6 +217,29 @@ def test_a_granted_extension_moves_the_deadline_to_the_end_of_its_day(
     assert receipt.on_time
     assert receipt.due_at == datetime(2025, 3, 11, tzinfo=SHANGHAI)
     assert not district.submit("b").on_time  # no extension
+
+
+def test_event_counts_are_the_late_facts_under_extensions(
+    district: District, clock: FixedClock
+) -> None:
+    # b reports February late, then is granted an extension past that: no event until the
+    # extended deadline passes. a reports within its own extension: never an event.
+    district.grant_extension("a", 2, date(2025, 3, 10))
+    clock.set(datetime(2025, 3, 7, 10, 0, tzinfo=SHANGHAI))
+    assert district.submit("a").on_time
+    assert not district.submit("b").on_time
+    district.grant_extension("b", 2, date(2025, 3, 10))
+    for day in (6, 8, 10, 11, 12):
+        at = datetime(2025, 3, day, 12, 0, tzinfo=SHANGHAI)
+        late = Counter(
+            (f.unit_id, f.state)
+            for f in month_report_facts(district.uow(), YEAR, at)
+            if f.state != MonthState.ON_TIME
+        )
+        assert month_event_counts(district.uow(), YEAR, at) == late, day
+    assert month_event_counts(district.uow(), YEAR, at) == Counter(
+        {(district.unit["b"], MonthState.LATE): 1}
+    )
 
 
 def test_the_month_opens_on_its_first_day_and_a_future_month_is_refused(
@@ -595,9 +620,11 @@ def test_month_facts_as_of_dates(district: District, clock: FixedClock) -> None:
     close_month(district.uow(), district.coordinator, YEAR, 2)
 
     def facts(at: datetime) -> set[tuple[str, int, MonthState]]:
-        return {
-            (f.unit_code, f.month, f.state) for f in month_report_facts(district.uow(), YEAR, at)
-        }
+        found = month_report_facts(district.uow(), YEAR, at)
+        # The standings' counts are the late and missing facts, counted.
+        counted = Counter((f.unit_id, f.state) for f in found if f.state != MonthState.ON_TIME)
+        assert month_event_counts(district.uow(), YEAR, at) == counted
+        return {(f.unit_code, f.month, f.state) for f in found}
 
     assert facts(datetime(2025, 2, 5, 23, 0, tzinfo=SHANGHAI)) == set()  # nothing due yet
     # January's deadline passed; b had not reported yet and January is open: no fact for b.
