@@ -111,7 +111,8 @@ async def test_draft_returned_with_remarks_then_approved_then_published(world: B
     await send(world, boss, "/publish")
     confirm = await tap(world, boss, "coord.publish_period_year")
     assert confirm.text is not None and "即将公布 2025 年全年排名" in confirm.text
-    await tap(world, boss, "coord.publish_confirm_button")
+    # The clock is before the year ends: publishing the year early is warned about.
+    await tap(world, boss, "coord.publish_early_button")
     publication = latest_publication(world.uow(), YEAR)
     assert publication is not None and publication.as_of == approved.as_of
     assert year_results(world.uow(), YEAR)[0].status is ResultStatus.PUBLISHED
@@ -177,7 +178,8 @@ async def test_an_admin_closes_the_published_year_and_it_stays_readable(world: B
     await tap(world, chief, "result.approve_button")
     await send(world, boss, "/publish")
     await tap(world, boss, "coord.publish_period_year")
-    await tap(world, boss, "coord.publish_confirm_button")
+    # The clock is before the year ends: publishing the year early is warned about.
+    await tap(world, boss, "coord.publish_early_button")
 
     await send(world, boss, "/close_year", str(YEAR))  # coordinators may not
     assert world.texts(boss)[-1] != render("result.closed", "zh", year=YEAR, version=1)
