@@ -171,38 +171,39 @@ def freeze_result(uow: UnitOfWork, actor: Actor, year: int) -> ResultView:
     """A coordinator freezes the standings of `year` as of now as a new draft result."""
     require_role(actor, Role.COORDINATOR)
     moment = as_utc(uow.now())
-    numbers = _current_numbers(uow, year, moment)  # NotFound("no_plan") without a plan
-    digest = snapshot_hash(numbers)
-    with uow:
-        require_year_open(uow, year)
-        plan_row = uow.repository(Plans).current(year)
+    # The versions first, then the numbers as of the same moment: a change meanwhile is
+    # newer than both, so the result is then simply stale.
+    with uow.snapshot() as snapshot:
+        plan_row = snapshot.repository(Plans).current(year)
         if plan_row is None:
             raise NotFound("no_plan", year=year)
+        values = snapshot.repository(ValueSets).latest(year, moment)
+        versions: dict[str, object] = {
+            "plan": plan_row.version,
+            "values": values.version if values is not None else None,
+            "audit": snapshot.repository(YearResults).last_audit_id(),
+        }
+    numbers = _current_numbers(uow, year, moment)
+    with uow:
+        require_year_open(uow, year)
         timezone = plan_in_force(uow, year).timezone
         results = uow.repository(YearResults)
-        values = uow.repository(ValueSets).latest(year, moment)
         for older in results.of_year(year):
             if older.status in (ResultStatus.DRAFT, ResultStatus.RETURNED, ResultStatus.APPROVED):
                 before = _audit_data(older)
                 older.status = ResultStatus.SUPERSEDED
-                uow.audit(
-                    actor.audit_name, "result.supersede", "result", older.id, before,
-                    _audit_data(older),
-                )  # fmt: skip
+                after = _audit_data(older)
+                uow.audit(actor.audit_name, "result.supersede", "result", older.id, before, after)
         row = results.add(
             YearResult(
                 year=year,
                 version=results.next_version(year),
                 status=ResultStatus.DRAFT,
                 as_of=moment,
-                plan_version=plan_row.version,
-                data_versions={
-                    "plan": plan_row.version,
-                    "values": values.version if values is not None else None,
-                    "audit": results.last_audit_id(),
-                },
+                plan_version=int(plan_row.version),
+                data_versions=versions,
                 snapshot=numbers,
-                snapshot_hash=digest,
+                snapshot_hash=snapshot_hash(numbers),
                 drafted_at=moment,
                 drafted_by=actor.person_id,
             )
