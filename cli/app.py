@@ -18,11 +18,21 @@ import typer
 from typer import _click as click  # Typer's own copy of click, which its groups are made of
 from typer.core import TyperCommand, TyperGroup
 
-from cli.common import LANG, fail, handled, out, t, warn
+from cli.common import (
+    LANG,
+    check_output,
+    check_output_folder,
+    fail,
+    handled,
+    out,
+    t,
+    warn,
+    writing,
+)
 from services.free_text import clean_text
 
 if TYPE_CHECKING:
-    from scoring import InputProblem, Plan, Standings
+    from scoring import Group, InputProblem, Plan, Standings
 
 
 class Lazy(NamedTuple):
@@ -53,6 +63,7 @@ LAZY_COMMANDS: dict[str, Lazy] = {
     "grades": Lazy("cli.year", "register", "year.grades_help", True),
     "bonus": Lazy("cli.year", "register", "year.bonus_help", True),
     "evidence": Lazy("cli.evidence", "register", "evidence.evidence_help", True),
+    "result": Lazy("cli.result", "register", "result.cli_help", True),
 }
 LAZY_PLAN_COMMANDS: dict[str, Lazy] = {
     "load": Lazy("cli.db", "register_plan", "db.plan_load_help", False),
@@ -124,11 +135,6 @@ app.add_typer(plan_app, name="plan")
 ALL_TEMPLATE_KINDS: tuple[str, ...] = ("units", "values", "grades", "bonus", "events", "tasks")
 
 
-def _refuse_existing(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        fail([t("cli.file_exists", file=str(path))])
-
-
 @app.command("score", help=t("cli.score_help"))
 def score_command(
     plan: Annotated[Path, typer.Option("--plan", help="PLAN.yaml")],
@@ -145,6 +151,8 @@ def score_command(
 
     if as_json and xlsx is not None:
         fail([t("cli.json_and_xlsx")])
+    if xlsx is not None:
+        check_output(xlsx, force=True)
     warnings: list[InputProblem] = []
     with handled():
         standings = score_files(
@@ -159,7 +167,8 @@ def score_command(
     if xlsx is not None:
         from services.files.report import write_report  # the workbook writer, only for --xlsx
 
-        write_report(standings, xlsx, LANG)
+        with writing(xlsx):
+            write_report(standings, xlsx, LANG)
         out.print(t("cli.report_written", file=str(xlsx)))
         return
     print_standings(standings)
@@ -175,8 +184,9 @@ def plan_init(
     from services.files.plan_file import default_plan_text
 
     path = output or Path(f"plan-{year}.yaml")
-    _refuse_existing(path, force)
-    path.write_text(default_plan_text(year), encoding="utf-8")
+    check_output(path, force)
+    with writing(path):
+        path.write_text(default_plan_text(year), encoding="utf-8")
     out.print(t("plan.written", year=year, file=str(path)))
 
 
@@ -207,14 +217,15 @@ def template_command(
 
     if kind not in ALL_TEMPLATE_KINDS:
         fail([t("cli.unknown_template", kind=kind, kinds=list(ALL_TEMPLATE_KINDS))])
-    _refuse_existing(output, force)
+    check_output(output, force)
     with handled():
         loaded = load_plan_file(plan)
         known = read_units(units) if units else []
-    if kind == "tasks":
-        write_tasks_template(loaded, output, known, LANG)
-    else:
-        write_template(kind, loaded, output, known, LANG)
+    with writing(output):
+        if kind == "tasks":
+            write_tasks_template(loaded, output, known, LANG)
+        else:
+            write_template(kind, loaded, output, known, LANG)
     out.print(t("cli.template_written", kind=kind, file=str(output)))
 
 
@@ -227,7 +238,9 @@ def sample_command(
     from services.settings import get_settings
 
     folder = output or get_settings().data_dir / "sample"
-    write_sample(folder)
+    check_output_folder(folder)
+    with writing(folder):
+        write_sample(folder)
     out.print(t("cli.sample_written", folder=str(folder)))
 
 
@@ -241,7 +254,9 @@ def demo_command() -> None:
     from services.settings import get_settings
 
     folder = get_settings().data_dir / "sample"
-    files = write_sample(folder)
+    check_output_folder(folder)
+    with writing(folder):
+        files = write_sample(folder)
     standings = score_files(
         ScoringFiles(
             files.plan, files.units, files.values, files.grades, files.bonus, files.events
@@ -256,7 +271,8 @@ def demo_command() -> None:
     )
     print_standings(standings)
     report = folder / f"report-{standings.plan.year}.xlsx"
-    write_report(standings, report, LANG)
+    with writing(report):
+        write_report(standings, report, LANG)
     out.print(t("cli.report_written", file=str(report)))
     out.print(
         t(
@@ -272,15 +288,15 @@ def demo_command() -> None:
     )
 
 
-def print_standings(standings: Standings) -> None:
-    """A ranked table per group in the terminal."""
+def print_standings(standings: Standings, only: Group | None = None) -> None:
+    """A ranked table per group in the terminal (of one group, if `only`)."""
     from rich.table import Table
 
     from scoring import Group
     from templates.formatting import num, pct
 
     plan = standings.plan
-    for group in Group:
+    for group in Group if only is None else (only,):
         results = standings.group(group)
         table = Table(
             title=t("cli.ranking_title", group=t(f"cli.group_{group.value}"), year=plan.year)

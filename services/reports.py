@@ -24,9 +24,9 @@ Rules and decisions:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -99,6 +99,7 @@ class ReportEntryView:
     status: str
     figure: str
     note: str
+    files: tuple[int, ...] = ()  # the evidence sent for this task
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,15 @@ class ReportVersionView:
     due_at: datetime
     on_time: bool
     entries: tuple[ReportEntryView, ...]
-    evidence_ids: tuple[int, ...]
+    evidence_ids: tuple[int, ...]  # every file of the version, each once
+    # Files of the whole report, not of one task (versions stored before files kept their task).
+    report_files: tuple[int, ...] = field(default=())
+
+    @property
+    def file_count(self) -> int:
+        """The files of the version as the liaison sent them: per task (a file sent for two
+        tasks counts for each), plus the files of the whole report."""
+        return sum(len(e.files) for e in self.entries) + len(self.report_files)
 
 
 @dataclass(frozen=True)
@@ -182,14 +191,27 @@ def submit_report(
     month: int,
     entries: Sequence[ReportEntryInput],
     evidence_ids: Sequence[int] = (),
+    task_evidence: Mapping[int, Sequence[int]] | None = None,
 ) -> ReportReceipt:
     """Store a unit's report for a month (its liaison, or a manager on its behalf); a second
-    submission is a correction (a new version)."""
+    submission is a correction (a new version). `task_evidence` gives each task's files (task
+    id -> evidence ids; one file may prove several tasks), `evidence_ids` files of the whole
+    report."""
     require_role(actor, Role.LIAISON, Role.COORDINATOR)
     require_own_unit(actor, unit_id)
     _check_month(month)
     cleaned = _check_entries(entries)
-    evidence = list(dict.fromkeys(evidence_ids))
+    links: list[tuple[int | None, int]] = [
+        (task_id, evidence_id)
+        for task_id, ids in (task_evidence or {}).items()
+        for evidence_id in dict.fromkeys(ids)
+    ]
+    links += [(None, evidence_id) for evidence_id in dict.fromkeys(evidence_ids)]
+    evidence = list(dict.fromkeys(evidence_id for _, evidence_id in links))
+    reported = {entry.task_id for entry in cleaned}
+    for task_id in task_evidence or {}:
+        if task_id not in reported:
+            raise Invalid("report_evidence_task_not_reported", task=task_id)
     with uow:
         # Plain Core statements throughout (no ORM objects, no flushes): the deadline day has
         # every liaison of a district submitting at once (bench/bench_storage.py, goal 4).
@@ -247,9 +269,9 @@ def submit_report(
                 for entry in cleaned
             ]
         )
-        reports.insert_evidence_links(report_id, evidence)
+        reports.insert_evidence_links(report_id, links)
         after = _version_dict(
-            unit_code, year, month, version, receipt, on_time, due, cleaned, evidence, codes
+            unit_code, year, month, version, receipt, on_time, due, cleaned, links, codes
         )
         before = None
         if previous:
@@ -259,7 +281,7 @@ def submit_report(
             before = _report_dict(
                 last,
                 last.entries,
-                reports.evidence_of([last.id])[last.id],
+                reports.evidence_links([last.id])[last.id],
                 before_codes,
                 unit_code,
             )
@@ -346,7 +368,7 @@ def last_report(
 
 def _views(uow: UnitOfWork, versions: Sequence[ProgressReport]) -> list[ReportVersionView]:
     reports = uow.repository(Reports)
-    evidence = reports.evidence_of(r.id for r in versions)
+    links = reports.evidence_links(r.id for r in versions)
     tasks = uow.repository(Tasks).by_ids(e.task_id for r in versions for e in r.entries)
     return [
         ReportVersionView(
@@ -368,10 +390,12 @@ def _views(uow: UnitOfWork, versions: Sequence[ProgressReport]) -> list[ReportVe
                     status=e.status,
                     figure=e.figure,
                     note=e.note,
+                    files=tuple(i for task_id, i in links[r.id] if task_id == e.task_id),
                 )
                 for e in r.entries
             ),
-            evidence_ids=tuple(evidence[r.id]),
+            evidence_ids=tuple(dict.fromkeys(i for _, i in links[r.id])),
+            report_files=tuple(i for task_id, i in links[r.id] if task_id is None),
         )
         for r in versions
     ]
@@ -385,7 +409,7 @@ def _task_codes(uow: UnitOfWork, report: ProgressReport) -> dict[int, str]:
 def _report_dict(
     report: ProgressReport,
     entries: Sequence[ReportEntryInput] | Sequence[ReportEntry],
-    evidence: Sequence[int],
+    evidence: Sequence[tuple[int | None, int]],
     codes: dict[int, str],
     unit_code: str,
 ) -> dict[str, Any]:
@@ -412,10 +436,10 @@ def _version_dict(
     on_time: bool,
     due_at: datetime,
     entries: Sequence[ReportEntryInput] | Sequence[ReportEntry],
-    evidence: Sequence[int],
+    evidence: Sequence[tuple[int | None, int]],
     codes: dict[int, str],
 ) -> dict[str, Any]:
-    """A report version as the audit log records it."""
+    """A report version as the audit log records it (evidence: (task id or None, file id))."""
     return {
         "unit": unit_code,
         "year": year,
@@ -433,7 +457,10 @@ def _version_dict(
             }
             for e in entries
         ],
-        "evidence": list(evidence),
+        "evidence": [
+            {"task": codes.get(task_id, task_id) if task_id is not None else None, "file": file}
+            for task_id, file in evidence
+        ],
     }
 
 

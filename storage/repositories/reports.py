@@ -116,9 +116,15 @@ class Reports(Repository):
         if rows:
             self.session.connection().execute(_NEW_ENTRY, rows)
 
-    def insert_evidence_links(self, report_id: int, evidence_ids: Iterable[int]) -> None:
-        """Attach these evidence files to a report version, in this order."""
-        rows = [{"report_id": report_id, "evidence_id": e} for e in evidence_ids]
+    def insert_evidence_links(
+        self, report_id: int, links: Iterable[tuple[int | None, int]]
+    ) -> None:
+        """Attach evidence files to a report version, in this order: (task id, evidence id),
+        task id None for a file of the whole report."""
+        rows = [
+            {"report_id": report_id, "task_id": task_id, "evidence_id": evidence_id}
+            for task_id, evidence_id in links
+        ]
         if rows:
             self.session.connection().execute(_NEW_EVIDENCE_LINK, rows)
 
@@ -180,6 +186,22 @@ class Reports(Repository):
         ).all()
         for report_id, evidence_id in rows:
             out[report_id].append(evidence_id)
+        return out
+
+    def evidence_links(self, report_ids: Iterable[int]) -> dict[int, list[tuple[int | None, int]]]:
+        """The (task_id, evidence_id) links of each of these report versions, in the order
+        they were made (task_id None: a file of the whole report)."""
+        wanted = set(report_ids)
+        out: dict[int, list[tuple[int | None, int]]] = {rid: [] for rid in wanted}
+        if not wanted:
+            return out
+        rows = self.session.execute(
+            select(ReportEvidence.report_id, ReportEvidence.task_id, ReportEvidence.evidence_id)
+            .where(ReportEvidence.report_id.in_(wanted))
+            .order_by(ReportEvidence.id)
+        ).all()
+        for report_id, task_id, evidence_id in rows:
+            out[report_id].append((task_id, evidence_id))
         return out
 
     def existing_evidence(self, ids: Iterable[int]) -> set[int]:
