@@ -440,7 +440,7 @@ def _version_dict(
     evidence: Sequence[tuple[int | None, int]],
     codes: dict[int, str],
 ) -> dict[str, Any]:
-    """A report version as the audit log records it."""
+    """A report version as the audit log records it (evidence: (task id or None, file id))."""
     return {
         "unit": unit_code,
         "year": year,

@@ -119,9 +119,12 @@ class Reports(Repository):
     def insert_evidence_links(
         self, report_id: int, links: Iterable[tuple[int | None, int]]
     ) -> None:
-        """Attach evidence files to a report version, in this order, each with the task it
-        proves (None: a file of the whole report)."""
-        rows = [{"report_id": report_id, "task_id": t, "evidence_id": e} for t, e in links]
+        """Attach evidence files to a report version, in this order: (task id, evidence id),
+        task id None for a file of the whole report."""
+        rows = [
+            {"report_id": report_id, "task_id": task_id, "evidence_id": evidence_id}
+            for task_id, evidence_id in links
+        ]
         if rows:
             self.session.connection().execute(_NEW_EVIDENCE_LINK, rows)
 
