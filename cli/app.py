@@ -24,11 +24,13 @@ from cli.common import (
 )
 from cli.usage import KaoheGroup
 from scoring import EventKind, Group, InputProblem, Plan, Standings
+from scoring.completeness import DEVELOPMENT, find_gaps
 from services.file_scoring import ScoringFiles, score_files
 from services.files.input_templates import TEMPLATE_KINDS, write_template
 from services.files.plan_file import default_plan_text, load_plan_file
 from services.files.reader import read_units
 from services.files.report import write_report
+from services.files.report_content import gap_lines, no_data_mark
 from services.files.task_reader import write_tasks_template
 from services.free_text import clean_text
 from services.sample_district import write_sample
@@ -71,9 +73,7 @@ def score_command(
         )
     warn(warnings)
     if as_json:
-        sys.stdout.write(
-            json.dumps(standings.to_json(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
-        )
+        write_json(standings)
         return
     if xlsx is not None:
         with writing(xlsx):
@@ -190,6 +190,10 @@ def demo_command() -> None:
 def print_standings(standings: Standings, only: Group | None = None) -> None:
     """A ranked table per group in the terminal (of one group, if `only`)."""
     plan = standings.plan
+    gaps = find_gaps(standings)
+    # What the data lacks comes first, so that a half-loaded year is never read as a ranking.
+    for line in gap_lines(gaps, LANG):
+        out.print(line, markup=False, soft_wrap=True)
     for group in Group if only is None else (only,):
         results = standings.group(group)
         table = Table(
@@ -199,9 +203,10 @@ def print_standings(standings: Standings, only: Group | None = None) -> None:
         table.add_column(t("cli.col_unit"), no_wrap=True)
         table.add_column(t("cli.col_tier"))
         if group is Group.TOWN:
-            table.add_column(t("cli.col_development"), justify="right")
+            mark = no_data_mark(gaps, DEVELOPMENT, LANG)
+            table.add_column(t("cli.col_development") + mark, justify="right")
         for item in plan.work.items:
-            table.add_column(item.name, justify="right")
+            table.add_column(item.name + no_data_mark(gaps, item.code, LANG), justify="right")
         for key in ("col_bonus", "col_deductions", "col_total", "col_share"):
             table.add_column(t(f"cli.{key}"), justify="right")
         for r in results:
@@ -214,6 +219,16 @@ def print_standings(standings: Standings, only: Group | None = None) -> None:
         if not results:
             table.caption = t("cli.no_units")
         out.print(table)
+
+
+def write_json(standings: Standings, only: Group | None = None) -> None:
+    """The standings as the JSON of scoring.md §6 on stdout, with what the data lacks
+    (`gaps`, scoring.completeness) beside the groups; one group's only, if `only`."""
+    doc = standings.to_json()
+    if only is not None:
+        doc["groups"] = {only.value: doc["groups"][only.value]}
+    doc["gaps"] = find_gaps(standings).to_json()
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
 
 
 def plan_summary(plan: Plan) -> str:

@@ -9,8 +9,6 @@ kaohe report --year Y -o FILE.xlsx [--unit U] [--as-of YYYY-MM-DD]
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -208,14 +206,11 @@ def standings_command(
     with handled():
         moment = _as_of(year, as_of)
         standings = compute_standings(wiring.read_only_unit_of_work(), year, moment)
-    if as_json:
-        doc = standings.to_json()
-        if group is not None:
-            doc["groups"] = {group.value: doc["groups"][group.value]}
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
-        return
-    from cli.app import print_standings  # here, not above: cli.app imports this module
+    from cli.app import print_standings, write_json  # here: cli.app imports this module
 
+    if as_json:
+        write_json(standings, group)
+        return
     print_standings(standings, group)
     if as_of is not None:
         out.print(t("year.as_of_note", day=as_of), markup=False)

@@ -24,6 +24,7 @@ from scoring.groups import SHORT_NAMES, group_words, parse_group
 from scoring.plan import GROUP_LABELS
 from services import wiring
 from services.access import Actor
+from services.files.plan_file import load_plan_file
 from services.files.reader import read_units
 from services.people import register_units
 from services.plans import load_plan
@@ -405,3 +406,57 @@ def test_kaohe_publish_before_the_period_ends_says_so(sample: SampleFiles) -> No
     ended = kaohe_cli("publish", "--year", "2025", "--period", "Q1", "--as-of", "2025-03-31")
     assert ended.exit_code == 0, ended.output
     assert "还没有结束" not in ended.output
+
+
+# --- a year with missing data -------------------------------------------------------------------
+
+
+def test_standings_and_report_of_a_year_with_nothing_imported_say_what_is_missing(
+    sample: SampleFiles, tmp_path: Path
+) -> None:
+    plan = load_plan_file(sample.plan)
+    towns = sum(1 for u in read_units(sample.units) if u.group is Group.TOWN)
+    title = render("year.gaps_title", "zh")
+    no_values = render("year.gaps_no_values", "zh", count=towns)
+    mark = render("year.gaps_no_data_mark", "zh")
+    table = kaohe_cli("standings", "--year", "2025")
+    assert table.exit_code == 0, table.output
+    assert table.output.startswith(title)
+    assert no_values in table.output
+    assert table.output.index(no_values) < table.output.index("镇街排名")
+    for item in plan.work.items:
+        assert render("year.gaps_item_without_grades", "zh", item=item.name) in table.output
+        assert flat(item.name + mark) in flat(table.output)  # the column says it has no data
+    as_json = kaohe_cli("standings", "--year", "2025", "--json")
+    gaps = json.loads(as_json.stdout)["gaps"]
+    assert gaps["complete"] is False
+    assert gaps["blocks_without_data"] == ["development", *(i.code for i in plan.work.items)]
+    report = tmp_path / "r.xlsx"
+    assert kaohe_cli("report", "--year", "2025", "-o", str(report)).exit_code == 0
+    book = load_workbook(report)
+    first = book.worksheets[0]
+    assert first.title == render("year.gaps_sheet", "zh")
+    assert first["A1"].value == title and first["A2"].value == no_values
+    ranking = book[render("report.sheet_ranking_town", "zh")]
+    headers = [c.value for c in ranking[2]]
+    assert render("report.col_development", "zh") + mark in headers
+    assert plan.work.items[0].name + mark in headers
+    assert "数据不完整" in str(ranking["A1"].value)
+
+
+def test_a_fully_imported_year_names_its_one_missing_value_without_marks(
+    sample: SampleFiles, tmp_path: Path
+) -> None:
+    for kind, path in (("values", sample.values), ("grades", sample.grades)):
+        assert kaohe_cli(kind, "import", str(path), "--year", "2025").exit_code == 0
+    gaps = json.loads(kaohe_cli("standings", "--year", "2025", "--json").stdout)["gaps"]
+    assert gaps["blocks_without_data"] == [] and gaps["towns_missing_some_values"] == ["shuiquan"]
+    table = kaohe_cli("standings", "--year", "2025")
+    assert render("year.gaps_title", "zh") not in table.output
+    assert render("year.gaps_no_data_mark", "zh") not in table.output
+    report = tmp_path / "r.xlsx"
+    assert kaohe_cli("report", "--year", "2025", "-o", str(report)).exit_code == 0
+    # One missing figure is marked on the indicators sheet: no gaps sheet, no note.
+    first = load_workbook(report).worksheets[0]
+    assert first.title == render("report.sheet_ranking_town", "zh")
+    assert "数据不完整" not in str(first["A1"].value)
