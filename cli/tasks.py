@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cli.common import handled, out, t
+from cli.progress import progress_steps
 from services import wiring
 from services.access import Actor
 from services.files.task_reader import read_tasks
@@ -26,9 +27,11 @@ def tasks_import(
     year: Annotated[int, typer.Option("--year", min=2000, max=2100, help=t("tasks.year_help"))],
 ) -> None:
     """Import a year's target tasks from a workbook; every bad row is listed on failure."""
-    with handled():
+    with handled(), progress_steps() as step:
         basis = task_import_basis(wiring.read_only_unit_of_work(), year)
+        step(t("year.reading", file=str(file)), None)
         tasks = read_tasks(file, basis.plan, basis.units)
+        step(t("year.storing"), None)
         summary = import_tasks(wiring.unit_of_work(), Actor.operator(), year, tasks)
     out.print(
         t(

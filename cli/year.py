@@ -9,23 +9,14 @@ kaohe report --year Y -o FILE.xlsx [--unit U] [--as-of YYYY-MM-DD]
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from cli.common import BAD_INPUT, LANG, check_output, err, fail, handled, out, t, warn, writing
+from cli.common import BAD_INPUT, LANG, check_output, fail, handled, out, t, warn, writing
+from cli.progress import progress_steps
 from scoring import Group, InputProblem
 from scoring.groups import SHORT_NAMES, parse_group
 from scoring.plan import GROUP_LABELS
@@ -63,48 +54,13 @@ def register(app: typer.Typer) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Progress
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[str, int | None], Callable[[int, int], None]]]:
-    """A transient progress display on stderr; yields `step(label, total)` which starts a step
-    and returns its `advance(done, total)` callback."""
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    current: list[TaskID] = []
-
-    def step(label: str, total: int | None) -> Callable[[int, int], None]:
-        if current:
-            progress.update(current[-1], visible=False)
-        task = progress.add_task(label, total=total)
-        current.append(task)
-
-        def advance(done: int, of: int) -> None:
-            progress.update(task, completed=done, total=of)
-
-        return advance
-
-    with progress:
-        yield step
-
-
-# ---------------------------------------------------------------------------------------------
 # Imports
 
 
 def values_import(file: File, year: Year) -> None:
     """Import a year's indicator values as a new version (the earlier ones are kept)."""
     warnings: list[InputProblem] = []
-    with handled(), _progress() as step:
+    with handled(), progress_steps() as step:
         plan = current_plan(wiring.read_only_unit_of_work(), year)
         units = active_units(wiring.read_only_unit_of_work())
         step(t("year.reading", file=str(file)), None)
@@ -120,7 +76,7 @@ def values_import(file: File, year: Year) -> None:
 def grades_import(file: File, year: Year) -> None:
     """Import raters' grades; each replaces the same rater's grade for the same unit, item and
     period (the replaced one is kept)."""
-    with handled(), _progress() as step:
+    with handled(), progress_steps() as step:
         plan = current_plan(wiring.read_only_unit_of_work(), year)
         units = active_units(wiring.read_only_unit_of_work())
         step(t("year.reading", file=str(file)), None)
@@ -134,7 +90,7 @@ def grades_import(file: File, year: Year) -> None:
 
 def bonus_import(file: File, year: Year) -> None:
     """Import bonus items: new ones added (approved or pending), pending ones approved."""
-    with handled(), _progress() as step:
+    with handled(), progress_steps() as step:
         current_plan(wiring.read_only_unit_of_work(), year)
         units = active_units(wiring.read_only_unit_of_work())
         step(t("year.reading", file=str(file)), None)
@@ -225,7 +181,7 @@ def report_command(
 ) -> None:
     """The report workbook of a year, or one unit's assessment report (--unit)."""
     check_output(output, force)
-    with handled(), writing(output), _progress() as step:
+    with handled(), writing(output), progress_steps() as step:
         moment = _as_of(year, as_of)
         step(t("year.writing_report", file=str(output)), None)
         if unit is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
 import sqlite3
 import subprocess
@@ -460,3 +461,57 @@ def test_a_fully_imported_year_names_its_one_missing_value_without_marks(
     first = load_workbook(report).worksheets[0]
     assert first.title == render("report.sheet_ranking_town", "zh")
     assert "数据不完整" not in str(first["A1"].value)
+
+
+# --- progress of long imports -------------------------------------------------------------------
+
+
+def _in_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run `kaohe` with a pseudo-terminal as its stdout and stderr; its status and output."""
+    command = str(ROOT / ".venv" / "bin" / "kaohe")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: nothing may run here but the command
+        os.execve(command, [command, *args], env)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # the terminal closed with the child
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_an_import_shows_a_progress_bar_on_a_terminal_and_nothing_extra_otherwise(
+    sample: SampleFiles, kaohe: Database
+) -> None:
+    env = {
+        **os.environ,
+        "KAOHE_DATABASE_URL": kaohe.url,
+        "KAOHE_LANGUAGE": "zh",
+        "COLUMNS": "100",
+        "TERM": "xterm-256color",
+    }
+    env.pop("NO_COLOR", None)
+    status, shown = _in_terminal(["values", "import", str(sample.values), "--year", "2025"], env)
+    assert status == 0, shown
+    assert render("year.storing", "zh") in shown
+    assert "━" in shown  # Rich's bar
+    assert "\x1b[" in shown  # drawn, then taken away (transient)
+    command = [str(ROOT / ".venv" / "bin" / "kaohe"), "values", "import", str(sample.values)]
+    piped = subprocess.run(
+        [*command, "--year", "2025"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stderr == ""  # no progress, no escape codes in a log
+    assert "\x1b" not in piped.stdout and "━" not in piped.stdout
+    assert render("year.storing", "zh") not in piped.stdout
