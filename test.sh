@@ -5,13 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup.sh
 source scripts/postgres.sh
+source scripts/browser.sh
 export PYTHONDONTWRITEBYTECODE=1
 
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "== mypy"
-.venv/bin/mypy scoring storage services cli bot templates
+.venv/bin/mypy scoring storage services cli bot templates web
 echo "== import contracts"
 .venv/bin/lint-imports
 echo "== pytest"

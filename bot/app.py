@@ -6,7 +6,7 @@ import hashlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from telegram.constants import ParseMode
@@ -46,6 +46,17 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 KaoheApplication = Application[Any, KaoheContext, Any, Any, Any, Any]
 
 
+class Companion(Protocol):
+    """Something that runs beside the bot on its event loop (the dashboard): started once the
+    bot is initialised, stopped when it stops."""
+
+    async def start(self, application: KaoheApplication) -> None:
+        """Start on the bot's loop."""
+
+    async def stop(self) -> None:
+        """Stop."""
+
+
 def make_deps(settings: Settings, database: Database, clock: Clock | None = None) -> BotDeps:
     """The bot's dependencies from the settings."""
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
@@ -79,11 +90,14 @@ def build_application(
     updater: bool = True,
     extra_dialogs: Sequence[Dialog] = (),
     jobs: bool = True,
+    companions: Sequence[Companion] = (),
 ) -> KaoheApplication:
     """The bot's Application with every handler registered, ready to initialize and start.
 
     With `jobs`, the reminder and broadcast-delivery jobs run on its JobQueue once started
-    (tests that drive jobs themselves turn them off).
+    (tests that drive jobs themselves turn them off). `companions` start after the bot is
+    initialised (post_init) and stop after it stops (post_stop), when the bot is run with
+    run_polling or run_webhook.
     """
     settings = deps.settings
     _favour_the_event_loop()
@@ -95,6 +109,7 @@ def build_application(
         .base_url(base_url or settings.bot_api_url)
         .base_file_url(base_file_url or settings.bot_file_url)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .concurrent_updates(PerChatUpdateProcessor())
     )
     if request is not None:
@@ -103,6 +118,7 @@ def build_application(
         builder = builder.updater(None)
     application: KaoheApplication = builder.build()
     application.bot_data["deps"] = deps
+    application.bot_data["companions"] = list(companions)
     register_handlers(application, [*dialogs(), *extra_dialogs])
     if jobs:
         register_jobs(application)
@@ -151,3 +167,10 @@ async def _post_init(application: KaoheApplication) -> None:
     # Workbooks are parsed in child processes forked from a zygote: start it while we start.
     start_readers()
     await set_public_menu(application.bot, deps.settings.language)
+    for companion in application.bot_data.get("companions", []):
+        await companion.start(application)
+
+
+async def _post_stop(application: KaoheApplication) -> None:
+    for companion in reversed(application.bot_data.get("companions", [])):
+        await companion.stop()

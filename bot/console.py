@@ -19,6 +19,7 @@ import logging
 import mimetypes
 import queue
 import shlex
+import shutil
 import sys
 import threading
 import time
@@ -35,7 +36,7 @@ from rich.console import Console
 from rich.text import Text
 from telegram import Update
 
-from bot.app import KaoheApplication, build_application, make_deps
+from bot.app import Companion, KaoheApplication, build_application, make_deps
 from bot.fake_bot_api import AlbumDocument, AlbumPhoto, ApiCall, FakeBotApi, FakeUser
 from bot.fake_bot_api.models import JSON, inline_buttons
 from bot.logging_setup import configure_logging
@@ -167,6 +168,25 @@ def console_database_url(settings: Settings) -> str:
     return settings.database_url or f"sqlite:///{console_database_path(settings).as_posix()}"
 
 
+def console_archive_dir(settings: Settings) -> Path:
+    """Where the console archives evidence: its own folder next to console.db, so that
+    `--reset` can clear it without touching the bot's archive (unless the settings name one)."""
+    if settings.archive_dir is not None or settings.database_url:
+        return settings.resolved_archive_dir
+    return settings.data_dir / "console-archive"
+
+
+def reset_console(settings: Settings) -> None:
+    """Remove the console's database, clock and archived evidence (`kaohe console --reset`);
+    a database or archive named in the settings is not the console's to remove."""
+    if settings.database_url is None:
+        for path in console_database_path(settings).parent.glob("console.*"):
+            path.unlink()
+    archive = console_archive_dir(settings)
+    if archive != settings.resolved_archive_dir:
+        shutil.rmtree(archive, ignore_errors=True)
+
+
 def console_clock(settings: Settings, *, restart: bool = False) -> RunningClock:
     """The console's clock; its anchor lives next to the database so time goes on across runs."""
     path = settings.data_dir / "console.clock"
@@ -283,6 +303,8 @@ class ConsoleSession:
         self.language = normalise_language(language)
         self.users = list(users)
         self.current = 0
+        # Lines the companions (the dashboard) want shown after the introduction.
+        self.notes: list[str] = []
         self._keyboards: dict[int, int] = {}  # chat -> the latest printed message with buttons
         self._queries: dict[str, int] = {}  # callback query id -> the user who tapped
         self._last_answer = 0.0
@@ -622,16 +644,36 @@ def _split(rest: str) -> list[str]:
         return rest.split()
 
 
+class ConsoleCompanion(Companion, Protocol):
+    """Something the console runs beside the bot (the dashboard), with a line to print once
+    it runs, for a sample person (their Telegram id and name)."""
+
+    async def note(
+        self, application: KaoheApplication, telegram_user_id: int, name: str
+    ) -> str | None:
+        """What to tell the person at the terminal, if anything."""
+
+
 @asynccontextmanager
 async def console_bot(
-    settings: Settings, database: Database, clock: RunningClock, out: Console
+    settings: Settings,
+    database: Database,
+    clock: RunningClock,
+    out: Console,
+    companions: Sequence[ConsoleCompanion] = (),
 ) -> AsyncIterator[ConsoleSession]:
-    """The fake Telegram on 127.0.0.1 and the real bot polling it, for the body of the block."""
+    """The fake Telegram on 127.0.0.1 and the real bot polling it, for the body of the block;
+    `companions` run beside the bot on its loop."""
     async with FakeBotApi(
         CONSOLE_TOKEN, bot_first_name="kaohe", bot_username="kaohe_console_bot"
     ) as server:
+        # Every sample person has "started" the bot: anyone can be written to from the first
+        # minute (a reminder to the coordinator, a liaison's request), as in a live district.
+        for sample in SAMPLE_USERS:
+            server.user(sample.telegram_id, sample.name, normalise_language(settings.language))
         local = settings.model_copy(
             update={
+                "archive_dir": console_archive_dir(settings),
                 "telegram_bot_token": SecretStr(server.token),
                 "bot_api_url": server.base_url,
                 "bot_file_url": server.base_file_url,
@@ -650,9 +692,19 @@ async def console_bot(
             await app.updater.start_polling(
                 poll_interval=0, timeout=timedelta(seconds=1), allowed_updates=Update.ALL_TYPES
             )
+            started: list[ConsoleCompanion] = []
             try:
+                for companion in companions:
+                    await companion.start(app)
+                    started.append(companion)
+                    coordinator = next(u for u in SAMPLE_USERS if u.role is Role.COORDINATOR)
+                    note = await companion.note(app, coordinator.telegram_id, coordinator.name)
+                    if note:
+                        session.notes.append(note)
                 yield session
             finally:
+                for companion in reversed(started):
+                    await companion.stop()
                 await app.updater.stop()
                 await app.stop()
         finally:
@@ -704,15 +756,21 @@ def _is_tty(stream: Any) -> bool:
         return False
 
 
-async def console_main(settings: Settings, out: Console, lines: LineSource | None = None) -> int:
-    """Prepare the database, start the fake Telegram and the bot, and run the command loop."""
+async def console_main(
+    settings: Settings,
+    out: Console,
+    lines: LineSource | None = None,
+    companions: Sequence[ConsoleCompanion] = (),
+) -> int:
+    """Prepare the database, start the fake Telegram and the bot (and its companions: the
+    dashboard), and run the command loop."""
     database = open_database(console_database_url(settings))
     label = "KAOHE_DATABASE_URL" if settings.database_url else str(console_database_path(settings))
     try:
         fresh = not settings.database_url and not console_database_path(settings).exists()
         clock = console_clock(settings, restart=fresh)
         seed = await asyncio.to_thread(prepare_database, database, clock)
-        async with console_bot(settings, database, clock, out) as session:
+        async with console_bot(settings, database, clock, out, companions) as session:
             now = clock.now().astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
             session.say("console.intro", style="bold", now=now, database=label)
             if seed.seeded:
@@ -723,6 +781,8 @@ async def console_main(settings: Settings, out: Console, lines: LineSource | Non
             elif not seed.sample_users:
                 session.say("console.foreign_database", style="yellow")
             await session.show_users()
+            for note in session.notes:
+                out.print(note, markup=False, highlight=False, soft_wrap=True)
             session.say("console.start_hint")
             await session.interact(lines or StdinLines(asyncio.get_running_loop()))
         session.say("console.bye", database=label)
@@ -731,12 +791,12 @@ async def console_main(settings: Settings, out: Console, lines: LineSource | Non
     return 0
 
 
-def run_console(settings: Settings) -> int:
+def run_console(settings: Settings, companions: Sequence[ConsoleCompanion] = ()) -> int:
     """`kaohe console`: returns the exit status."""
     # Only warnings and errors: PTB's and httpx's routine lines would drown the conversation.
     configure_logging(CONSOLE_TOKEN, logging.WARNING)
     out = Console(highlight=False, soft_wrap=True)
     try:
-        return asyncio.run(console_main(settings, out))
+        return asyncio.run(console_main(settings, out, companions=companions))
     except KeyboardInterrupt:
         return 0

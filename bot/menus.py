@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+import logging
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    MenuButtonWebApp,
+    WebAppInfo,
+)
+from telegram.error import TelegramError
 
 from bot.context import KaoheContext
 from services.access import Role
 from templates import render
 
+log = logging.getLogger(__name__)
+
 # The commands each role sees in its menu, in menu order.
 _COORDINATOR = (
     "finding", "review", "matrix", "grade", "bonus", "templates", "standings", "unit",
-    "export", "publish", "supervision_report", "broadcast", "invite", "peer", "help",
-    "language", "cancel",
+    "export", "result", "publish", "supervision_report", "broadcast", "invite", "peer",
+    "dashboard", "help", "language", "cancel",
 )  # fmt: skip
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.LIAISON: (
@@ -22,6 +34,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "extend",
         "myscore",
         "peer",
+        "dashboard",
         "language",
         "help",
         "cancel",
@@ -29,7 +42,16 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.COORDINATOR: _COORDINATOR,
     Role.ADMIN: _COORDINATOR,
     Role.RATER: ("grade", "help", "language", "cancel"),
-    Role.VIEWER: ("standings", "unit", "export", "supervision_report", "help", "language"),
+    Role.VIEWER: (
+        "standings",
+        "unit",
+        "export",
+        "approve",
+        "supervision_report",
+        "dashboard",
+        "help",
+        "language",
+    ),
 }
 PUBLIC_COMMANDS: tuple[str, ...] = ("start", "help")
 _MENU_KEY = "menu_set_for"
@@ -58,7 +80,23 @@ async def ensure_menu(context: KaoheContext, role: Role, chat_id: int) -> None:
     await context.bot.set_my_commands(
         commands_for(role, language), scope=BotCommandScopeChat(chat_id)
     )
+    await _set_web_app_button(context, chat_id, language)
     done[chat_id] = (role, language)
+
+
+async def _set_web_app_button(context: KaoheContext, chat_id: int, language: str) -> None:
+    """The dashboard as the chat's menu button (a Mini App), when it has a public https
+    address; Telegram refuses others, and the menu of commands stays as it is then."""
+    base = (context.deps.settings.web_url or "").rstrip("/")
+    if not base.startswith("https://"):
+        return
+    try:
+        await context.bot.set_chat_menu_button(
+            chat_id,
+            MenuButtonWebApp(render("menu.dashboard_button", language), WebAppInfo(base + "/")),
+        )
+    except TelegramError as exc:  # only a convenience: /dashboard still works
+        log.warning("the dashboard's menu button was refused: %s", exc)
 
 
 def forget_menu(context: KaoheContext, chat_id: int) -> None:

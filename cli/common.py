@@ -15,15 +15,15 @@ from rich.console import Console
 from scoring import InputError, InputProblem
 from services.errors import Refused, ServiceError
 from services.files.plan_file import PlanFileError
+from services.language import configured_language
 from services.problem_text import input_error_lines, plan_error_lines, warning_lines
-from services.settings import get_settings
 from storage.errors import DatabaseUnavailable
 from templates import render
 
 BAD_INPUT = 2
 REFUSED = 3
 UNAVAILABLE = 4
-LANG = get_settings().language
+LANG = configured_language()  # not get_settings(): pydantic would double `kaohe --help`'s time
 
 # Piped output (a file, a test) gets a wide console, so tables are never squeezed into 80 columns.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -33,6 +33,18 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 def t(key: str, **params: Any) -> str:
     """A message of the catalogs in the configured language."""
     return render(key, LANG, **params)
+
+
+def year_or_default(year: int | None) -> int:
+    """The year named with --year, else the assessment year (the latest loaded, unclosed)."""
+    if year is not None:
+        return year
+    from services import wiring  # here: opening the database is for commands that need it
+    from services.plans import default_year_now
+    from services.settings import get_settings
+
+    with handled():
+        return default_year_now(wiring.read_only_unit_of_work(), get_settings().timezone)
 
 
 def fail(lines: list[str], status: int = BAD_INPUT) -> NoReturn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import re
@@ -111,19 +112,33 @@ def _application(settings: Settings, token: str) -> KaoheApplication:
         database.safe_url,
         migrate.current_revision(database),
     )
-    return build_application(make_deps(settings, database), token)
+    from cli.dashboard import DashboardCompanion
+
+    dashboard = DashboardCompanion(settings.web_host, settings.web_port, token)
+    return build_application(make_deps(settings, database), token, companions=[dashboard])
 
 
 def console_command(
     reset: Annotated[bool, typer.Option("--reset", help=t("console.console_reset_help"))] = False,
 ) -> None:
     """Try the bot as a sample user on a local fake Telegram (no account, no network)."""
-    from bot.console import console_database_path, run_console
+    from bot.console import CONSOLE_TOKEN, reset_console, run_console
 
     settings = get_settings()
-    if reset and settings.database_url is None:
-        for path in console_database_path(settings).parent.glob("console.*"):
-            path.unlink()
+    if reset:
+        reset_console(settings)
+    from cli.dashboard import DashboardCompanion
+
+    # The dashboard on its configured port, or any free one when that is taken (a second
+    # console, a bot running beside it).
+    dashboard = DashboardCompanion(settings.web_host, settings.web_port, CONSOLE_TOKEN)
+    try:
+        dashboard.server.bind()
+    except OSError:
+        dashboard = DashboardCompanion(settings.web_host, 0, CONSOLE_TOKEN)
+    if settings.web_url is None:
+        with contextlib.suppress(OSError):
+            settings = settings.model_copy(update={"web_url": dashboard.server.bind()})
     with handled():
-        status = run_console(settings)
+        status = run_console(settings, [dashboard])
     raise typer.Exit(status)

@@ -1,10 +1,12 @@
 """Commands of the year area: import values, grades and bonus; standings; reports.
 
-kaohe values import FILE --year Y
-kaohe grades import FILE --year Y
-kaohe bonus import FILE --year Y
-kaohe standings --year Y [--as-of YYYY-MM-DD] [--group G] [--json]
-kaohe report --year Y -o FILE.xlsx [--unit U] [--as-of YYYY-MM-DD]
+kaohe values import FILE [--year Y]
+kaohe grades import FILE [--year Y]
+kaohe bonus import FILE [--year Y]
+kaohe standings [--year Y] [--as-of YYYY-MM-DD] [--group G] [--json]
+kaohe report [--year Y] -o FILE.xlsx [--unit U] [--as-of YYYY-MM-DD]
+
+Without --year, the assessment year (the latest year whose plan is loaded and not closed).
 """
 
 from __future__ import annotations
@@ -15,7 +17,18 @@ from typing import Annotated
 
 import typer
 
-from cli.common import BAD_INPUT, LANG, check_output, fail, handled, out, t, warn, writing
+from cli.common import (
+    BAD_INPUT,
+    LANG,
+    check_output,
+    fail,
+    handled,
+    out,
+    t,
+    warn,
+    writing,
+    year_or_default,
+)
 from cli.progress import progress_steps
 from scoring import Group, InputProblem
 from scoring.groups import SHORT_NAMES, parse_group
@@ -34,7 +47,7 @@ from services.year_data import (
     import_values,
 )
 
-Year = Annotated[int, typer.Option("--year", min=2000, max=2100, help=t("year.year_help"))]
+Year = Annotated[int | None, typer.Option("--year", min=2000, max=2100, help=t("year.year_help"))]
 File = Annotated[Path, typer.Argument(help=t("year.file_help"))]
 AsOf = Annotated[str | None, typer.Option("--as-of", help=t("year.as_of_help"))]
 
@@ -57,8 +70,9 @@ def register(app: typer.Typer) -> None:
 # Imports
 
 
-def values_import(file: File, year: Year) -> None:
+def values_import(file: File, year: Year = None) -> None:
     """Import a year's indicator values as a new version (the earlier ones are kept)."""
+    year = year_or_default(year)
     warnings: list[InputProblem] = []
     with handled(), progress_steps() as step:
         plan = current_plan(wiring.read_only_unit_of_work(), year)
@@ -73,9 +87,10 @@ def values_import(file: File, year: Year) -> None:
     _print_summary(summary)
 
 
-def grades_import(file: File, year: Year) -> None:
+def grades_import(file: File, year: Year = None) -> None:
     """Import raters' grades; each replaces the same rater's grade for the same unit, item and
     period (the replaced one is kept)."""
+    year = year_or_default(year)
     with handled(), progress_steps() as step:
         plan = current_plan(wiring.read_only_unit_of_work(), year)
         units = active_units(wiring.read_only_unit_of_work())
@@ -88,8 +103,9 @@ def grades_import(file: File, year: Year) -> None:
     _print_summary(summary)
 
 
-def bonus_import(file: File, year: Year) -> None:
+def bonus_import(file: File, year: Year = None) -> None:
     """Import bonus items: new ones added (approved or pending), pending ones approved."""
+    year = year_or_default(year)
     with handled(), progress_steps() as step:
         current_plan(wiring.read_only_unit_of_work(), year)
         units = active_units(wiring.read_only_unit_of_work())
@@ -149,7 +165,7 @@ def group_choices() -> list[str]:
 
 
 def standings_command(
-    year: Year,
+    year: Year = None,
     as_of: AsOf = None,
     as_json: Annotated[bool, typer.Option("--json", help=t("year.json_help"))] = False,
     group_text: Annotated[
@@ -159,6 +175,7 @@ def standings_command(
 ) -> None:
     """The standings of a year from the database (as of the end of a day, if told)."""
     group = _group_option(group_text)
+    year = year_or_default(year)
     with handled():
         moment = _as_of(year, as_of)
         standings = compute_standings(wiring.read_only_unit_of_work(), year, moment)
@@ -173,14 +190,15 @@ def standings_command(
 
 
 def report_command(
-    year: Year,
     output: Annotated[Path, typer.Option("-o", "--output", help=t("cli.opt_report_output"))],
+    year: Year = None,
     unit: Annotated[str | None, typer.Option("--unit", help=t("year.unit_help"))] = None,
     as_of: AsOf = None,
     force: Annotated[bool, typer.Option("--force", help=t("cli.opt_force"))] = False,
 ) -> None:
     """The report workbook of a year, or one unit's assessment report (--unit)."""
     check_output(output, force)
+    year = year_or_default(year)
     with handled(), writing(output), progress_steps() as step:
         moment = _as_of(year, as_of)
         step(t("year.writing_report", file=str(output)), None)

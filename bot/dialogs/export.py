@@ -15,13 +15,13 @@ from pathlib import Path
 from telegram.constants import ChatAction
 
 from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.helpers import assessment_year
 from bot.dialogs.standings_view import (
     VIEW_ROLES,
     now_text,
     parse_year,
     preparing,
     say_error,
-    today,
 )
 from services.errors import ServiceError
 from services.unit_report import write_year_report
@@ -47,7 +47,7 @@ class ExportDialog(Dialog):
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """Write the workbook and send it."""
         try:
-            year = parse_year(args) or today(turn).year
+            year = parse_year(args) or await assessment_year(turn)
         except ValueError:
             await turn.say("coord.export_usage")
             return

@@ -19,6 +19,7 @@ from datetime import datetime
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
+from bot.dialogs.dashboard import web_app_buttons
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.grade import current_year
 from bot.dialogs.helpers import send_blocks
@@ -117,7 +118,7 @@ class MatrixDialog(Dialog):
         deps = turn.context.deps
         now = as_utc(deps.clock.now())
         if args:
-            parsed = parse_month(" ".join(args), current_year(turn))
+            parsed = parse_month(" ".join(args), await current_year(turn))
             if parsed is None:
                 await turn.say("coord.matrix_usage")
                 return
@@ -140,7 +141,11 @@ class MatrixDialog(Dialog):
         except ServiceError as exc:
             await turn.say(f"errors.{exc.code}", **exc.params)
             return
-        await send_blocks(turn, self._month_text(turn, plan, year, month, statuses[month]))
+        await send_blocks(
+            turn,
+            self._month_text(turn, plan, year, month, statuses[month]),
+            web_app_buttons(turn, f"/matrix?year={year}"),
+        )
         rows = matrix_rows(statuses)
         if rows:
             await self._pictures(turn, year, month, rows)
@@ -157,10 +162,12 @@ class MatrixDialog(Dialog):
         return plan
 
     async def _last_due(self, turn: Turn, now: datetime) -> tuple[int, int, Plan] | None:
-        """The last month whose (plan) deadline has passed, this year or the year before."""
-        year = current_year(turn)
+        """The last month whose (plan) deadline has passed: of the assessment year, this
+        calendar year or the year before."""
+        year = await current_year(turn)
+        calendar = local_date(now, turn.context.deps.settings.timezone).year
         plans: dict[int, Plan] = {}
-        for candidate in (year, year - 1):
+        for candidate in sorted({year, calendar, calendar - 1}, reverse=True):
             try:
                 plans[candidate] = await turn.call(
                     current_plan, turn.context.deps.read_uow(), candidate

@@ -9,6 +9,7 @@ def all_dialogs() -> list[Dialog]:
     """Every dialog besides the built-in ones (language)."""
     from bot.dialogs.bonus import BonusDialog
     from bot.dialogs.broadcast import BroadcastDialog
+    from bot.dialogs.dashboard import DashboardDialog
     from bot.dialogs.export import ExportDialog
     from bot.dialogs.extend import ExtendDialog
     from bot.dialogs.finding import FindingDialog
@@ -20,6 +21,7 @@ def all_dialogs() -> list[Dialog]:
     from bot.dialogs.publish import PublishDialog
     from bot.dialogs.rectify import RectifyDialog
     from bot.dialogs.report import ReportDialog
+    from bot.dialogs.result import ApproveDialog, ResultDialog
     from bot.dialogs.review import ReviewDialog
     from bot.dialogs.standings_view import StandingsDialog, UnitDialog
     from bot.dialogs.supervision import SupervisionDialog
@@ -48,4 +50,7 @@ def all_dialogs() -> list[Dialog]:
         MatrixDialog(),
         BroadcastDialog(),
         PeerDialog(),
+        ResultDialog(),
+        ApproveDialog(),
+        DashboardDialog(),
     ]

@@ -58,7 +58,7 @@ class TemplatesDialog(Dialog):
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """Offer the kinds."""
-        year = current_year(turn)
+        year = await current_year(turn)
         if await plan_or_say(turn, year) is None:
             return
         await turn.start("choose", {"year": year})

@@ -333,6 +333,19 @@ async def set_my_commands(state: TelegramState, call: Call) -> bool:
     return True
 
 
+async def set_chat_menu_button(state: TelegramState, call: Call) -> bool:
+    """setChatMenuButton: a chat's (or the default) menu button; a Mini App's needs https."""
+    button = call.params.get("menu_button") or {"type": "default"}
+    if not isinstance(button, dict):
+        raise bad_request("can't parse menu button")
+    if button.get("type") == "web_app":
+        url = str((button.get("web_app") or {}).get("url", ""))
+        if not url.startswith("https://"):
+            raise bad_request("BUTTON_URL_INVALID")
+    state.menu_buttons[_int(call.params.get("chat_id"), 0)] = dict(button)
+    return True
+
+
 async def get_my_commands(state: TelegramState, call: Call) -> list[JSON]:
     """getMyCommands."""
     key = state.commands_key(call.params.get("scope"), call.params.get("language_code"))
@@ -586,6 +599,7 @@ METHODS: dict[str, Handler] = {
     "setmycommands": set_my_commands,
     "getmycommands": get_my_commands,
     "deletemycommands": delete_my_commands,
+    "setchatmenubutton": set_chat_menu_button,
     "sendmessage": send_message,
     "editmessagetext": edit_message_text,
     "editmessagecaption": edit_message_caption,

@@ -306,6 +306,10 @@ class FakeBotApi:
         """The command list the bot set for this scope (default scope if None) and language."""
         return list(self.state.commands.get(self.state.commands_key(scope, language_code), []))
 
+    def menu_button(self, chat_id: int = 0) -> JSON | None:
+        """The menu button the bot set for a chat (0: the default), if any."""
+        return self.state.menu_buttons.get(chat_id)
+
     @property
     def webhook_url(self) -> str:
         """The URL of the last setWebhook ('' when none)."""

@@ -103,6 +103,7 @@ class TelegramState:
         self.open_callback_queries: set[str] = set()
         self.callback_answers: list[CallbackAnswer] = []
         self.commands: dict[tuple[str, str], list[JSON]] = {}  # (scope, language) -> commands
+        self.menu_buttons: dict[int, JSON] = {}  # chat id (0: the default) -> menu button
         self.webhook_url = ""
         self.blocked_chats: set[int] = set()
         self._next_update_id = 1

@@ -164,6 +164,7 @@ async def bot_process(tmp_path: Path, *args: str) -> AsyncIterator[BotProcess]:
             KAOHE_BOT_FILE_URL=server.base_file_url,
             KAOHE_DATABASE_URL=f"sqlite:///{tmp_path / 'kaohe.db'}",
             KAOHE_DATA_DIR=str(tmp_path / "data"),
+            KAOHE_WEB_PORT="0",  # the dashboard on any free port: tests run side by side
             PYTHONPATH=str(ROOT),
             PTB_TIMEDELTA="1",
         )
@@ -228,3 +229,26 @@ async def test_the_token_never_appears_in_the_log_even_when_requests_fail(
     assert "NetworkError" in log  # the failures' tracebacks
     assert TOKEN not in log
     assert TOKEN.split(":", 1)[1] not in log
+
+
+async def test_the_dashboard_is_served_by_the_bots_process_and_stops_with_it(
+    tmp_path: Path,
+) -> None:
+    import re
+
+    import httpx
+
+    async with bot_process(tmp_path) as bot:
+        assert bot.process.stderr is not None
+        seen = ""
+        while (match := re.search(r"dashboard: (http://[\d.:]+)", seen)) is None:
+            line = await asyncio.wait_for(bot.process.stderr.readline(), START_TIMEOUT)
+            assert line, seen
+            seen += line.decode(errors="replace")
+        await _wait_until_polling(bot)
+        async with httpx.AsyncClient(base_url=match.group(1)) as web:
+            assert (await web.get("/")).status_code == 200
+            assert (await web.get("/api/me")).status_code == 401  # a stranger
+        status, log = await bot.stop(signal.SIGTERM)
+    assert status == 0, seen + log
+    assert "kaohe bot stopped" in log

@@ -1,0 +1,78 @@
+"""/dashboard: a one-time link into the dashboard (web/) for a desk browser; and the Mini App's
+buttons that /standings, /unit and /matrix add when the dashboard has a public address.
+
+The link (services.dashboard.issue_dashboard_link) works once, within 10 minutes, and starts a
+12-hour session; it is sent without a link preview, so that no preview fetches it (the page it
+opens signs in only when its button is pressed, all the same). Inside Telegram the dashboard
+opens as a Mini App (KAOHE_WEB_URL, https only, as Telegram requires), signed in by Telegram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, WebAppInfo
+
+from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.helpers import local_time
+from services.access import Role
+from services.dashboard import IssuedLink, issue_dashboard_link, login_url
+from services.errors import ServiceError
+from services.settings import Settings
+
+
+def web_app_url(settings: Settings, path: str = "/") -> str | None:
+    """The Mini App's https address of a page, or None without a public https address."""
+    base = (settings.web_url or "").rstrip("/")
+    if not base.startswith("https://"):
+        return None
+    return base + path
+
+
+def web_app_buttons(turn: Turn, path: str = "/") -> list[list[InlineKeyboardButton]] | None:
+    """A button opening a page of the dashboard as a Mini App (None without KAOHE_WEB_URL)."""
+    url = web_app_url(turn.context.deps.settings, path)
+    if url is None:
+        return None
+    label = turn.plain("web.bot_open_button")
+    return [[InlineKeyboardButton(label, web_app=WebAppInfo(url))]]
+
+
+class DashboardDialog(Dialog):
+    """/dashboard: the one-time sign-in link for a desk browser (no state kept)."""
+
+    kind = "dashboard"
+    command = "dashboard"
+    roles = frozenset(Role)
+
+    async def begin(self, turn: Turn, args: Sequence[str]) -> None:
+        """Issue the link and send it, with no preview."""
+        deps = turn.context.deps
+        try:
+            link: IssuedLink = await turn.call(issue_dashboard_link, deps.uow(), turn.who.actor)
+        except ServiceError as exc:
+            await turn.say(f"errors.{exc.code}", **exc.params)
+            return
+        url = login_url(deps.settings.resolved_web_url, link.token)
+        text = turn.t(
+            "web.bot_link",
+            url=url,
+            expires=local_time(turn, link.expires_at),
+        )
+        buttons = None
+        if url.startswith("https://"):  # Telegram takes URL buttons to public addresses only
+            buttons = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(turn.plain("web.bot_open_button"), url=url)]]
+            )
+        await turn.context.bot.send_message(
+            turn.who.chat_id,
+            text,
+            reply_markup=buttons,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+
+    async def prompt(self, turn: Turn) -> None:
+        """Nothing to show again: /dashboard keeps no state."""
+
+    async def button(self, turn: Turn, action: str, arg: str) -> None:
+        """/dashboard has no buttons of its own."""

@@ -1,0 +1,296 @@
+"""The dashboard in a real browser: Debian's headless chromium, driven by Playwright.
+
+One browser for the whole session and one live server (uvicorn in a thread, on the seeded
+district); each test opens its own page. scripts/browser.sh (sourced by test.sh) installs
+chromium and the Noto CJK fonts when they are missing; without them these tests fail, loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from scoring import Group
+from services.access import Actor
+from services.dashboard import issue_dashboard_link, login_url, user_by_telegram_id
+from services.evidence import register_evidence
+from services.findings import record_finding
+from services.standings import compute_standings
+from services.tasks import tasks_of_year
+from storage.archive import EvidenceArchive
+from storage.clock import FixedClock
+from storage.database import Database, open_database
+from storage.unit_of_work import UnitOfWork
+from templates import render
+from templates.formatting import num
+from tests.fakes.bot_api import tiny_png
+from tests.web.conftest import init_data, web_deps
+from tests.web.district import COORDINATOR, LIAISON, NOW, VIEWER, YEAR
+from web.app import create_app
+from web.auth import INIT_DATA_MAX_AGE
+from web.server import DashboardServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+PHOTO_ID = "photo-file-1"
+PHONE = {"width": 390, "height": 844}
+DESK = {"width": 1280, "height": 800}
+
+
+@dataclass
+class LiveDashboard:
+    """The dashboard served on 127.0.0.1 from a thread, on the seeded district."""
+
+    url: str
+    database: Database
+    clock: FixedClock
+
+    def uow(self) -> UnitOfWork:
+        """A unit of work on the served database."""
+        return UnitOfWork(self.database, self.clock)
+
+
+@pytest.fixture(scope="session")
+def live(
+    seeded_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveDashboard]:
+    """The dashboard on a copy of the seeded district, with one finding's photo."""
+    folder = tmp_path_factory.mktemp("live")
+    shutil.copyfile(seeded_template, folder / "kaohe.db")
+    database = open_database(f"sqlite:///{folder / 'kaohe.db'}")
+    clock = FixedClock(NOW)
+    operator = Actor.operator("test")
+    photo = tiny_png(40, 30)
+    evidence = register_evidence(
+        UnitOfWork(database, clock), operator, "photo", PHOTO_ID, "unique-1", None,
+        "image/png", len(photo), None, EvidenceArchive(folder / "archive"),
+    )  # fmt: skip
+    units = {
+        t.unit_code: t.unit_id for t in tasks_of_year(UnitOfWork(database, clock), operator, YEAR)
+    }
+    record_finding(
+        UnitOfWork(database, clock), operator, units["xiji"], "现场照片显示施工停滞",
+        "on_site_inspection", NOW.date(), NOW.date(), [evidence.id],
+    )  # fmt: skip
+    server = DashboardServer("127.0.0.1", 0)
+    url = server.bind()
+    app = create_app(web_deps(database, clock, **{PHOTO_ID: photo}))
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    stop = asyncio.Event()
+
+    async def serve() -> None:
+        await server.start(app)
+        started.set()
+        await stop.wait()
+        await server.stop()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    assert started.wait(30), "the dashboard did not start"
+    yield LiveDashboard(url, database, clock)
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(30)
+    loop.close()
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless chromium from Debian's package, one for the session."""
+    if not CHROMIUM.exists():
+        pytest.fail("no /usr/bin/chromium: run scripts/browser.sh (test.sh sources it)")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page (its own cookies) at desk width."""
+    context = browser.new_context(viewport=DESK, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    yield page
+    context.close()
+    # A 401 or 403 the test asked for shows in the console as a failed load, nothing else.
+    assert [e for e in errors if "status of 40" not in e] == []
+
+
+def mini_app(live: LiveDashboard, telegram_id: int, path: str = "/", **kwargs: Any) -> str:
+    """The address Telegram opens a Mini App at: init data and theme in the fragment."""
+    theme = '{"bg_color":"#ffffff","text_color":"#222222","button_color":"#3390ec"}'
+    data = init_data(telegram_id, **kwargs)
+    fragment = f"tgWebAppData={quote(data)}&tgWebAppVersion=8.0&tgWebAppThemeParams={quote(theme)}"
+    return f"{live.url}{path}#{fragment}"
+
+
+def ready(page: Any) -> None:
+    """Wait until the page has drawn what it asked the API for."""
+    page.wait_for_selector("body[data-ready='1']", timeout=10_000)
+
+
+def test_signed_init_data_opens_the_standings_with_the_right_numbers(
+    page: Any, live: LiveDashboard
+) -> None:
+    page.goto(mini_app(live, COORDINATOR.telegram_id))
+    ready(page)
+    standings = compute_standings(UnitOfWork(live.database, live.clock, read_only=True), YEAR)
+    for group in Group:
+        rows = page.locator(f"table.standings[data-group='{group.value}'] tbody tr")
+        shown = [
+            (
+                r.locator("td[data-key='name']").inner_text(),
+                r.locator("td[data-key='total']").inner_text(),
+            )
+            for r in rows.all()
+        ]
+        assert shown == [(r.name, num(r.total)) for r in standings.group(group)]
+    assert page.locator("h1").inner_text() == render("web.title", "zh")
+    assert page.locator("svg.chart rect").count() == sum(len(standings.group(g)) for g in Group)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["forged signature", "stale auth_date", "unknown user"],
+)
+def test_strangers_get_401_and_are_told_how_to_sign_in(
+    page: Any, live: LiveDashboard, kind: str
+) -> None:
+    address = {
+        "forged signature": mini_app(live, COORDINATOR.telegram_id, token="1:forged"),
+        "stale auth_date": mini_app(
+            live, COORDINATOR.telegram_id, age=INIT_DATA_MAX_AGE.total_seconds() + 1
+        ),
+        "unknown user": mini_app(live, 777_777),
+    }[kind]
+    with page.expect_response(lambda r: r.url.endswith("/api/me")) as answer:
+        page.goto(address)
+    assert answer.value.status == 401
+    ready(page)
+    assert page.locator("#unauthorized").inner_text() == render("web.unauthorized", "zh")
+    assert page.locator("table").count() == 0
+
+
+def test_a_liaison_opening_another_unit_gets_403(page: Any, live: LiveDashboard) -> None:
+    with page.expect_response(lambda r: "/api/units/xiji" in r.url) as answer:
+        page.goto(mini_app(live, LIAISON.telegram_id, "/unit/xiji"))
+    assert answer.value.status == 403
+    ready(page)
+    assert page.locator("#forbidden").inner_text() == render("errors.not_your_unit", "zh")
+
+
+def test_the_one_time_link_works_once(browser: Any, live: LiveDashboard) -> None:
+    user = user_by_telegram_id(live.uow(), VIEWER.telegram_id)
+    assert user is not None
+    link = login_url(live.url, issue_dashboard_link(live.uow(), user.actor).token)
+    first = browser.new_context(viewport=DESK)
+    page = first.new_page()
+    page.goto(link)
+    page.click("#sign-in")
+    ready(page)
+    assert page.url == live.url + "/"
+    assert page.locator("table.standings").count() == 2
+    cookie = next(c for c in first.cookies() if c["name"] == "kaohe_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    first.close()
+    second = browser.new_context(viewport=DESK)
+    again = second.new_page()
+    again.goto(link)
+    with again.expect_response(lambda r: r.url.endswith("/login")) as answer:
+        again.click("#sign-in")
+    assert answer.value.status == 401
+    assert again.locator("#login-failed").inner_text() == render("web.login_failed", "zh")
+    second.close()
+
+
+def _cjk_fonts(page: Any, selector: str) -> list[dict[str, Any]]:
+    """The fonts chromium rendered a node's text with (DevTools: CSS.getPlatformFontsForNode)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})
+    node = cdp.send("DOM.querySelector", {"nodeId": root["root"]["nodeId"], "selector": selector})
+    fonts: list[dict[str, Any]] = cdp.send(
+        "CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]}
+    )["fonts"]
+    cdp.detach()
+    return fonts
+
+
+@pytest.mark.parametrize("size", [PHONE, DESK], ids=["phone-390x844", "desk-1280x800"])
+def test_phone_and_desk_widths_fit_and_every_chinese_glyph_is_drawn(
+    browser: Any, live: LiveDashboard, size: dict[str, int], tmp_path: Path
+) -> None:
+    # SCREENSHOTS_DIR keeps the screenshots somewhere to look at; else a temporary folder.
+    shots = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport=size, locale="zh-CN")
+    page = context.new_page()
+    for path in ("/", "/unit/dianzi", "/matrix", "/findings"):
+        page.goto(mini_app(live, COORDINATOR.telegram_id, path))
+        ready(page)
+        name = path.strip("/").replace("/", "-") or "standings"
+        page.screenshot(path=str(shots / f"{name}-{size['width']}.png"), full_page=True)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, (path, overflow)
+    page.goto(mini_app(live, COORDINATOR.telegram_id))
+    ready(page)
+    for selector in ("h1", "table.standings td[data-key='name']", "table.standings th"):
+        text = page.locator(selector).first.inner_text()
+        fonts = _cjk_fonts(page, selector)
+        # Every character was drawn by a font that has it: no fallback box (.notdef).
+        assert sum(f["glyphCount"] for f in fonts) >= len(text.replace(" ", "")), (selector, fonts)
+        assert any("CJK" in f["familyName"] for f in fonts), (selector, fonts)
+    # The findings' photo came through the bot, drawn as a thumbnail.
+    page.goto(mini_app(live, COORDINATOR.telegram_id, "/findings"))
+    ready(page)
+    thumbnail = page.locator("img[data-evidence]").first
+    thumbnail.wait_for()
+    # (wait_for_function evaluates a string, which the page's CSP rightly forbids: poll.)
+    for _ in range(100):
+        if thumbnail.evaluate("img => img.complete && img.naturalWidth > 0"):
+            break
+        page.wait_for_timeout(50)
+    assert thumbnail.evaluate("img => img.naturalWidth") == 40
+    context.close()
+
+
+def test_sorting_and_a_click_from_the_standings_to_a_unit(page: Any, live: LiveDashboard) -> None:
+    page.goto(mini_app(live, COORDINATOR.telegram_id))
+    ready(page)
+    table = page.locator("table.standings[data-group='town']")
+
+    def totals() -> list[float]:
+        return [float(t) for t in table.locator("td[data-key='total']").all_inner_texts()]
+
+    assert totals() == sorted(totals(), reverse=True)  # by rank
+    table.locator("th[data-key='total']").click()
+    assert totals() == sorted(totals(), reverse=True)
+    table.locator("th[data-key='total']").click()
+    assert totals() == sorted(totals())
+    assert table.locator("th[data-key='total']").get_attribute("aria-sort") == "ascending"
+    last = table.locator("tbody tr").first
+    name = last.locator("td[data-key='name']").inner_text()
+    code = last.get_attribute("data-unit")
+    last.click()
+    page.wait_for_url(f"**/unit/{code}?year={YEAR}")
+    ready(page)
+    assert page.locator("#unit-name").inner_text() == name
+    assert page.locator("table.indicators tbody tr").count() > 0
+    page.go_back()
+    page.wait_for_selector("table.standings")
