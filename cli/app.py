@@ -29,7 +29,7 @@ from cli.common import (
     warn,
     writing,
 )
-from cli.usage import KaoheGroup, lay_out_help
+from cli.usage import KaoheGroup, install_help
 from services.free_text import clean_text
 
 if TYPE_CHECKING:
@@ -115,18 +115,8 @@ class LazyGroup(KaoheGroup):
         getattr(import_module(entry.module), entry.register)(holder)
         for name, command in typer.main.get_group(holder).commands.items():
             if name in self.lazy:
-                lay_out_help(command)
                 self.commands[name] = command
         return self.commands.get(cmd_name)
-
-    def listed_commands(self) -> dict[str, click.Command]:
-        """Every command by name, for a help: the loaded ones as they are, the others by their
-        help text alone (nothing is imported to list them)."""
-        listed: dict[str, click.Command] = {}
-        for name in self.list_commands(click.Context(self)):
-            loaded = self.commands.get(name)
-            listed[name] = loaded or TyperCommand(name=name, help=t(self.lazy[name].help_key))
-        return listed
 
 
 class _TopGroup(LazyGroup):
@@ -142,6 +132,7 @@ app = typer.Typer(
 )
 plan_app = typer.Typer(cls=_PlanGroup, help=t("cli.plan_help"), no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
+install_help()  # every command's help from the catalogs, readable at 80 columns (cli.usage)
 
 # services.files.input_templates.TEMPLATE_KINDS and "tasks", without importing the workbook
 # writers for the help (tests/e2e/test_cli_startup.py holds the two together).
@@ -173,9 +164,7 @@ def score_command(
         )
     warn(warnings)
     if as_json:
-        sys.stdout.write(
-            json.dumps(standings.to_json(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
-        )
+        write_json(standings)
         return
     if xlsx is not None:
         from services.files.report import write_report  # the workbook writer, only for --xlsx
@@ -240,7 +229,7 @@ def plan_check(plan: Annotated[Path, typer.Argument(help=t("cli.opt_plan"))]) ->
 @app.command("template", help=t("cli.template_help"))
 def template_command(
     kind: Annotated[
-        str, typer.Argument(help=t("cli.opt_template_kind", kinds=ALL_TEMPLATE_KINDS))
+        str, typer.Argument(help=f"{t('cli.opt_template_kind')} {' | '.join(ALL_TEMPLATE_KINDS)}")
     ],
     plan: Annotated[Path, typer.Option("--plan", help=t("cli.opt_plan"))],
     output: Annotated[Path, typer.Option("-o", "--output", help=t("cli.opt_template_output"))],
@@ -335,9 +324,15 @@ def print_standings(standings: Standings, only: Group | None = None) -> None:
     from rich.table import Table
 
     from scoring import Group
+    from scoring.completeness import DEVELOPMENT, find_gaps
+    from services.files.report_content import gap_lines, no_data_mark
     from templates.formatting import num, pct
 
     plan = standings.plan
+    gaps = find_gaps(standings)
+    # What the data lacks comes first, so that a half-loaded year is never read as a ranking.
+    for line in gap_lines(gaps, LANG):
+        out.print(line, markup=False, soft_wrap=True)
     for group in Group if only is None else (only,):
         results = standings.group(group)
         table = Table(
@@ -347,9 +342,10 @@ def print_standings(standings: Standings, only: Group | None = None) -> None:
         table.add_column(t("cli.col_unit"), no_wrap=True)
         table.add_column(t("cli.col_tier"))
         if group is Group.TOWN:
-            table.add_column(t("cli.col_development"), justify="right")
+            mark = no_data_mark(gaps, DEVELOPMENT, LANG)
+            table.add_column(t("cli.col_development") + mark, justify="right")
         for item in plan.work.items:
-            table.add_column(item.name, justify="right")
+            table.add_column(item.name + no_data_mark(gaps, item.code, LANG), justify="right")
         for key in ("col_bonus", "col_deductions", "col_total", "col_share"):
             table.add_column(t(f"cli.{key}"), justify="right")
         for r in results:
@@ -362,6 +358,18 @@ def print_standings(standings: Standings, only: Group | None = None) -> None:
         if not results:
             table.caption = t("cli.no_units")
         out.print(table)
+
+
+def write_json(standings: Standings, only: Group | None = None) -> None:
+    """The standings as the JSON of scoring.md §6 on stdout, with what the data lacks
+    (`gaps`, scoring.completeness) beside the groups; one group's only, if `only`."""
+    from scoring.completeness import find_gaps
+
+    doc = standings.to_json()
+    if only is not None:
+        doc["groups"] = {only.value: doc["groups"][only.value]}
+    doc["gaps"] = find_gaps(standings).to_json()
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
 
 
 def plan_summary(plan: Plan) -> str:

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.common import fail, handled, out, t
+from cli.progress import progress_steps
 from scoring import Group
 from services import wiring
 from services.access import Actor
@@ -57,9 +58,11 @@ def parse_duration(text: str) -> timedelta | None:
 
 def units_import(path: Annotated[Path, typer.Argument(help=t("cli.opt_units"))]) -> None:
     """Add and update the units of a units workbook; none is deleted."""
-    with handled():
+    with handled(), progress_steps() as step:
+        step(t("year.reading", file=str(path)), None)
         units = read_units(path)
-        summary = register_units(wiring.unit_of_work(), Actor.operator(), units)
+        store = step(t("year.storing"), len(units))
+        summary = register_units(wiring.unit_of_work(), Actor.operator(), units, progress=store)
     out.print(
         t(
             "people.units_imported",

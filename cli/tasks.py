@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cli.common import handled, out, t, year_or_default
+from cli.progress import progress_steps
 from services import wiring
 from services.access import Actor
 from services.files.task_reader import read_tasks
@@ -29,9 +30,11 @@ def tasks_import(
 ) -> None:
     """Import a year's target tasks from a workbook; every bad row is listed on failure."""
     year = year_or_default(year)
-    with handled():
+    with handled(), progress_steps() as step:
         basis = task_import_basis(wiring.read_only_unit_of_work(), year)
+        step(t("year.reading", file=str(file)), None)
         tasks = read_tasks(file, basis.plan, basis.units)
+        step(t("year.storing"), None)
         summary = import_tasks(wiring.unit_of_work(), Actor.operator(), year, tasks)
     out.print(
         t(

@@ -2,9 +2,10 @@
 
 Typer's own help draws boxed tables whose cells end in "…" when a Chinese description has no
 space to break at, shows `<bool>` for every flag and speaks English; its usage errors are
-English too. `KaoheGroup`, the root command's class, renders both from the catalogs instead:
-every command's help is a plain Rich grid whose description column folds anywhere (Chinese
-breaks between any two characters), and each kind of usage error is one catalog message.
+English too. `install_help` and `KaoheGroup` (the root command's class) render both from
+the catalogs instead: every command's help is a plain Rich grid whose description column
+folds anywhere (Chinese breaks between any two characters), and each kind of usage error is
+one catalog message.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import io
 import re
 import shutil
 import sys
-import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from typer._click.exceptions import (
     NoArgsIsHelpError,
     NoSuchOption,
 )
-from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from cli.common import t
 
@@ -48,16 +48,16 @@ def _width() -> int:
 
 
 def _commands(command: Command) -> dict[str, Command]:
-    listed = getattr(command, "listed_commands", None)  # a group that loads commands lazily
-    if listed is not None:
-        return dict(listed())
+    """The subcommands loaded so far (a lazy group loads one when it is resolved)."""
     return dict(getattr(command, "commands", {}) or {})
 
 
-def _walk(command: Command) -> Iterator[Command]:
-    yield command
-    for sub in _commands(command).values():
-        yield from _walk(sub)
+def _listed(command: Command, ctx: Context) -> list[tuple[str, Command]]:
+    """A group's subcommands as its help lists them (a lazy group's without loading them)."""
+    if not isinstance(command, TyperGroup):
+        return []
+    found = ((name, command.get_command(ctx, name)) for name in command.list_commands(ctx))
+    return [(name, sub) for name, sub in found if sub is not None]
 
 
 def _annotation(param: Any) -> Any:
@@ -109,9 +109,11 @@ def _usage(command: Command, path: str) -> str:
         if isinstance(param, TyperArgument):
             name = _argument_name(param)
             pieces.append(name if param.required else f"[{name}]")
-    if _commands(command):
+    if isinstance(command, TyperGroup):
         pieces.append(t("cli.usage_command"))
-    return t("cli.usage_line", usage=" ".join(pieces))
+    # A plain label, not a template: the top-level help renders no Jinja2 (it starts fast).
+    label = t("cli.usage_line")
+    return label + ("" if label.endswith("：") else " ") + " ".join(pieces)
 
 
 def _command_for(root: Command, args: Sequence[str], prog_name: str) -> tuple[Command, str]:
@@ -187,12 +189,12 @@ def render_help(command: Command, ctx: Context) -> str:
         else:
             grid.add_row(spec, _option_help(param))
     console.print(grid)
-    subcommands = _commands(command)
+    subcommands = _listed(command, ctx)
     if subcommands:
         console.print()
         console.print(t("cli.usage_commands_title"))
         grid = _grid(width)
-        for name, sub in subcommands.items():
+        for name, sub in subcommands:
             grid.add_row(Text("  " + name, style="bold cyan"), Text((sub.help or "").strip()))
         console.print(grid)
     # The grid pads every line to the full width: trailing spaces would wrap on a resize.
@@ -203,10 +205,16 @@ def _format_help(self: Command, ctx: Context, formatter: HelpFormatter) -> None:
     formatter.write(render_help(self, ctx) + "\n")
 
 
-def lay_out_help(root: Command) -> None:
-    """Give `root` and every command under it the catalog help layout of `render_help`."""
-    for command in _walk(root):
-        command.format_help = types.MethodType(_format_help, command)  # type: ignore[method-assign]
+def install_help() -> None:
+    """Have every Typer command and group of this process render its help with `render_help`
+    (Typer makes each command of the `kaohe` tree itself; this is where they all meet)."""
+    TyperCommand.format_help = _format_help  # type: ignore[method-assign]
+    TyperGroup.format_help = _format_help  # type: ignore[method-assign]
+
+
+def _long_name(param: Any) -> str:
+    """An option's long name (`--output` rather than `-o`)."""
+    return str(max(param.opts, key=len))
 
 
 def _given_value(args: Sequence[str], names: Sequence[str]) -> str | None:
@@ -225,14 +233,17 @@ def usage_error_text(error: ClickException, args: Sequence[str]) -> str:
     """A usage error as a catalog message (the English detail only when it is unknown)."""
     if isinstance(error, MissingParameter) and error.param is not None:
         param = error.param
-        hint = param.opts[0] if isinstance(param, TyperOption) else _argument_name(param)
+        hint = _long_name(param) if isinstance(param, TyperOption) else _argument_name(param)
         return t("cli.usage_missing", name=hint, expected=_expected(param))
     if isinstance(error, BadParameter) and error.param is not None:
         param = error.param
         if isinstance(param, TyperOption):
             value = _given_value(args, param.opts)
             return t(
-                "cli.usage_bad_option", name=param.opts[0], value=value, expected=_expected(param)
+                "cli.usage_bad_option",
+                name=_long_name(param),
+                value=value,
+                expected=_expected(param),
             )
         return t("cli.usage_bad_argument", name=_argument_name(param), expected=_expected(param))
     if isinstance(error, NoSuchOption):
@@ -249,7 +260,10 @@ def usage_error_text(error: ClickException, args: Sequence[str]) -> str:
     match = _NO_SUCH_COMMAND.search(error.message)
     if match is not None:
         ctx = getattr(error, "ctx", None)
-        names = list(_commands(ctx.command)) if ctx is not None else []
+        group = ctx.command if ctx is not None else None
+        names = (
+            group.list_commands(ctx) if ctx is not None and isinstance(group, TyperGroup) else []
+        )
         return t("cli.usage_no_such_command", name=match["name"], commands=names)
     match = _EXTRA_ARGUMENTS.search(error.message)
     if match is not None:
@@ -262,7 +276,8 @@ def _show_usage_error(
 ) -> None:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if isinstance(error, NoArgsIsHelpError):
-        err.print(Text(error.format_message()))
+        # A command typed alone shows its help, on stdout like --help.
+        Console(highlight=False, soft_wrap=True).print(Text(error.format_message()))
         return
     ctx = getattr(error, "ctx", None)
     if ctx is not None:
@@ -285,7 +300,6 @@ class KaoheGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         """Run the command; in standalone mode a usage error is a message and status 2."""
-        lay_out_help(self)
         given = list(sys.argv[1:] if args is None else args)
         if not standalone_mode:
             return super().main(

@@ -11,29 +11,16 @@ Without --year, the assessment year (the latest year whose plan is loaded and no
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from cli.common import (
     BAD_INPUT,
     LANG,
     check_output,
-    err,
     fail,
     handled,
     out,
@@ -42,6 +29,7 @@ from cli.common import (
     writing,
     year_or_default,
 )
+from cli.progress import progress_steps
 from scoring import Group, InputProblem
 from scoring.groups import SHORT_NAMES, parse_group
 from scoring.plan import GROUP_LABELS
@@ -79,41 +67,6 @@ def register(app: typer.Typer) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Progress
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[str, int | None], Callable[[int, int], None]]]:
-    """A transient progress display on stderr; yields `step(label, total)` which starts a step
-    and returns its `advance(done, total)` callback."""
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    current: list[TaskID] = []
-
-    def step(label: str, total: int | None) -> Callable[[int, int], None]:
-        if current:
-            progress.update(current[-1], visible=False)
-        task = progress.add_task(label, total=total)
-        current.append(task)
-
-        def advance(done: int, of: int) -> None:
-            progress.update(task, completed=done, total=of)
-
-        return advance
-
-    with progress:
-        yield step
-
-
-# ---------------------------------------------------------------------------------------------
 # Imports
 
 
@@ -121,7 +74,7 @@ def values_import(file: File, year: Year = None) -> None:
     """Import a year's indicator values as a new version (the earlier ones are kept)."""
     year = year_or_default(year)
     warnings: list[InputProblem] = []
-    with handled(), _progress() as step:
+    with handled(), progress_steps() as step:
         plan = current_plan(wiring.read_only_unit_of_work(), year)
         units = active_units(wiring.read_only_unit_of_work())
         step(t("year.reading", file=str(file)), None)
@@ -138,7 +91,7 @@ def grades_import(file: File, year: Year = None) -> None:
     """Import raters' grades; each replaces the same rater's grade for the same unit, item and
     period (the replaced one is kept)."""
     year = year_or_default(year)
-    with handled(), _progress() as step:
+    with handled(), progress_steps() as step:
         plan = current_plan(wiring.read_only_unit_of_work(), year)
         units = active_units(wiring.read_only_unit_of_work())
         step(t("year.reading", file=str(file)), None)
@@ -153,7 +106,7 @@ def grades_import(file: File, year: Year = None) -> None:
 def bonus_import(file: File, year: Year = None) -> None:
     """Import bonus items: new ones added (approved or pending), pending ones approved."""
     year = year_or_default(year)
-    with handled(), _progress() as step:
+    with handled(), progress_steps() as step:
         current_plan(wiring.read_only_unit_of_work(), year)
         units = active_units(wiring.read_only_unit_of_work())
         step(t("year.reading", file=str(file)), None)
@@ -226,14 +179,11 @@ def standings_command(
     with handled():
         moment = _as_of(year, as_of)
         standings = compute_standings(wiring.read_only_unit_of_work(), year, moment)
-    if as_json:
-        doc = standings.to_json()
-        if group is not None:
-            doc["groups"] = {group.value: doc["groups"][group.value]}
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
-        return
-    from cli.app import print_standings  # here, not above: cli.app imports this module
+    from cli.app import print_standings, write_json  # here: cli.app imports this module
 
+    if as_json:
+        write_json(standings, group)
+        return
     print_standings(standings, group)
     if as_of is not None:
         out.print(t("year.as_of_note", day=as_of), markup=False)
@@ -249,7 +199,7 @@ def report_command(
     """The report workbook of a year, or one unit's assessment report (--unit)."""
     check_output(output, force)
     year = year_or_default(year)
-    with handled(), writing(output), _progress() as step:
+    with handled(), writing(output), progress_steps() as step:
         moment = _as_of(year, as_of)
         step(t("year.writing_report", file=str(output)), None)
         if unit is None:

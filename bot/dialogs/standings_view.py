@@ -32,6 +32,7 @@ from bot.dialogs.helpers import ECHO, assessment_year, excerpt, send_blocks
 from scoring import Group, Plan, Standings
 from scoring.assessment_year import parse_year as parse_year_word
 from scoring.assessment_year import split_year
+from scoring.completeness import find_gaps
 from scoring.explanation import IndicatorExplanation, ItemExplanation, UnitExplanation
 from scoring.groups import SHORT_NAMES, parse_group
 from scoring.plan import GROUP_LABELS, YearEndSource
@@ -40,6 +41,7 @@ from services.deadlines import local_date
 from services.errors import ServiceError
 from services.files.charts import Chart
 from services.files.charts_standings import MAX_BARS, standings_chart
+from services.files.report_content import gap_lines
 from services.standings import as_of_day, compute_standings
 from services.unit_lookup import UnitRef, find_units
 from storage.clock import as_utc
@@ -199,7 +201,9 @@ class StandingsDialog(Dialog):
             await say_error(turn, exc)
             return
         groups = [wanted.group] if wanted.group is not None else list(Group)
-        blocks: list[str] = []
+        # What the data lacks comes above any ranking: a half-loaded year is not a result.
+        gaps = gap_lines(find_gaps(standings), turn.who.language, html=True)
+        blocks: list[str] = ["\n".join(gaps)] if gaps else []
         for group in groups:
             blocks.extend(self._group_blocks(turn, standings, group, wanted.day))
         blocks.append(turn.t("coord.standings_footer"))

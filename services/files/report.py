@@ -32,8 +32,10 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from scoring.completeness import DEVELOPMENT, find_gaps
 from scoring.plan import Direction, Group, Plan
 from scoring.standings import Standings
+from services.files.report_content import gap_lines, no_data_mark
 from templates.catalog import normalise_language, render
 
 # A bar chart of more units than this is unreadable; the chart shows the first ones by rank.
@@ -370,6 +372,7 @@ class _Report:
         # Unit codes and names as the tails of inline-string cells, escaped once.
         self.code_xml = [_inline(code) for code in self.codes]
         self.name_xml = [_inline(name) for name in self.names]
+        self.gaps = find_gaps(standings)
 
     def t(self, key: str, **params: Any) -> str:
         return render(f"report.{key}", self.language, **params)
@@ -413,6 +416,11 @@ class _Report:
 
     def write(self, extra_sheets: Sequence[ReportSheet]) -> None:
         self.wb.set_properties({"title": self.title(self.t("part_report"))})
+        # A block, town or indicator without any data: the rankings are no result yet, and the
+        # workbook opens on what is missing. (Single missing figures and grades are marked
+        # where they are, on the indicator and work sheets.)
+        if self.gaps.severe:
+            self.write_gaps()
         for group in Group:
             self.write_ranking(group)
         self.write_indicators()
@@ -420,6 +428,27 @@ class _Report:
         self.write_bonus()
         for sheet in extra_sheets:
             self.write_extra(sheet)
+
+    # 数据缺失 -----------------------------------------------------------------------------
+
+    def write_gaps(self) -> None:
+        """What the data lacks, one line a row, before any ranking."""
+        ws = self.add_sheet(render("year.gaps_sheet", self.language))
+        ws.set_column(0, 0, 110)
+        lines = gap_lines(self.gaps, self.language)
+        ws.set_row(0, 30)
+        ws.write_string(0, 0, lines[0], self.f.title)
+        for r, line in enumerate(lines[1:], start=1):
+            ws.write_string(r, 0, line, self.f.note)
+        ws.activate()
+
+    def gaps_note(self) -> str:
+        """What a ranking's title adds when the data is incomplete."""
+        if not self.gaps.severe:
+            return ""
+        return render(
+            "year.gaps_see_sheet", self.language, sheet=render("year.gaps_sheet", self.language)
+        )
 
     # 镇街排名 / 部门排名 ---------------------------------------------------------------------
 
@@ -434,9 +463,13 @@ class _Report:
         headers = [self.t("col_rank"), self.t("col_code"), self.t("col_unit"), self.t("col_tier")]
         widths = [6, self.code_width, self.name_width, 8]
         if town:
-            headers.append(self.t("col_development"))
+            headers.append(
+                self.t("col_development") + no_data_mark(self.gaps, DEVELOPMENT, self.language)
+            )
             widths.append(10)
-        headers += [item.name for item in items]
+        headers += [
+            item.name + no_data_mark(self.gaps, item.code, self.language) for item in items
+        ]
         widths += [max(10, display_width(item.name) + 2) for item in items]
         headers += [
             self.t("col_bonus"),
@@ -451,7 +484,12 @@ class _Report:
 
         ws.set_row(0, 30)
         ws.merge_range(
-            0, 0, 0, last, self.title(self.t("part_ranking", group=group_name)), f.title
+            0,
+            0,
+            0,
+            last,
+            self.title(self.t("part_ranking", group=group_name)) + self.gaps_note(),
+            f.title,
         )
         ws.set_row(1, 32)
         ws.write_row(1, 0, headers, f.header)

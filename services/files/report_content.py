@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from scoring import Plan
+from scoring.completeness import DataGaps, Named
 from scoring.explanation import UnitExplanation
+from templates import render
 
 
 @dataclass(frozen=True)
@@ -150,3 +153,48 @@ class SupervisionReport:
     def practice_count(self) -> int:
         """How many good practices the report lists."""
         return sum(len(u.practices) for u in self.units)
+
+
+# Names listed in a line about gaps before "and more".
+GAP_NAMES = 8
+
+
+def gap_lines(gaps: DataGaps, language: str | None, html: bool = False) -> list[str]:
+    """What the data lacks, as lines: a title, then one line per gap (none when complete)."""
+    if gaps.complete:
+        return []
+
+    def line(key: str, **params: Any) -> str:
+        return render(f"year.{key}", language, html=html, limit=GAP_NAMES, **params)
+
+    def names(items: tuple[Named, ...]) -> list[str]:
+        return [i.name for i in items]
+
+    lines = [line("gaps_title" if gaps.severe else "gaps_title_partial")]
+    if gaps.no_values:
+        lines.append(line("gaps_no_values", count=gaps.towns))
+    elif gaps.towns_without_values:
+        towns = gaps.towns_without_values
+        lines.append(line("gaps_towns_without_values", count=len(towns), names=names(towns)))
+    if gaps.indicators_without_values:
+        found = gaps.indicators_without_values
+        lines.append(line("gaps_indicators_without_values", count=len(found), names=names(found)))
+    if gaps.towns_missing_some_values:
+        towns = gaps.towns_missing_some_values
+        lines.append(line("gaps_towns_missing_some", count=len(towns), names=names(towns)))
+    lines += [line("gaps_item_without_grades", item=i.name) for i in gaps.items_without_grades]
+    lines += [
+        line(
+            "gaps_item_partly_graded",
+            item=p.item.name,
+            count=len(p.units),
+            names=names(p.units),
+        )
+        for p in gaps.items_partly_graded
+    ]
+    return lines
+
+
+def no_data_mark(gaps: DataGaps, block: str, language: str | None) -> str:
+    """What a block's heading gets when nobody has data for it ("" otherwise)."""
+    return render("year.gaps_no_data_mark", language) if block in gaps.blocks_without_data else ""

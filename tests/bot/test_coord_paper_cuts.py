@@ -5,8 +5,11 @@ missing above its ranking."""
 from __future__ import annotations
 
 from bot.fake_bot_api import FakeUser
+from scoring import Group
 from services.access import Role
+from services.sample_district import sample_plan, sample_units
 from templates import render
+from tests.bot.test_standings_view import seed_scores
 from tests.bot.world import BotWorld
 
 
@@ -42,3 +45,35 @@ async def test_cancel_of_grading_says_saved_grades_stay(world: BotWorld) -> None
     user.send_command("/cancel")
     await world.step()
     assert world.texts(user)[-1] == render("common.cancelled_kept", "zh")
+
+
+async def test_standings_of_a_year_with_nothing_imported_say_what_is_missing_first(
+    world: BotWorld,
+) -> None:
+    user = await coordinator(world)
+    before = len(world.texts(user))
+    user.send_command("/standings")
+    await world.step()
+    texts = world.texts(user)[before:]
+    listing = "\n".join(texts[1:])
+    plan = sample_plan()
+    title = render("year.gaps_title", "zh")
+    towns = sum(1 for u in sample_units() if u.group is Group.TOWN)
+    assert listing.startswith(title)
+    assert render("year.gaps_no_values", "zh", count=towns) in listing
+    for item in plan.work.items:
+        line = render("year.gaps_item_without_grades", "zh", item=item.name)
+        assert listing.index(line) < listing.index("镇街排名")
+
+
+async def test_standings_of_a_complete_year_say_nothing_about_gaps(world: BotWorld) -> None:
+    seed_scores(world)
+    user = await coordinator(world)
+    before = len(world.texts(user))
+    user.send_command("/standings")
+    await world.step()
+    texts = world.texts(user)[before:]
+    listing = "\n".join(texts)
+    assert render("year.gaps_title", "zh") not in listing
+    # The sample lacks one figure: said, but not as if the ranking were no result.
+    assert texts[1].startswith(render("year.gaps_title_partial", "zh"))

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
 import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
 from openpyxl import load_workbook
 from rich.cells import cell_len
+from typer.core import TyperGroup
 from typer.testing import CliRunner, Result
 
 from bot.dialogs.standings_view import group_words_offered, parse_standings_args
@@ -24,6 +27,7 @@ from scoring.groups import SHORT_NAMES, group_words, parse_group
 from scoring.plan import GROUP_LABELS
 from services import wiring
 from services.access import Actor
+from services.files.plan_file import load_plan_file
 from services.files.reader import read_units
 from services.people import register_units
 from services.plans import load_plan
@@ -270,9 +274,9 @@ ROOT = Path(__file__).resolve().parents[2]
             {"name": "--yeer", "possibilities": ["--year"]},
         ),
         (
-            ["standings"],
+            ["report"],
             "cli.usage_missing",
-            {"name": "--year", "expected": "应为 2000 到 2100 之间的整数"},
+            {"name": "--output", "expected": "应为路径"},
         ),
         (["standings", "--year"], "cli.usage_needs_value", {"name": "--year"}),
         (
@@ -310,28 +314,31 @@ def test_an_unknown_command_lists_the_commands() -> None:
     assert "standings" in result.output and "No such command" not in result.output
 
 
-def _commands(command: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    found = [path]
-    for name, sub in (getattr(command, "commands", None) or {}).items():
-        found += _commands(sub, (*path, name))
+def _commands(
+    command: Any, ctx: typer._click.Context, path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], Any, typer._click.Context]]:
+    """Every command of the tree (lazy groups load theirs) with its path and context."""
+    found = [(path, command, ctx)]
+    if isinstance(command, TyperGroup):
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            sub_ctx = typer._click.Context(sub, parent=ctx, info_name=name)
+            found += _commands(sub, sub_ctx, (*path, name))
     return found
 
 
 def test_every_help_reads_fully_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     root = typer.main.get_command(app)
-    paths = _commands(root)
-    assert len(paths) > 30
-    for path in paths:
+    commands = _commands(root, typer._click.Context(root, info_name="kaohe"))
+    assert len(commands) > 30
+    for path, command, ctx in commands:
         result = runner.invoke(app, [*path, "--help"], prog_name="kaohe")
         assert result.exit_code == 0, (path, result.output)
         text = result.output
         assert "…" not in text and "<bool>" not in text and "╭" not in text, path
         assert all(cell_len(line) <= 80 for line in text.splitlines()), path
         assert render("cli.usage_help_option", "zh") in text
-        command = root
-        for name in path:
-            command = command.commands[name]  # type: ignore[attr-defined]
         described = flat(text)
         if command.help:
             assert flat(command.help) in described, path
@@ -340,8 +347,8 @@ def test_every_help_reads_fully_at_80_columns(monkeypatch: pytest.MonkeyPatch) -
                 assert flat(param.help) in described, (path, param.name)
             elif param.name != "help":
                 pytest.fail(f"{' '.join(path)} {param.name} has no description")
-        for sub in (getattr(command, "commands", None) or {}).values():
-            assert flat(sub.help or "") in described, (path, sub.name)
+        for name in command.list_commands(ctx) if isinstance(command, TyperGroup) else []:
+            assert flat(command.get_command(ctx, name).help or "") in described, (path, name)
 
 
 def _kaohe_process(*args: str, language: str = "zh") -> subprocess.CompletedProcess[str]:
@@ -372,7 +379,7 @@ def test_usage_errors_and_help_follow_kaohe_language() -> None:
     assert render("cli.usage_help_option", "en") in helped.stdout
     chinese = _kaohe_process("standings", "--year", "abc")
     assert chinese.returncode == 2
-    assert "Usage" not in chinese.stderr and render("cli.usage_line", "zh", usage="kaohe") in (
+    assert "Usage" not in chinese.stderr and render("cli.usage_line", "zh") + "kaohe" in (
         chinese.stderr
     )
 
@@ -405,3 +412,111 @@ def test_kaohe_publish_before_the_period_ends_says_so(sample: SampleFiles) -> No
     ended = kaohe_cli("publish", "--year", "2025", "--period", "Q1", "--as-of", "2025-03-31")
     assert ended.exit_code == 0, ended.output
     assert "还没有结束" not in ended.output
+
+
+# --- a year with missing data -------------------------------------------------------------------
+
+
+def test_standings_and_report_of_a_year_with_nothing_imported_say_what_is_missing(
+    sample: SampleFiles, tmp_path: Path
+) -> None:
+    plan = load_plan_file(sample.plan)
+    towns = sum(1 for u in read_units(sample.units) if u.group is Group.TOWN)
+    title = render("year.gaps_title", "zh")
+    no_values = render("year.gaps_no_values", "zh", count=towns)
+    mark = render("year.gaps_no_data_mark", "zh")
+    table = kaohe_cli("standings", "--year", "2025")
+    assert table.exit_code == 0, table.output
+    assert table.output.startswith(title)
+    assert no_values in table.output
+    assert table.output.index(no_values) < table.output.index("镇街排名")
+    for item in plan.work.items:
+        assert render("year.gaps_item_without_grades", "zh", item=item.name) in table.output
+        assert flat(item.name + mark) in flat(table.output)  # the column says it has no data
+    as_json = kaohe_cli("standings", "--year", "2025", "--json")
+    gaps = json.loads(as_json.stdout)["gaps"]
+    assert gaps["complete"] is False
+    assert gaps["blocks_without_data"] == ["development", *(i.code for i in plan.work.items)]
+    report = tmp_path / "r.xlsx"
+    assert kaohe_cli("report", "--year", "2025", "-o", str(report)).exit_code == 0
+    book = load_workbook(report)
+    first = book.worksheets[0]
+    assert first.title == render("year.gaps_sheet", "zh")
+    assert first["A1"].value == title and first["A2"].value == no_values
+    ranking = book[render("report.sheet_ranking_town", "zh")]
+    headers = [c.value for c in ranking[2]]
+    assert render("report.col_development", "zh") + mark in headers
+    assert plan.work.items[0].name + mark in headers
+    assert "数据不完整" in str(ranking["A1"].value)
+
+
+def test_a_fully_imported_year_names_its_one_missing_value_without_marks(
+    sample: SampleFiles, tmp_path: Path
+) -> None:
+    for kind, path in (("values", sample.values), ("grades", sample.grades)):
+        assert kaohe_cli(kind, "import", str(path), "--year", "2025").exit_code == 0
+    gaps = json.loads(kaohe_cli("standings", "--year", "2025", "--json").stdout)["gaps"]
+    assert gaps["blocks_without_data"] == [] and gaps["towns_missing_some_values"] == ["shuiquan"]
+    table = kaohe_cli("standings", "--year", "2025")
+    assert render("year.gaps_title", "zh") not in table.output
+    assert render("year.gaps_no_data_mark", "zh") not in table.output
+    report = tmp_path / "r.xlsx"
+    assert kaohe_cli("report", "--year", "2025", "-o", str(report)).exit_code == 0
+    # One missing figure is marked on the indicators sheet: no gaps sheet, no note.
+    first = load_workbook(report).worksheets[0]
+    assert first.title == render("report.sheet_ranking_town", "zh")
+    assert "数据不完整" not in str(first["A1"].value)
+
+
+# --- progress of long imports -------------------------------------------------------------------
+
+
+def _in_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run `kaohe` with a pseudo-terminal as its stdout and stderr; its status and output."""
+    command = str(ROOT / ".venv" / "bin" / "kaohe")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: nothing may run here but the command
+        os.execve(command, [command, *args], env)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # the terminal closed with the child
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_an_import_shows_a_progress_bar_on_a_terminal_and_nothing_extra_otherwise(
+    sample: SampleFiles, kaohe: Database
+) -> None:
+    env = {
+        **os.environ,
+        "KAOHE_DATABASE_URL": kaohe.url,
+        "KAOHE_LANGUAGE": "zh",
+        "COLUMNS": "100",
+        "TERM": "xterm-256color",
+    }
+    env.pop("NO_COLOR", None)
+    status, shown = _in_terminal(["values", "import", str(sample.values), "--year", "2025"], env)
+    assert status == 0, shown
+    assert render("year.storing", "zh") in shown
+    assert "━" in shown  # Rich's bar
+    assert "\x1b[" in shown  # drawn, then taken away (transient)
+    command = [str(ROOT / ".venv" / "bin" / "kaohe"), "values", "import", str(sample.values)]
+    piped = subprocess.run(
+        [*command, "--year", "2025"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stderr == ""  # no progress, no escape codes in a log
+    assert "\x1b" not in piped.stdout and "━" not in piped.stdout
+    assert render("year.storing", "zh") not in piped.stdout
