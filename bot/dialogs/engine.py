@@ -5,7 +5,10 @@ A dialog is a class with one method per thing the user does (`begin`, `text`, `b
 database (services.dialogs) and are saved at every step, so a restart or a crash loses
 nothing: the next message simply continues where the person was. Buttons carry the dialog's
 kind and version, signed, so that a button of a finished or older dialog answers "expired"
-and a forged one "not valid" instead of doing anything.
+and a forged one "not valid" instead of doing anything. Once a button was used, the router
+closes its message: the message then shows the choice and no buttons (unless the dialog edited
+that message itself, as a page turned in place), and a message whose buttons expired loses
+them when one is tapped.
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ class Turn:
         self.who: Who = registered(context)
         self.kind = kind
         self.state = state
+        # The bot's messages this turn edited: the router leaves a tapped one it finds here
+        # as the dialog made it (a page turned in place, a status updated).
+        self.edited: set[int] = set()
 
     @property
     def data(self) -> dict[str, Any]:
@@ -97,6 +103,7 @@ class Turn:
     async def edit(self, message_id: int, text: str, buttons: Buttons | None = None) -> None:
         """Replace the text (and buttons) of one of the bot's messages."""
         markup = InlineKeyboardMarkup(buttons) if buttons else None
+        self.edited.add(message_id)
         await self.context.bot.edit_message_text(
             text, chat_id=self.who.chat_id, message_id=message_id, reply_markup=markup
         )
@@ -155,6 +162,9 @@ class Dialog:
     # says so (False), and words after its command are refused with its usage, never ignored;
     # one that takes them checks them itself and refuses what it cannot read.
     takes_args: ClassVar[bool] = True
+    # Actions whose buttons sit on a message that stays live after a tap (a status with a
+    # details and a remind button); any other tap closes its message (bot.handlers.router).
+    live_actions: ClassVar[frozenset[str]] = frozenset()
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """The person sent the dialog's command."""

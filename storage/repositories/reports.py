@@ -271,8 +271,9 @@ class Reports(Repository):
         firsts = {
             (unit_id, month): FirstReport(as_utc(at), bool(on_time))
             for month, at, on_time in self.session.execute(
-                select(ProgressReport.month, ProgressReport.submitted_at, ProgressReport.on_time)
-                .where(
+                select(
+                    ProgressReport.month, ProgressReport.submitted_at, ProgressReport.on_time
+                ).where(
                     ProgressReport.unit_id == unit_id,
                     ProgressReport.year == year,
                     ProgressReport.version == 1,
