@@ -6,9 +6,9 @@ database (services.dialogs) and are saved at every step, so a restart or a crash
 nothing: the next message simply continues where the person was. Buttons carry the dialog's
 kind and version, signed, so that a button of a finished or older dialog answers "expired"
 and a forged one "not valid" instead of doing anything. Once a button was used, the router
-closes its message: the message then shows the choice and no buttons (unless the dialog edited
-that message itself, as a page turned in place), and a message whose buttons expired loses
-them when one is tapped.
+closes its message first: the message then shows the choice and no buttons (a dialog that
+turns a page in place edits it again, with new buttons; `live_actions` keep a message as it
+is), and a message whose buttons expired loses them when one is tapped.
 """
 
 from __future__ import annotations
@@ -54,9 +54,6 @@ class Turn:
         self.who: Who = registered(context)
         self.kind = kind
         self.state = state
-        # The bot's messages this turn edited: the router leaves a tapped one it finds here
-        # as the dialog made it (a page turned in place, a status updated).
-        self.edited: set[int] = set()
 
     @property
     def data(self) -> dict[str, Any]:
@@ -103,7 +100,6 @@ class Turn:
     async def edit(self, message_id: int, text: str, buttons: Buttons | None = None) -> None:
         """Replace the text (and buttons) of one of the bot's messages."""
         markup = InlineKeyboardMarkup(buttons) if buttons else None
-        self.edited.add(message_id)
         await self.context.bot.edit_message_text(
             text, chat_id=self.who.chat_id, message_id=message_id, reply_markup=markup
         )

@@ -162,15 +162,13 @@ class DialogRouter:
             )
             if state is None:
                 return
+        message = query.message
+        if isinstance(message, Message) and payload.action not in dialog.live_actions:
+            # First, so that the choice reads before what it leads to; a dialog that turns
+            # the page in place edits the message again, with its new buttons.
+            await close_buttons(context, query, _label_of(message, query.data or ""))
         turn = Turn(update, context, payload.kind, state)
         await dialog.button(turn, payload.action, payload.arg)
-        message = query.message
-        if (
-            isinstance(message, Message)
-            and message.message_id not in turn.edited
-            and payload.action not in dialog.live_actions
-        ):
-            await close_buttons(context, query, _label_of(message, query.data or ""))
 
 
 def _label_of(message: Message, data: str) -> str | None:
