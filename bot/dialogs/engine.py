@@ -5,7 +5,10 @@ A dialog is a class with one method per thing the user does (`begin`, `text`, `b
 database (services.dialogs) and are saved at every step, so a restart or a crash loses
 nothing: the next message simply continues where the person was. Buttons carry the dialog's
 kind and version, signed, so that a button of a finished or older dialog answers "expired"
-and a forged one "not valid" instead of doing anything.
+and a forged one "not valid" instead of doing anything. Once a button was used, the router
+closes its message first: the message then shows the choice and no buttons (a dialog that
+turns a page in place edits it again, with new buttons; `live_actions` keep a message as it
+is), and a message whose buttons expired loses them when one is tapped.
 """
 
 from __future__ import annotations
@@ -155,6 +158,9 @@ class Dialog:
     # says so (False), and words after its command are refused with its usage, never ignored;
     # one that takes them checks them itself and refuses what it cannot read.
     takes_args: ClassVar[bool] = True
+    # Actions whose buttons sit on a message that stays live after a tap (a status with a
+    # details and a remind button); any other tap closes its message (bot.handlers.router).
+    live_actions: ClassVar[frozenset[str]] = frozenset()
     # What /cancel says of this dialog: its draft was dropped, or (a view, a choice) there was
     # none, or (grades, review decisions) what was saved step by step stays.
     cancelled_key: ClassVar[str] = "common.cancelled"

@@ -84,6 +84,7 @@ class PeerDialog(Dialog):
     command = "peer"
     roles = frozenset({Role.COORDINATOR, Role.ADMIN, Role.LIAISON})
     takes_files = False
+    live_actions = frozenset({"dt", "rm"})  # the status message's details and remind buttons
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """A liaison gets their cards; a coordinator what they asked for."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
+from telegram.error import TelegramError
 
 from bot.buttons import BadPayload
 from bot.context import KaoheContext, registered
@@ -15,6 +17,8 @@ from services import dialogs as dialog_service
 from services.access import Role
 from templates import render
 from templates.catalog import has_message
+
+log = logging.getLogger(__name__)
 
 # Telegram's limit for files a bot may download.
 MAX_DOWNLOAD = 20 * 1024 * 1024
@@ -145,6 +149,7 @@ class DialogRouter:
             or who.actor.role not in dialog.roles
         ):
             await query.answer(render("common.button_expired", context.language))
+            await close_buttons(context, query, None)
             await context.bot.send_message(
                 who.chat_id, self._t(context, "common.button_expired_help")
             )
@@ -157,8 +162,46 @@ class DialogRouter:
             )
             if state is None:
                 return
+        message = query.message
+        if isinstance(message, Message) and payload.action not in dialog.live_actions:
+            # First, so that the choice reads before what it leads to; a dialog that turns
+            # the page in place edits the message again, with its new buttons.
+            await close_buttons(context, query, _label_of(message, query.data or ""))
         turn = Turn(update, context, payload.kind, state)
         await dialog.button(turn, payload.action, payload.arg)
+
+
+def _label_of(message: Message, data: str) -> str | None:
+    """The label of the button with this callback data on the message."""
+    markup = message.reply_markup
+    for row in markup.inline_keyboard if markup is not None else ():
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return None
+
+
+async def close_buttons(context: KaoheContext, query: CallbackQuery, choice: str | None) -> None:
+    """Take the buttons off the tapped message and, for a choice made, show it under the text,
+    so that a used message no longer looks live; best effort (a message too old or too long to
+    edit keeps its text, or stays as it was)."""
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return
+    chat_id, message_id = message.chat_id, message.message_id
+    if choice is not None and message.text:
+        shown = render("dialog.chosen", context.language, html=True, choice=choice)
+        try:
+            await context.bot.edit_message_text(
+                f"{message.text_html}\n\n{shown}", chat_id=chat_id, message_id=message_id
+            )
+            return
+        except TelegramError as exc:
+            log.debug("could not show the choice on message %s: %s", message_id, exc)
+    try:
+        await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+    except TelegramError as exc:
+        log.debug("could not take the buttons off message %s: %s", message_id, exc)
 
 
 def no_args_text(context: KaoheContext, command: str, args: list[str]) -> str:

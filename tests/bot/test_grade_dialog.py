@@ -162,7 +162,8 @@ async def test_done_ends_the_dialog_and_its_buttons_expire(world: BotWorld) -> N
     await tap(world, user, "好")
     await tap(world, user, "完成")
     assert "评价已全部保存" in world.texts(user)[-1]
-    user.tap(grade_message, grade_message.callback_data("差"))
+    # Tapped before the message was closed (a slow connection): the button has expired.
+    user.tap(grade_message, grade_message.callback_data("差"), strict=False)
     await world.step()
     assert "已过期" in world.texts(user)[-1]
     assert [g.grade for g in grades(world)] == ["excellent"]

@@ -619,8 +619,17 @@ async def test_an_edited_message_is_not_read_again(world: BotWorld, liaison: Fak
 
 async def test_the_submit_button_cannot_submit_twice(world: BotWorld, liaison: FakeUser) -> None:
     found = finding(world)
-    await submitted_through_the_dialog(world, liaison, found.id)
+    liaison.send_command("/rectify")
+    await world.step()
+    await pick(world, liaison, found.id)
+    liaison.send_text("已补齐三月进度记录并建立周报制度")
+    await world.step()
+    liaison.send_photo(tiny_png())
+    await world.step()
+    await tap(world, liaison, "✅ 完成（1）")
     message = with_button(world, liaison, "✅ 提交")
+    await tap(world, liaison, "✅ 提交")
+    # The second tap left the phone before the first one's answer closed the message.
     query = liaison.tap(message, message.callback_data("✅ 提交"), strict=False)
     await world.step()
     answer = world.server.answer_to(query)
