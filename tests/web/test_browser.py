@@ -35,7 +35,7 @@ from templates import render
 from templates.formatting import num
 from tests.fakes.bot_api import tiny_png
 from tests.web.conftest import init_data, web_deps
-from tests.web.district import COORDINATOR, LIAISON, NOW, VIEWER, YEAR
+from tests.web.district import COORDINATOR, ENGLISH_VIEWER, LIAISON, NOW, VIEWER, YEAR
 from web.app import create_app
 from web.auth import INIT_DATA_MAX_AGE
 from web.server import DashboardServer
@@ -182,6 +182,26 @@ def test_strangers_get_401_and_are_told_how_to_sign_in(
     ready(page)
     assert page.locator("#unauthorized").inner_text() == render("web.unauthorized", "zh")
     assert page.locator("table").count() == 0
+
+
+def test_english_for_an_english_app_and_unpublished_standings_said_to_a_liaison(
+    page: Any, live: LiveDashboard
+) -> None:
+    page.goto(mini_app(live, ENGLISH_VIEWER.telegram_id, language_code="en"))
+    ready(page)
+    assert page.locator("h1").inner_text() == render("web.title", "en")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert (
+        page.locator("table.standings th[data-key='total']")
+        .first.inner_text()
+        .startswith(render("web.col_total", "en"))
+    )
+    page.goto("about:blank")  # else only the fragment changes: no new page
+    page.goto(mini_app(live, LIAISON.telegram_id))
+    ready(page)
+    assert page.locator("#not-found").inner_text() == render(
+        "errors.standings_not_published", "zh", year=YEAR
+    )
 
 
 def test_a_liaison_opening_another_unit_gets_403(page: Any, live: LiveDashboard) -> None:

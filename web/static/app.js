@@ -98,6 +98,8 @@
   function failure(error) {
     if (error.status === 401) return el("p", { class: "error", id: "unauthorized", text: t("unauthorized") });
     if (error.status === 403) return el("p", { class: "error", id: "forbidden", text: (error.body && error.body.message) || t("forbidden") });
+    // Not there yet (standings not published, a unit not ranked): said as it is.
+    if (error.status === 404 && error.body) return el("p", { class: "note", id: "not-found", text: error.body.message });
     return el("p", { class: "error", id: "failed", text: t("failed", { message: error.message }) });
   }
 
