@@ -19,6 +19,7 @@ import logging
 import mimetypes
 import queue
 import shlex
+import shutil
 import sys
 import threading
 import time
@@ -165,6 +166,25 @@ def console_database_path(settings: Settings) -> Path:
 def console_database_url(settings: Settings) -> str:
     """KAOHE_DATABASE_URL, else the console's own SQLite file (never the bot's data)."""
     return settings.database_url or f"sqlite:///{console_database_path(settings).as_posix()}"
+
+
+def console_archive_dir(settings: Settings) -> Path:
+    """Where the console archives evidence: its own folder next to console.db, so that
+    `--reset` can clear it without touching the bot's archive (unless the settings name one)."""
+    if settings.archive_dir is not None or settings.database_url:
+        return settings.resolved_archive_dir
+    return settings.data_dir / "console-archive"
+
+
+def reset_console(settings: Settings) -> None:
+    """Remove the console's database, clock and archived evidence (`kaohe console --reset`);
+    a database or archive named in the settings is not the console's to remove."""
+    if settings.database_url is None:
+        for path in console_database_path(settings).parent.glob("console.*"):
+            path.unlink()
+    archive = console_archive_dir(settings)
+    if archive != settings.resolved_archive_dir:
+        shutil.rmtree(archive, ignore_errors=True)
 
 
 def console_clock(settings: Settings, *, restart: bool = False) -> RunningClock:
@@ -647,8 +667,13 @@ async def console_bot(
     async with FakeBotApi(
         CONSOLE_TOKEN, bot_first_name="kaohe", bot_username="kaohe_console_bot"
     ) as server:
+        # Every sample person has "started" the bot: anyone can be written to from the first
+        # minute (a reminder to the coordinator, a liaison's request), as in a live district.
+        for sample in SAMPLE_USERS:
+            server.user(sample.telegram_id, sample.name, normalise_language(settings.language))
         local = settings.model_copy(
             update={
+                "archive_dir": console_archive_dir(settings),
                 "telegram_bot_token": SecretStr(server.token),
                 "bot_api_url": server.base_url,
                 "bot_file_url": server.base_file_url,

@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 # The commands each role sees in its menu, in menu order.
 _COORDINATOR = (
     "finding", "review", "matrix", "grade", "bonus", "templates", "standings", "unit",
-    "export", "publish", "supervision_report", "broadcast", "invite", "peer", "dashboard",
-    "help", "language", "cancel",
+    "export", "result", "publish", "supervision_report", "broadcast", "invite", "peer",
+    "dashboard", "help", "language", "cancel",
 )  # fmt: skip
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.LIAISON: (
@@ -46,6 +46,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "standings",
         "unit",
         "export",
+        "approve",
         "supervision_report",
         "dashboard",
         "help",

@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from cli.common import BAD_INPUT, fail, handled, out, t
+from cli.common import check_output, fail, handled, out, t, writing
 from services import wiring
 from services.access import Actor
 from services.files.plan_file import PlanFileError
 from services.plans import load_plan
 from storage import migrate
 from storage.audit import verify
-from storage.backup import backup
+from storage.backup import backup, backup_contents
 
 
 def register(app: typer.Typer) -> None:
@@ -69,8 +69,12 @@ def backup_command(
     force: Annotated[bool, typer.Option("--force")] = False,
 ) -> None:
     """Write a consistent copy of the database (an SQLite file) while kaohe runs."""
-    if output.exists() and not force:
-        fail([t("cli.file_exists", file=str(output))], BAD_INPUT)
-    with handled():
-        copied = backup(wiring.database(), output)
-    out.print(t("db.backup_written", file=str(output), count=copied))
+    check_output(output, force)
+    with handled(), writing(output):
+        backup(wiring.database(), output)
+    tables, rows = backup_contents(output)
+    size = output.stat().st_size
+    out.print(
+        t("db.backup_written", file=str(output), tables=tables, rows=rows, size=size),
+        markup=False,
+    )

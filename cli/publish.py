@@ -1,8 +1,8 @@
 """`kaohe publish`: make a year's (or a quarter's) standings visible to the units' liaisons.
 
-kaohe publish --year Y [--period year|Q1..Q4] [--as-of YYYY-MM-DD]
-kaohe publish --year Y --list
-kaohe publish --year Y --withdraw ID
+kaohe publish [--year Y] [--period year|Q1..Q4] [--as-of YYYY-MM-DD]
+kaohe publish [--year Y] --list
+kaohe publish [--year Y] --withdraw ID
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import fail, handled, out, t
+from cli.common import fail, handled, out, t, year_or_default
 from services import wiring
 from services.access import Actor
 from services.publications import (
@@ -23,7 +23,9 @@ from services.publications import (
     year_publications,
 )
 
-Year = Annotated[int, typer.Option("--year", min=2000, max=2100, help=t("myscore.cli_year_help"))]
+Year = Annotated[
+    int | None, typer.Option("--year", min=2000, max=2100, help=t("myscore.cli_year_help"))
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -32,7 +34,7 @@ def register(app: typer.Typer) -> None:
 
 
 def publish_command(
-    year: Year,
+    year: Year = None,
     period: Annotated[str, typer.Option("--period", help=t("myscore.cli_period_help"))] = "year",
     as_of: Annotated[str | None, typer.Option("--as-of", help=t("myscore.cli_as_of_help"))] = None,
     list_only: Annotated[bool, typer.Option("--list", help=t("myscore.cli_list_help"))] = False,
@@ -41,6 +43,7 @@ def publish_command(
     ] = None,
 ) -> None:
     """Publish the standings of a year (or quarter); list or withdraw publications."""
+    year = year_or_default(year)
     if list_only:
         with handled():
             publications = year_publications(

@@ -122,12 +122,11 @@ def console_command(
     reset: Annotated[bool, typer.Option("--reset", help=t("console.console_reset_help"))] = False,
 ) -> None:
     """Try the bot as a sample user on a local fake Telegram (no account, no network)."""
-    from bot.console import CONSOLE_TOKEN, console_database_path, run_console
+    from bot.console import CONSOLE_TOKEN, reset_console, run_console
 
     settings = get_settings()
-    if reset and settings.database_url is None:
-        for path in console_database_path(settings).parent.glob("console.*"):
-            path.unlink()
+    if reset:
+        reset_console(settings)
     from cli.dashboard import DashboardCompanion
 
     # The dashboard on its configured port, or any free one when that is taken (a second

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import handled, out, t
+from cli.common import handled, out, t, year_or_default
 from services import wiring
 from services.access import Actor
 from services.files.task_reader import read_tasks
@@ -23,9 +23,12 @@ def register(app: typer.Typer) -> None:
 
 def tasks_import(
     file: Annotated[Path, typer.Argument(help=t("tasks.file_help"))],
-    year: Annotated[int, typer.Option("--year", min=2000, max=2100, help=t("tasks.year_help"))],
+    year: Annotated[
+        int | None, typer.Option("--year", min=2000, max=2100, help=t("tasks.year_help"))
+    ] = None,
 ) -> None:
     """Import a year's target tasks from a workbook; every bad row is listed on failure."""
+    year = year_or_default(year)
     with handled():
         basis = task_import_basis(wiring.read_only_unit_of_work(), year)
         tasks = read_tasks(file, basis.plan, basis.units)

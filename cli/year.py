@@ -1,10 +1,12 @@
 """Commands of the year area: import values, grades and bonus; standings; reports.
 
-kaohe values import FILE --year Y
-kaohe grades import FILE --year Y
-kaohe bonus import FILE --year Y
-kaohe standings --year Y [--as-of YYYY-MM-DD] [--json]
-kaohe report --year Y -o FILE.xlsx [--unit U] [--as-of YYYY-MM-DD]
+kaohe values import FILE [--year Y]
+kaohe grades import FILE [--year Y]
+kaohe bonus import FILE [--year Y]
+kaohe standings [--year Y] [--as-of YYYY-MM-DD] [--group G] [--json]
+kaohe report [--year Y] -o FILE.xlsx [--unit U] [--as-of YYYY-MM-DD]
+
+Without --year, the assessment year (the latest year whose plan is loaded and not closed).
 """
 
 from __future__ import annotations
@@ -27,8 +29,22 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from cli.common import BAD_INPUT, LANG, err, fail, handled, out, t, warn
-from scoring import InputProblem
+from cli.common import (
+    BAD_INPUT,
+    LANG,
+    check_output,
+    err,
+    fail,
+    handled,
+    out,
+    t,
+    warn,
+    writing,
+    year_or_default,
+)
+from scoring import Group, InputProblem
+from scoring.groups import SHORT_NAMES, parse_group
+from scoring.plan import GROUP_LABELS
 from services import wiring
 from services.access import Actor
 from services.files.reader import read_bonus, read_grades, read_values
@@ -43,7 +59,7 @@ from services.year_data import (
     import_values,
 )
 
-Year = Annotated[int, typer.Option("--year", min=2000, max=2100, help=t("year.year_help"))]
+Year = Annotated[int | None, typer.Option("--year", min=2000, max=2100, help=t("year.year_help"))]
 File = Annotated[Path, typer.Argument(help=t("year.file_help"))]
 AsOf = Annotated[str | None, typer.Option("--as-of", help=t("year.as_of_help"))]
 
@@ -101,8 +117,9 @@ def _progress() -> Iterator[Callable[[str, int | None], Callable[[int, int], Non
 # Imports
 
 
-def values_import(file: File, year: Year) -> None:
+def values_import(file: File, year: Year = None) -> None:
     """Import a year's indicator values as a new version (the earlier ones are kept)."""
+    year = year_or_default(year)
     warnings: list[InputProblem] = []
     with handled(), _progress() as step:
         plan = current_plan(wiring.read_only_unit_of_work(), year)
@@ -117,9 +134,10 @@ def values_import(file: File, year: Year) -> None:
     _print_summary(summary)
 
 
-def grades_import(file: File, year: Year) -> None:
+def grades_import(file: File, year: Year = None) -> None:
     """Import raters' grades; each replaces the same rater's grade for the same unit, item and
     period (the replaced one is kept)."""
+    year = year_or_default(year)
     with handled(), _progress() as step:
         plan = current_plan(wiring.read_only_unit_of_work(), year)
         units = active_units(wiring.read_only_unit_of_work())
@@ -132,8 +150,9 @@ def grades_import(file: File, year: Year) -> None:
     _print_summary(summary)
 
 
-def bonus_import(file: File, year: Year) -> None:
+def bonus_import(file: File, year: Year = None) -> None:
     """Import bonus items: new ones added (approved or pending), pending ones approved."""
+    year = year_or_default(year)
     with handled(), _progress() as step:
         current_plan(wiring.read_only_unit_of_work(), year)
         units = active_units(wiring.read_only_unit_of_work())
@@ -177,38 +196,60 @@ def _as_of(year: int, text: str | None) -> datetime | None:
     return as_of_day(wiring.read_only_unit_of_work(), year, day)
 
 
+def _group_option(text: str | None) -> Group | None:
+    """The group `--group` names (any word of scoring.groups' vocabulary), or None for both."""
+    if text is None:
+        return None
+    group = parse_group(text)
+    if group is None:
+        fail([t("year.bad_group", got=text, choices=group_choices())], BAD_INPUT)
+    return group
+
+
+def group_choices() -> list[str]:
+    """The group names a help or an error offers: each label with its short name."""
+    return [f"{GROUP_LABELS[g]}/{SHORT_NAMES[g]}" for g in Group]
+
+
 def standings_command(
-    year: Year,
+    year: Year = None,
     as_of: AsOf = None,
     as_json: Annotated[bool, typer.Option("--json", help=t("year.json_help"))] = False,
+    group_text: Annotated[
+        str | None,
+        typer.Option("--group", help=t("year.group_option_help", choices=group_choices())),
+    ] = None,
 ) -> None:
     """The standings of a year from the database (as of the end of a day, if told)."""
+    group = _group_option(group_text)
+    year = year_or_default(year)
     with handled():
         moment = _as_of(year, as_of)
         standings = compute_standings(wiring.read_only_unit_of_work(), year, moment)
     if as_json:
-        sys.stdout.write(
-            json.dumps(standings.to_json(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
-        )
+        doc = standings.to_json()
+        if group is not None:
+            doc["groups"] = {group.value: doc["groups"][group.value]}
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
         return
     from cli.app import print_standings  # here, not above: cli.app imports this module
 
-    print_standings(standings)
+    print_standings(standings, group)
     if as_of is not None:
         out.print(t("year.as_of_note", day=as_of), markup=False)
 
 
 def report_command(
-    year: Year,
     output: Annotated[Path, typer.Option("-o", "--output", help="FILE.xlsx")],
+    year: Year = None,
     unit: Annotated[str | None, typer.Option("--unit", help=t("year.unit_help"))] = None,
     as_of: AsOf = None,
     force: Annotated[bool, typer.Option("--force")] = False,
 ) -> None:
     """The report workbook of a year, or one unit's assessment report (--unit)."""
-    if output.exists() and not force:
-        fail([t("cli.file_exists", file=str(output))])
-    with handled(), _progress() as step:
+    check_output(output, force)
+    year = year_or_default(year)
+    with handled(), writing(output), _progress() as step:
         moment = _as_of(year, as_of)
         step(t("year.writing_report", file=str(output)), None)
         if unit is None:

@@ -174,6 +174,16 @@ class _Checker:
             return None
         return value.strip()
 
+    def optional_text(self, m: Mapping[str, Any], key: str, location: Location) -> str:
+        """A text that may be left out, null or empty (all three read as "")."""
+        value = m.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            self.problem((*location, key), "not_a_text", got=_shown(value))
+            return ""
+        return value.strip()
+
     def code(self, m: Mapping[str, Any], key: str, location: Location) -> str | None:
         value = self.text(m, key, location)
         if value is not None and not _CODE.match(value):
@@ -365,7 +375,9 @@ def _indicator(chk: _Checker, raw: object, loc: Location, category: str) -> Indi
         return None
     code = chk.code(m, "code", loc)
     name = chk.text(m, "name", loc)
-    unit = chk.text(m, "unit", loc, default="")
+    # Many indicators have no measurement unit (an index, a ratio, a count): "", null or no
+    # key at all all mean none.
+    unit = chk.optional_text(m, "unit", loc)
     points = chk.number(m, "points", loc, positive=True)
     direction = chk.choice(
         m, "direction", loc, Direction, [d.value for d in Direction], Direction.HIGHER

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from scoring import Grade, GradeRecord, Group, InputProblem, Plan
+from scoring.groups import parse_group
 from scoring.plan import GRADE_LABELS, YEAR_END, YearEndSource
 from services.access import Actor, Role, require_role
 from services.deadlines import local_date
@@ -169,10 +170,10 @@ def _items(plan: Plan) -> tuple[tuple[str, str], ...]:
 
 
 def _group(group: str) -> Group:
-    try:
-        return Group(group)
-    except ValueError:
-        raise Invalid("peer_unknown_group", group=group) from None
+    found = parse_group(group)
+    if found is None:
+        raise Invalid("peer_unknown_group", group=group)
+    return found
 
 
 def _units(uow: UnitOfWork) -> list[_UnitRow]:

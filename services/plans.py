@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from scoring import Plan
+from scoring.assessment_year import assessment_year
 from services.access import Actor, Role, require_role
-from services.errors import NotFound
+from services.deadlines import local_date
+from services.errors import Invalid, NotFound
 from services.files.plan_file import load_plan_text
 from storage.models import PlanVersion
 from storage.repositories.plans import Plans
@@ -69,3 +72,27 @@ def plan_in(uow: UnitOfWork, year: int) -> Plan:
     if row is None:
         raise NotFound("no_plan", year=year)
     return load_plan_text(row.yaml_text, f"plan {year} v{row.version}")
+
+
+def default_year(uow: UnitOfWork, today: date) -> int:
+    """The assessment year meant when none is named, on `today` (scoring.assessment_year)."""
+    with uow:
+        years = uow.repository(Plans).years()
+        closed = closed_years_in(uow)
+    return assessment_year(today, years, closed)
+
+
+def default_year_now(uow: UnitOfWork, timezone: str) -> int:
+    """The assessment year meant now (the unit of work's clock) in `timezone`."""
+    return default_year(uow, local_date(uow.now(), timezone))
+
+
+def closed_years_in(uow: UnitOfWork) -> list[int]:
+    """The years that have been closed, inside an open unit of work."""
+    return []
+
+
+def require_year_open(uow: UnitOfWork, year: int) -> None:
+    """Refuse changing anything of a closed year (inside an open unit of work)."""
+    if year in closed_years_in(uow):
+        raise Invalid("year_closed", year=year)

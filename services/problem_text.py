@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from scoring import InputError, InputProblem
 from services.files.plan_file import PlanFileError
-from services.files.reader import SHEET_NAMES, format_problem
 from templates import render
 
 MAX_LINES = 200
@@ -30,6 +29,8 @@ def plan_error_lines(error: PlanFileError, language: str | None = None) -> list[
 
 def input_error_lines(error: InputError, language: str | None = None) -> list[str]:
     """Every problem of the workbooks, grouped by file, at most `MAX_LINES` of them."""
+    from services.files.reader import SHEET_NAMES, format_problem  # pandas: only on an error
+
     by_file: dict[str, list[str]] = defaultdict(list)
     for problem in error.problems:
         by_file[problem.source].append(format_problem(problem, language))
@@ -50,6 +51,10 @@ def input_error_lines(error: InputError, language: str | None = None) -> list[st
 
 def warning_lines(warnings: Sequence[InputProblem], language: str | None = None) -> list[str]:
     """What deserves a second look in the workbooks, grouped by file (nothing is refused)."""
+    if not warnings:
+        return []
+    from services.files.reader import format_problem  # pandas: only when there is a warning
+
     by_file: dict[str, list[str]] = defaultdict(list)
     for warning in warnings:
         by_file[warning.source].append(format_problem(warning, language))

@@ -89,6 +89,11 @@ def _view(row: Publication, timezone: str) -> PublicationView:
     )
 
 
+def publication_view(row: Publication, timezone: str) -> PublicationView:
+    """A publication row as a plain value (dates shown in `timezone`)."""
+    return _view(row, timezone)
+
+
 def _snapshot(row: Publication) -> dict[str, object]:
     return {
         "year": row.year,

@@ -23,9 +23,9 @@ Rules and decisions:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -98,6 +98,7 @@ class ReportEntryView:
     status: str
     figure: str
     note: str
+    files: tuple[int, ...] = ()  # the evidence sent for this task
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,15 @@ class ReportVersionView:
     due_at: datetime
     on_time: bool
     entries: tuple[ReportEntryView, ...]
-    evidence_ids: tuple[int, ...]
+    evidence_ids: tuple[int, ...]  # every file of the version, each once
+    # Files of the whole report, not of one task (versions stored before files kept their task).
+    report_files: tuple[int, ...] = field(default=())
+
+    @property
+    def file_count(self) -> int:
+        """The files of the version as the liaison sent them: per task (a file sent for two
+        tasks counts for each), plus the files of the whole report."""
+        return sum(len(e.files) for e in self.entries) + len(self.report_files)
 
 
 @dataclass(frozen=True)
@@ -181,14 +190,27 @@ def submit_report(
     month: int,
     entries: Sequence[ReportEntryInput],
     evidence_ids: Sequence[int] = (),
+    task_evidence: Mapping[int, Sequence[int]] | None = None,
 ) -> ReportReceipt:
     """Store a unit's report for a month (its liaison, or a manager on its behalf); a second
-    submission is a correction (a new version)."""
+    submission is a correction (a new version). `task_evidence` gives each task's files (task
+    id -> evidence ids; one file may prove several tasks), `evidence_ids` files of the whole
+    report."""
     require_role(actor, Role.LIAISON, Role.COORDINATOR)
     require_own_unit(actor, unit_id)
     _check_month(month)
     cleaned = _check_entries(entries)
-    evidence = list(dict.fromkeys(evidence_ids))
+    links: list[tuple[int | None, int]] = [
+        (task_id, evidence_id)
+        for task_id, ids in (task_evidence or {}).items()
+        for evidence_id in dict.fromkeys(ids)
+    ]
+    links += [(None, evidence_id) for evidence_id in dict.fromkeys(evidence_ids)]
+    evidence = list(dict.fromkeys(evidence_id for _, evidence_id in links))
+    reported = {entry.task_id for entry in cleaned}
+    for task_id in task_evidence or {}:
+        if task_id not in reported:
+            raise Invalid("report_evidence_task_not_reported", task=task_id)
     with uow:
         reports = uow.repository(Reports)
         unit = reports.lock_unit(unit_id)
@@ -242,17 +264,19 @@ def submit_report(
                     note=entry.note,
                 )
             )
-        for evidence_id in evidence:
-            reports.add_evidence(ReportEvidence(report_id=report.id, evidence_id=evidence_id))
+        for linked_task, evidence_id in links:
+            reports.add_evidence(
+                ReportEvidence(report_id=report.id, task_id=linked_task, evidence_id=evidence_id)
+            )
         uow.flush()
         codes = {task.id: task.code for task in tasks.values()}
-        after = _report_dict(report, cleaned, evidence, codes, unit)
+        after = _report_dict(report, cleaned, links, codes, unit)
         before = None
         if previous:
             last = previous[-1]
             before_codes = _task_codes(uow, last)
             before = _report_dict(
-                last, last.entries, reports.evidence_of([last.id])[last.id], before_codes, unit
+                last, last.entries, reports.evidence_links([last.id])[last.id], before_codes, unit
             )
         uow.audit(
             actor.audit_name,
@@ -337,7 +361,7 @@ def last_report(
 
 def _views(uow: UnitOfWork, versions: Sequence[ProgressReport]) -> list[ReportVersionView]:
     reports = uow.repository(Reports)
-    evidence = reports.evidence_of(r.id for r in versions)
+    links = reports.evidence_links(r.id for r in versions)
     tasks = uow.repository(Tasks).by_ids(e.task_id for r in versions for e in r.entries)
     return [
         ReportVersionView(
@@ -359,10 +383,12 @@ def _views(uow: UnitOfWork, versions: Sequence[ProgressReport]) -> list[ReportVe
                     status=e.status,
                     figure=e.figure,
                     note=e.note,
+                    files=tuple(i for task_id, i in links[r.id] if task_id == e.task_id),
                 )
                 for e in r.entries
             ),
-            evidence_ids=tuple(evidence[r.id]),
+            evidence_ids=tuple(dict.fromkeys(i for _, i in links[r.id])),
+            report_files=tuple(i for task_id, i in links[r.id] if task_id is None),
         )
         for r in versions
     ]
@@ -376,7 +402,7 @@ def _task_codes(uow: UnitOfWork, report: ProgressReport) -> dict[int, str]:
 def _report_dict(
     report: ProgressReport,
     entries: Sequence[ReportEntryInput] | Sequence[ReportEntry],
-    evidence: Sequence[int],
+    evidence: Sequence[tuple[int | None, int]],
     codes: dict[int, str],
     unit: UnitRow,
 ) -> dict[str, Any]:
@@ -397,7 +423,10 @@ def _report_dict(
             }
             for e in entries
         ],
-        "evidence": list(evidence),
+        "evidence": [
+            {"task": codes.get(task_id, task_id) if task_id is not None else None, "file": file}
+            for task_id, file in evidence
+        ],
     }
 
 

@@ -11,7 +11,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Everything kaohe reads from its environment; nothing else touches `os.environ`."""
+    """Everything kaohe reads from its environment; nothing else touches `os.environ` (but
+    services.language, which reads `language` the same way without pydantic, for a fast start)."""
 
     model_config = SettingsConfigDict(
         env_prefix="KAOHE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"

@@ -64,6 +64,7 @@ def year_records(
 
         tasks: dict[int, list[TaskLine]] = defaultdict(list)
         progress = uow.repository(TaskProgress).latest(year, at, only)
+        files = uow.repository(TaskProgress).evidence_counts(year, at, only)
         for row in uow.repository(Tasks).of_year(year):
             if (only is not None and row.unit_id != only) or as_utc(row.created_at) > at:
                 continue
@@ -80,6 +81,7 @@ def year_records(
                     status=latest[3] if latest else None,
                     figure=latest[4] if latest else "",
                     note=latest[5] if latest else "",
+                    files=files.get((row.id, latest[1], latest[2]), 0) if latest else 0,
                 )
             )
 

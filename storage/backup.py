@@ -70,3 +70,16 @@ def _copy_other(database: Database, tmp: Path) -> int:
         return copied
     finally:
         dest.dispose()
+
+
+def backup_contents(path: Path) -> tuple[int, int]:
+    """The tables of an SQLite backup and the rows they hold together (what a backup says)."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        rows = sum(conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in tables)
+    return len(tables), rows

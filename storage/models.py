@@ -71,6 +71,8 @@ class Person(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A leader (viewer) of the Leading Group who approves the year's results (领导小组审定).
+    approver: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     unit: Mapped[UnitRow | None] = relationship()
 
 
@@ -551,6 +553,32 @@ class PeerVote(Base):
     cast_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     cast_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     replaced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class YearResult(Base):
+    """A year's standings frozen as a result for approval (Art. 16): every number (`snapshot`),
+    the plan and data versions it came from and a hash of it. A draft is approved or returned
+    (with remarks) by an approver; only an approved one is published; a newer draft supersedes
+    the older ones. `as_of` is the moment the standings were computed at."""
+
+    __tablename__ = "year_results"
+    __table_args__ = (UniqueConstraint("year", "version"),)
+    id: Mapped[int] = _id()
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    plan_version: Mapped[int] = mapped_column(Integer)
+    data_versions: Mapped[dict[str, object]] = mapped_column(JSON)
+    snapshot: Mapped[dict[str, object]] = mapped_column(JSON)
+    snapshot_hash: Mapped[str] = mapped_column(String(64))
+    drafted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    drafted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    remarks: Mapped[str | None] = mapped_column(Text)
+    publication_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DashboardLink(Base):

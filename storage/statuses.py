@@ -13,3 +13,13 @@ class FindingStatus(StrEnum):
     RETURNED = "returned"
     ACCEPTED = "accepted"
     OVERDUE = "overdue"
+
+
+class ResultStatus(StrEnum):
+    """Where a year's result (the standings frozen for approval, 领导小组审定) stands."""
+
+    DRAFT = "draft"
+    RETURNED = "returned"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    SUPERSEDED = "superseded"

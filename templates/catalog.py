@@ -14,26 +14,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jinja2 import Environment, StrictUndefined, Template
 
 from templates.formatting import num, pct
+
+if TYPE_CHECKING:
+    from jinja2 import Environment, Template
 
 LANGUAGES: tuple[str, ...] = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 MESSAGES_DIR = Path(__file__).parent / "messages"
 
 
+# The C loader when PyYAML has it: reading every catalog is then a few milliseconds.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# What makes a source a template; without any of these Jinja2 would give the text back as is.
+_JINJA_MARKS = ("{{", "{%", "{#")
+
+
+@cache
 def _environment(html: bool) -> Environment:
+    # Imported on first use: most command-line runs (`kaohe --help`) render plain text only.
+    from jinja2 import Environment, StrictUndefined
+
     env = Environment(autoescape=html, undefined=StrictUndefined, keep_trailing_newline=False)
     env.filters["num"] = num
     env.filters["pct"] = pct
     return env
-
-
-_ENVIRONMENTS = {False: _environment(False), True: _environment(True)}
 
 
 @cache
@@ -41,7 +50,7 @@ def catalog(language: str) -> Mapping[str, str]:
     """All message sources of one language, keyed `<file>.<key>`."""
     out: dict[str, str] = {}
     for path in sorted((MESSAGES_DIR / language).glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
         namespace = path.stem.split("_")[0]
         for key, source in data.items():
             full = f"{namespace}.{key}"
@@ -53,7 +62,14 @@ def catalog(language: str) -> Mapping[str, str]:
 
 @cache
 def _template(language: str, key: str, html: bool) -> Template:
-    return _ENVIRONMENTS[html].from_string(catalog(language)[key])
+    return _environment(html).from_string(catalog(language)[key])
+
+
+@cache
+def _plain(language: str, key: str) -> str | None:
+    """The text of a message that has no template syntax (rendered without Jinja2), else None."""
+    source = catalog(language)[key]
+    return None if any(mark in source for mark in _JINJA_MARKS) else source.strip()
 
 
 def normalise_language(language: str | None) -> str:
@@ -67,6 +83,9 @@ def render(key: str, language: str | None = None, *, html: bool = False, **param
     lang = normalise_language(language)
     if key not in catalog(lang):
         raise KeyError(f"no message {key!r} in language {lang!r}")
+    plain = _plain(lang, key)
+    if plain is not None:
+        return plain
     return _template(lang, key, html).render(**params).strip()
 
 

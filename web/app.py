@@ -477,7 +477,8 @@ def texts(language: str) -> dict[str, str]:
     for key in catalog(language):
         if key.startswith("web.") and not key.startswith(_SERVER_TEXTS):
             out[key.removeprefix("web.")] = render(key, language)
-        elif key.startswith(_SHARED_TEXTS):
+        elif key.startswith(_SHARED_TEXTS) and not key.endswith("_help"):
+            # Names only: a command-line help of the same prefix takes parameters the page has not.
             out[key] = render(key, language)
     return out
 

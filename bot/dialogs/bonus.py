@@ -59,7 +59,7 @@ class BonusDialog(Dialog):
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """The menu; or, with an item half added, continue or start over."""
-        year = current_year(turn)
+        year = await current_year(turn)
         if await plan_or_say(turn, year) is None:
             return
         person_id = turn.who.actor.person_id

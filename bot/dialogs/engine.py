@@ -151,6 +151,17 @@ class Dialog:
     # A dialog that never wants files lets a document sent meanwhile start the file dialog of
     # the sender's role (a workbook upload) instead, and stays as it was.
     takes_files: ClassVar[bool] = True
+    # What /cancel says of this dialog: its draft was dropped, or (a view, a choice) there was
+    # none, or (grades, review decisions) what was saved step by step stays.
+    cancelled_key: ClassVar[str] = "common.cancelled"
+    # The /cancel message of each dialog kind, filled as dialog classes are defined.
+    cancelled_keys: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")
+        if isinstance(kind, str):
+            Dialog.cancelled_keys[kind] = cls.cancelled_key
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """The person sent the dialog's command."""

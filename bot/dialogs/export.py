@@ -15,13 +15,13 @@ from pathlib import Path
 from telegram.constants import ChatAction
 
 from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.helpers import assessment_year
 from bot.dialogs.standings_view import (
     VIEW_ROLES,
     now_text,
     parse_year,
     preparing,
     say_error,
-    today,
 )
 from services.errors import ServiceError
 from services.unit_report import write_year_report
@@ -40,13 +40,14 @@ class ExportDialog(Dialog):
     """/export: sends the report workbook (no state kept)."""
 
     kind = "export"
+    cancelled_key = "common.cancelled_nothing"
     command = "export"
     roles = VIEW_ROLES
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """Write the workbook and send it."""
         try:
-            year = parse_year(args) or today(turn).year
+            year = parse_year(args) or await assessment_year(turn)
         except ValueError:
             await turn.say("coord.export_usage")
             return

@@ -7,7 +7,8 @@ unit of the list with the same period and item, so a panel member goes through t
 row of taps.
 
 Decisions:
-- The year is the calendar year of today in the bot's time zone (the plan in force for it).
+- The year is the assessment year (the latest loaded, unclosed year: in January, last year's
+  year-end grades are still being given).
 - Everyone grades as themselves (the rater's name is their display name), coordinators too;
   grades handed in on paper by other raters are imported with a grades workbook instead.
 - A grade given again replaces the one in force (the service keeps the old one) and the answer
@@ -25,16 +26,14 @@ from typing import Any
 from telegram import InlineKeyboardButton
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import ECHO, excerpt
+from bot.dialogs.helpers import ECHO, assessment_year, excerpt
 from scoring import Grade, Group
 from scoring.plan import QUARTERS, YEAR_END
 from services.access import Role
-from services.deadlines import local_date
 from services.errors import NotFound, ServiceError
 from services.plans import current_plan
 from services.unit_lookup import UnitRef, all_units, find_units
 from services.year_data import record_grade
-from storage.clock import as_utc
 
 # Unit buttons per page of a group's list (two per row); Telegram allows 100 buttons.
 PAGE_SIZE = 24
@@ -42,10 +41,9 @@ PAGE_SIZE = 24
 CANDIDATES = 8
 
 
-def current_year(turn: Turn) -> int:
-    """The assessment year: the calendar year of today in the bot's time zone."""
-    deps = turn.context.deps
-    return local_date(as_utc(deps.clock.now()), deps.settings.timezone).year
+async def current_year(turn: Turn) -> int:
+    """The assessment year (the latest loaded, unclosed year; see scoring.assessment_year)."""
+    return await assessment_year(turn)
 
 
 async def plan_or_say(turn: Turn, year: int) -> Any:
@@ -182,6 +180,7 @@ class GradeDialog(Dialog):
     """/grade: period, unit, work item, grade in one tap; then the next unit."""
 
     kind = "grade"
+    cancelled_key = "common.cancelled_kept"
     command = "grade"
     roles = frozenset({Role.COORDINATOR, Role.ADMIN, Role.RATER})
     takes_files = False  # a workbook sent meanwhile is an upload
@@ -189,7 +188,7 @@ class GradeDialog(Dialog):
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """Start afresh with the period buttons of the current year."""
-        year = current_year(turn)
+        year = await current_year(turn)
         plan = await plan_or_say(turn, year)
         if plan is None:
             return

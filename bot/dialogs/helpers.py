@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton
 
 from bot.dialogs.engine import Turn
 from services.errors import ServiceError
+from services.plans import default_year
 from storage.clock import as_utc
 
 # What a person typed, shown back to them (an unknown unit, a date not understood), is cut to
@@ -27,6 +28,13 @@ def local_now(turn: Turn) -> datetime:
     """Now, in the bot's time zone."""
     deps = turn.context.deps
     return deps.clock.now().astimezone(ZoneInfo(deps.settings.timezone))
+
+
+async def assessment_year(turn: Turn) -> int:
+    """The assessment year meant when none is named: the latest loaded, unclosed year."""
+    today = local_now(turn).date()
+    year: int = await turn.call(default_year, turn.context.deps.read_uow(), today)
+    return year
 
 
 def local_time(turn: Turn, moment: datetime) -> str:

@@ -44,6 +44,7 @@ class InviteDialog(Dialog):
     """/invite: choose a role (and a liaison's unit) and an expiry; get the link to forward."""
 
     kind = "invite"
+    cancelled_key = "common.cancelled_nothing"
     command = "invite"
     roles = MANAGERS
 

@@ -108,6 +108,7 @@ class MatrixDialog(Dialog):
     """/matrix: a month's reporting states and the year's picture (no draft is kept)."""
 
     kind = "matrix"
+    cancelled_key = "common.cancelled_nothing"
     command = "matrix"
     roles = frozenset({Role.COORDINATOR, Role.ADMIN})
     takes_files = False  # a workbook sent meanwhile is an upload
@@ -117,7 +118,7 @@ class MatrixDialog(Dialog):
         deps = turn.context.deps
         now = as_utc(deps.clock.now())
         if args:
-            parsed = parse_month(" ".join(args), current_year(turn))
+            parsed = parse_month(" ".join(args), await current_year(turn))
             if parsed is None:
                 await turn.say("coord.matrix_usage")
                 return
@@ -161,10 +162,12 @@ class MatrixDialog(Dialog):
         return plan
 
     async def _last_due(self, turn: Turn, now: datetime) -> tuple[int, int, Plan] | None:
-        """The last month whose (plan) deadline has passed, this year or the year before."""
-        year = current_year(turn)
+        """The last month whose (plan) deadline has passed: of the assessment year, this
+        calendar year or the year before."""
+        year = await current_year(turn)
+        calendar = local_date(now, turn.context.deps.settings.timezone).year
         plans: dict[int, Plan] = {}
-        for candidate in (year, year - 1):
+        for candidate in sorted({year, calendar, calendar - 1}, reverse=True):
             try:
                 plans[candidate] = await turn.call(
                     current_plan, turn.context.deps.read_uow(), candidate

@@ -22,7 +22,13 @@ from telegram import InlineKeyboardButton
 from telegram.error import BadRequest
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import local_now, local_time, service_error, split_messages
+from bot.dialogs.helpers import (
+    assessment_year,
+    local_now,
+    local_time,
+    service_error,
+    split_messages,
+)
 from scoring.explanation import IndicatorExplanation, ItemExplanation
 from scoring.plan import YearEndSource
 from services.access import Role
@@ -52,12 +58,13 @@ class MyScoreDialog(Dialog):
     """/myscore: the unit's published score and its explanation."""
 
     kind = "myscore"
+    cancelled_key = "common.cancelled_nothing"
     command = "myscore"
     roles = frozenset({Role.LIAISON})
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """The overview of the year's (or the year given) published score."""
-        year = local_now(turn).year
+        year = await assessment_year(turn)
         if args:
             if not (args[0].isdigit() and len(args[0]) == 4):
                 await turn.say("myscore.bad_year", value=args[0][:20])

@@ -29,7 +29,7 @@ from typing import Any
 from telegram import InlineKeyboardButton
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import local_now, send_blocks, service_error
+from bot.dialogs.helpers import assessment_year, local_now, send_blocks, service_error
 from scoring import Grade, Group
 from services.access import Role
 from services.errors import ServiceError
@@ -308,6 +308,8 @@ class PeerDialog(Dialog):
 
     async def _open_begin(self, turn: Turn, year: int | None) -> None:
         years: list[int] = await turn.call(peer_years, turn.context.deps.read_uow())
+        if year is None and (meant := await assessment_year(turn)) in years:
+            year = meant  # the assessment year, when its plan has peers; else a choice
         if year is not None:
             if year not in years:
                 await turn.say("errors.peer_not_in_plan", year=year)
@@ -415,7 +417,9 @@ class PeerDialog(Dialog):
     async def _status_begin(self, turn: Turn, year: int | None) -> None:
         rounds = await self._rounds(turn)
         if year is None and rounds:
-            year = rounds[0].year  # the newest year with a round
+            meant = await assessment_year(turn)
+            # The assessment year's rounds; else those of the newest year with a round.
+            year = meant if any(r.year == meant for r in rounds) else rounds[0].year
         if year is None or not any(r.year == year for r in rounds):
             await turn.say("peer.no_rounds", year=year)
             return

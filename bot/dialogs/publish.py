@@ -3,8 +3,10 @@ privately, their own unit's assessment report.
 
 Steps: choose the period (the year, or a quarter already begun) -> a confirmation that says what
 will happen (publishing is a costly mistake: messages once sent cannot be taken back) ->
-services.publications.publish_standings -> delivery. The dialog ends before the service is
-called, so a double tap on "publish" finds its button expired instead of publishing twice.
+services.publications.publish_standings (a quarter) or services.results.publish_result (the
+year: only its approved, current result, as of the moment it was frozen) -> delivery. The
+dialog ends before the service is called, so a double tap on "publish" finds its button
+expired instead of publishing twice.
 
 Delivery: for every active unit with active liaisons, the unit's assessment report workbook
 (services.unit_report.write_unit_report, as of the publication's moment, in each liaison's
@@ -34,7 +36,8 @@ from telegram.constants import ChatAction
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import send_blocks
+from bot.dialogs.helpers import assessment_year, send_blocks
+from bot.dialogs.result import state_blocks
 from bot.dialogs.standings_view import (
     group_name,
     local_time_text,
@@ -49,9 +52,11 @@ from services.errors import ServiceError
 from services.people import list_people
 from services.plans import current_plan
 from services.publications import PERIODS, PublicationView, period_days, publish_standings
+from services.results import ResultState, publish_result, result_state
 from services.unit_lookup import UnitRef, all_units
 from services.unit_report import UnitDossier, write_unit_report
 from storage.clock import as_utc
+from storage.statuses import ResultStatus
 from storage.unit_of_work import UnitOfWork
 from templates import normalise_language, render
 
@@ -147,6 +152,7 @@ class PublishDialog(Dialog):
     """/publish: period -> confirmation -> publish -> each unit's liaisons get their report."""
 
     kind = "publish"
+    cancelled_key = "common.cancelled_nothing"
     command = "publish"
     roles = frozenset({Role.COORDINATOR, Role.ADMIN})
 
@@ -154,7 +160,7 @@ class PublishDialog(Dialog):
         """Offer the periods of the year that have begun."""
         now_day = today(turn)
         try:
-            year = parse_year(args) or now_day.year
+            year = parse_year(args) or await assessment_year(turn)
         except ValueError:
             await turn.say("coord.publish_usage")
             return
@@ -211,9 +217,15 @@ class PublishDialog(Dialog):
             await turn.finish()
             await say_error(turn, exc)
             return
-        # The moment the service will use: now, but never after the period's end.
+        # The moment the service will use: now, but never after the period's end; the year
+        # is published only from its approved result, as of the moment it was frozen.
         last = period_days(year, period)[1]
         as_of = min(as_utc(deps.clock.now()), end_of_day(last, plan.timezone))
+        if period == "year":
+            approved = await self._approved(turn, year)
+            if approved is None:
+                return
+            as_of = approved.result.as_of
         buttons = [
             [
                 turn.button(turn.plain("coord.publish_confirm_button"), "ok", period),
@@ -237,8 +249,10 @@ class PublishDialog(Dialog):
         # End the dialog first: a second tap on the same button now finds it expired.
         await turn.finish()
         try:
-            publication: PublicationView = await turn.call(
-                publish_standings, deps.uow(), turn.who.actor, year, period
+            publication: PublicationView = (
+                await turn.call(publish_result, deps.uow(), turn.who.actor, year)
+                if period == "year"
+                else await turn.call(publish_standings, deps.uow(), turn.who.actor, year, period)
             )
         except ServiceError as exc:
             await say_error(turn, exc)
@@ -258,6 +272,25 @@ class PublishDialog(Dialog):
         )
         delivery = await deliver(turn, publication, people)
         await self._summary(turn, people, delivery)
+
+    async def _approved(self, turn: Turn, year: int) -> ResultState | None:
+        """The year's approved, current result; None after saying why there is none."""
+        state: ResultState | None = await turn.call(
+            result_state, turn.context.deps.read_uow(), year
+        )
+        if state is None:
+            await turn.finish()
+            await turn.say("errors.result_none", year=year)
+            return None
+        if state.result.status is not ResultStatus.APPROVED:
+            await turn.finish()
+            await turn.say("errors.result_not_approved", year=year, status=state.result.status)
+            return None
+        if state.stale:
+            await turn.finish()
+            await send_blocks(turn, state_blocks(turn, state))
+            return None
+        return state
 
     async def _summary(self, turn: Turn, people: Audience, delivery: Delivery) -> None:
         not_reached = len(delivery.blocked) + len(delivery.unreachable)

@@ -21,6 +21,7 @@ def all_dialogs() -> list[Dialog]:
     from bot.dialogs.publish import PublishDialog
     from bot.dialogs.rectify import RectifyDialog
     from bot.dialogs.report import ReportDialog
+    from bot.dialogs.result import ApproveDialog, ResultDialog
     from bot.dialogs.review import ReviewDialog
     from bot.dialogs.standings_view import StandingsDialog, UnitDialog
     from bot.dialogs.supervision import SupervisionDialog
@@ -49,5 +50,7 @@ def all_dialogs() -> list[Dialog]:
         MatrixDialog(),
         BroadcastDialog(),
         PeerDialog(),
+        ResultDialog(),
+        ApproveDialog(),
         DashboardDialog(),
     ]

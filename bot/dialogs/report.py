@@ -15,7 +15,9 @@ Decisions:
   (such as "60") is read as a percent and stored as "60%".
 - A note is at most 500 characters and must contain a letter or digit; a "no note" button
   stores an empty note, except for a task that is behind, which needs a reason.
-- The evidence of a corrected version is kept in the correction (shown in the summary).
+- Every file keeps the task it was sent for (a photo sent for two tasks counts for both); a
+  correction starts with each task's files of the corrected version, which can be changed
+  like the rest. Files of versions stored before files kept their task stay with the report.
 - The draft lives in the dialog state (saved at every step), so a restart resumes exactly.
 """
 
@@ -38,6 +40,7 @@ from services import dialogs as dialog_service
 from services.access import Role
 from services.deadlines import local_date, report_due_at, report_due_date
 from services.errors import NotFound, ServiceError
+from services.evidence import evidence_files
 from services.plans import current_plan
 from services.reports import (
     ENTRY_STATUSES,
@@ -197,13 +200,26 @@ class ReportDialog(Dialog):
             latest = history[-1]
             existing = {
                 "version": latest.version,
+                "receipt": latest.receipt,
                 "at": latest.submitted_at.isoformat(),
                 "on_time": latest.on_time,
             }
-            kept = list(latest.evidence_ids)
+            kept = list(latest.report_files)
+            # A correction starts from the submitted version: each task keeps its own files.
+            try:
+                known = await turn.call(evidence_files, read(), list(latest.evidence_ids))
+            except ServiceError as exc:
+                await turn.say(f"errors.{exc.code}", **exc.params)
+                return
+            described = {
+                f.id: {"id": f.id, "kind": f.kind, "name": f.file_name or ""} for f in known
+            }
             for entry in latest.entries:
                 if entry.task_id in ids:
-                    entries[str(entry.task_id)] = _entry(entry.status, entry.figure, entry.note)
+                    files = [dict(described[i]) for i in entry.files if i in described]
+                    entries[str(entry.task_id)] = _entry(
+                        entry.status, entry.figure, entry.note, files
+                    )
         elif last is not None:
             for entry in last.entries:
                 if entry.task_id in ids and entry.status == "done":
@@ -492,7 +508,16 @@ class ReportDialog(Dialog):
         if action == "cx" and turn.step in ("intro", "summary"):
             draft = turn.data
             await turn.finish()
-            await turn.say("monthly.cancelled")
+            existing = draft.get("existing")
+            if existing:
+                # A correction was dropped: the version already submitted still counts.
+                await turn.say(
+                    "monthly.cancelled_correction",
+                    version=existing["version"],
+                    receipt=existing.get("receipt") or "",
+                )
+            else:
+                await turn.say("monthly.cancelled")
             await evidence.discard_files(turn.context, draft)
             return
         if turn.step == "intro" and action in _INTRO_ACTIONS:
@@ -643,8 +668,13 @@ class ReportDialog(Dialog):
             )
             for task in data["tasks"]
         ]
-        files = [f["id"] for e in data["entries"].values() for f in e["files"]]
-        evidence_ids = list(dict.fromkeys([*data.get("kept", []), *files]))
+        # Each file stays with the task it was sent for; one photo sent for two tasks proves
+        # both and counts for both, in the summary, the receipt and the unit's records alike.
+        task_files = {
+            task["id"]: [f["id"] for f in data["entries"][str(task["id"])]["files"]]
+            for task in data["tasks"]
+        }
+        kept = list(dict.fromkeys(data.get("kept", [])))
         actor = turn.who.actor
         try:
             receipt = await turn.call(
@@ -655,7 +685,8 @@ class ReportDialog(Dialog):
                 data["year"],
                 data["month"],
                 entries,
-                evidence_ids,
+                kept,
+                {task_id: files for task_id, files in task_files.items() if files},
             )
         except ServiceError as exc:
             await turn.say(f"errors.{exc.code}", **exc.params)
@@ -674,7 +705,7 @@ class ReportDialog(Dialog):
             due=_due_day(receipt.due_at, timezone),
             version=receipt.version,
             tasks=len(entries),
-            files=len(evidence_ids),
+            files=sum(len(files) for files in task_files.values()) + len(kept),
         )
 
     async def _on_change(self, turn: Turn, arg: str) -> None:

@@ -81,6 +81,7 @@ class ReviewDialog(Dialog):
     """/review: decide the submitted rectifications and the extension requests."""
 
     kind = "review"
+    cancelled_key = "common.cancelled_kept"
     command = "review"
     roles = MANAGERS
     takes_files = False  # a workbook sent meanwhile goes to the upload dialog

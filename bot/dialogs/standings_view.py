@@ -2,12 +2,13 @@
 
 Both are for coordinators, admins and leaders (viewers). The standings are computed from the
 stored facts off the event loop (services.standings.compute_standings) after a "being
-prepared" message. `/standings [group] [as-of date]`: the group is 镇街/town or 部门/dept (both
-when left out); the date (YYYY-MM-DD) means the end of that day in the plan's time zone
-(as_of_day) and picks the year; without it, the year of today, as of now. Long lists are split
-into several messages under Telegram's 4,096-character limit; each group's chart follows as a
-photo. `/unit <name>` shows the unit's blocks, rank, tier, every indicator and work item; a name
-that matches nothing is asked again, several units are offered as buttons.
+prepared" message. `/standings [group] [year | as-of date]`: the group is 镇街/town or
+部门/dept (both when left out); the date (YYYY-MM-DD) means the end of that day in the plan's
+time zone (as_of_day) and picks the year; a year (YYYY) is that year as of now; without either,
+the assessment year (scoring.assessment_year: in January, last year's), as of now. Long lists are
+split into several messages under Telegram's 4,096-character limit; each group's chart follows
+as a photo. `/unit <name> [year]` shows the unit's blocks, rank, tier, every indicator and work
+item; a name that matches nothing is asked again, several units are offered as buttons.
 
 The helpers at the top (roles, the year of today, message splitting, progress messages) are
 shared by the other coordinators' report dialogs (export, publish, supervision).
@@ -27,10 +28,13 @@ from telegram.error import TelegramError
 
 from bot.dialogs.dashboard import web_app_buttons
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import ECHO, excerpt, send_blocks
+from bot.dialogs.helpers import ECHO, assessment_year, excerpt, send_blocks
 from scoring import Group, Plan, Standings
+from scoring.assessment_year import parse_year as parse_year_word
+from scoring.assessment_year import split_year
 from scoring.explanation import IndicatorExplanation, ItemExplanation, UnitExplanation
-from scoring.plan import YearEndSource
+from scoring.groups import SHORT_NAMES, parse_group
+from scoring.plan import GROUP_LABELS, YearEndSource
 from services.access import Role
 from services.deadlines import local_date
 from services.errors import ServiceError
@@ -46,14 +50,6 @@ log = logging.getLogger(__name__)
 # Who may look at standings and reports: coordinators, admins and leaders.
 VIEW_ROLES: frozenset[Role] = frozenset({Role.COORDINATOR, Role.ADMIN, Role.VIEWER})
 # Telegram's limit on a message's text, in UTF-16 code units.
-# What people type for the two groups.
-GROUP_WORDS: dict[str, Group] = {
-    **dict.fromkeys(("镇街", "镇", "街道", "town", "towns"), Group.TOWN),
-    **dict.fromkeys(
-        ("部门", "开发区", "开发区和部门", "dept", "depts", "department", "departments", "zone"),
-        Group.ZONE_OR_DEPARTMENT,
-    ),
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,6 +100,16 @@ def parse_year(args: Sequence[str]) -> int | None:
     raise ValueError(" ".join(args))
 
 
+def group_words_offered() -> dict[str, str]:
+    """The words a help text offers for the groups (scoring.groups' vocabulary)."""
+    return {
+        "town": GROUP_LABELS[Group.TOWN],
+        "town_short": SHORT_NAMES[Group.TOWN],
+        "dept": GROUP_LABELS[Group.ZONE_OR_DEPARTMENT],
+        "dept_short": SHORT_NAMES[Group.ZONE_OR_DEPARTMENT],
+    }
+
+
 def group_name(group: Group | str, language: str) -> str:
     """A group's name in `language`."""
     return render(f"year.group_{Group(group).value}", language)
@@ -115,10 +121,12 @@ def group_name(group: Group | str, language: str) -> str:
 
 @dataclass(frozen=True)
 class StandingsArgs:
-    """What /standings was asked for: one group (None: both) and an as-of day (None: now)."""
+    """What /standings was asked for: one group (None: both), an as-of day (None: now) and a
+    year (None: the day's, else the assessment year)."""
 
     group: Group | None
     day: date | None
+    year: int | None = None
 
 
 class BadArgument(ValueError):
@@ -126,13 +134,18 @@ class BadArgument(ValueError):
 
 
 def parse_standings_args(args: Sequence[str]) -> StandingsArgs:
-    """Read `[group] [YYYY-MM-DD]` in any order; BadArgument names the first bad word."""
+    """Read `[group] [YYYY | YYYY-MM-DD]` in any order; BadArgument names the first bad word."""
     group: Group | None = None
     day: date | None = None
+    year: int | None = None
     for word in args:
         key = word.strip().lower()
-        if key in GROUP_WORDS and group is None:
-            group = GROUP_WORDS[key]
+        named = parse_group(word)
+        if named is not None and group is None:
+            group = named
+            continue
+        if year is None and day is None and parse_year_word(key) is not None:
+            year = parse_year_word(key)
             continue
         if day is None and len(key) == 10:
             try:
@@ -141,13 +154,16 @@ def parse_standings_args(args: Sequence[str]) -> StandingsArgs:
             except ValueError:
                 pass
         raise BadArgument(word)
-    return StandingsArgs(group, day)
+    if year is not None and day is not None:
+        raise BadArgument(str(year))  # a day names its year; both at once is ambiguous
+    return StandingsArgs(group, day, year)
 
 
 class StandingsDialog(Dialog):
     """/standings: the ranking of each group as text and as a bar chart (no state kept)."""
 
     kind = "standings"
+    cancelled_key = "common.cancelled_nothing"
     command = "standings"
     roles = VIEW_ROLES
 
@@ -159,14 +175,17 @@ class StandingsDialog(Dialog):
             await turn.send(
                 turn.t("coord.standings_bad_argument", got=excerpt(str(exc), ECHO))
                 + "\n"
-                + turn.t("coord.standings_usage")
+                + turn.t("coord.standings_usage", **group_words_offered())
             )
             return
         now_day = today(turn)
         if wanted.day is not None and wanted.day > now_day:
             await turn.say("coord.standings_future_date", day=wanted.day, today=now_day)
             return
-        year = wanted.day.year if wanted.day is not None else now_day.year
+        if wanted.day is not None:
+            year = wanted.day.year
+        else:
+            year = wanted.year if wanted.year is not None else await assessment_year(turn)
         await preparing(turn, "coord.standings_preparing", year=year)
         deps = turn.context.deps
         try:
@@ -254,21 +273,24 @@ class UnitDialog(Dialog):
     """/unit <name>: one unit's breakdown; asks for the name, offers candidates as buttons."""
 
     kind = "unit"
+    cancelled_key = "common.cancelled_nothing"
     command = "unit"
     roles = VIEW_ROLES
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
-        """Look the unit up, or ask for its name."""
-        query = " ".join(args).strip()
+        """Look the unit up, or ask for its name (a year given is kept for the answer)."""
+        year, words = split_year(args)
+        query = " ".join(words).strip()
         if not query:
-            await turn.start("name", {})
+            await turn.start("name", {"year": year})
             await turn.say("coord.unit_ask")
             return
-        await self._lookup(turn, query)
+        await self._lookup(turn, query, year)
 
     async def text(self, turn: Turn, text: str) -> None:
         """A typed name (when asked, or instead of choosing a candidate)."""
-        await self._lookup(turn, text)
+        year, words = split_year(text.split())
+        await self._lookup(turn, " ".join(words) or text, year or turn.data.get("year"))
 
     async def prompt(self, turn: Turn) -> None:
         """Ask for the name again, or show the candidates again."""
@@ -284,26 +306,28 @@ class UnitDialog(Dialog):
             await self.prompt(turn)
             return
         code, name = candidates[int(arg)]
+        year = turn.data.get("year")
         await turn.finish()
-        await self._show(turn, code, name)
+        await self._show(turn, code, name, year)
 
-    async def _lookup(self, turn: Turn, query: str) -> None:
+    async def _lookup(self, turn: Turn, query: str, year: int | None) -> None:
         units: list[UnitRef] = await turn.call(find_units, turn.context.deps.read_uow(), query)
         if not units:
             if turn.state is None:
-                await turn.start("name", {})
+                await turn.start("name", {"year": year})
             else:
-                await turn.save("name", {})
+                await turn.save("name", {"year": year})
             await turn.say("coord.unit_none", query=excerpt(query, ECHO))
             return
         if len(units) == 1:
             if turn.state is not None:
                 await turn.finish()
-            await self._show(turn, units[0].code, units[0].name)
+            await self._show(turn, units[0].code, units[0].name, year)
             return
         # A new version: the buttons of an older list of candidates expire.
         await turn.start(
-            "choose", {"query": query, "candidates": [[u.code, u.name] for u in units]}
+            "choose",
+            {"query": query, "candidates": [[u.code, u.name] for u in units], "year": year},
         )
         await self._offer(turn)
 
@@ -314,9 +338,10 @@ class UnitDialog(Dialog):
             "coord.unit_several", buttons, query=excerpt(turn.data.get("query", ""), ECHO)
         )
 
-    async def _show(self, turn: Turn, code: str, name: str) -> None:
+    async def _show(self, turn: Turn, code: str, name: str, year: int | None) -> None:
         await preparing(turn, "coord.unit_preparing", unit=name)
-        year = today(turn).year
+        if year is None:
+            year = await assessment_year(turn)
         try:
             standings: Standings = await turn.call(
                 compute_standings, turn.context.deps.read_uow(), year

@@ -15,6 +15,7 @@ from pathlib import Path
 from telegram.constants import ChatAction
 
 from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.helpers import assessment_year
 from bot.dialogs.standings_view import (
     VIEW_ROLES,
     BadArgument,
@@ -68,6 +69,7 @@ class SupervisionDialog(Dialog):
     """/supervision_report: sends the half year's report (no state kept)."""
 
     kind = "supervision_report"
+    cancelled_key = "common.cancelled_nothing"
     command = "supervision_report"
     roles = VIEW_ROLES
 
@@ -79,7 +81,7 @@ class SupervisionDialog(Dialog):
             await turn.say("coord.supervision_usage")
             return
         now_day = today(turn)
-        year = year or now_day.year
+        year = year or await assessment_year(turn)
         half = half or (half_of(now_day) if year == now_day.year else 2)
         first, last = half_days(year, half)
         half_name = turn.plain(f"coord.supervision_half_{half}")

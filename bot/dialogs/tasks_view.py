@@ -79,6 +79,7 @@ class TasksDialog(Dialog):
     """/tasks: shows the lists and is done (no state; a draft in progress is left alone)."""
 
     kind = "tasks"
+    cancelled_key = "common.cancelled_nothing"
     command = "tasks"
     roles = frozenset({Role.LIAISON})
 

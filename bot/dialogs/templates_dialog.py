@@ -51,13 +51,14 @@ class TemplatesDialog(Dialog):
     """/templates: choose a kind, get its workbook."""
 
     kind = "templates"
+    cancelled_key = "common.cancelled_nothing"
     command = "templates"
     roles = frozenset({Role.COORDINATOR, Role.ADMIN})
     takes_files = False  # a workbook sent meanwhile is an upload
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """Offer the kinds."""
-        year = current_year(turn)
+        year = await current_year(turn)
         if await plan_or_say(turn, year) is None:
             return
         await turn.start("choose", {"year": year})

@@ -478,7 +478,7 @@ class UploadDialog(Dialog):
             await turn.save("checking", data)
             await self._check(turn, content)
             return
-        current = current_year(turn)
+        current = await current_year(turn)
         stated = data.get("stated_year")
         data["current_year"] = current
         if stated is None or stated == current:

@@ -84,7 +84,7 @@ async def help_command(update: Update, context: KaoheContext) -> None:
 
 
 async def cancel(update: Update, context: KaoheContext) -> None:
-    """Leave the dialog in progress; its draft is dropped."""
+    """Leave the dialog in progress; its draft is dropped, and the answer says what it was."""
     person_id = registered(context).person_id
     message = update.effective_message
     assert message is not None
@@ -93,7 +93,8 @@ async def cancel(update: Update, context: KaoheContext) -> None:
         await message.reply_text(_t(context, "common.nothing_to_cancel"))
         return
     await context.call(dialog_service.end_dialog, context.deps.uow(), person_id, current.kind)
-    await message.reply_text(_t(context, "common.cancelled"))
+    key = Dialog.cancelled_keys.get(current.kind, "common.cancelled")
+    await message.reply_text(_t(context, key))
     await evidence.discard_files(context, current.data)
 
 
@@ -101,6 +102,7 @@ class LanguageDialog(Dialog):
     """/language: choose Chinese or English."""
 
     kind = "language"
+    cancelled_key = "common.cancelled_nothing"
     command = "language"
     roles = frozenset(Role)
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import Template
 
 from scoring import Plan, PlanError, PlanProblem, parse_plan
 from scoring.problems import Location
@@ -28,6 +27,8 @@ class PlanFileError(Exception):
 
 def default_plan_text(year: int) -> str:
     """The default plan of `year` as YAML text, with comments."""
+    from jinja2 import Template  # here: reading a plan (`kaohe --help`'s imports) needs no Jinja2
+
     source: str = files("templates").joinpath("plans/default.yaml").read_text(encoding="utf-8")
     return str(Template(source, keep_trailing_newline=True).render(year=year))
 

@@ -58,6 +58,7 @@ from scoring import (
     Plan,
     Unit,
 )
+from scoring.groups import GROUP_WORDS, SHORT_NAMES
 from scoring.inputs import COUNT_LIMIT, VALUE_LIMIT, RectificationCount
 from scoring.plan import GRADE_LABELS, GROUP_LABELS, QUARTERS, YEAR_END, YearEndSource
 from services.files.safety import read_guarded
@@ -132,19 +133,6 @@ _OPTIONAL_COLUMNS = {
 # Columns of common tables that carry nothing to import (row numbers, remarks): never errors.
 IGNORED_HEADERS = frozenset({"序号", "no.", "#", "备注", "说明", "note", "notes", "remarks"})
 
-GROUP_WORDS: dict[str, Group] = {
-    "town": Group.TOWN,
-    "镇街": Group.TOWN,
-    "镇": Group.TOWN,
-    "街道": Group.TOWN,
-    "zone_or_department": Group.ZONE_OR_DEPARTMENT,
-    "zone": Group.ZONE_OR_DEPARTMENT,
-    "department": Group.ZONE_OR_DEPARTMENT,
-    "部门": Group.ZONE_OR_DEPARTMENT,
-    "开发区": Group.ZONE_OR_DEPARTMENT,
-    "区直部门": Group.ZONE_OR_DEPARTMENT,
-    **{label: group for group, label in GROUP_LABELS.items()},
-}
 
 GRADE_WORDS: dict[str, Grade] = {
     **{grade.value: grade for grade in Grade},
@@ -865,7 +853,7 @@ def _read_units(path: Path, *, source: str | None = None) -> list[Unit]:
     codes: dict[str, int] = {}
     names: dict[str, int] = {}
     count = 0
-    group_choices = [*GROUP_LABELS.values(), *(g.value for g in Group)]
+    group_choices = [f"{GROUP_LABELS[g]}/{SHORT_NAMES[g]}" for g in Group]
     for row in data_rows(table, columns, problems):
         count += 1
         code = row.text("code")

@@ -39,6 +39,7 @@ class TaskLine:
     status: str | None
     figure: str
     note: str
+    files: int = 0  # evidence files sent for the task with that progress
 
 
 @dataclass(frozen=True)

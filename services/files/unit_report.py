@@ -523,7 +523,7 @@ class _UnitReport:
         ws.merge_range(r, 0, r + 1, 1, note, self.note)
 
     def tasks(self) -> None:
-        ws = self.sheet("ur_sheet_tasks", [10, 36, 22, 22, 12, 12, 10, 12, 14, 30])
+        ws = self.sheet("ur_sheet_tasks", [10, 36, 22, 22, 12, 12, 10, 12, 14, 10, 30])
         rows = [
             [
                 task.code,
@@ -535,6 +535,7 @@ class _UnitReport:
                 self.t("ur_month", month=task.month) if task.month else None,
                 self.t(f"task_status_{task.status}") if task.status else self.t("no_progress"),
                 task.figure,
+                task.files if task.status else None,
                 task.note,
             ]
             for task in self.d.records.tasks
@@ -551,6 +552,7 @@ class _UnitReport:
                 "latest_month",
                 "status",
                 "figure",
+                "task_files",
                 "task_note",
             )
         ]

@@ -118,6 +118,22 @@ class Reports(Repository):
             out[report_id].append(evidence_id)
         return out
 
+    def evidence_links(self, report_ids: Iterable[int]) -> dict[int, list[tuple[int | None, int]]]:
+        """The (task_id, evidence_id) links of each of these report versions, in the order
+        they were made (task_id None: a file of the whole report)."""
+        wanted = set(report_ids)
+        out: dict[int, list[tuple[int | None, int]]] = {rid: [] for rid in wanted}
+        if not wanted:
+            return out
+        rows = self.session.execute(
+            select(ReportEvidence.report_id, ReportEvidence.task_id, ReportEvidence.evidence_id)
+            .where(ReportEvidence.report_id.in_(wanted))
+            .order_by(ReportEvidence.id)
+        ).all()
+        for report_id, task_id, evidence_id in rows:
+            out[report_id].append((task_id, evidence_id))
+        return out
+
     def existing_evidence(self, ids: Iterable[int]) -> set[int]:
         """Which of these evidence ids exist."""
         wanted = set(ids)

@@ -32,6 +32,7 @@ from storage.models import (
     IndicatorValue,
     ProgressReport,
     ReportEntry,
+    ReportEvidence,
     UnitRow,
     ValueSet,
 )
@@ -433,6 +434,34 @@ class TaskProgress(Repository):
             query.order_by(ProgressReport.month, ProgressReport.version, ReportEntry.id)
         ).all()
         return {row[0]: row for row in rows}
+
+    def evidence_counts(
+        self, year: int, as_of: datetime | None = None, unit_id: int | None = None
+    ) -> dict[tuple[int, int, int], int]:
+        """(task_id, month, version) -> how many files that report version attaches to the
+        task (a file sent for two tasks counts for each)."""
+        query = (
+            select(
+                ReportEvidence.task_id,
+                ProgressReport.month,
+                ProgressReport.version,
+                func.count(ReportEvidence.id),
+            )
+            .join(ProgressReport, ProgressReport.id == ReportEvidence.report_id)
+            .where(ProgressReport.year == year, ReportEvidence.task_id.is_not(None))
+        )
+        if as_of is not None:
+            query = query.where(ProgressReport.submitted_at <= as_utc(as_of))
+        if unit_id is not None:
+            query = query.where(ProgressReport.unit_id == unit_id)
+        query = query.group_by(
+            ReportEvidence.task_id, ProgressReport.month, ProgressReport.version
+        )
+        return {
+            (task_id, month, version): count
+            for task_id, month, version, count in self.session.execute(query).all()
+            if task_id is not None
+        }
 
     def first_submissions(self, year: int) -> dict[tuple[int, int], datetime]:
         """When each unit first submitted its report of each month: (unit_id, month) -> time."""

@@ -128,7 +128,7 @@ async def test_a_group_and_chosen_units_reach_only_their_liaisons(world: BotWorl
     coordinator, _ = await people(world)
     await compose(world, coordinator)
     await tap(world, coordinator, "按组别")
-    await tap(world, coordinator, "园区和部门")
+    await tap(world, coordinator, "开发区和部门")
     await tap(world, coordinator, "立即发送")
     assert "接收人：1 人" in world.texts(coordinator)[-1]
     await tap(world, coordinator, "确认发送")

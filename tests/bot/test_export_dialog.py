@@ -14,6 +14,7 @@ from bot.fake_bot_api import BotMessage, FakeUser
 from scoring import Group
 from services.access import Role
 from services.standings import compute_standings
+from templates import render
 from tests.bot.test_standings_view import coordinator, seed_scores, send
 from tests.bot.world import BotWorld
 
@@ -88,7 +89,5 @@ async def test_a_bad_year_gets_the_usage(world: BotWorld) -> None:
     user = await coordinator(world)
     for args in ("abc", "25", "2025 2026"):
         before = await send(world, user, "/export", args)
-        assert world.texts(user)[before:] == [
-            "用法：/export [年度]，例如 /export 2025；不写年度则为今年。"
-        ]
+        assert world.texts(user)[before:] == [render("coord.export_usage", "zh")]
     assert documents(world, user) == []

@@ -8,16 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.dialogs.report import check_figure, check_note
 from bot.fake_bot_api import FakeUser
 from bot.fake_bot_api.models import BotMessage
 from services import dialogs as dialog_service
 from services.access import Actor, Role
+from services.evidence import register_evidence
 from services.people import actor_for_telegram_user, list_people
 from services.reports import ReportEntryInput, report_history, submit_report
 from services.tasks import TaskInput, import_tasks, tasks_of_unit
+from services.unit_report import year_records
+from storage.models import ReportEvidence
 from storage.repositories.evidence import EvidenceFiles
+from templates import render
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld, bot_world, new_application
 from tests.fakes.bot_api import record_errors, tiny_png
 
@@ -383,10 +388,67 @@ async def test_a_correction_keeps_the_evidence_of_the_version_it_corrects(
     user.send_command("/report")
     await world.step()
     await tap(world, user, "✏️ 更正本月报送")
-    assert "上一版的 1 个佐证文件会一并保留" in world.last(user).text
+    summary = world.last(user).text
+    assert summary.count("📎 1 个文件") == 1 and "一并保留" not in summary
     await tap(world, user, "✅ 确认报送")
+    assert "佐证文件 1 个" in texts(world, user)[-1]
     first, second = history(world, 3)
     assert first.evidence_ids == second.evidence_ids and len(first.evidence_ids) == 1
+    assert [e.files for e in second.entries] == [first.evidence_ids, ()]
+
+
+async def test_files_of_a_version_stored_without_their_task_stay_with_the_report(
+    world: BotWorld,
+) -> None:
+    seed_tasks(world)
+    user = await world.join(1001)
+    actor = liaison(world)
+    assert actor.unit_id is not None
+    photo = register_evidence(
+        world.uow(), actor, "photo", "file-1", "unique-1", None, "image/png", None,
+        tiny_png(), world.deps.archive,
+    )  # fmt: skip
+    entries = [ReportEntryInput(t, "on_track", "40%") for t in task_ids(world)]
+    submit_report(world.uow(), actor, actor.unit_id, 2025, 3, entries, [photo.id])
+    user.send_command("/report")
+    await world.step()
+    await tap(world, user, "✏️ 更正本月报送")
+    assert "上一版的 1 个佐证文件会一并保留" in world.last(user).text
+    await tap(world, user, "✅ 确认报送")
+    assert "佐证文件 1 个" in texts(world, user)[-1]
+    assert history(world, 3)[1].report_files == (photo.id,)
+
+
+async def test_a_photo_sent_for_two_tasks_proves_both_and_every_count_agrees(
+    world: BotWorld,
+) -> None:
+    user = await start(world)
+    await tap(world, user, "📝 逐项填写")
+    await tap(world, user, "正常推进")
+    await say(world, user, "60%")
+    await say(world, user, "现场照片")
+    user.send_album([tiny_png(4, 3), tiny_png(5, 5)])
+    await world.step()
+    await tap(world, user, "✅ 完成（2）")
+    await tap(world, user, "正常推进")
+    await say(world, user, "30%")
+    await say(world, user, "同一现场")
+    user.send_photo(tiny_png(4, 3))  # the first task's first photo again
+    await world.step()
+    await tap(world, user, "✅ 完成（1）")
+    summary = world.last(user).text
+    assert "📎 2 个文件" in summary and "📎 1 个文件" in summary
+    await tap(world, user, "✅ 确认报送")
+    assert "佐证文件 3 个" in texts(world, user)[-1]
+    [stored] = history(world, 3)
+    assert [len(e.files) for e in stored.entries] == [2, 1]
+    assert stored.entries[1].files[0] == stored.entries[0].files[0]
+    assert stored.file_count == 3 and len(stored.evidence_ids) == 2
+    with world.uow() as uow:
+        rows = uow.session.execute(select(ReportEvidence.task_id)).scalars().all()
+    assert sorted(rows) == sorted([stored.entries[0].task_id] * 2 + [stored.entries[1].task_id])
+    records = year_records(world.uow(), 2025, unit="dianzi")["dianzi"]
+    assert [(t.code, t.files) for t in records.tasks] == [("T1", 2), ("T2", 1)]
 
 
 async def test_change_a_task_from_the_summary_and_go_back(world: BotWorld) -> None:
@@ -420,6 +482,25 @@ async def test_cancel_drops_the_draft_and_stores_nothing(world: BotWorld) -> Non
     assert "已取消" in texts(world, user)[-1]
     assert draft(world) is None
     assert history(world, 3) == []
+
+
+async def test_cancelling_a_correction_says_the_submitted_version_stands(
+    world: BotWorld,
+) -> None:
+    user = await start(world)
+    await tap(world, user, "📝 逐项填写")
+    await fill(world, user, "正常推进", "60%", "顺利")
+    await fill(world, user, "未开始", "0%", None)
+    await tap(world, user, "✅ 确认报送")
+    user.send_command("/report")
+    await world.step()
+    await tap(world, user, "✏️ 更正本月报送")
+    await tap(world, user, "✖️ 取消")
+    said = texts(world, user)[-1]
+    expected = render("monthly.cancelled_correction", "zh", version=1, receipt="R2025-03-0002-v1")
+    assert said == expected
+    assert "没有报送任何内容" not in said
+    assert [v.version for v in history(world, 3)] == [1]
 
 
 # -- photos and documents ---------------------------------------------------------------------

@@ -20,15 +20,18 @@ from bot.console import (
     SAMPLE_USERS,
     ConsoleCompanion,
     ConsoleSession,
+    console_archive_dir,
     console_bot,
     console_clock,
     console_database_path,
     console_database_url,
     prepare_database,
+    reset_console,
     seed_sample,
     styled,
 )
 from bot.fake_bot_api import parse_html
+from bot.jobs import SCHEDULER_ID, send_reminders
 from services.access import Actor, Role
 from services.people import list_people, register_person
 from services.settings import Settings
@@ -220,7 +223,10 @@ async def test_a_report_starts_by_tapping_numbered_buttons_and_takes_files(
     assert sum("photo" in m for m in sent) == 3
     assert [m["document"]["mime_type"] for m in sent if "document" in m] == ["application/pdf"]
     assert len({m["media_group_id"] for m in sent if "media_group_id" in m}) == 1
-    archived = [p for p in (terminal.folder / "data" / "archive").rglob("*") if p.is_file()]
+    archive = terminal.folder / "data" / "console-archive"
+    assert console_archive_dir(_settings(terminal.folder)) == archive
+    assert not (terminal.folder / "data" / "archive").exists()  # the bot's archive, untouched
+    archived = [p for p in archive.rglob("*") if p.is_file()]
     assert len(archived) == 3  # the repeated photo is the same evidence
 
 
@@ -253,6 +259,43 @@ async def test_the_bots_messages_to_someone_else_are_labelled_with_their_name(
     terminal.session.server.user(SAMPLE_USERS[1].telegram_id).send_command("/help")
     await terminal.session.settle()
     assert "机器人 → 李强" in terminal.buffer.getvalue()[start:]
+
+
+async def test_every_sample_person_is_reachable_and_sees_their_reminders_as_they_come(
+    terminal: Terminal,
+) -> None:
+    server = terminal.session.server
+    assert set(server.state.chats) == {user.telegram_id for user in SAMPLE_USERS}
+    start = len(terminal.buffer.getvalue())
+    app = terminal.session.app
+    result = await send_reminders(app.bot_data["deps"], app.bot, app.bot_data[SCHEDULER_ID])
+    await terminal.session.settle()
+    shown = terminal.buffer.getvalue()[start:]
+    # 赵敏, the coordinator, who never typed a word, gets the overdue units and their digest.
+    assert result.failed == 0 and result.sent >= 1, result
+    assert "机器人 → 赵敏" in shown
+    assert "chat not found" not in shown and "Bot API" not in shown
+    coordinator = server.state.chat_of(SAMPLE_USERS[2].telegram_id)
+    assert any(m["from"]["id"] != coordinator.user.id for m in coordinator.messages.values())
+
+
+def test_reset_removes_the_console_database_clock_and_archive_but_nothing_else(
+    tmp_path: Path,
+) -> None:
+    settings = _settings(tmp_path)
+    data = tmp_path / "data"
+    for name in ("console.db", "console.db-wal", "console.clock", "kaohe.db"):
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        (data / name).write_text("x")
+    for folder in ("console-archive/ab", "archive/ab"):
+        (data / folder).mkdir(parents=True)
+        (data / folder / "abcd.png").write_bytes(b"png")
+    reset_console(settings)
+    left = sorted(str(p.relative_to(data)) for p in data.rglob("*") if p.is_file())
+    assert left == ["archive/ab/abcd.png", "kaohe.db"]
+    shared = settings.model_copy(update={"archive_dir": data / "archive"})
+    reset_console(shared)  # an archive named in the settings is never the console's to clear
+    assert (data / "archive" / "ab" / "abcd.png").exists()
 
 
 def test_bold_and_other_entities_keep_their_place_after_emoji() -> None:

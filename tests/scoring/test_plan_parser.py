@@ -544,3 +544,22 @@ def test_bad_reminder_timing_is_refused(
     data = plan_data()
     data["schedule"].update(schedule)
     assert problems(data) == {expected}
+
+
+# --- an indicator's measurement unit is optional ----------------------------------------------
+
+
+@pytest.mark.parametrize("measure", ['unit: ""', "unit: null", "unit: ~", "", 'unit: "  "'])
+def test_an_indicator_without_a_measurement_unit_is_accepted(measure: str) -> None:
+    text = default_plan_text(2025).replace('unit: "%", ', f"{measure}, " if measure else "", 1)
+    assert text != default_plan_text(2025)
+    plan = load_plan_text(text)
+    assert plan.development.indicators[0].unit == ""
+    assert plan.development.indicators[1].unit == "%"
+
+
+@pytest.mark.parametrize("bad", [5, ["%"], {"a": 1}, True])
+def test_a_measurement_unit_that_is_not_text_is_refused(bad: object) -> None:
+    data = plan_data()
+    data["development"]["categories"][0]["indicators"][0]["unit"] = bad
+    assert problems(data) == {("development.categories[0].indicators[0].unit", "not_a_text")}

@@ -410,6 +410,37 @@ def test_evidence_files_are_linked_to_the_report_version(district: District) -> 
     assert version.evidence_ids == (first, second)
 
 
+def test_each_file_keeps_its_task_and_a_file_of_two_tasks_counts_for_both(
+    district: District,
+) -> None:
+    shared, own, whole = _evidence(district), _evidence(district), _evidence(district)
+    first, second = district.tasks["a"][:2]
+    submit_report(
+        district.uow(), district.liaison["a"], district.unit["a"], YEAR, 2,
+        district.entries("a"), [whole], {first: [shared, own, shared], second: [shared]},
+    )  # fmt: skip
+    (version,) = report_history(district.uow(), OPERATOR, district.unit["a"], YEAR, 2)
+    files = {e.task_id: e.files for e in version.entries}
+    assert (files[first], files[second]) == ((shared, own), (shared,))
+    assert version.report_files == (whole,)
+    assert version.file_count == 4 and set(version.evidence_ids) == {shared, own, whole}
+    with district.uow() as work:
+        links = work.session.execute(select(ReportEvidence.task_id)).scalars().all()
+    assert sorted(links, key=str) == sorted([first, first, second, None], key=str)
+
+
+def test_files_for_a_task_not_in_the_report_are_refused(district: District) -> None:
+    photo = _evidence(district)
+    first = district.tasks["a"][0]
+    entries = [e for e in district.entries("a") if e.task_id != first]
+    with pytest.raises(Invalid) as raised:
+        submit_report(
+            district.uow(), district.liaison["a"], district.unit["a"], YEAR, 2,
+            entries, (), {first: [photo]},
+        )  # fmt: skip
+    assert raised.value.code == "report_evidence_task_not_reported"
+
+
 def test_unknown_evidence_is_refused_and_nothing_is_stored(district: District) -> None:
     before = district.stored()
     with pytest.raises(NotFound) as raised:

@@ -330,7 +330,7 @@ def test_an_unknown_group_is_reported(tmp_path: Path) -> None:
         problems_of(read_units, write_sheet(tmp_path / "x.xlsx", "units", rows)), "unknown_group"
     )
     assert (problem.row, problem.column) == (2, "C (group)")
-    assert "镇街 或 部门" in format_problem(problem)
+    assert "镇街/town 或 部门/dept" in format_problem(problem)
 
 
 def test_a_bad_yes_no_is_reported(tmp_path: Path) -> None:

@@ -1,0 +1,316 @@
+"""/result and /approve: the year's result from draft to approved (Art. 16, 领导小组审定).
+
+/result [year] (coordinators, admins): the newest result of the year (the assessment year when
+none is named) and whether the data changed since it was frozen (the units whose total or rank
+moved); a button freezes the standings of now as a new draft after a confirmation. The draft
+goes to every approver at once, with the year's report workbook as of the draft's moment.
+
+/approve [year] (leaders marked as approvers): the newest draft, with buttons to approve it or
+return it; returning asks for the remarks, typed. The coordinators are told of the decision
+(with the remarks). Publishing an approved result is /publish's "the year" period.
+
+Decisions: the dialogs end before the service is called, so a double tap finds its button
+expired; a service's refusal (stale, not a draft, not an approver) is said in words.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+
+from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.helpers import (
+    ECHO,
+    assessment_year,
+    excerpt,
+    local_time,
+    send_blocks,
+    service_error,
+)
+from bot.dialogs.standings_view import group_name, parse_year, preparing
+from bot.notify import recipient_language, tell
+from services.access import Role
+from services.errors import ServiceError
+from services.results import (
+    ResultState,
+    ResultView,
+    approver_contacts,
+    coordinator_contacts,
+    decide_result,
+    freeze_result,
+    is_approver,
+    result_state,
+)
+from services.unit_report import write_year_report
+from storage.statuses import ResultStatus
+from storage.unit_of_work import UnitOfWork
+from templates import render
+
+log = logging.getLogger(__name__)
+
+# Units whose total or rank moved, listed at most (the count says how many there are).
+MOVED_SHOWN = 30
+
+
+def report_bytes(uow: UnitOfWork, view: ResultView, language: str) -> bytes:
+    """The year's report workbook as of the result's moment (blocking: a thread)."""
+    with tempfile.TemporaryDirectory(prefix="kaohe-result-") as folder:
+        path = Path(folder) / "result.xlsx"
+        write_year_report(uow, view.year, path, language, view.as_of)
+        return path.read_bytes()
+
+
+def state_blocks(turn: Turn, state: ResultState) -> list[str]:
+    """The result's status, its remarks, and what moved since it was frozen."""
+    r = state.result
+    blocks = [
+        turn.t(
+            "result.state",
+            year=r.year,
+            version=r.version,
+            status=r.status.value,
+            as_of=local_time(turn, r.as_of),
+            units=r.units,
+            hash=r.snapshot_hash[:12],
+            remarks=r.remarks,
+        )
+    ]
+    if not state.stale:
+        blocks.append(turn.t("result.fresh"))
+        return blocks
+    blocks.append(turn.t("result.stale", count=len(state.moved)))
+    for m in state.moved[:MOVED_SHOWN]:
+        blocks.append(
+            turn.t(
+                "result.moved_line",
+                name=m.name,
+                group=group_name(m.group, turn.who.language),
+                rank_then=m.rank_then,
+                rank_now=m.rank_now,
+                total_then=m.total_then,
+                total_now=m.total_now,
+            )
+        )
+    if len(state.moved) > MOVED_SHOWN:
+        blocks.append(turn.t("result.moved_more", more=len(state.moved) - MOVED_SHOWN))
+    return blocks
+
+
+async def _year(turn: Turn, args: Sequence[str], usage: str) -> int | None:
+    try:
+        year = parse_year(args)
+    except ValueError:
+        await turn.say(usage)
+        return None
+    return year if year is not None else await assessment_year(turn)
+
+
+class ResultDialog(Dialog):
+    """/result: the state of the year's result; freeze a new draft and send it for approval."""
+
+    kind = "result"
+    command = "result"
+    roles = frozenset({Role.COORDINATOR, Role.ADMIN})
+    takes_files = False
+
+    async def begin(self, turn: Turn, args: Sequence[str]) -> None:
+        """Show the newest result of the year and offer a new draft."""
+        year = await _year(turn, args, "result.usage")
+        if year is None:
+            return
+        await preparing(turn, "result.preparing", year=year)
+        try:
+            state: ResultState | None = await turn.call(
+                result_state, turn.context.deps.read_uow(), year
+            )
+        except ServiceError as exc:
+            await service_error(turn, exc)
+            return
+        await turn.start("shown", {"year": year})
+        blocks = [turn.t("result.none", year=year)] if state is None else state_blocks(turn, state)
+        if state is not None and state.result.status is ResultStatus.APPROVED and not state.stale:
+            blocks.append(turn.t("result.publish_hint", year=year))
+        label = "result.freeze_button" if state is None else "result.refreeze_button"
+        buttons = [
+            [turn.button(turn.plain(label), "fz")],
+            [turn.button(turn.plain("result.cancel_button"), "no")],
+        ]
+        await send_blocks(turn, blocks, buttons)
+
+    async def prompt(self, turn: Turn) -> None:
+        """Ask again what the step wants."""
+        if turn.step == "confirm":
+            await self._confirm(turn)
+        else:
+            await self.begin(turn, [str(turn.data.get("year", ""))])
+
+    async def button(self, turn: Turn, action: str, arg: str) -> None:
+        """Freeze (ask to confirm), confirmed, or cancel."""
+        if action == "no":
+            await turn.finish()
+            await turn.say("result.cancelled")
+        elif action == "fz" and turn.step == "shown":
+            await turn.save("confirm")
+            await self._confirm(turn)
+        elif action == "ok" and turn.step == "confirm":
+            await self._freeze(turn)
+        else:
+            await self.prompt(turn)
+
+    async def _confirm(self, turn: Turn) -> None:
+        buttons = [
+            [
+                turn.button(turn.plain("result.freeze_confirm_button"), "ok"),
+                turn.button(turn.plain("result.cancel_button"), "no"),
+            ]
+        ]
+        await turn.say("result.freeze_confirm", buttons, year=turn.data["year"])
+
+    async def _freeze(self, turn: Turn) -> None:
+        deps = turn.context.deps
+        year = int(turn.data["year"])
+        await turn.finish()  # first: a second tap finds the button expired
+        await preparing(turn, "result.freezing", ChatAction.UPLOAD_DOCUMENT, year=year)
+        try:
+            view: ResultView = await turn.call(freeze_result, deps.uow(), turn.who.actor, year)
+        except ServiceError as exc:
+            await service_error(turn, exc)
+            return
+        approvers = await turn.call(approver_contacts, deps.read_uow())
+        reached = 0
+        for contact in approvers:
+            if await send_draft(turn, contact.telegram_user_id, view):
+                reached += 1
+        await turn.say(
+            "result.frozen",
+            year=view.year,
+            version=view.version,
+            units=view.units,
+            as_of=local_time(turn, view.as_of),
+            approvers=len(approvers),
+            reached=reached,
+        )
+
+
+async def send_draft(turn: Turn, telegram_id: int, view: ResultView) -> bool:
+    """Send an approver the draft with its report workbook; False if they cannot be reached."""
+    context = turn.context
+    language = await recipient_language(context, telegram_id)
+    try:
+        data = await context.call(report_bytes, context.deps.read_uow(), view, language)
+        await context.bot.send_document(
+            telegram_id,
+            document=data,
+            filename=render("result.file_name", language, year=view.year, version=view.version),
+            caption=render(
+                "result.approver_notice",
+                language,
+                html=True,
+                year=view.year,
+                version=view.version,
+                as_of=local_time(turn, view.as_of),
+                units=view.units,
+            ),
+        )
+    except TelegramError as exc:
+        log.warning("could not send the draft to telegram user %s: %s", telegram_id, exc)
+        return False
+    return True
+
+
+class ApproveDialog(Dialog):
+    """/approve: an approver approves the newest draft of the year or returns it, with remarks."""
+
+    kind = "approve"
+    command = "approve"
+    roles = frozenset({Role.VIEWER})
+    takes_files = False
+
+    async def begin(self, turn: Turn, args: Sequence[str]) -> None:
+        """Show the newest draft of the year with the two decisions."""
+        year = await _year(turn, args, "result.approve_usage")
+        if year is None:
+            return
+        if not await turn.call(is_approver, turn.context.deps.read_uow(), turn.who.actor):
+            await turn.say("errors.result_not_an_approver")
+            return
+        try:
+            state: ResultState | None = await turn.call(
+                result_state, turn.context.deps.read_uow(), year
+            )
+        except ServiceError as exc:
+            await service_error(turn, exc)
+            return
+        if state is None or state.result.status is not ResultStatus.DRAFT:
+            await turn.say("result.approve_none", year=year)
+            return
+        await turn.start("decide", {"year": year, "version": state.result.version})
+        buttons = [
+            [
+                turn.button(turn.plain("result.approve_button"), "ap"),
+                turn.button(turn.plain("result.return_button"), "rt"),
+            ],
+            [turn.button(turn.plain("result.cancel_button"), "no")],
+        ]
+        await send_blocks(turn, state_blocks(turn, state), buttons)
+
+    async def prompt(self, turn: Turn) -> None:
+        """Ask again what the step wants."""
+        if turn.step == "remarks":
+            await turn.say("result.return_ask")
+        else:
+            await self.begin(turn, [str(turn.data.get("year", ""))])
+
+    async def button(self, turn: Turn, action: str, arg: str) -> None:
+        """Approve, return (then the remarks), or cancel."""
+        if action == "no":
+            await turn.finish()
+            await turn.say("result.cancelled")
+        elif action == "ap" and turn.step == "decide":
+            await self._decide(turn, True, None)
+        elif action == "rt" and turn.step == "decide":
+            await turn.save("remarks")
+            await turn.say("result.return_ask")
+        else:
+            await self.prompt(turn)
+
+    async def text(self, turn: Turn, text: str) -> None:
+        """The remarks of a returned draft."""
+        if turn.step != "remarks":
+            await super().text(turn, text)
+            return
+        await self._decide(turn, False, text)
+
+    async def _decide(self, turn: Turn, approve: bool, remarks: str | None) -> None:
+        deps = turn.context.deps
+        year = int(turn.data["year"])
+        if approve or (remarks or "").strip():
+            await turn.finish()
+        try:
+            view: ResultView = await turn.call(
+                decide_result, deps.uow(), turn.who.actor, year, approve, remarks
+            )
+        except ServiceError as exc:
+            await service_error(turn, exc)
+            return
+        coordinators = await turn.call(coordinator_contacts, deps.read_uow())
+        key = "result.coord_approved" if approve else "result.coord_returned"
+        await tell(
+            turn.context,
+            [c.telegram_user_id for c in coordinators],
+            key,
+            approver=turn.who.actor.name,
+            year=view.year,
+            version=view.version,
+            remarks=excerpt(view.remarks or "", 10 * ECHO),
+        )
+        await turn.say(
+            "result.approved" if approve else "result.returned",
+            year=view.year,
+            version=view.version,
+        )
