@@ -234,7 +234,7 @@ class _Computed:
 # so that a deadline passing (late and missing reports, overdue rectifications are derived from
 # the clock) shows within that time. Callers must not change what they get.
 CACHE_SECONDS = 300.0
-_CACHE_SIZE = 16
+_CACHE_SIZE = 4  # a year of 2,000 units is tens of MB as Python objects
 _cache: dict[tuple[str, int, date | None, str | None], _Computed] = {}
 _cache_lock = threading.Lock()
 

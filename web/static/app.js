@@ -98,6 +98,8 @@
   function failure(error) {
     if (error.status === 401) return el("p", { class: "error", id: "unauthorized", text: t("unauthorized") });
     if (error.status === 403) return el("p", { class: "error", id: "forbidden", text: (error.body && error.body.message) || t("forbidden") });
+    // Not there yet (standings not published, a unit not ranked): said as it is.
+    if (error.status === 404 && error.body) return el("p", { class: "note", id: "not-found", text: error.body.message });
     return el("p", { class: "error", id: "failed", text: t("failed", { message: error.message }) });
   }
 
@@ -311,7 +313,8 @@
        { label: t("col_year_end"), num: true, wide: true }, { label: t("col_deducted"), num: true }, { label: t("col_points"), num: true },
        { label: t("col_weight"), num: true }, { label: t("col_grades"), wide: true, long: true }],
       x.items.map((i) => [i.name, num(i.coef, 3), num(i.daily, 3), num(i.year_end, 3), num(i.deducted), num(i.points), num(i.weight),
-        i.grades.map((g) => t("year.period_" + g.period) + " " + g.rater + " " + t("coord.unit_grade_" + g.grade)).join(t("coord.unit_grade_separator"))]),
+        [...i.deductions.map((d) => t("year.event_" + d.event) + " ×" + d.count + " −" + num(d.total)),
+         ...i.grades.map((g) => t("year.period_" + g.period) + " " + g.rater + " " + t("coord.unit_grade_" + g.grade))].join(t("coord.unit_grade_separator"))]),
       "items"));
     const b = x.bonus;
     parts.push(el("h2", { text: t("bonus") }));
