@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
 def template_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="FILE.xlsx")],
     year: Year = None,
-    force: Annotated[bool, typer.Option("--force")] = False,
+    force: Annotated[bool, typer.Option("--force", help=t("cli.opt_force"))] = False,
 ) -> None:
     """Write the supervision plan template of the year."""
     if output.exists() and not force:
