@@ -34,6 +34,7 @@ from services.plans import plan_in
 from services.publications import latest_publication, published_score
 from services.reports import ReportEntryView, report_history, report_status
 from services.standings import as_of_day, compute_standings
+from services.supervision_plan import year_activities
 from services.unit_report import write_year_report
 from storage.clock import as_utc
 from storage.models import DashboardLink, Person
@@ -497,3 +498,34 @@ def report_workbook(uow: UnitOfWork, actor: Actor, year: int, language: str) -> 
         path = Path(folder) / "report.xlsx"
         write_year_report(uow, year, path, language)
         return path.read_bytes()
+
+
+def supervision_plan_json(uow: UnitOfWork, actor: Actor, year: int) -> dict[str, Any]:
+    """The year's supervision plan (督导计划): each activity with its day, kind, focus, units
+    (empty: every unit), whether it was done, and the findings named after it (coordinators
+    and leaders, as the half-year supervision report)."""
+    require_role(actor, Role.COORDINATOR, Role.VIEWER)
+    activities = year_activities(uow, year)
+    return {
+        "year": year,
+        "activities": [
+            {
+                "id": a.id,
+                "planned_on": a.planned_on.isoformat(),
+                "kind": a.kind.value,
+                "focus": a.focus,
+                "units": [{"code": code, "name": name} for code, name in a.units],
+                "done_on": a.done_on.isoformat() if a.done_on is not None else None,
+                "findings": [
+                    {
+                        "id": f.id,
+                        "unit_name": f.unit_name,
+                        "description": f.description,
+                        "status": f.status,
+                    }
+                    for f in a.findings
+                ],
+            }
+            for a in activities
+        ],
+    }

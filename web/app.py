@@ -415,6 +415,20 @@ class Dashboard:
 
         return await self.api(request, answer)
 
+    async def supervision_plan(self, request: Request) -> Response:
+        """The year's supervision activities, planned and done, with their findings."""
+
+        async def answer(user: DashboardUser, language: str) -> Response:
+            data = await self.call(
+                dashboard.supervision_plan_json,
+                self.deps.read_uow(),
+                user.actor,
+                self.year(request),
+            )
+            return JSONResponse(data)
+
+        return await self.api(request, answer)
+
     async def evidence(self, request: Request) -> Response:
         """An evidence file, fetched through the bot (the token stays on the server)."""
         try:
@@ -501,6 +515,7 @@ def create_app(deps: WebDeps) -> ASGIApp:
         Route("/api/matrix", d.matrix),
         Route("/api/reports/{code}/{month:int}", d.month_report),
         Route("/api/findings", d.findings),
+        Route("/api/supervision_plan", d.supervision_plan),
         Route("/api/evidence/{evidence_id}", d.evidence),
         Route("/api/report.xlsx", d.report),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

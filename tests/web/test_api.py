@@ -9,11 +9,14 @@ import httpx
 
 from services.access import Actor
 from services.dashboard import issue_dashboard_link, user_by_telegram_id
+from services.files.activity_reader import ActivityInput
 from services.people import deactivate_person
 from services.publications import publish_standings
 from services.standings import compute_standings
+from services.supervision_plan import add_activity
 from storage.clock import FixedClock
 from storage.database import Database
+from storage.statuses import SupervisionKind
 from storage.unit_of_work import UnitOfWork
 from templates import render
 from tests.web.conftest import dashboard_client, tma
@@ -276,3 +279,34 @@ async def test_a_matrix_cell_opens_the_report(sqlite_client: httpx.AsyncClient) 
     assert viewer.status_code == 403
     unknown = await sqlite_client.get(f"/api/reports/nowhere/5?year={YEAR}", headers=coordinator)
     assert unknown.status_code == 404
+
+
+async def test_the_supervision_plan_for_coordinators_and_leaders_only(
+    sqlite_district: Database, sqlite_client: httpx.AsyncClient
+) -> None:
+    clock = FixedClock(NOW)
+    coordinator = user_by_telegram_id(UnitOfWork(sqlite_district, clock), COORDINATOR.telegram_id)
+    assert coordinator is not None
+    planned = ActivityInput(
+        NOW.date() + timedelta(days=3), SupervisionKind.ON_SITE_INSPECTION, "重点项目", ("dianzi",)
+    )
+    added = add_activity(UnitOfWork(sqlite_district, clock), coordinator.actor, YEAR, planned)
+    answer = await sqlite_client.get(
+        f"/api/supervision_plan?year={YEAR}", headers=tma(VIEWER.telegram_id)
+    )
+    assert answer.status_code == 200
+    assert answer.headers["cache-control"] == "no-store"
+    [activity] = answer.json()["activities"]
+    assert activity["id"] == added.id and activity["focus"] == "重点项目"
+    assert activity["planned_on"] == planned.planned_on.isoformat()
+    assert (
+        activity["kind"] == SupervisionKind.ON_SITE_INSPECTION.value
+        and activity["done_on"] is None
+    )
+    assert [u["code"] for u in activity["units"]] == ["dianzi"]
+    refused = await sqlite_client.get(
+        f"/api/supervision_plan?year={YEAR}", headers=tma(LIAISON.telegram_id)
+    )
+    assert refused.status_code == 403
+    stranger = await sqlite_client.get(f"/api/supervision_plan?year={YEAR}")
+    assert stranger.status_code == 401
