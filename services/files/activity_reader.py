@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import re
 import unicodedata
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
 from xlsxwriter.workbook import Workbook
 
 from scoring import Unit
+from services.files.atomic import write_workbook_atomically
 from services.files.reader import (
     COLUMN_ALIASES,
     ProblemList,
@@ -161,18 +159,7 @@ def write_activities_template(
     """Write an empty supervision plan workbook of `year` to `path`, atomically: headers,
     drop-down lists of the kinds and the units, a date rule within the year, instructions."""
     lang = normalise_language(language)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    book = xlsxwriter.Workbook(str(tmp))
-    try:
-        _fill(book, year, units, lang)
-        book.close()
-        tmp.replace(path)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            if book.fileclosed is False:
-                book.close()
-        tmp.unlink(missing_ok=True)
-        raise
+    write_workbook_atomically(path, lambda book: _fill(book, year, units, lang))
 
 
 def _t(key: str, lang: str, **params: Any) -> str:

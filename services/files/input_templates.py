@@ -10,21 +10,17 @@ To add a kind (such as `tasks`), write a builder that returns a `_Sheet` and reg
 
 from __future__ import annotations
 
-import contextlib
-import os
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
-from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from scoring import EventKind, Grade, Group, Plan, Unit
 from scoring.plan import GRADE_LABELS, GROUP_LABELS, PERIODS, YearEndSource
+from services.files.atomic import write_workbook_atomically
 from services.files.reader import (
     EVENT_LABELS,
     FINDING_LABELS,
@@ -274,31 +270,7 @@ def write_template(
         raise ValueError(f"unknown template kind {kind!r}; expected one of {TEMPLATE_KINDS}")
     lang = normalise_language(language)
     sheet = _BUILDERS[kind](plan, units, lang)
-    _write_atomically(path, lambda book: _fill(book, kind, plan, sheet, lang))
-
-
-def _write_atomically(path: Path, fill: Callable[[Workbook], None]) -> None:
-    """Write through a temporary file in the same folder, so no half-written file is left.
-
-    A file that cannot be created raises the underlying `OSError`, as `open` would.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    book = xlsxwriter.Workbook(str(tmp))
-    try:
-        fill(book)
-        try:
-            book.close()
-        except FileCreateError as exc:
-            cause = exc.args[0] if exc.args else None
-            raise cause if isinstance(cause, OSError) else OSError(str(exc)) from exc
-        tmp.replace(path)
-    except BaseException:
-        # Close quietly so that xlsxwriter does not complain later; the file is dropped anyway.
-        with contextlib.suppress(Exception):
-            if not book.fileclosed:
-                book.close()
-        tmp.unlink(missing_ok=True)
-        raise
+    write_workbook_atomically(path, lambda book: _fill(book, kind, plan, sheet, lang))
 
 
 def _fill(book: Workbook, kind: str, plan: Plan, sheet: _Sheet, lang: str) -> None:

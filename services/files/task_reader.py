@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import re
 import unicodedata
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 
 from scoring import Plan, Unit
+from services.files.atomic import write_workbook_atomically
 from services.files.reader import (
     COLUMN_ALIASES,
     SHEET_NAMES,
@@ -207,18 +206,7 @@ def write_tasks_template(
     """Write an empty tasks workbook for `plan` to `path`, atomically: headers, drop-down lists
     of units and work items, a date rule, and an instructions sheet."""
     lang = normalise_language(language)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    book = xlsxwriter.Workbook(str(tmp))
-    try:
-        _fill(book, plan, units, lang)
-        book.close()
-        tmp.replace(path)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            if book.fileclosed is False:
-                book.close()
-        tmp.unlink(missing_ok=True)
-        raise
+    write_workbook_atomically(path, lambda book: _fill(book, plan, units, lang))
 
 
 def _t(key: str, lang: str, **params: Any) -> str:
