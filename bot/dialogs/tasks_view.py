@@ -131,7 +131,7 @@ class TasksDialog(Dialog):
         blocks = [turn.t("tasksview.header", unit=unit, year=year, today=today)]
         blocks.extend(self._task_blocks(turn, tasks, report, today))
         if tasks:
-            blocks.extend(["", self._months_block(turn, months, plan.timezone)])
+            blocks.extend(["", self._months_block(turn, months, plan.timezone, year, today)])
         blocks.extend(["", turn.t("tasksview.findings_header", count=len(findings))])
         blocks.extend(self._finding_blocks(turn, findings, today, now))
         blocks.extend(["", turn.t("tasksview.footer")])
@@ -167,8 +167,13 @@ class TasksDialog(Dialog):
             )
         return blocks
 
-    def _months_block(self, turn: Turn, months: Sequence[UnitMonth], timezone: str) -> str:
-        """The state of the unit's month reports: settled months in short, open ones each."""
+    def _months_block(
+        self, turn: Turn, months: Sequence[UnitMonth], timezone: str, year: int, today: date
+    ) -> str:
+        """The state of the unit's month reports: settled months in short, open ones each; an
+        overdue month /report no longer offers (only this month and the last) is said so."""
+        last = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+        reportable = {(today.year, today.month), last}
 
         def due(month: UnitMonth) -> date:
             # The deadline ends at the first instant after its last day.
@@ -178,8 +183,12 @@ class TasksDialog(Dialog):
         def numbers(state: MonthState) -> list[int]:
             return [m.month for m in months if m.state is state]
 
-        def open_months(state: MonthState) -> list[dict[str, Any]]:
-            return [{"month": m.month, "due": due(m)} for m in months if m.state is state]
+        def open_months(state: MonthState, *, can_report: bool = True) -> list[dict[str, Any]]:
+            return [
+                {"month": m.month, "due": due(m)}
+                for m in months
+                if m.state is state and ((year, m.month) in reportable) is can_report
+            ]
 
         return turn.t(
             "tasksview.months",
@@ -187,6 +196,7 @@ class TasksDialog(Dialog):
             late=numbers(MonthState.LATE),
             missing=numbers(MonthState.MISSING),
             overdue=open_months(MonthState.OVERDUE),
+            too_late=open_months(MonthState.OVERDUE, can_report=False),
             pending=open_months(MonthState.NOT_DUE_YET),
         )
 

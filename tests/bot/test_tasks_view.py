@@ -15,6 +15,7 @@ from services.findings import record_finding, submit_rectification
 from services.people import actor_for_telegram_user
 from services.reports import ReportEntryInput, submit_report
 from services.tasks import TaskInput, import_tasks, tasks_of_unit
+from templates import render
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld
 from tests.fakes.bot_api import record_errors
 
@@ -217,3 +218,22 @@ async def test_the_month_reports_show_what_is_done_overdue_and_due_next(world: B
     assert "🔴 2 月进展逾期未报（截止 2025-03-05），请用 /report 尽快补报" in block
     assert "⏳ 3 月进展待报送，截止 2025-04-05" in block
     assert block.index("2 月") < block.index("3 月")
+
+
+async def test_an_overdue_month_report_no_longer_offers_is_not_sent_to_it(world: BotWorld) -> None:
+    world.clock.set(datetime(2025, 1, 10, 9, 0, tzinfo=SHANGHAI))
+    import_tasks(world.uow(), OPERATOR, 2025, [task("T1", "招商引资", date(2025, 6, 30))])
+    user = await world.join(1001)
+    world.clock.set(datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI))
+    [text] = await show(world, user)
+    block = text.split("月度进展报送")[1].split("待整改问题")[0]
+    # January can no longer be reported (/report offers March and February): not sent there.
+    january = render(
+        "tasksview.months",
+        "zh",
+        **{k: [] for k in ("on_time", "late", "missing", "overdue", "pending")},
+        too_late=[{"month": 1, "due": date(2025, 2, 5)}],
+    )
+    assert january.splitlines()[-1] in block
+    assert "1 月进展逾期未报（截止 2025-02-05），请用 /report" not in block
+    assert "🔴 2 月进展逾期未报（截止 2025-03-05），请用 /report 尽快补报" in block
