@@ -88,7 +88,10 @@ def standings_chart(
             fontproperties=font,
             fontsize=9,
         )
-    axes.tick_params(axis="x", labelfontfamily=font.get_name(), labelsize=9)
+    # Fixed ticks drawn with the font object itself: a family name would be looked up again
+    # by matplotlib, which picks a system copy of the same family when one is installed.
+    ticks = [t for t in axes.get_xticks() if 0 <= t <= top * 1.15]
+    axes.set_xticks(ticks, [num(t) for t in ticks], fontproperties=font, fontsize=9)
     axes.set_xlabel(axis_label, fontproperties=font, fontsize=10)
     axes.tick_params(axis="y", length=0)
     for side in ("top", "right"):
