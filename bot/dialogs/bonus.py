@@ -63,7 +63,7 @@ class BonusDialog(Dialog):
         year = await current_year(turn)
         if await plan_or_say(turn, year) is None:
             return
-        person_id = turn.who.actor.person_id
+        person_id = turn.who.person_id
         draft = await turn.call(
             dialog_service.dialog_of_kind, turn.context.deps.read_uow(), person_id, self.kind
         )

@@ -116,7 +116,7 @@ class RectifyDialog(Dialog):
     async def _prompt_pick(self, turn: Turn) -> None:
         try:
             findings = await turn.call(
-                open_findings, turn.context.deps.read_uow(), turn.who.actor, turn.who.actor.unit_id
+                open_findings, turn.context.deps.read_uow(), turn.who.actor, turn.who.unit_id
             )
         except ServiceError as exc:
             await turn.finish()
