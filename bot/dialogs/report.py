@@ -35,8 +35,7 @@ from telegram import InlineKeyboardButton
 
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
-from bot.dialogs.helpers import excerpt, local_now, split_messages
-from bot.dialogs.tasks_view import shorten
+from bot.dialogs.helpers import excerpt, local_now, shorten, split_messages
 from scoring import Plan
 from scoring.plan import EventKind
 from services import dialogs as dialog_service
