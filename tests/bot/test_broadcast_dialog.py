@@ -15,6 +15,7 @@ from bot.dialogs.broadcast import parse_time
 from bot.fake_bot_api import FakeUser
 from services.access import Role
 from storage.models import BroadcastDelivery, BroadcastRow
+from templates import render
 from tests.bot.world import BotWorld
 from tests.fakes.bot_api import tiny_png
 
@@ -30,6 +31,11 @@ async def tap(world: BotWorld, user: FakeUser, label: str) -> None:
             await world.step()
             return
     raise AssertionError(f"no button {label!r} for user {user.id}")
+
+
+def labels(world: BotWorld, user: FakeUser) -> list[str]:
+    """The button labels of the bot's last message to the user."""
+    return [text for text, _ in world.last(user).buttons]
 
 
 async def say(world: BotWorld, user: FakeUser, text: str) -> str:
@@ -178,9 +184,11 @@ async def test_a_notice_at_a_typed_time_waits_for_it(world: BotWorld, server_zon
     assert "待发送" in world.texts(coordinator)[-1]
     world.clock.set(datetime(2025, 3, 11, 8, 30, tzinfo=SHANGHAI))
     assert await engine.run_until_idle() == 3
-    # Too late to cancel once it went out.
+    # Too late to cancel once it went out: said, with the status as it now stands.
     await tap(world, coordinator, "取消这条定时通知")
-    assert "不能再取消" in world.texts(coordinator)[-1]
+    assert "不能再取消" in world.texts(coordinator)[-2]
+    assert "已发完" in world.texts(coordinator)[-1]
+    assert "取消这条定时通知" not in labels(world, coordinator)
 
 
 async def test_a_scheduled_notice_can_be_cancelled_before_its_time(world: BotWorld) -> None:
@@ -257,7 +265,9 @@ async def test_a_long_notice_cannot_carry_a_file(world: BotWorld) -> None:
     await say(world, coordinator, "字" * 1500)
     coordinator.send_photo(tiny_png())
     await world.step()
-    assert "附带文件时" in world.texts(coordinator)[-1]
+    # Said, and the file step asked again: its "No file" button is the way on.
+    assert "附带文件时" in world.texts(coordinator)[-2]
+    assert "不附文件" in labels(world, coordinator)
 
 
 @pytest.mark.parametrize("role", [Role.LIAISON, Role.RATER])
@@ -276,3 +286,20 @@ def test_typed_times_are_read_in_the_given_zone() -> None:
     assert parse_time("2025/3/1 9:05", SHANGHAI) == datetime(2025, 3, 1, 9, 5, tzinfo=SHANGHAI)
     assert parse_time("2025-02-30 09:00", SHANGHAI) is None
     assert parse_time("tomorrow", SHANGHAI) is None
+
+
+async def test_a_time_that_passed_while_the_summary_waited_is_asked_again(
+    world: BotWorld,
+) -> None:
+    coordinator, _ = await people(world)
+    await compose(world, coordinator)
+    await tap(world, coordinator, "全部联络员")
+    await tap(world, coordinator, "1 小时后")
+    world.clock.set(datetime(2025, 3, 10, 12, 0, tzinfo=SHANGHAI))
+    await tap(world, coordinator, "确认发送")
+    assert world.texts(coordinator)[-2] == render("errors.broadcast_in_past", "zh")
+    assert "立即发送" in labels(world, coordinator)
+    assert broadcasts(world) == []
+    await tap(world, coordinator, "立即发送")
+    await tap(world, coordinator, "确认发送")
+    assert "正在发送给 3 人" in world.texts(coordinator)[-1]
