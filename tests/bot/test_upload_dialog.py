@@ -434,3 +434,28 @@ async def test_a_double_tap_on_confirm_imports_once(world: BotWorld) -> None:
     await world.step()
     assert value_years(world) == [(2025, 1)]
     assert "已过期" in world.texts(user)[-1]
+
+
+async def test_an_import_the_service_refuses_says_why_and_that_nothing_was_stored(
+    world: BotWorld,
+) -> None:
+    from services.dialogs import dialog_of_kind, save_dialog
+    from services.people import person_session
+    from templates import render
+
+    user = await coordinator(world)
+    await send(world, user, values_workbook())
+    # The summary waited while its year lost its plan (a draft now for a year without one).
+    session = person_session(world.uow(), COORDINATOR)
+    assert session is not None and session.actor.person_id is not None
+    person_id = session.actor.person_id
+    draft = dialog_of_kind(world.uow(), person_id, "upload")
+    assert draft is not None and draft.step == "confirm"
+    save_dialog(world.uow(), person_id, "upload", "confirm", {**draft.data, "year": 2031})
+    await tap(world, user, "✅ 确认导入")
+    assert world.texts(user)[-2:] == [
+        render("errors.no_plan", "zh", year=2031),
+        render("coord.upload_nothing_stored", "zh"),
+    ]
+    assert value_years(world) == []
+    assert dialog_of_kind(world.uow(), person_id, "upload") is None
