@@ -32,12 +32,12 @@ from bot.dialogs.helpers import ECHO, assessment_year, excerpt, send_blocks
 from scoring import Group, Plan, Standings
 from scoring.assessment_year import parse_year as parse_year_word
 from scoring.assessment_year import split_year
+from scoring.calendar import local_date
 from scoring.completeness import find_gaps
 from scoring.explanation import IndicatorExplanation, ItemExplanation, UnitExplanation
 from scoring.groups import SHORT_NAMES, parse_group
 from scoring.plan import GROUP_LABELS, YearEndSource
 from services.access import Role
-from services.deadlines import local_date
 from services.errors import ServiceError
 from services.files.charts import Chart
 from services.files.charts_standings import MAX_BARS, standings_chart
