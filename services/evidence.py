@@ -184,13 +184,16 @@ class EvidenceFile:
 def evidence_files(uow: UnitOfWork, evidence_ids: Sequence[int]) -> list[EvidenceFile]:
     """The evidence files with these ids, in that order (ids not registered are left out)."""
     with uow:
-        files = uow.repository(EvidenceFiles)
-        rows = [files.by_id(evidence_id) for evidence_id in evidence_ids]
-        return [
-            EvidenceFile(r.id, r.kind, r.telegram_file_id, r.file_name)
-            for r in rows
-            if r is not None
-        ]
+        return evidence_files_in(uow, evidence_ids)
+
+
+def evidence_files_in(uow: UnitOfWork, evidence_ids: Sequence[int]) -> list[EvidenceFile]:
+    """`evidence_files` inside an open unit of work."""
+    files = uow.repository(EvidenceFiles)
+    rows = [files.by_id(evidence_id) for evidence_id in evidence_ids]
+    return [
+        EvidenceFile(r.id, r.kind, r.telegram_file_id, r.file_name) for r in rows if r is not None
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from scoring.calendar import report_deadline
 from services.access import Actor, Role, require_own_unit, require_role
-from services.deadlines import report_due_date
 from services.errors import Invalid, NotFound
-from services.plans import plan_in, require_year_open
+from services.plans import plan_in_force, require_year_open
 from storage.models import ExtensionRequest
 from storage.repositories.extensions import Extensions
 from storage.repositories.findings import Contacts, Findings
@@ -134,10 +134,13 @@ def request_extension(
         else:
             assert report_year is not None and report_month is not None
             require_year_open(uow, report_year)
-            plan = plan_in(uow, report_year)
-            current = extensions.granted_report_extension(
-                unit_id, report_year, report_month
-            ) or report_due_date(report_year, report_month, plan.schedule.monthly_report_due_day)
+            plan = plan_in_force(uow, report_year)
+            current = report_deadline(
+                report_year,
+                report_month,
+                plan.schedule.monthly_report_due_day,
+                extensions.granted_report_extension(unit_id, report_year, report_month),
+            )
             pending = extensions.pending_for_report(unit_id, report_year, report_month)
             if uow.repository(Reports).versions(unit_id, report_year, report_month):
                 # Nothing is left to be late: a correction is not bound by the deadline.

@@ -14,19 +14,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from scoring.calendar import end_of_day, local_date
 from services.access import Actor, Role, require_own_unit, require_role
-from services.deadlines import end_of_day, local_date
 from services.errors import Invalid, NotFound
 from services.evidence import require_evidence
 from services.extensions import ExtensionView, extension_view
-from services.files.plan_file import load_plan_text
-from services.plans import require_year_open
+from services.plans import plan_in_force_or_none, require_year_open
 from services.supervision_plan import activity_for_finding
 from storage.clock import as_utc
 from storage.models import FalseReport, FindingRow, RectificationRow, UnitRow
 from storage.repositories.extensions import Extensions
 from storage.repositories.findings import Contacts, FalseReports, Findings
-from storage.repositories.plans import Plans
 from storage.statuses import FindingStatus, RectificationDecision, SupervisionKind
 from storage.unit_of_work import UnitOfWork
 
@@ -166,10 +164,8 @@ def _reading(uow: UnitOfWork) -> Iterator[UnitOfWork]:
 
 def plan_timezone(uow: UnitOfWork, year: int) -> str:
     """The time zone of the year's plan (the default if no plan is loaded), inside a uow."""
-    row = uow.repository(Plans).current(year)
-    if row is None:
-        return DEFAULT_TIMEZONE
-    return load_plan_text(row.yaml_text, f"plan {year} v{row.version}").timezone
+    plan = plan_in_force_or_none(uow, year)
+    return DEFAULT_TIMEZONE if plan is None else plan.timezone
 
 
 class _Timezones:

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from scoring import Grade, GradeRecord, Group, InputProblem, Plan
+from scoring.calendar import local_date
 from scoring.groups import parse_group
 from scoring.plan import GRADE_LABELS, YEAR_END, YearEndSource
 from services.access import Actor, Role, require_role
-from services.deadlines import local_date
 from services.errors import Invalid, NotFound, Refused
-from services.plans import plan_in, require_year_open
+from services.plans import plan_in_force, plan_in_force_or_none, require_year_open
 from storage.clock import as_utc
 from storage.models import PeerRound, PeerVote
 from storage.repositories.peer import PeerRounds, PeerVotes, VoteInForce
@@ -160,7 +160,7 @@ class _UnitRow:
 
 def _peer_plan(uow: UnitOfWork, year: int) -> Plan:
     """The plan of `year`, refusing one that does not weigh the peer rating."""
-    plan = plan_in(uow, year)
+    plan = plan_in_force(uow, year)
     if plan.work.year_end.weight(YearEndSource.PEER) <= 0:
         raise Invalid("peer_not_in_plan", year=year)
     return plan
@@ -292,7 +292,7 @@ def rounds_of_year(uow: UnitOfWork, year: int) -> list[RoundView]:
     """The rounds of `year` (open and closed), in the order they were opened."""
     with uow:
         rows = uow.repository(PeerRounds).of_year(year)
-        plan = _plan_or_none(uow, year)
+        plan = plan_in_force_or_none(uow, year)
         return [_round_view(r, plan) for r in rows]
 
 
@@ -303,7 +303,7 @@ def peer_years(uow: UnitOfWork) -> list[int]:
         return [
             y
             for y in years
-            if (plan := _plan_or_none(uow, y)) is not None
+            if (plan := plan_in_force_or_none(uow, y)) is not None
             and plan.work.year_end.weight(YearEndSource.PEER) > 0
         ]
 
@@ -316,23 +316,16 @@ def all_rounds(uow: UnitOfWork) -> list[RoundView]:
         out = []
         for row in sorted(rows, key=lambda r: (-r.year, r.id)):
             if row.year not in plans:
-                plans[row.year] = _plan_or_none(uow, row.year)
+                plans[row.year] = plan_in_force_or_none(uow, row.year)
             out.append(_round_view(row, plans[row.year]))
         return out
-
-
-def _plan_or_none(uow: UnitOfWork, year: int) -> Plan | None:
-    try:
-        return plan_in(uow, year)
-    except NotFound:
-        return None
 
 
 # --- who has voted --------------------------------------------------------------------------
 
 
 def _status(uow: UnitOfWork, row: PeerRound) -> RoundStatus:
-    plan = _plan_or_none(uow, row.year)
+    plan = plan_in_force_or_none(uow, row.year)
     view = _round_view(row, plan)
     items = [code for code, _ in view.items]
     members = [u for u in _units(uow) if u.group == row.group]
@@ -382,7 +375,7 @@ def ballots(uow: UnitOfWork, actor: Actor) -> list[Ballot]:
         for row in reversed(uow.repository(PeerRounds).open_rounds()):
             if row.group != own.group:
                 continue
-            plan = _plan_or_none(uow, row.year)
+            plan = plan_in_force_or_none(uow, row.year)
             if plan is None:
                 continue
             out.append(_ballot(uow, row, plan, own))

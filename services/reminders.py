@@ -26,14 +26,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from scoring.calendar import MonthState, local_date, report_due_date
 from scoring.plan import Plan, Schedule
 from services.access import Actor, Role, require_role
-from services.deadlines import local_date, report_due_date
 from services.errors import Invalid, NotFound
-from services.files.plan_file import load_plan_text
 from services.peer import DONE, RoundStatus, open_statuses_in, round_status
-from services.plans import closed_years_in
-from services.reports import MonthState, report_status
+from services.plans import closed_years_in, plan_in_force_or_none
+from services.reports import report_status
 from storage.clock import as_utc
 from storage.models import ExtensionRequest
 from storage.repositories.findings import Findings
@@ -156,10 +155,7 @@ class _Plans:
         if year in self.closed_years():
             return None
         if year not in self.known:
-            row = self.uow.repository(Plans).current(year)
-            self.known[year] = (
-                None if row is None else load_plan_text(row.yaml_text, f"plan {year}")
-            )
+            self.known[year] = plan_in_force_or_none(self.uow, year)
         return self.known[year]
 
     def ruling(self, now: datetime) -> Plan | None:
@@ -191,14 +187,13 @@ def _open_deadlines(uow: UnitOfWork, plans: _Plans, now: datetime) -> list[Deadl
             for status in report_status(uow, year, month, plan=plan):
                 if status.state not in (MonthState.NOT_DUE_YET, MonthState.OVERDUE):
                     continue
-                deadline = local_date(status.due_at, plan.timezone) - timedelta(days=1)
                 out.append(
                     Deadline(
                         "report",
                         f"report:{year}-{month:02d}:{status.unit_id}",
                         status.unit_id,
                         status.unit_name,
-                        deadline,
+                        status.due_on,
                         plan,
                         {"year": year, "month": month},
                     )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scoring import Group, Standings
+from scoring.calendar import MonthState
 from services.errors import NotFound
 from services.files.report import ReportSheet, write_report
 from services.files.report_content import (
@@ -30,8 +31,8 @@ from services.files.report_content import (
 )
 from services.files.unit_report import write_unit_workbook
 from services.findings import false_report_facts, finding_facts
-from services.plans import plan_in
-from services.reports import MonthState, month_report_facts
+from services.plans import plan_in_force
+from services.reports import month_report_facts
 from services.standings import compute_standings
 from storage.clock import as_utc
 from storage.repositories.findings import Findings
@@ -47,7 +48,7 @@ def year_records(
 ) -> dict[str, UnitRecords]:
     """Every unit's records of `year` (or one unit's, by code), as of `as_of` (now if None)."""
     with uow:
-        plan = plan_in(uow, year)
+        plan = plan_in_force(uow, year)
         at = as_utc(as_of) if as_of is not None else as_utc(uow.now())
         units = {r.id: r for r in uow.repository(YearUnits).rows(include_inactive=True)}
         only = next((r.id for r in units.values() if r.code == unit), None)

@@ -42,7 +42,7 @@ from services.imports import (
     prepared_import,
 )
 from services.peer import peer_import_problems, store_peer_votes
-from services.plans import ensure_year_open, plan_in, require_year_open
+from services.plans import ensure_year_open, plan_in_force, require_year_open
 from storage.audit import Change
 from storage.audit import prepare as prepare_audit
 from storage.bulk import driver_rows, repeat_until_done, write_in_chunks
@@ -220,9 +220,9 @@ class _ValuesBasis:
 
 def _values_basis(uow: UnitOfWork, year: int) -> _ValuesBasis:
     with uow:
-        plan = plan_in(uow, year)
+        plan = plan_in_force(uow, year)
         plan_row = uow.repository(Plans).current(year)
-        assert plan_row is not None  # plan_in found it
+        assert plan_row is not None  # plan_in_force found it
         previous = uow.repository(ValueSets).latest(year)
         return _ValuesBasis(
             plan_row.id,
@@ -498,7 +498,7 @@ def record_grade(
         raise Invalid("grade_unknown_period", period=period, periods=list(PERIODS))
     with uow:
         require_year_open(uow, year)
-        plan = plan_in(uow, year)
+        plan = plan_in_force(uow, year)
         items = [i.code for i in plan.work.items]
         if item not in items:
             raise Invalid("grade_unknown_item", item=item, items=items)
@@ -598,7 +598,7 @@ def _recheck_basis(uow: UnitOfWork, year: int, plan_id: int, unit_ids: set[int])
 
 def _plan_id(uow: UnitOfWork, year: int) -> int:
     row = uow.repository(Plans).current(year)
-    assert row is not None  # plan_in found it
+    assert row is not None  # plan_in_force found it
     return row.id
 
 
@@ -638,7 +638,7 @@ def import_grades(
 
     def prepare() -> _GradesPrepared:
         with uow.snapshot() as snapshot:
-            plan = plan_in(snapshot, year)
+            plan = plan_in_force(snapshot, year)
             plan_id = _plan_id(snapshot, year)
             units = _units(snapshot)
             peer_problems = peer_import_problems(snapshot, plan, year, votes, source)
@@ -684,7 +684,7 @@ def import_grades(
             grades = uow.repository(Grades)
             if grades.stamp(year) != ready.stamp:
                 raise ChangedMeanwhile(GRADES)
-            if votes and peer_import_problems(uow, plan_in(uow, year), year, votes, source):
+            if votes and peer_import_problems(uow, plan_in_force(uow, year), year, votes, source):
                 raise ChangedMeanwhile(GRADES)  # a peer round closed meanwhile, say
             peer = store_peer_votes(uow, actor, year, votes, source) if votes else None
             grades.mark_replaced(ready.replaced_ids, now)
@@ -789,7 +789,7 @@ def add_bonus(
         raise Invalid("bonus_title_empty")
     with uow:
         require_year_open(uow, year)
-        plan_in(uow, year)
+        plan_in_force(uow, year)
         unit = _unit_by_id(uow, unit_id)
         bonuses = uow.repository(Bonuses)
         if any(b.unit_id == unit.id and b.title == title[:500] for b in bonuses.of_year(year)):
@@ -886,7 +886,7 @@ def import_bonus(
 
     def prepare() -> _BonusPrepared:
         with uow.snapshot() as snapshot:
-            plan_in(snapshot, year)
+            plan_in_force(snapshot, year)
             plan_id = _plan_id(snapshot, year)
             units = _units(snapshot)
             _check_bonus(items, units, source)
