@@ -32,9 +32,7 @@ def test_a_query_by_plain_text_finds_the_rows_of_the_member(uow: Uow) -> None:
     register_person(uow(), OPERATOR, 100, "甲", Role.VIEWER)
     with uow() as work:
         by_text = work.session.execute(select(Person.id).where(Person.role == "viewer")).all()
-        by_member = work.session.execute(
-            select(Person.id).where(Person.role == Role.VIEWER)
-        ).all()
+        by_member = work.session.execute(select(Person.id).where(Person.role == Role.VIEWER)).all()
     assert by_text == by_member and len(by_text) == 1
 
 
