@@ -15,11 +15,12 @@ from services.files.file_kinds import ACCEPTED, judge_file
 from storage.archive import ArchiveCorrupted, ArchivedFile, ArchiveTooLarge, EvidenceArchive
 from storage.models import EvidenceRow
 from storage.repositories.evidence import EvidenceFiles
+from storage.statuses import FileKind
 from storage.unit_of_work import UnitOfWork
 
 # The largest file a bot may download through the Bot API.
 MAX_EVIDENCE_SIZE = 20 * 1024 * 1024
-KINDS: tuple[str, ...] = ("photo", "document", "video", "audio")
+KINDS: tuple[FileKind, ...] = tuple(FileKind)
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class EvidenceView:
     """A registered evidence file; `reused` when it had been registered before."""
 
     id: int
-    kind: str
+    kind: FileKind
     telegram_file_id: str | None
     telegram_unique_id: str | None
     file_name: str | None
@@ -175,7 +176,7 @@ class EvidenceFile:
     """What the bot needs to send an evidence file back: its kind, Telegram file id, name."""
 
     id: int
-    kind: str
+    kind: FileKind
     telegram_file_id: str | None
     file_name: str | None
 

@@ -38,10 +38,12 @@ from storage.models import PeerRound, PeerVote
 from storage.repositories.peer import PeerRounds, PeerVotes, VoteInForce
 from storage.repositories.plans import Plans
 from storage.repositories.year_data import YearUnits
+from storage.statuses import RoundState, VotingProgress
 from storage.unit_of_work import UnitOfWork
 
-OPEN, CLOSED = "open", "closed"
-DONE, PARTLY, NOT_STARTED = "done", "partly", "not_started"
+# Aliases the peer dialog and the reminders import.
+OPEN, CLOSED = RoundState.OPEN, RoundState.CLOSED
+DONE, PARTLY, NOT_STARTED = VotingProgress.DONE, VotingProgress.PARTLY, VotingProgress.NOT_STARTED
 _GRADE_OF: dict[str, Grade] = {
     **{g.value: g for g in Grade},
     **{label: g for g, label in GRADE_LABELS.items()},
@@ -61,9 +63,9 @@ class RoundView:
     closed_at: datetime | None
 
     @property
-    def status(self) -> str:
+    def status(self) -> RoundState:
         """`open` or `closed`."""
-        return OPEN if self.closed_at is None else CLOSED
+        return RoundState.OPEN if self.closed_at is None else RoundState.CLOSED
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,11 @@ class UnitProgress:
     cards: int
 
     @property
-    def state(self) -> str:
+    def state(self) -> VotingProgress:
         """`done`, `partly` or `not_started`."""
         if self.cards and self.voted >= self.cards:
-            return DONE
-        return PARTLY if self.voted else NOT_STARTED
+            return VotingProgress.DONE
+        return VotingProgress.PARTLY if self.voted else VotingProgress.NOT_STARTED
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ class RoundStatus:
     round: RoundView
     units: tuple[UnitProgress, ...]
 
-    def count(self, state: str) -> int:
+    def count(self, state: VotingProgress) -> int:
         """How many units are in `state`."""
         return sum(1 for u in self.units if u.state == state)
 
@@ -198,7 +200,7 @@ def _round_audit(row: PeerRound) -> dict[str, object]:
         "year": row.year,
         "group": row.group,
         "vote_by": row.vote_by.isoformat() if row.vote_by else None,
-        "status": OPEN if row.closed_at is None else CLOSED,
+        "status": RoundState.OPEN if row.closed_at is None else RoundState.CLOSED,
     }
 
 
@@ -277,9 +279,9 @@ def close_round(uow: UnitOfWork, actor: Actor, year: int, group: str) -> RoundSt
         status = _status(uow, row)
         after = {
             **_round_audit(row),
-            "done": status.count(DONE),
-            "partly": status.count(PARTLY),
-            "not_started": status.count(NOT_STARTED),
+            "done": status.count(VotingProgress.DONE),
+            "partly": status.count(VotingProgress.PARTLY),
+            "not_started": status.count(VotingProgress.NOT_STARTED),
         }
         uow.audit(actor.audit_name, "peer.close", "peer_round", row.id, before, after)
         uow.commit()

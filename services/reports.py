@@ -55,9 +55,10 @@ from storage.models import MonthClosure, ProgressReport, ReportEntry
 from storage.repositories.extensions import Extensions
 from storage.repositories.reports import FirstReport, Reports, UnitBrief
 from storage.repositories.tasks import Tasks
+from storage.statuses import EntryStatus
 from storage.unit_of_work import UnitOfWork
 
-ENTRY_STATUSES: tuple[str, ...] = ("not_started", "on_track", "behind", "done")
+ENTRY_STATUSES: tuple[EntryStatus, ...] = tuple(EntryStatus)
 MAX_FIGURE = 100
 
 
@@ -99,7 +100,7 @@ class ReportEntryView:
     task_id: int
     task_code: str
     task_title: str
-    status: str
+    status: EntryStatus
     figure: str
     note: str
     files: tuple[int, ...] = ()  # the evidence sent for this task

@@ -22,7 +22,7 @@ from services.plans import ensure_year_open, plan_in_force, require_year_open
 from storage.models import SupervisionActivity
 from storage.repositories.supervision_plan import Activities
 from storage.repositories.year_data import YearUnits
-from storage.statuses import SupervisionKind
+from storage.statuses import FindingStatus, SupervisionKind
 from storage.unit_of_work import UnitOfWork
 
 
@@ -33,7 +33,7 @@ class ActivityFinding:
     id: int
     unit_name: str
     description: str
-    status: str
+    status: FindingStatus
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def import_activities(
         seen = {(r.planned_on, r.kind, r.focus) for r in repo.of_year(year)}
         added: list[SupervisionActivity] = []
         for activity, focus in checked:
-            key = (activity.planned_on, activity.kind.value, focus)
+            key = (activity.planned_on, activity.kind, focus)
             if key in seen:
                 continue
             seen.add(key)

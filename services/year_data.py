@@ -60,11 +60,13 @@ from storage.repositories.year_data import (
     ValueSets,
     YearUnits,
 )
+from storage.statuses import BonusStatus
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+# Aliases the bonus dialog imports.
+PENDING, APPROVED, REJECTED = BonusStatus.PENDING, BonusStatus.APPROVED, BonusStatus.REJECTED
 GRADE_OF: dict[str, Grade] = {
     **{g.value: g for g in Grade},
     **{label: g for g, label in GRADE_LABELS.items()},
@@ -123,7 +125,7 @@ class BonusView:
     unit_name: str
     title: str
     evidence_text: str
-    status: str
+    status: BonusStatus
     created_at: datetime
     decided_at: datetime | None
 
@@ -798,7 +800,7 @@ def add_bonus(
                 unit_id=unit.id,
                 title=title[:500],
                 evidence_text=evidence_text.strip(),
-                status=PENDING,
+                status=BonusStatus.PENDING,
                 created_at=uow.now(),
                 created_by=actor.person_id,
             )
@@ -818,12 +820,12 @@ def decide_bonus(uow: UnitOfWork, actor: Actor, bonus_id: int, approve: bool) ->
         row = uow.repository(Bonuses).by_id(bonus_id)
         if row is None or row.withdrawn_at is not None:
             raise NotFound("bonus_not_found", bonus=bonus_id)
-        if row.status != PENDING:
+        if row.status != BonusStatus.PENDING:
             raise Invalid("bonus_already_decided", bonus=bonus_id, status=row.status)
         require_year_open(uow, row.year)
         unit = _unit_by_id(uow, row.unit_id)
         before = _bonus_audit(row, unit.code)
-        row.status = APPROVED if approve else REJECTED
+        row.status = BonusStatus.APPROVED if approve else BonusStatus.REJECTED
         row.decided_at = uow.now()
         row.decided_by = actor.person_id
         uow.flush()
@@ -939,7 +941,7 @@ def import_bonus(
                 raise ChangedMeanwhile(BONUS)
             bonuses.insert_plain(rows)
             bonuses.set_evidence(ready.evidence)
-            bonuses.decide_many(ready.approve, APPROVED, now, actor.person_id)
+            bonuses.decide_many(ready.approve, BonusStatus.APPROVED, now, actor.person_id)
             uow.audit_many(entries)
             uow.commit()
         if progress is not None:
@@ -1006,16 +1008,24 @@ def _prepare_bonus(
         if found is None:
             new_rows.append(
                 (
-                    (year, unit.id, title, evidence, APPROVED if item.approved else PENDING),
+                    (
+                        year,
+                        unit.id,
+                        title,
+                        evidence,
+                        BonusStatus.APPROVED if item.approved else BonusStatus.PENDING,
+                    ),
                     item.approved,
                 )
             )
             continue
         bonus_id, old_evidence, status = found
-        if (status == APPROVED and not item.approved) or (status == REJECTED and item.approved):
+        if (status == BonusStatus.APPROVED and not item.approved) or (
+            status == BonusStatus.REJECTED and item.approved
+        ):
             conflicts.append(f"{unit.code}：{title}")
             continue
-        wanted = APPROVED if item.approved else status
+        wanted = BonusStatus.APPROVED if item.approved else status
         if wanted == status and evidence in ("", old_evidence):
             unchanged += 1
             continue

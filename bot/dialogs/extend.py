@@ -130,7 +130,7 @@ class ExtendDialog(Dialog):
         deps = turn.context.deps
         actor = turn.who.actor
         try:
-            findings = await turn.call(open_findings, deps.read_uow(), actor, actor.unit_id)
+            findings = await turn.call(open_findings, deps.read_uow(), actor, turn.who.unit_id)
         except ServiceError as exc:
             await turn.finish()
             await service_error(turn, exc)
@@ -382,7 +382,7 @@ class ExtendDialog(Dialog):
             if year != today.year:
                 plan = await turn.call(current_plan, deps.read_uow(), year)
             requests = await turn.call(
-                unit_extensions, deps.read_uow(), turn.who.actor, turn.who.actor.unit_id
+                unit_extensions, deps.read_uow(), turn.who.actor, turn.who.unit_id
             )
             submitted = await turn.call(
                 report_history, deps.read_uow(), turn.who.actor, turn.who.unit_id, year, month
@@ -407,7 +407,7 @@ class ExtendDialog(Dialog):
                 unit_extensions,
                 turn.context.deps.read_uow(),
                 turn.who.actor,
-                turn.who.actor.unit_id,
+                turn.who.unit_id,
             )
         except ServiceError:
             return None

@@ -19,10 +19,8 @@ from datetime import datetime
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
-from bot.dialogs.dashboard import web_app_buttons
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.grade import current_year
-from bot.dialogs.helpers import send_blocks
+from bot.dialogs.helpers import current_year, send_blocks, web_app_buttons
 from scoring import Group, Plan
 from scoring.calendar import MonthState, last_due_month, local_date, report_due_at, report_due_date
 from services.access import Role

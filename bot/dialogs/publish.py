@@ -36,14 +36,15 @@ from telegram.constants import ChatAction
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import assessment_year, send_blocks
-from bot.dialogs.result import state_blocks
-from bot.dialogs.standings_view import (
+from bot.dialogs.helpers import (
+    assessment_year,
     group_name,
     local_time_text,
     parse_year,
     preparing,
     say_error,
+    send_blocks,
+    state_blocks,
     today,
 )
 from scoring.calendar import end_of_day

@@ -35,12 +35,10 @@ from telegram import InlineKeyboardButton
 
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
-from bot.dialogs.helpers import excerpt, local_now, split_messages
-from bot.dialogs.tasks_view import shorten
+from bot.dialogs.helpers import excerpt, local_now, shorten, split_messages
 from scoring import Plan
 from scoring.calendar import deadline_day
 from scoring.plan import EventKind
-from services import dialogs as dialog_service
 from services.access import Role
 from services.errors import ServiceError
 from services.reports import (
@@ -123,16 +121,13 @@ class ReportDialog(Dialog):
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """Offer to continue an unfinished draft, else start the month asked for (`/report 3`,
         `/report 2025-03`) or the month now due."""
-        person_id = turn.who.person_id
         chosen: tuple[int, int] | None = None
         if args:
             chosen = parse_report_month(" ".join(args), local_now(turn).year)
             if chosen is None:
                 await turn.say("monthly.usage", given=excerpt(" ".join(args), 40))
                 return
-        draft = await turn.call(
-            dialog_service.dialog_of_kind, turn.context.deps.read_uow(), person_id, self.kind
-        )
+        draft = await turn.draft()
         if draft is not None and draft.step not in ("", "intro"):
             turn.state = draft
             data = draft.data

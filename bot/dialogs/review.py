@@ -27,8 +27,7 @@ from telegram import InputMediaPhoto, Update
 from telegram.error import TelegramError
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.finding import report_unreachable
-from bot.dialogs.helpers import excerpt, local_time, service_error
+from bot.dialogs.helpers import excerpt, local_time, report_unreachable, service_error
 from bot.notify import Localized, tell
 from scoring.calendar import report_due_date
 from services.access import MANAGERS

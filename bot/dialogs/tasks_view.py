@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import excerpt, split_messages
+from bot.dialogs.helpers import excerpt, shorten, split_messages
 from scoring.calendar import MonthState, local_date, report_window
 from services.access import Role
 from services.errors import NotFound, ServiceError
@@ -38,13 +38,6 @@ from storage.clock import as_utc
 _YEAR = re.compile(r"^\s*(\d{4})\s*年?\s*$")
 # A due date this many days away (or fewer) shows yellow.
 SOON_DAYS = 3
-# Long titles and descriptions are cut in lists (the full text is in the report dialog).
-LIST_TEXT = 200
-
-
-def shorten(text: str, limit: int = LIST_TEXT) -> str:
-    """The text on one line, cut at `limit` characters with an ellipsis (for lists)."""
-    return excerpt(text, limit)
 
 
 def task_light(due: date | None, done: bool, today: date) -> str:

@@ -48,8 +48,7 @@ from telegram.error import TelegramError
 
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
-from bot.dialogs.grade import current_year
-from bot.dialogs.helpers import split_messages
+from bot.dialogs.helpers import current_year, split_messages
 from bot.handlers.router import MAX_DOWNLOAD
 from scoring import Group, InputError, InputProblem
 from scoring.calendar import local_date

@@ -22,9 +22,10 @@ from storage.unit_of_work import UnitOfWork
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld
 from tests.fakes.bot_api import record_errors, tiny_png
 
-# The transactions one /report takes: who the sender is, the draft, opening the report (ONE:
-# it was five to eight, one per service the dialog called), and the dialog state it starts.
-REPORT_COMMAND_TRANSACTIONS = ["person_session", "dialog_of_kind", "open_report", "start_dialog"]
+# The transactions one /report takes: who the sender is, with their dialogs (any draft to offer
+# back); opening the report (ONE: it was five to eight, one per service the dialog called); and
+# the dialog state it starts.
+REPORT_COMMAND_TRANSACTIONS = ["admit", "open_report", "start_dialog"]
 
 
 @pytest.fixture
