@@ -51,11 +51,11 @@ from services.access import Actor
 from services.files.plan_file import default_plan_text
 from services.findings import false_report_facts, finding_facts
 from services.people import register_units
-from services.plans import load_plan
+from services.plans import load_plan, plan_in_force
 from services.reports import ReportEntryInput, month_event_counts, submit_report
 from services.standings import _grade_columns as grade_columns
 from services.standings import _read_year as read_year
-from services.standings import compute_standings, newest_values, plan_in_force
+from services.standings import compute_standings, newest_values
 from services.tasks import TaskInput, import_tasks
 from services.year_data import import_bonus, import_grades, import_values
 from storage.clock import FixedClock
