@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from storage.models import Invite, Person, UnitRow
@@ -22,6 +22,23 @@ class SessionRow(NamedTuple):
     language: str | None
     active: bool
     unit_name: str | None
+
+
+# Built once with a bound parameter: building a statement and its cache key anew costs several
+# times running it, and the bot runs this at every update.
+_SESSION_OF = (
+    select(
+        Person.id,
+        Person.role,
+        Person.unit_id,
+        Person.display_name,
+        Person.language,
+        Person.active,
+        UnitRow.name.label("unit_name"),
+    )
+    .outerjoin(UnitRow, UnitRow.id == Person.unit_id)
+    .where(Person.telegram_user_id == bindparam("telegram_user_id"))
+)
 
 
 class People(Repository):
@@ -50,19 +67,7 @@ class People(Repository):
         bound to this Telegram account: one Core row (the bot's gate reads it at every update)."""
         row = (
             self.session.connection()
-            .execute(
-                select(
-                    Person.id,
-                    Person.role,
-                    Person.unit_id,
-                    Person.display_name,
-                    Person.language,
-                    Person.active,
-                    UnitRow.name.label("unit_name"),
-                )
-                .outerjoin(UnitRow, UnitRow.id == Person.unit_id)
-                .where(Person.telegram_user_id == telegram_user_id)
-            )
+            .execute(_SESSION_OF, {"telegram_user_id": telegram_user_id})
             .first()
         )
         return None if row is None else SessionRow(*row)
