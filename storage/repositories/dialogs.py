@@ -13,14 +13,15 @@ from storage.unit_of_work import Repository
 # What the bot runs at every update, read and written with Core rows, not ORM objects, and
 # built once: a statement built anew costs SQLAlchemy several times its execution (building it
 # and its cache key), so these are module constants with bound parameters.
-_VIEW_COLUMNS = (DialogState.kind, DialogState.step, DialogState.version, DialogState.data)
-_MOST_RECENT_FIRST = (DialogState.updated_at.desc(), DialogState.version.desc())
-_VIEWS_OF = (
-    select(*_VIEW_COLUMNS)
+DIALOG_VIEW_COLUMNS = (DialogState.kind, DialogState.step, DialogState.version, DialogState.data)
+# The order in which the most recently updated dialog, the one in progress, comes first.
+DIALOGS_MOST_RECENT_FIRST = (DialogState.updated_at.desc(), DialogState.version.desc())
+_CURRENT_VIEW = (
+    select(*DIALOG_VIEW_COLUMNS)
     .where(DialogState.person_id == bindparam("person_id"))
-    .order_by(*_MOST_RECENT_FIRST)
+    .order_by(*DIALOGS_MOST_RECENT_FIRST)
+    .limit(1)
 )
-_CURRENT_VIEW = _VIEWS_OF.limit(1)
 _SAVE_STEP = (
     update(DialogState)
     .where(DialogState.person_id == bindparam("who"), DialogState.kind == bindparam("which"))
@@ -50,7 +51,7 @@ class Dialogs(Repository):
         return self.session.execute(
             select(DialogState)
             .where(DialogState.person_id == person_id)
-            .order_by(*_MOST_RECENT_FIRST)
+            .order_by(*DIALOGS_MOST_RECENT_FIRST)
             .limit(1)
         ).scalar_one_or_none()
 
@@ -77,12 +78,6 @@ class Dialogs(Repository):
         self.session.execute(
             delete(DialogState).where(DialogState.person_id == person_id, DialogState.kind == kind)
         )
-
-    def views_of(self, person_id: int) -> list[DialogRow]:
-        """Kind, step, version and data of each of the person's dialogs, the most recently
-        updated first (the order of `current`)."""
-        rows = self.session.connection().execute(_VIEWS_OF, {"person_id": person_id})
-        return [DialogRow(*row) for row in rows]
 
     def current_view(self, person_id: int) -> DialogRow | None:
         """Kind, step, version and data of the person's most recently updated dialog."""

@@ -8,7 +8,12 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.orm import joinedload
 
-from storage.models import Invite, Person, UnitRow
+from storage.models import DialogState, Invite, Person, UnitRow
+from storage.repositories.dialogs import (
+    DIALOG_VIEW_COLUMNS,
+    DIALOGS_MOST_RECENT_FIRST,
+    DialogRow,
+)
 from storage.unit_of_work import Repository
 
 
@@ -39,6 +44,15 @@ _SESSION_OF = (
     .outerjoin(UnitRow, UnitRow.id == Person.unit_id)
     .where(Person.telegram_user_id == bindparam("telegram_user_id"))
 )
+
+# The gate's one statement per update: the person, their unit's name and their dialogs, the most
+# recently updated first (one row per dialog; one row with no dialog columns if they have none).
+_ADMISSION = (
+    _SESSION_OF.add_columns(*DIALOG_VIEW_COLUMNS)
+    .outerjoin(DialogState, DialogState.person_id == Person.id)
+    .order_by(*DIALOGS_MOST_RECENT_FIRST)
+)
+_SESSION_COLUMNS = len(SessionRow._fields)
 
 
 class People(Repository):
@@ -71,6 +85,20 @@ class People(Repository):
             .first()
         )
         return None if row is None else SessionRow(*row)
+
+    def admission(self, telegram_user_id: int) -> tuple[SessionRow | None, list[DialogRow]]:
+        """The person bound to this Telegram account (as `session_of`) and their dialogs (as
+        Dialogs.views_of), in one statement: the bot's gate runs it at every update."""
+        rows = (
+            self.session.connection()
+            .execute(_ADMISSION, {"telegram_user_id": telegram_user_id})
+            .all()
+        )
+        if not rows:
+            return None, []
+        person = SessionRow(*rows[0][:_SESSION_COLUMNS])
+        dialogs = [DialogRow(*row[_SESSION_COLUMNS:]) for row in rows if row.kind is not None]
+        return person, dialogs
 
     def all(self) -> list[Person]:
         """Everyone, active or not, in the order they were added."""
