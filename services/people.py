@@ -527,7 +527,7 @@ def _bind(
         old_unit = uow.repository(Units).by_id(person.unit_id) if person.unit_id else None
         before = _person_data(person, old_unit)
         person.display_name = name
-        person.role = role.value
+        person.role = role
         person.unit_id = unit.id if unit else None
         person.active = True
         person.deactivated_at = None
