@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.bot.world import BotWorld, bot_world
+from tests.fakes.bot_api import record_errors
 
 
 @pytest.fixture
@@ -15,3 +16,21 @@ async def world(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[BotWorld
     """A bot world driven through process_update."""
     async with bot_world(sqlite_template, tmp_path) as w:
         yield w
+
+
+@pytest.fixture
+async def polling_world(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[BotWorld]:
+    """A bot world whose Application runs the real Updater (long polling over HTTP)."""
+    async with bot_world(sqlite_template, tmp_path, updater=True) as w:
+        yield w
+
+
+@pytest.fixture
+def no_handler_errors(world: BotWorld) -> Iterator[list[BaseException]]:
+    """The errors the world's handlers raise; the test fails if there is any.
+
+    A module asks for it on every test with `pytestmark = pytest.mark.usefixtures(...)`.
+    """
+    errors = record_errors(world.app)
+    yield errors
+    assert errors == []

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from bot.fake_bot_api import FakeUser
 from services.access import Role
 from services.year_data import BonusView, add_bonus, list_bonus
-from tests.bot.test_grade_dialog import labels, tap
+from tests.bot.steps import join_coordinator, labels, tap
 from tests.bot.world import OPERATOR, BotWorld
 from tests.fakes.bot_api import record_errors, tiny_png
 
@@ -22,15 +21,11 @@ def pending_item(world: BotWorld, unit_id: int = 2, title: str = "获评省级�
     return add_bonus(world.uow(), OPERATOR, 2025, unit_id, title, "省科技厅文件").id
 
 
-async def coordinator(world: BotWorld, user_id: int = COORDINATOR) -> FakeUser:
-    return await world.join(user_id, Role.COORDINATOR, None, f"协调员{user_id}")
-
-
 async def test_a_coordinator_adds_an_item_with_text_and_files_as_evidence(
     world: BotWorld,
 ) -> None:
     errors = record_errors(world.app)
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
     await tap(world, user, "➕ 登记加分项")
@@ -58,7 +53,7 @@ async def test_a_coordinator_adds_an_item_with_text_and_files_as_evidence(
 
 
 async def test_evidence_is_required_before_the_summary(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
     await tap(world, user, "➕ 登记加分项")
@@ -72,7 +67,7 @@ async def test_evidence_is_required_before_the_summary(world: BotWorld) -> None:
 
 
 async def test_an_unfinished_item_can_be_continued(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
     await tap(world, user, "➕ 登记加分项")
@@ -96,7 +91,7 @@ async def test_an_unfinished_item_can_be_continued(world: BotWorld) -> None:
 
 
 async def test_a_unit_name_matching_nothing_is_asked_again(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
     await tap(world, user, "➕ 登记加分项")
@@ -111,7 +106,7 @@ async def test_a_pending_item_is_approved_in_one_tap_and_a_double_tap_is_refused
     world: BotWorld,
 ) -> None:
     bonus_id = pending_item(world)
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
     await tap(world, user, "📋 待认定（1）")
@@ -130,7 +125,7 @@ async def test_a_pending_item_is_approved_in_one_tap_and_a_double_tap_is_refused
 
 async def test_rejecting_asks_for_confirmation_first(world: BotWorld) -> None:
     pending_item(world)
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
     await tap(world, user, "📋 待认定（1）")
@@ -149,8 +144,8 @@ async def test_two_coordinators_deciding_the_same_item_one_wins_the_other_is_tol
     world: BotWorld,
 ) -> None:
     pending_item(world)
-    first = await coordinator(world, COORDINATOR)
-    second = await coordinator(world, OTHER)
+    first = await join_coordinator(world, COORDINATOR)
+    second = await join_coordinator(world, OTHER)
     for user in (first, second):
         user.send_command("/bonus")
         await world.step()
@@ -166,7 +161,7 @@ async def test_two_coordinators_deciding_the_same_item_one_wins_the_other_is_tol
 
 
 async def test_with_nothing_pending_the_list_says_so(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
     assert "待认定 0 项" in world.texts(user)[-1]
@@ -176,7 +171,7 @@ async def test_with_nothing_pending_the_list_says_so(world: BotWorld) -> None:
 
 async def test_a_duplicate_title_for_the_unit_is_refused_and_asked_again(world: BotWorld) -> None:
     pending_item(world, 2, "招商引资先进")
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
     await tap(world, user, "➕ 登记加分项")

@@ -15,28 +15,12 @@ from bot.dialogs.broadcast import parse_time
 from bot.fake_bot_api import FakeUser
 from services.access import Role
 from storage.models import BroadcastDelivery, BroadcastRow
+from tests.bot.steps import say, tap
 from tests.bot.world import BotWorld
 from tests.fakes.bot_api import tiny_png
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 COORDINATOR = 500
-
-
-async def tap(world: BotWorld, user: FakeUser, label: str) -> None:
-    """Tap the button labelled `label` on the newest message to the user that has it."""
-    for message in reversed(world.server.messages_to(user.id)):
-        if any(text == label for text, _ in message.buttons):
-            user.tap(message, message.callback_data(label))
-            await world.step()
-            return
-    raise AssertionError(f"no button {label!r} for user {user.id}")
-
-
-async def say(world: BotWorld, user: FakeUser, text: str) -> str:
-    """Send text and return the bot's last reply."""
-    user.send_text(text)
-    await world.step()
-    return world.texts(user)[-1]
 
 
 def broadcasts(world: BotWorld) -> list[BroadcastRow]:

@@ -3,32 +3,20 @@ buttons expired loses them when one is tapped (bot.handlers.router)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import date
-
 import pytest
 
 from bot.fake_bot_api import FakeUser
 from bot.fake_bot_api.models import BotMessage
-from services.tasks import TaskInput, import_tasks
 from templates import render
-from tests.bot.world import OPERATOR, BotWorld
-from tests.fakes.bot_api import record_errors
+from tests.bot.world import BotWorld, seed_a_task
 
-
-@pytest.fixture
-async def world(world: BotWorld) -> AsyncIterator[BotWorld]:
-    """The bot world; the test fails if a handler raised."""
-    errors = record_errors(world.app)
-    yield world
-    assert errors == []
+pytestmark = pytest.mark.usefixtures("no_handler_errors")
 
 
 @pytest.fixture
 async def liaison(world: BotWorld) -> FakeUser:
     """店子镇's liaison, whose unit has a task of 2025."""
-    task = TaskInput("dianzi", "T1", "招商引资", due_date=date(2025, 6, 30), work_item="key_work")
-    import_tasks(world.uow(), OPERATOR, 2025, [task])
+    seed_a_task(world)
     return await world.join(1001)
 
 

@@ -12,8 +12,9 @@ from bot.fake_bot_api import FakeUser
 from services.access import Actor, Role
 from services.evidence import prune_evidence
 from storage.models import EvidenceRow
-from tests.bot.test_rectify_dialog import draft, finding, pick, tap
-from tests.bot.test_upload_dialog import XLSX, coordinator, values_workbook
+from tests.bot.steps import join_coordinator, tap
+from tests.bot.test_rectify_dialog import draft, finding, pick
+from tests.bot.workbooks import XLSX, values_workbook
 from tests.bot.world import BotWorld
 from tests.fakes.bot_api import record_errors, tiny_png
 
@@ -105,7 +106,7 @@ async def test_a_submitted_rectification_keeps_its_files(world: BotWorld) -> Non
 async def test_a_cancelled_upload_leaves_no_workbook_and_an_imported_one_stays(
     world: BotWorld,
 ) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, 7001)
     user.send_document(values_workbook(), "指标值.xlsx", XLSX)
     await world.step()
     assert len(stored(world)) == 1  # archived when the summary is shown

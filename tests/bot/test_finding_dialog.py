@@ -11,6 +11,7 @@ from bot.fake_bot_api import FakeUser
 from services.access import Role
 from services.findings import FindingView, year_findings
 from services.people import person_session, set_language
+from tests.bot.steps import labels, tap
 from tests.bot.world import OPERATOR, BotWorld
 from tests.fakes.bot_api import tiny_png
 
@@ -21,21 +22,6 @@ LIAISON = 1001
 def findings(world: BotWorld) -> list[FindingView]:
     """Every finding of 2025."""
     return year_findings(world.uow(), OPERATOR, 2025)
-
-
-def labels(world: BotWorld, user_id: int) -> list[str]:
-    """The button labels of the bot's last message to a user."""
-    return [label for label, _ in world.server.last_message_to(user_id).buttons]
-
-
-async def tap(world: BotWorld, user: FakeUser, label: str) -> None:
-    """Tap the button labelled `label` on the newest message to the user that has it."""
-    for message in reversed(world.server.messages_to(user.id)):
-        if any(text == label for text, _ in message.buttons):
-            user.tap(message, message.callback_data(label))
-            await world.step()
-            return
-    raise AssertionError(f"no button {label!r} for user {user.id}")
 
 
 async def start_finding(world: BotWorld, coordinator: FakeUser, unit: str = "店子") -> None:

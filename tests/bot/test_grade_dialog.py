@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.fake_bot_api import FakeUser
 from scoring import Grade, GradeRecord
 from services.access import Role
 from services.standings import year_inputs
+from tests.bot.steps import join_coordinator, labels, tap
 from tests.bot.world import BotWorld
 from tests.fakes.bot_api import record_errors
 
@@ -17,29 +17,9 @@ def grades(world: BotWorld) -> list[GradeRecord]:
     return year_inputs(world.uow(), 2025).grades
 
 
-async def tap(world: BotWorld, user: FakeUser, label: str) -> None:
-    """Tap the newest button labelled `label` in the user's chat, then handle the update."""
-    for message in reversed(world.server.messages_to(user.id)):
-        for text, data in message.buttons:
-            if text == label and data is not None:
-                user.tap(message, data)
-                await world.step()
-                return
-    raise AssertionError(f"no button {label!r}")
-
-
-def labels(world: BotWorld, user: FakeUser) -> list[str]:
-    """The button labels of the bot's last message to the user."""
-    return [text for text, _ in world.last(user).buttons]
-
-
-async def coordinator(world: BotWorld) -> FakeUser:
-    return await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
-
-
 async def test_a_coordinator_grades_a_unit_with_one_tap_per_step(world: BotWorld) -> None:
     errors = record_errors(world.app)
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/grade")
     await world.step()
     assert labels(world, user) == ["第一季度", "第二季度", "第三季度", "第四季度", "年终"]
@@ -56,7 +36,7 @@ async def test_a_coordinator_grades_a_unit_with_one_tap_per_step(world: BotWorld
 
 
 async def test_next_unit_grades_the_following_town_with_the_same_item(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/grade")
     await world.step()
     await tap(world, user, "年终")
@@ -74,7 +54,7 @@ async def test_next_unit_grades_the_following_town_with_the_same_item(world: Bot
 
 
 async def test_grading_again_replaces_the_grade_and_says_what_it_was(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     for grade in ("好", "差", "差"):
         user.send_command("/grade")
         await world.step()
@@ -103,7 +83,7 @@ async def test_a_rater_grades_as_themselves(world: BotWorld) -> None:
 
 
 async def test_a_unit_name_matching_nothing_says_so_and_asks_again(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/grade")
     await world.step()
     await tap(world, user, "第一季度")
@@ -119,7 +99,7 @@ async def test_a_unit_name_matching_nothing_says_so_and_asks_again(world: BotWor
 
 
 async def test_a_name_matching_several_units_offers_the_candidates(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/grade")
     await world.step()
     await tap(world, user, "第一季度")
@@ -136,7 +116,7 @@ async def test_a_name_matching_several_units_offers_the_candidates(world: BotWor
 
 
 async def test_text_where_a_grade_button_is_wanted_changes_nothing(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/grade")
     await world.step()
     await tap(world, user, "第一季度")
@@ -151,7 +131,7 @@ async def test_text_where_a_grade_button_is_wanted_changes_nothing(world: BotWor
 
 
 async def test_done_ends_the_dialog_and_its_buttons_expire(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/grade")
     await world.step()
     await tap(world, user, "第一季度")
@@ -195,7 +175,7 @@ async def test_a_rater_can_do_nothing_but_grade(world: BotWorld) -> None:
 
 
 async def test_grading_works_in_english(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/language")
     await world.step()
     await tap(world, user, "English")

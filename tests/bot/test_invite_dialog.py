@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from services.access import Role
 from services.people import list_people
 from storage.models import Invite
+from tests.bot.steps import labels, tap
 from tests.bot.world import OPERATOR, BotWorld
 
 COORDINATOR = 500
@@ -19,21 +20,6 @@ def invite_count(world: BotWorld) -> int:
     """How many invites are stored."""
     with world.uow() as uow:
         return int(uow.session.execute(select(func.count()).select_from(Invite)).scalar_one())
-
-
-def labels(world: BotWorld, user_id: int) -> list[str]:
-    """The button labels of the bot's last message to a user."""
-    return [label for label, _ in world.server.last_message_to(user_id).buttons]
-
-
-async def tap(world: BotWorld, user: object, label: str) -> None:
-    """Tap the button labelled `label` on the bot's last message to the user."""
-    from bot.fake_bot_api import FakeUser
-
-    assert isinstance(user, FakeUser)
-    message = world.last(user)
-    user.tap(message, message.callback_data(label))
-    await world.step()
 
 
 async def test_a_coordinator_invites_a_liaison_for_a_unit_and_the_link_works(

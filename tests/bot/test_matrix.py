@@ -13,7 +13,6 @@ from matplotlib.ft2font import FT2Font
 from PIL import Image
 
 from bot.dialogs.matrix import parse_month
-from bot.fake_bot_api import FakeUser
 from services.access import Role
 from services.files.charts import (
     STATE_COLOURS,
@@ -27,6 +26,7 @@ from services.files.charts import (
 from services.reports import ReportEntryInput, close_month, submit_report
 from services.tasks import TaskInput, import_tasks, tasks_of_year
 from services.unit_lookup import find_units
+from tests.bot.steps import join_coordinator
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld
 from tests.fakes.bot_api import record_errors
 
@@ -69,14 +69,10 @@ def seed_reports(world: BotWorld) -> None:
     close_month(world.uow(), OPERATOR, 2025, 1)
 
 
-async def coordinator(world: BotWorld) -> FakeUser:
-    return await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
-
-
 async def test_matrix_shows_the_last_month_due_by_default(world: BotWorld) -> None:
     errors = record_errors(world.app)
     seed_reports(world)
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/matrix")
     await world.step()
     text = next(t for t in world.texts(user) if "进展报送情况" in t)
@@ -90,7 +86,7 @@ async def test_matrix_shows_the_last_month_due_by_default(world: BotWorld) -> No
 
 async def test_matrix_of_a_closed_month_shows_late_and_missing(world: BotWorld) -> None:
     seed_reports(world)
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/matrix", "1")
     await world.step()
     text = next(t for t in world.texts(user) if "进展报送情况" in t)
@@ -101,7 +97,7 @@ async def test_matrix_of_a_closed_month_shows_late_and_missing(world: BotWorld) 
 
 async def test_matrix_of_a_month_not_yet_due(world: BotWorld) -> None:
     seed_reports(world)
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/matrix", "2025-03")
     await world.step()
     text = next(t for t in world.texts(user) if "进展报送情况" in t)
@@ -110,7 +106,7 @@ async def test_matrix_of_a_month_not_yet_due(world: BotWorld) -> None:
 
 async def test_the_picture_is_a_png_of_the_expected_size(world: BotWorld) -> None:
     seed_reports(world)
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/matrix")
     await world.step()
     [call] = world.server.calls("sendPhoto")
@@ -148,7 +144,7 @@ def _colour_at(image: Image.Image, row: int, month: int) -> tuple[int, int, int]
 async def test_without_tasks_no_unit_owes_a_report_and_no_picture_is_sent(
     world: BotWorld,
 ) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/matrix")
     await world.step()
     assert "还没有单位需要报送" in world.texts(user)[-1]
@@ -156,7 +152,7 @@ async def test_without_tasks_no_unit_owes_a_report_and_no_picture_is_sent(
 
 
 async def test_a_month_that_is_not_a_month_gets_the_usage(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     for arg in ("13", "abc", "2025-00"):
         user.send_command("/matrix", arg)
         await world.step()

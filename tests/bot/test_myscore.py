@@ -26,8 +26,9 @@ from services.year_data import (
     import_grades,
     import_values,
 )
-from tests.bot.test_rectify_dialog import draft, tap, unit_id, with_button
-from tests.bot.world import BotWorld
+from tests.bot.steps import everything, newest_with, tap
+from tests.bot.test_rectify_dialog import draft
+from tests.bot.world import BotWorld, unit_id
 
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="区发改局")
 # Names of other units that must never appear in a liaison's /myscore.
@@ -56,15 +57,6 @@ async def liaison(world: BotWorld) -> FakeUser:
     """A liaison of 店子镇 (dianzi) in a district with a year of data."""
     seed_year(world)
     return await world.join(1001, Role.LIAISON, "dianzi")
-
-
-def everything(world: BotWorld, user: FakeUser) -> str:
-    """All the text the bot sent the user, with button labels."""
-    parts = []
-    for message in world.server.messages_to(user.id):
-        parts.append(message.text or "")
-        parts.extend(label for label, _ in message.buttons)
-    return "\n".join(parts)
 
 
 async def test_nothing_is_shown_before_the_standings_are_published(
@@ -292,7 +284,7 @@ async def test_a_text_too_long_for_one_message_is_sent_in_pieces(world: BotWorld
     assert all(len(m.source_text or "") <= 4096 for m in new)
     assert new[-1].buttons and not new[0].buttons
     assert "59" * 60 in "".join(m.text or "" for m in new)
-    with_button(world, user, "🏠 返回总览")
+    newest_with(world, user, "🏠 返回总览")
 
 
 def test_split_text_cuts_at_line_ends_and_never_over_the_limit() -> None:

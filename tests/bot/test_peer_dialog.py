@@ -14,7 +14,8 @@ from bot.jobs import send_reminders
 from services.access import Role
 from services.plans import load_plan
 from services.standings import compute_standings
-from tests.bot.test_upload_dialog import XLSX, workbook
+from tests.bot.steps import send, tap
+from tests.bot.workbooks import XLSX, workbook
 from tests.bot.world import OPERATOR, BotWorld
 from tests.factories import plan_data
 from tests.fakes.bot_api import record_errors
@@ -27,25 +28,6 @@ def weigh_peers(world: BotWorld) -> None:
     data = plan_data(2025)
     data["work"]["year_end"] = {"sources": {"panel": 0.6, "peer": 0.4}}
     load_plan(world.uow(), OPERATOR, yaml.safe_dump(data, allow_unicode=True), "plan.yaml")
-
-
-async def send(world: BotWorld, user: FakeUser, text: str) -> None:
-    """Send a command and handle it."""
-    command, _, args = text.partition(" ")
-    user.send_command(command, args or None)
-    await world.step()
-
-
-async def tap(world: BotWorld, user: FakeUser, label: str, on: Any = None) -> None:
-    """Tap the newest button labelled `label` (on message `on` if given)."""
-    messages = [on] if on is not None else reversed(world.server.messages_to(user.id))
-    for message in messages:
-        for text, data in message.buttons:
-            if text == label and data is not None:
-                user.tap(message, data)
-                await world.step()
-                return
-    raise AssertionError(f"no button {label!r}")
 
 
 def card(world: BotWorld, user: FakeUser, unit: str) -> Any:

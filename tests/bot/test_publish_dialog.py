@@ -22,8 +22,8 @@ from services.results import decide_result, freeze_result, set_approver
 from services.sample_district import RATERS, sample_units
 from services.standings import compute_standings
 from templates import render
-from tests.bot.test_standings_view import coordinator, seed_scores, send
-from tests.bot.world import OPERATOR, BotWorld, bot_world
+from tests.bot.steps import choose, documents, join_coordinator, send
+from tests.bot.world import OPERATOR, BotWorld, bot_world, seed_scores
 from tests.fakes.bot_api import record_errors
 
 YEAR = 2025
@@ -44,7 +44,7 @@ class District:
 
     async def join(self) -> None:
         world = self.world
-        self.coordinator = await coordinator(world)
+        self.coordinator = await join_coordinator(world)
         self.zhang = await world.join(9301, Role.LIAISON, "dianzi", "张三")
         self.li = await world.join(9302, Role.LIAISON, "dianzi", "李四")
         self.wang = await world.join(9303, Role.LIAISON, "xiji", "王五")
@@ -70,20 +70,6 @@ def approve_year(world: BotWorld) -> None:
     decide_result(world.uow(), Actor(leader.id, Role.VIEWER, None, "刘区长"), YEAR, True)
 
 
-async def choose(world: BotWorld, user: FakeUser, label: str) -> BotMessage:
-    """Tap the button labelled `label` on the bot's last message; the bot's next message."""
-    message = world.last(user)
-    user.tap(message, message.callback_data(label))
-    await world.step()
-    answer: BotMessage = world.last(user)
-    return answer
-
-
-def documents(world: BotWorld, user: FakeUser) -> list[BotMessage]:
-    """The documents the bot sent the user."""
-    return [m for m in world.server.messages_to(user.id) if m.kind == "document"]
-
-
 def workbook_text(world: BotWorld, message: BotMessage) -> str:
     """Every cell's text of the workbook a document carries, and its sheet names."""
     data = world.server.file(message.raw["document"]["file_id"]).data
@@ -101,8 +87,8 @@ def workbook_text(world: BotWorld, message: BotMessage) -> str:
 async def publish_q1(world: BotWorld, user: FakeUser) -> BotMessage:
     """/publish, Q1, confirm; the bot's last message to the coordinator."""
     await send(world, user, "/publish")
-    await choose(world, user, "一季度")
-    return await choose(world, user, EARLY)
+    await choose(world, user, "coord.publish_period_Q1")
+    return await choose(world, user, "coord.publish_early_button")
 
 
 async def test_the_periods_begun_are_offered_then_a_confirmation_says_what_will_happen(
@@ -113,7 +99,7 @@ async def test_the_periods_begun_are_offered_then_a_confirmation_says_what_will_
     offer: BotMessage = world.last(user)
     assert (offer.text or "").startswith("公布 2025 年度哪一期的排名？")
     assert [label for label, _ in offer.buttons] == ["全年", "一季度", "取消"]  # 10 March
-    confirm = await choose(world, user, "一季度")
+    confirm = await choose(world, user, "coord.publish_period_Q1")
     assert (confirm.text or "").startswith(
         "即将公布 2025 年一季度排名（按截至 2025-03-10 10:00 的数据计算）"
     )
@@ -206,7 +192,7 @@ async def test_a_double_tap_on_publish_publishes_once(world: BotWorld, district:
     approve_year(world)
     user = district.coordinator
     await send(world, user, "/publish")
-    confirm = await choose(world, user, "全年")
+    confirm = await choose(world, user, "coord.publish_period_year")
     data = confirm.callback_data(EARLY)
     user.tap(confirm, data)
     second = user.tap(confirm, data)
@@ -221,8 +207,8 @@ async def test_cancel_publishes_nothing(world: BotWorld, district: District) -> 
     approve_year(world)
     user = district.coordinator
     await send(world, user, "/publish")
-    await choose(world, user, "全年")
-    answer = await choose(world, user, "取消")
+    await choose(world, user, "coord.publish_period_year")
+    answer = await choose(world, user, "coord.publish_cancel_button")
     assert answer.text == "已取消，没有公布。"
     assert year_publications(world.uow(), OPERATOR, YEAR) == []
     assert world.server.calls("sendDocument") == []
@@ -233,7 +219,7 @@ async def test_typed_text_at_the_confirmation_shows_it_again(
 ) -> None:
     user = district.coordinator
     await send(world, user, "/publish")
-    await choose(world, user, "一季度")
+    await choose(world, user, "coord.publish_period_Q1")
     user.send_text("好的")
     await world.step()
     assert world.last(user).text.startswith("即将公布 2025 年一季度排名")
@@ -243,22 +229,22 @@ async def test_typed_text_at_the_confirmation_shows_it_again(
 async def test_a_past_year_offers_every_period_and_a_year_without_plan_is_refused(
     world: BotWorld,
 ) -> None:
-    user = await coordinator(world)
-    await send(world, user, "/publish", "2024")
+    user = await join_coordinator(world)
+    await send(world, user, "/publish 2024")
     offer = world.last(user)
     assert [label for label, _ in offer.buttons] == [
         "全年", "一季度", "二季度", "三季度", "四季度", "取消",
     ]  # fmt: skip
-    answer = await choose(world, user, "全年")
+    answer = await choose(world, user, "coord.publish_period_year")
     assert "2024 年度还没有导入考核方案" in (answer.text or "")
     assert year_publications(world.uow(), OPERATOR, 2024) == []
 
 
 async def test_a_future_year_or_a_bad_argument_is_refused(world: BotWorld) -> None:
-    user = await coordinator(world)
-    await send(world, user, "/publish", "2026")
+    user = await join_coordinator(world)
+    await send(world, user, "/publish 2026")
     assert world.texts(user)[-1] == "2026 年度还没有开始，不能公布。"
-    await send(world, user, "/publish", "明年")
+    await send(world, user, "/publish 明年")
     assert world.texts(user)[-1].startswith("用法：/publish [年度]")
 
 
@@ -278,7 +264,7 @@ async def test_an_older_period_list_cannot_change_a_confirmation(
     user = district.coordinator
     await send(world, user, "/publish")
     periods: BotMessage = world.last(user)
-    await choose(world, user, "一季度")
+    await choose(world, user, "coord.publish_period_Q1")
     # Tapping the year on the list shown before: its buttons expired with the confirmation.
     user.tap(periods, periods.callback_data("全年"), strict=False)
     await world.step()
@@ -360,10 +346,10 @@ async def test_a_period_that_has_ended_is_confirmed_without_a_warning(
     world.clock.set(datetime(2025, 4, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     await send(world, user, "/publish")
     before = len(world.texts(user))
-    confirm = await choose(world, user, "一季度")
+    confirm = await choose(world, user, "coord.publish_period_Q1")
     assert len(world.texts(user)) == before + 1  # the confirmation alone
     assert [label for label, _ in confirm.buttons] == ["确认公布", "取消"]
     assert "还没有结束" not in (confirm.text or "")
-    await choose(world, user, "确认公布")
+    await choose(world, user, "coord.publish_confirm_button")
     publication = latest_publication(world.uow(), YEAR)
     assert publication is not None and publication.period == "Q1"

@@ -4,9 +4,7 @@ and bad input are refused without storing anything."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,8 +24,8 @@ from services.findings import (
     return_rectification,
 )
 from services.people import list_people
-from storage.repositories.year_data import YearUnits
-from tests.bot.world import OPERATOR, BotWorld, bot_world, new_application
+from tests.bot.steps import button_starting, newest_with, tap
+from tests.bot.world import OPERATOR, BotWorld, new_application, unit_id
 from tests.fakes.bot_api import record_errors, tiny_png
 
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="区发改局")
@@ -35,12 +33,6 @@ PDF = b"%PDF-1.4 fake rectification report"
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def unit_id(world: BotWorld, code: str) -> int:
-    """The id of a sample unit."""
-    with world.uow() as work:
-        return int(next(r.id for r in work.repository(YearUnits).rows() if r.code == code))
 
 
 def finding(
@@ -69,30 +61,6 @@ def liaison_actor(world: BotWorld, telegram_id: int) -> Actor:
 def rectifications(world: BotWorld, finding_id: int) -> list[RectificationView]:
     """The rectifications stored for a finding."""
     return finding_rectifications(world.uow(), COORDINATOR, finding_id)
-
-
-def with_button(world: BotWorld, user: FakeUser, label: str) -> BotMessage:
-    """The newest message to the user that offers a button labelled `label`."""
-    for message in reversed(world.server.messages_to(user.id)):
-        if any(text == label for text, _ in message.buttons):
-            return message
-    raise AssertionError(f"no button {label!r}; last: {world.texts(user)[-3:]}")
-
-
-def button_starting(world: BotWorld, user: FakeUser, prefix: str) -> tuple[BotMessage, str]:
-    """The newest message with a button whose label starts with `prefix`, and that label."""
-    for message in reversed(world.server.messages_to(user.id)):
-        for text, _ in message.buttons:
-            if text.startswith(prefix):
-                return message, text
-    raise AssertionError(f"no button starting {prefix!r}; last: {world.texts(user)[-3:]}")
-
-
-async def tap(world: BotWorld, user: FakeUser, label: str) -> None:
-    """Tap the newest button labelled `label` and let the bot answer."""
-    message = with_button(world, user, label)
-    user.tap(message, message.callback_data(label))
-    await world.step()
 
 
 async def pick(world: BotWorld, user: FakeUser, finding_id: int) -> None:
@@ -575,7 +543,7 @@ async def test_done_without_any_file_asks_for_evidence(world: BotWorld, liaison:
     liaison.send_photo(tiny_png())
     await world.step()
     await tap(world, liaison, "↩️ 删除最后一个")
-    message = with_button(world, liaison, "✅ 完成（0）")
+    message = newest_with(world, liaison, "✅ 完成（0）")
     liaison.tap(message, message.callback_data("✅ 完成（0）"))
     await world.step()
     assert "请至少发送一张照片或一个文档" in world.texts(liaison)[-2]
@@ -627,7 +595,7 @@ async def test_the_submit_button_cannot_submit_twice(world: BotWorld, liaison: F
     liaison.send_photo(tiny_png())
     await world.step()
     await tap(world, liaison, "✅ 完成（1）")
-    message = with_button(world, liaison, "✅ 提交")
+    message = newest_with(world, liaison, "✅ 提交")
     await tap(world, liaison, "✅ 提交")
     # The second tap left the phone before the first one's answer closed the message.
     query = liaison.tap(message, message.callback_data("✅ 提交"), strict=False)
@@ -638,13 +606,6 @@ async def test_the_submit_button_cannot_submit_twice(world: BotWorld, liaison: F
 
 
 # --- one complete flow through the real Updater ----------------------------------------------
-
-
-@pytest.fixture
-async def polling_world(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[BotWorld]:
-    """A bot world whose Application runs the real Updater (long polling over HTTP)."""
-    async with bot_world(sqlite_template, tmp_path, updater=True) as w:
-        yield w
 
 
 async def test_a_rectification_returned_and_resubmitted_through_the_real_updater(
@@ -681,11 +642,11 @@ async def test_a_rectification_returned_and_resubmitted_through_the_real_updater
             "✅ 完成（2）" in text for m in server.messages_to(user.id) for text, _ in m.buttons
         ))  # fmt: skip
         mark = count()
-        message = with_button(world, user, "✅ 完成（2）")
+        message = newest_with(world, user, "✅ 完成（2）")
         user.tap(message, message.callback_data("✅ 完成（2）"))
         await reply("请核对整改", after=mark)
         mark = count()
-        message = with_button(world, user, "✅ 提交")
+        message = newest_with(world, user, "✅ 提交")
         user.tap(message, message.callback_data("✅ 提交"))
         first_receipt = await reply("整改已提交", after=mark)
         assert f"ZG2025-{found.id:05d}-01" in (first_receipt.text or "")
@@ -707,11 +668,11 @@ async def test_a_rectification_returned_and_resubmitted_through_the_real_updater
             "✅ 完成（1）" in text for m in server.messages_to(user.id) for text, _ in m.buttons
         ))  # fmt: skip
         mark = count()
-        message = with_button(world, user, "✅ 完成（1）")
+        message = newest_with(world, user, "✅ 完成（1）")
         user.tap(message, message.callback_data("✅ 完成（1）"))
         await reply("重新提交", after=mark)
         mark = count()
-        message = with_button(world, user, "✅ 提交")
+        message = newest_with(world, user, "✅ 提交")
         user.tap(message, message.callback_data("✅ 提交"))
         second_receipt = await reply("整改已提交", after=mark)
         assert f"ZG2025-{found.id:05d}-02" in (second_receipt.text or "")

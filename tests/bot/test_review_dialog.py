@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from bot.fake_bot_api import BotMessage, FakeUser
+from bot.fake_bot_api import FakeUser
 from services.access import Actor, Role
 from services.errors import ServiceError
 from services.evidence import register_evidence
@@ -22,10 +22,10 @@ from services.findings import (
     return_rectification,
     submit_rectification,
 )
-from services.people import person_session
 from services.unit_lookup import find_units
 from storage.models import AuditEntry
-from tests.bot.world import OPERATOR, BotWorld
+from tests.bot.steps import labels, newest_with, tap
+from tests.bot.world import OPERATOR, BotWorld, actor_of, unit_id
 from tests.fakes.bot_api import tiny_png
 
 COORDINATOR = 500
@@ -34,19 +34,6 @@ LIAISON = 1001
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def actor_of(world: BotWorld, telegram_id: int) -> Actor:
-    """The actor behind a registered Telegram account."""
-    session = person_session(world.uow(), telegram_id)
-    assert session is not None
-    return session.actor
-
-
-def unit_id(world: BotWorld, code: str) -> int:
-    """The id of a unit by its code."""
-    [unit] = find_units(world.uow(), code)
-    return unit.id
 
 
 def add_finding(
@@ -110,26 +97,6 @@ def audit_count(world: BotWorld, action: str) -> int:
     with world.uow() as uow:
         query = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
         return int(uow.session.execute(query).scalar_one())
-
-
-def labels(world: BotWorld, user_id: int) -> list[str]:
-    """The button labels of the bot's last message to a user."""
-    return [label for label, _ in world.server.last_message_to(user_id).buttons]
-
-
-def newest_with(world: BotWorld, user: FakeUser, label: str) -> BotMessage:
-    """The newest message to the user with a button labelled `label`."""
-    for message in reversed(world.server.messages_to(user.id)):
-        if any(text == label for text, _ in message.buttons):
-            return message
-    raise AssertionError(f"no button {label!r} for user {user.id}")
-
-
-async def tap(world: BotWorld, user: FakeUser, label: str) -> None:
-    """Tap the newest button labelled `label`."""
-    message = newest_with(world, user, label)
-    user.tap(message, message.callback_data(label))
-    await world.step()
 
 
 async def people(world: BotWorld) -> tuple[FakeUser, FakeUser]:

@@ -10,7 +10,7 @@ import openpyxl
 from bot.fake_bot_api import FakeUser
 from services.access import Role
 from services.unit_report import write_year_report
-from tests.bot.test_upload_dialog import XLSX, values_rows, values_workbook
+from tests.bot.workbooks import XLSX, values_rows, values_workbook
 from tests.bot.world import BotWorld, bot_world
 from tests.fakes.bot_api import record_errors
 

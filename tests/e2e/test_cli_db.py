@@ -9,15 +9,12 @@ from pathlib import Path
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from typer.testing import CliRunner
 
 from cli.app import app
 from services import wiring
 from services.files.plan_file import default_plan_text
-from services.settings import get_settings
 from storage.migrate import MIGRATIONS
-
-runner = CliRunner()
+from tests.e2e.cli import clear_caches, pointed_at, runner
 
 
 def _head() -> str:
@@ -29,20 +26,11 @@ def _head() -> str:
     return head
 
 
-def _clear_caches() -> None:
-    get_settings.cache_clear()
-    wiring.database.cache_clear()
-
-
 @pytest.fixture
 def kaohe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The `kaohe` command on an SQLite file in a fresh folder; yields the folder."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KAOHE_DATABASE_URL", f"sqlite:///{tmp_path / 'kaohe.db'}")
-    _clear_caches()
-    yield tmp_path
-    wiring.database().dispose()
-    _clear_caches()
+    with pointed_at(monkeypatch, f"sqlite:///{tmp_path / 'kaohe.db'}", tmp_path):
+        yield tmp_path
 
 
 def _plan(folder: Path, year: int = 2025) -> Path:
@@ -137,11 +125,11 @@ def test_a_command_on_an_unreachable_database_exits_4_with_a_clear_message(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KAOHE_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/none")
-    _clear_caches()
+    clear_caches()
     try:
         result = runner.invoke(app, ["people", "list"])
     finally:
         wiring.database().dispose()
-        _clear_caches()
+        clear_caches()
     assert result.exit_code == 4
     assert "无法连接数据库" in result.output

@@ -7,15 +7,13 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from typer.testing import CliRunner
 
 from cli.app import app
 from services.file_scoring import ScoringFiles, score_files
 from services.files.plan_file import default_plan_text
 from services.sample_district import SampleFiles, write_sample
 from templates import render
-
-runner = CliRunner()
+from tests.e2e.cli import runner
 
 
 @pytest.fixture

@@ -4,65 +4,21 @@ and PostgreSQL: the standings from the database equal `kaohe score` on the same 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from typer.testing import CliRunner, Result
 
-from cli.app import app
-from services import wiring
-from services.access import Actor
 from services.files.plan_file import load_plan_file
 from services.files.reader import read_units
-from services.people import register_units
-from services.plans import load_plan
-from services.sample_district import SampleFiles, write_sample
-from services.settings import get_settings
+from services.sample_district import SampleFiles
 from services.standings import export_year_workbooks
 from storage.database import Database
 from storage.models import IndicatorValue, ValueSet
 from storage.unit_of_work import UnitOfWork
+from tests.e2e.cli import kaohe_cli
 from tests.e2e.test_full_year import build_year
 from tests.fixtures_workbooks import write_workbook
-
-runner = CliRunner()
-
-
-def _clear_caches() -> None:
-    get_settings.cache_clear()
-    wiring.database.cache_clear()
-
-
-@pytest.fixture
-def kaohe(
-    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Database]:
-    """The `kaohe` command pointed at the test database (of each kind)."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KAOHE_DATABASE_URL", database.url)
-    monkeypatch.setenv("KAOHE_LANGUAGE", "zh")
-    _clear_caches()
-    yield database
-    wiring.database().dispose()
-    _clear_caches()
-
-
-@pytest.fixture
-def sample(kaohe: Database, tmp_path: Path) -> SampleFiles:
-    """The sample district's files; its plan and units stored in the database."""
-    files = write_sample(tmp_path / "sample")
-    uow = UnitOfWork(kaohe)
-    load_plan(uow, Actor.operator(), files.plan.read_text(encoding="utf-8"), str(files.plan))
-    register_units(UnitOfWork(kaohe), Actor.operator(), read_units(files.units))
-    return files
-
-
-def kaohe_cli(*args: str) -> Result:
-    """Run `kaohe` with these arguments."""
-    return runner.invoke(app, list(args))
 
 
 def flat(text: str) -> str:
