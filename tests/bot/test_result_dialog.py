@@ -19,7 +19,7 @@ from services.year_data import record_grade
 from storage.repositories.year_data import YearUnits
 from storage.statuses import ResultStatus
 from templates import render
-from tests.bot.steps import choose, documents, join_coordinator, send
+from tests.bot.steps import choose, documents, join_coordinator, new_texts, send
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld, seed_scores
 
 YEAR = 2025
@@ -79,9 +79,9 @@ async def test_draft_returned_with_remarks_then_approved_then_published(world: B
         remarks="西集镇重点工作评价请复核",
     )
     # Publishing the year is refused while the result is not approved.
-    answers = await send(world, boss, "/publish")
-    await choose(world, boss, "coord.publish_period_year")
-    assert answers[-1] == render("errors.result_not_approved", "zh", year=YEAR, status="returned")
+    await send(world, boss, "/publish")
+    refused = await choose(world, boss, "coord.publish_period_year")
+    assert refused.text == render("errors.result_not_approved", "zh", year=YEAR, status="returned")
 
     await send(world, boss, "/result")
     await choose(world, boss, "result.refreeze_button")
@@ -125,9 +125,10 @@ async def test_changed_data_make_the_approved_result_stale_and_nothing_is_publis
     answers = await send(world, boss, "/result")
     text = "\n".join(answers)
     assert "⚠️" in text and "水泉镇（镇街）" in text
-    answers = await send(world, boss, "/publish")
+    before = len(world.texts(boss))
+    await send(world, boss, "/publish")
     await choose(world, boss, "coord.publish_period_year")
-    text = "\n".join(answers)
+    text = "\n".join(new_texts(world, boss, before))
     assert "水泉镇（镇街）" in text
     assert latest_publication(world.uow(), YEAR) is None
 
@@ -150,9 +151,9 @@ async def test_an_admin_closes_the_published_year_and_it_stays_readable(world: B
     admin = await world.join(9504, Role.ADMIN, None, "管理员")
     boss = await join_coordinator(world)
     chief = await leader(world)
-    answers = await send(world, admin, f"/close_year {YEAR}")
-    await choose(world, admin, "result.close_confirm_button")
-    assert answers[-1] == render("errors.year_close_unpublished", "zh", year=YEAR)
+    await send(world, admin, f"/close_year {YEAR}")
+    refused = await choose(world, admin, "result.close_confirm_button")
+    assert refused.text == render("errors.year_close_unpublished", "zh", year=YEAR)
     await send(world, boss, "/result")
     await choose(world, boss, "result.freeze_button")
     await choose(world, boss, "result.freeze_confirm_button")
@@ -171,7 +172,7 @@ async def test_an_admin_closes_the_published_year_and_it_stays_readable(world: B
 
     answers = await send(world, boss, f"/standings {YEAR}")
     assert answers[0] == render("coord.standings_preparing", "zh", year=YEAR)
-    answers = await send(world, boss, f"/result {YEAR}")
+    await send(world, boss, f"/result {YEAR}")
     await choose(world, boss, "result.refreeze_button")
     await choose(world, boss, "result.freeze_confirm_button")
     assert world.texts(boss)[-1] == render("errors.year_closed", "zh", year=YEAR)

@@ -45,6 +45,7 @@ from tests.fakes.bot_api import polling as run_polling
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPERATOR = Actor.operator("test")
+START = datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI)  # where a world's clock stands
 
 
 @dataclass
@@ -107,6 +108,24 @@ def seed(database: Database, clock: FixedClock, year: int = 2025) -> None:
     uow = UnitOfWork(database, clock)
     load_plan(uow, OPERATOR, default_plan_text(year), "default")
     register_units(uow, OPERATOR, sample_units())
+
+
+# Seeded copies of migrated templates, made once per test process (xdist workers each have
+# their own): seeding every world again cost as much as the rest of its set-up.
+_SEEDED: dict[Path, Path] = {}
+
+
+def _seeded(template: Path) -> Path:
+    """A copy of the migrated SQLite `template` with the sample district seeded at START."""
+    seeded = _SEEDED.get(template)
+    if seeded is None:
+        seeded = template.with_name(f"{template.stem}-seeded{template.suffix}")
+        shutil.copyfile(template, seeded)
+        database = open_database(f"sqlite:///{seeded}")
+        seed(database, FixedClock(START))
+        database.dispose()  # closing the last connection folds the WAL back into the file
+        _SEEDED[template] = seeded
+    return seeded
 
 
 def unit_id(world: BotWorld, code: str) -> int:
@@ -180,13 +199,14 @@ async def bot_world(
 ) -> AsyncIterator[BotWorld]:
     """A running world: database from the migrated template (or the empty, migrated database
     at `database_url`), the sample plan and units."""
+    clock = FixedClock(START)
     if database_url is None:
         path = folder / "kaohe.db"
-        shutil.copyfile(template, path)
-        database_url = f"sqlite:///{path}"
-    database = open_database(database_url)
-    clock = FixedClock(datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI))
-    seed(database, clock)
+        shutil.copyfile(_seeded(template), path)
+        database = open_database(f"sqlite:///{path}")
+    else:
+        database = open_database(database_url)
+        seed(database, clock)
     settings = Settings(
         data_dir=folder,
         telegram_bot_token="123:TEST",  # type: ignore[arg-type]
