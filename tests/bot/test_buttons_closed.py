@@ -9,6 +9,7 @@ from bot.fake_bot_api import FakeUser
 from bot.fake_bot_api.models import BotMessage
 from templates import render
 from tests.bot.world import BotWorld, seed_a_task
+from tests.texts import said, text_of
 
 pytestmark = pytest.mark.usefixtures("no_handler_errors")
 
@@ -35,13 +36,14 @@ async def test_a_used_message_shows_the_choice_and_no_buttons(
     await world.step()
     closed = now_(world, liaison, intro)
     assert closed.buttons == []
-    assert closed.text == f"{intro.text}\n\n{render('dialog.chosen', 'zh', choice='📝 逐项填写')}"
+    chosen = render("dialog.chosen", "zh", choice=text_of("monthly.fill_button"))
+    assert closed.text == f"{intro.text}\n\n{chosen}"
     status = world.last(liaison)  # the next step is live
     assert "任务 1/1" in status.text and status.buttons
     liaison.tap(status, status.callback_data("正常推进"))
     await world.step()
     assert now_(world, liaison, status).buttons == []
-    assert now_(world, liaison, status).text.endswith("👉 已选：正常推进")
+    assert now_(world, liaison, status).text.endswith(said("dialog.chosen", choice="正常推进"))
 
 
 async def test_an_expired_message_loses_its_buttons_when_tapped(

@@ -17,6 +17,7 @@ from tests.bot.test_rectify_dialog import draft, finding, pick
 from tests.bot.workbooks import XLSX, values_workbook
 from tests.bot.world import BotWorld
 from tests.fakes.bot_api import record_errors, tiny_png
+from tests.texts import said
 
 EXE = b"MZ\x90\x00\x03" + b"\x00" * 55 + b"\x40\x00\x00\x00PE\x00\x00" + b"\x00" * 64
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 64
@@ -74,7 +75,7 @@ async def test_cancelling_on_the_summary_removes_the_collected_files(world: BotW
     assert len(stored(world)) == 2 and len(archived(world)) == 2
     await tap(world, liaison, "✅ 完成（2）")
     await tap(world, liaison, "✖️ 取消")
-    assert "已取消" in world.texts(liaison)[-1]
+    assert said("rectify.cancelled") in world.texts(liaison)[-1]
     assert stored(world) == []
     assert archived(world) == []
 

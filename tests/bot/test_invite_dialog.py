@@ -12,6 +12,7 @@ from services.people import list_people
 from storage.models import Invite
 from tests.bot.steps import labels, tap
 from tests.bot.world import OPERATOR, BotWorld
+from tests.texts import said, text_of
 
 COORDINATOR = 500
 
@@ -28,15 +29,34 @@ async def test_a_coordinator_invites_a_liaison_for_a_unit_and_the_link_works(
     coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
     coordinator.send_command("/invite")
     await world.step()
-    assert labels(world, COORDINATOR) == ["联络员", "协调员", "评价人", "查看人"]
+    assert labels(world, COORDINATOR) == [
+        text_of("people.role_liaison"),
+        text_of("people.role_coordinator"),
+        text_of("people.role_rater"),
+        text_of("people.role_viewer"),
+    ]
     await tap(world, coordinator, "联络员")
     coordinator.send_text("店子")
     await world.step()
-    assert labels(world, COORDINATOR) == ["1 天", "7 天（默认）", "30 天"]
+    assert labels(world, COORDINATOR) == [
+        text_of("coord.invite_expiry_button", days=1, default=False),
+        text_of("coord.invite_expiry_button", days=7, default=True),
+        text_of("coord.invite_expiry_button", days=30, default=False),
+    ]
     assert "店子镇" in world.texts(coordinator)[-1]
     await tap(world, coordinator, "7 天（默认）")
     issued, forward = world.texts(coordinator)[-2:]
-    assert "联络员邀请（店子镇）" in issued and "2025-03-17 10:00" in issued
+    assert (
+        said(
+            "coord.invite_issued",
+            role="联络员",
+            unit="店子镇",
+            expires="2025-03-17 10:00",
+            has_link=True,
+        )
+        in issued
+        and "2025-03-17 10:00" in issued
+    )
     match = re.search(r"https://t\.me/kaohe_test_bot\?start=(\S+)", forward)
     assert match is not None
     code = match.group(1)
@@ -60,10 +80,21 @@ async def test_a_unit_name_matching_several_units_offers_the_candidates(world: B
     await world.step()
     candidates = labels(world, COORDINATOR)
     assert "西集镇" in candidates and "店子镇" in candidates
-    assert "多个单位" in world.texts(coordinator)[-1]
+    assert (
+        said("coord.finding_unit_several", query="镇", more=True) in world.texts(coordinator)[-1]
+    )
     await tap(world, coordinator, "西集镇")
     await tap(world, coordinator, "30 天")
-    assert "联络员邀请（西集镇）" in world.texts(coordinator)[-2]
+    assert (
+        said(
+            "coord.invite_issued",
+            role="联络员",
+            unit="西集镇",
+            expires="2025-04-09 10:00",
+            has_link=True,
+        )
+        in world.texts(coordinator)[-2]
+    )
     assert "2025-04-09 10:00" in world.texts(coordinator)[-2]
     assert invite_count(world) == 2  # the coordinator's own, and this one
 
@@ -77,7 +108,7 @@ async def test_a_unit_name_matching_nothing_is_said_so_and_can_be_typed_again(
     await tap(world, coordinator, "联络员")
     coordinator.send_text("火星办事处")
     await world.step()
-    assert "没有找到与“火星办事处”相符的单位" in world.texts(coordinator)[-1]
+    assert said("coord.finding_unit_none", query="火星办事处") in world.texts(coordinator)[-1]
     assert invite_count(world) == 1
     coordinator.send_text("xiji")
     await world.step()
@@ -95,7 +126,7 @@ async def test_a_rater_invite_needs_no_unit_and_uses_the_configured_username(
     await tap(world, coordinator, "1 天")
     forward = world.texts(coordinator)[-1]
     assert "https://t.me/shanting_kaohe_bot?start=" in forward
-    assert "评价人" in world.texts(coordinator)[-2]
+    assert text_of("people.role_rater") in world.texts(coordinator)[-2]
 
 
 async def test_without_any_username_the_code_line_is_given(
@@ -114,7 +145,16 @@ async def test_without_any_username_the_code_line_is_given(
     await tap(world, coordinator, "查看人")
     await tap(world, coordinator, "7 天（默认）")
     issued, forward = world.texts(coordinator)[-2:]
-    assert "没有链接" in issued
+    assert (
+        said(
+            "coord.invite_issued",
+            role="查看人",
+            unit=None,
+            expires="2025-03-17 10:00",
+            has_link=False,
+        )
+        in issued
+    )
     assert "t.me" not in forward and "/start " in forward
 
 
@@ -122,10 +162,19 @@ async def test_only_an_admin_is_offered_the_admin_role(world: BotWorld) -> None:
     admin = await world.join(900, Role.ADMIN, None, "管理员")
     admin.send_command("/invite")
     await world.step()
-    assert labels(world, 900)[-1] == "管理员"
+    assert labels(world, 900)[-1] == text_of("people.role_admin")
     await tap(world, admin, "管理员")
     await tap(world, admin, "7 天（默认）")
-    assert "管理员邀请" in world.texts(admin)[-2]
+    assert (
+        said(
+            "coord.invite_issued",
+            role="管理员",
+            unit=None,
+            expires="2025-03-17 10:00",
+            has_link=True,
+        )
+        in world.texts(admin)[-2]
+    )
 
 
 async def test_a_forged_admin_choice_from_a_coordinator_is_refused(world: BotWorld) -> None:
@@ -142,7 +191,12 @@ async def test_a_forged_admin_choice_from_a_coordinator_is_refused(world: BotWor
     payload = world.deps.signer.dump(Payload("invite", state.version, "r", "admin"))
     coordinator.tap(world.last(coordinator), payload, strict=False)
     await world.step()
-    assert labels(world, COORDINATOR) == ["联络员", "协调员", "评价人", "查看人"]
+    assert labels(world, COORDINATOR) == [
+        text_of("people.role_liaison"),
+        text_of("people.role_coordinator"),
+        text_of("people.role_rater"),
+        text_of("people.role_viewer"),
+    ]
     assert invite_count(world) == 1
 
 
@@ -158,6 +212,9 @@ async def test_invite_is_refused_to_liaisons_raters_viewers_and_strangers(
         user.send_command("/invite")
     await world.step()
     for user in (liaison, rater, viewer):
-        assert "无法使用" in world.texts(user)[-1] or "不能" in world.texts(user)[-1]
-    assert "邀请链接" in world.texts(stranger)[-1]
+        assert (
+            "无法使用" in world.texts(user)[-1]
+            or said("common.not_for_your_role") in world.texts(user)[-1]
+        )
+    assert said("common.unknown_account") in world.texts(stranger)[-1]
     assert invite_count(world) == before

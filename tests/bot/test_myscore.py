@@ -29,6 +29,7 @@ from services.year_data import (
 from tests.bot.steps import everything, newest_with, tap
 from tests.bot.test_rectify_dialog import draft
 from tests.bot.world import BotWorld, unit_id
+from tests.texts import said, text_of
 
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="区发改局")
 # Names of other units that must never appear in a liaison's /myscore.
@@ -64,7 +65,7 @@ async def test_nothing_is_shown_before_the_standings_are_published(
 ) -> None:
     liaison.send_command("/myscore")
     await world.step()
-    assert "2025 年度的考核排名还没有公布" in world.texts(liaison)[-1]
+    assert said("myscore.not_published", year=2025) in world.texts(liaison)[-1]
     assert draft(world, 1001, "myscore") is None
 
 
@@ -81,10 +82,10 @@ async def test_the_overview_shows_total_rank_tier_and_blocks(
     assert "等级：" in text and "发展成效指标：" in text and "重点工作：" in text
     assert "加分：60.00" in text and "加分已达上限" in text  # the sample claims seven
     assert [label for label, _ in overview.buttons] == [
-        "📊 发展成效指标（12 项）",
-        "📋 重点工作",
-        "📋 基础工作",
-        "➕ 加分",
+        text_of("myscore.indicators_button", count=12),
+        text_of("myscore.item_button", name="重点工作"),
+        text_of("myscore.item_button", name="基础工作"),
+        text_of("myscore.bonus_button"),
     ]
     assert not any(name in everything(world, liaison) for name in OTHERS)
 
@@ -179,7 +180,11 @@ async def test_a_department_has_no_indicators(world: BotWorld) -> None:
     overview = world.last(user)
     assert "开发区和部门组第" in (overview.text or "") and "共 13 个单位" in (overview.text or "")
     assert "发展成效指标" not in (overview.text or "")
-    assert [label for label, _ in overview.buttons] == ["📋 重点工作", "📋 基础工作", "➕ 加分"]
+    assert [label for label, _ in overview.buttons] == [
+        text_of("myscore.item_button", name="重点工作"),
+        text_of("myscore.item_button", name="基础工作"),
+        text_of("myscore.bonus_button"),
+    ]
 
 
 async def test_a_newer_publication_is_noticed_at_the_next_tap(
@@ -191,7 +196,7 @@ async def test_a_newer_publication_is_noticed_at_the_next_tap(
     world.clock.advance(hours=2)
     publish_standings(world.uow(), COORDINATOR, 2025)
     await tap(world, liaison, "➕ 加分")
-    assert "刚刚更新" in world.texts(liaison)[-2]
+    assert said("myscore.republished") in world.texts(liaison)[-2]
     assert "2025-03-10 12:00" in world.texts(liaison)[-1]
 
 
@@ -203,7 +208,7 @@ async def test_a_withdrawn_publication_is_no_longer_shown(
     await world.step()
     withdraw_publication(world.uow(), COORDINATOR, view.id)
     await tap(world, liaison, "📋 重点工作")
-    assert "还没有公布" in world.texts(liaison)[-1]
+    assert said("myscore.not_published", year=2025) in world.texts(liaison)[-1]
     assert draft(world, 1001, "myscore") is None
 
 
@@ -234,7 +239,7 @@ async def test_text_while_looking_shows_the_overview_again(
     await world.step()
     liaison.send_text("排名怎么算的")
     await world.step()
-    assert "请点按下面的按钮" in world.texts(liaison)[-2]
+    assert said("dialog.use_buttons") in world.texts(liaison)[-2]
     assert "2025 年度考核得分" in world.texts(liaison)[-1]
 
 
@@ -253,10 +258,10 @@ async def test_another_year_or_a_bad_year_is_answered(world: BotWorld, liaison: 
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore", "2024")
     await world.step()
-    assert "2024 年度的考核排名还没有公布" in world.texts(liaison)[-1]
+    assert said("myscore.not_published", year=2024) in world.texts(liaison)[-1]
     liaison.send_command("/myscore", "去年")
     await world.step()
-    assert "不是年份" in world.texts(liaison)[-1]
+    assert said("myscore.bad_year", value="去年") in world.texts(liaison)[-1]
 
 
 @pytest.mark.parametrize("role", [Role.RATER, Role.VIEWER, Role.COORDINATOR])
@@ -265,7 +270,7 @@ async def test_other_roles_cannot_use_myscore(world: BotWorld, role: Role) -> No
     user = await world.join(2001, role, None, "王五")
     user.send_command("/myscore")
     await world.step()
-    assert "您的角色不能使用这个功能" in world.texts(user)[-1]
+    assert said("common.not_for_your_role") in world.texts(user)[-1]
 
 
 async def test_a_text_too_long_for_one_message_is_sent_in_pieces(world: BotWorld) -> None:

@@ -25,6 +25,7 @@ from templates import render
 from tests.bot.steps import choose, documents, join_coordinator, send
 from tests.bot.world import OPERATOR, BotWorld, bot_world, seed_scores
 from tests.fakes.bot_api import record_errors
+from tests.texts import said, text_of
 
 YEAR = 2025
 EARLY = render("coord.publish_early_button", "zh")
@@ -98,7 +99,11 @@ async def test_the_periods_begun_are_offered_then_a_confirmation_says_what_will_
     await send(world, user, "/publish")
     offer: BotMessage = world.last(user)
     assert (offer.text or "").startswith("公布 2025 年度哪一期的排名？")
-    assert [label for label, _ in offer.buttons] == ["全年", "一季度", "取消"]  # 10 March
+    assert [label for label, _ in offer.buttons] == [
+        text_of("coord.publish_period_year"),
+        text_of("coord.publish_period_Q1"),
+        text_of("coord.publish_cancel_button"),
+    ]  # 10 March
     confirm = await choose(world, user, "coord.publish_period_Q1")
     assert (confirm.text or "").startswith(
         "即将公布 2025 年一季度排名（按截至 2025-03-10 10:00 的数据计算）"
@@ -111,7 +116,10 @@ async def test_the_periods_begun_are_offered_then_a_confirmation_says_what_will_
         "coord.publish_early_warning", "zh", year=2025, period="一季度", last="2025-03-31", days=21
     )
     assert warning == expected.replace("<b>", "").replace("</b>", "")
-    assert [label for label, _ in confirm.buttons] == [EARLY, "取消"]
+    assert [label for label, _ in confirm.buttons] == [
+        EARLY,
+        text_of("coord.publish_cancel_button"),
+    ]
     assert latest_publication(world.uow(), YEAR) is None  # nothing yet
     assert documents(world, district.zhang) == []
 
@@ -149,7 +157,7 @@ async def test_each_units_liaisons_receive_only_their_own_units_report(
         t.startswith("已公布 2025 年一季度排名（截至 2025-03-10 10:00）。正在向各单位联络员")
         for t in texts
     )
-    assert "发送完毕：4 个单位的 5 名联络员已收到本单位的考核评价报告。" in texts[-1]
+    assert said("coord.publish_done", units=4, reached=5, not_reached=0) in texts[-1]
     assert "没有联络员的单位（19 个）：北庄镇、城头镇" in texts[-1]
     assert "未能送达" not in texts[-1]
 
@@ -173,9 +181,9 @@ async def test_a_liaison_who_blocked_the_bot_is_reported_and_the_others_still_re
     for liaison in (district.zhang, district.li, district.wang, district.tom):
         assert len(documents(world, liaison)) == 1
     summary = world.texts(district.coordinator)[-1]
-    assert "发送完毕：3 个单位的 4 名联络员已收到本单位的考核评价报告。" in summary
-    assert "未能送达 1 人（见下）" in summary
-    assert "• 赵六（桑村镇）：已屏蔽机器人" in summary
+    assert said("coord.publish_done", units=3, reached=4, not_reached=1) in summary
+    assert said("coord.publish_done", units=3, reached=4, not_reached=1) in summary
+    assert said("coord.publish_blocked", name="赵六", unit="桑村镇") in summary
     assert latest_publication(world.uow(), YEAR) is not None
 
 
@@ -185,7 +193,10 @@ async def test_a_deactivated_liaison_receives_nothing(world: BotWorld, district:
     await publish_q1(world, district.coordinator)
     assert documents(world, district.li) == []
     assert len(documents(world, district.zhang)) == 1
-    assert "4 个单位的 4 名联络员" in world.texts(district.coordinator)[-1]
+    assert (
+        said("coord.publish_done", units=4, reached=4, not_reached=0)
+        in world.texts(district.coordinator)[-1]
+    )
 
 
 async def test_a_double_tap_on_publish_publishes_once(world: BotWorld, district: District) -> None:
@@ -199,7 +210,7 @@ async def test_a_double_tap_on_publish_publishes_once(world: BotWorld, district:
     await world.step()
     assert len(year_publications(world.uow(), OPERATOR, YEAR)) == 1
     answer = world.server.answer_to(second)
-    assert answer is not None and answer.text == "这个按钮已过期。"
+    assert answer is not None and answer.text == text_of("common.button_expired")
     assert len(documents(world, district.zhang)) == 1
 
 
@@ -209,7 +220,7 @@ async def test_cancel_publishes_nothing(world: BotWorld, district: District) -> 
     await send(world, user, "/publish")
     await choose(world, user, "coord.publish_period_year")
     answer = await choose(world, user, "coord.publish_cancel_button")
-    assert answer.text == "已取消，没有公布。"
+    assert answer.text == said("coord.publish_cancelled")
     assert year_publications(world.uow(), OPERATOR, YEAR) == []
     assert world.server.calls("sendDocument") == []
 
@@ -232,18 +243,20 @@ async def test_a_past_year_offers_every_period_and_a_year_without_plan_is_refuse
     user = await join_coordinator(world)
     await send(world, user, "/publish 2024")
     offer = world.last(user)
+    periods = ("year", "Q1", "Q2", "Q3", "Q4")
     assert [label for label, _ in offer.buttons] == [
-        "全年", "一季度", "二季度", "三季度", "四季度", "取消",
-    ]  # fmt: skip
+        *(text_of(f"coord.publish_period_{period}") for period in periods),
+        text_of("coord.publish_cancel_button"),
+    ]
     answer = await choose(world, user, "coord.publish_period_year")
-    assert "2024 年度还没有导入考核方案" in (answer.text or "")
+    assert said("errors.no_plan", year=2024) in (answer.text or "")
     assert year_publications(world.uow(), OPERATOR, 2024) == []
 
 
 async def test_a_future_year_or_a_bad_argument_is_refused(world: BotWorld) -> None:
     user = await join_coordinator(world)
     await send(world, user, "/publish 2026")
-    assert world.texts(user)[-1] == "2026 年度还没有开始，不能公布。"
+    assert world.texts(user)[-1] == said("coord.publish_future_year", year=2026)
     await send(world, user, "/publish 明年")
     assert world.texts(user)[-1].startswith("用法：/publish [年度]")
 
@@ -287,8 +300,8 @@ async def test_a_unit_whose_report_fails_is_reported_and_the_others_still_receiv
     assert documents(world, district.wang) == []
     assert len(documents(world, district.zhang)) == 1
     summary = world.texts(district.coordinator)[-1]
-    assert "• 西集镇：考核评价报告没能生成，未发送" in summary
-    assert "3 个单位的 4 名联络员" in summary
+    assert said("coord.publish_report_failed", unit="西集镇") in summary
+    assert said("coord.publish_done", units=3, reached=4, not_reached=0) in summary
 
 
 async def test_publishing_through_the_real_updater_delivers_the_reports(
@@ -348,7 +361,10 @@ async def test_a_period_that_has_ended_is_confirmed_without_a_warning(
     before = len(world.texts(user))
     confirm = await choose(world, user, "coord.publish_period_Q1")
     assert len(world.texts(user)) == before + 1  # the confirmation alone
-    assert [label for label, _ in confirm.buttons] == ["确认公布", "取消"]
+    assert [label for label, _ in confirm.buttons] == [
+        text_of("coord.publish_confirm_button"),
+        text_of("coord.publish_cancel_button"),
+    ]
     assert "还没有结束" not in (confirm.text or "")
     await choose(world, user, "coord.publish_confirm_button")
     publication = latest_publication(world.uow(), YEAR)

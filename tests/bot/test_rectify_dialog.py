@@ -27,6 +27,7 @@ from services.people import list_people
 from tests.bot.steps import button_starting, newest_with, tap
 from tests.bot.world import OPERATOR, BotWorld, new_application, unit_id
 from tests.fakes.bot_api import record_errors, tiny_png
+from tests.texts import said
 
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="区发改局")
 PDF = b"%PDF-1.4 fake rectification report"
@@ -165,7 +166,7 @@ async def test_photos_sent_before_the_measures_are_kept(
     liaison.send_photo(tiny_png())
     await world.step()
     await tap(world, liaison, "✅ 完成（1）")
-    assert "请先用文字说明整改措施" in world.texts(liaison)[-2]
+    assert said("rectify.text_first") in world.texts(liaison)[-2]
     liaison.send_text("已整改到位")
     await world.step()
     await tap(world, liaison, "✅ 完成（1）")
@@ -237,7 +238,7 @@ async def test_cancel_on_the_summary_stores_nothing(world: BotWorld, liaison: Fa
     await world.step()
     await tap(world, liaison, "✅ 完成（1）")
     await tap(world, liaison, "✖️ 取消")
-    assert "已取消" in world.texts(liaison)[-1]
+    assert said("rectify.cancelled") in world.texts(liaison)[-1]
     assert rectifications(world, found.id) == []
     assert draft(world, 1001) is None
 
@@ -341,7 +342,7 @@ async def test_a_signed_button_naming_another_units_finding_is_refused(
     forged = world.deps.signer.dump(Payload("rectify", state.version, "f", str(theirs.id)))
     liaison.tap(listing, forged, strict=False)
     await world.step()
-    assert "您只能为本单位办理此事项" in world.texts(liaison)[-2]
+    assert said("errors.not_your_unit") in world.texts(liaison)[-2]
     assert f"#{mine.id}" in world.texts(liaison)[-1]  # the list again
     after = draft(world, 1001)
     assert (after.step, after.data) == ("pick", {"page": 0})
@@ -379,7 +380,7 @@ async def test_the_button_handler_refuses_another_units_finding(
     finally:
         del dialog.button
     assert handled == [("f", str(theirs.id))]
-    assert "您只能为本单位办理此事项" in world.texts(liaison)[-2]
+    assert said("errors.not_your_unit") in world.texts(liaison)[-2]
     assert draft(world, 1001).data == {"page": 0}
     assert rectifications(world, theirs.id) == []
 
@@ -391,7 +392,7 @@ async def test_a_typed_number_of_another_units_finding_is_refused(
     theirs = finding(world, code="xiji")
     liaison.send_command("/rectify", str(theirs.id))
     await world.step()
-    assert "您只能为本单位办理此事项" in world.texts(liaison)[-2]
+    assert said("errors.not_your_unit") in world.texts(liaison)[-2]
     assert draft(world, 1001).step == "pick"
 
 
@@ -399,10 +400,10 @@ async def test_an_unknown_finding_number_is_answered(world: BotWorld, liaison: F
     finding(world)
     liaison.send_command("/rectify", "9999")
     await world.step()
-    assert "找不到该问题（编号 9999）" in world.texts(liaison)[-2]
+    assert said("errors.finding_not_found", finding_id=9999) in world.texts(liaison)[-2]
     liaison.send_command("/rectify", "abc")
     await world.step()
-    assert "不是问题编号" in world.texts(liaison)[-2]
+    assert said("rectify.bad_number", value="abc") in world.texts(liaison)[-2]
 
 
 async def test_a_finding_already_submitted_cannot_be_picked_again(
@@ -413,7 +414,10 @@ async def test_a_finding_already_submitted_cannot_be_picked_again(
     finding(world, description="另一个问题")
     liaison.send_command("/rectify", str(found.id))
     await world.step()
-    assert "已提交整改、正在审核" in world.texts(liaison)[-2]
+    assert (
+        said("errors.finding_not_awaiting_rectification", status="submitted")
+        in world.texts(liaison)[-2]
+    )
     assert len(rectifications(world, found.id)) == 1
 
 
@@ -439,7 +443,10 @@ async def test_a_finding_accepted_while_the_summary_was_open_is_not_submitted_ag
     receipt = submit_rectification(world.uow(), liaison_actor(world, other.id), found.id, "已整改")
     accept_rectification(world.uow(), COORDINATOR, receipt.rectification_id)
     await tap(world, liaison, "✅ 提交")
-    assert "已整改销号" in world.texts(liaison)[-1]
+    assert (
+        said("errors.finding_not_awaiting_rectification", status="accepted")
+        in world.texts(liaison)[-1]
+    )
     assert len(rectifications(world, found.id)) == 2
     assert draft(world, 1001) is None
 
@@ -450,7 +457,7 @@ async def test_other_roles_cannot_use_rectify(world: BotWorld, role: Role) -> No
     user = await world.join(2001, role, None, "王五")
     user.send_command("/rectify")
     await world.step()
-    assert "您的角色不能使用这个功能" in world.texts(user)[-1]
+    assert said("common.not_for_your_role") in world.texts(user)[-1]
 
 
 async def test_a_deactivated_liaison_gets_nothing(world: BotWorld, liaison: FakeUser) -> None:
@@ -460,7 +467,7 @@ async def test_a_deactivated_liaison_gets_nothing(world: BotWorld, liaison: Fake
     deactivate_person(world.uow(), OPERATOR, liaison_actor(world, 1001).person_id or 0)
     liaison.send_command("/rectify")
     await world.step()
-    assert "邀请链接" in world.texts(liaison)[-1]
+    assert said("common.unknown_account") in world.texts(liaison)[-1]
     assert f"#{found.id}" not in world.texts(liaison)[-1]
 
 
@@ -480,7 +487,7 @@ async def test_empty_measures_are_refused(world: BotWorld, liaison: FakeUser) ->
     await at_measures(world, liaison)
     liaison.send_text("   ")
     await world.step()
-    assert "整改措施不能为空" in world.texts(liaison)[-2]
+    assert said("rectify.text_empty") in world.texts(liaison)[-2]
     assert draft(world, 1001).step == "measures"
 
 
@@ -488,7 +495,7 @@ async def test_measures_over_the_limit_are_refused(world: BotWorld, liaison: Fak
     await at_measures(world, liaison)
     liaison.send_text("很" * 2001)
     await world.step()
-    assert "2001 字" in world.texts(liaison)[-1]
+    assert said("rectify.text_too_long", length=2001, max=2000) in world.texts(liaison)[-1]
     assert draft(world, 1001).data.get("text") is None
     liaison.send_text("很" * 2000)
     await world.step()
@@ -503,7 +510,7 @@ async def test_text_where_a_button_is_expected_shows_the_step_again(
     await world.step()
     liaison.send_text("第一个")
     await world.step()
-    assert "请点按下面的按钮" in world.texts(liaison)[-2]
+    assert said("dialog.use_buttons") in world.texts(liaison)[-2]
     assert f"#{found.id}" in world.texts(liaison)[-1]
     assert draft(world, 1001).step == "pick"
 
@@ -519,7 +526,11 @@ async def test_a_sticker_or_voice_mid_dialog_keeps_the_draft(
     liaison.send_voice()
     await world.step()
     texts = world.texts(liaison)
-    assert "贴纸" in texts[-4] and "佐证材料" in texts[-3] and "佐证材料" in texts[-1]
+    assert (
+        said("common.message_kind_not_used") in texts[-4]
+        and said("rectify.ask_evidence", count=0) in texts[-3]
+        and said("rectify.ask_evidence", count=0) in texts[-1]
+    )
     after = draft(world, 1001)
     assert (after.step, after.data) == (before.step, before.data)
 
@@ -532,7 +543,7 @@ async def test_text_at_the_evidence_step_asks_for_files(
     await world.step()
     liaison.send_text("照片稍后发")
     await world.step()
-    assert "这一步请发送照片或文档" in world.texts(liaison)[-2]
+    assert said("rectify.evidence_wants_files") in world.texts(liaison)[-2]
     assert draft(world, 1001).data["text"] == "已整改"
 
 
@@ -546,7 +557,7 @@ async def test_done_without_any_file_asks_for_evidence(world: BotWorld, liaison:
     message = newest_with(world, liaison, "✅ 完成（0）")
     liaison.tap(message, message.callback_data("✅ 完成（0）"))
     await world.step()
-    assert "请至少发送一张照片或一个文档" in world.texts(liaison)[-2]
+    assert said("rectify.need_evidence") in world.texts(liaison)[-2]
     assert draft(world, 1001).step == "evidence"
 
 
@@ -558,7 +569,7 @@ async def test_a_file_of_another_kind_is_refused_and_the_step_stays(
     await world.step()
     liaison.send_document(b"PK zip", "材料.zip", "application/zip")
     await world.step()
-    assert "不能作为佐证材料" in world.texts(liaison)[-2]
+    assert said("common.file_kind_not_accepted") in world.texts(liaison)[-2]
     assert draft(world, 1001).data.get("files") is None
 
 
@@ -571,7 +582,7 @@ async def test_a_file_at_the_summary_is_not_taken(world: BotWorld, liaison: Fake
     await tap(world, liaison, "✅ 完成（1）")
     liaison.send_photo(tiny_png(8, 8))
     await world.step()
-    assert "这一步不需要文件" in world.texts(liaison)[-2]
+    assert said("dialog.no_file_here") in world.texts(liaison)[-2]
     assert len(draft(world, 1001).data["files"]) == 1
 
 
@@ -581,7 +592,7 @@ async def test_an_edited_message_is_not_read_again(world: BotWorld, liaison: Fak
     await world.step()
     liaison.edit_text(sent["message_id"], "改过的")
     await world.step()
-    assert "修改已发送的消息不会被读取" in world.texts(liaison)[-1]
+    assert said("common.edits_not_read") in world.texts(liaison)[-1]
     assert draft(world, 1001).data["text"] == "初稿"
 
 

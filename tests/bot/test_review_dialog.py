@@ -27,6 +27,7 @@ from storage.models import AuditEntry
 from tests.bot.steps import labels, newest_with, tap
 from tests.bot.world import OPERATOR, BotWorld, actor_of, unit_id
 from tests.fakes.bot_api import tiny_png
+from tests.texts import said, text_of
 
 COORDINATOR = 500
 SECOND_COORDINATOR = 501
@@ -126,13 +127,22 @@ async def test_a_rectification_comes_with_its_evidence_and_accepting_tells_the_l
     card = world.texts(coordinator)[-1]
     assert "店子镇" in card and "安全生产台账不全" in card and "建立月检制度" in card
     assert "3 张照片、1 个文件" in card and "第 1/1 项" in card and "期限内" in card
-    assert labels(world, COORDINATOR) == ["✅ 通过", "↩️ 退回", "下一项 ▶"]
+    assert labels(world, COORDINATOR) == [
+        text_of("coord.review_accept_button"),
+        text_of("coord.review_return_button"),
+        text_of("coord.review_next_button"),
+    ]
     await tap(world, coordinator, "✅ 通过")
     assert get_finding(world.uow(), OPERATOR, finding).status == "accepted"
     assert "整改已通过" in world.texts(liaison)[-1]
     texts = world.texts(coordinator)
-    assert "已通过 店子镇 的整改" in texts[-2] and "已通知该单位 1 名联络员" in texts[-2]
-    assert "没有待审核" in texts[-1]
+    assert (
+        said("coord.review_accepted", unit="店子镇", receipt="ZG2025-00001-01", told=1)
+        in texts[-2]
+        and said("coord.review_accepted", unit="店子镇", receipt="ZG2025-00001-01", told=1)
+        in texts[-2]
+    )
+    assert said("coord.review_done", skipped=0) in texts[-1]
     assert world.server.messages_to(COORDINATOR)[-3].buttons == []  # the card is done
 
 
@@ -155,10 +165,13 @@ async def test_returning_asks_for_a_reason_and_a_confirmation_then_tells_the_lia
     coordinator.send_command("/review")
     await world.step()
     await tap(world, coordinator, "↩️ 退回")
-    assert "请输入退回理由" in world.texts(coordinator)[-1]
+    assert (
+        said("coord.review_ask_return_reason", unit="店子镇", max=1000)
+        in world.texts(coordinator)[-1]
+    )
     coordinator.send_text("   ")
     await world.step()
-    assert "退回理由不能为空" in world.texts(coordinator)[-2]
+    assert said("coord.review_return_reason_empty") in world.texts(coordinator)[-2]
     coordinator.send_text("照片看不清，请补拍台账封面和签字页")
     await world.step()
     assert "确认退回？" in world.texts(coordinator)[-1]
@@ -182,7 +195,11 @@ async def test_back_from_the_reason_leaves_the_rectification_undecided(world: Bo
     await world.step()
     await tap(world, coordinator, "↩️ 退回")
     await tap(world, coordinator, "返回")
-    assert labels(world, COORDINATOR) == ["✅ 通过", "↩️ 退回", "下一项 ▶"]
+    assert labels(world, COORDINATOR) == [
+        text_of("coord.review_accept_button"),
+        text_of("coord.review_return_button"),
+        text_of("coord.review_next_button"),
+    ]
     assert rectification(world, finding).decision is None
 
 
@@ -208,7 +225,7 @@ async def test_the_queue_is_oldest_first_and_next_skips_an_item(world: BotWorld)
     assert "延期申请" in card and "西集镇" in card and "西集的问题" in card
     assert "现期限：2025-03-17" in card and "2025-03-31" in card and "需要更多时间" in card
     await tap(world, coordinator, "下一项 ▶")
-    assert "本轮跳过了 2 项" in world.texts(coordinator)[-1]
+    assert said("coord.review_done", skipped=2) in world.texts(coordinator)[-1]
     assert rectification(world, first).decision is None
     assert xiji is not None
 
@@ -226,8 +243,14 @@ async def test_a_double_tap_on_accept_answers_already_decided_and_changes_nothin
     coordinator.tap(card, data)
     coordinator.tap(card, data, strict=False)  # the second tap, before the buttons went away
     await world.step()
-    assert "已经审核过了（已通过）" in world.texts(coordinator)[-1]
-    assert "本次操作未生效" in world.texts(coordinator)[-1]
+    assert (
+        said("coord.review_already_decided", kind="r", decision="accepted")
+        in world.texts(coordinator)[-1]
+    )
+    assert (
+        said("coord.review_already_decided", kind="r", decision="accepted")
+        in world.texts(coordinator)[-1]
+    )
     assert audit_count(world, "rectification.accept") == 1
     assert sum("整改已通过" in t for t in world.texts(liaison)) == 1
 
@@ -248,7 +271,9 @@ async def test_a_double_tap_on_confirming_a_return_returns_once(world: BotWorld)
     await world.step()
     assert audit_count(world, "rectification.return") == 1
     assert sum("整改被退回" in t for t in world.texts(liaison)) == 1
-    assert "已经审核过了" in world.texts(coordinator)[-1]
+    assert (
+        said("coord.review_already_decided", kind="r", decision="") in world.texts(coordinator)[-1]
+    )
 
 
 async def test_two_coordinators_accepting_the_same_item_at_once_one_wins(world: BotWorld) -> None:
@@ -264,10 +289,15 @@ async def test_two_coordinators_accepting_the_same_item_at_once_one_wins(world: 
         user.tap(card, card.callback_data("✅ 通过"))
     await world.step()  # both taps in one batch
     assert audit_count(world, "rectification.accept") == 1
-    assert "已通过 店子镇 的整改" in "\n".join(world.texts(first)[-3:])
+    assert said(
+        "coord.review_accepted", unit="店子镇", receipt="ZG2025-00001-01", told=1
+    ) in "\n".join(world.texts(first)[-3:])
     loser = world.texts(second)
-    assert "已经审核过了（已通过）" in loser[-2] and "另一位协调员" in loser[-2]
-    assert "没有待审核" in loser[-1]
+    assert (
+        said("coord.review_already_decided", kind="r", decision="accepted") in loser[-2]
+        and said("coord.review_already_decided", kind="r", decision="accepted") in loser[-2]
+    )
+    assert said("coord.review_done", skipped=0) in loser[-1]
     assert sum("整改已通过" in t for t in world.texts(liaison)) == 1
 
 
@@ -297,7 +327,16 @@ async def test_two_coordinators_deciding_truly_concurrently_one_decision_wins(
     )
     assert audit_count(world, "rectification.accept") == 1
     told = [world.texts(u) for u in (first, second)]
-    assert sum(any("已经审核过了" in t for t in texts[-3:]) for texts in told) == 1
+    assert (
+        sum(
+            any(
+                said("coord.review_already_decided", kind="r", decision="accepted") in t
+                for t in texts[-3:]
+            )
+            for texts in told
+        )
+        == 1
+    )
     assert sum("整改已通过" in t for t in world.texts(liaison)) == 1
 
 
@@ -319,7 +358,10 @@ async def test_a_return_confirmed_while_another_coordinator_accepts_loses(world:
     await world.step()
     assert get_finding(world.uow(), OPERATOR, finding).status == "accepted"
     assert audit_count(world, "rectification.return") == 0
-    assert "已经审核过了（已通过）" in world.texts(second)[-2]
+    assert (
+        said("coord.review_already_decided", kind="r", decision="accepted")
+        in world.texts(second)[-2]
+    )
     assert not any("整改被退回" in t for t in world.texts(liaison))
 
 
@@ -331,8 +373,10 @@ async def test_tapping_return_on_an_item_already_decided_says_so(world: BotWorld
     await world.step()
     accept_rectification(world.uow(), OPERATOR, rectification(world, finding).id)
     await tap(world, coordinator, "↩️ 退回")
-    assert "已经审核过了" in world.texts(coordinator)[-2]
-    assert "没有待审核" in world.texts(coordinator)[-1]
+    assert (
+        said("coord.review_already_decided", kind="r", decision="") in world.texts(coordinator)[-2]
+    )
+    assert said("coord.review_done", skipped=0) in world.texts(coordinator)[-1]
     assert rectification(world, finding).decision == "accepted"
 
 
@@ -417,10 +461,13 @@ async def test_a_workbook_sent_after_the_review_is_checked_as_an_upload(world: B
     coordinator, _ = await people(world)
     coordinator.send_command("/review")
     await world.step()
-    assert "没有待审核" in world.texts(coordinator)[-1]
+    assert said("coord.review_done", skipped=0) in world.texts(coordinator)[-1]
     coordinator.send_document(b"not really a workbook", "指标值.xlsx", XLSX)
     await world.step()
-    assert any("正在校验工作簿“指标值.xlsx”" in t for t in world.texts(coordinator)[-3:])
+    assert any(
+        said("coord.upload_checking", file="指标值.xlsx") in t
+        for t in world.texts(coordinator)[-3:]
+    )
 
 
 async def test_a_workbook_sent_mid_review_is_checked_and_the_card_still_works(
@@ -433,7 +480,10 @@ async def test_a_workbook_sent_mid_review_is_checked_and_the_card_still_works(
     await world.step()
     coordinator.send_document(b"not really a workbook", "指标值.xlsx", XLSX)
     await world.step()
-    assert any("正在校验工作簿“指标值.xlsx”" in t for t in world.texts(coordinator)[-3:])
+    assert any(
+        said("coord.upload_checking", file="指标值.xlsx") in t
+        for t in world.texts(coordinator)[-3:]
+    )
     await tap(world, coordinator, "✅ 通过")
     assert rectification(world, finding).decision == "accepted"
     assert "整改已通过" in world.texts(liaison)[-1]
@@ -458,7 +508,11 @@ async def test_granting_an_extension_moves_the_deadline_and_tells_the_liaison(
     await ask_extension(world, finding)
     coordinator.send_command("/review")
     await world.step()
-    assert labels(world, COORDINATOR) == ["✅ 同意延期", "❌ 不同意", "下一项 ▶"]
+    assert labels(world, COORDINATOR) == [
+        text_of("coord.review_grant_button"),
+        text_of("coord.review_refuse_button"),
+        text_of("coord.review_next_button"),
+    ]
     await tap(world, coordinator, "✅ 同意延期")
     assert get_finding(world.uow(), OPERATOR, finding).deadline == date(2025, 3, 31)
     notice = world.texts(liaison)[-1]
@@ -475,7 +529,7 @@ async def test_refusing_an_extension_with_a_reason_tells_the_liaison_the_reason(
     coordinator.send_command("/review")
     await world.step()
     await tap(world, coordinator, "❌ 不同意")
-    assert "可输入理由" in world.texts(coordinator)[-1]
+    assert said("coord.review_ask_refuse_reason", max=1000) in world.texts(coordinator)[-1]
     coordinator.send_text("期限内可以完成")
     await world.step()
     assert get_finding(world.uow(), OPERATOR, finding).deadline == date(2025, 3, 17)
@@ -507,9 +561,12 @@ async def test_a_report_extension_shows_the_month_and_its_due_day(world: BotWorl
     coordinator.send_command("/review")
     await world.step()
     card = world.texts(coordinator)[-1]
-    assert "2025 年 3 月进展报告" in card and "现期限：2025-04-05" in card
+    assert (
+        text_of("coord.review_target_report", year=2025, month=3) in card
+        and "现期限：2025-04-05" in card
+    )
     await tap(world, coordinator, "✅ 同意延期")
-    assert "2025 年 3 月进展报告" in world.texts(liaison)[-1]
+    assert text_of("coord.review_target_report", year=2025, month=3) in world.texts(liaison)[-1]
 
 
 async def test_a_double_tap_on_grant_grants_once(world: BotWorld) -> None:
@@ -524,7 +581,9 @@ async def test_a_double_tap_on_grant_grants_once(world: BotWorld) -> None:
     coordinator.tap(card, data, strict=False)
     await world.step()
     assert audit_count(world, "extension.grant") == 1
-    assert "该延期申请已经审核过了" in world.texts(coordinator)[-1]
+    assert (
+        said("coord.review_already_decided", kind="e", decision="") in world.texts(coordinator)[-1]
+    )
     assert sum("延期申请已同意" in t for t in world.texts(liaison)) == 1
 
 
@@ -544,7 +603,7 @@ async def test_review_is_refused_to_liaisons_raters_viewers_and_strangers(
         user.send_command("/review")
     await world.step()
     for user in (liaison, rater, viewer):
-        assert "您的角色不能使用这个功能" in world.texts(user)[-1]
-    assert "邀请链接" in world.texts(stranger)[-1]
+        assert said("common.not_for_your_role") in world.texts(user)[-1]
+    assert said("common.unknown_account") in world.texts(stranger)[-1]
     assert world.server.calls("sendPhoto") == []
     assert rectification(world, finding).decision is None

@@ -28,6 +28,7 @@ from services.standings import as_of_day, compute_standings
 from templates.formatting import num
 from tests.bot.steps import join_coordinator, new_texts, photos, send
 from tests.bot.world import OPERATOR, BotWorld, seed_scores
+from tests.texts import said
 
 YEAR = 2025
 
@@ -44,7 +45,7 @@ async def test_standings_list_each_group_ranked_with_tier_and_total(world: BotWo
     seed_scores(world)
     user = await join_coordinator(world)
     texts = await send(world, user, "/standings")
-    assert texts[0] == "正在计算 2025 年度排名，请稍候……"
+    assert texts[0] == said("coord.standings_preparing", year=2025)
     listing = "\n".join(t for t in texts if "排名" in t and "·" in t)
     standings = compute_standings(world.uow(), YEAR)
     for group, title in ((Group.TOWN, "镇街排名"), (Group.ZONE_OR_DEPARTMENT, "开发区和部门排名")):
@@ -56,8 +57,8 @@ async def test_standings_list_each_group_ranked_with_tier_and_total(world: BotWo
     assert all(utf16_length(t) <= 4096 for t in texts)
     pictures = photos(world, user)
     assert [p.text for p in pictures] == [
-        "镇街总分柱状图（颜色表示等级）",
-        "开发区和部门总分柱状图（颜色表示等级）",
+        said("coord.standings_chart_caption", group="镇街"),
+        said("coord.standings_chart_caption", group="开发区和部门"),
     ]
     chat_actions = [c.params.get("action") for c in world.server.calls("sendChatAction")]
     assert "typing" in chat_actions and "upload_photo" in chat_actions
@@ -134,7 +135,17 @@ async def test_bad_arguments_get_the_usage(world: BotWorld) -> None:
     user = await join_coordinator(world)
     for args in ("乡镇", "2025-13-01", "town dept", "2025-03-01 2025-03-02"):
         [answer] = await send(world, user, f"/standings {args}")
-        assert "看不懂" in answer and "用法：/standings" in answer
+        assert (
+            "看不懂" in answer
+            and said(
+                "coord.standings_usage",
+                town="镇街",
+                town_short="town",
+                dept="部门",
+                dept_short="dept",
+            )
+            in answer
+        )
     answers = await send(world, user, "/standings 2025-03-11")
     assert answers == ["截至日期 2025-03-11 晚于今天（2025-03-10），排名只能按已发生的情况计算。"]
 
@@ -142,7 +153,7 @@ async def test_bad_arguments_get_the_usage(world: BotWorld) -> None:
 async def test_standings_of_a_year_without_a_plan_say_so(world: BotWorld) -> None:
     user = await join_coordinator(world)
     answers = await send(world, user, "/standings 2024-12-31")
-    assert "2024 年度还没有导入考核方案" in answers[-1]
+    assert said("errors.no_plan", year=2024) in answers[-1]
 
 
 def test_arguments_come_in_any_order() -> None:
@@ -214,7 +225,7 @@ async def test_a_name_matching_several_units_offers_them_as_buttons(world: BotWo
     user = await join_coordinator(world)
     await send(world, user, "/unit 镇")
     offer = world.last(user)
-    assert offer.text == "“镇”对应多个单位，请选择："
+    assert offer.text == said("coord.unit_several", query="镇")
     labels = [label for label, _ in offer.buttons]
     assert "西集镇" in labels and "店子镇" in labels
     before = len(world.server.messages_to(user.id))
@@ -242,7 +253,7 @@ async def test_unit_without_a_name_asks_for_it(world: BotWorld) -> None:
     seed_scores(world)
     user = await join_coordinator(world)
     await send(world, user, "/unit")
-    assert world.texts(user)[-1] == "请输入单位名称（或名称中的几个字、单位代码）："
+    assert world.texts(user)[-1] == said("coord.unit_ask")
     user.send_text("区财政局")
     await world.step()
     text = "\n".join(world.texts(user)[-3:])
@@ -294,7 +305,7 @@ async def test_liaisons_raters_and_strangers_are_refused_and_nothing_is_sent(
 async def test_a_leader_may_not_publish(world: BotWorld) -> None:
     leader = await world.join(9100, Role.VIEWER, None, "区领导")
     await send(world, leader, "/publish")
-    assert "您的角色不能使用这个功能" in world.texts(leader)[-1]
+    assert said("common.not_for_your_role") in world.texts(leader)[-1]
 
 
 def test_a_block_too_long_for_one_message_is_cut_at_its_lines() -> None:

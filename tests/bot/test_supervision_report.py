@@ -19,6 +19,7 @@ from services.tasks import TaskInput, import_tasks
 from services.unit_lookup import find_units
 from tests.bot.steps import join_coordinator, send
 from tests.bot.world import OPERATOR, BotWorld
+from tests.texts import said, text_of
 
 
 def seed_supervision(world: BotWorld) -> None:
@@ -60,18 +61,29 @@ async def test_the_report_of_this_half_year_is_sent_as_a_workbook(
     seed_supervision(world)
     user = await join_coordinator(world)
     answers = await send(world, user, "/supervision_report")
-    assert answers[0] == "正在生成 2025 年上半年综合督导报告，请稍候……"
+    assert answers[0] == said("coord.supervision_preparing", year=2025, half="上半年")
     document = document_of(world, user)
-    assert document.raw["document"]["file_name"] == "2025年上半年综合督导报告.xlsx"
+    assert document.raw["document"]["file_name"] == text_of(
+        "coord.supervision_file_name", year=2025, half="上半年", number=1
+    )
     assert document.text == (
         "2025 年上半年综合督导报告（2025-01-01 至 2025-06-30，截至 2025-03-10 10:00）："
         "23 个单位的任务进展、1 个督导问题及整改情况、1 条典型经验。"
     )
     book = sheets(world, document)
-    assert list(book) == ["概况", "任务进展", "问题整改", "典型经验", "督导计划执行"]
-    assert any(r[:3] == ["店子镇", "T1", "新建标准化厂房"] for r in book["任务进展"])
+    assert list(book) == [
+        text_of("coord.supervision_sheet_summary"),
+        text_of("coord.supervision_sheet_tasks"),
+        text_of("coord.supervision_sheet_findings"),
+        "典型经验",
+        text_of("coord.supervision_sheet_activities"),
+    ]
+    assert any(
+        r[:3] == ["店子镇", "T1", "新建标准化厂房"]
+        for r in book[text_of("coord.supervision_sheet_tasks")]
+    )
     finding = next(r for r in book["问题整改"] if r[0] == "西集镇")
-    assert "道路进度滞后" in finding and "待整改" in finding
+    assert "道路进度滞后" in finding and text_of("year.finding_status_open") in finding
     assert any(r[:2] == ["店子镇", "厂房代建模式"] for r in book["典型经验"])
     assert list(scratch.iterdir()) == []
 
@@ -104,7 +116,7 @@ async def test_a_half_year_not_yet_begun_is_refused(world: BotWorld) -> None:
 async def test_a_past_year_without_a_plan_says_so(world: BotWorld) -> None:
     user = await join_coordinator(world)
     await send(world, user, "/supervision_report 2024 下半年")
-    assert "2024 年度还没有导入考核方案" in world.texts(user)[-1]
+    assert said("errors.no_plan", year=2024) in world.texts(user)[-1]
 
 
 async def test_bad_arguments_get_the_usage(world: BotWorld) -> None:

@@ -20,6 +20,7 @@ from tests.bot.steps import join_coordinator, labels, send_file, tap
 from tests.bot.workbooks import INDICATORS, TOWNS, XLSX, values_rows, values_workbook, workbook
 from tests.bot.world import OPERATOR, BotWorld, value_years
 from tests.fakes.bot_api import record_errors, tiny_png
+from tests.texts import said, text_of
 
 COORDINATOR, RATER, LIAISON, VIEWER, STRANGER = 7001, 7002, 7003, 7004, 7999
 
@@ -37,7 +38,7 @@ async def test_a_values_workbook_is_checked_summarised_and_imported_on_confirm(
     rows[3][5] = None  # one value missing
     await send_file(world, user, values_workbook(rows), "指标值.xlsx")
     texts = world.texts(user)
-    assert "正在校验工作簿“指标值.xlsx”" in texts[-2]
+    assert said("coord.upload_checking", file="指标值.xlsx") in texts[-2]
     summary = texts[-1]
     assert "校验通过：2025 年度发展成效指标值" in summary
     assert "镇街：10 个（共 10 个）" in summary
@@ -68,7 +69,7 @@ async def test_a_column_mixing_percentages_and_numbers_is_shown_before_the_confi
     book.close()
     await send_file(world, user, buffer.getvalue(), "指标值.xlsx")
     texts = world.texts(user)
-    assert "有 1 处需要留意" in texts[-2]
+    assert said("workbook.warnings_header", file="指标值.xlsx", count=1) in texts[-2]
     assert "B3" in texts[-2] and "百分比格式" in texts[-2] and "0.0725" in texts[-2]
     assert "校验通过：2025 年度发展成效指标值" in texts[-1]  # the confirmation comes after it
     await tap(world, user, "✅ 确认导入")
@@ -97,16 +98,16 @@ async def test_every_bad_row_is_listed_and_nothing_is_stored(world: BotWorld) ->
     rows.append(["火星镇", *[1.0] * len(INDICATORS)])  # row 12: no such unit
     await send_file(world, user, values_workbook(rows), "指标值.xlsx")
     text = world.texts(user)[-1]
-    assert "有 3 处问题，未导入任何内容" in text
+    assert said("coord.upload_problems", file="指标值.xlsx", count=3) in text
     assert "第 4 行" in text and "N/A" in text
     assert "第 8 行" in text and "约五" in text
     assert "第 12 行" in text and "火星镇" in text
-    assert "请改正以上全部问题后重新发送" in text
+    assert said("coord.upload_fix_and_resend") in text
     assert all("确认导入" not in label for label in labels(world, user))
     assert value_years(world) == []
     user.send_text("好了")  # the upload is over: no dialog takes text
     await world.step()
-    assert "目前没有进行中的事项" in world.texts(user)[-1]
+    assert said("common.no_dialog") in world.texts(user)[-1]
 
 
 async def test_many_bad_rows_are_split_into_messages_under_telegram_limit(
@@ -134,7 +135,9 @@ async def test_thousands_of_bad_rows_also_come_as_a_text_file(world: BotWorld) -
     [document] = world.server.calls("sendDocument")
     listing = document.files["document"].data.decode("utf-8")
     assert len(listing.splitlines()) == 400
-    assert "问题清单.txt" in (document.files["document"].filename or "")
+    assert text_of("coord.upload_problems_file", file="指标值") in (
+        document.files["document"].filename or ""
+    )
     assert len([m for m in world.server.messages_to(user.id) if m.kind == "text"]) <= 12
     assert value_years(world) == []
 
@@ -147,9 +150,12 @@ async def test_a_workbook_for_another_year_is_never_imported_silently(world: Bot
     question = world.texts(user)[-1]
     assert "标题表明它是 2024 年度的数据，而当前考核年度是 2025 年" in question
     assert "2024 年度还没有导入考核方案" in question
-    assert labels(world, user) == ["按 2025 年度导入", "取消"]
+    assert labels(world, user) == [
+        text_of("coord.upload_year_button", year=2025),
+        text_of("coord.upload_cancel_button"),
+    ]
     await tap(world, user, "取消")
-    assert "未导入" in world.texts(user)[-1]
+    assert said("coord.upload_cancelled", file="指标值.xlsx") in world.texts(user)[-1]
     assert value_years(world) == []
 
 
@@ -160,7 +166,11 @@ async def test_a_workbook_for_a_year_with_a_plan_is_imported_into_the_year_chose
     user = await join_coordinator(world, COORDINATOR)
     await send_file(world, user, values_workbook(), "2024年指标值.xlsx")
     assert "文件名表明它是 2024 年度" in world.texts(user)[-1]
-    assert labels(world, user) == ["按 2024 年度导入", "按 2025 年度导入", "取消"]
+    assert labels(world, user) == [
+        text_of("coord.upload_year_button", year=2024),
+        text_of("coord.upload_year_button", year=2025),
+        text_of("coord.upload_cancel_button"),
+    ]
     await tap(world, user, "按 2024 年度导入")
     assert "校验通过：2024 年度发展成效指标值" in world.texts(user)[-1]
     await tap(world, user, "✅ 确认导入")
@@ -171,13 +181,17 @@ async def test_a_workbook_for_a_year_with_a_plan_is_imported_into_the_year_chose
 async def test_a_file_that_is_not_a_workbook_is_refused_clearly(world: BotWorld) -> None:
     user = await join_coordinator(world, COORDINATOR)
     await send_file(world, user, b"%PDF-1.7\n1 0 obj << >> endobj\n", "指标值.xlsx")
-    assert "这不是 Excel 工作簿" in " ".join(world.texts(user)[-2:])
+    assert said("workbook.not_a_workbook", file="指标值.xlsx", reason="signature") in " ".join(
+        world.texts(user)[-2:]
+    )
     user.send_document(b"PK\x03\x04\x14\x00broken zip", "指标值.xlsx", XLSX)
     await world.step()
-    assert "文件已损坏或不完整" in " ".join(world.texts(user)[-2:])
+    assert said("workbook.zip_damaged", file="指标值.xlsx", reason="no_directory") in " ".join(
+        world.texts(user)[-2:]
+    )
     user.send_photo(tiny_png())
     await world.step()
-    assert "照片不能导入" in world.texts(user)[-1]
+    assert said("coord.upload_photo_not_workbook") in world.texts(user)[-1]
     assert value_years(world) == []
 
 
@@ -195,7 +209,7 @@ async def test_cancel_stores_nothing_and_the_confirm_button_expires(world: BotWo
     await send_file(world, user, values_workbook(), "指标值.xlsx")
     summary = world.last(user)
     await tap(world, user, "取消")
-    assert "已取消" in world.texts(user)[-1]
+    assert said("coord.upload_cancelled", file="指标值.xlsx") in world.texts(user)[-1]
     user.tap(summary, summary.callback_data("✅ 确认导入"), strict=False)
     await world.step()
     assert "已过期" in world.texts(user)[-1]
@@ -211,8 +225,8 @@ async def test_only_coordinators_can_import_a_workbook(world: BotWorld) -> None:
         user.send_document(values_workbook(), "指标值.xlsx", XLSX)
     await world.step()
     for user in (rater, liaison, viewer):
-        assert "目前没有进行中的事项" in world.texts(user)[-1]
-    assert "邀请链接" in world.texts(stranger)[-1]
+        assert said("common.no_dialog") in world.texts(user)[-1]
+    assert said("common.unknown_account") in world.texts(stranger)[-1]
     assert value_years(world) == []
     assert world.server.calls("getFile") == []  # not even downloaded
 
@@ -235,7 +249,10 @@ async def test_a_units_workbook_adds_and_changes_units_after_confirmation(
     assert "校验通过：考核单位名单" in summary and "新增：1 个（新城街道）" in summary
     assert all(u.code != "newtown" for u in all_units(world.uow()))
     await tap(world, user, "✅ 确认导入")
-    assert "已导入单位名单：新增 1 个，修改 0 个，不变 2 个" in world.texts(user)[-1]
+    assert (
+        said("coord.upload_done_units", file="单位名单.xlsx", added=1, updated=0, unchanged=2)
+        in world.texts(user)[-1]
+    )
     assert any(u.code == "newtown" for u in all_units(world.uow()))
 
 
@@ -278,14 +295,18 @@ async def test_an_events_workbook_is_explained_not_imported(world: BotWorld) -> 
     user = await join_coordinator(world, COORDINATOR)
     events = workbook("events", ["unit", "event", "count"], [["dianzi", "迟报", 1]])
     await send_file(world, user, events, "指标值.xlsx")
-    assert "不需要导入" in world.texts(user)[-1]
+    assert said("coord.upload_events_not_imported", file="指标值.xlsx") in world.texts(user)[-1]
 
 
 async def test_a_workbook_with_several_kinds_asks_which_to_import(world: BotWorld) -> None:
     user = await join_coordinator(world, COORDINATOR)
     units = (["code", "name", "group"], [["newtown", "新城街道", "镇街"]])
     await send_file(world, user, values_workbook(extra={"units": units}), "全部.xlsx")
-    assert labels(world, user) == ["指标值", "单位名单", "取消"]
+    assert labels(world, user) == [
+        text_of("coord.upload_kind", kind="values"),
+        text_of("coord.upload_kind", kind="units"),
+        text_of("coord.upload_cancel_button"),
+    ]
     await tap(world, user, "单位名单")
     assert "校验通过：考核单位名单" in world.texts(user)[-1]
 
@@ -300,18 +321,18 @@ async def test_templates_are_sent_as_workbooks_that_can_be_sent_back(world: BotW
     await world.step()
     assert labels(world, user) == [
         "单位名单",
-        "指标值",
-        "等次评价",
+        text_of("coord.templates_kind", kind="values"),
+        text_of("coord.templates_kind", kind="grades"),
         "加分项",
-        "扣分事件",
-        "目标任务",
+        text_of("coord.templates_kind", kind="events"),
+        text_of("coord.templates_kind", kind="tasks"),
     ]
     await tap(world, user, "指标值")
     [call] = world.server.calls("sendDocument")
     upload = call.files["document"]
-    assert upload.filename == "2025年度指标值模板.xlsx"
+    assert upload.filename == text_of("coord.templates_file_name", kind="values", year=2025)
     book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(upload.data))
-    assert book.sheet_names[:2] == ["values", "说明"]
+    assert book.sheet_names[:2] == ["values", text_of("workbook.instructions_sheet")]
     header = book.get_sheet_by_name("values").to_python()[0]
     assert header == ["unit", *INDICATORS]
     # The template comes back (here unfilled): it is read as the current year's, no question.
@@ -327,11 +348,11 @@ async def test_every_template_kind_is_sent(world: BotWorld) -> None:
         await tap(world, user, label)
     names = [c.files["document"].filename for c in world.server.calls("sendDocument")]
     assert names == [
-        "2025年度单位名单模板.xlsx",
-        "2025年度等次评价模板.xlsx",
-        "2025年度加分项模板.xlsx",
-        "2025年度扣分事件模板.xlsx",
-        "2025年度目标任务模板.xlsx",
+        text_of("coord.templates_file_name", kind="units", year=2025),
+        text_of("coord.templates_file_name", kind="grades", year=2025),
+        text_of("coord.templates_file_name", kind="bonus", year=2025),
+        text_of("coord.templates_file_name", kind="events", year=2025),
+        text_of("coord.templates_file_name", kind="tasks", year=2025),
     ]
     assert world.server.calls("sendChatAction")[0].params["action"] == "upload_document"
 

@@ -15,6 +15,7 @@ from services import wiring
 from services.files.plan_file import default_plan_text
 from storage.migrate import MIGRATIONS
 from tests.e2e.cli import clear_caches, pointed_at, runner
+from tests.texts import text_of
 
 
 def _head() -> str:
@@ -51,10 +52,19 @@ def test_db_upgrade_creates_the_schema_and_a_second_run_changes_nothing(kaohe: P
 def test_plan_load_stores_versions_and_an_identical_file_changes_nothing(kaohe: Path) -> None:
     runner.invoke(app, ["db", "upgrade"])
     plan = _plan(kaohe)
-    assert "第 1 版" in runner.invoke(app, ["plan", "load", str(plan)]).output
-    assert "第 1 版" in runner.invoke(app, ["plan", "load", str(plan)]).output
+    assert (
+        text_of("db.plan_loaded", year=2025, version=1)
+        in runner.invoke(app, ["plan", "load", str(plan)]).output
+    )
+    assert (
+        text_of("db.plan_loaded", year=2025, version=1)
+        in runner.invoke(app, ["plan", "load", str(plan)]).output
+    )
     plan.write_text(plan.read_text(encoding="utf-8").replace("cap: 60", "cap: 50"), "utf-8")
-    assert "第 2 版" in runner.invoke(app, ["plan", "load", str(plan)]).output
+    assert (
+        text_of("db.plan_loaded", year=2025, version=2)
+        in runner.invoke(app, ["plan", "load", str(plan)]).output
+    )
 
 
 def test_plan_load_of_a_broken_plan_exits_2_and_stores_nothing(kaohe: Path) -> None:
@@ -77,7 +87,7 @@ def test_audit_verify_passes_then_finds_an_edited_entry(kaohe: Path) -> None:
     runner.invoke(app, ["plan", "load", str(_plan(kaohe, 2026))])
     ok = runner.invoke(app, ["audit", "verify"])
     assert ok.exit_code == 0, ok.output
-    assert "完整" in ok.output
+    assert text_of("db.audit_ok") in ok.output
     wiring.database().dispose()
     with sqlite3.connect(kaohe / "kaohe.db") as conn:
         conn.execute("update audit_log set actor = 'someone else' where id = 1")

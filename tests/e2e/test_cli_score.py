@@ -14,6 +14,7 @@ from services.files.plan_file import default_plan_text
 from services.sample_district import SampleFiles, write_sample
 from templates import render
 from tests.e2e.cli import runner
+from tests.texts import text_of
 
 
 @pytest.fixture
@@ -36,8 +37,8 @@ def _score_args(files: SampleFiles) -> list[str]:
 def test_score_prints_a_ranked_table_per_group(sample: SampleFiles) -> None:
     result = runner.invoke(app, _score_args(sample))
     assert result.exit_code == 0, result.output
-    assert "镇街排名" in result.output
-    assert "开发区和部门排名" in result.output
+    assert text_of("cli.ranking_title", group="镇街", year=2025) in result.output
+    assert text_of("cli.ranking_title", group="开发区和部门", year=2025) in result.output
     assert "店子镇" in result.output
     assert "区财政局" in result.output
 

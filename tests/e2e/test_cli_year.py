@@ -19,6 +19,7 @@ from storage.unit_of_work import UnitOfWork
 from tests.e2e.cli import kaohe_cli
 from tests.e2e.test_full_year import build_year
 from tests.fixtures_workbooks import write_workbook
+from tests.texts import text_of
 
 
 def flat(text: str) -> str:
@@ -102,7 +103,7 @@ def test_standings_table_and_a_bad_as_of_date(sample: SampleFiles) -> None:
         "standings", "--year", year_of(sample), "--as-of", f"{year_of(sample)}-12-31"
     )
     assert table.exit_code == 0, table.output
-    assert "镇街排名" in table.output
+    assert text_of("cli.ranking_title", group="镇街", year=2025) in table.output
     assert "截至" in table.output
     bad = kaohe_cli("standings", "--year", year_of(sample), "--as-of", "31/12/2025")
     assert bad.exit_code == 2
@@ -126,7 +127,7 @@ def test_report_and_one_units_report_are_written(sample: SampleFiles, tmp_path: 
     result = kaohe_cli("report", "--year", year, "--unit", unit.code, "-o", str(mine))
     assert result.exit_code == 0, result.output
     book = load_workbook(mine)
-    assert book.sheetnames[:2] == ["考核结果", "发展成效"]
+    assert book.sheetnames[:2] == [text_of("year.ur_sheet_summary"), "发展成效"]
     summary = [c for row in book["考核结果"].iter_rows(values_only=True) for c in row if c]
     assert unit.name in summary
     alerts = {
@@ -135,7 +136,10 @@ def test_report_and_one_units_report_are_written(sample: SampleFiles, tmp_path: 
         for rng in ws.conditional_formatting
         for rule in rng.rules
     }
-    assert {"逾期未整改", "滞后"} <= alerts  # overdue findings, tasks behind: red
+    assert {
+        text_of("year.finding_status_overdue"),
+        text_of("year.task_status_behind"),
+    } <= alerts  # overdue findings, tasks behind: red
     book.close()
     unknown = kaohe_cli(
         "report", "--year", year, "--unit", "nowhere", "-o", str(tmp_path / "x.xlsx")
