@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.fake_bot_api import FakeUser
+from tests.bot.steps import join_liaison
 from tests.bot.world import BotWorld, bot_world
 from tests.fakes.bot_api import record_errors
 
@@ -23,6 +25,12 @@ async def polling_world(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[
     """A bot world whose Application runs the real Updater (long polling over HTTP)."""
     async with bot_world(sqlite_template, tmp_path, updater=True) as w:
         yield w
+
+
+@pytest.fixture
+async def liaison(world: BotWorld) -> FakeUser:
+    """店子镇's liaison (Telegram user 1001, 张三), joined through an invitation."""
+    return await join_liaison(world)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ async def test_a_coordinator_adds_an_item_with_text_and_files_as_evidence(
     user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
-    await tap(world, user, "➕ 登记加分项")
+    await tap(world, user, text_of("coord.bonus_add_button"))
     user.send_text("西集")
     await world.step()
     assert "西集镇" in world.texts(user)[-1]
@@ -41,10 +41,10 @@ async def test_a_coordinator_adds_an_item_with_text_and_files_as_evidence(
     await world.step()
     user.send_document(b"%PDF-1.4 certificate", "证书.pdf", "application/pdf")
     await world.step()
-    await tap(world, user, "✅ 佐证齐了")
+    await tap(world, user, text_of("coord.bonus_evidence_done_button"))
     summary = world.texts(user)[-1]
     assert "获评省级文明村镇" in summary and "佐证文件（3 个）" in summary
-    await tap(world, user, "💾 保存")
+    await tap(world, user, text_of("coord.bonus_save_button"))
     assert (
         said("coord.bonus_added", id=1, unit="西集镇", title="获评省级文明村镇")
         in world.texts(user)[-1]
@@ -60,12 +60,12 @@ async def test_evidence_is_required_before_the_summary(world: BotWorld) -> None:
     user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
-    await tap(world, user, "➕ 登记加分项")
+    await tap(world, user, text_of("coord.bonus_add_button"))
     user.send_text("店子镇")
     await world.step()
     user.send_text("招商引资先进")
     await world.step()
-    await tap(world, user, "✅ 佐证齐了")
+    await tap(world, user, text_of("coord.bonus_evidence_done_button"))
     assert said("coord.bonus_evidence_needed") in world.texts(user)[-1]
     assert items(world) == []
 
@@ -74,7 +74,7 @@ async def test_an_unfinished_item_can_be_continued(world: BotWorld) -> None:
     user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
-    await tap(world, user, "➕ 登记加分项")
+    await tap(world, user, text_of("coord.bonus_add_button"))
     user.send_text("店子镇")
     await world.step()
     user.send_text("招商引资先进")
@@ -87,11 +87,11 @@ async def test_an_unfinished_item_can_be_continued(world: BotWorld) -> None:
         said("coord.bonus_draft_found", unit="店子镇", title="招商引资先进")
         in world.texts(user)[-1]
     )
-    await tap(world, user, "接着填写")
+    await tap(world, user, text_of("coord.bonus_continue_button"))
     user.send_text("市商务局通报")
     await world.step()
-    await tap(world, user, "✅ 佐证齐了")
-    await tap(world, user, "💾 保存")
+    await tap(world, user, text_of("coord.bonus_evidence_done_button"))
+    await tap(world, user, text_of("coord.bonus_save_button"))
     assert [(b.unit, b.title, b.evidence_text) for b in items(world)] == [
         ("dianzi", "招商引资先进", "市商务局通报")
     ]
@@ -101,7 +101,7 @@ async def test_a_unit_name_matching_nothing_is_asked_again(world: BotWorld) -> N
     user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
-    await tap(world, user, "➕ 登记加分项")
+    await tap(world, user, text_of("coord.bonus_add_button"))
     user.send_text("不存在的单位")
     await world.step()
     assert said("coord.grade_unit_none", query="不存在的单位") in world.texts(user)[-1]
@@ -119,10 +119,10 @@ async def test_a_pending_item_is_approved_in_one_tap_and_a_double_tap_is_refused
     user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
-    await tap(world, user, "📋 待认定（1）")
+    await tap(world, user, text_of("coord.bonus_pending_button", count=1))
     message = world.last(user)
     assert f"#{bonus_id} 店子镇" in message.text
-    approve = message.callback_data("✅ 认定")
+    approve = message.callback_data(text_of("coord.bonus_approve_button"))
     user.tap(message, approve)
     await world.step()
     assert (
@@ -149,17 +149,17 @@ async def test_rejecting_asks_for_confirmation_first(world: BotWorld) -> None:
     user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
-    await tap(world, user, "📋 待认定（1）")
-    await tap(world, user, "❌ 不予认定")
+    await tap(world, user, text_of("coord.bonus_pending_button", count=1))
+    await tap(world, user, text_of("coord.bonus_reject_button"))
     assert said("coord.bonus_reject_confirm") in world.last(user).text
-    await tap(world, user, "返回")
+    await tap(world, user, text_of("coord.bonus_reject_back_button"))
     assert labels(world, user) == [
         text_of("coord.bonus_approve_button"),
         text_of("coord.bonus_reject_button"),
     ]
     assert [b.status for b in items(world)] == ["pending"]
-    await tap(world, user, "❌ 不予认定")
-    await tap(world, user, "确定不予认定")
+    await tap(world, user, text_of("coord.bonus_reject_button"))
+    await tap(world, user, text_of("coord.bonus_reject_confirm_button"))
     assert (
         said(
             "coord.bonus_decided",
@@ -182,10 +182,10 @@ async def test_two_coordinators_deciding_the_same_item_one_wins_the_other_is_tol
     for user in (first, second):
         user.send_command("/bonus")
         await world.step()
-        await tap(world, user, "📋 待认定（1）")
-    await tap(world, second, "❌ 不予认定")
-    await tap(world, first, "✅ 认定")
-    await tap(world, second, "确定不予认定")
+        await tap(world, user, text_of("coord.bonus_pending_button", count=1))
+    await tap(world, second, text_of("coord.bonus_reject_button"))
+    await tap(world, first, text_of("coord.bonus_approve_button"))
+    await tap(world, second, text_of("coord.bonus_reject_confirm_button"))
     assert (
         said("errors.bonus_already_decided", bonus=1, status="approved") in world.texts(second)[-1]
     )
@@ -200,7 +200,7 @@ async def test_with_nothing_pending_the_list_says_so(world: BotWorld) -> None:
     user.send_command("/bonus")
     await world.step()
     assert said("coord.bonus_menu", year=2025, pending=0, total=0) in world.texts(user)[-1]
-    await tap(world, user, "📋 待认定（0）")
+    await tap(world, user, text_of("coord.bonus_pending_button", count=0))
     assert said("coord.bonus_none_pending", year=2025) in world.texts(user)[-1]
 
 
@@ -209,15 +209,15 @@ async def test_a_duplicate_title_for_the_unit_is_refused_and_asked_again(world: 
     user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
-    await tap(world, user, "➕ 登记加分项")
+    await tap(world, user, text_of("coord.bonus_add_button"))
     user.send_text("店子镇")
     await world.step()
     user.send_text("招商引资先进")
     await world.step()
     user.send_text("文件")
     await world.step()
-    await tap(world, user, "✅ 佐证齐了")
-    await tap(world, user, "💾 保存")
+    await tap(world, user, text_of("coord.bonus_evidence_done_button"))
+    await tap(world, user, text_of("coord.bonus_save_button"))
     assert (
         said("errors.bonus_duplicate", unit="dianzi", title="招商引资先进")
         in world.texts(user)[-2]

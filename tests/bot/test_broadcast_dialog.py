@@ -63,8 +63,8 @@ async def test_a_notice_to_all_liaisons_now_is_previewed_confirmed_and_delivered
 ) -> None:
     coordinator, liaisons = await people(world)
     await compose(world, coordinator)
-    await tap(world, coordinator, "全部联络员")
-    await tap(world, coordinator, "立即发送")
+    await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
+    await tap(world, coordinator, text_of("broadcast.when_now"))
     texts = world.texts(coordinator)
     # The preview is the notice exactly as recipients see it, with the 已知悉 button.
     preview = world.server.messages_to(COORDINATOR)[-2]
@@ -77,9 +77,9 @@ async def test_a_notice_to_all_liaisons_now_is_previewed_confirmed_and_delivered
     )
     assert broadcasts(world) == []
     # The preview's button records nothing.
-    await tap(world, coordinator, "已知悉")
+    await tap(world, coordinator, text_of("broadcast.ack_button"))
     assert said("broadcast.preview_button_note") in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "确认发送")
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
     assert said("broadcast.sent_now", count=3, id=1) in world.texts(coordinator)[-1]
     assert len(deliveries(world)) == 3
     await DeliveryEngine(world.app.bot, world.deps, rate=1000).run_until_idle()
@@ -94,13 +94,13 @@ async def test_the_status_shows_delivered_acknowledged_and_unreachable_per_unit(
 ) -> None:
     coordinator, (zhang, li, zhao) = await people(world)
     await compose(world, coordinator)
-    await tap(world, coordinator, "全部联络员")
-    await tap(world, coordinator, "立即发送")
-    await tap(world, coordinator, "确认发送")
+    await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
+    await tap(world, coordinator, text_of("broadcast.when_now"))
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
     li.block_bot()
     await DeliveryEngine(world.app.bot, world.deps, rate=1000).run_until_idle()
-    await tap(world, zhang, "已知悉")
-    await tap(world, coordinator, "查看送达情况")
+    await tap(world, zhang, text_of("broadcast.ack_button"))
+    await tap(world, coordinator, text_of("broadcast.status_button"))
     status = world.texts(coordinator)[-1]
     assert "店子镇：送达 1/2，已知悉 1，无法送达 1" in status
     assert "区财政局：送达 1/1，已知悉 0" in status
@@ -116,27 +116,27 @@ async def test_the_status_shows_delivered_acknowledged_and_unreachable_per_unit(
 async def test_a_group_and_chosen_units_reach_only_their_liaisons(world: BotWorld) -> None:
     coordinator, _ = await people(world)
     await compose(world, coordinator)
-    await tap(world, coordinator, "按组别")
-    await tap(world, coordinator, "开发区和部门")
-    await tap(world, coordinator, "立即发送")
+    await tap(world, coordinator, text_of("broadcast.audience_group"))
+    await tap(world, coordinator, text_of("broadcast.group_zone_or_department"))
+    await tap(world, coordinator, text_of("broadcast.when_now"))
     assert (
         said("broadcast.summary", audience="开发区和部门", count=1, when="立即", file="")
         in world.texts(coordinator)[-1]
     )
-    await tap(world, coordinator, "确认发送")
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
     await compose(world, coordinator, "第二条")
-    await tap(world, coordinator, "指定单位")
+    await tap(world, coordinator, text_of("broadcast.audience_units"))
     reply = await say(world, coordinator, "店子镇，不存在的单位")
     texts = world.texts(coordinator)
     assert any(said("broadcast.unit_none", query="不存在的单位") in t for t in texts[-3:])
     assert "已选：店子镇" in reply
-    await tap(world, coordinator, "选好了（1 个单位）")
-    await tap(world, coordinator, "立即发送")
+    await tap(world, coordinator, text_of("broadcast.units_done_button", count=1))
+    await tap(world, coordinator, text_of("broadcast.when_now"))
     assert (
         said("broadcast.summary", audience="店子镇", count=2, when="立即", file="")
         in world.texts(coordinator)[-1]
     )
-    await tap(world, coordinator, "确认发送")
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
     rows = deliveries(world)
     assert sorted(d.telegram_id for d in rows) == [1001, 1002, 1003]
 
@@ -158,38 +158,38 @@ def server_zone(request: pytest.FixtureRequest) -> Iterator[str]:
 async def test_a_notice_at_a_typed_time_waits_for_it(world: BotWorld, server_zone: str) -> None:
     coordinator, _ = await people(world)
     await compose(world, coordinator)
-    await tap(world, coordinator, "全部联络员")
+    await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
     reply = await say(world, coordinator, "2025-03-10 09:00")
     assert said("broadcast.when_past", when="2025-03-10 09:00") in reply
     reply = await say(world, coordinator, "明天早上")
     assert said("broadcast.when_bad", text="明天早上") in reply
     await say(world, coordinator, "2025-03-11 08:30")
     assert "2025-03-11 08:30" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "确认发送")
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
     assert (
         said("broadcast.sent_later", count=3, id=1, when="2025-03-11 08:30")
         in world.texts(coordinator)[-1]
     )
     engine = DeliveryEngine(world.app.bot, world.deps, rate=1000)
     assert await engine.run_until_idle() == 0
-    await tap(world, coordinator, "查看送达情况")
+    await tap(world, coordinator, text_of("broadcast.status_button"))
     assert text_of("broadcast.state_scheduled") in world.texts(coordinator)[-1]
     world.clock.set(datetime(2025, 3, 11, 8, 30, tzinfo=SHANGHAI))
     assert await engine.run_until_idle() == 3
     # Too late to cancel once it went out.
-    await tap(world, coordinator, "取消这条定时通知")
+    await tap(world, coordinator, text_of("broadcast.cancel_scheduled_button"))
     assert said("errors.broadcast_not_cancellable") in world.texts(coordinator)[-1]
 
 
 async def test_a_scheduled_notice_can_be_cancelled_before_its_time(world: BotWorld) -> None:
     coordinator, liaisons = await people(world)
     await compose(world, coordinator)
-    await tap(world, coordinator, "全部联络员")
-    await tap(world, coordinator, "明天 09:00")
-    await tap(world, coordinator, "确认发送")
+    await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
+    await tap(world, coordinator, text_of("broadcast.when_tomorrow"))
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
     coordinator.send_command("/broadcast", "status")
     await world.step()
-    await tap(world, coordinator, "取消这条定时通知")
+    await tap(world, coordinator, text_of("broadcast.cancel_scheduled_button"))
     assert said("broadcast.cancelled_scheduled", id=1) in world.texts(coordinator)[-1]
     world.clock.set(datetime(2025, 3, 11, 9, 0, tzinfo=SHANGHAI))
     assert await DeliveryEngine(world.app.bot, world.deps, rate=1000).run_until_idle() == 0
@@ -202,17 +202,17 @@ async def test_the_quick_time_buttons_schedule_in_an_hour_or_tomorrow_morning(
 ) -> None:
     coordinator, _ = await people(world)
     await compose(world, coordinator)
-    await tap(world, coordinator, "全部协调员")
-    await tap(world, coordinator, "1 小时后")
+    await tap(world, coordinator, text_of("broadcast.audience_coordinators"))
+    await tap(world, coordinator, text_of("broadcast.when_hour"))
     assert "2025-03-10 11:00" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "修改内容")
+    await tap(world, coordinator, text_of("broadcast.change_button"))
     assert said("broadcast.ask_text", max=4000) in world.texts(coordinator)[-1]
     await say(world, coordinator, "改过的内容")
-    await tap(world, coordinator, "不附文件")
-    await tap(world, coordinator, "全部联络员")
-    await tap(world, coordinator, "明天 09:00")
+    await tap(world, coordinator, text_of("broadcast.no_file_button"))
+    await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
+    await tap(world, coordinator, text_of("broadcast.when_tomorrow"))
     assert "2025-03-11 09:00" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "取消")
+    await tap(world, coordinator, text_of("broadcast.cancel_button"))
     assert said("broadcast.cancelled") in world.texts(coordinator)[-1]
     assert broadcasts(world) == []
 
@@ -224,13 +224,13 @@ async def test_a_notice_with_a_photo_is_previewed_and_sent_as_a_photo(world: Bot
     await say(world, coordinator, "现场照片见附件")
     coordinator.send_photo(tiny_png())
     await world.step()
-    await tap(world, coordinator, "全部联络员")
-    await tap(world, coordinator, "立即发送")
+    await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
+    await tap(world, coordinator, text_of("broadcast.when_now"))
     assert (
         said("broadcast.summary", audience="全部联络员", count=3, when="立即", file="照片")
         in world.texts(coordinator)[-1]
     )
-    await tap(world, coordinator, "确认发送")
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
     await DeliveryEngine(world.app.bot, world.deps, rate=1000).run_until_idle()
     notice = world.last(liaisons[0])
     assert notice.kind == "photo" and "现场照片见附件" in notice.text

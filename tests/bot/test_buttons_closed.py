@@ -32,7 +32,7 @@ async def test_a_used_message_shows_the_choice_and_no_buttons(
     liaison.send_command("/report")
     await world.step()
     intro = world.last(liaison)
-    liaison.tap(intro, intro.callback_data("📝 逐项填写"))
+    liaison.tap(intro, intro.callback_data(text_of("monthly.fill_button")))
     await world.step()
     closed = now_(world, liaison, intro)
     assert closed.buttons == []
@@ -40,7 +40,7 @@ async def test_a_used_message_shows_the_choice_and_no_buttons(
     assert closed.text == f"{intro.text}\n\n{chosen}"
     status = world.last(liaison)  # the next step is live
     assert "任务 1/1" in status.text and status.buttons
-    liaison.tap(status, status.callback_data("正常推进"))
+    liaison.tap(status, status.callback_data(text_of("monthly.status_on_track")))
     await world.step()
     assert now_(world, liaison, status).buttons == []
     assert now_(world, liaison, status).text.endswith(said("dialog.chosen", choice="正常推进"))
@@ -54,7 +54,7 @@ async def test_an_expired_message_loses_its_buttons_when_tapped(
     first = world.last(liaison)
     liaison.send_command("/report")  # a new start: the first intro's buttons expire
     await world.step()
-    query = liaison.tap(first, first.callback_data("📝 逐项填写"))
+    query = liaison.tap(first, first.callback_data(text_of("monthly.fill_button")))
     await world.step()
     answered = world.server.answer_to(query)
     assert answered is not None and answered.text == render("common.button_expired", "zh")

@@ -10,7 +10,7 @@ from bot.fake_bot_api import FakeUser
 from templates import render
 from tests.bot.steps import send
 from tests.bot.world import BotWorld, seed_a_task
-from tests.texts import said
+from tests.texts import said, text_of
 
 # The world's clock stands at 2025-03-10 10:00 in Shanghai.
 
@@ -63,12 +63,12 @@ async def test_report_with_a_month_and_a_draft_offers_the_draft_then_that_month(
 ) -> None:
     await send(world, liaison, "/report ")
     message = world.last(liaison)
-    liaison.tap(message, message.callback_data("📝 逐项填写"))
+    liaison.tap(message, message.callback_data(text_of("monthly.fill_button")))
     await world.step()
     [offer] = await send(world, liaison, "/report 3")
     assert said("monthly.resume_offer", year=2025, month=2, filled=0, total=1) in offer
     message = world.last(liaison)
-    liaison.tap(message, message.callback_data("🔄 重新开始"))
+    liaison.tap(message, message.callback_data(text_of("monthly.start_over_button")))
     await world.step()
     assert "2025 年 3 月进展报送" in world.last(liaison).text
 

@@ -167,7 +167,7 @@ async def test_remove_last_drops_the_latest_file_and_updates_the_count(
     await step(world, app)
     status = status_messages(world, user)[0]
     first_id = draft(world)["files"][0]["id"]
-    user.tap(status, status.callback_data("↩️ 删除最后一个"))
+    user.tap(status, status.callback_data(text_of("evidence.remove_last_button")))
     await step(world, app)
     assert said("evidence.status", count=1) in status_messages(world, user)[0].text
     assert [f["id"] for f in draft(world)["files"]] == [first_id]
@@ -181,7 +181,7 @@ async def test_done_hands_the_files_over_and_takes_the_buttons_off_the_status_me
     await step(world, app)
     status = status_messages(world, user)[0]
     ids = [f["id"] for f in draft(world)["files"]]
-    user.tap(status, status.callback_data("✅ 完成（2）"))
+    user.tap(status, status.callback_data(text_of("evidence.done_button", count=2)))
     await step(world, app)
     assert world.texts(user)[-1] == "done " + ",".join(str(i) for i in ids)
     sealed = status_messages(world, user)[0]
@@ -267,7 +267,7 @@ async def test_after_a_restart_new_files_update_the_status_message_sent_before(
         status = status_messages(world, user)[0]
         assert len(status_messages(world, user)) == 1
         assert said("evidence.status", count=2) in status.text
-        user.tap(status, status.callback_data("✅ 完成（2）"))
+        user.tap(status, status.callback_data(text_of("evidence.done_button", count=2)))
         await step(world, restarted)
         assert world.texts(user)[-1].startswith("done ")
     finally:

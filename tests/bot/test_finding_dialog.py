@@ -53,20 +53,22 @@ async def test_a_finding_is_recorded_and_the_liaisons_are_told_at_once(world: Bo
         text_of("year.source_special"),
         text_of("year.source_half_year_comprehensive"),
     ]
-    await tap(world, coordinator, "调度会")
+    await tap(world, coordinator, text_of("year.source_dispatch_meeting"))
     coordinator.send_text("项目开工手续台账不全，3个项目缺少施工许可复印件。")
     await world.step()
     assert text_of("coord.finding_no_files_button") in labels(world, COORDINATOR)
     coordinator.send_album([tiny_png(), tiny_png(2, 2)])
     await world.step()
     assert "2" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "✅ 完成（2）")
+    await tap(world, coordinator, text_of("evidence.done_button", count=2))
     assert labels(world, COORDINATOR) == [
         text_of("coord.finding_deadline_button", days=7, day="2025-03-17"),
         text_of("coord.finding_deadline_button", days=15, day="2025-03-25"),
         text_of("coord.finding_deadline_button", days=30, day="2025-04-09"),
     ]
-    await tap(world, coordinator, "15 天后（2025-03-25）")
+    await tap(
+        world, coordinator, text_of("coord.finding_deadline_button", days=15, day="2025-03-25")
+    )
     summary = world.texts(coordinator)[-1]
     assert (
         "店子镇" in summary
@@ -75,7 +77,7 @@ async def test_a_finding_is_recorded_and_the_liaisons_are_told_at_once(world: Bo
     )
     assert "2 张照片" in summary
     assert findings(world) == []  # nothing is stored before the confirmation
-    await tap(world, coordinator, "✅ 确认记录并通知")
+    await tap(world, coordinator, text_of("coord.finding_record_button"))
     [finding] = findings(world)
     assert finding.unit_code == "dianzi" and finding.source == "dispatch_meeting"
     assert finding.deadline == date(2025, 3, 25) and finding.found_on == date(2025, 3, 10)
@@ -100,9 +102,11 @@ async def test_a_liaison_reading_english_is_told_in_english(world: BotWorld) -> 
     await start_finding(world, coordinator)
     coordinator.send_text("台账不全")
     await world.step()
-    await tap(world, coordinator, "无照片，下一步")
-    await tap(world, coordinator, "7 天后（2025-03-17）")
-    await tap(world, coordinator, "✅ 确认记录并通知")
+    await tap(world, coordinator, text_of("coord.finding_no_files_button"))
+    await tap(
+        world, coordinator, text_of("coord.finding_deadline_button", days=7, day="2025-03-17")
+    )
+    await tap(world, coordinator, text_of("coord.finding_record_button"))
     notice = world.texts(liaison)[-1]
     assert "Rectify by: 2025-03-17" in notice
     assert "On-site inspection" in notice and "台账不全" in notice
@@ -132,7 +136,7 @@ async def test_a_deadline_in_the_past_is_refused_clearly(world: BotWorld) -> Non
     await start_finding(world, coordinator)
     coordinator.send_text("问题")
     await world.step()
-    await tap(world, coordinator, "无照片，下一步")
+    await tap(world, coordinator, text_of("coord.finding_no_files_button"))
     coordinator.send_text("2025-03-09")
     await world.step()
     texts = world.texts(coordinator)
@@ -143,7 +147,7 @@ async def test_a_deadline_in_the_past_is_refused_clearly(world: BotWorld) -> Non
     coordinator.send_text("4月1日")
     await world.step()
     assert "2025-04-01" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "✅ 确认记录并通知")
+    await tap(world, coordinator, text_of("coord.finding_record_button"))
     assert findings(world)[0].deadline == date(2025, 4, 1)
 
 
@@ -152,7 +156,7 @@ async def test_a_deadline_of_today_is_accepted(world: BotWorld) -> None:
     await start_finding(world, coordinator)
     coordinator.send_text("问题")
     await world.step()
-    await tap(world, coordinator, "无照片，下一步")
+    await tap(world, coordinator, text_of("coord.finding_no_files_button"))
     coordinator.send_text("2025/3/10")
     await world.step()
     assert "请核对问题记录" in world.texts(coordinator)[-1]
@@ -165,11 +169,11 @@ async def test_a_summary_confirmed_after_midnight_past_its_deadline_asks_again(
     await start_finding(world, coordinator)
     coordinator.send_text("问题")
     await world.step()
-    await tap(world, coordinator, "无照片，下一步")
+    await tap(world, coordinator, text_of("coord.finding_no_files_button"))
     coordinator.send_text("2025-03-10")
     await world.step()
     world.clock.advance(days=1)
-    await tap(world, coordinator, "✅ 确认记录并通知")
+    await tap(world, coordinator, text_of("coord.finding_record_button"))
     assert findings(world) == []
     assert (
         said("coord.finding_deadline_past", day="2025-03-10", today="2025-03-11")
@@ -193,15 +197,19 @@ async def test_the_description_and_deadline_can_be_changed_from_the_summary(
     await start_finding(world, coordinator)
     coordinator.send_text("初稿")
     await world.step()
-    await tap(world, coordinator, "无照片，下一步")
-    await tap(world, coordinator, "7 天后（2025-03-17）")
-    await tap(world, coordinator, "修改描述")
+    await tap(world, coordinator, text_of("coord.finding_no_files_button"))
+    await tap(
+        world, coordinator, text_of("coord.finding_deadline_button", days=7, day="2025-03-17")
+    )
+    await tap(world, coordinator, text_of("coord.finding_edit_description_button"))
     coordinator.send_text("定稿")
     await world.step()
     assert "定稿" in world.texts(coordinator)[-1] and "请核对" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "修改期限")
-    await tap(world, coordinator, "30 天后（2025-04-09）")
-    await tap(world, coordinator, "✅ 确认记录并通知")
+    await tap(world, coordinator, text_of("coord.finding_edit_deadline_button"))
+    await tap(
+        world, coordinator, text_of("coord.finding_deadline_button", days=30, day="2025-04-09")
+    )
+    await tap(world, coordinator, text_of("coord.finding_record_button"))
     [finding] = findings(world)
     assert finding.description == "定稿" and finding.deadline == date(2025, 4, 9)
 
@@ -211,9 +219,11 @@ async def test_cancelling_at_the_summary_records_nothing(world: BotWorld) -> Non
     await start_finding(world, coordinator)
     coordinator.send_text("问题")
     await world.step()
-    await tap(world, coordinator, "无照片，下一步")
-    await tap(world, coordinator, "7 天后（2025-03-17）")
-    await tap(world, coordinator, "取消")
+    await tap(world, coordinator, text_of("coord.finding_no_files_button"))
+    await tap(
+        world, coordinator, text_of("coord.finding_deadline_button", days=7, day="2025-03-17")
+    )
+    await tap(world, coordinator, text_of("coord.finding_cancel_button"))
     assert findings(world) == []
     assert said("coord.finding_cancelled") in world.texts(coordinator)[-1]
 
@@ -223,10 +233,12 @@ async def test_a_double_tap_on_record_records_one_finding(world: BotWorld) -> No
     await start_finding(world, coordinator)
     coordinator.send_text("问题")
     await world.step()
-    await tap(world, coordinator, "无照片，下一步")
-    await tap(world, coordinator, "7 天后（2025-03-17）")
+    await tap(world, coordinator, text_of("coord.finding_no_files_button"))
+    await tap(
+        world, coordinator, text_of("coord.finding_deadline_button", days=7, day="2025-03-17")
+    )
     summary = world.last(coordinator)
-    data = summary.callback_data("✅ 确认记录并通知")
+    data = summary.callback_data(text_of("coord.finding_record_button"))
     coordinator.tap(summary, data)
     coordinator.tap(summary, data, strict=False)
     await world.step()
@@ -246,7 +258,7 @@ async def test_an_unfinished_finding_is_offered_back(world: BotWorld) -> None:
         said("coord.finding_resume", unit="店子镇", description="写到一半的问题")
         in world.texts(coordinator)[-1]
     )
-    await tap(world, coordinator, "继续填写")
+    await tap(world, coordinator, text_of("coord.finding_continue_button"))
     assert text_of("coord.finding_no_files_button") in labels(world, COORDINATOR)
 
 
@@ -257,9 +269,11 @@ async def test_a_unit_without_liaisons_and_a_liaison_who_blocked_the_bot_are_rep
     await start_finding(world, coordinator, "西集")
     coordinator.send_text("问题")
     await world.step()
-    await tap(world, coordinator, "无照片，下一步")
-    await tap(world, coordinator, "7 天后（2025-03-17）")
-    await tap(world, coordinator, "✅ 确认记录并通知")
+    await tap(world, coordinator, text_of("coord.finding_no_files_button"))
+    await tap(
+        world, coordinator, text_of("coord.finding_deadline_button", days=7, day="2025-03-17")
+    )
+    await tap(world, coordinator, text_of("coord.finding_record_button"))
     assert said("coord.notify_nobody") in world.texts(coordinator)[-1]
 
     blocked = await world.join(LIAISON, Role.LIAISON, "dianzi", "张三")
@@ -268,9 +282,11 @@ async def test_a_unit_without_liaisons_and_a_liaison_who_blocked_the_bot_are_rep
     await start_finding(world, coordinator)
     coordinator.send_text("另一个问题")
     await world.step()
-    await tap(world, coordinator, "无照片，下一步")
-    await tap(world, coordinator, "7 天后（2025-03-17）")
-    await tap(world, coordinator, "✅ 确认记录并通知")
+    await tap(world, coordinator, text_of("coord.finding_no_files_button"))
+    await tap(
+        world, coordinator, text_of("coord.finding_deadline_button", days=7, day="2025-03-17")
+    )
+    await tap(world, coordinator, text_of("coord.finding_record_button"))
     assert len(findings(world)) == 2
     texts = world.texts(coordinator)
     assert (
@@ -325,12 +341,14 @@ async def test_the_unit_can_follow_the_command_and_markup_in_text_is_kept_as_tex
     liaison = await world.join(LIAISON, Role.LIAISON, "dianzi", "张三")
     coordinator.send_command("/finding", "店子镇")
     await world.step()
-    await tap(world, coordinator, "走访")
+    await tap(world, coordinator, text_of("year.source_visit"))
     coordinator.send_text("<b>台账</b> & 记录 <缺失>")
     await world.step()
-    await tap(world, coordinator, "无照片，下一步")
-    await tap(world, coordinator, "7 天后（2025-03-17）")
+    await tap(world, coordinator, text_of("coord.finding_no_files_button"))
+    await tap(
+        world, coordinator, text_of("coord.finding_deadline_button", days=7, day="2025-03-17")
+    )
     assert "<b>台账</b> & 记录 <缺失>" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "✅ 确认记录并通知")
+    await tap(world, coordinator, text_of("coord.finding_record_button"))
     assert "<b>台账</b> & 记录 <缺失>" in world.texts(liaison)[-1]
     assert findings(world)[0].description == "<b>台账</b> & 记录 <缺失>"

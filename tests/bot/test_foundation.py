@@ -101,7 +101,7 @@ async def test_a_button_of_a_finished_dialog_answers_that_it_expired(world: BotW
     user.send_command("/language")
     await world.step()
     message = world.last(user)
-    user.tap(message, message.callback_data("中文"))
+    user.tap(message, message.callback_data(text_of("common.language_name")))
     await world.step()
     query = user.tap(message, message.callback_data("English"), strict=False)
     await world.step()

@@ -30,7 +30,7 @@ async def test_a_coordinator_grades_a_unit_with_one_tap_per_step(world: BotWorld
         text_of("coord.grade_period", period="Q4"),
         text_of("coord.grade_period", period="year"),
     ]
-    await tap(world, user, "第一季度")
+    await tap(world, user, text_of("coord.grade_period", period="Q1"))
     user.send_text("店子镇")
     await world.step()
     assert labels(world, user) == ["重点工作", "基础工作"]
@@ -41,7 +41,7 @@ async def test_a_coordinator_grades_a_unit_with_one_tap_per_step(world: BotWorld
         text_of("coord.grade_label", grade="fair"),
         text_of("coord.grade_label", grade="poor"),
     ]
-    await tap(world, user, "好")
+    await tap(world, user, text_of("coord.grade_label", grade="excellent"))
     assert any("店子镇 · 重点工作 · 第一季度：好，已记录" in t for t in world.texts(user))
     assert grades(world) == [GradeRecord("dianzi", "key_work", "Q1", "王科长", Grade.EXCELLENT)]
     assert errors == []
@@ -51,19 +51,19 @@ async def test_next_unit_grades_the_following_town_with_the_same_item(world: Bot
     user = await join_coordinator(world, COORDINATOR)
     user.send_command("/grade")
     await world.step()
-    await tap(world, user, "年终")
-    await tap(world, user, "镇街（10）")
+    await tap(world, user, text_of("coord.grade_period", period="year"))
+    await tap(world, user, text_of("coord.grade_unit_group_button", group="town", count=10))
     await tap(world, user, "店子镇")
     await tap(world, user, "基础工作")
-    await tap(world, user, "较好")
-    await tap(world, user, "➡️ 下一个：西集镇")
+    await tap(world, user, text_of("coord.grade_label", grade="good"))
+    await tap(world, user, text_of("coord.grade_next_unit_button", unit="西集镇"))
     assert labels(world, user) == [
         text_of("coord.grade_label", grade="excellent"),
         text_of("coord.grade_label", grade="good"),
         text_of("coord.grade_label", grade="fair"),
         text_of("coord.grade_label", grade="poor"),
     ]  # straight to the grade
-    await tap(world, user, "一般")
+    await tap(world, user, text_of("coord.grade_label", grade="fair"))
     assert [(g.unit, g.item, g.period, g.grade) for g in grades(world)] == [
         ("dianzi", "basic_work", "year", "good"),
         ("xiji", "basic_work", "year", "fair"),
@@ -75,7 +75,7 @@ async def test_grading_again_replaces_the_grade_and_says_what_it_was(world: BotW
     for grade in ("好", "差", "差"):
         user.send_command("/grade")
         await world.step()
-        await tap(world, user, "第二季度")
+        await tap(world, user, text_of("coord.grade_period", period="Q2"))
         user.send_text("dianzi")
         await world.step()
         await tap(world, user, "重点工作")
@@ -90,11 +90,15 @@ async def test_a_rater_grades_as_themselves(world: BotWorld) -> None:
     rater = await world.join(RATER, Role.RATER, None, "区财政局")
     rater.send_command("/grade")
     await world.step()
-    await tap(world, rater, "第三季度")
-    await tap(world, rater, "开发区、部门（13）")
+    await tap(world, rater, text_of("coord.grade_period", period="Q3"))
+    await tap(
+        world,
+        rater,
+        text_of("coord.grade_unit_group_button", group="zone_or_department", count=13),
+    )
     await tap(world, rater, "区统计局")
     await tap(world, rater, "基础工作")
-    await tap(world, rater, "较好")
+    await tap(world, rater, text_of("coord.grade_label", grade="good"))
     assert grades(world) == [GradeRecord("statistics", "basic_work", "Q3", "区财政局", Grade.GOOD)]
     assert "评价人：区财政局" in " ".join(world.texts(rater))
 
@@ -103,7 +107,7 @@ async def test_a_unit_name_matching_nothing_says_so_and_asks_again(world: BotWor
     user = await join_coordinator(world, COORDINATOR)
     user.send_command("/grade")
     await world.step()
-    await tap(world, user, "第一季度")
+    await tap(world, user, text_of("coord.grade_period", period="Q1"))
     user.send_text("火星镇")
     await world.step()
     texts = world.texts(user)
@@ -122,7 +126,7 @@ async def test_a_name_matching_several_units_offers_the_candidates(world: BotWor
     user = await join_coordinator(world, COORDINATOR)
     user.send_command("/grade")
     await world.step()
-    await tap(world, user, "第一季度")
+    await tap(world, user, text_of("coord.grade_period", period="Q1"))
     user.send_text("局")
     await world.step()
     assert said("coord.grade_unit_several", query="局", more=True) in world.texts(user)[-1]
@@ -131,7 +135,7 @@ async def test_a_name_matching_several_units_offers_the_candidates(world: BotWor
     assert said("coord.grade_unit_several", query="局", more=True) in world.texts(user)[-1]
     await tap(world, user, "区财政局")
     await tap(world, user, "重点工作")
-    await tap(world, user, "差")
+    await tap(world, user, text_of("coord.grade_label", grade="poor"))
     assert [(g.unit, g.grade) for g in grades(world)] == [("finance", "poor")]
 
 
@@ -139,7 +143,7 @@ async def test_text_where_a_grade_button_is_wanted_changes_nothing(world: BotWor
     user = await join_coordinator(world, COORDINATOR)
     user.send_command("/grade")
     await world.step()
-    await tap(world, user, "第一季度")
+    await tap(world, user, text_of("coord.grade_period", period="Q1"))
     user.send_text("店子镇")
     await world.step()
     await tap(world, user, "重点工作")
@@ -159,16 +163,20 @@ async def test_done_ends_the_dialog_and_its_buttons_expire(world: BotWorld) -> N
     user = await join_coordinator(world, COORDINATOR)
     user.send_command("/grade")
     await world.step()
-    await tap(world, user, "第一季度")
+    await tap(world, user, text_of("coord.grade_period", period="Q1"))
     user.send_text("店子镇")
     await world.step()
     await tap(world, user, "重点工作")
     grade_message = world.last(user)
-    await tap(world, user, "好")
-    await tap(world, user, "完成")
+    await tap(world, user, text_of("coord.grade_label", grade="excellent"))
+    await tap(world, user, text_of("coord.grade_done_button"))
     assert said("coord.grade_done") in world.texts(user)[-1]
     # Tapped before the message was closed (a slow connection): the button has expired.
-    user.tap(grade_message, grade_message.callback_data("差"), strict=False)
+    user.tap(
+        grade_message,
+        grade_message.callback_data(text_of("coord.grade_label", grade="poor")),
+        strict=False,
+    )
     await world.step()
     assert "已过期" in world.texts(user)[-1]
     assert [g.grade for g in grades(world)] == ["excellent"]

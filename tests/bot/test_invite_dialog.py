@@ -35,7 +35,7 @@ async def test_a_coordinator_invites_a_liaison_for_a_unit_and_the_link_works(
         text_of("people.role_rater"),
         text_of("people.role_viewer"),
     ]
-    await tap(world, coordinator, "联络员")
+    await tap(world, coordinator, text_of("people.role_liaison"))
     coordinator.send_text("店子")
     await world.step()
     assert labels(world, COORDINATOR) == [
@@ -44,7 +44,7 @@ async def test_a_coordinator_invites_a_liaison_for_a_unit_and_the_link_works(
         text_of("coord.invite_expiry_button", days=30, default=False),
     ]
     assert "店子镇" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "7 天（默认）")
+    await tap(world, coordinator, text_of("coord.invite_expiry_button", days=7, default=True))
     issued, forward = world.texts(coordinator)[-2:]
     assert (
         said(
@@ -75,7 +75,7 @@ async def test_a_unit_name_matching_several_units_offers_the_candidates(world: B
     coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
     coordinator.send_command("/invite")
     await world.step()
-    await tap(world, coordinator, "联络员")
+    await tap(world, coordinator, text_of("people.role_liaison"))
     coordinator.send_text("镇")
     await world.step()
     candidates = labels(world, COORDINATOR)
@@ -84,7 +84,7 @@ async def test_a_unit_name_matching_several_units_offers_the_candidates(world: B
         said("coord.finding_unit_several", query="镇", more=True) in world.texts(coordinator)[-1]
     )
     await tap(world, coordinator, "西集镇")
-    await tap(world, coordinator, "30 天")
+    await tap(world, coordinator, text_of("coord.invite_expiry_button", days=30, default=False))
     assert (
         said(
             "coord.invite_issued",
@@ -105,7 +105,7 @@ async def test_a_unit_name_matching_nothing_is_said_so_and_can_be_typed_again(
     coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
     coordinator.send_command("/invite")
     await world.step()
-    await tap(world, coordinator, "联络员")
+    await tap(world, coordinator, text_of("people.role_liaison"))
     coordinator.send_text("火星办事处")
     await world.step()
     assert said("coord.finding_unit_none", query="火星办事处") in world.texts(coordinator)[-1]
@@ -122,8 +122,8 @@ async def test_a_rater_invite_needs_no_unit_and_uses_the_configured_username(
     coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
     coordinator.send_command("/invite")
     await world.step()
-    await tap(world, coordinator, "评价人")
-    await tap(world, coordinator, "1 天")
+    await tap(world, coordinator, text_of("people.role_rater"))
+    await tap(world, coordinator, text_of("coord.invite_expiry_button", days=1, default=False))
     forward = world.texts(coordinator)[-1]
     assert "https://t.me/shanting_kaohe_bot?start=" in forward
     assert text_of("people.role_rater") in world.texts(coordinator)[-2]
@@ -142,8 +142,8 @@ async def test_without_any_username_the_code_line_is_given(
     monkeypatch.setattr(invite, "bot_username", no_username)
     coordinator.send_command("/invite")
     await world.step()
-    await tap(world, coordinator, "查看人")
-    await tap(world, coordinator, "7 天（默认）")
+    await tap(world, coordinator, text_of("people.role_viewer"))
+    await tap(world, coordinator, text_of("coord.invite_expiry_button", days=7, default=True))
     issued, forward = world.texts(coordinator)[-2:]
     assert (
         said(
@@ -163,8 +163,8 @@ async def test_only_an_admin_is_offered_the_admin_role(world: BotWorld) -> None:
     admin.send_command("/invite")
     await world.step()
     assert labels(world, 900)[-1] == text_of("people.role_admin")
-    await tap(world, admin, "管理员")
-    await tap(world, admin, "7 天（默认）")
+    await tap(world, admin, text_of("people.role_admin"))
+    await tap(world, admin, text_of("coord.invite_expiry_button", days=7, default=True))
     assert (
         said(
             "coord.invite_issued",

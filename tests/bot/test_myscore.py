@@ -96,20 +96,20 @@ async def test_each_indicator_is_explained_with_its_formula(
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
-    await tap(world, liaison, "📊 发展成效指标（12 项）")
+    await tap(world, liaison, text_of("myscore.indicators_button", count=12))
     listing = world.last(liaison)
     assert "1. 地区生产总值增速" in (listing.text or "") and listing.edited
     await tap(world, liaison, "1")
     shown = world.last(liaison).text or ""
     assert "地区生产总值增速" in shown and "类别：质量效益" in shown
     assert "同组最好值" in shown and "相对位置 r" in shown and "得分 = 50.00 ×" in shown
-    await tap(world, liaison, "下一项 ▶")
+    await tap(world, liaison, text_of("myscore.next_indicator"))
     assert "一般公共预算收入增速" in (world.last(liaison).text or "")
-    await tap(world, liaison, "📊 指标列表")
+    await tap(world, liaison, text_of("myscore.list_button"))
     await tap(world, liaison, "10")
     shown = world.last(liaison).text or ""
     assert "单位GDP能耗" in shown and "满意值" in shown and "数值越小越好" in shown
-    await tap(world, liaison, "🏠 返回总览")
+    await tap(world, liaison, text_of("myscore.overview_button"))
     assert "2025 年度考核得分" in (world.last(liaison).text or "")
     assert len(world.server.messages_to(liaison.id)) == 3  # welcome, help, one edited message
     assert not any(name in everything(world, liaison) for name in OTHERS)
@@ -122,7 +122,7 @@ async def test_a_missing_value_is_explained_in_words(world: BotWorld) -> None:
     user.send_command("/myscore")
     await world.step()
     assert "有指标未报数值" in (world.last(user).text or "")
-    await tap(world, user, "📊 发展成效指标（12 项）")
+    await tap(world, user, text_of("myscore.indicators_button", count=12))
     await tap(world, user, "9")
     shown = world.last(user).text or ""
     assert "实际使用外资" in shown and "本单位数值：未报" in shown and "计 0 分" in shown
@@ -134,7 +134,7 @@ async def test_a_work_item_shows_the_grades_dropped_and_the_deductions(
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
-    await tap(world, liaison, "📋 重点工作")
+    await tap(world, liaison, text_of("myscore.item_button", name="重点工作"))
     shown = world.last(liaison).text or ""
     assert "一季度评价（3 个评价单位）" in shown
     assert "年终评价（6 个评价单位）" in shown and "去掉最高、最低" in shown
@@ -156,7 +156,7 @@ async def test_deductions_are_listed_by_event(world: BotWorld) -> None:
     publish_standings(world.uow(), COORDINATOR, 2025)
     user.send_command("/myscore")
     await world.step()
-    await tap(world, user, "📋 重点工作")
+    await tap(world, user, text_of("myscore.item_button", name="重点工作"))
     shown = world.last(user).text or ""
     assert "扣分：整改逾期 1 次 × 2.00 分 = 2.00 分" in shown
 
@@ -165,7 +165,7 @@ async def test_the_bonus_lists_the_units_own_items(world: BotWorld, liaison: Fak
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
-    await tap(world, liaison, "➕ 加分")
+    await tap(world, liaison, text_of("myscore.bonus_button"))
     shown = world.last(liaison).text or ""
     assert "已达上限" in shown and "创新性典型经验做法（示例 7）" in shown
     assert "新能源装备" not in shown  # 西集镇's
@@ -195,7 +195,7 @@ async def test_a_newer_publication_is_noticed_at_the_next_tap(
     await world.step()
     world.clock.advance(hours=2)
     publish_standings(world.uow(), COORDINATOR, 2025)
-    await tap(world, liaison, "➕ 加分")
+    await tap(world, liaison, text_of("myscore.bonus_button"))
     assert said("myscore.republished") in world.texts(liaison)[-2]
     assert "2025-03-10 12:00" in world.texts(liaison)[-1]
 
@@ -207,7 +207,7 @@ async def test_a_withdrawn_publication_is_no_longer_shown(
     liaison.send_command("/myscore")
     await world.step()
     withdraw_publication(world.uow(), COORDINATOR, view.id)
-    await tap(world, liaison, "📋 重点工作")
+    await tap(world, liaison, text_of("myscore.item_button", name="重点工作"))
     assert said("myscore.not_published", year=2025) in world.texts(liaison)[-1]
     assert draft(world, 1001, "myscore") is None
 
@@ -226,8 +226,8 @@ async def test_the_standings_are_computed_off_the_event_loop_and_kept_a_while(
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
-    await tap(world, liaison, "📋 重点工作")
-    await tap(world, liaison, "🏠 返回总览")
+    await tap(world, liaison, text_of("myscore.item_button", name="重点工作"))
+    await tap(world, liaison, text_of("myscore.overview_button"))
     assert len(threads) == 1 and threads[0] != threading.main_thread().name
 
 
@@ -283,13 +283,13 @@ async def test_a_text_too_long_for_one_message_is_sent_in_pieces(world: BotWorld
     user.send_command("/myscore")
     await world.step()
     before = len(world.server.messages_to(user.id))
-    await tap(world, user, "➕ 加分")
+    await tap(world, user, text_of("myscore.bonus_button"))
     new = world.server.messages_to(user.id)[before:]
     assert len(new) >= 2
     assert all(len(m.source_text or "") <= 4096 for m in new)
     assert new[-1].buttons and not new[0].buttons
     assert "59" * 60 in "".join(m.text or "" for m in new)
-    newest_with(world, user, "🏠 返回总览")
+    newest_with(world, user, text_of("myscore.overview_button"))
 
 
 def test_split_text_cuts_at_line_ends_and_never_over_the_limit() -> None:

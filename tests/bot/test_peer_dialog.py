@@ -63,10 +63,10 @@ async def test_a_whole_peer_round_from_opening_to_the_standings(world: BotWorld)
         text_of("peer.group_button", group="town", count=10),
         text_of("peer.group_button", group="zone_or_department", count=13),
     ]
-    await tap(world, coordinator, "镇街（10）")
-    await tap(world, coordinator, "7 天后（2025-03-17）")
+    await tap(world, coordinator, text_of("peer.group_button", group="town", count=10))
+    await tap(world, coordinator, text_of("peer.vote_by_button", days=7, day="2025-03-17"))
     assert "确认开启 2025 年度镇街互评" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "✅ 开启")
+    await tap(world, coordinator, text_of("peer.confirm_open_button"))
     assert "已开启 2025 年度镇街互评" in world.texts(coordinator)[-1]
 
     # The liaisons are told by the reminder job, each once.
@@ -91,7 +91,9 @@ async def test_a_whole_peer_round_from_opening_to_the_standings(world: BotWorld)
         text_of("peer.grade_button", grade="fair", chosen=False),
         text_of("peer.grade_button", grade="poor", chosen=False),
     ]
-    await tap(world, dianzi, "较好", on=xiji_card)
+    await tap(
+        world, dianzi, text_of("peer.grade_button", grade="good", chosen=False), on=xiji_card
+    )
     xiji_card = card(world, dianzi, "西集镇")
     assert xiji_card.edited and said(
         "peer.card", unit="西集镇", item="重点工作", grade="good"
@@ -102,7 +104,9 @@ async def test_a_whole_peer_round_from_opening_to_the_standings(world: BotWorld)
         text_of("peer.grade_button", grade="fair", chosen=False),
         text_of("peer.grade_button", grade="poor", chosen=False),
     ]
-    await tap(world, dianzi, "好", on=xiji_card)  # changed, until the round closes
+    await tap(
+        world, dianzi, text_of("peer.grade_button", grade="excellent", chosen=False), on=xiji_card
+    )  # changed, until the round closes
     assert "本单位的评价：好 ✓" in (card(world, dianzi, "西集镇").text or "")
 
     # The unit's other liaison sees the unit's vote; 西集镇 sees none of 店子镇's.
@@ -111,13 +115,18 @@ async def test_a_whole_peer_round_from_opening_to_the_standings(world: BotWorld)
     await send(world, xiji, "/peer")
     xiji_texts = [t for t in world.texts(xiji) if " · 重点工作" in t]
     assert all("尚未评价" in t for t in xiji_texts)
-    await tap(world, xiji, "好", on=card(world, xiji, "店子镇"))
+    await tap(
+        world,
+        xiji,
+        text_of("peer.grade_button", grade="excellent", chosen=False),
+        on=card(world, xiji, "店子镇"),
+    )
 
     # Who has voted: counts first, the units behind a button, never the votes.
     await send(world, coordinator, "/peer status")
     status = world.texts(coordinator)[-1]
     assert "已完成 0 个单位，部分完成 2 个，未开始 8 个（共 10 个）" in status
-    await tap(world, coordinator, "查看各单位")
+    await tap(world, coordinator, text_of("peer.details_button"))
     details = world.texts(coordinator)[-1]
     assert (
         said("peer.detail_line", unit="店子镇", voted=1, cards=9, state="partly") in details
@@ -127,9 +136,9 @@ async def test_a_whole_peer_round_from_opening_to_the_standings(world: BotWorld)
     assert "较好" not in details and " 好" not in details
 
     # Remind those not done, through the reminder job; each liaison once a day.
-    await tap(world, coordinator, "提醒未完成的单位")
+    await tap(world, coordinator, text_of("peer.remind_button"))
     assert said("peer.reminded", units=10, liaisons=4, already=0) in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "提醒未完成的单位")
+    await tap(world, coordinator, text_of("peer.remind_button"))
     assert said("peer.reminded", units=10, liaisons=0, already=4) in world.texts(coordinator)[-1]
     seen = len(world.texts(sangcun))
     world.clock.advance(minutes=1)
@@ -139,11 +148,16 @@ async def test_a_whole_peer_round_from_opening_to_the_standings(world: BotWorld)
 
     # Close: frozen; a tap on a card afterwards is refused and changes nothing.
     await send(world, coordinator, "/peer close")
-    await tap(world, coordinator, "2025 年度镇街")
+    await tap(world, coordinator, text_of("peer.round_button", year=2025, group="town"))
     assert "确认结束 2025 年度镇街互评" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "🔒 结束互评")
+    await tap(world, coordinator, text_of("peer.confirm_close_button"))
     assert "已结束 2025 年度镇街互评" in world.texts(coordinator)[-1]
-    await tap(world, dianzi, "差", on=card(world, dianzi, "西集镇"))
+    await tap(
+        world,
+        dianzi,
+        text_of("peer.grade_button", grade="poor", chosen=False),
+        on=card(world, dianzi, "西集镇"),
+    )
     assert said("errors.peer_round_closed", year=2025, group="town") in world.texts(dianzi)[-1]
 
     # The standings now weigh the peers' votes.
@@ -158,9 +172,9 @@ async def test_the_open_notice_goes_only_to_units_with_cards_left(world: BotWorl
     weigh_peers(world)
     coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
     await send(world, coordinator, "/peer open 2025")
-    await tap(world, coordinator, "镇街（10）")
-    await tap(world, coordinator, "不设截止日")
-    await tap(world, coordinator, "✅ 开启")
+    await tap(world, coordinator, text_of("peer.group_button", group="town", count=10))
+    await tap(world, coordinator, text_of("peer.vote_by_button", days=0, day=""))
+    await tap(world, coordinator, text_of("peer.confirm_open_button"))
     late = await world.join(XIJI, Role.LIAISON, "xiji", "西集联络员")  # joined after opening
     seen = len(world.texts(late))
     await send_reminders(world.deps, world.app.bot, "one")
@@ -187,7 +201,7 @@ async def test_only_liaisons_and_coordinators_use_peer_and_bad_input_is_explaine
         text_of("peer.menu_status"),
         text_of("peer.menu_close"),
     ]
-    await tap(world, coordinator, "互评进度")
+    await tap(world, coordinator, text_of("peer.menu_status"))
     assert said("peer.no_rounds", year=None) in world.texts(coordinator)[-1]
 
 
@@ -211,7 +225,7 @@ async def test_a_peer_round_on_paper_is_imported_as_a_grades_workbook(world: Bot
     coordinator.send_document(workbook("grades", header, rows), "互评.xlsx", XLSX)
     await world.step()
     assert "其中互评：2 条" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "✅ 确认导入")
+    await tap(world, coordinator, text_of("coord.upload_confirm_button"))
     assert "其中互评 2 条" in world.texts(coordinator)[-1]
     # panel 0.8 and peer (1.0 + 0.6) / 2 = 0.8 weighed 0.6 / 0.4: key_work 0.8 x 200.
     item = items_of(world, "dianzi")
@@ -223,15 +237,17 @@ async def test_cards_of_a_large_group_come_in_pages(world: BotWorld) -> None:
     weigh_peers(world)
     coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
     await send(world, coordinator, "/peer open")
-    await tap(world, coordinator, "开发区、部门（13）")
-    await tap(world, coordinator, "不设截止日")
-    await tap(world, coordinator, "✅ 开启")
+    await tap(
+        world, coordinator, text_of("peer.group_button", group="zone_or_department", count=13)
+    )
+    await tap(world, coordinator, text_of("peer.vote_by_button", days=0, day=""))
+    await tap(world, coordinator, text_of("peer.confirm_open_button"))
     finance = await world.join(RATER, Role.LIAISON, "finance", "财政局联络员")
     await send(world, finance, "/peer")
     cards = [t for t in world.texts(finance) if " · 重点工作" in t]
     assert len(cards) == 10  # a page; twelve other departments in all
     assert said("peer.page", page=1, pages=2) in world.texts(finance)[-1]
-    await tap(world, finance, "下一页 ▶")
+    await tap(world, finance, text_of("peer.page_next"))
     cards = [t for t in world.texts(finance) if " · 重点工作" in t]
     assert len(cards) == 12 and not any(t.startswith("区财政局 · ") for t in cards)
     assert said("peer.page", page=2, pages=2) in world.texts(finance)[-1]

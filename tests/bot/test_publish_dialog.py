@@ -279,7 +279,7 @@ async def test_an_older_period_list_cannot_change_a_confirmation(
     periods: BotMessage = world.last(user)
     await choose(world, user, "coord.publish_period_Q1")
     # Tapping the year on the list shown before: its buttons expired with the confirmation.
-    user.tap(periods, periods.callback_data("全年"), strict=False)
+    user.tap(periods, periods.callback_data(text_of("coord.publish_period_year")), strict=False)
     await world.step()
     assert "已过期" in world.texts(user)[-1]
     assert year_publications(world.uow(), OPERATOR, YEAR) == []
@@ -339,7 +339,7 @@ async def test_publishing_through_the_real_updater_delivers_the_reports(
             await message_with(wang, "西集镇")
             boss.send_command("/publish")
             offer = await message_with(boss, "哪一期")
-            boss.tap(offer, offer.callback_data("全年"))
+            boss.tap(offer, offer.callback_data(text_of("coord.publish_period_year")))
             confirm = await message_with(boss, "即将公布")
             boss.tap(confirm, confirm.callback_data(EARLY))
             await message_with(boss, "发送完毕")

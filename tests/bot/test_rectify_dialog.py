@@ -27,7 +27,7 @@ from services.people import list_people
 from tests.bot.steps import button_starting, newest_with, tap
 from tests.bot.world import OPERATOR, BotWorld, new_application, unit_id
 from tests.fakes.bot_api import record_errors, tiny_png
-from tests.texts import said
+from tests.texts import said, text_of
 
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="区发改局")
 PDF = b"%PDF-1.4 fake rectification report"
@@ -96,12 +96,6 @@ async def submitted_through_the_dialog(
     await tap(world, user, "✅ 提交")
 
 
-@pytest.fixture
-async def liaison(world: BotWorld) -> FakeUser:
-    """A liaison of 店子镇 (dianzi)."""
-    return await world.join(1001, Role.LIAISON, "dianzi")
-
-
 # --- the dialog ------------------------------------------------------------------------------
 
 
@@ -122,10 +116,10 @@ async def test_a_liaison_rectifies_a_finding_with_an_album_and_gets_a_receipt(
     liaison.send_album([tiny_png(), tiny_png(5, 5)])
     await world.step()
     assert "已收到 <b>2</b>" in (world.last(liaison).source_text or "")
-    await tap(world, liaison, "✅ 完成（2）")
+    await tap(world, liaison, text_of("evidence.done_button", count=2))
     summary = world.texts(liaison)[-1]
     assert "请核对整改" in summary and "已补齐三月进度记录" in summary and "2 个" in summary
-    await tap(world, liaison, "✅ 提交")
+    await tap(world, liaison, text_of("rectify.submit_button"))
     receipt = world.texts(liaison)[-1]
     assert "整改已提交" in receipt and f"ZG2025-{found.id:05d}-01" in receipt
     assert "在整改期限（2025-03-31）之内" in receipt and "2025-03-10 10:00" in receipt
@@ -149,9 +143,9 @@ async def test_a_rectification_after_the_deadline_is_marked_late(
     await world.step()
     liaison.send_document(PDF, "整改报告.pdf", "application/pdf")
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
     assert "整改报告.pdf" in world.texts(liaison)[-1]
-    await tap(world, liaison, "✅ 提交")
+    await tap(world, liaison, text_of("rectify.submit_button"))
     assert "已超过整改期限（2025-03-05）" in world.texts(liaison)[-1]
     assert rectifications(world, found.id)[0].on_time is False
 
@@ -165,12 +159,12 @@ async def test_photos_sent_before_the_measures_are_kept(
     await pick(world, liaison, found.id)
     liaison.send_photo(tiny_png())
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
     assert said("rectify.text_first") in world.texts(liaison)[-2]
     liaison.send_text("已整改到位")
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
-    await tap(world, liaison, "✅ 提交")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
+    await tap(world, liaison, text_of("rectify.submit_button"))
     assert len(rectifications(world, found.id)[0].evidence_ids) == 1
 
 
@@ -191,9 +185,9 @@ async def test_a_returned_rectification_comes_back_with_the_reason_and_is_resubm
     await world.step()
     liaison.send_album([tiny_png(7, 7), AlbumDocument(PDF, "台账.pdf", "application/pdf")])
     await world.step()
-    await tap(world, liaison, "✅ 完成（2）")
+    await tap(world, liaison, text_of("evidence.done_button", count=2))
     assert "重新提交" in world.texts(liaison)[-1]
-    await tap(world, liaison, "✅ 提交")
+    await tap(world, liaison, text_of("rectify.submit_button"))
     assert f"ZG2025-{found.id:05d}-02" in world.texts(liaison)[-1]
     first_again, second = rectifications(world, found.id)
     assert (first_again.decision, first_again.reason) == ("returned", "照片看不清整改后的台账")
@@ -212,17 +206,17 @@ async def test_the_summary_lets_the_measures_and_the_files_be_changed(
     await world.step()
     liaison.send_photo(tiny_png())
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
-    await tap(world, liaison, "✏️ 修改整改措施")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
+    await tap(world, liaison, text_of("rectify.edit_text_button"))
     assert "初稿" in world.texts(liaison)[-1]
     liaison.send_text("定稿：已整改")
     await world.step()
     assert "定稿：已整改" in world.texts(liaison)[-1]  # straight back to the summary
-    await tap(world, liaison, "📎 修改佐证材料")
+    await tap(world, liaison, text_of("rectify.edit_files_button"))
     liaison.send_photo(tiny_png(9, 9))
     await world.step()
-    await tap(world, liaison, "✅ 完成（2）")
-    await tap(world, liaison, "✅ 提交")
+    await tap(world, liaison, text_of("evidence.done_button", count=2))
+    await tap(world, liaison, text_of("rectify.submit_button"))
     [stored] = rectifications(world, found.id)
     assert stored.text == "定稿：已整改" and len(stored.evidence_ids) == 2
 
@@ -236,8 +230,8 @@ async def test_cancel_on_the_summary_stores_nothing(world: BotWorld, liaison: Fa
     await world.step()
     liaison.send_photo(tiny_png())
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
-    await tap(world, liaison, "✖️ 取消")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
+    await tap(world, liaison, text_of("rectify.cancel_button"))
     assert said("rectify.cancelled") in world.texts(liaison)[-1]
     assert rectifications(world, found.id) == []
     assert draft(world, 1001) is None
@@ -255,15 +249,15 @@ async def test_an_unfinished_draft_is_offered_back(world: BotWorld, liaison: Fak
     liaison.send_command("/rectify")
     await world.step()
     assert "未提交的整改" in world.texts(liaison)[-1]
-    await tap(world, liaison, "▶️ 接着填写")
+    await tap(world, liaison, text_of("rectify.continue_button"))
     assert "佐证材料" in world.texts(liaison)[-1]
     liaison.send_photo(tiny_png())
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
     assert "写了一半的整改措施" in world.texts(liaison)[-1]
     liaison.send_command("/rectify")
     await world.step()
-    await tap(world, liaison, "🔄 重新开始")
+    await tap(world, liaison, text_of("rectify.restart_button"))
     assert f"#{found.id}" in world.last(liaison).text
     assert draft(world, 1001).data == {"page": 0}
 
@@ -292,7 +286,7 @@ async def test_many_findings_are_paged(world: BotWorld, liaison: FakeUser) -> No
     await world.step()
     assert "第 1/2 页" in world.last(liaison).text
     assert len(world.last(liaison).buttons) == 9  # eight findings and "next"
-    await tap(world, liaison, "下一页 ▶")
+    await tap(world, liaison, text_of("rectify.next_page"))
     await pick(world, liaison, found[9].id)
     assert "问题 9" in world.texts(liaison)[-1]
 
@@ -316,9 +310,11 @@ async def test_a_restart_mid_rectification_continues_where_the_liaison_was(
     try:
         liaison.send_photo(tiny_png(6, 6))
         await world.step()
-        await tap(world, liaison, "✅ 完成（2）")  # a button sent before the restart
+        await tap(
+            world, liaison, text_of("evidence.done_button", count=2)
+        )  # a button sent before the restart
         assert "重启前写好的整改措施" in world.texts(liaison)[-1]
-        await tap(world, liaison, "✅ 提交")
+        await tap(world, liaison, text_of("rectify.submit_button"))
         [stored] = rectifications(world, found.id)
         assert stored.text == "重启前写好的整改措施" and len(stored.evidence_ids) == 2
     finally:
@@ -435,14 +431,14 @@ async def test_a_finding_accepted_while_the_summary_was_open_is_not_submitted_ag
     await world.step()
     liaison.send_photo(tiny_png(3, 3))
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
     # Meanwhile another liaison of the unit resubmitted, and the coordinators accepted it.
     from services.findings import submit_rectification
 
     other = await world.join(1002, Role.LIAISON, "dianzi", "李四")
     receipt = submit_rectification(world.uow(), liaison_actor(world, other.id), found.id, "已整改")
     accept_rectification(world.uow(), COORDINATOR, receipt.rectification_id)
-    await tap(world, liaison, "✅ 提交")
+    await tap(world, liaison, text_of("rectify.submit_button"))
     assert (
         said("errors.finding_not_awaiting_rectification", status="accepted")
         in world.texts(liaison)[-1]
@@ -553,9 +549,9 @@ async def test_done_without_any_file_asks_for_evidence(world: BotWorld, liaison:
     await world.step()
     liaison.send_photo(tiny_png())
     await world.step()
-    await tap(world, liaison, "↩️ 删除最后一个")
-    message = newest_with(world, liaison, "✅ 完成（0）")
-    liaison.tap(message, message.callback_data("✅ 完成（0）"))
+    await tap(world, liaison, text_of("evidence.remove_last_button"))
+    message = newest_with(world, liaison, text_of("evidence.done_button", count=0))
+    liaison.tap(message, message.callback_data(text_of("evidence.done_button", count=0)))
     await world.step()
     assert said("rectify.need_evidence") in world.texts(liaison)[-2]
     assert draft(world, 1001).step == "evidence"
@@ -579,7 +575,7 @@ async def test_a_file_at_the_summary_is_not_taken(world: BotWorld, liaison: Fake
     await world.step()
     liaison.send_photo(tiny_png())
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
     liaison.send_photo(tiny_png(8, 8))
     await world.step()
     assert said("dialog.no_file_here") in world.texts(liaison)[-2]
@@ -605,11 +601,13 @@ async def test_the_submit_button_cannot_submit_twice(world: BotWorld, liaison: F
     await world.step()
     liaison.send_photo(tiny_png())
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
-    message = newest_with(world, liaison, "✅ 提交")
-    await tap(world, liaison, "✅ 提交")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
+    message = newest_with(world, liaison, text_of("rectify.submit_button"))
+    await tap(world, liaison, text_of("rectify.submit_button"))
     # The second tap left the phone before the first one's answer closed the message.
-    query = liaison.tap(message, message.callback_data("✅ 提交"), strict=False)
+    query = liaison.tap(
+        message, message.callback_data(text_of("rectify.submit_button")), strict=False
+    )
     await world.step()
     answer = world.server.answer_to(query)
     assert answer is not None and "过期" in (answer.text or "")
@@ -653,12 +651,12 @@ async def test_a_rectification_returned_and_resubmitted_through_the_real_updater
             "✅ 完成（2）" in text for m in server.messages_to(user.id) for text, _ in m.buttons
         ))  # fmt: skip
         mark = count()
-        message = newest_with(world, user, "✅ 完成（2）")
-        user.tap(message, message.callback_data("✅ 完成（2）"))
+        message = newest_with(world, user, text_of("evidence.done_button", count=2))
+        user.tap(message, message.callback_data(text_of("evidence.done_button", count=2)))
         await reply("请核对整改", after=mark)
         mark = count()
-        message = newest_with(world, user, "✅ 提交")
-        user.tap(message, message.callback_data("✅ 提交"))
+        message = newest_with(world, user, text_of("rectify.submit_button"))
+        user.tap(message, message.callback_data(text_of("rectify.submit_button")))
         first_receipt = await reply("整改已提交", after=mark)
         assert f"ZG2025-{found.id:05d}-01" in (first_receipt.text or "")
 
@@ -679,12 +677,12 @@ async def test_a_rectification_returned_and_resubmitted_through_the_real_updater
             "✅ 完成（1）" in text for m in server.messages_to(user.id) for text, _ in m.buttons
         ))  # fmt: skip
         mark = count()
-        message = newest_with(world, user, "✅ 完成（1）")
-        user.tap(message, message.callback_data("✅ 完成（1）"))
+        message = newest_with(world, user, text_of("evidence.done_button", count=1))
+        user.tap(message, message.callback_data(text_of("evidence.done_button", count=1)))
         await reply("重新提交", after=mark)
         mark = count()
-        message = newest_with(world, user, "✅ 提交")
-        user.tap(message, message.callback_data("✅ 提交"))
+        message = newest_with(world, user, text_of("rectify.submit_button"))
+        user.tap(message, message.callback_data(text_of("rectify.submit_button")))
         second_receipt = await reply("整改已提交", after=mark)
         assert f"ZG2025-{found.id:05d}-02" in (second_receipt.text or "")
 

@@ -132,7 +132,7 @@ async def test_a_rectification_comes_with_its_evidence_and_accepting_tells_the_l
         text_of("coord.review_return_button"),
         text_of("coord.review_next_button"),
     ]
-    await tap(world, coordinator, "✅ 通过")
+    await tap(world, coordinator, text_of("coord.review_accept_button"))
     assert get_finding(world.uow(), OPERATOR, finding).status == "accepted"
     assert "整改已通过" in world.texts(liaison)[-1]
     texts = world.texts(coordinator)
@@ -164,7 +164,7 @@ async def test_returning_asks_for_a_reason_and_a_confirmation_then_tells_the_lia
     rectify(world, finding, photos=1)
     coordinator.send_command("/review")
     await world.step()
-    await tap(world, coordinator, "↩️ 退回")
+    await tap(world, coordinator, text_of("coord.review_return_button"))
     assert (
         said("coord.review_ask_return_reason", unit="店子镇", max=1000)
         in world.texts(coordinator)[-1]
@@ -176,10 +176,10 @@ async def test_returning_asks_for_a_reason_and_a_confirmation_then_tells_the_lia
     await world.step()
     assert "确认退回？" in world.texts(coordinator)[-1]
     assert get_finding(world.uow(), OPERATOR, finding).status == "submitted"  # not yet
-    await tap(world, coordinator, "修改理由")
+    await tap(world, coordinator, text_of("coord.review_change_reason_button"))
     coordinator.send_text("请补拍台账封面和签字页")
     await world.step()
-    await tap(world, coordinator, "↩️ 确认退回并通知")
+    await tap(world, coordinator, text_of("coord.review_confirm_return_button"))
     assert get_finding(world.uow(), OPERATOR, finding).status == "returned"
     assert rectification(world, finding).reason == "请补拍台账封面和签字页"
     notice = world.texts(liaison)[-1]
@@ -193,8 +193,8 @@ async def test_back_from_the_reason_leaves_the_rectification_undecided(world: Bo
     rectify(world, finding)
     coordinator.send_command("/review")
     await world.step()
-    await tap(world, coordinator, "↩️ 退回")
-    await tap(world, coordinator, "返回")
+    await tap(world, coordinator, text_of("coord.review_return_button"))
+    await tap(world, coordinator, text_of("coord.review_back_button"))
     assert labels(world, COORDINATOR) == [
         text_of("coord.review_accept_button"),
         text_of("coord.review_return_button"),
@@ -220,11 +220,11 @@ async def test_the_queue_is_oldest_first_and_next_skips_an_item(world: BotWorld)
     await world.step()
     assert "店子的整改" in world.texts(coordinator)[-1]
     assert "第 1/2 项" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "下一项 ▶")
+    await tap(world, coordinator, text_of("coord.review_next_button"))
     card = world.texts(coordinator)[-1]
     assert "延期申请" in card and "西集镇" in card and "西集的问题" in card
     assert "现期限：2025-03-17" in card and "2025-03-31" in card and "需要更多时间" in card
-    await tap(world, coordinator, "下一项 ▶")
+    await tap(world, coordinator, text_of("coord.review_next_button"))
     assert said("coord.review_done", skipped=2) in world.texts(coordinator)[-1]
     assert rectification(world, first).decision is None
     assert xiji is not None
@@ -239,7 +239,7 @@ async def test_a_double_tap_on_accept_answers_already_decided_and_changes_nothin
     coordinator.send_command("/review")
     await world.step()
     card = world.last(coordinator)
-    data = card.callback_data("✅ 通过")
+    data = card.callback_data(text_of("coord.review_accept_button"))
     coordinator.tap(card, data)
     coordinator.tap(card, data, strict=False)  # the second tap, before the buttons went away
     await world.step()
@@ -261,11 +261,11 @@ async def test_a_double_tap_on_confirming_a_return_returns_once(world: BotWorld)
     rectify(world, finding)
     coordinator.send_command("/review")
     await world.step()
-    await tap(world, coordinator, "↩️ 退回")
+    await tap(world, coordinator, text_of("coord.review_return_button"))
     coordinator.send_text("材料不全")
     await world.step()
     card = world.last(coordinator)
-    data = card.callback_data("↩️ 确认退回并通知")
+    data = card.callback_data(text_of("coord.review_confirm_return_button"))
     coordinator.tap(card, data)
     coordinator.tap(card, data, strict=False)
     await world.step()
@@ -286,7 +286,7 @@ async def test_two_coordinators_accepting_the_same_item_at_once_one_wins(world: 
     await world.step()
     for user in (first, second):
         card = world.last(user)
-        user.tap(card, card.callback_data("✅ 通过"))
+        user.tap(card, card.callback_data(text_of("coord.review_accept_button")))
     await world.step()  # both taps in one batch
     assert audit_count(world, "rectification.accept") == 1
     assert said(
@@ -316,9 +316,9 @@ async def test_two_coordinators_deciding_truly_concurrently_one_decision_wins(
     second.send_command("/review")
     await world.step()
     card = world.last(first)
-    first.tap(card, card.callback_data("✅ 通过"))
+    first.tap(card, card.callback_data(text_of("coord.review_accept_button")))
     card = world.last(second)
-    second.tap(card, card.callback_data("✅ 通过"))
+    second.tap(card, card.callback_data(text_of("coord.review_accept_button")))
     updates = world.server.pending_updates
     world.server.state.confirm_updates(updates[-1]["update_id"] + 1)
     # Both updates handled at the same time, their services running in two threads.
@@ -348,13 +348,15 @@ async def test_a_return_confirmed_while_another_coordinator_accepts_loses(world:
     first.send_command("/review")
     second.send_command("/review")
     await world.step()
-    await tap(world, second, "↩️ 退回")
+    await tap(world, second, text_of("coord.review_return_button"))
     second.send_text("材料不全")
     await world.step()
-    accept_card = newest_with(world, first, "✅ 通过")
-    confirm_card = newest_with(world, second, "↩️ 确认退回并通知")
-    first.tap(accept_card, accept_card.callback_data("✅ 通过"))
-    second.tap(confirm_card, confirm_card.callback_data("↩️ 确认退回并通知"))
+    accept_card = newest_with(world, first, text_of("coord.review_accept_button"))
+    confirm_card = newest_with(world, second, text_of("coord.review_confirm_return_button"))
+    first.tap(accept_card, accept_card.callback_data(text_of("coord.review_accept_button")))
+    second.tap(
+        confirm_card, confirm_card.callback_data(text_of("coord.review_confirm_return_button"))
+    )
     await world.step()
     assert get_finding(world.uow(), OPERATOR, finding).status == "accepted"
     assert audit_count(world, "rectification.return") == 0
@@ -372,7 +374,7 @@ async def test_tapping_return_on_an_item_already_decided_says_so(world: BotWorld
     coordinator.send_command("/review")
     await world.step()
     accept_rectification(world.uow(), OPERATOR, rectification(world, finding).id)
-    await tap(world, coordinator, "↩️ 退回")
+    await tap(world, coordinator, text_of("coord.review_return_button"))
     assert (
         said("coord.review_already_decided", kind="r", decision="") in world.texts(coordinator)[-2]
     )
@@ -449,7 +451,7 @@ async def test_a_liaison_who_blocked_the_bot_does_not_undo_the_decision(world: B
     liaison.block_bot()
     coordinator.send_command("/review")
     await world.step()
-    await tap(world, coordinator, "✅ 通过")
+    await tap(world, coordinator, text_of("coord.review_accept_button"))
     assert get_finding(world.uow(), OPERATOR, finding).status == "accepted"
     assert any("未能通知到 张三" in t for t in world.texts(coordinator)[-3:])
 
@@ -484,7 +486,7 @@ async def test_a_workbook_sent_mid_review_is_checked_and_the_card_still_works(
         said("coord.upload_checking", file="指标值.xlsx") in t
         for t in world.texts(coordinator)[-3:]
     )
-    await tap(world, coordinator, "✅ 通过")
+    await tap(world, coordinator, text_of("coord.review_accept_button"))
     assert rectification(world, finding).decision == "accepted"
     assert "整改已通过" in world.texts(liaison)[-1]
 
@@ -513,7 +515,7 @@ async def test_granting_an_extension_moves_the_deadline_and_tells_the_liaison(
         text_of("coord.review_refuse_button"),
         text_of("coord.review_next_button"),
     ]
-    await tap(world, coordinator, "✅ 同意延期")
+    await tap(world, coordinator, text_of("coord.review_grant_button"))
     assert get_finding(world.uow(), OPERATOR, finding).deadline == date(2025, 3, 31)
     notice = world.texts(liaison)[-1]
     assert "延期申请已同意" in notice and "2025-03-31" in notice
@@ -528,7 +530,7 @@ async def test_refusing_an_extension_with_a_reason_tells_the_liaison_the_reason(
     await ask_extension(world, finding)
     coordinator.send_command("/review")
     await world.step()
-    await tap(world, coordinator, "❌ 不同意")
+    await tap(world, coordinator, text_of("coord.review_refuse_button"))
     assert said("coord.review_ask_refuse_reason", max=1000) in world.texts(coordinator)[-1]
     coordinator.send_text("期限内可以完成")
     await world.step()
@@ -545,8 +547,8 @@ async def test_refusing_an_extension_needs_no_reason(world: BotWorld) -> None:
     await ask_extension(world, finding)
     coordinator.send_command("/review")
     await world.step()
-    await tap(world, coordinator, "❌ 不同意")
-    await tap(world, coordinator, "不写理由，直接不同意")
+    await tap(world, coordinator, text_of("coord.review_refuse_button"))
+    await tap(world, coordinator, text_of("coord.review_refuse_no_reason_button"))
     [request] = unit_extensions(world.uow(), OPERATOR, unit_id(world, "dianzi"))
     assert request.decision == "refused" and request.reason_for_decision is None
     assert "未获同意" in world.texts(liaison)[-1] and "说明" not in world.texts(liaison)[-1]
@@ -565,7 +567,7 @@ async def test_a_report_extension_shows_the_month_and_its_due_day(world: BotWorl
         text_of("coord.review_target_report", year=2025, month=3) in card
         and "现期限：2025-04-05" in card
     )
-    await tap(world, coordinator, "✅ 同意延期")
+    await tap(world, coordinator, text_of("coord.review_grant_button"))
     assert text_of("coord.review_target_report", year=2025, month=3) in world.texts(liaison)[-1]
 
 
@@ -576,7 +578,7 @@ async def test_a_double_tap_on_grant_grants_once(world: BotWorld) -> None:
     coordinator.send_command("/review")
     await world.step()
     card = world.last(coordinator)
-    data = card.callback_data("✅ 同意延期")
+    data = card.callback_data(text_of("coord.review_grant_button"))
     coordinator.tap(card, data)
     coordinator.tap(card, data, strict=False)
     await world.step()

@@ -46,7 +46,7 @@ async def test_a_values_workbook_is_checked_summarised_and_imported_on_confirm(
     assert "这是本年度第一版" in summary
     assert value_years(world) == []  # nothing stored before the confirmation
     assert [c.params["action"] for c in world.server.calls("sendChatAction")] == ["typing"]
-    await tap(world, user, "✅ 确认导入")
+    await tap(world, user, text_of("coord.upload_confirm_button"))
     assert "已导入 2025 年度指标值，为第 1 版：120 个数值（空缺 1 个）" in world.texts(user)[-1]
     values = year_inputs(world.uow(), 2025).values
     assert sorted(values.units) == sorted(TOWNS)
@@ -72,19 +72,19 @@ async def test_a_column_mixing_percentages_and_numbers_is_shown_before_the_confi
     assert said("workbook.warnings_header", file="指标值.xlsx", count=1) in texts[-2]
     assert "B3" in texts[-2] and "百分比格式" in texts[-2] and "0.0725" in texts[-2]
     assert "校验通过：2025 年度发展成效指标值" in texts[-1]  # the confirmation comes after it
-    await tap(world, user, "✅ 确认导入")
+    await tap(world, user, text_of("coord.upload_confirm_button"))
     assert "已导入 2025 年度指标值" in world.texts(user)[-1]
 
 
 async def test_a_second_workbook_says_which_version_it_replaces(world: BotWorld) -> None:
     user = await join_coordinator(world, COORDINATOR)
     await send_file(world, user, values_workbook(), "指标值.xlsx")
-    await tap(world, user, "✅ 确认导入")
+    await tap(world, user, text_of("coord.upload_confirm_button"))
     rows = values_rows()
     rows[0][1] = 99.0
     await send_file(world, user, values_workbook(rows), "指标值（修正）.xlsx")
     assert "导入后将替换现行的第 1 版（2025-03-10 导入" in world.texts(user)[-1]
-    await tap(world, user, "✅ 确认导入")
+    await tap(world, user, text_of("coord.upload_confirm_button"))
     assert "为第 2 版" in world.texts(user)[-1]
     assert "与第 1 版相比有 1 个不同" in world.texts(user)[-1]
     assert value_years(world) == [(2025, 1), (2025, 2)]
@@ -154,7 +154,7 @@ async def test_a_workbook_for_another_year_is_never_imported_silently(world: Bot
         text_of("coord.upload_year_button", year=2025),
         text_of("coord.upload_cancel_button"),
     ]
-    await tap(world, user, "取消")
+    await tap(world, user, text_of("coord.upload_cancel_button"))
     assert said("coord.upload_cancelled", file="指标值.xlsx") in world.texts(user)[-1]
     assert value_years(world) == []
 
@@ -171,9 +171,9 @@ async def test_a_workbook_for_a_year_with_a_plan_is_imported_into_the_year_chose
         text_of("coord.upload_year_button", year=2025),
         text_of("coord.upload_cancel_button"),
     ]
-    await tap(world, user, "按 2024 年度导入")
+    await tap(world, user, text_of("coord.upload_year_button", year=2024))
     assert "校验通过：2024 年度发展成效指标值" in world.texts(user)[-1]
-    await tap(world, user, "✅ 确认导入")
+    await tap(world, user, text_of("coord.upload_confirm_button"))
     assert "已导入 2024 年度指标值" in world.texts(user)[-1]
     assert value_years(world) == [(2024, 1)]
 
@@ -208,9 +208,9 @@ async def test_cancel_stores_nothing_and_the_confirm_button_expires(world: BotWo
     user = await join_coordinator(world, COORDINATOR)
     await send_file(world, user, values_workbook(), "指标值.xlsx")
     summary = world.last(user)
-    await tap(world, user, "取消")
+    await tap(world, user, text_of("coord.upload_cancel_button"))
     assert said("coord.upload_cancelled", file="指标值.xlsx") in world.texts(user)[-1]
-    user.tap(summary, summary.callback_data("✅ 确认导入"), strict=False)
+    user.tap(summary, summary.callback_data(text_of("coord.upload_confirm_button")), strict=False)
     await world.step()
     assert "已过期" in world.texts(user)[-1]
     assert value_years(world) == []
@@ -248,7 +248,7 @@ async def test_a_units_workbook_adds_and_changes_units_after_confirmation(
     summary = world.texts(user)[-1]
     assert "校验通过：考核单位名单" in summary and "新增：1 个（新城街道）" in summary
     assert all(u.code != "newtown" for u in all_units(world.uow()))
-    await tap(world, user, "✅ 确认导入")
+    await tap(world, user, text_of("coord.upload_confirm_button"))
     assert (
         said("coord.upload_done_units", file="单位名单.xlsx", added=1, updated=0, unchanged=2)
         in world.texts(user)[-1]
@@ -265,7 +265,7 @@ async def test_a_grades_workbook_is_imported(world: BotWorld) -> None:
     header = ["unit", "item", "period", "rater", "grade"]
     await send_file(world, user, workbook("等次", header, rows), "等次.xlsx")
     assert "评价记录：2 条，涉及 2 个单位" in world.texts(user)[-1]
-    await tap(world, user, "✅ 确认导入")
+    await tap(world, user, text_of("coord.upload_confirm_button"))
     assert "新增 2 条" in world.texts(user)[-1]
     assert len(year_inputs(world.uow(), 2025).grades) == 2
 
@@ -276,7 +276,7 @@ async def test_a_bonus_workbook_is_imported(world: BotWorld) -> None:
     header = ["unit", "title", "evidence", "approved"]
     await send_file(world, user, workbook("加分项", header, rows), "加分项.xlsx")
     assert "加分项：2 项，涉及 2 个单位，其中已认定 1 项" in world.texts(user)[-1]
-    await tap(world, user, "✅ 确认导入")
+    await tap(world, user, text_of("coord.upload_confirm_button"))
     assert sorted(b.status for b in list_bonus(world.uow(), 2025)) == ["approved", "pending"]
 
 
@@ -286,7 +286,7 @@ async def test_a_tasks_workbook_is_imported(world: BotWorld) -> None:
     header = ["unit", "code", "title", "source_document", "target", "due_date", "work_item"]
     await send_file(world, user, workbook(TASK_SHEET_NAMES[1], header, rows), "任务.xlsx")
     assert "任务：1 项，涉及 1 个单位" in world.texts(user)[-1]
-    await tap(world, user, "✅ 确认导入")
+    await tap(world, user, text_of("coord.upload_confirm_button"))
     assert "新增 1 项" in world.texts(user)[-1]
     assert [t.title for t in tasks_of_year(world.uow(), OPERATOR, 2025)] == ["新建标准厂房"]
 
@@ -307,7 +307,7 @@ async def test_a_workbook_with_several_kinds_asks_which_to_import(world: BotWorl
         text_of("coord.upload_kind", kind="units"),
         text_of("coord.upload_cancel_button"),
     ]
-    await tap(world, user, "单位名单")
+    await tap(world, user, text_of("coord.upload_kind", kind="units"))
     assert "校验通过：考核单位名单" in world.texts(user)[-1]
 
 
@@ -327,7 +327,7 @@ async def test_templates_are_sent_as_workbooks_that_can_be_sent_back(world: BotW
         text_of("coord.templates_kind", kind="events"),
         text_of("coord.templates_kind", kind="tasks"),
     ]
-    await tap(world, user, "指标值")
+    await tap(world, user, text_of("coord.templates_kind", kind="values"))
     [call] = world.server.calls("sendDocument")
     upload = call.files["document"]
     assert upload.filename == text_of("coord.templates_file_name", kind="values", year=2025)
@@ -363,10 +363,10 @@ async def test_a_workbook_sent_in_the_middle_of_grading_is_checked_as_an_upload(
     user = await join_coordinator(world, COORDINATOR)
     user.send_command("/grade")
     await world.step()
-    await tap(world, user, "第一季度")
+    await tap(world, user, text_of("coord.grade_period", period="Q1"))
     await send_file(world, user, values_workbook(), "指标值.xlsx")
     assert "校验通过：2025 年度发展成效指标值" in world.texts(user)[-1]
-    await tap(world, user, "✅ 确认导入")
+    await tap(world, user, text_of("coord.upload_confirm_button"))
     assert value_years(world) == [(2025, 1)]
 
 
@@ -374,7 +374,7 @@ async def test_a_double_tap_on_confirm_imports_once(world: BotWorld) -> None:
     user = await join_coordinator(world, COORDINATOR)
     await send_file(world, user, values_workbook(), "指标值.xlsx")
     summary = world.last(user)
-    confirm = summary.callback_data("✅ 确认导入")
+    confirm = summary.callback_data(text_of("coord.upload_confirm_button"))
     user.tap(summary, confirm)
     user.tap(summary, confirm, strict=False)
     await world.step()

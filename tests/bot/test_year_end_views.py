@@ -145,7 +145,7 @@ async def test_myscore_explains_the_sources_to_the_unit_without_naming_who_voted
     user.send_command("/myscore")
     await world.step()
     message = world.last(user)
-    user.tap(message, message.callback_data("📋 重点工作"))
+    user.tap(message, message.callback_data(text_of("myscore.item_button", name="重点工作")))
     await world.step()
     shown = world.last(user).text or ""
     assert (
