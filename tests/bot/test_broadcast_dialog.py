@@ -71,7 +71,13 @@ async def test_a_notice_to_all_liaisons_now_is_previewed_confirmed_and_delivered
     assert "请本周五前提交月报" in (preview.text or "") and "王科长" in (preview.text or "")
     assert [label for label, _ in preview.buttons] == [text_of("broadcast.ack_button")]
     assert (
-        said("broadcast.summary", audience="全部联络员", count=3, when="立即", file="")
+        said(
+            "broadcast.summary",
+            audience=text_of("broadcast.audience_liaisons"),
+            count=3,
+            when=text_of("broadcast.summary_now"),
+            file="",
+        )
         in texts[-1]
         and text_of("broadcast.summary_now") in texts[-1]
     )
@@ -120,7 +126,13 @@ async def test_a_group_and_chosen_units_reach_only_their_liaisons(world: BotWorl
     await tap(world, coordinator, text_of("broadcast.group_zone_or_department"))
     await tap(world, coordinator, text_of("broadcast.when_now"))
     assert (
-        said("broadcast.summary", audience="开发区和部门", count=1, when="立即", file="")
+        said(
+            "broadcast.summary",
+            audience=text_of("broadcast.group_zone_or_department"),
+            count=1,
+            when=text_of("broadcast.summary_now"),
+            file="",
+        )
         in world.texts(coordinator)[-1]
     )
     await tap(world, coordinator, text_of("broadcast.confirm_button"))
@@ -133,7 +145,13 @@ async def test_a_group_and_chosen_units_reach_only_their_liaisons(world: BotWorl
     await tap(world, coordinator, text_of("broadcast.units_done_button", count=1))
     await tap(world, coordinator, text_of("broadcast.when_now"))
     assert (
-        said("broadcast.summary", audience="店子镇", count=2, when="立即", file="")
+        said(
+            "broadcast.summary",
+            audience="店子镇",
+            count=2,
+            when=text_of("broadcast.summary_now"),
+            file="",
+        )
         in world.texts(coordinator)[-1]
     )
     await tap(world, coordinator, text_of("broadcast.confirm_button"))
@@ -227,7 +245,13 @@ async def test_a_notice_with_a_photo_is_previewed_and_sent_as_a_photo(world: Bot
     await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
     await tap(world, coordinator, text_of("broadcast.when_now"))
     assert (
-        said("broadcast.summary", audience="全部联络员", count=3, when="立即", file="照片")
+        said(
+            "broadcast.summary",
+            audience=text_of("broadcast.audience_liaisons"),
+            count=3,
+            when=text_of("broadcast.summary_now"),
+            file=text_of("broadcast.file_photo"),
+        )
         in world.texts(coordinator)[-1]
     )
     await tap(world, coordinator, text_of("broadcast.confirm_button"))

@@ -49,7 +49,7 @@ async def test_a_coordinator_invites_a_liaison_for_a_unit_and_the_link_works(
     assert (
         said(
             "coord.invite_issued",
-            role="联络员",
+            role=text_of("people.role_liaison"),
             unit="店子镇",
             expires="2025-03-17 10:00",
             has_link=True,
@@ -88,7 +88,7 @@ async def test_a_unit_name_matching_several_units_offers_the_candidates(world: B
     assert (
         said(
             "coord.invite_issued",
-            role="联络员",
+            role=text_of("people.role_liaison"),
             unit="西集镇",
             expires="2025-04-09 10:00",
             has_link=True,
@@ -148,7 +148,7 @@ async def test_without_any_username_the_code_line_is_given(
     assert (
         said(
             "coord.invite_issued",
-            role="查看人",
+            role=text_of("people.role_viewer"),
             unit=None,
             expires="2025-03-17 10:00",
             has_link=False,
@@ -168,7 +168,7 @@ async def test_only_an_admin_is_offered_the_admin_role(world: BotWorld) -> None:
     assert (
         said(
             "coord.invite_issued",
-            role="管理员",
+            role=text_of("people.role_admin"),
             unit=None,
             expires="2025-03-17 10:00",
             has_link=True,

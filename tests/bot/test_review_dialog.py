@@ -134,7 +134,15 @@ async def test_a_rectification_comes_with_its_evidence_and_accepting_tells_the_l
     ]
     await tap(world, coordinator, text_of("coord.review_accept_button"))
     assert get_finding(world.uow(), OPERATOR, finding).status == "accepted"
-    assert "整改已通过" in world.texts(liaison)[-1]
+    assert (
+        said(
+            "coord.review_accepted_notice",
+            finding=1,
+            description="安全生产台账不全",
+            receipt="ZG2025-00001-01",
+        )
+        in world.texts(liaison)[-1]
+    )
     texts = world.texts(coordinator)
     assert (
         said("coord.review_accepted", unit="店子镇", receipt="ZG2025-00001-01", told=1)
@@ -184,7 +192,16 @@ async def test_returning_asks_for_a_reason_and_a_confirmation_then_tells_the_lia
     assert rectification(world, finding).reason == "请补拍台账封面和签字页"
     notice = world.texts(liaison)[-1]
     assert "整改被退回" in notice and "请补拍台账封面和签字页" in notice and "/rectify" in notice
-    assert "已将理由发给该单位 1 名联络员" in world.texts(coordinator)[-2]
+    assert (
+        said(
+            "coord.review_returned",
+            unit="店子镇",
+            receipt="ZG2025-00001-01",
+            reason="请补拍台账封面和签字页",
+            told=1,
+        )
+        in world.texts(coordinator)[-2]
+    )
 
 
 async def test_back_from_the_reason_leaves_the_rectification_undecided(world: BotWorld) -> None:
@@ -252,7 +269,19 @@ async def test_a_double_tap_on_accept_answers_already_decided_and_changes_nothin
         in world.texts(coordinator)[-1]
     )
     assert audit_count(world, "rectification.accept") == 1
-    assert sum("整改已通过" in t for t in world.texts(liaison)) == 1
+    assert (
+        sum(
+            said(
+                "coord.review_accepted_notice",
+                finding=1,
+                description="安全生产台账不全",
+                receipt="ZG2025-00001-01",
+            )
+            in t
+            for t in world.texts(liaison)
+        )
+        == 1
+    )
 
 
 async def test_a_double_tap_on_confirming_a_return_returns_once(world: BotWorld) -> None:
@@ -298,7 +327,19 @@ async def test_two_coordinators_accepting_the_same_item_at_once_one_wins(world: 
         and said("coord.review_already_decided", kind="r", decision="accepted") in loser[-2]
     )
     assert said("coord.review_done", skipped=0) in loser[-1]
-    assert sum("整改已通过" in t for t in world.texts(liaison)) == 1
+    assert (
+        sum(
+            said(
+                "coord.review_accepted_notice",
+                finding=1,
+                description="安全生产台账不全",
+                receipt="ZG2025-00001-01",
+            )
+            in t
+            for t in world.texts(liaison)
+        )
+        == 1
+    )
 
 
 async def test_two_coordinators_deciding_truly_concurrently_one_decision_wins(
@@ -337,7 +378,19 @@ async def test_two_coordinators_deciding_truly_concurrently_one_decision_wins(
         )
         == 1
     )
-    assert sum("整改已通过" in t for t in world.texts(liaison)) == 1
+    assert (
+        sum(
+            said(
+                "coord.review_accepted_notice",
+                finding=1,
+                description="安全生产台账不全",
+                receipt="ZG2025-00001-01",
+            )
+            in t
+            for t in world.texts(liaison)
+        )
+        == 1
+    )
 
 
 async def test_a_return_confirmed_while_another_coordinator_accepts_loses(world: BotWorld) -> None:
@@ -488,7 +541,15 @@ async def test_a_workbook_sent_mid_review_is_checked_and_the_card_still_works(
     )
     await tap(world, coordinator, text_of("coord.review_accept_button"))
     assert rectification(world, finding).decision == "accepted"
-    assert "整改已通过" in world.texts(liaison)[-1]
+    assert (
+        said(
+            "coord.review_accepted_notice",
+            finding=1,
+            description="安全生产台账不全",
+            receipt="ZG2025-00001-01",
+        )
+        in world.texts(liaison)[-1]
+    )
 
 
 # --- extension requests --------------------------------------------------------------------
@@ -518,8 +579,27 @@ async def test_granting_an_extension_moves_the_deadline_and_tells_the_liaison(
     await tap(world, coordinator, text_of("coord.review_grant_button"))
     assert get_finding(world.uow(), OPERATOR, finding).deadline == date(2025, 3, 31)
     notice = world.texts(liaison)[-1]
-    assert "延期申请已同意" in notice and "2025-03-31" in notice
-    assert "已同意延期" in world.texts(coordinator)[-2]
+    assert (
+        said(
+            "coord.review_extension_notice",
+            granted=True,
+            target="问题整改（编号 1）",
+            requested="2025-03-31",
+            reason="",
+        )
+        in notice
+        and "2025-03-31" in notice
+    )
+    assert (
+        said(
+            "coord.review_extension_decided",
+            granted=True,
+            target="问题整改（编号 1）",
+            requested="2025-03-31",
+            told=1,
+        )
+        in world.texts(coordinator)[-2]
+    )
 
 
 async def test_refusing_an_extension_with_a_reason_tells_the_liaison_the_reason(
@@ -538,7 +618,17 @@ async def test_refusing_an_extension_with_a_reason_tells_the_liaison_the_reason(
     [request] = unit_extensions(world.uow(), OPERATOR, unit_id(world, "dianzi"))
     assert request.decision == "refused" and request.reason_for_decision == "期限内可以完成"
     notice = world.texts(liaison)[-1]
-    assert "未获同意" in notice and "期限内可以完成" in notice
+    assert (
+        said(
+            "coord.review_extension_notice",
+            granted=False,
+            target="问题整改（编号 1）",
+            requested="2025-03-31",
+            reason="期限内可以完成",
+        )
+        in notice
+        and "期限内可以完成" in notice
+    )
 
 
 async def test_refusing_an_extension_needs_no_reason(world: BotWorld) -> None:
@@ -551,7 +641,17 @@ async def test_refusing_an_extension_needs_no_reason(world: BotWorld) -> None:
     await tap(world, coordinator, text_of("coord.review_refuse_no_reason_button"))
     [request] = unit_extensions(world.uow(), OPERATOR, unit_id(world, "dianzi"))
     assert request.decision == "refused" and request.reason_for_decision is None
-    assert "未获同意" in world.texts(liaison)[-1] and "说明" not in world.texts(liaison)[-1]
+    assert (
+        said(
+            "coord.review_extension_notice",
+            granted=False,
+            target="问题整改（编号 1）",
+            requested="2025-03-31",
+            reason="",
+        )
+        in world.texts(liaison)[-1]
+        and "说明" not in world.texts(liaison)[-1]
+    )
 
 
 async def test_a_report_extension_shows_the_month_and_its_due_day(world: BotWorld) -> None:
@@ -586,7 +686,20 @@ async def test_a_double_tap_on_grant_grants_once(world: BotWorld) -> None:
     assert (
         said("coord.review_already_decided", kind="e", decision="") in world.texts(coordinator)[-1]
     )
-    assert sum("延期申请已同意" in t for t in world.texts(liaison)) == 1
+    assert (
+        sum(
+            said(
+                "coord.review_extension_notice",
+                granted=True,
+                target="问题整改（编号 1）",
+                requested="2025-03-31",
+                reason="",
+            )
+            in t
+            for t in world.texts(liaison)
+        )
+        == 1
+    )
 
 
 # --- roles ---------------------------------------------------------------------------------

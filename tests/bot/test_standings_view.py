@@ -28,7 +28,7 @@ from services.standings import as_of_day, compute_standings
 from templates.formatting import num
 from tests.bot.steps import join_coordinator, new_texts, photos, send
 from tests.bot.world import OPERATOR, BotWorld, seed_scores
-from tests.texts import said
+from tests.texts import said, text_of
 
 YEAR = 2025
 
@@ -57,8 +57,8 @@ async def test_standings_list_each_group_ranked_with_tier_and_total(world: BotWo
     assert all(utf16_length(t) <= 4096 for t in texts)
     pictures = photos(world, user)
     assert [p.text for p in pictures] == [
-        said("coord.standings_chart_caption", group="镇街"),
-        said("coord.standings_chart_caption", group="开发区和部门"),
+        said("coord.standings_chart_caption", group=text_of("year.group_town")),
+        said("coord.standings_chart_caption", group=text_of("year.group_zone_or_department")),
     ]
     chat_actions = [c.params.get("action") for c in world.server.calls("sendChatAction")]
     assert "typing" in chat_actions and "upload_photo" in chat_actions

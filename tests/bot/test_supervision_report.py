@@ -61,10 +61,15 @@ async def test_the_report_of_this_half_year_is_sent_as_a_workbook(
     seed_supervision(world)
     user = await join_coordinator(world)
     answers = await send(world, user, "/supervision_report")
-    assert answers[0] == said("coord.supervision_preparing", year=2025, half="上半年")
+    assert answers[0] == said(
+        "coord.supervision_preparing", year=2025, half=text_of("coord.supervision_half_1")
+    )
     document = document_of(world, user)
     assert document.raw["document"]["file_name"] == text_of(
-        "coord.supervision_file_name", year=2025, half="上半年", number=1
+        "coord.supervision_file_name",
+        year=2025,
+        half=text_of("coord.supervision_half_1"),
+        number=1,
     )
     assert document.text == (
         "2025 年上半年综合督导报告（2025-01-01 至 2025-06-30，截至 2025-03-10 10:00）："

@@ -37,8 +37,13 @@ def _score_args(files: SampleFiles) -> list[str]:
 def test_score_prints_a_ranked_table_per_group(sample: SampleFiles) -> None:
     result = runner.invoke(app, _score_args(sample))
     assert result.exit_code == 0, result.output
-    assert text_of("cli.ranking_title", group="镇街", year=2025) in result.output
-    assert text_of("cli.ranking_title", group="开发区和部门", year=2025) in result.output
+    assert (
+        text_of("cli.ranking_title", group=text_of("cli.group_town"), year=2025) in result.output
+    )
+    assert (
+        text_of("cli.ranking_title", group=text_of("cli.group_zone_or_department"), year=2025)
+        in result.output
+    )
     assert "店子镇" in result.output
     assert "区财政局" in result.output
 

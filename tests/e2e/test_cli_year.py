@@ -103,7 +103,7 @@ def test_standings_table_and_a_bad_as_of_date(sample: SampleFiles) -> None:
         "standings", "--year", year_of(sample), "--as-of", f"{year_of(sample)}-12-31"
     )
     assert table.exit_code == 0, table.output
-    assert text_of("cli.ranking_title", group="镇街", year=2025) in table.output
+    assert text_of("cli.ranking_title", group=text_of("cli.group_town"), year=2025) in table.output
     assert "截至" in table.output
     bad = kaohe_cli("standings", "--year", year_of(sample), "--as-of", "31/12/2025")
     assert bad.exit_code == 2
