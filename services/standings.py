@@ -18,7 +18,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
@@ -40,15 +39,15 @@ from scoring import (
     Unit,
     score,
 )
+from scoring.calendar import MonthState, end_of_day
 from scoring.inputs import RectificationCount
 from scoring.plan import YearEndSource
-from services.deadlines import end_of_day
 from services.errors import NotFound
-from services.files.plan_file import load_plan_text
 from services.files.reader import FINDING_DUE, FINDING_ON_TIME
 from services.findings import FindingFact, false_report_facts, finding_facts
 from services.peer import peer_records
-from services.reports import MonthState, month_event_counts
+from services.plans import plan_in_force
+from services.reports import month_event_counts
 from services.year_data import GRADE_OF
 from storage.clock import as_utc
 from storage.repositories.plans import Plans
@@ -85,20 +84,6 @@ class ExportedYear:
     grades: Path
     bonus: Path
     events: Path
-
-
-@lru_cache(maxsize=8)
-def _parsed_plan(yaml_text: str, source: str) -> Plan:
-    """A plan parsed once per text: parsing YAML costs more than reading a district's grades."""
-    return load_plan_text(yaml_text, source)
-
-
-def plan_in_force(uow: UnitOfWork, year: int) -> Plan:
-    """The plan in force for `year` (as `plans.plan_in`), inside an open unit of work."""
-    row = uow.repository(Plans).current(year)
-    if row is None:
-        raise NotFound("no_plan", year=year)
-    return _parsed_plan(row.yaml_text, f"plan {year} v{row.version}")
 
 
 def as_of_day(uow: UnitOfWork, year: int, day: date) -> datetime:
@@ -164,6 +149,8 @@ def year_inputs(uow: UnitOfWork, year: int, as_of: datetime | None = None) -> Ye
 # A stored grade as the text of its Grade (GRADE_OF also reads the labels).
 _GRADE_TEXT = {stored: grade.value for stored, grade in GRADE_OF.items()}
 _PANEL = YearEndSource.PANEL.value
+# A stored group as its Group, looked up (calling the enum costs a microsecond a unit).
+_GROUP_OF = {group.value: group for group in Group}
 
 
 def _grade_columns(
@@ -218,7 +205,7 @@ def _read_year(uow: UnitOfWork, year: int, as_of: datetime | None, *, columns: b
     with uow:
         plan = plan_in_force(uow, year)
         unit_rows = uow.repository(YearUnits).rows()
-        units = [Unit(r.code, r.name, Group(r.group)) for r in unit_rows]
+        units = [Unit(r.code, r.name, _GROUP_OF[r.group]) for r in unit_rows]
         code_of = {r.id: r.code for r in unit_rows}
         values, version = newest_values(uow, plan, year, moment, unit_rows)
         stored = uow.repository(Grades).in_force(year, moment)

@@ -47,8 +47,8 @@ from bot.dialogs.helpers import (
     state_blocks,
     today,
 )
+from scoring.calendar import end_of_day
 from services.access import Actor, Role
-from services.deadlines import end_of_day
 from services.errors import ServiceError
 from services.people import list_people
 from services.plans import current_plan
