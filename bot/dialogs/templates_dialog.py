@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
-from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.engine import Dialog, Step, Turn
 from bot.dialogs.helpers import current_year, plan_or_say
 from services.access import Role
-from services.errors import ServiceError
 from services.files.input_templates import write_template
 from services.files.task_reader import write_tasks_template
 from services.plans import current_plan
@@ -65,7 +65,7 @@ class TemplatesDialog(Dialog):
         await turn.start("choose", {"year": year})
         await self.prompt(turn)
 
-    async def prompt(self, turn: Turn) -> None:
+    async def _show_kinds(self, turn: Turn) -> None:
         """The kind buttons, two a row."""
         buttons = [
             turn.button(turn.plain("coord.templates_kind", kind=kind), "t", kind)
@@ -74,10 +74,10 @@ class TemplatesDialog(Dialog):
         rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
         await turn.say("coord.templates_choose", rows, year=turn.data["year"])
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
+    async def _kind_chosen(self, turn: Turn, arg: str) -> None:
         """Write and send the chosen template; the dialog ends (a workbook sent next is an
         upload)."""
-        if action != "t" or arg not in TEMPLATE_KINDS:
+        if arg not in TEMPLATE_KINDS:
             await self.prompt(turn)
             return
         year = int(turn.data["year"])
@@ -89,16 +89,14 @@ class TemplatesDialog(Dialog):
             await bot.send_chat_action(turn.who.chat_id, ChatAction.UPLOAD_DOCUMENT)
         except TelegramError:
             log.debug("chat action not sent")
-        try:
-            content = await turn.call(
-                template_bytes, turn.context.deps.read_uow, year, arg, language
-            )
-        except ServiceError as exc:
-            await turn.say(f"errors.{exc.code}", **exc.params)
-            return
+        content = await turn.call(template_bytes, turn.context.deps.read_uow, year, arg, language)
         await bot.send_document(
             turn.who.chat_id,
             document=content,
             filename=render("coord.templates_file_name", language, kind=arg, year=year),
             caption=turn.t("coord.templates_caption", kind=arg, year=year),
         )
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "choose": Step(_show_kinds, buttons={"t": _kind_chosen}),
+    }
