@@ -209,6 +209,25 @@ def write_unit_report(
     return dossier
 
 
+@dataclass(frozen=True)
+class UnitReportFile:
+    """One unit's assessment report workbook as bytes, and the dossier it was written from."""
+
+    content: bytes
+    dossier: UnitDossier
+
+
+def unit_report_bytes(
+    uow: UnitOfWork, year: int, unit: str, language: str | None, as_of: datetime | None = None
+) -> UnitReportFile:
+    """One unit's assessment report workbook (as /publish sends it to the unit's liaisons) as
+    bytes; the writer's temporary folder is gone when this returns (slow: call it off the loop)."""
+    with tempfile.TemporaryDirectory(prefix="kaohe-unit-report-") as folder:
+        path = Path(folder) / "report.xlsx"
+        dossier = write_unit_report(uow, year, unit, path, language, as_of)
+        return UnitReportFile(path.read_bytes(), dossier)
+
+
 # ---------------------------------------------------------------------------------------------
 # The year's report workbook
 
