@@ -262,12 +262,15 @@ class YearReport:
     timezone: str
 
 
-def year_report_bytes(uow: UnitOfWork, year: int, language: str | None = None) -> YearReport:
-    """The year's report workbook (as /export sends it and the dashboard downloads it), as
-    bytes; the writer's temporary folder is gone when this returns (slow: call it off the loop)."""
+def year_report_bytes(
+    uow: UnitOfWork, year: int, language: str | None = None, as_of: datetime | None = None
+) -> YearReport:
+    """The year's report workbook (as /export sends it, the dashboard downloads it and an
+    approver receives a draft result, as of its moment), as bytes; the writer's temporary
+    folder is gone when this returns (slow: call it off the loop)."""
     with tempfile.TemporaryDirectory(prefix="kaohe-report-") as folder:
         path = Path(folder) / "report.xlsx"
-        standings = write_year_report(uow, year, path, language)
+        standings = write_year_report(uow, year, path, language, as_of)
         return YearReport(path.read_bytes(), standings.plan.timezone)
 
 
