@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scoring import Group, Plan
-from services.plans import plan_in
+from services.plans import plan_in_force
 from services.reports import UnitReportStatus, report_status
 from storage.unit_of_work import UnitOfWork
 
@@ -24,7 +24,7 @@ class YearMatrix:
 def year_matrix(uow: UnitOfWork, year: int) -> YearMatrix:
     """Every month's report states of `year`, now, read in one unit of work."""
     with uow:
-        plan = plan_in(uow, year)
+        plan = plan_in_force(uow, year)
         months = {m: report_status(uow, year, m, plan=plan) for m in range(1, 13)}
     return YearMatrix(plan, months)
 

@@ -89,6 +89,16 @@ class Turn:
         payload = self.context.deps.signer.dump(Payload(self.kind, version, action, arg))
         return InlineKeyboardButton(label, callback_data=payload)
 
+    async def draft(self) -> DialogView | None:
+        """The person's unfinished dialog of this kind, if any: as the gate read it with the
+        person when it still holds it (no second read), else read now."""
+        shelf = self.context.take_dialogs()
+        if shelf is not None:
+            return shelf.for_button(self.kind)[0]
+        return await self.call(
+            dialog_service.dialog_of_kind, self.context.deps.read_uow(), self._person_id, self.kind
+        )
+
     async def refused(self, exc: ServiceError) -> None:
         """Tell the person, in their language, why a service refused."""
         await self.say(f"errors.{exc.code}", **exc.params)
@@ -258,9 +268,7 @@ class Dialog:
     async def _offer_draft(self, turn: Turn, args: Sequence[str]) -> bool:
         deps = turn.context.deps
         person_id = turn.who.person_id
-        draft = await turn.call(
-            dialog_service.dialog_of_kind, deps.read_uow(), person_id, self.kind
-        )
+        draft = await turn.draft()
         if draft is None or not self.worth_resuming(draft, args):
             return False
         turn.state = await turn.call(

@@ -15,8 +15,8 @@ from telegram.error import TelegramError
 from bot.dialogs.engine import Step, Tapped, Turn
 from bot.notify import names_of
 from scoring import Group
+from scoring.calendar import local_date
 from services.access import Role
-from services.deadlines import local_date
 from services.errors import NotFound, ServiceError
 from services.plans import current_plan, default_year
 from services.results import ResultState

@@ -25,13 +25,13 @@ from telegram.error import TelegramError
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import current_year, send_blocks, web_app_buttons
 from scoring import Plan
+from scoring.calendar import MonthState, last_due_month, local_date, report_due_at, report_due_date
 from services.access import Role
-from services.deadlines import local_date, report_due_at, report_due_date
 from services.errors import NotFound
 from services.files.charts import MatrixRow, render_matrix
 from services.matrix import in_unit_order, year_matrix
 from services.plans import current_plan
-from services.reports import MonthState, UnitReportStatus
+from services.reports import UnitReportStatus
 from storage.clock import as_utc
 
 log = logging.getLogger(__name__)
@@ -58,17 +58,6 @@ def parse_month(text: str, year: int) -> tuple[int, int] | None:
     if not 1 <= month <= 12:
         return None
     return (int(match.group(1)) if match.group(1) else year), month
-
-
-def last_due_month(plans: Mapping[int, Plan], now: datetime) -> tuple[int, int] | None:
-    """The latest (year, month) among the plans' years whose report deadline has passed."""
-    for year in sorted(plans, reverse=True):
-        plan = plans[year]
-        due_day = plan.schedule.monthly_report_due_day
-        for month in range(12, 0, -1):
-            if report_due_at(year, month, due_day, plan.timezone) <= now:
-                return year, month
-    return None
 
 
 def matrix_rows(statuses: Mapping[int, Sequence[UnitReportStatus]]) -> list[MatrixRow]:

@@ -46,8 +46,8 @@ from bot.dialogs.helpers import (
     state_blocks,
     today,
 )
+from scoring.calendar import end_of_day
 from services.access import Role
-from services.deadlines import end_of_day
 from services.errors import ServiceError
 from services.plans import current_plan
 from services.publications import (

@@ -38,6 +38,7 @@ from services.findings import (
     open_findings,
     submit_rectification,
 )
+from storage.statuses import RectificationDecision
 
 MAX_TEXT = 2000
 PAGE = 8
@@ -274,7 +275,7 @@ class RectifyDialog(Dialog):
             await self.prompt(turn)
             return
         history = await turn.call(finding_rectifications, deps.read_uow(), actor, finding_id)
-        returned = [r for r in history if r.decision == RETURNED]
+        returned = [r for r in history if r.decision == RectificationDecision.RETURNED]
         last = returned[-1] if finding.status == RETURNED and returned else None
         data: dict[str, Any] = {
             "finding": finding.id,

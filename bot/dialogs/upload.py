@@ -51,10 +51,10 @@ from bot.dialogs.engine import Dialog, IncomingFile, Turn
 from bot.dialogs.helpers import current_year, split_messages
 from bot.handlers.router import MAX_DOWNLOAD
 from scoring import Group, InputError, InputProblem
+from scoring.calendar import local_date
 from scoring.plan import YearEndSource
 from services import year_data
 from services.access import Actor, Role
-from services.deadlines import local_date
 from services.errors import NotFound, ServiceError
 from services.evidence import keep_evidence, register_evidence
 from services.files.inspection import WorkbookInfo, inspect_workbook

@@ -15,6 +15,7 @@ from bot.dialogs.helpers import excerpt
 from bot.handlers.inbound import command_args, file_name, typed_text
 from services import dialogs as dialog_service
 from services.access import Role
+from services.dialogs import DialogView
 from services.errors import ServiceError
 from templates import render
 from templates.catalog import has_message
@@ -51,14 +52,30 @@ class DialogRouter:
 
     async def _current(self, update: Update, context: KaoheContext) -> Turn | None:
         who = registered(context)
-        state = await context.call(
-            dialog_service.current_dialog, context.deps.read_uow(), who.person_id
+        shelf = context.take_dialogs()  # read by the gate with the person
+        state = (
+            shelf.current()
+            if shelf is not None
+            else await context.call(
+                dialog_service.current_dialog, context.deps.read_uow(), who.person_id
+            )
         )
         if state is None or state.kind not in self.dialogs:
             return None
         if who.actor.role not in self.dialogs[state.kind].roles:
             return None  # a draft of a role the person no longer has
         return Turn(update, context, state.kind, state)
+
+    async def _of_kind(
+        self, context: KaoheContext, person_id: int, kind: str
+    ) -> tuple[DialogView | None, bool]:
+        """The person's dialog of `kind` and whether it is the one in progress."""
+        shelf = context.take_dialogs()  # read by the gate with the person
+        if shelf is not None:
+            return shelf.for_button(kind)
+        return await context.call(
+            dialog_service.dialog_for_button, context.deps.read_uow(), person_id, kind
+        )
 
     async def command(self, update: Update, context: KaoheContext) -> None:
         """A dialog's command: check the role, then let the dialog begin."""
@@ -149,9 +166,7 @@ class DialogRouter:
         dialog = self.dialogs.get(payload.kind)
         person_id = who.person_id
         state, is_current = (
-            await context.call(
-                dialog_service.dialog_for_button, context.deps.read_uow(), person_id, payload.kind
-            )
+            await self._of_kind(context, person_id, payload.kind)
             if dialog is not None
             else (None, False)
         )

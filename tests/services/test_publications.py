@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from scoring import Group, Unit
+from scoring.calendar import end_of_day
 from services.access import Actor, Role
-from services.deadlines import end_of_day
 from services.errors import Invalid, NotFound, Refused, ServiceError
 from services.files.plan_file import default_plan_text
 from services.people import register_person, register_units
