@@ -267,6 +267,11 @@ class Dialog:
         whose command names what to start (`/report 3`) keeps it, so that it is not lost."""
         return ""
 
+    def resumed(self, step: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The draft as "continue" takes it up again at `step` (a dialog drops here what
+        belonged to messages now far up the chat, such as a status message to edit)."""
+        return data
+
     async def _offer_draft(self, turn: Turn, args: Sequence[str]) -> bool:
         deps = turn.context.deps
         person_id = turn.who.person_id
@@ -305,7 +310,7 @@ class Dialog:
         data = dict(turn.data)
         data.pop(RESTART_ARG, None)
         step = data.pop(RESUME_AT, "") or next(iter(self.steps))
-        await turn.save(step, data)
+        await turn.save(step, self.resumed(step, data))
         await self.prompt(turn)
 
     async def _restart(self, turn: Turn, arg: str) -> None:

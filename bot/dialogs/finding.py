@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from telegram import InlineKeyboardButton
 
 from bot.dialogs import evidence
-from bot.dialogs.engine import RESUME_STEP, Dialog, IncomingFile, Resume, Step, Turn
+from bot.dialogs.engine import Dialog, IncomingFile, Resume, Step, Turn
 from bot.dialogs.evidence import status_key
 from bot.dialogs.helpers import (
     ECHO,
@@ -114,14 +114,11 @@ class FindingDialog(Dialog):
             "description": excerpt(str(data.get("description") or ""), 80),
         }
 
-    async def open(self, turn: Turn, args: Sequence[str]) -> None:
-        """Offer the draft back (see Dialog.open); a draft offered back forgets its evidence
-        status message, far up the chat by now: continuing sends a new one under the step."""
-        await super().open(turn, args)
-        if turn.step == RESUME_STEP and status_key(FILES) in turn.data:
-            data = dict(turn.data)
-            data.pop(status_key(FILES))
-            await turn.save(RESUME_STEP, data)
+    def resumed(self, step: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A draft taken up again forgets its evidence status message, far up the chat by now:
+        continuing sends a new one under the step."""
+        data.pop(status_key(FILES), None)
+        return data
 
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """Ask for the unit, or take the one the command names (`/finding <unit>`)."""
