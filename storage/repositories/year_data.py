@@ -73,44 +73,13 @@ def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-# A row of the binary COPY of ValueSets.value_columns: the field count (3), then each field's
-# length (4, 4, 8; never -1, the NULLs being coalesced) and bytes, big-endian.
-_BINARY_VALUE_ROW = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("unit_len", ">i4"),
-        ("unit", ">i4"),
-        ("place_len", ">i4"),
-        ("place", ">i4"),
-        ("value_len", ">i4"),
-        ("value", ">f8"),
-    ]
+# A value set packed per indicator for ValueSets.value_columns (PostgreSQL): the unit ids and
+# the values (NULL as NaN) as big-endian int4 and float8 bytes.
+_PACKED_VALUES = (
+    "SELECT indicator, string_agg(int4send(unit_id), ''), "
+    "string_agg(float8send(coalesce(value, 'NaN')), '') "
+    "FROM indicator_values WHERE value_set_id = %s GROUP BY indicator"
 )
-_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-
-
-def _binary_value_rows(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The unit ids, places (0-based, -1 for none) and values of a binary COPY of rows of
-    (int4, int4, float8); ValueError if the data is not that."""
-    if not data.startswith(_COPY_SIGNATURE) or data[-2:] != b"\xff\xff":
-        raise ValueError("not a binary COPY of value rows")
-    extension = int.from_bytes(data[15:19], "big")
-    body = memoryview(data)[19 + extension : len(data) - 2]
-    if len(body) % _BINARY_VALUE_ROW.itemsize:
-        raise ValueError("not a binary COPY of value rows")
-    rows = np.frombuffer(body, dtype=_BINARY_VALUE_ROW)
-    if not (
-        (rows["fields"] == 3).all()
-        and (rows["unit_len"] == 4).all()
-        and (rows["place_len"] == 4).all()
-        and (rows["value_len"] == 8).all()
-    ):
-        raise ValueError("not a binary COPY of value rows")
-    return (
-        rows["unit"].astype(np.int64),
-        rows["place"].astype(np.int64) - 1,
-        rows["value"].astype(float),
-    )
 
 
 def _driver_rows(session: Session, query: Executable) -> list[Any]:
@@ -278,24 +247,34 @@ class ValueSets(Repository):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The value set as three arrays, on PostgreSQL: unit ids, each value's place in
         `indicators` (-1: not among them) and the values (NaN: none); None elsewhere (read
-        `values`). The server sends them as binary COPY, which numpy reads as it comes, with no
-        Python object per value (a district's 120,000 values cost more to make into tuples
-        than to send)."""
+        `values`). The server sends one row per indicator with its unit ids and values packed
+        as binary (int4send, float8send), which numpy reads as they come: no Python object per
+        value (a district's 120,000 values cost more to make into tuples than to send)."""
         connection = self.session.connection()
         if connection.dialect.name != "postgresql":
             return None
-        from psycopg import sql  # PostgreSQL's driver: imported only where it is the one
-
-        query = sql.SQL(
-            "COPY (SELECT unit_id::int4, "
-            "coalesce(array_position({codes}::text[], indicator::text), 0)::int4, "
-            "coalesce(value, 'NaN')::float8 FROM indicator_values WHERE value_set_id = {id}) "
-            "TO STDOUT (FORMAT binary)"
-        ).format(codes=sql.Literal(list(indicators)), id=sql.Literal(int(value_set_id)))
         driver: Any = connection.connection.driver_connection
-        with driver.cursor() as cursor, cursor.copy(query) as copy:
-            data = b"".join(bytes(block) for block in copy)
-        return _binary_value_rows(data)
+        place = {code: j for j, code in enumerate(indicators)}
+        ids: list[np.ndarray] = []
+        places: list[np.ndarray] = []
+        numbers: list[np.ndarray] = []
+        with driver.cursor() as cursor:
+            # Both aggregates of a group take its rows in the same order: id k goes with value k.
+            cursor.execute(_PACKED_VALUES, (value_set_id,), binary=True)
+            for indicator, packed_ids, packed_values in cursor.fetchall():
+                ids.append(np.frombuffer(packed_ids, ">i4"))
+                numbers.append(np.frombuffer(packed_values, ">f8"))
+                if len(ids[-1]) != len(numbers[-1]):
+                    raise ValueError("unit ids and values do not pair up")
+                places.append(np.full(len(ids[-1]), place.get(indicator, -1), dtype=np.int64))
+        if not ids:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty.copy(), np.zeros(0)
+        return (
+            np.concatenate(ids).astype(np.int64),
+            np.concatenate(places),
+            np.concatenate(numbers).astype(float),
+        )
 
     def values(self, value_set_id: int) -> list[tuple[int, str, float | None]]:
         """The (unit_id, indicator, value) rows of a value set, as the driver gives them."""

@@ -1,4 +1,4 @@
-"""A value set read as arrays (PostgreSQL's binary COPY) holds what its rows hold, bit for bit:
+"""A value set read as arrays (packed by PostgreSQL) holds what its rows hold, bit for bit:
 the standings read it that way (issue 12)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from services.plans import load_plan
 from services.standings import _value_columns, compute_standings, year_inputs
 from services.year_data import import_values
 from storage.database import Database
-from storage.repositories.year_data import ValueSets, _binary_value_rows
+from storage.repositories.year_data import ValueSets
 from storage.unit_of_work import UnitOfWork
 
 YEAR = 2025
@@ -71,10 +71,3 @@ def test_the_standings_values_are_the_stored_ones(
     efficacy = standings.efficacy.values
     assert efficacy[0, 0] == 0.1 + 0.2 and np.isnan(efficacy[0, 1])
     assert efficacy[2, 0] == 123456.789012345678
-
-
-def test_a_binary_copy_that_is_not_of_value_rows_is_refused() -> None:
-    with pytest.raises(ValueError):
-        _binary_value_rows(b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8 + b"\x00\x01" + b"\xff\xff")
-    with pytest.raises(ValueError):
-        _binary_value_rows(b"not a copy")
