@@ -52,14 +52,6 @@ class LatestReport(NamedTuple):
     receipt: str
 
 
-class VersionState(NamedTuple):
-    """One stored version of a unit's report for a month, as a submission needs it."""
-
-    id: int
-    version: int
-    on_time: bool
-
-
 class SubmissionHead(NamedTuple):
     """The unit a report is submitted for, locked, and the plan of the year (read with the
     lock: a submission's first statement)."""
@@ -84,18 +76,6 @@ _ENTRIES = cast(Table, ReportEntry.__table__)
 _EVIDENCE_LINKS = cast(Table, ReportEvidence.__table__)
 _UNITS = cast(Table, UnitRow.__table__)
 # A submission's statements, built once (SQLAlchemy then reuses their compiled form).
-_LOCK_UNIT_CODE = (
-    select(_UNITS.c.code).where(_UNITS.c.id == bindparam("unit_id")).with_for_update()
-)
-_VERSION_STATES = (
-    select(_REPORTS.c.id, _REPORTS.c.version, _REPORTS.c.on_time)
-    .where(
-        _REPORTS.c.unit_id == bindparam("unit_id"),
-        _REPORTS.c.year == bindparam("year"),
-        _REPORTS.c.month == bindparam("month"),
-    )
-    .order_by(_REPORTS.c.version)
-)
 _PLANS = cast(Table, PlanVersion.__table__)
 _TASKS = cast(Table, TaskRow.__table__)
 _REQUESTS = cast(Table, ExtensionRequest.__table__)
@@ -107,7 +87,7 @@ _NEWEST_PLAN = (
     .limit(1)
     .scalar_subquery()
 )
-# The lock and the plan in one round trip (as Reports.lock_unit_code and Plans.current_text).
+# The lock (as Reports.lock_unit) and the plan (as Plans.current_text) in one round trip.
 _SUBMISSION_HEAD = (
     select(_UNITS.c.code, _PLANS.c.version, _PLANS.c.yaml_text)
     .select_from(
@@ -171,15 +151,6 @@ class Reports(Repository):
             select(UnitRow).where(UnitRow.id == unit_id).with_for_update()
         ).scalar_one_or_none()
 
-    def lock_unit_code(self, unit_id: int) -> str | None:
-        """The code of the unit, locked as `lock_unit` locks it (None: no such unit)."""
-        code = (
-            self.session.connection()
-            .execute(_LOCK_UNIT_CODE, {"unit_id": unit_id})
-            .scalar_one_or_none()
-        )
-        return None if code is None else str(code)
-
     def lock_for_submission(self, unit_id: int, year: int) -> SubmissionHead | None:
         """The unit's code, locked as `lock_unit` locks it, and the newest plan of `year`
         (None: no such unit)."""
@@ -212,13 +183,6 @@ class Reports(Repository):
             first_on_time=None if first_on_time is None else bool(first_on_time),
             task_codes={row[4]: row[5] for row in rows if row[4] is not None},
         )
-
-    def version_states(self, unit_id: int, year: int, month: int) -> list[VersionState]:
-        """Every version of a unit's report for a month, oldest first, as plain values."""
-        rows = self.session.connection().execute(
-            _VERSION_STATES, {"unit_id": unit_id, "year": year, "month": month}
-        )
-        return [VersionState(i, version, bool(on_time)) for i, version, on_time in rows]
 
     def insert(self, values: dict[str, Any]) -> int:
         """Insert a report version (columns of ProgressReport); its id."""
