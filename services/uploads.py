@@ -11,6 +11,7 @@ import services (register_units, import_values, import_grades, import_bonus, imp
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date
@@ -24,7 +25,8 @@ from scoring.calendar import local_date
 from scoring.plan import YearEndSource
 from services import year_data
 from services.access import Actor
-from services.errors import NotFound
+from services.errors import NotFound, ServiceError
+from services.evidence import keep_evidence
 from services.files.inspection import WorkbookInfo, inspect_workbook
 from services.files.reader import read_bonus, read_grades, read_units, read_values
 from services.files.received import received_workbook
@@ -33,7 +35,11 @@ from services.people import register_units
 from services.plans import current_plan
 from services.tasks import import_tasks, task_import_basis
 from services.year_data import active_units, import_bonus, import_grades, import_values
+from storage.archive import EvidenceArchive
+from storage.errors import DatabaseUnavailable
 from storage.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 # The kinds of data sheet a workbook may be imported as, in the order they are offered.
 IMPORTABLE: tuple[str, ...] = ("values", "units", "grades", "bonus", "tasks")
@@ -176,6 +182,17 @@ class TasksImported:
 UploadImported = UnitsImported | ValuesImported | RecordsImported | TasksImported
 
 
+@dataclass(frozen=True)
+class CheckedUpload:
+    """A workbook checked and archived as evidence, ready to import as `kind` for `year`."""
+
+    file_name: str
+    kind: str
+    year: int | None
+    evidence_id: int
+    sha256: str
+
+
 # ---------------------------------------------------------------------------------------------
 # The use cases
 
@@ -224,6 +241,35 @@ def values_in_force(uow: UnitOfWork, year: int, timezone: str) -> ValuesInForce 
     if latest is None:
         return None
     return ValuesInForce(latest.version, local_date(latest.imported_at, timezone), latest.source)
+
+
+def import_upload(
+    uow: Uow, read_uow: Uow, archive: EvidenceArchive, actor: Actor, upload: CheckedUpload
+) -> UploadImported | None:
+    """Import a checked workbook from its archived copy (read again against the data as it is
+    now): what was stored, or None when the copy is gone. Raises InputError (problems found
+    now) or ServiceError. The copy is then kept for good: the import's source names it."""
+    archived = archive.check(upload.sha256)
+    if archived is None:
+        return None
+    source = f"{upload.file_name} #{upload.evidence_id}"
+    done = import_workbook(
+        uow,
+        read_uow,
+        actor,
+        archived.path,
+        upload.kind,
+        upload.year,
+        upload.file_name,
+        source,
+    )
+    try:
+        keep_evidence(uow(), actor, upload.evidence_id)
+    except (ServiceError, DatabaseUnavailable) as exc:
+        # The import is stored: a copy not marked kept must not make it look undone (or be
+        # confirmed again); pruning only removes it later.
+        log.warning("imported workbook #%s not marked kept: %s", upload.evidence_id, exc)
+    return done
 
 
 def import_workbook(

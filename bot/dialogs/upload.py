@@ -55,13 +55,14 @@ from bot.handlers.router import MAX_DOWNLOAD
 from scoring import InputError, InputProblem
 from services.access import Role
 from services.errors import ServiceError
-from services.evidence import keep_evidence, register_evidence
+from services.evidence import register_evidence
 from services.files.reader import SHEET_NAMES, format_problem
 from services.uploads import (
     IMPORTABLE,
     YEARLESS,
+    CheckedUpload,
     check_upload,
-    import_workbook,
+    import_upload,
     inspect_upload,
     problem_of,
     summary_data,
@@ -317,23 +318,12 @@ class UploadDialog(Dialog):
         await turn.save("importing", data)
         await turn.say("coord.upload_importing", file=name)
         await self._action(turn, ChatAction.TYPING)
-        archived = await turn.call(deps.archive.check, data["sha256"])
-        if archived is None:
-            await turn.finish()
-            await turn.say("coord.upload_archive_missing", file=name)
-            return
-        source = f"{name} #{data['evidence_id']}"
+        upload = CheckedUpload(
+            name, data["kind"], data["year"], data["evidence_id"], data["sha256"]
+        )
         try:
             done = await turn.call(
-                import_workbook,
-                deps.uow,
-                deps.read_uow,
-                turn.who.actor,
-                archived.path,
-                data["kind"],
-                data["year"],
-                name,
-                source,
+                import_upload, deps.uow, deps.read_uow, deps.archive, turn.who.actor, upload
             )
         except InputError as exc:
             await turn.finish()
@@ -355,13 +345,12 @@ class UploadDialog(Dialog):
             await turn.save("confirm", data)
             await self.prompt(turn)
             return
+        if done is None:
+            await turn.finish()
+            await turn.say("coord.upload_archive_missing", file=name)
+            return
         await turn.finish()
         await turn.say(f"coord.upload_done_{data['kind']}", file=name, **asdict(done))
-        # The workbook an import read stays in the archive for good (its source names it).
-        try:
-            await turn.call(keep_evidence, deps.uow(), turn.who.actor, data["evidence_id"])
-        except ServiceError as exc:
-            log.warning("imported workbook #%s not marked kept: %s", data["evidence_id"], exc)
 
     # -- helpers --------------------------------------------------------------------------------
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from scoring import InputProblem
+from services.access import Actor, Role
 from services.errors import NotFound
+from services.evidence import register_evidence
 from services.files.received import received_workbook
 from services.tasks import tasks_of_year
 from services.uploads import (
     BonusSummary,
+    CheckedUpload,
     GradesSummary,
     RecordsImported,
     TasksImported,
@@ -25,6 +29,7 @@ from services.uploads import (
     ValuesInForce,
     ValuesSummary,
     check_upload,
+    import_upload,
     import_workbook,
     inspect_upload,
     problem_data,
@@ -34,10 +39,13 @@ from services.uploads import (
     years_with_plan,
 )
 from services.year_data import list_bonus
+from storage.archive import EvidenceArchive
+from storage.models import EvidenceRow
 from tests.bot.workbooks import INDICATORS, workbook
 from tests.services.district import OPERATOR, UOW, YEAR, plan_and_units
 
 ZONE = "Asia/Shanghai"
+COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="发改局王")
 UNITS_HEADER = ["代码", "名称", "组别"]
 # 店子镇 as stored, 西集镇 renamed, and a new town.
 UNITS_ROWS = [
@@ -197,6 +205,50 @@ def test_grades_bonus_and_tasks_are_summarised_then_imported(uow: UOW, district:
 def test_a_units_import_says_what_it_added_updated_and_left(uow: UOW, district: None) -> None:
     done = import_bytes(uow, workbook("单位", UNITS_HEADER, UNITS_ROWS), "units", "u.xlsx")
     assert done == UnitsImported(added=1, updated=1, unchanged=1)
+
+
+# -- the import of a checked, archived workbook --------------------------------------------------
+
+
+def archived(uow: UOW, archive: EvidenceArchive, content: bytes, name: str) -> CheckedUpload:
+    """A values workbook for YEAR registered and archived as evidence, as the check leaves it."""
+    view = register_evidence(
+        uow(), COORDINATOR, "document", "file-1", "unique-1", name, None, len(content), content,
+        archive,
+    )  # fmt: skip
+    assert view.sha256 is not None
+    return CheckedUpload(name, "values", YEAR, view.id, view.sha256)
+
+
+def kept(uow: UOW, evidence_id: int) -> bool:
+    """Whether the evidence file is kept for good (pruning never removes it)."""
+    with uow() as u:
+        row = u.session.get(EvidenceRow, evidence_id)
+        assert row is not None
+        return row.kept_at is not None
+
+
+def test_a_checked_upload_is_imported_from_its_archived_copy_which_is_kept(
+    uow: UOW, district: None, tmp_path: Path
+) -> None:
+    archive = EvidenceArchive(tmp_path / "archive")
+    upload = archived(uow, archive, values_book(), "指标值.xlsx")
+    done = import_upload(uow, uow, archive, COORDINATOR, upload)
+    assert isinstance(done, ValuesImported) and done.version == 1
+    in_force = values_in_force(uow(), YEAR, ZONE)
+    assert in_force is not None and in_force.source == f"指标值.xlsx #{upload.evidence_id}"
+    assert kept(uow, upload.evidence_id)
+
+
+def test_an_upload_whose_archived_copy_is_gone_imports_nothing(
+    uow: UOW, district: None, tmp_path: Path
+) -> None:
+    archive = EvidenceArchive(tmp_path / "archive")
+    upload = archived(uow, archive, values_book(), "指标值.xlsx")
+    archive.remove(upload.sha256)
+    assert import_upload(uow, uow, archive, COORDINATOR, upload) is None
+    assert values_in_force(uow(), YEAR, ZONE) is None
+    assert not kept(uow, upload.evidence_id)
 
 
 # -- a summary kept as plain data ---------------------------------------------------------------
