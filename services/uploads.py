@@ -4,9 +4,10 @@ The use cases behind the bot's upload dialog (bot.dialogs.upload), with plain va
 out. A received workbook is read from its bytes (services.files.received puts them on disk for
 the guarded readers, which parse in a child process with limits: services.files.safety); the
 check reads it as one kind (`IMPORTABLE`) against the year's plan and the active units and
-answers with every problem, or with a summary of what importing it would store and replace; the
-import reads the archived copy again against the data as it is then and stores it through the
-import services (register_units, import_values, import_grades, import_bonus, import_tasks).
+answers with every problem, or with a summary of what importing it would store and replace, and
+archives the checked bytes as evidence (`check_and_archive`); the import (`import_upload`)
+reads the archived copy again against the data as it is then and stores it through the import
+services (register_units, import_values, import_grades, import_bonus, import_tasks).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from scoring.plan import YearEndSource
 from services import year_data
 from services.access import Actor
 from services.errors import NotFound, ServiceError
-from services.evidence import keep_evidence
+from services.evidence import keep_evidence, register_evidence
 from services.files.inspection import WorkbookInfo, inspect_workbook
 from services.files.reader import read_bonus, read_grades, read_units, read_values
 from services.files.received import received_workbook
@@ -125,14 +126,6 @@ class TasksSummary:
 UploadSummary = UnitsSummary | ValuesSummary | GradesSummary | BonusSummary | TasksSummary
 
 
-@dataclass(frozen=True)
-class UploadCheck:
-    """A workbook read against the year: every problem, or the summary of its import."""
-
-    problems: tuple[InputProblem, ...] = ()
-    summary: UploadSummary | None = None
-
-
 # ---------------------------------------------------------------------------------------------
 # What an import stored, per kind
 
@@ -182,6 +175,21 @@ class TasksImported:
 UploadImported = UnitsImported | ValuesImported | RecordsImported | TasksImported
 
 
+# ---------------------------------------------------------------------------------------------
+# A workbook received, checked, archived
+
+
+@dataclass(frozen=True)
+class ReceivedWorkbook:
+    """A workbook as it was received: its name, its bytes, and the file as Telegram knows it."""
+
+    file_name: str
+    content: bytes
+    telegram_file_id: str | None = None
+    telegram_unique_id: str | None = None
+    mime_type: str | None = None
+
+
 @dataclass(frozen=True)
 class CheckedUpload:
     """A workbook checked and archived as evidence, ready to import as `kind` for `year`."""
@@ -191,6 +199,16 @@ class CheckedUpload:
     year: int | None
     evidence_id: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class UploadCheck:
+    """A workbook read against the year: every problem, or the summary of its import (and,
+    once archived, the upload to confirm)."""
+
+    problems: tuple[InputProblem, ...] = ()
+    summary: UploadSummary | None = None
+    upload: CheckedUpload | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,6 +228,40 @@ def check_upload(
     do. Raises ServiceError (no plan for the year, say)."""
     with received_workbook(content, file_name) as path:
         return check_workbook(read_uow, path, kind, year, file_name, timezone)
+
+
+def check_and_archive(
+    uow: Uow,
+    read_uow: Uow,
+    archive: EvidenceArchive,
+    actor: Actor,
+    received: ReceivedWorkbook,
+    kind: str,
+    year: int | None,
+    timezone: str,
+) -> UploadCheck:
+    """Check a received workbook as `kind` for `year`; one without problems is archived as
+    evidence, so that the draft survives a restart and the import reads exactly these bytes.
+    Raises ServiceError (no plan for the year, a file too large to archive)."""
+    name = received.file_name
+    result = check_upload(read_uow, received.content, kind, year, name, timezone)
+    if result.summary is None:
+        return result
+    stored = register_evidence(
+        uow(),
+        actor,
+        "document",
+        received.telegram_file_id,
+        received.telegram_unique_id,
+        name,
+        received.mime_type,
+        len(received.content),
+        received.content,
+        archive,
+    )
+    assert stored.sha256 is not None  # archived with its content
+    upload = CheckedUpload(name, kind, year, stored.id, stored.sha256)
+    return UploadCheck(summary=result.summary, upload=upload)
 
 
 def check_workbook(

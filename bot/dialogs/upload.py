@@ -55,13 +55,13 @@ from bot.handlers.router import MAX_DOWNLOAD
 from scoring import InputError, InputProblem
 from services.access import Role
 from services.errors import ServiceError
-from services.evidence import register_evidence
 from services.files.reader import SHEET_NAMES, format_problem
 from services.uploads import (
     IMPORTABLE,
     YEARLESS,
     CheckedUpload,
-    check_upload,
+    ReceivedWorkbook,
+    check_and_archive,
     import_upload,
     inspect_upload,
     problem_of,
@@ -270,43 +270,31 @@ class UploadDialog(Dialog):
             if content is None:
                 await turn.finish()
                 return
+        received = ReceivedWorkbook(
+            name, content, data["file_id"], data["unique_id"], data.get("mime_type")
+        )
         try:
             result = await turn.call(
-                check_upload,
+                check_and_archive,
+                deps.uow,
                 deps.read_uow,
-                content,
+                deps.archive,
+                turn.who.actor,
+                received,
                 data["kind"],
                 data["year"],
-                name,
                 deps.settings.timezone,
             )
         except ServiceError:
             # No plan for the year, say: nothing to go back to; the engine says why.
             await turn.finish()
             raise
-        if result.summary is None:
+        if result.summary is None or result.upload is None:
             await turn.finish()
             await self._problems(turn, result.problems, name)
             return
-        try:
-            stored = await turn.call(
-                register_evidence,
-                deps.uow(),
-                turn.who.actor,
-                "document",
-                data["file_id"],
-                data["unique_id"],
-                name,
-                data.get("mime_type"),
-                len(content),
-                content,
-                deps.archive,
-            )
-        except ServiceError:
-            await turn.finish()
-            raise
-        data["evidence_id"] = stored.id
-        data["sha256"] = stored.sha256
+        data["evidence_id"] = result.upload.evidence_id
+        data["sha256"] = result.upload.sha256
         data["summary"] = summary_data(result.summary)
         await turn.save("confirm", data)
         await self.prompt(turn)

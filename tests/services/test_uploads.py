@@ -12,13 +12,13 @@ import pytest
 from scoring import InputProblem
 from services.access import Actor, Role
 from services.errors import NotFound
-from services.evidence import register_evidence
 from services.files.received import received_workbook
 from services.tasks import tasks_of_year
 from services.uploads import (
     BonusSummary,
     CheckedUpload,
     GradesSummary,
+    ReceivedWorkbook,
     RecordsImported,
     TasksImported,
     TasksSummary,
@@ -28,6 +28,7 @@ from services.uploads import (
     ValuesImported,
     ValuesInForce,
     ValuesSummary,
+    check_and_archive,
     check_upload,
     import_upload,
     import_workbook,
@@ -42,7 +43,7 @@ from services.year_data import list_bonus
 from storage.archive import EvidenceArchive
 from storage.models import EvidenceRow
 from tests.bot.workbooks import INDICATORS, workbook
-from tests.services.district import OPERATOR, UOW, YEAR, plan_and_units
+from tests.services.district import OPERATOR, UOW, YEAR, count, plan_and_units
 
 ZONE = "Asia/Shanghai"
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="发改局王")
@@ -211,13 +212,25 @@ def test_a_units_import_says_what_it_added_updated_and_left(uow: UOW, district: 
 
 
 def archived(uow: UOW, archive: EvidenceArchive, content: bytes, name: str) -> CheckedUpload:
-    """A values workbook for YEAR registered and archived as evidence, as the check leaves it."""
-    view = register_evidence(
-        uow(), COORDINATOR, "document", "file-1", "unique-1", name, None, len(content), content,
-        archive,
-    )  # fmt: skip
-    assert view.sha256 is not None
-    return CheckedUpload(name, "values", YEAR, view.id, view.sha256)
+    """A values workbook for YEAR checked and archived, as the dialog's check leaves it."""
+    received = ReceivedWorkbook(name, content, "file-1", "unique-1", None)
+    result = check_and_archive(uow, uow, archive, COORDINATOR, received, "values", YEAR, ZONE)
+    assert result.upload is not None, result.problems
+    return result.upload
+
+
+def test_a_workbook_is_archived_once_it_is_checked_without_problems(
+    uow: UOW, district: None, tmp_path: Path
+) -> None:
+    archive = EvidenceArchive(tmp_path / "archive")
+    upload = archived(uow, archive, values_book(), "指标值.xlsx")
+    assert (upload.file_name, upload.kind, upload.year) == ("指标值.xlsx", "values", YEAR)
+    copy = archive.check(upload.sha256)
+    assert copy is not None and copy.path.read_bytes() == values_book()
+    bad = ReceivedWorkbook("bad.xlsx", workbook("values", ["unit"], [["nowhere"]]))
+    result = check_and_archive(uow, uow, archive, COORDINATOR, bad, "values", YEAR, ZONE)
+    assert (result.summary, result.upload) == (None, None) and result.problems
+    assert count(uow, EvidenceRow) == 1
 
 
 def kept(uow: UOW, evidence_id: int) -> bool:
