@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.dialogs import upload
+from services import uploads
 from services.access import Role
 from storage.database import open_database
 from storage.errors import DatabaseUnavailable
@@ -71,16 +71,16 @@ async def test_an_import_that_meets_a_busy_database_can_be_confirmed_again(
 ) -> None:
     user = await join_coordinator(world, 7001)
     await send_file(world, user, values_workbook(), "指标值.xlsx")
-    real = upload.import_workbook
+    real = uploads.import_workbook
     calls: list[int] = []
 
-    def busy_once(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    def busy_once(*args: Any, **kwargs: Any) -> uploads.UploadImported:
         calls.append(1)
         if len(calls) == 1:
             raise DatabaseUnavailable("locked", "database is locked")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(upload, "import_workbook", busy_once)
+    monkeypatch.setattr(uploads, "import_workbook", busy_once)
     await tap(world, user, text_of("coord.upload_confirm_button"))
     assert BUSY in world.texts(user)
     assert value_years(world) == []
