@@ -46,8 +46,8 @@ from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
 from scoring import BonusItem, Grade, GradeRecord, Group, IndicatorValues, Unit, score
+from scoring.calendar import report_due_at
 from services.access import Actor
-from services.deadlines import report_due_at
 from services.files.plan_file import default_plan_text
 from services.findings import false_report_facts, finding_facts
 from services.people import register_units

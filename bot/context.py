@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.buttons import ButtonSigner
 from services.access import Actor
+from services.dialogs import DialogShelf
 from services.settings import Settings
 from storage.archive import EvidenceArchive
 from storage.clock import Clock
@@ -91,6 +92,14 @@ class KaoheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
     ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self.who: Who | None = None
+        # The person's dialogs as the gate read them with the person (one read for both).
+        self.dialogs: DialogShelf | None = None
+
+    def take_dialogs(self) -> DialogShelf | None:
+        """The dialogs the gate read for this update, once: a second look (after the update
+        changed them) finds None and reads them afresh."""
+        shelf, self.dialogs = self.dialogs, None
+        return shelf
 
     @property
     def deps(self) -> BotDeps:

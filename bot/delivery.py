@@ -45,6 +45,7 @@ from bot.buttons import BadPayload, ButtonSigner, Payload
 from bot.context import BotDeps, KaoheContext
 from services import broadcasts as service
 from services.broadcasts import DeliveryJob, Outcome, UnreachableNotice
+from storage.statuses import DeliveryStatus, FileKind
 from templates import normalise_language, render
 
 log = logging.getLogger(__name__)
@@ -255,13 +256,13 @@ class DeliveryEngine:
 
     async def _release(self, jobs: list[DeliveryJob]) -> None:
         for job in jobs:
-            self._settle(job, "pending")
+            self._settle(job, DeliveryStatus.PENDING)
         await self._drain()
 
     def _settle(
         self,
         job: DeliveryJob,
-        status: str,
+        status: DeliveryStatus,
         message_id: int | None = None,
         error: str | None = None,
     ) -> None:
@@ -299,11 +300,11 @@ class DeliveryEngine:
         timeouts: dict[str, Any] = {}
         if self.send_timeout is not None:
             timeouts = {"read_timeout": self.send_timeout, "write_timeout": self.send_timeout}
-        if job.file_kind == "photo" and job.file_id:
+        if job.file_kind == FileKind.PHOTO and job.file_id:
             return await self.bot.send_photo(
                 job.telegram_id, job.file_id, caption=text, reply_markup=markup, **timeouts
             )
-        if job.file_kind == "document" and job.file_id:
+        if job.file_kind == FileKind.DOCUMENT and job.file_id:
             return await self.bot.send_document(
                 job.telegram_id, job.file_id, caption=text, reply_markup=markup, **timeouts
             )
@@ -323,34 +324,40 @@ class DeliveryEngine:
                 await self.bucket.acquire()
                 continue
             except Forbidden as exc:
-                await self._settle_failure(job, "unreachable", exc)
+                await self._settle_failure(job, DeliveryStatus.UNREACHABLE, exc)
                 return
             except BadRequest as exc:
-                status = "unreachable" if "chat not found" in str(exc).lower() else "failed"
+                status = (
+                    DeliveryStatus.UNREACHABLE
+                    if "chat not found" in str(exc).lower()
+                    else DeliveryStatus.FAILED
+                )
                 await self._settle_failure(job, status, exc)
                 return
             except NetworkError as exc:  # TimedOut, 5xx, connection trouble
                 failures += 1
                 if failures >= self.max_attempts:
-                    await self._settle_failure(job, "failed", exc)
+                    await self._settle_failure(job, DeliveryStatus.FAILED, exc)
                     return
                 if self._stopping:
-                    self._settle(job, "pending", error=str(exc))
+                    self._settle(job, DeliveryStatus.PENDING, error=str(exc))
                     return
                 self.stats.retried += 1
                 await asyncio.sleep(self.backoff * 2 ** (failures - 1))
                 await self.bucket.acquire()
                 continue
             except TelegramError as exc:
-                await self._settle_failure(job, "failed", exc)
+                await self._settle_failure(job, DeliveryStatus.FAILED, exc)
                 return
-            self._settle(job, "delivered", message.message_id)
+            self._settle(job, DeliveryStatus.DELIVERED, message.message_id)
             self.stats.sent += 1
             return
 
-    async def _settle_failure(self, job: DeliveryJob, status: str, exc: TelegramError) -> None:
+    async def _settle_failure(
+        self, job: DeliveryJob, status: DeliveryStatus, exc: TelegramError
+    ) -> None:
         log.warning("broadcast delivery %s to %s: %s (%s)", job.id, job.telegram_id, status, exc)
-        if status == "unreachable":
+        if status == DeliveryStatus.UNREACHABLE:
             self.stats.unreachable += 1
         else:
             self.stats.failed += 1

@@ -15,9 +15,9 @@ from typing import Annotated
 import typer
 
 from cli.common import LANG, fail, handled, out, t, year_or_default
+from scoring.calendar import local_date
 from services import wiring
 from services.access import Actor
-from services.deadlines import local_date
 from services.files.activity_reader import read_activities, write_activities_template
 from services.settings import get_settings
 from services.supervision_plan import import_activities, mark_activity_done, year_activities

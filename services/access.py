@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from services.errors import Refused
-
-
-class Role(StrEnum):
-    """The roles of people in kaohe."""
-
-    ADMIN = "admin"
-    COORDINATOR = "coordinator"
-    RATER = "rater"
-    LIAISON = "liaison"
-    VIEWER = "viewer"
-
+from storage.statuses import Role as Role  # defined beside the people it is stored with
 
 # Admins can do whatever coordinators can.
 MANAGERS: frozenset[Role] = frozenset({Role.ADMIN, Role.COORDINATOR})

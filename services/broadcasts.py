@@ -23,13 +23,14 @@ from storage.models import BroadcastDelivery, BroadcastRow, Person
 from storage.repositories.broadcasts import Broadcasts
 from storage.repositories.people import People
 from storage.repositories.units import Units
+from storage.statuses import BroadcastState, DeliveryStatus, FileKind
 from storage.unit_of_work import UnitOfWork
 
 MAX_TEXT = 4000
 # Telegram's limit on the caption of a photo or document.
 MAX_CAPTION = 1024
 AUDIENCES = ("liaisons", "group", "units", "coordinators")
-FILE_KINDS = ("photo", "document")
+FILE_KINDS = (FileKind.PHOTO, FileKind.DOCUMENT)
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,10 @@ class BroadcastView:
 
     id: int
     text: str
-    file_kind: str | None
+    file_kind: FileKind | None
     audience: dict[str, Any]
     scheduled_at: datetime
-    status: str
+    status: BroadcastState
     recipients: int
     created_by: int | None
 
@@ -66,7 +67,7 @@ class DeliveryJob:
     language: str | None
     text: str
     file_id: str | None
-    file_kind: str | None
+    file_kind: FileKind | None
     sender: str
     attempts: int
     token: str
@@ -125,12 +126,12 @@ def _resolve(uow: UnitOfWork, audience: dict[str, Any], sender: int | None) -> l
         if p.active and p.telegram_user_id is not None and p.id != sender
     ]
     if kind == "coordinators":
-        chosen = [p for p in people if p.role in {r.value for r in MANAGERS}]
+        chosen = [p for p in people if p.role in MANAGERS]
     else:
         liaisons = [
             p
             for p in people
-            if p.role == Role.LIAISON.value and p.unit_id is not None and p.unit_id in units
+            if p.role == Role.LIAISON and p.unit_id is not None and p.unit_id in units
         ]
         if kind == "liaisons":
             chosen = liaisons
@@ -203,7 +204,7 @@ def create_broadcast(
                 scheduled_at=max(when, now),
                 created_by=actor.person_id,
                 created_at=now,
-                status="scheduled",
+                status=BroadcastState.SCHEDULED,
             )
         )
         uow.flush()
@@ -214,7 +215,7 @@ def create_broadcast(
                     person_id=r.person_id,
                     telegram_id=r.telegram_id,
                     unit_id=r.unit_id,
-                    status="pending",
+                    status=DeliveryStatus.PENDING,
                     attempts=0,
                 )
                 for r in recipients
@@ -279,7 +280,7 @@ class Outcome:
     """How one claimed delivery ended: delivered, unreachable, failed, or pending (given back)."""
 
     job: DeliveryJob
-    status: str
+    status: DeliveryStatus
     message_id: int | None = None
     error: str | None = None
 
@@ -293,9 +294,9 @@ def record_outcomes(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
         lost = 0
         for outcome in outcomes:
             values: dict[str, object] = {"status": outcome.status}
-            if outcome.status == "delivered":
+            if outcome.status == DeliveryStatus.DELIVERED:
                 values.update(delivered_at=now, message_id=outcome.message_id)
-            elif outcome.status == "pending":
+            elif outcome.status == DeliveryStatus.PENDING:
                 values.update(claimed_by=None, claimed_at=None, error=outcome.error)
             else:
                 values.update(error=(outcome.error or "")[:500])
@@ -309,13 +310,17 @@ def record_delivered(uow: UnitOfWork, job: DeliveryJob, message_id: int | None) 
     """The delivery reached its recipient; False if this claim was no longer held."""
     with uow:
         done = uow.repository(Broadcasts).settle(
-            job.id, job.token, status="delivered", delivered_at=uow.now(), message_id=message_id
+            job.id,
+            job.token,
+            status=DeliveryStatus.DELIVERED,
+            delivered_at=uow.now(),
+            message_id=message_id,
         )
         uow.commit()
         return done
 
 
-def record_failure(uow: UnitOfWork, job: DeliveryJob, status: str, error: str) -> bool:
+def record_failure(uow: UnitOfWork, job: DeliveryJob, status: DeliveryStatus, error: str) -> bool:
     """The delivery failed for good: `unreachable` (blocked, no chat) or `failed`."""
     with uow:
         done = uow.repository(Broadcasts).settle(
@@ -329,7 +334,12 @@ def release_delivery(uow: UnitOfWork, job: DeliveryJob, error: str | None = None
     """Give a claim back (the engine is stopping): pending again, sent by the next engine."""
     with uow:
         done = uow.repository(Broadcasts).settle(
-            job.id, job.token, status="pending", claimed_by=None, claimed_at=None, error=error
+            job.id,
+            job.token,
+            status=DeliveryStatus.PENDING,
+            claimed_by=None,
+            claimed_at=None,
+            error=error,
         )
         uow.commit()
         return done
@@ -403,11 +413,11 @@ def cancel_broadcast(uow: UnitOfWork, actor: Actor, broadcast_id: int) -> Broadc
             "broadcast.cancel",
             "broadcast",
             broadcast_id,
-            {"status": "scheduled"},
-            {"status": "cancelled"},
+            {"status": BroadcastState.SCHEDULED},
+            {"status": BroadcastState.CANCELLED},
         )
         uow.commit()
-        row.status = "cancelled"
+        row.status = BroadcastState.CANCELLED
         return _view(row, sum(n for _, _, _, n in repo.counts_by_unit(broadcast_id)))
 
 
@@ -434,9 +444,9 @@ def broadcast_status(uow: UnitOfWork, actor: Actor, broadcast_id: int) -> Broadc
         for unit, status, acknowledged, count in repo.counts_by_unit(broadcast_id):
             tally = tallies[unit]
             tally["recipients"] += count
-            if status == "delivered":
+            if status == DeliveryStatus.DELIVERED:
                 tally["delivered"] += count
-            elif status in ("unreachable", "failed"):
+            elif status in (DeliveryStatus.UNREACHABLE, DeliveryStatus.FAILED):
                 tally["unreachable"] += count
             else:
                 tally["pending"] += count

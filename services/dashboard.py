@@ -30,7 +30,7 @@ from services.access import MANAGERS, Actor, Role, require_role
 from services.errors import NotFound, Refused
 from services.evidence import EvidenceFile, evidence_files
 from services.findings import FindingView, RectificationView, review_queue, year_findings
-from services.plans import plan_in
+from services.plans import plan_in_force
 from services.publications import latest_publication, published_score
 from services.reports import ReportEntryView, report_history, report_status
 from services.standings import as_of_day, compute_standings
@@ -369,7 +369,7 @@ def matrix_json(uow: UnitOfWork, actor: Actor, year: int) -> dict[str, Any]:
     missing, not due yet; absent where the unit owes none), towns first (coordinators)."""
     require_role(actor, Role.COORDINATOR)
     with uow:
-        plan = plan_in(uow, year)
+        plan = plan_in_force(uow, year)
         months = {m: report_status(uow, year, m, plan=plan) for m in range(1, 13)}
     groups = [g.value for g in Group]
     rows: dict[int, dict[str, Any]] = {}

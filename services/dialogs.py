@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from storage.models import DialogState
-from storage.repositories.dialogs import Dialogs
+from storage.repositories.dialogs import DialogRow, Dialogs
 from storage.unit_of_work import UnitOfWork
 
 # A version counter survives a finished dialog in a placeholder row of this kind, so that
@@ -37,11 +37,43 @@ def _view(row: DialogState) -> DialogView:
     return DialogView(row.kind, row.step, row.version, copy.deepcopy(dict(row.data)))
 
 
+def _row_view(row: DialogRow) -> DialogView:
+    # A row read with Core carries a freshly decoded draft: nothing else holds it, no copy.
+    return DialogView(row.kind, row.step, row.version, dict(row.data))
+
+
+@dataclass(frozen=True)
+class DialogShelf:
+    """A person's dialogs as read at the start of an update (services.people.admit), the most
+    recently updated first: what the router needs without reading them again."""
+
+    views: tuple[DialogView, ...]
+
+    def current(self) -> DialogView | None:
+        """The dialog the person is in, if any (as current_dialog)."""
+        if not self.views or self.views[0].kind == _LAST:
+            return None
+        return self.views[0]
+
+    def for_button(self, kind: str) -> tuple[DialogView | None, bool]:
+        """The dialog of `kind` and whether it is the dialog in progress (as dialog_for_button)."""
+        for position, view in enumerate(self.views):
+            if view.kind == kind:
+                return view, position == 0
+        return None, False
+
+
+def dialog_shelf(uow: UnitOfWork, person_id: int) -> DialogShelf:
+    """The person's dialogs, within a unit of work the caller has open (one statement)."""
+    rows = uow.repository(Dialogs).views_of(person_id)
+    return DialogShelf(tuple(_row_view(row) for row in rows))
+
+
 def current_dialog(uow: UnitOfWork, person_id: int) -> DialogView | None:
     """The dialog the person is in, if any."""
     with uow:
-        row = uow.repository(Dialogs).current(person_id)
-        return None if row is None or row.kind == _LAST else _view(row)
+        row = uow.repository(Dialogs).current_view(person_id)
+        return None if row is None or row.kind == _LAST else _row_view(row)
 
 
 def dialog_of_kind(uow: UnitOfWork, person_id: int, kind: str) -> DialogView | None:
@@ -105,14 +137,13 @@ def save_dialog(
 ) -> DialogView | None:
     """Store the step and draft of the person's dialog of `kind`; None if it no longer exists."""
     with uow:
-        row = uow.repository(Dialogs).of_kind(person_id, kind)
-        if row is None:
+        version = uow.repository(Dialogs).save_step(person_id, kind, step, data, uow.now())
+        if version is None:
             return None
-        row.step = step
-        row.data = copy.deepcopy(data)
-        row.updated_at = uow.now()
         uow.commit()
-        return _view(row)
+        # The caller keeps its dict and may change it before the next save: the view gets its
+        # own copy, as the stored draft is.
+        return DialogView(kind, step, version, copy.deepcopy(data))
 
 
 def end_dialog(uow: UnitOfWork, person_id: int, kind: str) -> None:

@@ -15,11 +15,12 @@ from services.files.file_kinds import ACCEPTED, judge_file
 from storage.archive import ArchiveCorrupted, ArchivedFile, ArchiveTooLarge, EvidenceArchive
 from storage.models import EvidenceRow
 from storage.repositories.evidence import EvidenceFiles
+from storage.statuses import FileKind
 from storage.unit_of_work import UnitOfWork
 
 # The largest file a bot may download through the Bot API.
 MAX_EVIDENCE_SIZE = 20 * 1024 * 1024
-KINDS: tuple[str, ...] = ("photo", "document", "video", "audio")
+KINDS: tuple[FileKind, ...] = tuple(FileKind)
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class EvidenceView:
     """A registered evidence file; `reused` when it had been registered before."""
 
     id: int
-    kind: str
+    kind: FileKind
     telegram_file_id: str | None
     telegram_unique_id: str | None
     file_name: str | None
@@ -175,7 +176,7 @@ class EvidenceFile:
     """What the bot needs to send an evidence file back: its kind, Telegram file id, name."""
 
     id: int
-    kind: str
+    kind: FileKind
     telegram_file_id: str | None
     file_name: str | None
 
@@ -183,13 +184,16 @@ class EvidenceFile:
 def evidence_files(uow: UnitOfWork, evidence_ids: Sequence[int]) -> list[EvidenceFile]:
     """The evidence files with these ids, in that order (ids not registered are left out)."""
     with uow:
-        files = uow.repository(EvidenceFiles)
-        rows = [files.by_id(evidence_id) for evidence_id in evidence_ids]
-        return [
-            EvidenceFile(r.id, r.kind, r.telegram_file_id, r.file_name)
-            for r in rows
-            if r is not None
-        ]
+        return evidence_files_in(uow, evidence_ids)
+
+
+def evidence_files_in(uow: UnitOfWork, evidence_ids: Sequence[int]) -> list[EvidenceFile]:
+    """`evidence_files` inside an open unit of work."""
+    files = uow.repository(EvidenceFiles)
+    rows = [files.by_id(evidence_id) for evidence_id in evidence_ids]
+    return [
+        EvidenceFile(r.id, r.kind, r.telegram_file_id, r.file_name) for r in rows if r is not None
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,18 +6,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from scoring.calendar import report_deadline
 from services.access import Actor, Role, require_own_unit, require_role
-from services.deadlines import report_due_date
 from services.errors import Invalid, NotFound
-from services.plans import plan_in, require_year_open
+from services.plans import plan_in_force, require_year_open
 from storage.models import ExtensionRequest
 from storage.repositories.extensions import Extensions
 from storage.repositories.findings import Contacts, Findings
 from storage.repositories.reports import Reports
+from storage.statuses import ExtensionDecision, FindingStatus
 from storage.unit_of_work import UnitOfWork
 
-GRANTED = "granted"
-REFUSED = "refused"
+# Aliases the dialogs import.
+GRANTED = ExtensionDecision.GRANTED
+REFUSED = ExtensionDecision.REFUSED
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class ExtensionView:
     requested_date: date
     requested_at: datetime
     requested_by: int | None
-    decision: str | None
+    decision: ExtensionDecision | None
     reason_for_decision: str | None
     decided_at: datetime | None
     coordinator_telegram_ids: tuple[int, ...] = ()
@@ -125,17 +127,20 @@ def request_extension(
             if finding is None or finding.unit_id != unit_id:
                 raise NotFound("finding_not_found", finding_id=finding_id)
             require_year_open(uow, finding.year)
-            if finding.status == "accepted":
+            if finding.status == FindingStatus.ACCEPTED:
                 raise Invalid("finding_already_accepted", finding_id=finding_id)
             current = finding.deadline
             pending = extensions.pending_for_finding(finding_id)
         else:
             assert report_year is not None and report_month is not None
             require_year_open(uow, report_year)
-            plan = plan_in(uow, report_year)
-            current = extensions.granted_report_extension(
-                unit_id, report_year, report_month
-            ) or report_due_date(report_year, report_month, plan.schedule.monthly_report_due_day)
+            plan = plan_in_force(uow, report_year)
+            current = report_deadline(
+                report_year,
+                report_month,
+                plan.schedule.monthly_report_due_day,
+                extensions.granted_report_extension(unit_id, report_year, report_month),
+            )
             pending = extensions.pending_for_report(unit_id, report_year, report_month)
             if uow.repository(Reports).versions(unit_id, report_year, report_month):
                 # Nothing is left to be late: a correction is not bound by the deadline.
@@ -189,7 +194,7 @@ def decide_extension(
         if grant and row.finding_id is not None:
             finding = uow.repository(Findings).by_id(row.finding_id, lock=True)
             assert finding is not None  # a foreign key
-            if finding.status == "accepted":
+            if finding.status == FindingStatus.ACCEPTED:
                 raise Invalid("finding_already_accepted", finding_id=finding.id)
             if row.requested_date <= finding.deadline:
                 raise Invalid(
@@ -207,7 +212,7 @@ def decide_extension(
                 {"deadline": old},
                 {"deadline": finding.deadline, "extension_request_id": row.id},
             )
-        row.decision = GRANTED if grant else REFUSED
+        row.decision = ExtensionDecision.GRANTED if grant else ExtensionDecision.REFUSED
         row.reason_for_decision = reason
         row.decided_by = actor.person_id
         row.decided_at = now

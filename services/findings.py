@@ -14,30 +14,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from scoring.calendar import end_of_day, local_date
 from services.access import Actor, Role, require_own_unit, require_role
-from services.deadlines import end_of_day, local_date
 from services.errors import Invalid, NotFound
 from services.evidence import require_evidence
 from services.extensions import ExtensionView, extension_view
-from services.files.plan_file import load_plan_text
-from services.plans import require_year_open
+from services.plans import plan_in_force_or_none, require_year_open
 from services.supervision_plan import activity_for_finding
 from storage.clock import as_utc
 from storage.models import FalseReport, FindingRow, RectificationRow, UnitRow
 from storage.repositories.extensions import Extensions
 from storage.repositories.findings import Contacts, FalseReports, Findings
-from storage.repositories.plans import Plans
-from storage.statuses import FindingStatus
+from storage.statuses import FindingStatus, RectificationDecision, SupervisionKind
 from storage.unit_of_work import UnitOfWork
 
-SOURCES: tuple[str, ...] = (
-    "on_site_inspection",
-    "dispatch_meeting",
-    "visit",
-    "ledger_monitoring",
-    "special",
-    "half_year_comprehensive",
-)
+# A finding's source is how the supervision was done, in the order the bot offers them.
+SOURCES: tuple[SupervisionKind, ...] = tuple(SupervisionKind)
+# Aliases the rectify dialog imports.
 OPEN = FindingStatus.OPEN
 SUBMITTED = FindingStatus.SUBMITTED
 RETURNED = FindingStatus.RETURNED
@@ -58,22 +51,25 @@ class FindingView:
     unit_code: str
     unit_name: str
     description: str
-    source: str
+    source: SupervisionKind
     found_on: date
     deadline: date
     deadline_end: datetime
-    status: str
+    status: FindingStatus
     created_at: datetime
     accepted_at: datetime | None
     evidence_ids: tuple[int, ...] = ()
     liaison_telegram_ids: tuple[int, ...] = ()
     activity_id: int | None = None
 
-    def effective_status(self, as_of: datetime) -> str:
+    def effective_status(self, as_of: datetime) -> FindingStatus:
         """The status as of `as_of`: `overdue` once the deadline day has passed while the
         finding is open or returned, otherwise the stored status."""
-        if self.status in (OPEN, RETURNED) and as_utc(as_of) >= self.deadline_end:
-            return OVERDUE
+        if (
+            self.status in (FindingStatus.OPEN, FindingStatus.RETURNED)
+            and as_utc(as_of) >= self.deadline_end
+        ):
+            return FindingStatus.OVERDUE
         return self.status
 
 
@@ -107,7 +103,7 @@ class RectificationView:
     submitted_at: datetime
     submitted_by: int | None
     on_time: bool
-    decision: str | None
+    decision: RectificationDecision | None
     reason: str | None
     decided_at: datetime | None
     liaison_telegram_ids: tuple[int, ...] = ()
@@ -168,10 +164,8 @@ def _reading(uow: UnitOfWork) -> Iterator[UnitOfWork]:
 
 def plan_timezone(uow: UnitOfWork, year: int) -> str:
     """The time zone of the year's plan (the default if no plan is loaded), inside a uow."""
-    row = uow.repository(Plans).current(year)
-    if row is None:
-        return DEFAULT_TIMEZONE
-    return load_plan_text(row.yaml_text, f"plan {year} v{row.version}").timezone
+    plan = plan_in_force_or_none(uow, year)
+    return DEFAULT_TIMEZONE if plan is None else plan.timezone
 
 
 class _Timezones:
@@ -325,7 +319,7 @@ def record_finding(
                 source=source,
                 found_at=found_on,
                 deadline=deadline,
-                status=OPEN,
+                status=FindingStatus.OPEN,
                 created_by=actor.person_id,
                 created_at=uow.now(),
                 activity_id=activity_id,
@@ -406,7 +400,7 @@ def submit_rectification(
             raise NotFound("finding_not_found", finding_id=finding_id)
         require_own_unit(actor, finding.unit_id)
         require_year_open(uow, finding.year)
-        if finding.status not in (OPEN, RETURNED):
+        if finding.status not in (FindingStatus.OPEN, FindingStatus.RETURNED):
             raise Invalid("finding_not_awaiting_rectification", status=finding.status)
         evidence = require_evidence(uow, evidence_ids)
         now = uow.now()
@@ -423,7 +417,7 @@ def submit_rectification(
         findings.attach_rectification_evidence(row.id, evidence)
         after = {**_rectification_snapshot(row), "evidence_ids": list(evidence)}
         uow.audit(actor.audit_name, "rectification.submit", "rectification", row.id, None, after)
-        _set_status(uow, actor, finding, SUBMITTED)
+        _set_status(uow, actor, finding, FindingStatus.SUBMITTED)
         on_time = as_utc(now) < end_of_day(finding.deadline, plan_timezone(uow, finding.year))
         coordinators = uow.repository(Contacts).coordinator_telegram_ids()
         uow.commit()
@@ -432,10 +426,10 @@ def submit_rectification(
         )
 
 
-def _set_status(uow: UnitOfWork, actor: Actor, finding: FindingRow, status: str) -> None:
+def _set_status(uow: UnitOfWork, actor: Actor, finding: FindingRow, status: FindingStatus) -> None:
     before = {"status": finding.status}
     finding.status = status
-    if status == ACCEPTED:
+    if status == FindingStatus.ACCEPTED:
         finding.accepted_at = uow.now()
     uow.audit(
         actor.audit_name, "finding.status", "finding", finding.id, before, {"status": status}
@@ -443,7 +437,11 @@ def _set_status(uow: UnitOfWork, actor: Actor, finding: FindingRow, status: str)
 
 
 def _decide(
-    uow: UnitOfWork, actor: Actor, rectification_id: int, decision: str, reason: str | None
+    uow: UnitOfWork,
+    actor: Actor,
+    rectification_id: int,
+    decision: RectificationDecision,
+    reason: str | None,
 ) -> RectificationView:
     with uow:
         findings = uow.repository(Findings)
@@ -460,10 +458,11 @@ def _decide(
         row.reason = reason
         row.decided_by = actor.person_id
         row.decided_at = uow.now()
-        action = f"rectification.{'accept' if decision == ACCEPTED else 'return'}"
+        accepted = decision == RectificationDecision.ACCEPTED
+        action = f"rectification.{'accept' if accepted else 'return'}"
         after = _rectification_snapshot(row)
         uow.audit(actor.audit_name, action, "rectification", row.id, before, after)
-        _set_status(uow, actor, finding, decision)
+        _set_status(uow, actor, finding, FindingStatus(decision))
         contacts = uow.repository(Contacts)
         unit = contacts.unit(finding.unit_id)
         assert unit is not None  # a foreign key
@@ -479,7 +478,7 @@ def accept_rectification(
 ) -> RectificationView:
     """A coordinator accepts a rectification (once); its finding becomes `accepted`."""
     require_role(actor, Role.COORDINATOR)
-    return _decide(uow, actor, rectification_id, ACCEPTED, None)
+    return _decide(uow, actor, rectification_id, RectificationDecision.ACCEPTED, None)
 
 
 def return_rectification(
@@ -489,7 +488,7 @@ def return_rectification(
     `returned`, to be rectified again."""
     require_role(actor, Role.COORDINATOR)
     reason = _text(reason, "rectification_return_reason_empty")
-    return _decide(uow, actor, rectification_id, RETURNED, reason)
+    return _decide(uow, actor, rectification_id, RectificationDecision.RETURNED, reason)
 
 
 def review_queue(uow: UnitOfWork, actor: Actor) -> list[RectificationView | ExtensionView]:
@@ -544,7 +543,7 @@ def _counts_as_rectified(row: RectificationRow, deadline_end: datetime, as_of: d
         return False
     if row.decision is None or as_utc(row.decided_at or as_of) > as_of:
         return True
-    return row.decision == ACCEPTED
+    return row.decision == RectificationDecision.ACCEPTED
 
 
 def finding_facts(uow: UnitOfWork, year: int, as_of: datetime) -> list[FindingFact]:
@@ -582,7 +581,7 @@ def _accepted_on_time(row: RectificationRow, deadline_end: datetime, as_of: date
     (the review may come after the deadline: the unit rectified in time)."""
     return (
         as_utc(row.submitted_at) < deadline_end
-        and row.decision == ACCEPTED
+        and row.decision == RectificationDecision.ACCEPTED
         and row.decided_at is not None
         and as_utc(row.decided_at) <= as_of
     )

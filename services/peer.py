@@ -27,21 +27,23 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from scoring import Grade, GradeRecord, Group, InputProblem, Plan
+from scoring.calendar import local_date
 from scoring.groups import parse_group
 from scoring.plan import GRADE_LABELS, YEAR_END, YearEndSource
 from services.access import Actor, Role, require_role
-from services.deadlines import local_date
 from services.errors import Invalid, NotFound, Refused
-from services.plans import plan_in, require_year_open
+from services.plans import plan_in_force, plan_in_force_or_none, require_year_open
 from storage.clock import as_utc
 from storage.models import PeerRound, PeerVote
 from storage.repositories.peer import PeerRounds, PeerVotes, VoteInForce
 from storage.repositories.plans import Plans
 from storage.repositories.year_data import YearUnits
+from storage.statuses import RoundState, VotingProgress
 from storage.unit_of_work import UnitOfWork
 
-OPEN, CLOSED = "open", "closed"
-DONE, PARTLY, NOT_STARTED = "done", "partly", "not_started"
+# Aliases the peer dialog and the reminders import.
+OPEN, CLOSED = RoundState.OPEN, RoundState.CLOSED
+DONE, PARTLY, NOT_STARTED = VotingProgress.DONE, VotingProgress.PARTLY, VotingProgress.NOT_STARTED
 _GRADE_OF: dict[str, Grade] = {
     **{g.value: g for g in Grade},
     **{label: g for g, label in GRADE_LABELS.items()},
@@ -61,9 +63,9 @@ class RoundView:
     closed_at: datetime | None
 
     @property
-    def status(self) -> str:
+    def status(self) -> RoundState:
         """`open` or `closed`."""
-        return OPEN if self.closed_at is None else CLOSED
+        return RoundState.OPEN if self.closed_at is None else RoundState.CLOSED
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,11 @@ class UnitProgress:
     cards: int
 
     @property
-    def state(self) -> str:
+    def state(self) -> VotingProgress:
         """`done`, `partly` or `not_started`."""
         if self.cards and self.voted >= self.cards:
-            return DONE
-        return PARTLY if self.voted else NOT_STARTED
+            return VotingProgress.DONE
+        return VotingProgress.PARTLY if self.voted else VotingProgress.NOT_STARTED
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ class RoundStatus:
     round: RoundView
     units: tuple[UnitProgress, ...]
 
-    def count(self, state: str) -> int:
+    def count(self, state: VotingProgress) -> int:
         """How many units are in `state`."""
         return sum(1 for u in self.units if u.state == state)
 
@@ -158,7 +160,7 @@ class _UnitRow:
 
 def _peer_plan(uow: UnitOfWork, year: int) -> Plan:
     """The plan of `year`, refusing one that does not weigh the peer rating."""
-    plan = plan_in(uow, year)
+    plan = plan_in_force(uow, year)
     if plan.work.year_end.weight(YearEndSource.PEER) <= 0:
         raise Invalid("peer_not_in_plan", year=year)
     return plan
@@ -198,7 +200,7 @@ def _round_audit(row: PeerRound) -> dict[str, object]:
         "year": row.year,
         "group": row.group,
         "vote_by": row.vote_by.isoformat() if row.vote_by else None,
-        "status": OPEN if row.closed_at is None else CLOSED,
+        "status": RoundState.OPEN if row.closed_at is None else RoundState.CLOSED,
     }
 
 
@@ -277,9 +279,9 @@ def close_round(uow: UnitOfWork, actor: Actor, year: int, group: str) -> RoundSt
         status = _status(uow, row)
         after = {
             **_round_audit(row),
-            "done": status.count(DONE),
-            "partly": status.count(PARTLY),
-            "not_started": status.count(NOT_STARTED),
+            "done": status.count(VotingProgress.DONE),
+            "partly": status.count(VotingProgress.PARTLY),
+            "not_started": status.count(VotingProgress.NOT_STARTED),
         }
         uow.audit(actor.audit_name, "peer.close", "peer_round", row.id, before, after)
         uow.commit()
@@ -290,7 +292,7 @@ def rounds_of_year(uow: UnitOfWork, year: int) -> list[RoundView]:
     """The rounds of `year` (open and closed), in the order they were opened."""
     with uow:
         rows = uow.repository(PeerRounds).of_year(year)
-        plan = _plan_or_none(uow, year)
+        plan = plan_in_force_or_none(uow, year)
         return [_round_view(r, plan) for r in rows]
 
 
@@ -301,7 +303,7 @@ def peer_years(uow: UnitOfWork) -> list[int]:
         return [
             y
             for y in years
-            if (plan := _plan_or_none(uow, y)) is not None
+            if (plan := plan_in_force_or_none(uow, y)) is not None
             and plan.work.year_end.weight(YearEndSource.PEER) > 0
         ]
 
@@ -314,23 +316,16 @@ def all_rounds(uow: UnitOfWork) -> list[RoundView]:
         out = []
         for row in sorted(rows, key=lambda r: (-r.year, r.id)):
             if row.year not in plans:
-                plans[row.year] = _plan_or_none(uow, row.year)
+                plans[row.year] = plan_in_force_or_none(uow, row.year)
             out.append(_round_view(row, plans[row.year]))
         return out
-
-
-def _plan_or_none(uow: UnitOfWork, year: int) -> Plan | None:
-    try:
-        return plan_in(uow, year)
-    except NotFound:
-        return None
 
 
 # --- who has voted --------------------------------------------------------------------------
 
 
 def _status(uow: UnitOfWork, row: PeerRound) -> RoundStatus:
-    plan = _plan_or_none(uow, row.year)
+    plan = plan_in_force_or_none(uow, row.year)
     view = _round_view(row, plan)
     items = [code for code, _ in view.items]
     members = [u for u in _units(uow) if u.group == row.group]
@@ -380,7 +375,7 @@ def ballots(uow: UnitOfWork, actor: Actor) -> list[Ballot]:
         for row in reversed(uow.repository(PeerRounds).open_rounds()):
             if row.group != own.group:
                 continue
-            plan = _plan_or_none(uow, row.year)
+            plan = plan_in_force_or_none(uow, row.year)
             if plan is None:
                 continue
             out.append(_ballot(uow, row, plan, own))

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scoring import Group, Unit
 from services.access import Actor, Role, require_role
+from services.dialogs import DialogShelf, dialog_shelf
 from services.errors import Invalid, NotFound, Refused
 from services.imports import UNITS, ChangedMeanwhile, prepared_import
 from storage.audit import Change, PreparedChange
@@ -526,7 +527,7 @@ def _bind(
         old_unit = uow.repository(Units).by_id(person.unit_id) if person.unit_id else None
         before = _person_data(person, old_unit)
         person.display_name = name
-        person.role = role.value
+        person.role = role
         person.unit_id = unit.id if unit else None
         person.active = True
         person.deactivated_at = None
@@ -589,19 +590,40 @@ class PersonSession:
     unit_name: str | None
 
 
+@dataclass(frozen=True)
+class Admission:
+    """What the bot's gate reads for an update: the person, and their dialogs if active."""
+
+    session: PersonSession | None
+    dialogs: DialogShelf | None
+
+
 def person_session(uow: UnitOfWork, telegram_user_id: int) -> PersonSession | None:
     """The active person bound to a Telegram account, or None (unknown or deactivated)."""
     with uow:
-        person = uow.repository(People).by_telegram_user_id(telegram_user_id)
-        if person is None or not person.active:
-            return None
-        unit = person.unit
-        return PersonSession(
-            actor=Actor(person.id, Role(person.role), person.unit_id, person.display_name),
-            display_name=person.display_name,
-            language=person.language,
-            unit_name=unit.name if unit is not None else None,
-        )
+        return _session(uow, telegram_user_id)
+
+
+def admit(uow: UnitOfWork, telegram_user_id: int) -> Admission:
+    """The active person bound to a Telegram account and their dialogs, in one read
+    transaction (two statements): all the bot needs before a dialog handles an update."""
+    with uow:
+        session = _session(uow, telegram_user_id)
+        if session is None or session.actor.person_id is None:
+            return Admission(None, None)
+        return Admission(session, dialog_shelf(uow, session.actor.person_id))
+
+
+def _session(uow: UnitOfWork, telegram_user_id: int) -> PersonSession | None:
+    row = uow.repository(People).session_of(telegram_user_id)
+    if row is None or not row.active:
+        return None
+    return PersonSession(
+        actor=Actor(row.id, Role(row.role), row.unit_id, row.display_name),
+        display_name=row.display_name,
+        language=row.language,
+        unit_name=row.unit_name,
+    )
 
 
 def set_language(uow: UnitOfWork, actor: Actor, language: str) -> None:

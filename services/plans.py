@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from scoring import Plan
 from scoring.assessment_year import assessment_year
+from scoring.calendar import local_date
 from services.access import Actor, Role, require_role
-from services.deadlines import local_date
 from services.errors import Invalid, NotFound
 from services.files.plan_file import load_plan_text
 from storage.models import PlanVersion
@@ -64,21 +65,34 @@ def load_plan(uow: UnitOfWork, actor: Actor, yaml_text: str, source: str) -> Loa
     return LoadedPlan(plan.year, version, plan)
 
 
-def current_plan(uow: UnitOfWork, year: int) -> Plan:
-    """The plan in force for `year` (its newest version); `NotFound` if none was loaded."""
-    with uow:
-        row = uow.repository(Plans).current(year)
-        if row is None:
-            raise NotFound("no_plan", year=year)
-        return load_plan_text(row.yaml_text, f"plan {year} v{row.version}")
+@lru_cache(maxsize=8)
+def _parsed_plan(yaml_text: str, source: str) -> Plan:
+    """A plan parsed once per text: parsing YAML costs more than reading a district's grades
+    (a Plan is frozen, so one parsed plan can serve every caller)."""
+    return load_plan_text(yaml_text, source)
 
 
-def plan_in(uow: UnitOfWork, year: int) -> Plan:
-    """The plan in force for `year`, inside an open unit of work."""
+def plan_in_force(uow: UnitOfWork, year: int) -> Plan:
+    """The plan in force for `year` (its newest version), inside an open unit of work: the one
+    loader of the plan every service uses; `NotFound("no_plan")` if none was loaded."""
     row = uow.repository(Plans).current_text(year)
     if row is None:
         raise NotFound("no_plan", year=year)
-    return load_plan_text(row.yaml_text, f"plan {year} v{row.version}")
+    return _parsed_plan(row.yaml_text, f"plan {year} v{row.version}")
+
+
+def plan_in_force_or_none(uow: UnitOfWork, year: int) -> Plan | None:
+    """`plan_in_force`, or None when the year has no plan (inside an open unit of work)."""
+    try:
+        return plan_in_force(uow, year)
+    except NotFound:
+        return None
+
+
+def current_plan(uow: UnitOfWork, year: int) -> Plan:
+    """The plan in force for `year` in a transaction of its own (`plan_in_force`)."""
+    with uow:
+        return plan_in_force(uow, year)
 
 
 def default_year(uow: UnitOfWork, today: date) -> int:

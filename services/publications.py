@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from scoring.calendar import end_of_day, local_date
 from scoring.explanation import UnitExplanation
 from services.access import Actor, Role, require_role
-from services.deadlines import end_of_day, local_date
 from services.errors import Invalid, NotFound, Refused
-from services.plans import require_year_open
-from services.standings import compute_standings, plan_in_force
+from services.plans import plan_in_force, require_year_open
+from services.standings import compute_standings
 from storage.clock import as_utc
 from storage.models import Publication
 from storage.repositories.publications import Publications

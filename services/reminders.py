@@ -26,14 +26,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from scoring.calendar import MonthState, local_date, report_due_date
 from scoring.plan import Plan, Schedule
 from services.access import Actor, Role, require_role
-from services.deadlines import local_date, report_due_date
 from services.errors import Invalid, NotFound
-from services.files.plan_file import load_plan_text
 from services.peer import DONE, RoundStatus, open_statuses_in, round_status
-from services.plans import closed_years_in
-from services.reports import MonthState, report_status
+from services.plans import closed_years_in, plan_in_force_or_none
+from services.reports import report_status
 from storage.clock import as_utc
 from storage.models import ExtensionRequest
 from storage.repositories.findings import Findings
@@ -50,26 +49,28 @@ from storage.repositories.reminders import (
 )
 from storage.repositories.supervision_plan import Activities
 from storage.repositories.year_data import YearUnits
+from storage.statuses import ReminderKind
 from storage.unit_of_work import UnitOfWork
 
-REPORT_DUE = "report_due"
-REPORT_OVERDUE = "report_overdue"
-FINDING_DUE = "finding_due"
-FINDING_OVERDUE = "finding_overdue"
-ESCALATION = "escalation"
-DIGEST = "digest"
-UNREACHABLE = "unreachable"
-CATCH_UP = "catch_up"
+# Short names of the kinds (ReminderKind), as this module, the jobs and the tests use them.
+REPORT_DUE = ReminderKind.REPORT_DUE
+REPORT_OVERDUE = ReminderKind.REPORT_OVERDUE
+FINDING_DUE = ReminderKind.FINDING_DUE
+FINDING_OVERDUE = ReminderKind.FINDING_OVERDUE
+ESCALATION = ReminderKind.ESCALATION
+DIGEST = ReminderKind.DIGEST
+UNREACHABLE = ReminderKind.UNREACHABLE
+CATCH_UP = ReminderKind.CATCH_UP
 # The peer rating (互评): the notice that a round is open, the ladder of its vote-by day, and a
 # reminder a coordinator asks for; each to the liaisons of units that still have cards to vote.
-PEER_OPEN = "peer_open"
-PEER_DUE = "peer_due"
-PEER_OVERDUE = "peer_overdue"
-PEER_REMIND = "peer_remind"
+PEER_OPEN = ReminderKind.PEER_OPEN
+PEER_DUE = ReminderKind.PEER_DUE
+PEER_OVERDUE = ReminderKind.PEER_OVERDUE
+PEER_REMIND = ReminderKind.PEER_REMIND
 PEER_NOTICES = (PEER_OPEN, PEER_REMIND)
 LADDER_KINDS = (REPORT_DUE, REPORT_OVERDUE, FINDING_DUE, FINDING_OVERDUE, PEER_DUE, PEER_OVERDUE)
 # An activity of the supervision plan: the coordinators are told the day before (at send time).
-ACTIVITY_UPCOMING = "activity_upcoming"
+ACTIVITY_UPCOMING = ReminderKind.ACTIVITY_UPCOMING
 
 CLAIM_LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 4
@@ -154,10 +155,7 @@ class _Plans:
         if year in self.closed_years():
             return None
         if year not in self.known:
-            row = self.uow.repository(Plans).current(year)
-            self.known[year] = (
-                None if row is None else load_plan_text(row.yaml_text, f"plan {year}")
-            )
+            self.known[year] = plan_in_force_or_none(self.uow, year)
         return self.known[year]
 
     def ruling(self, now: datetime) -> Plan | None:
@@ -189,14 +187,13 @@ def _open_deadlines(uow: UnitOfWork, plans: _Plans, now: datetime) -> list[Deadl
             for status in report_status(uow, year, month, plan=plan):
                 if status.state not in (MonthState.NOT_DUE_YET, MonthState.OVERDUE):
                     continue
-                deadline = local_date(status.due_at, plan.timezone) - timedelta(days=1)
                 out.append(
                     Deadline(
                         "report",
                         f"report:{year}-{month:02d}:{status.unit_id}",
                         status.unit_id,
                         status.unit_name,
-                        deadline,
+                        status.due_on,
                         plan,
                         {"year": year, "month": month},
                     )
@@ -279,7 +276,7 @@ def _peer_owing(
     return deadlines, notices, owing
 
 
-def ladder(item: Deadline) -> list[tuple[str, date, dict[str, Any]]]:
+def ladder(item: Deadline) -> list[tuple[ReminderKind, date, dict[str, Any]]]:
     """The (kind, day, params) of every reminder of a deadline."""
     schedule: Schedule = item.plan.schedule
     due_kind, overdue_kind = {
@@ -464,7 +461,7 @@ class Outgoing:
     several stale reminders; `ids` are the reminder rows it settles."""
 
     ids: tuple[int, ...]
-    kind: str
+    kind: ReminderKind
     person_id: int
     telegram_user_id: int
     language: str | None

@@ -28,34 +28,38 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, NamedTuple
 
 from scoring import Plan
+from scoring.calendar import (
+    MonthState,
+    YearMonth,
+    end_of_day,
+    local_date,
+    month_is_open,
+    month_state,
+    report_deadline,
+    report_due_at,
+    report_due_date,
+    report_months,
+    report_window,
+    year_due_at,
+)
 from services.access import Actor, Role, require_own_unit, require_role
-from services.deadlines import local_date, report_due_at, report_due_date
 from services.errors import Invalid, NotFound
-from services.plans import plan_in, require_year_open
-from services.tasks import require_unit_view
+from services.evidence import EvidenceFile, evidence_files_in
+from services.plans import plan_in_force, plan_in_force_or_none, require_year_open
+from services.tasks import TaskView, require_unit_view, unit_tasks_in
 from storage.clock import as_utc
 from storage.models import MonthClosure, ProgressReport, ReportEntry
 from storage.repositories.extensions import Extensions
 from storage.repositories.reports import FirstReport, Reports, UnitBrief
 from storage.repositories.tasks import Tasks
+from storage.statuses import EntryStatus
 from storage.unit_of_work import UnitOfWork
 
-ENTRY_STATUSES: tuple[str, ...] = ("not_started", "on_track", "behind", "done")
+ENTRY_STATUSES: tuple[EntryStatus, ...] = tuple(EntryStatus)
 MAX_FIGURE = 100
-
-
-class MonthState(StrEnum):
-    """Where a unit stands with one month's report."""
-
-    ON_TIME = "on_time"  # first version submitted before the deadline
-    LATE = "late"  # first version submitted at or after the deadline
-    MISSING = "missing"  # no report when the month was closed
-    OVERDUE = "overdue"  # deadline passed, no report yet, month not closed (no event yet)
-    NOT_DUE_YET = "not_due_yet"  # no report, deadline still ahead
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ class ReportEntryView:
     task_id: int
     task_code: str
     task_title: str
-    status: str
+    status: EntryStatus
     figure: str
     note: str
     files: tuple[int, ...] = ()  # the evidence sent for this task
@@ -159,6 +163,7 @@ class UnitReportStatus:
     month: int
     state: MonthState
     due_at: datetime
+    due_on: date  # the deadline day (the last day on time), extension included
     first_submitted_at: datetime | None
     latest_version: int  # 0: nothing submitted
     latest_receipt: str | None
@@ -220,7 +225,7 @@ def submit_report(
         if unit_code is None:
             raise NotFound("unknown_unit", unit=unit_id)
         require_year_open(uow, year)
-        plan = plan_in(uow, year)
+        plan = plan_in_force(uow, year)
         now = as_utc(uow.now())
         opens = date(year, month, 1)
         if local_date(now, plan.timezone) < opens:
@@ -367,6 +372,106 @@ def last_report(
         return _views(uow, [report])[0] if report is not None else None
 
 
+@dataclass(frozen=True)
+class ReportOpening:
+    """Everything the first screen of /report needs, read in one transaction."""
+
+    year: int
+    month: int  # the month opened: the one asked for, else the one offered first
+    months: tuple[YearMonth, ...]  # the months the liaison may report now, this month first
+    first: YearMonth  # the month offered first: an overdue one, else the month due
+    other: YearMonth | None  # the other month offered, for its button
+    states: Mapping[YearMonth, UnitMonth]  # where the unit stands with the months offered
+    plan: Plan  # the plan of the month opened (its time zone, deadline, costs)
+    due_on: date  # the unit's deadline day for the month, extension included
+    due_at: datetime  # the instant that day ends
+    overdue: bool
+    tasks: tuple[TaskView, ...]  # every task of the unit and year (none: nothing to report)
+    correcting: ReportVersionView | None  # the month's latest version: a correction starts there
+    correction_files: tuple[EvidenceFile, ...]  # the files of that version that still exist
+    last: ReportVersionView | None  # the newest report of an earlier month of the year
+
+
+def open_report(
+    uow: UnitOfWork,
+    actor: Actor,
+    unit_id: int,
+    timezone: str,
+    chosen: YearMonth | None = None,
+) -> ReportOpening:
+    """Open /report for a unit now (the unit of work's clock): the months it may report (this
+    month, and the previous one when its year has a plan), the month `chosen` or the one
+    offered first (an overdue month, else the month due), and what that month's first screen
+    shows; `timezone` names the year before a plan is found. `NotFound("no_plan")` without a
+    plan of this year; `Invalid("report_month_not_offered")` for a month not offered."""
+    require_unit_view(actor, unit_id)
+    if chosen is not None:
+        _check_month(chosen[1])
+    with uow:
+        now = as_utc(uow.now())
+        year = local_date(now, timezone).year
+        plans: dict[int, Plan | None] = {year: plan_in_force(uow, year)}
+        plan = plans[year]
+        assert plan is not None
+        previous_year = report_window(local_date(now, plan.timezone))[1][0]
+        if previous_year not in plans:
+            plans[previous_year] = plan_in_force_or_none(uow, previous_year)
+        months, first = report_months(now, plan, plans[previous_year])
+        states: dict[YearMonth, UnitMonth] = {}
+        for state_year in sorted({y for y, _ in months}):
+            year_plan = plans[state_year]
+            assert year_plan is not None  # report_months offers only years with a plan
+            for unit_month in _unit_months_in(uow, unit_id, state_year, year_plan, now):
+                states[(state_year, unit_month.month)] = unit_month
+        overdue = [m for m in months if m in states and states[m].state is MonthState.OVERDUE]
+        if overdue:
+            first = min(overdue)
+        if chosen is not None and chosen not in months:
+            raise Invalid(
+                "report_month_not_offered",
+                year=chosen[0],
+                month=chosen[1],
+                months=[{"year": y, "month": m} for y, m in sorted(months)],
+            )
+        year, month = chosen if chosen is not None else first
+        other = next((m for m in months if m != (year, month)), None)
+        month_plan = plans.get(year) or plan
+        tasks = tuple(unit_tasks_in(uow, unit_id, year))
+        reports = uow.repository(Reports)
+        versions = reports.versions(unit_id, year, month)
+        correcting = _views(uow, versions[-1:])[0] if versions else None
+        earlier = reports.latest_before(unit_id, year, month)
+        last = _views(uow, [earlier])[0] if earlier is not None else None
+        files = (
+            tuple(evidence_files_in(uow, list(correcting.evidence_ids)))
+            if correcting is not None
+            else ()
+        )
+        state = states.get((year, month))
+        # The unit's own deadline: a granted extension moves it.
+        due_on = (
+            state.due_on
+            if state is not None
+            else report_deadline(year, month, month_plan.schedule.monthly_report_due_day)
+        )
+        return ReportOpening(
+            year=year,
+            month=month,
+            months=tuple(months),
+            first=first,
+            other=other,
+            states=states,
+            plan=month_plan,
+            due_on=due_on,
+            due_at=state.due_at if state is not None else end_of_day(due_on, month_plan.timezone),
+            overdue=state is not None and state.state is MonthState.OVERDUE,
+            tasks=tasks,
+            correcting=correcting,
+            correction_files=files,
+            last=last,
+        )
+
+
 def _views(uow: UnitOfWork, versions: Sequence[ProgressReport]) -> list[ReportVersionView]:
     reports = uow.repository(Reports)
     links = reports.evidence_links(r.id for r in versions)
@@ -475,7 +580,7 @@ def close_month(uow: UnitOfWork, actor: Actor, year: int, month: int) -> ClosedM
     _check_month(month)
     with uow:
         require_year_open(uow, year)
-        plan = plan_in(uow, year)
+        plan = plan_in_force(uow, year)
         reports = uow.repository(Reports)
         existing = reports.closure(year, month)
         if existing is not None:
@@ -530,7 +635,7 @@ def report_status(
     """Every expected unit's state for one month, now (works inside an open unit of work too)."""
     _check_month(month)
     with _reading(uow):
-        plan = plan or plan_in(uow, year)
+        plan = plan or plan_in_force(uow, year)
         now = as_utc(uow.now())
         basis = _Basis.load(uow, plan, year, month)
         latest = uow.repository(Reports).latest_versions(year, month)
@@ -551,6 +656,7 @@ def report_status(
                     month=month,
                     state=state,
                     due_at=basis.due(unit.id, month),
+                    due_on=basis.due_on(unit.id, month),
                     first_submitted_at=first.submitted_at if first else None,
                     latest_version=last.version if last else 0,
                     latest_receipt=last.receipt if last else None,
@@ -566,6 +672,7 @@ class UnitMonth:
     month: int
     state: MonthState
     due_at: datetime  # the unit's deadline, extension included
+    due_on: date  # its deadline day (the last day on time)
 
 
 def unit_months(uow: UnitOfWork, actor: Actor, unit_id: int, year: int) -> list[UnitMonth]:
@@ -573,32 +680,38 @@ def unit_months(uow: UnitOfWork, actor: Actor, unit_id: int, year: int) -> list[
     (the unit's liaison and the managers)."""
     require_unit_view(actor, unit_id)
     with uow:
-        plan = plan_in(uow, year)
-        now = as_utc(uow.now())
-        reports = uow.repository(Reports)
-        unit, firsts, extensions = reports.unit_year(unit_id, year)
-        first_task = uow.repository(Tasks).first_task_time(unit_id, year)
-        if unit is None:
-            return []
-        due_day = plan.schedule.monthly_report_due_day
-        # This unit's basis only: a liaison's view must not read every unit's reports.
-        basis = _Basis(
-            plan=plan,
-            year=year,
-            units=[unit],
-            first_task={unit_id: first_task} if first_task is not None else {},
-            firsts=firsts,
-            closures=reports.closures(year),
-            extensions=extensions,
-            base_due={m: report_due_at(year, m, due_day, plan.timezone) for m in range(1, 13)},
-        )
-        today = local_date(now, plan.timezone)
-        out = []
-        for month in range(1, 13):
-            state = basis.state(unit, month, now)
-            if state is not None and date(year, month, 1) <= today:
-                out.append(UnitMonth(month, state, basis.due(unit_id, month)))
-        return out
+        return _unit_months_in(uow, unit_id, year, plan_in_force(uow, year), as_utc(uow.now()))
+
+
+def _unit_months_in(
+    uow: UnitOfWork, unit_id: int, year: int, plan: Plan, now: datetime
+) -> list[UnitMonth]:
+    """`unit_months` inside an open unit of work."""
+    reports = uow.repository(Reports)
+    unit, firsts, extensions = reports.unit_year(unit_id, year)
+    first_task = uow.repository(Tasks).first_task_time(unit_id, year)
+    if unit is None:
+        return []
+    # This unit's basis only: a liaison's view must not read every unit's reports.
+    basis = _Basis(
+        plan=plan,
+        year=year,
+        units=[unit],
+        first_task={unit_id: first_task} if first_task is not None else {},
+        firsts=firsts,
+        closures=reports.closures(year),
+        extensions=extensions,
+        base_due=year_due_at(plan, year),
+    )
+    today = local_date(now, plan.timezone)
+    out = []
+    for month in range(1, 13):
+        state = basis.state(unit, month, now)
+        if state is not None and month_is_open(year, month, today):
+            out.append(
+                UnitMonth(month, state, basis.due(unit_id, month), basis.due_on(unit_id, month))
+            )
+    return out
 
 
 def month_report_facts(
@@ -614,7 +727,11 @@ def month_report_facts(
         # submitted by `at`; the database compares the times, so none is read back.
         settled = uow.repository(Reports).first_versions_as_of(year, at)
         basis = _Basis.load(
-            uow, plan or plan_in(uow, year), year, firsts=False, reporting={u for u, _ in settled}
+            uow,
+            plan or plan_in_force(uow, year),
+            year,
+            firsts=False,
+            reporting={u for u, _ in settled},
         )
         extensions = basis.extensions
         out: list[UnitMonthFact] = []
@@ -664,7 +781,11 @@ def month_event_counts(
     with _reading(uow):
         settled = uow.repository(Reports).first_versions_as_of(year, at)
         basis = _Basis.load(
-            uow, plan or plan_in(uow, year), year, firsts=False, reporting={u for u, _ in settled}
+            uow,
+            plan or plan_in_force(uow, year),
+            year,
+            firsts=False,
+            reporting={u for u, _ in settled},
         )
         extensions = basis.extensions
         for month in range(1, 13):
@@ -722,7 +843,6 @@ class _Basis:
         if reporting is None:
             reporting = {unit_id for unit_id, _ in first_versions}
         units = [u for u in reports.units() if u.id in first_task or u.id in reporting]
-        due_day = plan.schedule.monthly_report_due_day
         return cls(
             plan=plan,
             year=year,
@@ -731,7 +851,7 @@ class _Basis:
             firsts=first_versions,
             closures=reports.closures(year),
             extensions=reports.granted_extensions(year),
-            base_due={m: report_due_at(year, m, due_day, plan.timezone) for m in range(1, 13)},
+            base_due=year_due_at(plan, year),
         )
 
     def due(self, unit_id: int, month: int) -> datetime:
@@ -747,6 +867,15 @@ class _Basis:
             extension,
         )
 
+    def due_on(self, unit_id: int, month: int) -> date:
+        """The unit's deadline day for the month (the last day on time), extension included."""
+        return report_deadline(
+            self.year,
+            month,
+            self.plan.schedule.monthly_report_due_day,
+            self.extensions.get((unit_id, month)),
+        )
+
     def expected(self, unit: UnitBrief, at: datetime) -> bool:
         """Whether the unit owes reports at `at`: active, with a task of the year by then."""
         first = self.first_task.get(unit.id)
@@ -754,19 +883,13 @@ class _Basis:
 
     def state(self, unit: UnitBrief, month: int, at: datetime) -> MonthState | None:
         """The unit's state for the month as of `at`; None when it owes no report."""
-        first = self.firsts.get((unit.id, month))
-        closed = self.closures.get(month)
-        if closed is not None and closed <= at:
-            if first is not None and first.submitted_at <= closed:
-                return MonthState.ON_TIME if first.on_time else MonthState.LATE
-            return MonthState.MISSING if self.expected(unit, closed) else None
-        if first is not None and first.submitted_at <= at:
-            return MonthState.ON_TIME if first.on_time else MonthState.LATE
-        if not self.expected(unit, at):
-            return None
-        if self.due(unit.id, month) <= at:
-            return MonthState.OVERDUE
-        return MonthState.NOT_DUE_YET
+        return month_state(
+            at,
+            self.due(unit.id, month),
+            first_report=self.firsts.get((unit.id, month)),
+            closed_at=self.closures.get(month),
+            owes_since=self.first_task.get(unit.id) if unit.active else None,
+        )
 
 
 @contextmanager

@@ -25,9 +25,9 @@ from typing import Any
 
 from services.access import Actor, Role, require_role
 from services.errors import Invalid, NotFound, Refused
-from services.plans import require_year_open
+from services.plans import plan_in_force, require_year_open
 from services.publications import PublicationView, publication_view
-from services.standings import compute_standings, plan_in_force
+from services.standings import compute_standings
 from storage.clock import as_utc
 from storage.models import Person, Publication, YearClosure, YearResult
 from storage.repositories.people import People

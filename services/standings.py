@@ -18,7 +18,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
@@ -40,15 +39,15 @@ from scoring import (
     Unit,
     score,
 )
+from scoring.calendar import MonthState, end_of_day
 from scoring.inputs import RectificationCount
 from scoring.plan import YearEndSource
-from services.deadlines import end_of_day
 from services.errors import NotFound
-from services.files.plan_file import load_plan_text
 from services.files.reader import FINDING_DUE, FINDING_ON_TIME
 from services.findings import FindingFact, false_report_facts, finding_facts
 from services.peer import peer_records
-from services.reports import MonthState, month_event_counts
+from services.plans import plan_in_force
+from services.reports import month_event_counts
 from services.year_data import GRADE_OF
 from storage.clock import as_utc
 from storage.repositories.plans import Plans
@@ -85,20 +84,6 @@ class ExportedYear:
     grades: Path
     bonus: Path
     events: Path
-
-
-@lru_cache(maxsize=8)
-def _parsed_plan(yaml_text: str, source: str) -> Plan:
-    """A plan parsed once per text: parsing YAML costs more than reading a district's grades."""
-    return load_plan_text(yaml_text, source)
-
-
-def plan_in_force(uow: UnitOfWork, year: int) -> Plan:
-    """The plan in force for `year` (as `plans.plan_in`), inside an open unit of work."""
-    row = uow.repository(Plans).current(year)
-    if row is None:
-        raise NotFound("no_plan", year=year)
-    return _parsed_plan(row.yaml_text, f"plan {year} v{row.version}")
 
 
 def as_of_day(uow: UnitOfWork, year: int, day: date) -> datetime:

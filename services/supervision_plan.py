@@ -18,11 +18,11 @@ from datetime import date, timedelta
 from services.access import Actor, Role, require_role
 from services.errors import Invalid, NotFound
 from services.files.activity_reader import MAX_FOCUS, ActivityInput
-from services.plans import ensure_year_open, plan_in, require_year_open
+from services.plans import ensure_year_open, plan_in_force, require_year_open
 from storage.models import SupervisionActivity
 from storage.repositories.supervision_plan import Activities
 from storage.repositories.year_data import YearUnits
-from storage.statuses import SupervisionKind
+from storage.statuses import FindingStatus, SupervisionKind
 from storage.unit_of_work import UnitOfWork
 
 
@@ -33,7 +33,7 @@ class ActivityFinding:
     id: int
     unit_name: str
     description: str
-    status: str
+    status: FindingStatus
 
 
 @dataclass(frozen=True)
@@ -125,12 +125,12 @@ def import_activities(
     checked = [(a, _check(year, a)) for a in activities]
     with uow:
         require_year_open(uow, year)
-        plan_in(uow, year)
+        plan_in_force(uow, year)
         repo = uow.repository(Activities)
         seen = {(r.planned_on, r.kind, r.focus) for r in repo.of_year(year)}
         added: list[SupervisionActivity] = []
         for activity, focus in checked:
-            key = (activity.planned_on, activity.kind.value, focus)
+            key = (activity.planned_on, activity.kind, focus)
             if key in seen:
                 continue
             seen.add(key)
@@ -168,7 +168,7 @@ def add_activity(
     focus = _check(year, activity)
     with uow:
         require_year_open(uow, year)
-        plan_in(uow, year)
+        plan_in_force(uow, year)
         row = uow.repository(Activities).add(
             SupervisionActivity(
                 year=year,

@@ -17,18 +17,18 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+from scoring.calendar import end_of_day, local_date
 from services.access import Actor, Role, require_role
-from services.deadlines import end_of_day, local_date
 from services.files.report_content import ActivityLine, SupervisionUnit
 from services.files.report_content import SupervisionReport as SupervisionReport
 from services.files.supervision_report import write_supervision_workbook
-from services.findings import ACCEPTED
-from services.plans import plan_in
+from services.plans import plan_in_force
 from services.practices import good_practices
 from services.supervision_plan import activities_between
 from services.unit_report import year_records
 from storage.clock import as_utc
 from storage.repositories.year_data import YearUnits
+from storage.statuses import FindingStatus
 from storage.unit_of_work import UnitOfWork
 
 HALVES: tuple[int, ...] = (1, 2)
@@ -55,7 +55,7 @@ def supervision_report(uow: UnitOfWork, actor: Actor, year: int, half: int) -> S
     require_role(actor, Role.COORDINATOR, Role.VIEWER)
     first, last = half_days(year, half)
     with uow:
-        timezone = plan_in(uow, year).timezone  # NotFound("no_plan") without a plan
+        timezone = plan_in_force(uow, year).timezone  # NotFound("no_plan") without a plan
         now = as_utc(uow.now())
         unit_rows = uow.repository(YearUnits).rows(include_inactive=True)
         active = {r.code for r in uow.repository(YearUnits).rows()}
@@ -73,7 +73,8 @@ def supervision_report(uow: UnitOfWork, actor: Actor, year: int, half: int) -> S
         findings = tuple(
             f
             for f in (record.findings if record is not None else ())
-            if first <= f.found_on <= last or (f.found_on < first and f.status != ACCEPTED)
+            if first <= f.found_on <= last
+            or (f.found_on < first and f.status != FindingStatus.ACCEPTED)
         )
         mine = tuple(p for p in practices if p.unit_code == row.code)
         if row.code not in active and not findings and not mine:

@@ -21,7 +21,7 @@ from services.errors import Invalid, NotFound, Refused
 from services.files.task_reader import MAX_CODE, MAX_TEXT
 from services.files.task_reader import TaskInput as TaskInput  # part of this service's API
 from services.imports import PLAN, TASKS, UNITS, ChangedMeanwhile, prepared_import
-from services.plans import ensure_year_open, plan_in
+from services.plans import ensure_year_open, plan_in_force
 from storage.audit import Change, PreparedChange
 from storage.audit import prepare as prepare_audit
 from storage.bulk import driver_rows
@@ -84,7 +84,7 @@ def require_unit_view(actor: Actor, unit_id: int) -> None:
 def task_import_basis(uow: UnitOfWork, year: int) -> TaskImportBasis:
     """The plan of `year` and the active units, to read a tasks workbook against."""
     with uow:
-        plan = plan_in(uow, year)
+        plan = plan_in_force(uow, year)
         units = tuple(_as_unit(row) for row in uow.repository(Units).all())
     return TaskImportBasis(plan, units)
 
@@ -125,9 +125,9 @@ def import_tasks(
 
     def prepare() -> _TasksPrepared:
         with uow.snapshot() as snapshot:
-            plan = plan_in(snapshot, year)
+            plan = plan_in_force(snapshot, year)
             plan_row = snapshot.repository(Plans).current(year)
-            assert plan_row is not None  # plan_in found it
+            assert plan_row is not None  # plan_in_force found it
             units = snapshot.repository(YearUnits).rows()
             states = snapshot.repository(Tasks).states(year)
         return _prepare_tasks(actor, year, tasks, plan, plan_row.id, units, states)
@@ -237,10 +237,16 @@ def tasks_of_unit(uow: UnitOfWork, actor: Actor, unit_id: int, year: int) -> lis
     """The tasks of one unit in `year` (its liaison, managers and viewers)."""
     require_unit_view(actor, unit_id)
     with uow:
-        unit = uow.repository(Units).by_id(unit_id)
-        if unit is None:
-            raise NotFound("unknown_unit", unit=unit_id)
-        return [_view(row, unit) for row in uow.repository(Tasks).of_unit(unit_id, year)]
+        return unit_tasks_in(uow, unit_id, year)
+
+
+def unit_tasks_in(uow: UnitOfWork, unit_id: int, year: int) -> list[TaskView]:
+    """The tasks of one unit in `year`, inside an open unit of work (access checked by the
+    caller)."""
+    unit = uow.repository(Units).by_id(unit_id)
+    if unit is None:
+        raise NotFound("unknown_unit", unit=unit_id)
+    return [_view(row, unit) for row in uow.repository(Tasks).of_unit(unit_id, year)]
 
 
 def tasks_of_year(uow: UnitOfWork, actor: Actor, year: int) -> list[TaskView]:

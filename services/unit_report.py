@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scoring import Group, Standings
+from scoring.calendar import MonthState
 from services.errors import NotFound
 from services.files.report import ReportSheet, write_report
 from services.files.report_content import (
@@ -29,22 +30,15 @@ from services.files.report_content import (
     UnitDossier as UnitDossier,
 )
 from services.files.unit_report import write_unit_workbook
-from services.findings import (
-    ACCEPTED,
-    OPEN,
-    OVERDUE,
-    RETURNED,
-    SUBMITTED,
-    false_report_facts,
-    finding_facts,
-)
-from services.plans import plan_in
-from services.reports import MonthState, month_report_facts
+from services.findings import false_report_facts, finding_facts
+from services.plans import plan_in_force
+from services.reports import month_report_facts
 from services.standings import compute_standings
 from storage.clock import as_utc
 from storage.repositories.findings import Findings
 from storage.repositories.tasks import Tasks
 from storage.repositories.year_data import TaskProgress, YearUnits
+from storage.statuses import FindingStatus, RectificationDecision
 from storage.unit_of_work import UnitOfWork
 from templates.catalog import normalise_language, render
 
@@ -54,7 +48,7 @@ def year_records(
 ) -> dict[str, UnitRecords]:
     """Every unit's records of `year` (or one unit's, by code), as of `as_of` (now if None)."""
     with uow:
-        plan = plan_in(uow, year)
+        plan = plan_in_force(uow, year)
         at = as_utc(as_of) if as_of is not None else as_utc(uow.now())
         units = {r.id: r for r in uow.repository(YearUnits).rows(include_inactive=True)}
         only = next((r.id for r in units.values() if r.code == unit), None)
@@ -156,15 +150,17 @@ def _findings(
     return out
 
 
-def _status(rectifications: Sequence[RectificationLine], overdue: bool) -> str:
+def _status(rectifications: Sequence[RectificationLine], overdue: bool) -> FindingStatus:
     """A finding's status from its rectifications as of the report."""
-    if any(r.decision == ACCEPTED for r in rectifications):
-        return ACCEPTED
+    if any(r.decision == RectificationDecision.ACCEPTED for r in rectifications):
+        return FindingStatus.ACCEPTED
     if overdue:
-        return OVERDUE
+        return FindingStatus.OVERDUE
     if not rectifications:
-        return OPEN
-    return RETURNED if rectifications[-1].decision == RETURNED else SUBMITTED
+        return FindingStatus.OPEN
+    if rectifications[-1].decision == RectificationDecision.RETURNED:
+        return FindingStatus.RETURNED
+    return FindingStatus.SUBMITTED
 
 
 def _find_unit(standings: Standings, unit: str) -> str:

@@ -42,7 +42,7 @@ from services.imports import (
     prepared_import,
 )
 from services.peer import peer_import_problems, store_peer_votes
-from services.plans import ensure_year_open, plan_in, require_year_open
+from services.plans import ensure_year_open, plan_in_force, require_year_open
 from storage.audit import Change
 from storage.audit import prepare as prepare_audit
 from storage.bulk import driver_rows, repeat_until_done, write_in_chunks
@@ -60,11 +60,13 @@ from storage.repositories.year_data import (
     ValueSets,
     YearUnits,
 )
+from storage.statuses import BonusStatus
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+# Aliases the bonus dialog imports.
+PENDING, APPROVED, REJECTED = BonusStatus.PENDING, BonusStatus.APPROVED, BonusStatus.REJECTED
 GRADE_OF: dict[str, Grade] = {
     **{g.value: g for g in Grade},
     **{label: g for g, label in GRADE_LABELS.items()},
@@ -123,7 +125,7 @@ class BonusView:
     unit_name: str
     title: str
     evidence_text: str
-    status: str
+    status: BonusStatus
     created_at: datetime
     decided_at: datetime | None
 
@@ -218,9 +220,9 @@ class _ValuesBasis:
 
 def _values_basis(uow: UnitOfWork, year: int) -> _ValuesBasis:
     with uow:
-        plan = plan_in(uow, year)
+        plan = plan_in_force(uow, year)
         plan_row = uow.repository(Plans).current(year)
-        assert plan_row is not None  # plan_in found it
+        assert plan_row is not None  # plan_in_force found it
         previous = uow.repository(ValueSets).latest(year)
         return _ValuesBasis(
             plan_row.id,
@@ -496,7 +498,7 @@ def record_grade(
         raise Invalid("grade_unknown_period", period=period, periods=list(PERIODS))
     with uow:
         require_year_open(uow, year)
-        plan = plan_in(uow, year)
+        plan = plan_in_force(uow, year)
         items = [i.code for i in plan.work.items]
         if item not in items:
             raise Invalid("grade_unknown_item", item=item, items=items)
@@ -596,7 +598,7 @@ def _recheck_basis(uow: UnitOfWork, year: int, plan_id: int, unit_ids: set[int])
 
 def _plan_id(uow: UnitOfWork, year: int) -> int:
     row = uow.repository(Plans).current(year)
-    assert row is not None  # plan_in found it
+    assert row is not None  # plan_in_force found it
     return row.id
 
 
@@ -636,7 +638,7 @@ def import_grades(
 
     def prepare() -> _GradesPrepared:
         with uow.snapshot() as snapshot:
-            plan = plan_in(snapshot, year)
+            plan = plan_in_force(snapshot, year)
             plan_id = _plan_id(snapshot, year)
             units = _units(snapshot)
             peer_problems = peer_import_problems(snapshot, plan, year, votes, source)
@@ -682,7 +684,7 @@ def import_grades(
             grades = uow.repository(Grades)
             if grades.stamp(year) != ready.stamp:
                 raise ChangedMeanwhile(GRADES)
-            if votes and peer_import_problems(uow, plan_in(uow, year), year, votes, source):
+            if votes and peer_import_problems(uow, plan_in_force(uow, year), year, votes, source):
                 raise ChangedMeanwhile(GRADES)  # a peer round closed meanwhile, say
             peer = store_peer_votes(uow, actor, year, votes, source) if votes else None
             grades.mark_replaced(ready.replaced_ids, now)
@@ -787,7 +789,7 @@ def add_bonus(
         raise Invalid("bonus_title_empty")
     with uow:
         require_year_open(uow, year)
-        plan_in(uow, year)
+        plan_in_force(uow, year)
         unit = _unit_by_id(uow, unit_id)
         bonuses = uow.repository(Bonuses)
         if any(b.unit_id == unit.id and b.title == title[:500] for b in bonuses.of_year(year)):
@@ -798,7 +800,7 @@ def add_bonus(
                 unit_id=unit.id,
                 title=title[:500],
                 evidence_text=evidence_text.strip(),
-                status=PENDING,
+                status=BonusStatus.PENDING,
                 created_at=uow.now(),
                 created_by=actor.person_id,
             )
@@ -818,12 +820,12 @@ def decide_bonus(uow: UnitOfWork, actor: Actor, bonus_id: int, approve: bool) ->
         row = uow.repository(Bonuses).by_id(bonus_id)
         if row is None or row.withdrawn_at is not None:
             raise NotFound("bonus_not_found", bonus=bonus_id)
-        if row.status != PENDING:
+        if row.status != BonusStatus.PENDING:
             raise Invalid("bonus_already_decided", bonus=bonus_id, status=row.status)
         require_year_open(uow, row.year)
         unit = _unit_by_id(uow, row.unit_id)
         before = _bonus_audit(row, unit.code)
-        row.status = APPROVED if approve else REJECTED
+        row.status = BonusStatus.APPROVED if approve else BonusStatus.REJECTED
         row.decided_at = uow.now()
         row.decided_by = actor.person_id
         uow.flush()
@@ -884,7 +886,7 @@ def import_bonus(
 
     def prepare() -> _BonusPrepared:
         with uow.snapshot() as snapshot:
-            plan_in(snapshot, year)
+            plan_in_force(snapshot, year)
             plan_id = _plan_id(snapshot, year)
             units = _units(snapshot)
             _check_bonus(items, units, source)
@@ -939,7 +941,7 @@ def import_bonus(
                 raise ChangedMeanwhile(BONUS)
             bonuses.insert_plain(rows)
             bonuses.set_evidence(ready.evidence)
-            bonuses.decide_many(ready.approve, APPROVED, now, actor.person_id)
+            bonuses.decide_many(ready.approve, BonusStatus.APPROVED, now, actor.person_id)
             uow.audit_many(entries)
             uow.commit()
         if progress is not None:
@@ -1006,16 +1008,24 @@ def _prepare_bonus(
         if found is None:
             new_rows.append(
                 (
-                    (year, unit.id, title, evidence, APPROVED if item.approved else PENDING),
+                    (
+                        year,
+                        unit.id,
+                        title,
+                        evidence,
+                        BonusStatus.APPROVED if item.approved else BonusStatus.PENDING,
+                    ),
                     item.approved,
                 )
             )
             continue
         bonus_id, old_evidence, status = found
-        if (status == APPROVED and not item.approved) or (status == REJECTED and item.approved):
+        if (status == BonusStatus.APPROVED and not item.approved) or (
+            status == BonusStatus.REJECTED and item.approved
+        ):
             conflicts.append(f"{unit.code}：{title}")
             continue
-        wanted = APPROVED if item.approved else status
+        wanted = BonusStatus.APPROVED if item.approved else status
         if wanted == status and evidence in ("", old_evidence):
             unchanged += 1
             continue

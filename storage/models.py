@@ -8,6 +8,8 @@ recorded in the hash-chained audit log.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -25,7 +27,25 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from storage.statuses import (
+    BonusStatus,
+    BroadcastState,
+    DeliveryStatus,
+    EntryStatus,
+    ExtensionDecision,
+    FileKind,
+    FindingStatus,
+    RectificationDecision,
+    ReminderKind,
+    ReminderStatus,
+    ResultStatus,
+    Role,
+    SupervisionKind,
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -44,6 +64,26 @@ class Base(DeclarativeBase):
 
 def _id() -> Mapped[int]:
     return mapped_column(Integer, primary_key=True, autoincrement=True)
+
+
+class Status(TypeDecorator[StrEnum]):
+    """A plain VARCHAR column holding the values of one `StrEnum` (no database enum type, so
+    no migration): rows load as members of the enum, and a member is written as its value."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        """The value as plain text; other text passes as it is (`LIKE 'peer_%'` patterns)."""
+        return value.value if isinstance(value, StrEnum) else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
+        """The stored text as a member of the enum."""
+        return None if value is None else self.enum(value)
 
 
 class UnitRow(Base):
@@ -65,7 +105,7 @@ class Person(Base):
     id: Mapped[int] = _id()
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(32))
+    role: Mapped[Role] = mapped_column(Status(Role, 32))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str | None] = mapped_column(String(8))
@@ -82,7 +122,7 @@ class Invite(Base):
     __tablename__ = "invites"
     id: Mapped[int] = _id()
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(32))
+    role: Mapped[Role] = mapped_column(Status(Role, 32))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -173,7 +213,7 @@ class BonusRow(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     title: Mapped[str] = mapped_column(String(500))
     evidence_text: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16))  # pending | approved | rejected
+    status: Mapped[BonusStatus] = mapped_column(Status(BonusStatus, 16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -205,7 +245,7 @@ class EvidenceRow(Base):
     id: Mapped[int] = _id()
     telegram_file_id: Mapped[str | None] = mapped_column(String(300))
     telegram_unique_id: Mapped[str | None] = mapped_column(String(100), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # photo | document | video …
+    kind: Mapped[FileKind] = mapped_column(Status(FileKind, 16))
     file_name: Mapped[str | None] = mapped_column(String(300))
     mime_type: Mapped[str | None] = mapped_column(String(100))
     size: Mapped[int | None] = mapped_column(BigInteger)
@@ -245,7 +285,7 @@ class ReportEntry(Base):
     id: Mapped[int] = _id()
     report_id: Mapped[int] = mapped_column(ForeignKey("progress_reports.id"), index=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
-    status: Mapped[str] = mapped_column(String(16))  # not_started | on_track | behind | done
+    status: Mapped[EntryStatus] = mapped_column(Status(EntryStatus, 16))
     figure: Mapped[str] = mapped_column(String(100), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     report: Mapped[ProgressReport] = relationship(back_populates="entries")
@@ -281,10 +321,11 @@ class FindingRow(Base):
     year: Mapped[int] = mapped_column(Integer, index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     description: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(32))
+    source: Mapped[SupervisionKind] = mapped_column(Status(SupervisionKind, 32))
     found_at: Mapped[date] = mapped_column(Date)
     deadline: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16))  # open|submitted|returned|accepted
+    # Never `overdue`: that is derived from the deadline.
+    status: Mapped[FindingStatus] = mapped_column(Status(FindingStatus, 16))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -311,7 +352,9 @@ class RectificationRow(Base):
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     receipt: Mapped[str] = mapped_column(String(32), unique=True)
-    decision: Mapped[str | None] = mapped_column(String(16))  # accepted | returned
+    decision: Mapped[RectificationDecision | None] = mapped_column(
+        Status(RectificationDecision, 16)
+    )
     reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -339,7 +382,7 @@ class ExtensionRequest(Base):
     requested_date: Mapped[date] = mapped_column(Date)
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    decision: Mapped[str | None] = mapped_column(String(16))  # granted | refused
+    decision: Mapped[ExtensionDecision | None] = mapped_column(Status(ExtensionDecision, 16))
     reason_for_decision: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -441,13 +484,12 @@ class BroadcastRow(Base):
     id: Mapped[int] = _id()
     text: Mapped[str] = mapped_column(Text)
     file_id: Mapped[str | None] = mapped_column(String(255))
-    file_kind: Mapped[str | None] = mapped_column(String(16))  # photo | document
+    file_kind: Mapped[FileKind | None] = mapped_column(Status(FileKind, 16))  # photo | document
     audience: Mapped[dict[str, object]] = mapped_column(JSON)
     scheduled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # draft | scheduled | sending | done | cancelled
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[BroadcastState] = mapped_column(Status(BroadcastState, 16), index=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set once, when the sender has been told who could not be reached.
     unreachable_told_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -466,8 +508,7 @@ class BroadcastDelivery(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     telegram_id: Mapped[int] = mapped_column(BigInteger)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
-    # pending | claimed | delivered | failed | unreachable
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[DeliveryStatus] = mapped_column(Status(DeliveryStatus, 16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(String(64))
@@ -484,7 +525,7 @@ class ReminderRow(Base):
     __tablename__ = "reminders"
     __table_args__ = (UniqueConstraint("kind", "target", "person_id", "due_on"),)
     id: Mapped[int] = _id()
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[ReminderKind] = mapped_column(Status(ReminderKind, 32))
     target: Mapped[str] = mapped_column(String(64))  # e.g. report:2025-03:7, finding:12
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     telegram_user_id: Mapped[int] = mapped_column(BigInteger)
@@ -492,7 +533,7 @@ class ReminderRow(Base):
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     send_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     params: Mapped[dict[str, object]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[ReminderStatus] = mapped_column(Status(ReminderStatus, 16), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -568,7 +609,7 @@ class YearResult(Base):
     id: Mapped[int] = _id()
     year: Mapped[int] = mapped_column(Integer, index=True)
     version: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[ResultStatus] = mapped_column(Status(ResultStatus, 16))
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     plan_version: Mapped[int] = mapped_column(Integer)
     data_versions: Mapped[dict[str, object]] = mapped_column(JSON)
@@ -616,7 +657,7 @@ class SupervisionActivity(Base):
     id: Mapped[int] = _id()
     year: Mapped[int] = mapped_column(Integer, index=True)
     planned_on: Mapped[date] = mapped_column(Date)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[SupervisionKind] = mapped_column(Status(SupervisionKind, 32))
     focus: Mapped[str] = mapped_column(Text)
     unit_ids: Mapped[list[int]] = mapped_column(JSON)
     done_on: Mapped[date | None] = mapped_column(Date)

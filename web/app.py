@@ -35,9 +35,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from scoring.calendar import local_date
 from services import dashboard
 from services.dashboard import SESSION_LIFETIME, DashboardUser
-from services.deadlines import local_date
 from services.errors import Invalid, NotFound, Refused, ServiceError
 from services.settings import Settings
 from storage.clock import Clock, as_utc

@@ -19,17 +19,17 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 from telegram import InlineKeyboardButton
 from telegram.error import BadRequest
 
 from bot.dialogs import evidence
-from bot.dialogs.engine import Dialog, IncomingFile, Turn
-from bot.dialogs.grade import UnitPicker, current_year, plan_or_say, unit_dict
-from services import dialogs as dialog_service
+from bot.dialogs.engine import RESUME_AT, Dialog, IncomingFile, Resume, Step, Turn
+from bot.dialogs.helpers import UnitPicker, current_year, plan_or_say, unit_dict
 from services.access import Role
+from services.dialogs import DialogView
 from services.errors import ServiceError
 from services.unit_lookup import UnitRef
 from services.year_data import PENDING, BonusView, add_bonus, decide_bonus, list_bonus
@@ -58,163 +58,117 @@ class BonusDialog(Dialog):
     roles = frozenset({Role.COORDINATOR, Role.ADMIN})
     picker = UnitPicker("coord.bonus_unit_prompt")
 
+    resume = Resume(
+        "coord.bonus_draft_found", "coord.bonus_continue_button", "coord.bonus_start_over_button"
+    )
+
+    def worth_resuming(self, draft: DialogView, args: Sequence[str]) -> bool:
+        """An item half added (its unit chosen) is offered back."""
+        return (draft.data.get(RESUME_AT) or draft.step) in ADD_STEPS and bool(
+            draft.data.get("unit")
+        )
+
+    def resume_params(self, turn: Turn) -> dict[str, Any]:
+        """The unit and title of the half-added item."""
+        return {"unit": turn.data["unit"]["name"], "title": turn.data.get("title")}
+
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
-        """The menu; or, with an item half added, continue or start over."""
+        """The menu of the assessment year."""
         year = await current_year(turn)
         if await plan_or_say(turn, year) is None:
             return
-        person_id = turn.who.actor.person_id
-        draft = await turn.call(
-            dialog_service.dialog_of_kind, turn.context.deps.read_uow(), person_id, self.kind
-        )
-        if draft is not None and draft.step in ADD_STEPS and draft.data.get("unit"):
-            turn.state = await turn.call(
-                dialog_service.resume_dialog, turn.context.deps.uow(), person_id, self.kind
-            )
-            if turn.state is not None:
-                buttons = [
-                    [
-                        turn.button(turn.plain("coord.bonus_continue_button"), "ct"),
-                        turn.button(turn.plain("coord.bonus_start_over_button"), "so"),
-                    ]
-                ]
-                await turn.say(
-                    "coord.bonus_draft_found",
-                    buttons,
-                    unit=draft.data["unit"]["name"],
-                    title=draft.data.get("title"),
-                )
-                return
         await turn.start("menu", {"year": year})
         await self.prompt(turn)
 
-    async def prompt(self, turn: Turn) -> None:
-        """Ask what the current step needs."""
-        step = turn.step
+    # -- the menu ---------------------------------------------------------------------------
+
+    async def _show_menu(self, turn: Turn) -> None:
         data = turn.data
-        if step == "menu":
-            items = await turn.call(list_bonus, turn.context.deps.read_uow(), data["year"])
-            pending = sum(1 for b in items if b.status == PENDING)
-            buttons = [
-                [turn.button(turn.plain("coord.bonus_add_button"), "add")],
-                [turn.button(turn.plain("coord.bonus_pending_button", count=pending), "pl", "0")],
-            ]
-            await turn.say(
-                "coord.bonus_menu", buttons, year=data["year"], pending=pending, total=len(items)
-            )
-        elif step == "unit":
-            await self.picker.prompt(turn)
-        elif step == "title":
-            await turn.say("coord.bonus_title_prompt", unit=data["unit"]["name"])
-        elif step == "evidence":
-            count = len(evidence.files_of(turn, FILES))
-            buttons = [[turn.button(turn.plain("coord.bonus_evidence_done_button"), "ed")]]
-            await turn.say(
-                "coord.bonus_evidence_prompt",
-                buttons,
-                texts=len(data.get("texts") or []),
-                files=count,
-            )
-        elif step == "confirm":
-            buttons = [
-                [
-                    turn.button(turn.plain("coord.bonus_save_button"), "sv"),
-                    turn.button(turn.plain("coord.bonus_cancel_button"), "cx"),
-                ]
-            ]
-            files = evidence.files_of(turn, FILES)
-            await turn.say(
-                "coord.bonus_summary",
-                buttons,
-                year=data["year"],
-                unit=data["unit"]["name"],
-                title=data["title"],
-                evidence=evidence_text(data.get("texts") or [], []),
-                files=[f.get("name") or f.get("kind") for f in files],
-            )
-        elif step == "pending":
-            await self._show_pending(turn, int(data.get("offset", 0)))
+        items = await turn.call(list_bonus, turn.context.deps.read_uow(), data["year"])
+        pending = sum(1 for b in items if b.status == PENDING)
+        buttons = [
+            [turn.button(turn.plain("coord.bonus_add_button"), "add")],
+            [turn.button(turn.plain("coord.bonus_pending_button", count=pending), "pl", "0")],
+        ]
+        await turn.say(
+            "coord.bonus_menu", buttons, year=data["year"], pending=pending, total=len(items)
+        )
 
-    # -- typed text and files -----------------------------------------------------------------
+    async def _add(self, turn: Turn, arg: str) -> None:
+        await turn.save("unit")
+        await self.prompt(turn)
 
-    async def text(self, turn: Turn, text: str) -> None:
-        """The unit, the title, or a piece of evidence, by step."""
+    async def _list_pending(self, turn: Turn, arg: str) -> None:
         data = dict(turn.data)
-        if turn.step == "unit":
-            unit = await self.picker.text(turn, text)
-            if unit is not None:
-                await self._unit_chosen(turn, unit)
-            return
-        if turn.step == "title":
-            title = text.strip()
-            if not title:
-                await turn.say("errors.bonus_title_empty")
-                return
-            if len(title) > MAX_TITLE:
-                await turn.say("coord.bonus_title_too_long", limit=MAX_TITLE, length=len(title))
-                return
-            data["title"] = title
-            await turn.save("evidence", data)
-            await self.prompt(turn)
-            return
-        if turn.step == "evidence":
-            texts = [*(data.get("texts") or []), text.strip()]
-            if sum(len(t) for t in texts) > MAX_EVIDENCE:
-                await turn.say("coord.bonus_evidence_too_long", limit=MAX_EVIDENCE)
-                return
-            data["texts"] = texts
-            await turn.save("evidence", data)
-            await turn.say("coord.bonus_evidence_text_added", count=len(texts))
-            return
-        await super().text(turn, text)
+        data["offset"] = int(arg) if arg.isdigit() else 0
+        await turn.save("pending", data)
+        await self.prompt(turn)
 
-    async def file(self, turn: Turn, incoming: IncomingFile) -> None:
-        """Evidence files at the evidence step (an album ends as one status message)."""
-        if turn.step != "evidence":
-            await super().file(turn, incoming)
+    # -- adding an item ---------------------------------------------------------------------
+
+    async def _show_title(self, turn: Turn) -> None:
+        await turn.say("coord.bonus_title_prompt", unit=turn.data["unit"]["name"])
+
+    async def _title(self, turn: Turn, text: str) -> None:
+        title = text.strip()
+        if not title:
+            await turn.say("errors.bonus_title_empty")
             return
+        if len(title) > MAX_TITLE:
+            await turn.say("coord.bonus_title_too_long", limit=MAX_TITLE, length=len(title))
+            return
+        await turn.save("evidence", {**turn.data, "title": title})
+        await self.prompt(turn)
+
+    async def _show_evidence(self, turn: Turn) -> None:
+        count = len(evidence.files_of(turn, FILES))
+        buttons = [[turn.button(turn.plain("coord.bonus_evidence_done_button"), "ed")]]
+        await turn.say(
+            "coord.bonus_evidence_prompt",
+            buttons,
+            texts=len(turn.data.get("texts") or []),
+            files=count,
+        )
+
+    async def _evidence_text(self, turn: Turn, text: str) -> None:
+        texts = [*(turn.data.get("texts") or []), text.strip()]
+        if sum(len(t) for t in texts) > MAX_EVIDENCE:
+            await turn.say("coord.bonus_evidence_too_long", limit=MAX_EVIDENCE)
+            return
+        await turn.save("evidence", {**turn.data, "texts": texts})
+        await turn.say("coord.bonus_evidence_text_added", count=len(texts))
+
+    async def _evidence_file(self, turn: Turn, incoming: IncomingFile) -> None:
+        # An album ends as one status message.
         await evidence.collect(turn, incoming, FILES)
 
-    # -- buttons --------------------------------------------------------------------------------
+    async def _remove_last(self, turn: Turn, arg: str) -> None:
+        await evidence.remove_last(turn, FILES)
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """Move through the steps, or decide an item."""
-        step = turn.step
-        data = dict(turn.data)
-        if self.picker.handles(action) and step == "unit":
-            unit = await self.picker.button(turn, action, arg)
-            if unit is not None:
-                await self._unit_chosen(turn, unit)
-            return
-        if action in ("ap", "rj", "rjy", "rjb") and step == "pending":
-            await self._decide(turn, action, arg)
-            return
-        if action == "ct":
-            await self.prompt(turn)
-            return
-        if action == "so":
-            await turn.start("menu", {"year": data["year"]})
-        elif action == "add" and step == "menu":
-            await turn.save("unit", data)
-        elif action == "pl" and step in ("menu", "pending"):
-            data["offset"] = int(arg) if arg.isdigit() else 0
-            await turn.save("pending", data)
-        elif action in (evidence.DONE, "ed") and step == "evidence":
-            await self._evidence_done(turn)
-            return
-        elif action == evidence.REMOVE_LAST and step == "evidence":
-            await evidence.remove_last(turn, FILES)
-            return
-        elif action == "sv" and step == "confirm":
-            await self._save(turn)
-            return
-        elif action == "cx" and step == "confirm":
-            draft = turn.data
-            await turn.finish()
-            await turn.say("coord.bonus_cancelled")
-            await evidence.discard_files(turn.context, draft)
-            return
-        await self.prompt(turn)
+    async def _show_confirm(self, turn: Turn) -> None:
+        data = turn.data
+        buttons = [
+            [
+                turn.button(turn.plain("coord.bonus_save_button"), "sv"),
+                turn.button(turn.plain("coord.bonus_cancel_button"), "cx"),
+            ]
+        ]
+        files = evidence.files_of(turn, FILES)
+        await turn.say(
+            "coord.bonus_summary",
+            buttons,
+            year=data["year"],
+            unit=data["unit"]["name"],
+            title=data["title"],
+            evidence=evidence_text(data.get("texts") or [], []),
+            files=[f.get("name") or f.get("kind") for f in files],
+        )
+
+    async def _cancel(self, turn: Turn, arg: str) -> None:
+        draft = turn.data
+        await turn.finish()
+        await turn.say("coord.bonus_cancelled")
+        await evidence.discard_files(turn.context, draft)
 
     async def _unit_chosen(self, turn: Turn, unit: UnitRef) -> None:
         data = dict(turn.data)
@@ -222,7 +176,7 @@ class BonusDialog(Dialog):
         await turn.save("title", data)
         await self.prompt(turn)
 
-    async def _evidence_done(self, turn: Turn) -> None:
+    async def _evidence_done(self, turn: Turn, arg: str) -> None:
         data = turn.data
         if not (data.get("texts") or evidence.files_of(turn, FILES)):
             await turn.say("coord.bonus_evidence_needed")
@@ -231,7 +185,7 @@ class BonusDialog(Dialog):
         await turn.save("confirm")
         await self.prompt(turn)
 
-    async def _save(self, turn: Turn) -> None:
+    async def _save(self, turn: Turn, arg: str) -> None:
         data = dict(turn.data)
         text = evidence_text(data.get("texts") or [], evidence.files_of(turn, FILES))
         try:
@@ -293,6 +247,9 @@ class BonusDialog(Dialog):
                 turn.button(turn.plain("coord.bonus_reject_button"), "rj", str(item.id)),
             ]
         ]
+
+    async def _show_pending_step(self, turn: Turn) -> None:
+        await self._show_pending(turn, int(turn.data.get("offset", 0)))
 
     async def _decide(self, turn: Turn, action: str, arg: str) -> None:
         if not arg.isdigit():
@@ -359,3 +316,42 @@ class BonusDialog(Dialog):
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
                 await turn.send(text, buttons)
+
+    async def _approve(self, turn: Turn, arg: str) -> None:
+        await self._decide(turn, "ap", arg)
+
+    async def _reject(self, turn: Turn, arg: str) -> None:
+        await self._decide(turn, "rj", arg)
+
+    async def _reject_confirmed(self, turn: Turn, arg: str) -> None:
+        await self._decide(turn, "rjy", arg)
+
+    async def _reject_back(self, turn: Turn, arg: str) -> None:
+        await self._decide(turn, "rjb", arg)
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "menu": Step(_show_menu, buttons={"add": _add, "pl": _list_pending}),
+        "unit": picker.step(_unit_chosen),
+        "title": Step(_show_title, text=_title),
+        "evidence": Step(
+            _show_evidence,
+            text=_evidence_text,
+            files=_evidence_file,
+            buttons={
+                "ed": _evidence_done,
+                evidence.DONE: _evidence_done,
+                evidence.REMOVE_LAST: _remove_last,
+            },
+        ),
+        "confirm": Step(_show_confirm, buttons={"sv": _save, "cx": _cancel}),
+        "pending": Step(
+            _show_pending_step,
+            buttons={
+                "pl": _list_pending,
+                "ap": _approve,
+                "rj": _reject,
+                "rjy": _reject_confirmed,
+                "rjb": _reject_back,
+            },
+        ),
+    }

@@ -11,31 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, WebAppInfo
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import local_time
 from services.access import Role
 from services.dashboard import IssuedLink, issue_dashboard_link, login_url
 from services.errors import ServiceError
-from services.settings import Settings
-
-
-def web_app_url(settings: Settings, path: str = "/") -> str | None:
-    """The Mini App's https address of a page, or None without a public https address."""
-    base = (settings.web_url or "").rstrip("/")
-    if not base.startswith("https://"):
-        return None
-    return base + path
-
-
-def web_app_buttons(turn: Turn, path: str = "/") -> list[list[InlineKeyboardButton]] | None:
-    """A button opening a page of the dashboard as a Mini App (None without KAOHE_WEB_URL)."""
-    url = web_app_url(turn.context.deps.settings, path)
-    if url is None:
-        return None
-    label = turn.plain("web.bot_open_button")
-    return [[InlineKeyboardButton(label, web_app=WebAppInfo(url))]]
 
 
 class DashboardDialog(Dialog):

@@ -9,13 +9,20 @@ and a forged one "not valid" instead of doing anything. Once a button was used, 
 closes its message first: the message then shows the choice and no buttons (a dialog that
 turns a page in place edits it again, with new buttons; `live_actions` keep a message as it
 is), and a message whose buttons expired loses them when one is tapped.
+
+A dialog declares its steps in one table, `steps` (step -> `Step`: how it is shown, the text,
+buttons and files it takes), as python-telegram-bot's `ConversationHandler` examples declare
+`states`; the engine dispatches each update to the current step's handler. A dialog with a
+`resume` offer gets "continue the unfinished draft or start over" from the engine, and a
+`ServiceError` a handler lets through becomes one reply here (`Dialog.refused`), not an
+`except` block in each dialog.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, ParamSpec, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
@@ -24,9 +31,12 @@ from bot.context import KaoheContext, Who, registered
 from services import dialogs as dialog_service
 from services.access import Role
 from services.dialogs import DialogView
+from services.errors import ServiceError
 from templates import render
 
 Buttons = Sequence[Sequence[InlineKeyboardButton]]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,20 @@ class Turn:
         version = self.state.version if self.state is not None else 0
         payload = self.context.deps.signer.dump(Payload(self.kind, version, action, arg))
         return InlineKeyboardButton(label, callback_data=payload)
+
+    async def draft(self) -> DialogView | None:
+        """The person's unfinished dialog of this kind, if any: as the gate read it with the
+        person when it still holds it (no second read), else read now."""
+        shelf = self.context.take_dialogs()
+        if shelf is not None:
+            return shelf.for_button(self.kind)[0]
+        return await self.call(
+            dialog_service.dialog_of_kind, self.context.deps.read_uow(), self._person_id, self.kind
+        )
+
+    async def refused(self, exc: ServiceError) -> None:
+        """Tell the person, in their language, why a service refused."""
+        await self.say(f"errors.{exc.code}", **exc.params)
 
     async def say(self, key: str, buttons: Buttons | None = None, **params: Any) -> Message:
         """Send a message from the catalogs, with buttons if given."""
@@ -136,8 +160,8 @@ class Turn:
         )
         self.state = None
 
-    async def call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run a service off the event loop."""
+    async def call(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a service off the event loop (typed: mypy checks the arguments and the answer)."""
         return await self.context.call(function, *args, **kwargs)
 
     @property
@@ -145,8 +169,47 @@ class Turn:
         return self.who.person_id
 
 
+# The handlers a step table names: plain functions of the dialog class (methods, unbound), so
+# a table written in the class body refers to the methods defined above it.
+Show = Callable[[Any, Turn], Awaitable[None]]
+Typed = Callable[[Any, Turn, str], Awaitable[None]]
+Tapped = Callable[[Any, Turn, str], Awaitable[None]]  # (dialog, turn, the button's arg)
+Sent = Callable[[Any, Turn, IncomingFile], Awaitable[None]]
+
+# The step of a dialog whose draft was offered back (continue or start over), and where in the
+# draft the step to go back to is kept.
+RESUME_STEP = "resume"
+RESUME_AT = "resume"
+CONTINUE = "cont"
+RESTART = "new"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a dialog: how it is shown, and the text, buttons and files it takes.
+
+    A step that takes no text answers typed text with "use the buttons" and shows itself again;
+    one that takes no files does the same for a file; a button of another step (an older
+    message of the same dialog) shows the current step again.
+    """
+
+    show: Show
+    text: Typed | None = None
+    buttons: Mapping[str, Tapped] = field(default_factory=dict)
+    files: Sent | None = None
+
+
+@dataclass(frozen=True)
+class Resume:
+    """How a dialog offers an unfinished draft back when its command is sent again."""
+
+    offer: str  # the message key of the offer (its parameters: Dialog.resume_params)
+    continue_label: str
+    restart_label: str
+
+
 class Dialog:
-    """A guided conversation; subclasses define the steps."""
+    """A guided conversation; subclasses declare the steps (`steps`) or override the handlers."""
 
     kind: ClassVar[str]
     command: ClassVar[str]
@@ -166,6 +229,12 @@ class Dialog:
     cancelled_key: ClassVar[str] = "common.cancelled"
     # The /cancel message of each dialog kind, filled as dialog classes are defined.
     cancelled_keys: ClassVar[dict[str, str]] = {}
+    # The steps of the dialog (step -> Step); the engine dispatches to them.
+    steps: ClassVar[Mapping[str, Step]] = {}
+    # Buttons taken at any step (action -> handler), after the current step's own.
+    anywhere: ClassVar[Mapping[str, Tapped]] = {}
+    # Set: sending the command again with a draft `worth_resuming` offers it back first.
+    resume: ClassVar[Resume | None] = None
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -173,28 +242,111 @@ class Dialog:
         if isinstance(kind, str):
             Dialog.cancelled_keys[kind] = cls.cancelled_key
 
+    async def open(self, turn: Turn, args: Sequence[str]) -> None:
+        """The person sent the dialog's command: offer a draft back, or begin."""
+        if self.resume is not None and await self._offer_draft(turn, args):
+            return
+        await self.begin(turn, args)
+
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
-        """The person sent the dialog's command."""
+        """Begin afresh (after the command, or "start over" of a draft offered back)."""
         raise NotImplementedError
+
+    def worth_resuming(self, draft: DialogView, args: Sequence[str]) -> bool:
+        """Whether an unfinished draft is worth offering back (something was entered)."""
+        return False
+
+    def resume_params(self, turn: Turn) -> dict[str, Any]:
+        """The parameters of the `resume` offer, from the draft."""
+        return {}
+
+    async def _offer_draft(self, turn: Turn, args: Sequence[str]) -> bool:
+        deps = turn.context.deps
+        person_id = turn.who.person_id
+        draft = await turn.draft()
+        if draft is None or not self.worth_resuming(draft, args):
+            return False
+        turn.state = await turn.call(
+            dialog_service.resume_dialog, deps.uow(), person_id, self.kind
+        )
+        if turn.state is None:
+            return False
+        data = dict(turn.data)
+        if turn.step != RESUME_STEP:
+            data[RESUME_AT] = turn.step
+        await turn.save(RESUME_STEP, data)
+        await self.prompt(turn)
+        return True
+
+    async def _show_resume(self, turn: Turn) -> None:
+        assert self.resume is not None
+        buttons = [
+            [turn.button(turn.plain(self.resume.continue_label), CONTINUE)],
+            [turn.button(turn.plain(self.resume.restart_label), RESTART)],
+        ]
+        await turn.say(self.resume.offer, buttons, **self.resume_params(turn))
+
+    async def _continue(self, turn: Turn, arg: str) -> None:
+        data = dict(turn.data)
+        step = data.pop(RESUME_AT, "") or next(iter(self.steps))
+        await turn.save(step, data)
+        await self.prompt(turn)
+
+    async def _restart(self, turn: Turn, arg: str) -> None:
+        await self.begin(turn, arg.split() if arg else [])
+
+    def _step(self, turn: Turn) -> Step | None:
+        if turn.step == RESUME_STEP and self.resume is not None:
+            return Step(
+                show=Dialog._show_resume,
+                buttons={CONTINUE: Dialog._continue, RESTART: Dialog._restart},
+            )
+        return self.steps.get(turn.step)
 
     async def prompt(self, turn: Turn) -> None:
         """Show the current step again (after something that did not fit it)."""
-        raise NotImplementedError
+        step = self._step(turn)
+        if step is None:
+            raise LookupError(f"dialog {self.kind} has no step {turn.step!r}")
+        await step.show(self, turn)
 
     async def text(self, turn: Turn, text: str) -> None:
-        """The person typed text; by default a step wants a button."""
+        """The person typed text: the current step's, else "use the buttons"."""
+        step = self._step(turn)
+        if step is not None and step.text is not None:
+            await step.text(self, turn, text)
+            return
         await turn.say("dialog.use_buttons")
         await self.prompt(turn)
 
     async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """The person tapped one of this dialog's current buttons."""
-        raise NotImplementedError
+        """The person tapped one of this dialog's current buttons: the current step's handler,
+        else one taken anywhere; a button of another step shows the current step again."""
+        step = self._step(turn)
+        handler = step.buttons.get(action) if step is not None else None
+        if handler is None:
+            handler = self.anywhere.get(action)
+        if handler is None:
+            await self.prompt(turn)
+            return
+        await handler(self, turn, arg)
 
     async def begin_with_file(self, turn: Turn, incoming: IncomingFile) -> None:
         """A file sent outside any dialog that this dialog takes (see Router file_dialogs)."""
         raise NotImplementedError
 
     async def file(self, turn: Turn, incoming: IncomingFile) -> None:
-        """The person sent a photo or document; by default a step wants none."""
+        """The person sent a photo or document: the current step's, else "no file here"."""
+        step = self._step(turn)
+        if step is not None and step.files is not None:
+            await step.files(self, turn, incoming)
+            return
         await turn.say("dialog.no_file_here")
         await self.prompt(turn)
+
+    async def refused(self, turn: Turn, exc: ServiceError) -> None:
+        """A service refused what a handler asked (nothing of it was stored): say why, and show
+        the step the person is still at."""
+        await turn.refused(exc)
+        if turn.state is not None and self._step(turn) is not None:
+            await self.prompt(turn)

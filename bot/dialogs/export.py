@@ -15,9 +15,9 @@ from pathlib import Path
 from telegram.constants import ChatAction
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import assessment_year
-from bot.dialogs.standings_view import (
+from bot.dialogs.helpers import (
     VIEW_ROLES,
+    assessment_year,
     now_text,
     parse_year,
     preparing,

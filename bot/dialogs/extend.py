@@ -24,9 +24,9 @@ from telegram import InlineKeyboardButton
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import excerpt, local_now, local_time, service_error
 from bot.notify import tell
+from scoring.calendar import month_due, report_deadline
 from services import dialogs as dialog_service
 from services.access import Role
-from services.deadlines import report_due_date
 from services.errors import ServiceError
 from services.extensions import GRANTED, ExtensionView, request_extension, unit_extensions
 from services.findings import OVERDUE, FindingView, get_finding, open_findings
@@ -68,14 +68,6 @@ def parse_date(text: str, deadline: date) -> date | None:
         if (following - deadline).days <= WRAP_DAYS:
             return following
     return candidate
-
-
-def due_month(today: date, due_day: int) -> tuple[int, int]:
-    """The (year, month) whose report deadline is the next one from `today`."""
-    year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
-    if today <= report_due_date(year, month, due_day):
-        return year, month
-    return today.year, today.month
 
 
 class ExtendDialog(Dialog):
@@ -138,7 +130,7 @@ class ExtendDialog(Dialog):
         deps = turn.context.deps
         actor = turn.who.actor
         try:
-            findings = await turn.call(open_findings, deps.read_uow(), actor, actor.unit_id)
+            findings = await turn.call(open_findings, deps.read_uow(), actor, turn.who.unit_id)
         except ServiceError as exc:
             await turn.finish()
             await service_error(turn, exc)
@@ -386,11 +378,11 @@ class ExtendDialog(Dialog):
         today = local_now(turn).date()
         try:
             plan = await turn.call(current_plan, deps.read_uow(), today.year)
-            year, month = due_month(today, plan.schedule.monthly_report_due_day)
+            year, month = month_due(today, plan.schedule.monthly_report_due_day)
             if year != today.year:
                 plan = await turn.call(current_plan, deps.read_uow(), year)
             requests = await turn.call(
-                unit_extensions, deps.read_uow(), turn.who.actor, turn.who.actor.unit_id
+                unit_extensions, deps.read_uow(), turn.who.actor, turn.who.unit_id
             )
             submitted = await turn.call(
                 report_history, deps.read_uow(), turn.who.actor, turn.who.unit_id, year, month
@@ -399,14 +391,14 @@ class ExtendDialog(Dialog):
             return None
         if submitted:
             return None  # the month's report is in: there is no deadline left to move
-        deadline = report_due_date(year, month, plan.schedule.monthly_report_due_day)
         granted = [
-            e
+            e.requested_date
             for e in requests
             if e.decision == GRANTED and (e.report_year, e.report_month) == (year, month)
         ]
-        if granted:
-            deadline = max(deadline, *(e.requested_date for e in granted))
+        deadline = report_deadline(
+            year, month, plan.schedule.monthly_report_due_day, max(granted, default=None)
+        )
         return year, month, deadline
 
     async def _pending(self, turn: Turn, matches: Any) -> ExtensionView | None:
@@ -415,7 +407,7 @@ class ExtendDialog(Dialog):
                 unit_extensions,
                 turn.context.deps.read_uow(),
                 turn.who.actor,
-                turn.who.actor.unit_id,
+                turn.who.unit_id,
             )
         except ServiceError:
             return None

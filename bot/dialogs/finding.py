@@ -26,14 +26,22 @@ from telegram import InlineKeyboardButton
 
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
-from bot.dialogs.helpers import ECHO, excerpt, local_now, service_error
-from bot.notify import Localized, names_of, tell
+from bot.dialogs.helpers import (
+    ECHO,
+    excerpt,
+    local_now,
+    look_up_unit,
+    report_unreachable,
+    service_error,
+    unit_by_id,
+)
+from bot.notify import Localized, tell
 from services import dialogs as dialog_service
 from services.access import MANAGERS
 from services.errors import ServiceError
 from services.findings import SOURCES, record_finding
 from services.supervision_plan import ActivityView, activities_between
-from services.unit_lookup import UnitRef, all_units, find_units
+from services.unit_lookup import UnitRef, all_units
 
 FILES = "files"
 MAX_DESCRIPTION = 2000
@@ -77,47 +85,6 @@ def parse_day(text: str, today: date) -> date | None:
         except ValueError:
             return None
     return None
-
-
-async def look_up_unit(turn: Turn, text: str) -> UnitRef | None:
-    """The unit a person typed; when none or several match, say so (offering the candidates as
-    buttons with action "u" and the unit id) and return None."""
-    units: list[UnitRef] = await turn.call(
-        find_units, turn.context.deps.read_uow(), text, CANDIDATES + 1
-    )
-    if len(units) == 1:
-        return units[0]
-    if not units:
-        await turn.say("coord.finding_unit_none", query=excerpt(text, ECHO))
-        return None
-    shown = units[:CANDIDATES]
-    buttons = [[turn.button(u.name, "u", str(u.id))] for u in shown]
-    await turn.say(
-        "coord.finding_unit_several",
-        buttons,
-        query=excerpt(text, ECHO),
-        more=len(units) > CANDIDATES,
-    )
-    return None
-
-
-async def unit_by_id(turn: Turn, unit_id: str) -> UnitRef | None:
-    """An active unit by its id (from a candidate button)."""
-    if not unit_id.isdigit():
-        return None
-    units = await turn.call(all_units, turn.context.deps.read_uow())
-    return next((u for u in units if u.id == int(unit_id)), None)
-
-
-async def report_unreachable(
-    turn: Turn, recipients: Sequence[int], unreachable: Sequence[int]
-) -> None:
-    """Tell the coordinator when the unit has no liaison to tell, or who could not be reached."""
-    if not recipients:
-        await turn.say("coord.notify_nobody")
-    elif unreachable:
-        names = await names_of(turn.context, unreachable)
-        await turn.say("coord.notify_unreachable", names=names, total=len(recipients))
 
 
 # --- the dialog ----------------------------------------------------------------------------

@@ -23,143 +23,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from telegram import InlineKeyboardButton
-
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import ECHO, assessment_year, excerpt
-from scoring import Grade, Group
+from bot.dialogs.helpers import (
+    UnitPicker,
+    current_year,
+    plan_or_say,
+    unit_dict,
+    units_in_order,
+)
+from scoring import Grade
 from scoring.plan import QUARTERS, YEAR_END
 from services.access import Role
-from services.errors import NotFound, ServiceError
-from services.plans import current_plan
-from services.unit_lookup import UnitRef, all_units, find_units
+from services.errors import ServiceError
+from services.unit_lookup import UnitRef, all_units
 from services.year_data import record_grade
-
-# Unit buttons per page of a group's list (two per row); Telegram allows 100 buttons.
-PAGE_SIZE = 24
-# Candidates offered for a typed name that matches several units.
-CANDIDATES = 8
-
-
-async def current_year(turn: Turn) -> int:
-    """The assessment year (the latest loaded, unclosed year; see scoring.assessment_year)."""
-    return await assessment_year(turn)
-
-
-async def plan_or_say(turn: Turn, year: int) -> Any:
-    """The plan in force for `year`, or None after telling the person there is none."""
-    try:
-        return await turn.call(current_plan, turn.context.deps.read_uow(), year)
-    except NotFound as exc:
-        await turn.say(f"errors.{exc.code}", **exc.params)
-        return None
-
-
-def unit_label(unit: UnitRef) -> str:
-    """How a unit is named on a button and in answers."""
-    return unit.name
-
-
-def unit_dict(unit: UnitRef) -> dict[str, Any]:
-    """A unit as kept in a draft (JSON only)."""
-    return {"id": unit.id, "code": unit.code, "name": unit.name, "group": unit.group}
-
-
-class UnitPicker:
-    """Choosing a unit: typed (a code, full name or part of a name) or from a group's buttons.
-
-    A dialog calls `prompt` to ask, `text` with what the person typed and `button` with the
-    picker's own actions (`handles(action)`); `text` and `button` return the unit once one is
-    chosen, else None (they have answered: candidates, a list, or "nothing matches").
-    """
-
-    GROUP = "ug"
-    PICK = "up"
-    ACTIONS = frozenset({GROUP, PICK})
-
-    def __init__(self, prompt_key: str) -> None:
-        self.prompt_key = prompt_key
-
-    def handles(self, action: str) -> bool:
-        """Whether a button action is the picker's."""
-        return action in self.ACTIONS
-
-    async def prompt(self, turn: Turn, **params: Any) -> None:
-        """Ask for the unit: type it, or open a group's list."""
-        await turn.say(self.prompt_key, await self.group_buttons(turn), **params)
-
-    async def group_buttons(self, turn: Turn) -> list[list[InlineKeyboardButton]]:
-        """A button per group that has units, opening its list."""
-        units = await turn.call(all_units, turn.context.deps.read_uow())
-        buttons = []
-        for group in Group:
-            count = sum(1 for u in units if u.group == group.value)
-            if count:
-                label = turn.plain("coord.grade_unit_group_button", group=group.value, count=count)
-                buttons.append([turn.button(label, self.GROUP, f"{group.value}:0")])
-        return buttons
-
-    async def text(self, turn: Turn, text: str) -> UnitRef | None:
-        """The unit the text names, or None after offering candidates or saying none matches."""
-        matches: list[UnitRef] = await turn.call(
-            find_units, turn.context.deps.read_uow(), text, CANDIDATES + 1
-        )
-        if len(matches) == 1:
-            return matches[0]
-        if not matches:
-            await turn.say(
-                "coord.grade_unit_none", await self.group_buttons(turn), query=excerpt(text, ECHO)
-            )
-            return None
-        shown = ordered_units(matches)[:CANDIDATES]
-        buttons = [[turn.button(unit_label(u), self.PICK, str(u.id))] for u in shown]
-        await turn.say(
-            "coord.grade_unit_several",
-            buttons,
-            query=excerpt(text, ECHO),
-            more=len(matches) > CANDIDATES,
-        )
-        return None
-
-    async def button(self, turn: Turn, action: str, arg: str) -> UnitRef | None:
-        """A picker button: a group's list (a page of it), or a unit chosen."""
-        units = await units_in_order(turn)
-        if action == self.PICK:
-            chosen = next((u for u in units if str(u.id) == arg), None)
-            if chosen is None:
-                await turn.say("coord.grade_unit_gone", await self.group_buttons(turn))
-            return chosen
-        group, _, page_text = arg.partition(":")
-        members = [u for u in units if u.group == group]
-        page = int(page_text) if page_text.isdigit() else 0
-        pages = max(1, -(-len(members) // PAGE_SIZE))
-        page = min(page, pages - 1)
-        shown = members[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-        buttons: list[list[InlineKeyboardButton]] = [
-            [turn.button(unit_label(u), self.PICK, str(u.id)) for u in shown[i : i + 2]]
-            for i in range(0, len(shown), 2)
-        ]
-        nav = []
-        if page > 0:
-            nav.append(turn.button("◀", self.GROUP, f"{group}:{page - 1}"))
-        if page < pages - 1:
-            nav.append(turn.button("▶", self.GROUP, f"{group}:{page + 1}"))
-        if nav:
-            buttons.append(nav)
-        await turn.say("coord.grade_unit_list", buttons, group=group, page=page + 1, pages=pages)
-        return None
-
-
-def ordered_units(units: Sequence[UnitRef]) -> list[UnitRef]:
-    """Towns first, then the zone and departments, each in the order they were registered
-    (the order of the units workbook, which is the district's official order)."""
-    groups = [g.value for g in Group]
-    return sorted(units, key=lambda u: (groups.index(u.group) if u.group in groups else 9, u.id))
-
-
-async def units_in_order(turn: Turn) -> list[UnitRef]:
-    """The active units, towns first, in registration order."""
-    return ordered_units(await turn.call(all_units, turn.context.deps.read_uow()))
 
 
 def next_unit(units: Sequence[UnitRef], current_id: int) -> UnitRef | None:

@@ -16,8 +16,7 @@ from datetime import timedelta
 from telegram.error import TelegramError
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.finding import look_up_unit, unit_by_id
-from bot.dialogs.helpers import local_time, service_error
+from bot.dialogs.helpers import local_time, look_up_unit, service_error, unit_by_id
 from services.access import MANAGERS, Role
 from services.errors import ServiceError
 from services.people import invite_link, issue_invite

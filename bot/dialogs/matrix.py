@@ -13,23 +13,21 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
-from bot.dialogs.dashboard import web_app_buttons
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.grade import current_year
-from bot.dialogs.helpers import send_blocks
+from bot.dialogs.helpers import current_year, send_blocks, web_app_buttons
 from scoring import Group, Plan
+from scoring.calendar import MonthState, last_due_month, local_date, report_due_at, report_due_date
 from services.access import Role
-from services.deadlines import local_date, report_due_at, report_due_date
 from services.errors import NotFound, ServiceError
 from services.files.charts import MatrixRow, render_matrix
-from services.plans import current_plan, plan_in
-from services.reports import MonthState, UnitReportStatus, report_status
+from services.plans import current_plan, plan_in_force
+from services.reports import UnitReportStatus, report_status
 from storage.clock import as_utc
 from storage.unit_of_work import UnitOfWork
 
@@ -59,24 +57,13 @@ def parse_month(text: str, year: int) -> tuple[int, int] | None:
     return (int(match.group(1)) if match.group(1) else year), month
 
 
-def last_due_month(plans: Mapping[int, Plan], now: datetime) -> tuple[int, int] | None:
-    """The latest (year, month) among the plans' years whose report deadline has passed."""
-    for year in sorted(plans, reverse=True):
-        plan = plans[year]
-        due_day = plan.schedule.monthly_report_due_day
-        for month in range(12, 0, -1):
-            if report_due_at(year, month, due_day, plan.timezone) <= now:
-                return year, month
-    return None
-
-
 def year_statuses(
     read_uow: Callable[[], UnitOfWork], year: int
 ) -> dict[int, list[UnitReportStatus]]:
     """Every month's report states of `year`, now, read in one unit of work."""
     uow = read_uow()
     with uow:
-        plan = plan_in(uow, year)
+        plan = plan_in_force(uow, year)
         return {m: report_status(uow, year, m, plan=plan) for m in range(1, 13)}
 
 

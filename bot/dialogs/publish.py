@@ -36,18 +36,19 @@ from telegram.constants import ChatAction
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import assessment_year, send_blocks
-from bot.dialogs.result import state_blocks
-from bot.dialogs.standings_view import (
+from bot.dialogs.helpers import (
+    assessment_year,
     group_name,
     local_time_text,
     parse_year,
     preparing,
     say_error,
+    send_blocks,
+    state_blocks,
     today,
 )
+from scoring.calendar import end_of_day
 from services.access import Actor, Role
-from services.deadlines import end_of_day
 from services.errors import ServiceError
 from services.people import list_people
 from services.plans import current_plan

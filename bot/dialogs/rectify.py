@@ -38,6 +38,7 @@ from services.findings import (
     open_findings,
     submit_rectification,
 )
+from storage.statuses import RectificationDecision
 
 MAX_TEXT = 2000
 PAGE = 8
@@ -116,7 +117,7 @@ class RectifyDialog(Dialog):
     async def _prompt_pick(self, turn: Turn) -> None:
         try:
             findings = await turn.call(
-                open_findings, turn.context.deps.read_uow(), turn.who.actor, turn.who.actor.unit_id
+                open_findings, turn.context.deps.read_uow(), turn.who.actor, turn.who.unit_id
             )
         except ServiceError as exc:
             await turn.finish()
@@ -323,7 +324,7 @@ class RectifyDialog(Dialog):
             await service_error(turn, exc)
             await self.prompt(turn)
             return
-        returned = [r for r in history if r.decision == RETURNED]
+        returned = [r for r in history if r.decision == RectificationDecision.RETURNED]
         last = returned[-1] if finding.status == RETURNED and returned else None
         data: dict[str, Any] = {
             "finding": finding.id,

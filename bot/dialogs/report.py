@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,28 +35,21 @@ from telegram import InlineKeyboardButton
 
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
-from bot.dialogs.helpers import excerpt, local_now, split_messages
-from bot.dialogs.tasks_view import shorten
+from bot.dialogs.helpers import excerpt, local_now, shorten, split_messages
 from scoring import Plan
+from scoring.calendar import deadline_day
 from scoring.plan import EventKind
-from services import dialogs as dialog_service
 from services.access import Role
-from services.deadlines import local_date, report_due_at
-from services.errors import NotFound, ServiceError
-from services.evidence import evidence_files
-from services.plans import current_plan
+from services.errors import ServiceError
 from services.reports import (
     ENTRY_STATUSES,
     MAX_FIGURE,
-    MonthState,
     ReportEntryInput,
-    UnitMonth,
+    ReportOpening,
     last_report,
-    report_history,
+    open_report,
     submit_report,
-    unit_months,
 )
-from services.tasks import tasks_of_unit
 from storage.clock import as_utc
 
 MAX_NOTE = 500
@@ -110,38 +103,10 @@ def check_note(text: str) -> str | None:
     return None
 
 
-def _previous(year: int, month: int) -> tuple[int, int]:
-    return (year, month - 1) if month > 1 else (year - 1, 12)
-
-
-def report_months(
-    now: datetime, plan: Plan, previous_plan: Plan | None
-) -> tuple[list[tuple[int, int]], tuple[int, int]]:
-    """The months a liaison may report at `now` (this month, and the month before when its
-    year has a plan) and the one offered first (the month before, until its deadline)."""
-    today = local_date(now, plan.timezone)
-    current = (today.year, today.month)
-    previous = _previous(*current)
-    if previous_plan is None:
-        return [current], current
-    due = report_due_at(
-        previous[0],
-        previous[1],
-        previous_plan.schedule.monthly_report_due_day,
-        previous_plan.timezone,
-    )
-    return [current, previous], previous if now < due else current
-
-
 def _local(moment: str | datetime, timezone: str) -> str:
     """A moment as the person reads it: local date and time in the plan's time zone."""
     at = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
     return as_utc(at).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
-
-
-def _due_day(due_at: datetime, timezone: str) -> date:
-    """The last day of a deadline that ends at `due_at` (the first instant after it)."""
-    return (as_utc(due_at).astimezone(ZoneInfo(timezone)) - timedelta(seconds=1)).date()
 
 
 class ReportDialog(Dialog):
@@ -156,16 +121,13 @@ class ReportDialog(Dialog):
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """Offer to continue an unfinished draft, else start the month asked for (`/report 3`,
         `/report 2025-03`) or the month now due."""
-        person_id = turn.who.person_id
         chosen: tuple[int, int] | None = None
         if args:
             chosen = parse_report_month(" ".join(args), local_now(turn).year)
             if chosen is None:
                 await turn.say("monthly.usage", given=excerpt(" ".join(args), 40))
                 return
-        draft = await turn.call(
-            dialog_service.dialog_of_kind, turn.context.deps.read_uow(), person_id, self.kind
-        )
+        draft = await turn.draft()
         if draft is not None and draft.step not in ("", "intro"):
             turn.state = draft
             data = draft.data
@@ -188,78 +150,39 @@ class ReportDialog(Dialog):
             return
         await self._start(turn, chosen)
 
-    async def _plan(self, turn: Turn, year: int) -> Plan | None:
-        try:
-            plan: Plan = await turn.call(current_plan, turn.context.deps.read_uow(), year)
-        except NotFound:
-            return None
-        return plan
-
     async def _start(self, turn: Turn, chosen: tuple[int, int] | None) -> None:
-        """Start the report of `chosen`, or of the month now due."""
+        """Start the report of `chosen`, or of the month now due (one service call)."""
         deps = turn.context.deps
-        actor = turn.who.actor
-        unit_id = turn.who.unit_id
-        now = as_utc(deps.clock.now())
-        year = local_date(now, deps.settings.timezone).year
-        plans: dict[int, Plan | None] = {year: await self._plan(turn, year)}
-        plan = plans[year]
-        if plan is None:
-            await turn.say("monthly.no_plan", year=year)
-            return
-        today = local_date(now, plan.timezone)
-        previous_year = _previous(today.year, today.month)[0]
-        if previous_year not in plans:
-            plans[previous_year] = await self._plan(turn, previous_year)
-        months, default = report_months(now, plan, plans[previous_year])
-        read = deps.read_uow
         try:
-            # Where the unit stands with the months it may report: an overdue one comes first.
-            states: dict[tuple[int, int], UnitMonth] = {}
-            for state_year in sorted({y for y, _ in months}):
-                for state in await turn.call(unit_months, read(), actor, unit_id, state_year):
-                    states[(state_year, state.month)] = state
-        except ServiceError as exc:
-            await turn.say(f"errors.{exc.code}", **exc.params)
-            return
-        overdue = [m for m in months if m in states and states[m].state is MonthState.OVERDUE]
-        if overdue:
-            default = min(overdue)
-        if chosen is not None and chosen not in months:
-            await turn.say(
-                "monthly.month_not_open",
-                year=chosen[0],
-                month=chosen[1],
-                months=[{"year": y, "month": m} for y, m in sorted(months)],
+            opening: ReportOpening = await turn.call(
+                open_report,
+                deps.read_uow(),
+                turn.who.actor,
+                turn.who.unit_id,
+                deps.settings.timezone,
+                chosen,
             )
-            return
-        year, month = chosen if chosen is not None else default
-        other = next((m for m in months if m != (year, month)), None)
-        month_plan = plans.get(year) or plan
-        try:
-            tasks = await turn.call(tasks_of_unit, read(), actor, unit_id, year)
-            history = await turn.call(report_history, read(), actor, unit_id, year, month)
-            last = await turn.call(last_report, read(), actor, unit_id, year, month)
         except ServiceError as exc:
-            await turn.say(f"errors.{exc.code}", **exc.params)
+            if exc.code == "no_plan":
+                await turn.say("monthly.no_plan", year=exc.params["year"])
+            elif exc.code == "report_month_not_offered":
+                await turn.say("monthly.month_not_open", **exc.params)
+            else:
+                await turn.say(f"errors.{exc.code}", **exc.params)
             return
+        year, month = opening.year, opening.month
+        tasks = opening.tasks
         if not tasks:
             await turn.say("monthly.no_tasks", year=year)
             return
-        due_day = month_plan.schedule.monthly_report_due_day
-        month_state = states.get((year, month))
-        # The unit's own deadline: a granted extension moves it.
-        due_at = (
-            month_state.due_at
-            if month_state is not None
-            else report_due_at(year, month, due_day, month_plan.timezone)
-        )
+        month_plan = opening.plan
+        last = opening.last
         ids = {task.id for task in tasks}
         entries: dict[str, dict[str, Any]] = {}
         existing = None
         kept: list[int] = []
-        if history:
-            latest = history[-1]
+        latest = opening.correcting
+        if latest is not None:
             existing = {
                 "version": latest.version,
                 "receipt": latest.receipt,
@@ -268,13 +191,9 @@ class ReportDialog(Dialog):
             }
             kept = list(latest.report_files)
             # A correction starts from the submitted version: each task keeps its own files.
-            try:
-                known = await turn.call(evidence_files, read(), list(latest.evidence_ids))
-            except ServiceError as exc:
-                await turn.say(f"errors.{exc.code}", **exc.params)
-                return
             described = {
-                f.id: {"id": f.id, "kind": f.kind, "name": f.file_name or ""} for f in known
+                f.id: {"id": f.id, "kind": f.kind, "name": f.file_name or ""}
+                for f in opening.correction_files
             }
             for entry in latest.entries:
                 if entry.task_id in ids:
@@ -290,11 +209,11 @@ class ReportDialog(Dialog):
             "year": year,
             "month": month,
             "tz": month_plan.timezone,
-            "due_date": _due_day(due_at, month_plan.timezone).isoformat(),
-            "due_at": due_at.isoformat(),
-            "overdue": month_state is not None and month_state.state is MonthState.OVERDUE,
+            "due_date": opening.due_on.isoformat(),
+            "due_at": opening.due_at.isoformat(),
+            "overdue": opening.overdue,
             "costs": _late_costs(month_plan),
-            "other": list(other) if other is not None else None,
+            "other": list(opening.other) if opening.other is not None else None,
             "tasks": [
                 {
                     "id": task.id,
@@ -772,7 +691,7 @@ class ReportDialog(Dialog):
             receipt=receipt.receipt,
             at=_local(receipt.submitted_at, timezone),
             on_time=receipt.on_time,
-            due=_due_day(receipt.due_at, timezone),
+            due=deadline_day(as_utc(receipt.due_at), timezone),
             version=receipt.version,
             tasks=len(entries),
             files=sum(len(files) for files in task_files.values()) + len(kept),

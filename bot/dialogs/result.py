@@ -32,10 +32,12 @@ from bot.dialogs.helpers import (
     assessment_year,
     excerpt,
     local_time,
+    parse_year,
+    preparing,
     send_blocks,
     service_error,
+    state_blocks,
 )
-from bot.dialogs.standings_view import group_name, parse_year, preparing
 from bot.notify import recipient_language, tell
 from services.access import Role
 from services.errors import ServiceError
@@ -58,9 +60,6 @@ from templates import render
 
 log = logging.getLogger(__name__)
 
-# Units whose total or rank moved, listed at most (the count says how many there are).
-MOVED_SHOWN = 30
-
 
 def report_bytes(uow: UnitOfWork, view: ResultView, language: str) -> bytes:
     """The year's report workbook as of the result's moment (blocking: a thread)."""
@@ -68,42 +67,6 @@ def report_bytes(uow: UnitOfWork, view: ResultView, language: str) -> bytes:
         path = Path(folder) / "result.xlsx"
         write_year_report(uow, view.year, path, language, view.as_of)
         return path.read_bytes()
-
-
-def state_blocks(turn: Turn, state: ResultState) -> list[str]:
-    """The result's status, its remarks, and what moved since it was frozen."""
-    r = state.result
-    blocks = [
-        turn.t(
-            "result.state",
-            year=r.year,
-            version=r.version,
-            status=r.status.value,
-            as_of=local_time(turn, r.as_of),
-            units=r.units,
-            hash=r.snapshot_hash[:12],
-            remarks=r.remarks,
-        )
-    ]
-    if not state.stale:
-        blocks.append(turn.t("result.fresh"))
-        return blocks
-    blocks.append(turn.t("result.stale", count=len(state.moved)))
-    for m in state.moved[:MOVED_SHOWN]:
-        blocks.append(
-            turn.t(
-                "result.moved_line",
-                name=m.name,
-                group=group_name(m.group, turn.who.language),
-                rank_then=m.rank_then,
-                rank_now=m.rank_now,
-                total_then=m.total_then,
-                total_now=m.total_now,
-            )
-        )
-    if len(state.moved) > MOVED_SHOWN:
-        blocks.append(turn.t("result.moved_more", more=len(state.moved) - MOVED_SHOWN))
-    return blocks
 
 
 async def _year(turn: Turn, args: Sequence[str], usage: str) -> int | None:

@@ -27,11 +27,10 @@ from telegram import InputMediaPhoto, Update
 from telegram.error import TelegramError
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.finding import report_unreachable
-from bot.dialogs.helpers import excerpt, local_time, service_error
+from bot.dialogs.helpers import excerpt, local_time, report_unreachable, service_error
 from bot.notify import Localized, tell
+from scoring.calendar import report_due_date
 from services.access import MANAGERS
-from services.deadlines import report_due_date
 from services.errors import Invalid, ServiceError
 from services.evidence import evidence_files
 from services.extensions import GRANTED, ExtensionView, decide_extension

@@ -19,16 +19,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from telegram.constants import ChatAction
-from telegram.error import TelegramError
 
-from bot.dialogs.dashboard import web_app_buttons
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import ECHO, assessment_year, excerpt, send_blocks
+from bot.dialogs.helpers import (
+    ECHO,
+    VIEW_ROLES,
+    BadArgument,
+    assessment_year,
+    excerpt,
+    group_name,
+    now_text,
+    preparing,
+    preparing_action,
+    say_error,
+    send_blocks,
+    today,
+    web_app_buttons,
+)
 from scoring import Group, Plan, Standings
 from scoring.assessment_year import parse_year as parse_year_word
 from scoring.assessment_year import split_year
@@ -36,70 +46,21 @@ from scoring.completeness import find_gaps
 from scoring.explanation import IndicatorExplanation, ItemExplanation, UnitExplanation
 from scoring.groups import SHORT_NAMES, parse_group
 from scoring.plan import GROUP_LABELS, YearEndSource
-from services.access import Role
-from services.deadlines import local_date
 from services.errors import ServiceError
 from services.files.charts import Chart
 from services.files.charts_standings import MAX_BARS, standings_chart
 from services.files.report_content import gap_lines
 from services.standings import as_of_day, compute_standings
 from services.unit_lookup import UnitRef, find_units
-from storage.clock import as_utc
 from templates import render
 
 log = logging.getLogger(__name__)
 
-# Who may look at standings and reports: coordinators, admins and leaders.
-VIEW_ROLES: frozenset[Role] = frozenset({Role.COORDINATOR, Role.ADMIN, Role.VIEWER})
 # Telegram's limit on a message's text, in UTF-16 code units.
 
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
-
-
-def today(turn: Turn) -> date:
-    """Today in the bot's time zone."""
-    deps = turn.context.deps
-    return local_date(as_utc(deps.clock.now()), deps.settings.timezone)
-
-
-def local_time_text(moment: datetime, timezone: str) -> str:
-    """A moment as people read it in `timezone`: YYYY-MM-DD HH:MM."""
-    return as_utc(moment).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
-
-
-def now_text(turn: Turn, timezone: str) -> str:
-    """Now as people read it in `timezone`."""
-    return local_time_text(turn.context.deps.clock.now(), timezone)
-
-
-async def preparing(turn: Turn, key: str, action: str = ChatAction.TYPING, **params: Any) -> None:
-    """Say that something is being prepared, and show Telegram's activity indicator."""
-    await turn.say(key, **params)
-    await preparing_action(turn, action)
-
-
-async def preparing_action(turn: Turn, action: str) -> None:
-    """Show Telegram's activity indicator ("sending a photo", …) for a moment."""
-    try:
-        await turn.context.bot.send_chat_action(turn.who.chat_id, action)
-    except TelegramError as exc:  # only a courtesy: the work goes on without it
-        log.info("chat action failed: %s", exc)
-
-
-async def say_error(turn: Turn, exc: ServiceError) -> None:
-    """Show a service's refusal in the person's language."""
-    await turn.say(f"errors.{exc.code}", **exc.params)
-
-
-def parse_year(args: Sequence[str]) -> int | None:
-    """The one optional year argument (None if absent); ValueError if anything else."""
-    if not args:
-        return None
-    if len(args) == 1 and len(args[0]) == 4 and args[0].isdigit():
-        return int(args[0])
-    raise ValueError(" ".join(args))
 
 
 def group_words_offered() -> dict[str, str]:
@@ -110,11 +71,6 @@ def group_words_offered() -> dict[str, str]:
         "dept": GROUP_LABELS[Group.ZONE_OR_DEPARTMENT],
         "dept_short": SHORT_NAMES[Group.ZONE_OR_DEPARTMENT],
     }
-
-
-def group_name(group: Group | str, language: str) -> str:
-    """A group's name in `language`."""
-    return render(f"year.group_{Group(group).value}", language)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,10 +85,6 @@ class StandingsArgs:
     group: Group | None
     day: date | None
     year: int | None = None
-
-
-class BadArgument(ValueError):
-    """An argument of a command that cannot be read."""
 
 
 def parse_standings_args(args: Sequence[str]) -> StandingsArgs:

@@ -15,10 +15,10 @@ from pathlib import Path
 from telegram.constants import ChatAction
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import assessment_year
-from bot.dialogs.standings_view import (
+from bot.dialogs.helpers import (
     VIEW_ROLES,
     BadArgument,
+    assessment_year,
     local_time_text,
     preparing,
     say_error,

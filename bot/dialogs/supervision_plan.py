@@ -24,11 +24,12 @@ from bot.dialogs.helpers import (
     ECHO,
     assessment_year,
     excerpt,
+    parse_year,
+    preparing,
     send_blocks,
     service_error,
     split_messages,
 )
-from bot.dialogs.standings_view import parse_year, preparing
 from scoring import InputError, Unit
 from services.access import Role
 from services.errors import ServiceError

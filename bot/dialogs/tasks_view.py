@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import excerpt, split_messages
+from bot.dialogs.helpers import excerpt, shorten, split_messages
+from scoring.calendar import MonthState, local_date, report_window
 from services.access import Role
-from services.deadlines import local_date
 from services.errors import NotFound, ServiceError
 from services.findings import OVERDUE, SUBMITTED, FindingView, open_findings
 from services.plans import current_plan
 from services.reports import (
-    MonthState,
     ReportVersionView,
     UnitMonth,
     last_report,
@@ -40,13 +38,6 @@ from storage.clock import as_utc
 _YEAR = re.compile(r"^\s*(\d{4})\s*年?\s*$")
 # A due date this many days away (or fewer) shows yellow.
 SOON_DAYS = 3
-# Long titles and descriptions are cut in lists (the full text is in the report dialog).
-LIST_TEXT = 200
-
-
-def shorten(text: str, limit: int = LIST_TEXT) -> str:
-    """The text on one line, cut at `limit` characters with an ellipsis (for lists)."""
-    return excerpt(text, limit)
 
 
 def task_light(due: date | None, done: bool, today: date) -> str:
@@ -131,7 +122,7 @@ class TasksDialog(Dialog):
         blocks = [turn.t("tasksview.header", unit=unit, year=year, today=today)]
         blocks.extend(self._task_blocks(turn, tasks, report, today))
         if tasks:
-            blocks.extend(["", self._months_block(turn, months, plan.timezone, year, today)])
+            blocks.extend(["", self._months_block(turn, months, year, today)])
         blocks.extend(["", turn.t("tasksview.findings_header", count=len(findings))])
         blocks.extend(self._finding_blocks(turn, findings, today, now))
         blocks.extend(["", turn.t("tasksview.footer")])
@@ -168,24 +159,18 @@ class TasksDialog(Dialog):
         return blocks
 
     def _months_block(
-        self, turn: Turn, months: Sequence[UnitMonth], timezone: str, year: int, today: date
+        self, turn: Turn, months: Sequence[UnitMonth], year: int, today: date
     ) -> str:
         """The state of the unit's month reports: settled months in short, open ones each; an
         overdue month /report no longer offers (only this month and the last) is said so."""
-        last = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
-        reportable = {(today.year, today.month), last}
-
-        def due(month: UnitMonth) -> date:
-            # The deadline ends at the first instant after its last day.
-            local = as_utc(month.due_at).astimezone(ZoneInfo(timezone))
-            return (local - timedelta(seconds=1)).date()
+        reportable = set(report_window(today))
 
         def numbers(state: MonthState) -> list[int]:
             return [m.month for m in months if m.state is state]
 
         def open_months(state: MonthState, *, can_report: bool = True) -> list[dict[str, Any]]:
             return [
-                {"month": m.month, "due": due(m)}
+                {"month": m.month, "due": m.due_on}
                 for m in months
                 if m.state is state and ((year, m.month) in reportable) is can_report
             ]

@@ -17,7 +17,7 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.grade import current_year, plan_or_say
+from bot.dialogs.helpers import current_year, plan_or_say
 from services.access import Role
 from services.errors import ServiceError
 from services.files.input_templates import write_template

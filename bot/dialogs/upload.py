@@ -48,14 +48,13 @@ from telegram.error import TelegramError
 
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
-from bot.dialogs.grade import current_year
-from bot.dialogs.helpers import split_messages
+from bot.dialogs.helpers import current_year, split_messages
 from bot.handlers.router import MAX_DOWNLOAD
 from scoring import Group, InputError, InputProblem
+from scoring.calendar import local_date
 from scoring.plan import YearEndSource
 from services import year_data
 from services.access import Actor, Role
-from services.deadlines import local_date
 from services.errors import NotFound, ServiceError
 from services.evidence import keep_evidence, register_evidence
 from services.files.inspection import WorkbookInfo, inspect_workbook

@@ -13,7 +13,7 @@ from bot.context import KaoheContext, Who
 from bot.handlers.inbound import display_name
 from bot.menus import ensure_menu
 from services.errors import ServiceError
-from services.people import ensure_admin, person_session
+from services.people import admit, ensure_admin
 from templates import normalise_language, render
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ async def gate(update: Update, context: KaoheContext) -> None:
     further; an error is handed to the error handler, which tells the person.
     """
     context.who = None
+    context.dialogs = None
     admitted = False
     try:
         admitted = await _admit(update, context)
@@ -57,7 +58,10 @@ async def _admit(update: Update, context: KaoheContext) -> bool:
             await context.call(ensure_admin, deps.uow(), user.id, display_name(user))
         except ServiceError:
             log.warning("could not make admin account %s an admin", user.id)
-    session = await context.call(person_session, deps.read_uow(), user.id)
+    # The person and their dialogs in one read, one trip off the loop: the router takes the
+    # dialogs from the context instead of reading them again.
+    admission = await context.call(admit, deps.read_uow(), user.id)
+    session = admission.session
     if session is None:
         if _is_start_with_code(update):
             return True  # the join handler redeems the invite (context.who stays None)
@@ -70,6 +74,7 @@ async def _admit(update: Update, context: KaoheContext) -> bool:
         unit_name=session.unit_name,
         chat_id=chat.id,
     )
+    context.dialogs = admission.dialogs
     try:
         await ensure_menu(context, session.actor.role, chat.id)
     except TelegramError:

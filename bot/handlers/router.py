@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 
 from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
@@ -15,6 +15,8 @@ from bot.dialogs.helpers import excerpt
 from bot.handlers.inbound import command_args, file_name, typed_text
 from services import dialogs as dialog_service
 from services.access import Role
+from services.dialogs import DialogView
+from services.errors import ServiceError
 from templates import render
 from templates.catalog import has_message
 
@@ -36,19 +38,44 @@ class DialogRouter:
             Role.ADMIN: "upload",
         }
 
+    @staticmethod
+    async def _run(dialog: Dialog, turn: Turn, handled: Awaitable[None]) -> None:
+        """Run one of a dialog's handlers; a service's refusal it lets through becomes the
+        dialog's reply here, in one place (nothing of the refused action was stored)."""
+        try:
+            await handled
+        except ServiceError as exc:
+            await dialog.refused(turn, exc)
+
     def _t(self, context: KaoheContext, key: str, **params: object) -> str:
         return render(key, context.language, html=True, **params)
 
     async def _current(self, update: Update, context: KaoheContext) -> Turn | None:
         who = registered(context)
-        state = await context.call(
-            dialog_service.current_dialog, context.deps.read_uow(), who.person_id
+        shelf = context.take_dialogs()  # read by the gate with the person
+        state = (
+            shelf.current()
+            if shelf is not None
+            else await context.call(
+                dialog_service.current_dialog, context.deps.read_uow(), who.person_id
+            )
         )
         if state is None or state.kind not in self.dialogs:
             return None
         if who.actor.role not in self.dialogs[state.kind].roles:
             return None  # a draft of a role the person no longer has
         return Turn(update, context, state.kind, state)
+
+    async def _of_kind(
+        self, context: KaoheContext, person_id: int, kind: str
+    ) -> tuple[DialogView | None, bool]:
+        """The person's dialog of `kind` and whether it is the one in progress."""
+        shelf = context.take_dialogs()  # read by the gate with the person
+        if shelf is not None:
+            return shelf.for_button(kind)
+        return await context.call(
+            dialog_service.dialog_for_button, context.deps.read_uow(), person_id, kind
+        )
 
     async def command(self, update: Update, context: KaoheContext) -> None:
         """A dialog's command: check the role, then let the dialog begin."""
@@ -67,7 +94,7 @@ class DialogRouter:
             await message.reply_text(no_args_text(context, name, args))
             return
         turn = Turn(update, context, dialog.kind, None)
-        await dialog.begin(turn, args)
+        await self._run(dialog, turn, dialog.open(turn, args))
 
     async def text(self, update: Update, context: KaoheContext) -> None:
         """Typed text goes to the dialog in progress."""
@@ -77,7 +104,8 @@ class DialogRouter:
         if turn is None:
             await message.reply_text(self._t(context, "common.no_dialog"))
             return
-        await self.dialogs[turn.kind].text(turn, typed_text(message))
+        dialog = self.dialogs[turn.kind]
+        await self._run(dialog, turn, dialog.text(turn, typed_text(message)))
 
     async def file(self, update: Update, context: KaoheContext) -> None:
         """A photo or document goes to the dialog in progress, if it is a kind we keep."""
@@ -90,7 +118,8 @@ class DialogRouter:
             incoming = incoming_file(message)
             if kind in self.dialogs and incoming is not None:
                 dialog = self.dialogs[kind]
-                await dialog.begin_with_file(Turn(update, context, kind, None), incoming)
+                started = Turn(update, context, kind, None)
+                await self._run(dialog, started, dialog.begin_with_file(started, incoming))
                 return
             if turn is None:
                 await message.reply_text(self._t(context, "common.no_dialog"))
@@ -106,7 +135,8 @@ class DialogRouter:
             )
             await self.dialogs[turn.kind].prompt(turn)
             return
-        await self.dialogs[turn.kind].file(turn, incoming)
+        dialog = self.dialogs[turn.kind]
+        await self._run(dialog, turn, dialog.file(turn, incoming))
 
     async def unusable(self, update: Update, context: KaoheContext) -> None:
         """Stickers, voice, locations …: say what is wanted instead; the dialog stays as it was."""
@@ -136,9 +166,7 @@ class DialogRouter:
         dialog = self.dialogs.get(payload.kind)
         person_id = who.person_id
         state, is_current = (
-            await context.call(
-                dialog_service.dialog_for_button, context.deps.read_uow(), person_id, payload.kind
-            )
+            await self._of_kind(context, person_id, payload.kind)
             if dialog is not None
             else (None, False)
         )
@@ -168,7 +196,7 @@ class DialogRouter:
             # the page in place edits the message again, with its new buttons.
             await close_buttons(context, query, _label_of(message, query.data or ""))
         turn = Turn(update, context, payload.kind, state)
-        await dialog.button(turn, payload.action, payload.arg)
+        await self._run(dialog, turn, dialog.button(turn, payload.action, payload.arg))
 
 
 def _label_of(message: Message, data: str) -> str | None:

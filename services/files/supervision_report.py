@@ -25,7 +25,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from services.files.report_content import FindingLine, SupervisionReport, SupervisionUnit
-from storage.statuses import FindingStatus
+from storage.statuses import EntryStatus, FindingStatus
 from templates.catalog import normalise_language, render
 
 A4 = 9
@@ -35,7 +35,13 @@ TOTAL_FILL = "#F2F2F2"
 GOOD_FILL = "#C6EFCE"
 WARN_FILL = "#FFEB9C"
 BAD_FILL = "#FFC7CE"
-TASK_STATUSES: tuple[str, ...] = ("done", "on_track", "behind", "not_started")
+# Done first: the summary counts tasks from the best state to the worst.
+TASK_STATUSES: tuple[EntryStatus, ...] = (
+    EntryStatus.DONE,
+    EntryStatus.ON_TRACK,
+    EntryStatus.BEHIND,
+    EntryStatus.NOT_STARTED,
+)
 TABLE_ROW = 4  # the header row of every sheet's table (title, stamp, note, blank above)
 
 
@@ -373,11 +379,11 @@ _FINDING_FILLS: dict[str, str] = {
 
 def _task_fill(status: str | None, due: date | None, today: date) -> str:
     """Green for done, red for a task past its due day and not done, yellow for behind."""
-    if status == "done":
+    if status == EntryStatus.DONE:
         return GOOD_FILL
     if due is not None and due < today:
         return BAD_FILL
-    return WARN_FILL if status == "behind" else ""
+    return WARN_FILL if status == EntryStatus.BEHIND else ""
 
 
 def summary_counts(unit: SupervisionUnit) -> list[int]:

@@ -13,10 +13,11 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from storage.models import BroadcastDelivery, BroadcastRow, Person, UnitRow
+from storage.statuses import BroadcastState, DeliveryStatus
 from storage.unit_of_work import Repository
 
-LIVE = ("scheduled", "sending")
-OPEN_DELIVERY = ("pending", "claimed")
+LIVE = (BroadcastState.SCHEDULED, BroadcastState.SENDING)
+OPEN_DELIVERY = (DeliveryStatus.PENDING, DeliveryStatus.CLAIMED)
 
 
 class Broadcasts(Repository):
@@ -52,10 +53,10 @@ class Broadcasts(Repository):
         result = self.session.execute(
             update(BroadcastDelivery)
             .where(
-                BroadcastDelivery.status == "claimed",
+                BroadcastDelivery.status == DeliveryStatus.CLAIMED,
                 BroadcastDelivery.claimed_at < older_than,
             )
-            .values(status="pending", claimed_by=None, claimed_at=None)
+            .values(status=DeliveryStatus.PENDING, claimed_by=None, claimed_at=None)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -63,16 +64,20 @@ class Broadcasts(Repository):
         """Mark scheduled broadcasts whose time has come as sending."""
         self.session.execute(
             update(BroadcastRow)
-            .where(BroadcastRow.status == "scheduled", BroadcastRow.scheduled_at <= now)
-            .values(status="sending")
+            .where(
+                BroadcastRow.status == BroadcastState.SCHEDULED, BroadcastRow.scheduled_at <= now
+            )
+            .values(status=BroadcastState.SENDING)
         )
 
     def cancel_scheduled(self, broadcast_id: int) -> bool:
         """Cancel a broadcast still waiting for its time; False if it is not waiting."""
         result = self.session.execute(
             update(BroadcastRow)
-            .where(BroadcastRow.id == broadcast_id, BroadcastRow.status == "scheduled")
-            .values(status="cancelled")
+            .where(
+                BroadcastRow.id == broadcast_id, BroadcastRow.status == BroadcastState.SCHEDULED
+            )
+            .values(status=BroadcastState.CANCELLED)
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
@@ -82,16 +87,22 @@ class Broadcasts(Repository):
         candidates = (
             select(BroadcastDelivery.id)
             .join(BroadcastRow, BroadcastRow.id == BroadcastDelivery.broadcast_id)
-            .where(BroadcastDelivery.status == "pending", BroadcastRow.status == "sending")
+            .where(
+                BroadcastDelivery.status == DeliveryStatus.PENDING,
+                BroadcastRow.status == BroadcastState.SENDING,
+            )
             .order_by(BroadcastDelivery.id)
             .limit(limit)
             .scalar_subquery()
         )
         result = self.session.execute(
             update(BroadcastDelivery)
-            .where(BroadcastDelivery.id.in_(candidates), BroadcastDelivery.status == "pending")
+            .where(
+                BroadcastDelivery.id.in_(candidates),
+                BroadcastDelivery.status == DeliveryStatus.PENDING,
+            )
             .values(
-                status="claimed",
+                status=DeliveryStatus.CLAIMED,
                 claimed_by=token,
                 claimed_at=now,
                 attempts=BroadcastDelivery.attempts + 1,
@@ -122,7 +133,7 @@ class Broadcasts(Repository):
             update(BroadcastDelivery)
             .where(
                 BroadcastDelivery.id == delivery_id,
-                BroadcastDelivery.status == "claimed",
+                BroadcastDelivery.status == DeliveryStatus.CLAIMED,
                 BroadcastDelivery.claimed_by == token,
             )
             .values(**values)
@@ -142,14 +153,16 @@ class Broadcasts(Repository):
         )
         ids = list(
             self.session.execute(
-                select(BroadcastRow.id).where(BroadcastRow.status == "sending", ~open_left)
+                select(BroadcastRow.id).where(
+                    BroadcastRow.status == BroadcastState.SENDING, ~open_left
+                )
             ).scalars()
         )
         if ids:
             self.session.execute(
                 update(BroadcastRow)
-                .where(BroadcastRow.id.in_(ids), BroadcastRow.status == "sending")
-                .values(status="done", finished_at=now)
+                .where(BroadcastRow.id.in_(ids), BroadcastRow.status == BroadcastState.SENDING)
+                .values(status=BroadcastState.DONE, finished_at=now)
             )
         return ids
 
@@ -159,7 +172,7 @@ class Broadcasts(Repository):
             update(BroadcastRow)
             .where(
                 BroadcastRow.id == broadcast_id,
-                BroadcastRow.status == "done",
+                BroadcastRow.status == BroadcastState.DONE,
                 BroadcastRow.unreachable_told_at.is_(None),
             )
             .values(unreachable_told_at=now)
@@ -174,7 +187,9 @@ class Broadcasts(Repository):
                 .join(BroadcastDelivery, BroadcastDelivery.person_id == Person.id)
                 .where(
                     BroadcastDelivery.broadcast_id == broadcast_id,
-                    BroadcastDelivery.status.in_(("unreachable", "failed")),
+                    BroadcastDelivery.status.in_(
+                        (DeliveryStatus.UNREACHABLE, DeliveryStatus.FAILED)
+                    ),
                 )
                 .order_by(BroadcastDelivery.id)
             ).scalars()

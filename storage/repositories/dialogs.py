@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import delete, func, select, update
 
 from storage.models import DialogState
 from storage.unit_of_work import Repository
+
+# The columns a dialog's view needs, read with Core: rows, not ORM objects (the bot reads them
+# at every update).
+_VIEW_COLUMNS = (DialogState.kind, DialogState.step, DialogState.version, DialogState.data)
+
+
+class DialogRow(NamedTuple):
+    """What a dialog's view needs of its row."""
+
+    kind: str
+    step: str
+    version: int
+    data: dict[str, Any]
 
 
 class Dialogs(Repository):
@@ -43,3 +59,44 @@ class Dialogs(Repository):
         self.session.execute(
             delete(DialogState).where(DialogState.person_id == person_id, DialogState.kind == kind)
         )
+
+    def views_of(self, person_id: int) -> list[DialogRow]:
+        """Kind, step, version and data of each of the person's dialogs, the most recently
+        updated first (the order of `current`)."""
+        rows = self.session.connection().execute(
+            select(*_VIEW_COLUMNS)
+            .where(DialogState.person_id == person_id)
+            .order_by(DialogState.updated_at.desc(), DialogState.version.desc())
+        )
+        return [DialogRow(*row) for row in rows]
+
+    def current_view(self, person_id: int) -> DialogRow | None:
+        """Kind, step, version and data of the person's most recently updated dialog."""
+        row = (
+            self.session.connection()
+            .execute(
+                select(*_VIEW_COLUMNS)
+                .where(DialogState.person_id == person_id)
+                .order_by(DialogState.updated_at.desc(), DialogState.version.desc())
+                .limit(1)
+            )
+            .first()
+        )
+        return None if row is None else DialogRow(*row)
+
+    def save_step(
+        self, person_id: int, kind: str, step: str, data: dict[str, Any], now: datetime
+    ) -> int | None:
+        """Store the step and draft of the person's dialog of `kind` in one UPDATE; its version,
+        or None if there is no such dialog."""
+        version: int | None = (
+            self.session.connection()
+            .execute(
+                update(DialogState)
+                .where(DialogState.person_id == person_id, DialogState.kind == kind)
+                .values(step=step, data=data, updated_at=now)
+                .returning(DialogState.version)
+            )
+            .scalar_one_or_none()
+        )
+        return version

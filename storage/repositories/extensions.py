@@ -8,6 +8,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select
 
 from storage.models import ExtensionRequest
+from storage.statuses import ExtensionDecision
 from storage.unit_of_work import Repository
 
 _REQUESTS = cast(Table, ExtensionRequest.__table__)
@@ -18,7 +19,7 @@ _GRANTED = (
         _REQUESTS.c.unit_id == bindparam("unit_id"),
         _REQUESTS.c.report_year == bindparam("year"),
         _REQUESTS.c.report_month == bindparam("month"),
-        _REQUESTS.c.decision == "granted",
+        _REQUESTS.c.decision == ExtensionDecision.GRANTED,
     )
     .order_by(_REQUESTS.c.decided_at.desc(), _REQUESTS.c.id.desc())
     .limit(1)

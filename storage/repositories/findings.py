@@ -17,9 +17,10 @@ from storage.models import (
     RectificationRow,
     UnitRow,
 )
+from storage.statuses import FindingStatus, Role
 from storage.unit_of_work import Repository
 
-UNSETTLED = ("open", "submitted", "returned")
+UNSETTLED = (FindingStatus.OPEN, FindingStatus.SUBMITTED, FindingStatus.RETURNED)
 
 
 class Findings(Repository):
@@ -228,7 +229,7 @@ class Contacts(Repository):
             select(Person.telegram_user_id)
             .where(
                 Person.unit_id == unit_id,
-                Person.role == "liaison",
+                Person.role == Role.LIAISON,
                 Person.active.is_(True),
                 Person.telegram_user_id.is_not(None),
             )
@@ -241,7 +242,7 @@ class Contacts(Repository):
         ids = self.session.execute(
             select(Person.telegram_user_id)
             .where(
-                Person.role == "coordinator",
+                Person.role == Role.COORDINATOR,
                 Person.active.is_(True),
                 Person.telegram_user_id.is_not(None),
             )

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import joinedload
 
-from storage.models import Invite, Person
+from storage.models import Invite, Person, UnitRow
 from storage.unit_of_work import Repository
+
+
+class SessionRow(NamedTuple):
+    """What the bot needs of a person at every update."""
+
+    id: int
+    role: str
+    unit_id: int | None
+    display_name: str
+    language: str | None
+    active: bool
+    unit_name: str | None
 
 
 class People(Repository):
@@ -32,6 +44,28 @@ class People(Repository):
             .options(joinedload(Person.unit))
             .where(Person.telegram_user_id == telegram_user_id)
         ).scalar_one_or_none()
+
+    def session_of(self, telegram_user_id: int) -> SessionRow | None:
+        """Id, role, unit, name, language, whether active, and the unit's name of the person
+        bound to this Telegram account: one Core row (the bot's gate reads it at every update)."""
+        row = (
+            self.session.connection()
+            .execute(
+                select(
+                    Person.id,
+                    Person.role,
+                    Person.unit_id,
+                    Person.display_name,
+                    Person.language,
+                    Person.active,
+                    UnitRow.name.label("unit_name"),
+                )
+                .outerjoin(UnitRow, UnitRow.id == Person.unit_id)
+                .where(Person.telegram_user_id == telegram_user_id)
+            )
+            .first()
+        )
+        return None if row is None else SessionRow(*row)
 
     def all(self) -> list[Person]:
         """Everyone, active or not, in the order they were added."""

@@ -10,13 +10,15 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.models import FindingRow, Person, ReminderRow, UnitRow, UnreachablePerson
+from storage.statuses import FindingStatus, ReminderStatus, Role
 from storage.unit_of_work import Repository
 
-PENDING = "pending"
-CLAIMED = "claimed"
-SENT = "sent"
-SKIPPED = "skipped"
-FAILED = "failed"
+# Aliases the reminder service imports.
+PENDING = ReminderStatus.PENDING
+CLAIMED = ReminderStatus.CLAIMED
+SENT = ReminderStatus.SENT
+SKIPPED = ReminderStatus.SKIPPED
+FAILED = ReminderStatus.FAILED
 
 
 class Contact(NamedTuple):
@@ -53,7 +55,7 @@ class Reminders(Repository):
             select(Person)
             .where(
                 Person.unit_id.in_(wanted),
-                Person.role == "liaison",
+                Person.role == Role.LIAISON,
                 Person.active.is_(True),
                 Person.telegram_user_id.is_not(None),
             )
@@ -71,7 +73,7 @@ class Reminders(Repository):
         rows = self.session.execute(
             select(Person)
             .where(
-                Person.role == "coordinator",
+                Person.role == Role.COORDINATOR,
                 Person.active.is_(True),
                 Person.telegram_user_id.is_not(None),
             )
@@ -110,7 +112,10 @@ class Reminders(Repository):
             self.session.execute(
                 select(FindingRow)
                 .join(UnitRow, UnitRow.id == FindingRow.unit_id)
-                .where(FindingRow.status.in_(("open", "returned")), UnitRow.active.is_(True))
+                .where(
+                    FindingRow.status.in_((FindingStatus.OPEN, FindingStatus.RETURNED)),
+                    UnitRow.active.is_(True),
+                )
                 .order_by(FindingRow.id)
             ).scalars()
         )

@@ -20,6 +20,7 @@ from storage.models import (
     ReportEvidence,
     UnitRow,
 )
+from storage.statuses import ExtensionDecision
 from storage.unit_of_work import Repository
 
 
@@ -327,7 +328,7 @@ class Reports(Repository):
             .where(
                 ExtensionRequest.report_year == year,
                 ExtensionRequest.report_month.is_not(None),
-                ExtensionRequest.decision == "granted",
+                ExtensionRequest.decision == ExtensionDecision.GRANTED,
             )
             .order_by(ExtensionRequest.decided_at, ExtensionRequest.id)
         ).all()
@@ -364,7 +365,7 @@ class Reports(Repository):
                 ExtensionRequest.unit_id == unit_id,
                 ExtensionRequest.report_year == year,
                 ExtensionRequest.report_month.is_not(None),
-                ExtensionRequest.decision == "granted",
+                ExtensionRequest.decision == ExtensionDecision.GRANTED,
             )
             .order_by(ExtensionRequest.decided_at, ExtensionRequest.id)
         ).all()

@@ -36,6 +36,7 @@ from storage.models import (
     UnitRow,
     ValueSet,
 )
+from storage.statuses import BonusStatus
 from storage.unit_of_work import Repository
 
 # Rows sent per executemany call: large enough to be fast, small enough to report progress.
@@ -389,7 +390,7 @@ class Bonuses(Repository):
     def standing(self, year: int, as_of: datetime | None = None) -> list[Row[int, str, str, bool]]:
         """(unit_id, title, evidence, approved) of the items claimed by `as_of` and not
         withdrawn then; approved only when approved by then."""
-        approved: Any = BonusRow.status == "approved"
+        approved: Any = BonusRow.status == BonusStatus.APPROVED
         conditions: list[Any] = [BonusRow.year == year]
         if as_of is None:
             conditions.append(BonusRow.withdrawn_at.is_(None))

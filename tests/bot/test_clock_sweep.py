@@ -14,15 +14,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.dialogs.extend import QUICK_DAYS, due_month, parse_date
+from bot.dialogs.extend import QUICK_DAYS, parse_date
 from bot.dialogs.finding import parse_day
-from bot.dialogs.matrix import last_due_month, parse_month
-from bot.dialogs.report import report_months
+from bot.dialogs.matrix import parse_month
 from bot.fake_bot_api import FakeUser
 from scoring import Plan
+from scoring.calendar import (
+    end_of_day,
+    last_due_month,
+    local_date,
+    report_due_at,
+    report_due_date,
+    report_months,
+)
+from scoring.calendar import month_due as due_month
 from services import dialogs as dialog_service
 from services.access import Actor, Role
-from services.deadlines import end_of_day, local_date, report_due_at, report_due_date
 from services.extensions import decide_extension, pending_extensions
 from services.files.plan_file import default_plan_text, load_plan_text
 from services.findings import accept_rectification, finding_rectifications, record_finding

@@ -8,8 +8,9 @@ from datetime import date
 import pytest
 
 from bot.buttons import Payload
-from bot.dialogs.extend import due_month, parse_date
+from bot.dialogs.extend import parse_date
 from bot.fake_bot_api import FakeUser
+from scoring.calendar import month_due as due_month
 from services.access import Role
 from services.extensions import (
     ExtensionView,

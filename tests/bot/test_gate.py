@@ -51,7 +51,7 @@ async def test_when_the_database_is_down_the_gate_apologises_and_stops(
     def unavailable(*args: object) -> None:
         raise DatabaseUnavailable("unreachable", "connection refused")
 
-    monkeypatch.setattr("bot.handlers.gate.person_session", unavailable)
+    monkeypatch.setattr("bot.handlers.gate.admit", unavailable)
     before = len(world.texts(user))
     user.send_command("/help")
     await world.step()

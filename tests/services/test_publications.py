@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from scoring.calendar import end_of_day
 from services.access import Actor, Role
-from services.deadlines import end_of_day
 from services.errors import Invalid, NotFound, Refused, ServiceError
 from services.files.plan_file import default_plan_text
 from services.people import register_person, register_units
