@@ -54,6 +54,7 @@ import os
 import random
 import re
 import signal
+import socket
 import statistics
 import struct
 import sys
@@ -516,6 +517,13 @@ def bench_database(kind: str, database: str, folder: Path) -> Iterator[str]:
         engine.dispose()
 
 
+def free_port() -> int:
+    """A TCP port free on the loopback right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 async def start_bot(
     kind: str, label: str, url: str, server: FakeBotApi, folder: Path, log: Any
 ) -> asyncio.subprocess.Process:
@@ -527,6 +535,9 @@ async def start_bot(
         KAOHE_BOT_FILE_URL=server.base_file_url,
         KAOHE_DATABASE_URL=url,
         KAOHE_DATA_DIR=str(folder / "data"),
+        # The dashboard `kaohe run` starts beside the bot: on a port of its own, so that two
+        # runs (or a dashboard already on 8080) never meet.
+        KAOHE_WEB_PORT=str(free_port()),
         PYTHONPATH=str(ROOT),
         PTB_TIMEDELTA="1",
     )

@@ -7,6 +7,7 @@ is forgotten. What a dialog submits goes through the domain services, which audi
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -63,9 +64,8 @@ class DialogShelf:
         return None, False
 
 
-def dialog_shelf(uow: UnitOfWork, person_id: int) -> DialogShelf:
-    """The person's dialogs, within a unit of work the caller has open (one statement)."""
-    rows = uow.repository(Dialogs).views_of(person_id)
+def dialog_shelf(rows: Iterable[DialogRow]) -> DialogShelf:
+    """The shelf of a person's dialog rows, read the most recently updated first."""
     return DialogShelf(tuple(_row_view(row) for row in rows))
 
 

@@ -27,7 +27,7 @@ from storage.audit import prepare as prepare_audit
 from storage.bulk import driver_rows
 from storage.clock import as_utc
 from storage.models import Invite, Person, UnitRow
-from storage.repositories.people import Invites, People
+from storage.repositories.people import Invites, People, SessionRow
 from storage.repositories.units import UNIT_COLUMNS, UNIT_TABLE, Units, UnitState
 from storage.unit_of_work import UnitOfWork
 
@@ -605,17 +605,21 @@ def person_session(uow: UnitOfWork, telegram_user_id: int) -> PersonSession | No
 
 
 def admit(uow: UnitOfWork, telegram_user_id: int) -> Admission:
-    """The active person bound to a Telegram account and their dialogs, in one read
-    transaction (two statements): all the bot needs before a dialog handles an update."""
+    """The active person bound to a Telegram account and their dialogs, in one read (one
+    statement): all the bot needs before a dialog handles an update."""
     with uow:
-        session = _session(uow, telegram_user_id)
-        if session is None or session.actor.person_id is None:
-            return Admission(None, None)
-        return Admission(session, dialog_shelf(uow, session.actor.person_id))
+        row, dialogs = uow.repository(People).admission(telegram_user_id)
+    session = _as_session(row)
+    if session is None:
+        return Admission(None, None)
+    return Admission(session, dialog_shelf(dialogs))
 
 
 def _session(uow: UnitOfWork, telegram_user_id: int) -> PersonSession | None:
-    row = uow.repository(People).session_of(telegram_user_id)
+    return _as_session(uow.repository(People).session_of(telegram_user_id))
+
+
+def _as_session(row: SessionRow | None) -> PersonSession | None:
     if row is None or not row.active:
         return None
     return PersonSession(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from scoring.calendar import end_of_day, local_date
+from scoring.calendar import end_of_day, local_date, quarter_days
 from scoring.explanation import UnitExplanation
 from services.access import Actor, Role, require_role
 from services.errors import Invalid, NotFound, Refused
@@ -110,10 +110,7 @@ def period_days(year: int, period: str) -> tuple[date, date]:
         raise Invalid("publication_unknown_period", period=period, periods=list(PERIODS))
     if period == "year":
         return date(year, 1, 1), date(year, 12, 31)
-    quarter = int(period[1])
-    first = date(year, 3 * quarter - 2, 1)
-    following = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
-    return first, following - timedelta(days=1)
+    return quarter_days(year, int(period[1]))
 
 
 def _as_of(

@@ -5,14 +5,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from storage.models import DialogState
 from storage.unit_of_work import Repository
 
-# The columns a dialog's view needs, read with Core: rows, not ORM objects (the bot reads them
-# at every update).
-_VIEW_COLUMNS = (DialogState.kind, DialogState.step, DialogState.version, DialogState.data)
+# What the bot runs at every update, read and written with Core rows, not ORM objects, and
+# built once: a statement built anew costs SQLAlchemy several times its execution (building it
+# and its cache key), so these are module constants with bound parameters.
+DIALOG_VIEW_COLUMNS = (DialogState.kind, DialogState.step, DialogState.version, DialogState.data)
+# The order in which the most recently updated dialog, the one in progress, comes first.
+DIALOGS_MOST_RECENT_FIRST = (DialogState.updated_at.desc(), DialogState.version.desc())
+_CURRENT_VIEW = (
+    select(*DIALOG_VIEW_COLUMNS)
+    .where(DialogState.person_id == bindparam("person_id"))
+    .order_by(*DIALOGS_MOST_RECENT_FIRST)
+    .limit(1)
+)
+_SAVE_STEP = (
+    update(DialogState)
+    .where(DialogState.person_id == bindparam("who"), DialogState.kind == bindparam("which"))
+    .values(
+        step=bindparam("new_step", type_=DialogState.step.type),
+        data=bindparam("new_data", type_=DialogState.data.type),
+        updated_at=bindparam("now", type_=DialogState.updated_at.type),
+    )
+    .returning(DialogState.version)
+)
 
 
 class DialogRow(NamedTuple):
@@ -32,7 +51,7 @@ class Dialogs(Repository):
         return self.session.execute(
             select(DialogState)
             .where(DialogState.person_id == person_id)
-            .order_by(DialogState.updated_at.desc(), DialogState.version.desc())
+            .order_by(*DIALOGS_MOST_RECENT_FIRST)
             .limit(1)
         ).scalar_one_or_none()
 
@@ -60,28 +79,9 @@ class Dialogs(Repository):
             delete(DialogState).where(DialogState.person_id == person_id, DialogState.kind == kind)
         )
 
-    def views_of(self, person_id: int) -> list[DialogRow]:
-        """Kind, step, version and data of each of the person's dialogs, the most recently
-        updated first (the order of `current`)."""
-        rows = self.session.connection().execute(
-            select(*_VIEW_COLUMNS)
-            .where(DialogState.person_id == person_id)
-            .order_by(DialogState.updated_at.desc(), DialogState.version.desc())
-        )
-        return [DialogRow(*row) for row in rows]
-
     def current_view(self, person_id: int) -> DialogRow | None:
         """Kind, step, version and data of the person's most recently updated dialog."""
-        row = (
-            self.session.connection()
-            .execute(
-                select(*_VIEW_COLUMNS)
-                .where(DialogState.person_id == person_id)
-                .order_by(DialogState.updated_at.desc(), DialogState.version.desc())
-                .limit(1)
-            )
-            .first()
-        )
+        row = self.session.connection().execute(_CURRENT_VIEW, {"person_id": person_id}).first()
         return None if row is None else DialogRow(*row)
 
     def save_step(
@@ -89,14 +89,10 @@ class Dialogs(Repository):
     ) -> int | None:
         """Store the step and draft of the person's dialog of `kind` in one UPDATE; its version,
         or None if there is no such dialog."""
+        parameters = {
+            "who": person_id, "which": kind, "new_step": step, "new_data": data, "now": now
+        }  # fmt: skip
         version: int | None = (
-            self.session.connection()
-            .execute(
-                update(DialogState)
-                .where(DialogState.person_id == person_id, DialogState.kind == kind)
-                .values(step=step, data=data, updated_at=now)
-                .returning(DialogState.version)
-            )
-            .scalar_one_or_none()
+            self.session.connection().execute(_SAVE_STEP, parameters).scalar_one_or_none()
         )
         return version

@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.orm import joinedload
 
-from storage.models import Invite, Person, UnitRow
+from storage.models import DialogState, Invite, Person, UnitRow
+from storage.repositories.dialogs import (
+    DIALOG_VIEW_COLUMNS,
+    DIALOGS_MOST_RECENT_FIRST,
+    DialogRow,
+)
 from storage.unit_of_work import Repository
 
 
@@ -22,6 +27,32 @@ class SessionRow(NamedTuple):
     language: str | None
     active: bool
     unit_name: str | None
+
+
+# Built once with a bound parameter: building a statement and its cache key anew costs several
+# times running it, and the bot runs this at every update.
+_SESSION_OF = (
+    select(
+        Person.id,
+        Person.role,
+        Person.unit_id,
+        Person.display_name,
+        Person.language,
+        Person.active,
+        UnitRow.name.label("unit_name"),
+    )
+    .outerjoin(UnitRow, UnitRow.id == Person.unit_id)
+    .where(Person.telegram_user_id == bindparam("telegram_user_id"))
+)
+
+# The gate's one statement per update: the person, their unit's name and their dialogs, the most
+# recently updated first (one row per dialog; one row with no dialog columns if they have none).
+_ADMISSION = (
+    _SESSION_OF.add_columns(*DIALOG_VIEW_COLUMNS)
+    .outerjoin(DialogState, DialogState.person_id == Person.id)
+    .order_by(*DIALOGS_MOST_RECENT_FIRST)
+)
+_SESSION_COLUMNS = len(SessionRow._fields)
 
 
 class People(Repository):
@@ -50,22 +81,24 @@ class People(Repository):
         bound to this Telegram account: one Core row (the bot's gate reads it at every update)."""
         row = (
             self.session.connection()
-            .execute(
-                select(
-                    Person.id,
-                    Person.role,
-                    Person.unit_id,
-                    Person.display_name,
-                    Person.language,
-                    Person.active,
-                    UnitRow.name.label("unit_name"),
-                )
-                .outerjoin(UnitRow, UnitRow.id == Person.unit_id)
-                .where(Person.telegram_user_id == telegram_user_id)
-            )
+            .execute(_SESSION_OF, {"telegram_user_id": telegram_user_id})
             .first()
         )
         return None if row is None else SessionRow(*row)
+
+    def admission(self, telegram_user_id: int) -> tuple[SessionRow | None, list[DialogRow]]:
+        """The person bound to this Telegram account (as `session_of`) and their dialogs (as
+        Dialogs.views_of), in one statement: the bot's gate runs it at every update."""
+        rows = (
+            self.session.connection()
+            .execute(_ADMISSION, {"telegram_user_id": telegram_user_id})
+            .all()
+        )
+        if not rows:
+            return None, []
+        person = SessionRow(*rows[0][:_SESSION_COLUMNS])
+        dialogs = [DialogRow(*row[_SESSION_COLUMNS:]) for row in rows if row.kind is not None]
+        return person, dialogs
 
     def all(self) -> list[Person]:
         """Everyone, active or not, in the order they were added."""

@@ -1,7 +1,7 @@
 """What one update costs the database: a report step reads once and writes once (issue 12).
 
-The gate reads the person and their dialogs in one read transaction; the dialog's step is
-saved in one write transaction of one UPDATE, before the answer. Counted through the engine's
+The gate reads the person and their dialogs in one statement; the dialog's step is saved in
+one write transaction of one UPDATE, before the answer. Counted through the engine's
 events, on SQLite and on PostgreSQL, so the saving cannot silently regress.
 """
 
@@ -120,9 +120,9 @@ async def test_each_step_of_a_report_is_one_read_and_one_write(any_world: BotWor
     for what, step in steps:
         with counted(world.database.engine) as seen:
             await step()
-        # The gate's read (the person, then their dialogs) and the step's save (one UPDATE).
+        # The gate's read (the person with their dialogs) and the step's save (one UPDATE).
         assert (what, seen.begun, seen.committed) == (what, 2, 1)
-        assert (what, seen.statements) == (what, ["SELECT", "SELECT", "UPDATE"])
+        assert (what, seen.statements) == (what, ["SELECT", "UPDATE"])
     assert "任务 2/2" in world.last(user).text
     draft = dialog_service.current_dialog(world.uow(), list_people(world.uow(), OPERATOR)[0].id)
     assert draft is not None and draft.step == "status"
