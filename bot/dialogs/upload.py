@@ -8,7 +8,9 @@ Bad rows: every problem is listed (several messages under Telegram's 4,096 chara
 text file when there are very many) and nothing is stored. A good workbook: a summary (what it
 holds, what it will replace) with Confirm / Cancel; Confirm imports it through the services
 (import_values, register_units, import_grades, import_bonus, import_tasks) and answers with
-what was stored ("imported as version N").
+what was stored ("imported as version N"). The steps (kind, year, confirm; checking and
+importing while that work runs) are declared in `UploadDialog.steps`. A refusal before the
+summary ends the dialog (the engine says why); one at the import also says nothing was stored.
 
 Decisions:
 - The year a workbook is for. Data sheets carry no year, so the year is taken from what the
@@ -37,17 +39,18 @@ from __future__ import annotations
 import io
 import logging
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from telegram import InlineKeyboardButton
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
 from bot.dialogs import evidence
-from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.dialogs.engine import Dialog, IncomingFile, Step, Tapped, Turn
 from bot.dialogs.helpers import current_year, split_messages
 from bot.handlers.router import MAX_DOWNLOAD
 from scoring import Group, InputError, InputProblem
@@ -389,84 +392,93 @@ class UploadDialog(Dialog):
             return
         await self._kind_chosen(turn, kinds[0], content)
 
-    async def prompt(self, turn: Turn) -> None:
-        """Show the current step again."""
-        data = turn.data
-        step = turn.step
-        cancel = turn.button(turn.plain("coord.upload_cancel_button"), "cx")
-        if step == "kind":
-            buttons = [
-                [turn.button(turn.plain("coord.upload_kind", kind=k), "k", k)]
-                for k in data["kinds"]
-            ]
-            await turn.say(
-                "coord.upload_choose_kind", [*buttons, [cancel]], file=data["file_name"]
-            )
-        elif step == "year":
-            buttons = [
-                [turn.button(turn.plain("coord.upload_year_button", year=y), "y", str(y))]
-                for y in data["years"]
-            ]
-            await turn.say(
-                "coord.upload_choose_year",
-                [*buttons, [cancel]],
-                file=data["file_name"],
-                kind=data["kind"],
-                stated=data["stated_year"],
-                year_from=data["year_from"],
-                current=data["current_year"],
-                years=data["years"],
-            )
-        elif step == "confirm":
-            buttons = [
-                [
-                    turn.button(turn.plain("coord.upload_confirm_button"), "ok"),
-                    cancel,
-                ]
-            ]
-            summary = dict(data["summary"])
-            warnings = [problem_of(w) for w in summary.pop("warnings", [])]
-            if warnings:
-                lines = [
-                    turn.t("workbook.warnings_header", file=data["file_name"], count=len(warnings))
-                ]
-                lines += [format_problem(w, turn.who.language, html=True) for w in warnings]
-                for text in split_messages(lines):
-                    await turn.send(text)
-            await turn.say(
-                f"coord.upload_summary_{data['kind']}",
-                buttons,
-                file=data["file_name"],
-                **summary,
-            )
-        elif step in ("checking", "importing"):
-            await turn.say("coord.upload_in_progress")
+    # -- how the steps are shown ------------------------------------------------------------
 
-    async def file(self, turn: Turn, incoming: IncomingFile) -> None:
+    def _cancel_button(self, turn: Turn) -> InlineKeyboardButton:
+        return turn.button(turn.plain("coord.upload_cancel_button"), "cx")
+
+    async def _show_kind(self, turn: Turn) -> None:
+        data = turn.data
+        buttons = [
+            [turn.button(turn.plain("coord.upload_kind", kind=k), "k", k)] for k in data["kinds"]
+        ]
+        await turn.say(
+            "coord.upload_choose_kind",
+            [*buttons, [self._cancel_button(turn)]],
+            file=data["file_name"],
+        )
+
+    async def _show_year(self, turn: Turn) -> None:
+        data = turn.data
+        buttons = [
+            [turn.button(turn.plain("coord.upload_year_button", year=y), "y", str(y))]
+            for y in data["years"]
+        ]
+        await turn.say(
+            "coord.upload_choose_year",
+            [*buttons, [self._cancel_button(turn)]],
+            file=data["file_name"],
+            kind=data["kind"],
+            stated=data["stated_year"],
+            year_from=data["year_from"],
+            current=data["current_year"],
+            years=data["years"],
+        )
+
+    async def _show_confirm(self, turn: Turn) -> None:
+        data = turn.data
+        buttons = [
+            [
+                turn.button(turn.plain("coord.upload_confirm_button"), "ok"),
+                self._cancel_button(turn),
+            ]
+        ]
+        summary = dict(data["summary"])
+        warnings = [problem_of(w) for w in summary.pop("warnings", [])]
+        if warnings:
+            lines = [
+                turn.t("workbook.warnings_header", file=data["file_name"], count=len(warnings))
+            ]
+            lines += [format_problem(w, turn.who.language, html=True) for w in warnings]
+            for text in split_messages(lines):
+                await turn.send(text)
+        await turn.say(
+            f"coord.upload_summary_{data['kind']}",
+            buttons,
+            file=data["file_name"],
+            **summary,
+        )
+
+    async def _show_in_progress(self, turn: Turn) -> None:
+        await turn.say("coord.upload_in_progress")
+
+    # -- what the steps take ----------------------------------------------------------------
+
+    async def _file(self, turn: Turn, incoming: IncomingFile) -> None:
         """Another file while one is being checked: it replaces the one before."""
         await self.begin_with_file(turn, incoming)
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """Kind, year, confirm or cancel."""
-        step = turn.step
+    async def _cancel(self, turn: Turn, arg: str) -> None:
         data = turn.data
-        if action == "cx":
-            await turn.finish()
-            await turn.say("coord.upload_cancelled", file=data.get("file_name"))
-            await evidence.discard_files(turn.context, data)
+        await turn.finish()
+        await turn.say("coord.upload_cancelled", file=data.get("file_name"))
+        await evidence.discard_files(turn.context, data)
+
+    async def _kind_tapped(self, turn: Turn, arg: str) -> None:
+        if arg not in turn.data["kinds"]:
+            await self.prompt(turn)
             return
-        if action == "k" and step == "kind" and arg in data["kinds"]:
-            await self._kind_chosen(turn, arg, None)
+        await self._kind_chosen(turn, arg, None)
+
+    async def _year_tapped(self, turn: Turn, arg: str) -> None:
+        if not (arg.isdigit() and int(arg) in turn.data["years"]):
+            await self.prompt(turn)
             return
-        if action == "y" and step == "year" and arg.isdigit() and int(arg) in data["years"]:
-            data["year"] = int(arg)
-            await turn.save("checking", data)
-            await self._check(turn, None)
-            return
-        if action == "ok" and step == "confirm":
-            await self._import(turn)
-            return
-        await self.prompt(turn)
+        await turn.save("checking", {**turn.data, "year": int(arg)})
+        await self._check(turn, None)
+
+    async def _confirmed(self, turn: Turn, arg: str) -> None:
+        await self._import(turn)
 
     # -- steps ----------------------------------------------------------------------------------
 
@@ -523,10 +535,10 @@ class UploadDialog(Dialog):
                 name,
                 deps.settings.timezone,
             )
-        except ServiceError as exc:
+        except ServiceError:
+            # No plan for the year, say: nothing to go back to; the engine says why.
             await turn.finish()
-            await turn.say(f"errors.{exc.code}", **exc.params)
-            return
+            raise
         if result.problems:
             await turn.finish()
             await self._problems(turn, result.problems, name)
@@ -545,10 +557,9 @@ class UploadDialog(Dialog):
                 content,
                 deps.archive,
             )
-        except ServiceError as exc:
+        except ServiceError:
             await turn.finish()
-            await turn.say(f"errors.{exc.code}", **exc.params)
-            return
+            raise
         data["evidence_id"] = stored.id
         data["sha256"] = stored.sha256
         data["summary"] = result.summary
@@ -586,8 +597,9 @@ class UploadDialog(Dialog):
             await evidence.discard_files(turn.context, data)
             return
         except ServiceError as exc:
+            # Kept: after the reason, "nothing was stored", and the checked file goes.
             await turn.finish()
-            await turn.say(f"errors.{exc.code}", **exc.params)
+            await turn.refused(exc)
             await turn.say("coord.upload_nothing_stored")
             await evidence.discard_files(turn.context, data)
             return
@@ -646,3 +658,13 @@ class UploadDialog(Dialog):
             caption=turn.t("coord.upload_problems_file_caption", count=len(problems)),
         )
         await turn.send(footer)
+
+    # Every step takes a file (the new workbook replaces the one before) and Cancel (anywhere).
+    steps: ClassVar[Mapping[str, Step]] = {
+        "kind": Step(_show_kind, files=_file, buttons={"k": _kind_tapped}),
+        "year": Step(_show_year, files=_file, buttons={"y": _year_tapped}),
+        "confirm": Step(_show_confirm, files=_file, buttons={"ok": _confirmed}),
+        "checking": Step(_show_in_progress, files=_file),
+        "importing": Step(_show_in_progress, files=_file),
+    }
+    anywhere: ClassVar[Mapping[str, Tapped]] = {"cx": _cancel}

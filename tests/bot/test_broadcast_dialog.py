@@ -15,7 +15,7 @@ from bot.dialogs.broadcast import parse_time
 from bot.fake_bot_api import FakeUser
 from services.access import Role
 from storage.models import BroadcastDelivery, BroadcastRow
-from tests.bot.steps import say, tap
+from tests.bot.steps import labels, say, tap
 from tests.bot.world import BotWorld
 from tests.fakes.bot_api import tiny_png
 from tests.texts import said, text_of
@@ -177,9 +177,11 @@ async def test_a_notice_at_a_typed_time_waits_for_it(world: BotWorld, server_zon
     assert text_of("broadcast.state_scheduled") in world.texts(coordinator)[-1]
     world.clock.set(datetime(2025, 3, 11, 8, 30, tzinfo=SHANGHAI))
     assert await engine.run_until_idle() == 3
-    # Too late to cancel once it went out.
+    # Too late to cancel once it went out: said, with the status as it now stands.
     await tap(world, coordinator, text_of("broadcast.cancel_scheduled_button"))
-    assert said("errors.broadcast_not_cancellable") in world.texts(coordinator)[-1]
+    assert said("errors.broadcast_not_cancellable") in world.texts(coordinator)[-2]
+    assert text_of("broadcast.state_done") in world.texts(coordinator)[-1]
+    assert text_of("broadcast.cancel_scheduled_button") not in labels(world, coordinator)
 
 
 async def test_a_scheduled_notice_can_be_cancelled_before_its_time(world: BotWorld) -> None:
@@ -259,10 +261,12 @@ async def test_a_long_notice_cannot_carry_a_file(world: BotWorld) -> None:
     await say(world, coordinator, "字" * 1500)
     coordinator.send_photo(tiny_png())
     await world.step()
+    # Said, and the file step asked again: its "No file" button is the way on.
     assert (
         said("errors.broadcast_caption_too_long", length=1500, max=1024)
-        in world.texts(coordinator)[-1]
+        in world.texts(coordinator)[-2]
     )
+    assert text_of("broadcast.no_file_button") in labels(world, coordinator)
 
 
 @pytest.mark.parametrize("role", [Role.LIAISON, Role.RATER])
@@ -281,3 +285,20 @@ def test_typed_times_are_read_in_the_given_zone() -> None:
     assert parse_time("2025/3/1 9:05", SHANGHAI) == datetime(2025, 3, 1, 9, 5, tzinfo=SHANGHAI)
     assert parse_time("2025-02-30 09:00", SHANGHAI) is None
     assert parse_time("tomorrow", SHANGHAI) is None
+
+
+async def test_a_time_that_passed_while_the_summary_waited_is_asked_again(
+    world: BotWorld,
+) -> None:
+    coordinator, _ = await people(world)
+    await compose(world, coordinator)
+    await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
+    await tap(world, coordinator, text_of("broadcast.when_hour"))
+    world.clock.set(datetime(2025, 3, 10, 12, 0, tzinfo=SHANGHAI))
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
+    assert world.texts(coordinator)[-2] == said("errors.broadcast_in_past")
+    assert text_of("broadcast.when_now") in labels(world, coordinator)
+    assert broadcasts(world) == []
+    await tap(world, coordinator, text_of("broadcast.when_now"))
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
+    assert said("broadcast.sent_now", count=3, id=1) in world.texts(coordinator)[-1]

@@ -9,12 +9,13 @@ import pytest
 from bot.dialogs.finding import parse_day
 from bot.fake_bot_api import FakeUser
 from services.access import Role
+from services.dialogs import dialog_of_kind, save_dialog
 from services.findings import FindingView, year_findings
 from services.people import person_session, set_language
 from tests.bot.steps import labels, tap
 from tests.bot.world import OPERATOR, BotWorld
 from tests.fakes.bot_api import tiny_png
-from tests.texts import said, text_of
+from tests.texts import said, said_html, text_of
 
 COORDINATOR = 500
 LIAISON = 1001
@@ -352,3 +353,65 @@ async def test_the_unit_can_follow_the_command_and_markup_in_text_is_kept_as_tex
     await tap(world, coordinator, text_of("coord.finding_record_button"))
     assert "<b>台账</b> & 记录 <缺失>" in world.texts(liaison)[-1]
     assert findings(world)[0].description == "<b>台账</b> & 记录 <缺失>"
+
+
+async def test_a_draft_continued_at_the_files_step_reports_files_in_a_new_status_message(
+    world: BotWorld,
+) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    await start_finding(world, coordinator)
+    coordinator.send_text("写到一半的问题")
+    await world.step()
+    coordinator.send_photo(tiny_png())
+    await world.step()
+    first = world.server.last_message_to(COORDINATOR)
+    assert first.source_text == said_html("evidence.status", count=1)
+    coordinator.send_command("/finding")
+    await world.step()
+    await tap(world, coordinator, text_of("coord.finding_continue_button"))
+    assert world.texts(coordinator)[-1] == said("coord.finding_ask_files", count=1)
+    coordinator.send_photo(tiny_png(2, 2))
+    await world.step()
+    # The status message far up the chat is left as it was; the new count comes below the step.
+    status = world.server.last_message_to(COORDINATOR)
+    assert status.message_id != first.message_id
+    assert status.source_text == said_html("evidence.status", count=2)
+    assert world.server.messages_to(COORDINATOR)[-4].source_text == said_html(
+        "evidence.status", count=1
+    )
+
+
+async def test_files_gone_from_the_archive_before_recording_are_asked_for_again(
+    world: BotWorld,
+) -> None:
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    await start_finding(world, coordinator)
+    coordinator.send_text("台账不全")
+    await world.step()
+    coordinator.send_photo(tiny_png())
+    await world.step()
+    await tap(world, coordinator, text_of("evidence.done_button", count=1))
+    await tap(
+        world, coordinator, text_of("coord.finding_deadline_button", days=7, day="2025-03-17")
+    )
+    # The draft's file left the archive meanwhile (as if its row were pruned).
+    session = person_session(world.uow(), COORDINATOR)
+    assert session is not None
+    person_id = session.actor.person_id
+    assert person_id is not None
+    draft = dialog_of_kind(world.uow(), person_id, "finding")
+    assert draft is not None and draft.step == "confirm"
+    data = {**draft.data, "files": [{"id": 9999, "kind": "photo", "name": ""}]}
+    save_dialog(world.uow(), person_id, "finding", "confirm", data)
+    await tap(world, coordinator, text_of("coord.finding_record_button"))
+    assert findings(world) == []
+    assert world.texts(coordinator)[-2:] == [
+        said("errors.evidence_not_found", evidence_id=9999),
+        said("coord.finding_ask_files", count=0),
+    ]
+    await tap(world, coordinator, text_of("coord.finding_no_files_button"))
+    # Straight back to the summary: the unit, description and deadline are kept.
+    assert labels(world, COORDINATOR)[0] == text_of("coord.finding_record_button")
+    await tap(world, coordinator, text_of("coord.finding_record_button"))
+    [finding] = findings(world)
+    assert not finding.evidence_ids and finding.deadline == date(2025, 3, 17)

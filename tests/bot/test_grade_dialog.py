@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from scoring import Grade, GradeRecord
 from services.access import Role
+from services.dialogs import dialog_of_kind, save_dialog
+from services.people import person_session
 from services.standings import year_inputs
 from tests.bot.steps import join_coordinator, labels, tap
 from tests.bot.world import BotWorld
@@ -222,3 +224,32 @@ async def test_grading_works_in_english(world: BotWorld) -> None:
     assert "Fair 一般</b>" not in world.texts(user)[-2]  # plain text, markup parsed
     assert any("recorded" in t for t in world.texts(user))
     assert [(g.period, g.grade) for g in grades(world)] == [("Q4", "fair")]
+
+
+async def test_a_grade_the_service_refuses_is_explained_and_the_grade_asked_again(
+    world: BotWorld,
+) -> None:
+    user = await join_coordinator(world, COORDINATOR)
+    user.send_command("/grade")
+    await world.step()
+    await tap(world, user, text_of("coord.grade_period", period="Q1"))
+    user.send_text("店子镇")
+    await world.step()
+    await tap(world, user, "重点工作")
+    # The plan's work items changed meanwhile: the item chosen is no longer one of them.
+    session = person_session(world.uow(), COORDINATOR)
+    assert session is not None and session.actor.person_id is not None
+    draft = dialog_of_kind(world.uow(), session.actor.person_id, "grade")
+    assert draft is not None and draft.step == "grade"
+    codes = [code for code, _ in draft.data["items"]]
+    data = {
+        **draft.data,
+        "items": [*draft.data["items"], ["retired", "已取消"]],
+        "item": "retired",
+    }
+    save_dialog(world.uow(), session.actor.person_id, "grade", "grade", data)
+    await tap(world, user, text_of("coord.grade_label", grade="excellent"))
+    refusal = said("errors.grade_unknown_item", item="retired", items=codes)
+    assert world.texts(user)[-2] == refusal
+    assert labels(world, user) == [text_of("coord.grade_label", grade=g.value) for g in Grade]
+    assert grades(world) == []

@@ -218,3 +218,27 @@ async def test_invite_is_refused_to_liaisons_raters_viewers_and_strangers(
         )
     assert said("common.unknown_account") in world.texts(stranger)[-1]
     assert invite_count(world) == before
+
+
+async def test_an_invite_the_service_refuses_ends_the_dialog_with_the_reason(
+    world: BotWorld,
+) -> None:
+    from services import dialogs as dialog_service
+
+    coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
+    before = invite_count(world)
+    coordinator.send_command("/invite")
+    await world.step()
+    await tap(world, coordinator, text_of("people.role_liaison"))
+    coordinator.send_text("店子")
+    await world.step()
+    # The unit chosen was retired meanwhile (its code no longer names an active unit).
+    person = next(p for p in list_people(world.uow(), OPERATOR) if p.role == "coordinator")
+    state = dialog_service.dialog_of_kind(world.uow(), person.id, "invite")
+    assert state is not None and state.step == "expiry"
+    data = {**state.data, "unit_code": "retired"}
+    dialog_service.save_dialog(world.uow(), person.id, "invite", "expiry", data)
+    await tap(world, coordinator, text_of("coord.invite_expiry_button", days=7, default=True))
+    assert world.texts(coordinator)[-1] == said("errors.unknown_unit", unit="retired")
+    assert invite_count(world) == before
+    assert dialog_service.dialog_of_kind(world.uow(), person.id, "invite") is None

@@ -726,3 +726,31 @@ async def test_the_coordinators_are_told_of_a_submitted_rectification(
     await submitted_through_the_dialog(world, liaison, found.id)
     told = world.texts(coordinator)[-1]
     assert f"#{found.id}" in told and "店子镇" in told and "/review" in told
+
+
+async def test_a_draft_taken_up_again_at_the_evidence_counts_its_files_in_a_new_message(
+    world: BotWorld, liaison: FakeUser
+) -> None:
+    found = finding(world)
+    liaison.send_command("/rectify")
+    await world.step()
+    await pick(world, liaison, found.id)
+    liaison.send_text("已补齐三月进度记录")
+    await world.step()
+    liaison.send_photo(tiny_png())
+    await world.step()
+    first_status = world.last(liaison)
+    assert "已收到 <b>1</b>" in (first_status.source_text or "")
+    liaison.send_command("/extend")  # leaves the draft for another dialog
+    await world.step()
+    liaison.send_command("/rectify")
+    await world.step()
+    await tap(world, liaison, "▶️ 接着填写")
+    assert "已收到 1 个文件" in world.texts(liaison)[-1]
+    kept = draft(world, 1001).data
+    assert len(kept["files"]) == 1 and "files_status" not in kept
+    liaison.send_photo(tiny_png(5, 5))
+    await world.step()
+    status = world.last(liaison)
+    assert status.message_id != first_status.message_id  # far up the chat: not edited
+    assert "已收到 <b>2</b>" in (status.source_text or "")

@@ -380,3 +380,27 @@ async def test_a_double_tap_on_confirm_imports_once(world: BotWorld) -> None:
     await world.step()
     assert value_years(world) == [(2025, 1)]
     assert "已过期" in world.texts(user)[-1]
+
+
+async def test_an_import_the_service_refuses_says_why_and_that_nothing_was_stored(
+    world: BotWorld,
+) -> None:
+    from services.dialogs import dialog_of_kind, save_dialog
+    from services.people import person_session
+
+    user = await join_coordinator(world, COORDINATOR)
+    await send_file(world, user, values_workbook(), "指标值.xlsx")
+    # The summary waited while its year lost its plan (a draft now for a year without one).
+    session = person_session(world.uow(), COORDINATOR)
+    assert session is not None and session.actor.person_id is not None
+    person_id = session.actor.person_id
+    draft = dialog_of_kind(world.uow(), person_id, "upload")
+    assert draft is not None and draft.step == "confirm"
+    save_dialog(world.uow(), person_id, "upload", "confirm", {**draft.data, "year": 2031})
+    await tap(world, user, text_of("coord.upload_confirm_button"))
+    assert world.texts(user)[-2:] == [
+        said("errors.no_plan", year=2031),
+        said("coord.upload_nothing_stored"),
+    ]
+    assert value_years(world) == []
+    assert dialog_of_kind(world.uow(), person_id, "upload") is None
