@@ -22,6 +22,13 @@ def pending_item(world: BotWorld, unit_id: int = 2, title: str = "获评省级�
     return add_bonus(world.uow(), OPERATOR, 2025, unit_id, title, "省科技厅文件").id
 
 
+def decided(status: str) -> str:
+    """What the coordinator is told who decided on the pending item (#1, 店子镇)."""
+    return said(
+        "coord.bonus_decided", id=1, unit="店子镇", title="获评省级创新型城市试点", status=status
+    )
+
+
 async def test_a_coordinator_adds_an_item_with_text_and_files_as_evidence(
     world: BotWorld,
 ) -> None:
@@ -125,16 +132,7 @@ async def test_a_pending_item_is_approved_in_one_tap_and_a_double_tap_is_refused
     approve = message.callback_data(text_of("coord.bonus_approve_button"))
     user.tap(message, approve)
     await world.step()
-    assert (
-        said(
-            "coord.bonus_decided",
-            id=1,
-            unit="店子镇",
-            title="获评省级创新型城市试点",
-            status="approved",
-        )
-        in world.texts(user)[-1]
-    )
+    assert decided("approved") in world.texts(user)[-1]
     assert world.server.messages_to(user.id)[-2].buttons == []  # the item's buttons are gone
     user.tap(message, approve, strict=False)  # the same button again
     await world.step()
@@ -160,16 +158,7 @@ async def test_rejecting_asks_for_confirmation_first(world: BotWorld) -> None:
     assert [b.status for b in items(world)] == ["pending"]
     await tap(world, user, text_of("coord.bonus_reject_button"))
     await tap(world, user, text_of("coord.bonus_reject_confirm_button"))
-    assert (
-        said(
-            "coord.bonus_decided",
-            id=1,
-            unit="店子镇",
-            title="获评省级创新型城市试点",
-            status="rejected",
-        )
-        in world.texts(user)[-1]
-    )
+    assert decided("rejected") in world.texts(user)[-1]
     assert [b.status for b in items(world)] == ["rejected"]
 
 

@@ -36,6 +36,12 @@ def deliveries(world: BotWorld) -> list[BroadcastDelivery]:
         return list(uow.session.query(BroadcastDelivery).order_by(BroadcastDelivery.id))
 
 
+def sent_now(audience: str, count: int, file: str = "") -> str:
+    """The confirmation's summary of a broadcast to `audience` (`count` people), sent at once."""
+    when = text_of("broadcast.summary_now")
+    return said("broadcast.summary", audience=audience, count=count, when=when, file=file)
+
+
 async def people(world: BotWorld) -> tuple[FakeUser, list[FakeUser]]:
     """A coordinator and three liaisons (two of 店子镇, one of 区财政局)."""
     coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
@@ -71,14 +77,7 @@ async def test_a_notice_to_all_liaisons_now_is_previewed_confirmed_and_delivered
     assert "请本周五前提交月报" in (preview.text or "") and "王科长" in (preview.text or "")
     assert [label for label, _ in preview.buttons] == [text_of("broadcast.ack_button")]
     assert (
-        said(
-            "broadcast.summary",
-            audience=text_of("broadcast.audience_liaisons"),
-            count=3,
-            when=text_of("broadcast.summary_now"),
-            file="",
-        )
-        in texts[-1]
+        sent_now(text_of("broadcast.audience_liaisons"), 3) in texts[-1]
         and text_of("broadcast.summary_now") in texts[-1]
     )
     assert broadcasts(world) == []
@@ -126,14 +125,7 @@ async def test_a_group_and_chosen_units_reach_only_their_liaisons(world: BotWorl
     await tap(world, coordinator, text_of("broadcast.group_zone_or_department"))
     await tap(world, coordinator, text_of("broadcast.when_now"))
     assert (
-        said(
-            "broadcast.summary",
-            audience=text_of("broadcast.group_zone_or_department"),
-            count=1,
-            when=text_of("broadcast.summary_now"),
-            file="",
-        )
-        in world.texts(coordinator)[-1]
+        sent_now(text_of("broadcast.group_zone_or_department"), 1) in world.texts(coordinator)[-1]
     )
     await tap(world, coordinator, text_of("broadcast.confirm_button"))
     await compose(world, coordinator, "第二条")
@@ -144,16 +136,7 @@ async def test_a_group_and_chosen_units_reach_only_their_liaisons(world: BotWorl
     assert "已选：店子镇" in reply
     await tap(world, coordinator, text_of("broadcast.units_done_button", count=1))
     await tap(world, coordinator, text_of("broadcast.when_now"))
-    assert (
-        said(
-            "broadcast.summary",
-            audience="店子镇",
-            count=2,
-            when=text_of("broadcast.summary_now"),
-            file="",
-        )
-        in world.texts(coordinator)[-1]
-    )
+    assert sent_now("店子镇", 2) in world.texts(coordinator)[-1]
     await tap(world, coordinator, text_of("broadcast.confirm_button"))
     rows = deliveries(world)
     assert sorted(d.telegram_id for d in rows) == [1001, 1002, 1003]
@@ -247,13 +230,7 @@ async def test_a_notice_with_a_photo_is_previewed_and_sent_as_a_photo(world: Bot
     await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
     await tap(world, coordinator, text_of("broadcast.when_now"))
     assert (
-        said(
-            "broadcast.summary",
-            audience=text_of("broadcast.audience_liaisons"),
-            count=3,
-            when=text_of("broadcast.summary_now"),
-            file=text_of("broadcast.file_photo"),
-        )
+        sent_now(text_of("broadcast.audience_liaisons"), 3, text_of("broadcast.file_photo"))
         in world.texts(coordinator)[-1]
     )
     await tap(world, coordinator, text_of("broadcast.confirm_button"))

@@ -182,7 +182,6 @@ async def test_a_liaison_who_blocked_the_bot_is_reported_and_the_others_still_re
         assert len(documents(world, liaison)) == 1
     summary = world.texts(district.coordinator)[-1]
     assert said("coord.publish_done", units=3, reached=4, not_reached=1) in summary
-    assert said("coord.publish_done", units=3, reached=4, not_reached=1) in summary
     assert said("coord.publish_blocked", name="赵六", unit="桑村镇") in summary
     assert latest_publication(world.uow(), YEAR) is not None
 

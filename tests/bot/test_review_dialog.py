@@ -32,6 +32,15 @@ from tests.texts import said, text_of
 COORDINATOR = 500
 SECOND_COORDINATOR = 501
 LIAISON = 1001
+# What the liaison is told when the first finding's first rectification is accepted, and what
+# a coordinator is told who decides on it after another did.
+ACCEPTED_NOTICE = said(
+    "coord.review_accepted_notice",
+    finding=1,
+    description="安全生产台账不全",
+    receipt="ZG2025-00001-01",
+)
+ALREADY_ACCEPTED = said("coord.review_already_decided", kind="r", decision="accepted")
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -260,28 +269,9 @@ async def test_a_double_tap_on_accept_answers_already_decided_and_changes_nothin
     coordinator.tap(card, data)
     coordinator.tap(card, data, strict=False)  # the second tap, before the buttons went away
     await world.step()
-    assert (
-        said("coord.review_already_decided", kind="r", decision="accepted")
-        in world.texts(coordinator)[-1]
-    )
-    assert (
-        said("coord.review_already_decided", kind="r", decision="accepted")
-        in world.texts(coordinator)[-1]
-    )
+    assert ALREADY_ACCEPTED in world.texts(coordinator)[-1]
     assert audit_count(world, "rectification.accept") == 1
-    assert (
-        sum(
-            said(
-                "coord.review_accepted_notice",
-                finding=1,
-                description="安全生产台账不全",
-                receipt="ZG2025-00001-01",
-            )
-            in t
-            for t in world.texts(liaison)
-        )
-        == 1
-    )
+    assert sum(ACCEPTED_NOTICE in t for t in world.texts(liaison)) == 1
 
 
 async def test_a_double_tap_on_confirming_a_return_returns_once(world: BotWorld) -> None:
@@ -322,24 +312,9 @@ async def test_two_coordinators_accepting_the_same_item_at_once_one_wins(world: 
         "coord.review_accepted", unit="店子镇", receipt="ZG2025-00001-01", told=1
     ) in "\n".join(world.texts(first)[-3:])
     loser = world.texts(second)
-    assert (
-        said("coord.review_already_decided", kind="r", decision="accepted") in loser[-2]
-        and said("coord.review_already_decided", kind="r", decision="accepted") in loser[-2]
-    )
+    assert ALREADY_ACCEPTED in loser[-2]
     assert said("coord.review_done", skipped=0) in loser[-1]
-    assert (
-        sum(
-            said(
-                "coord.review_accepted_notice",
-                finding=1,
-                description="安全生产台账不全",
-                receipt="ZG2025-00001-01",
-            )
-            in t
-            for t in world.texts(liaison)
-        )
-        == 1
-    )
+    assert sum(ACCEPTED_NOTICE in t for t in world.texts(liaison)) == 1
 
 
 async def test_two_coordinators_deciding_truly_concurrently_one_decision_wins(
@@ -368,29 +343,8 @@ async def test_two_coordinators_deciding_truly_concurrently_one_decision_wins(
     )
     assert audit_count(world, "rectification.accept") == 1
     told = [world.texts(u) for u in (first, second)]
-    assert (
-        sum(
-            any(
-                said("coord.review_already_decided", kind="r", decision="accepted") in t
-                for t in texts[-3:]
-            )
-            for texts in told
-        )
-        == 1
-    )
-    assert (
-        sum(
-            said(
-                "coord.review_accepted_notice",
-                finding=1,
-                description="安全生产台账不全",
-                receipt="ZG2025-00001-01",
-            )
-            in t
-            for t in world.texts(liaison)
-        )
-        == 1
-    )
+    assert sum(any(ALREADY_ACCEPTED in t for t in texts[-3:]) for texts in told) == 1
+    assert sum(ACCEPTED_NOTICE in t for t in world.texts(liaison)) == 1
 
 
 async def test_a_return_confirmed_while_another_coordinator_accepts_loses(world: BotWorld) -> None:
@@ -413,10 +367,7 @@ async def test_a_return_confirmed_while_another_coordinator_accepts_loses(world:
     await world.step()
     assert get_finding(world.uow(), OPERATOR, finding).status == "accepted"
     assert audit_count(world, "rectification.return") == 0
-    assert (
-        said("coord.review_already_decided", kind="r", decision="accepted")
-        in world.texts(second)[-2]
-    )
+    assert ALREADY_ACCEPTED in world.texts(second)[-2]
     assert not any("整改被退回" in t for t in world.texts(liaison))
 
 

@@ -35,15 +35,7 @@ from storage import bulk
 from storage.clock import FixedClock
 from storage.models import AuditEntry, GradeRow, IndicatorValue, UnitRow, ValueSet
 from storage.repositories.year_data import ValueSets
-from tests.services.district import (
-    OPERATOR,
-    UOW,
-    YEAR,
-    audit_actions,
-    count,
-    gdp,
-    plan_and_units,
-)
+from tests.services.district import OPERATOR, UOW, YEAR, audit_actions, count, gdp, plan_and_units
 
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="发改局王")
 

@@ -24,14 +24,7 @@ from services.year_data import (
 )
 from storage.clock import FixedClock
 from storage.models import AuditEntry, BonusRow, GradeRow, IndicatorValue, ValueSet
-from tests.services.district import (
-    UOW,
-    YEAR,
-    audit_actions,
-    count,
-    gdp,
-    plan_and_units,
-)
+from tests.services.district import UOW, YEAR, audit_actions, count, gdp, plan_and_units
 
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="发改局王")
 RATER = Actor(person_id=None, role=Role.RATER, name="财政局李")
