@@ -31,11 +31,11 @@ from storage.archive import EvidenceArchive
 from storage.clock import FixedClock
 from storage.models import EvidenceRow
 from storage.repositories.evidence import EvidenceFiles
-from tests.services.test_findings import (
+from tests.services.district import (
     UowFactory,
     World,
     assert_code,
-    audit_actions,
+    audit_entries,
     build_world,
     unchanged,
 )
@@ -98,7 +98,7 @@ def test_evidence_is_registered_with_its_archive_copy(
         view.archive_path,
         world.liaison_a.person_id,
     )
-    action, entity, before, after = audit_actions(uow)[-1]
+    action, entity, before, after = audit_entries(uow)[-1]
     assert (action, entity, before) == ("evidence.register", "evidence", None)
     assert after is not None and after["sha256"] == digest
 
@@ -107,12 +107,12 @@ def test_the_same_telegram_file_registered_twice_reuses_its_row(
     uow: UowFactory, world: World, archive: EvidenceArchive
 ) -> None:
     first = register(uow, world, archive)
-    entries = len(audit_actions(uow))
+    entries = len(audit_entries(uow))
     second = register(uow, world, archive, actor=world.coordinator)
     assert second.id == first.id
     assert second.reused
     assert len(evidence_rows(uow)) == 1
-    assert len(audit_actions(uow)) == entries
+    assert len(audit_entries(uow)) == entries
     assert len(archived_files(archive)) == 1
 
 
@@ -126,7 +126,7 @@ def test_a_file_registered_without_content_gets_its_archive_copy_later(
     assert second.id == first.id
     assert second.sha256 == hashlib.sha256(PHOTO).hexdigest()
     assert evidence_rows(uow)[0].archive_path == second.archive_path
-    action, _, before, after = audit_actions(uow)[-1]
+    action, _, before, after = audit_entries(uow)[-1]
     assert action == "evidence.archive"
     assert before is not None and before["sha256"] is None
     assert after is not None and after["sha256"] == second.sha256
@@ -345,7 +345,7 @@ def test_discarding_a_cancelled_dialogs_files_removes_rows_and_archive_copies(
     assert removed.bytes == len(photo(1)) + len(photo(2))
     assert ids_stored(uow) == []
     assert archived_files(archive) == []
-    assert [a[0] for a in audit_actions(uow)][-2:] == ["evidence.discard", "evidence.discard"]
+    assert [a[0] for a in audit_entries(uow)][-2:] == ["evidence.discard", "evidence.discard"]
 
 
 def test_discarding_keeps_files_something_else_refers_to(
@@ -408,7 +408,7 @@ def test_pruning_removes_only_old_evidence_nothing_refers_to(
     assert sorted(ids_stored(uow)) == sorted([old_kept.id, old_in_draft.id, new_alone.id])
     assert not orphan.path.exists()
     assert not (archive.root / old_alone.archive_path).exists()  # type: ignore[operator]
-    assert [a[0] for a in audit_actions(uow)][-1] == "evidence.prune"
+    assert [a[0] for a in audit_entries(uow)][-1] == "evidence.prune"
     again = prune_evidence(uow(), Actor.operator(), archive, timedelta(days=7))
     assert (again.rows, again.files) == (0, 0)
 

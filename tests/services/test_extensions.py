@@ -22,14 +22,14 @@ from services.findings import (
 )
 from storage.models import ProgressReport
 from storage.repositories.extensions import Extensions
-from tests.services.test_findings import (
+from tests.services.district import (
     DEADLINE,
     DEADLINE_END,
     UowFactory,
     World,
     add_finding,
     assert_code,
-    audit_actions,
+    audit_entries,
     build_world,
     finding_row,
     unchanged,
@@ -92,7 +92,7 @@ def test_a_liaison_asks_for_a_later_finding_deadline(uow: UowFactory, world: Wor
     assert request.pending
     assert (request.finding_id, request.requested_date) == (finding.id, NEW_DATE)
     assert request.coordinator_telegram_ids == (1001, 1002)
-    action, entity, before, after = audit_actions(uow)[-1]
+    action, entity, before, after = audit_entries(uow)[-1]
     assert (action, entity, before) == ("extension.request", "extension_request", None)
     assert after is not None and after["current_deadline"] == "2025-03-10"
     assert finding_row(uow, finding.id).deadline == DEADLINE
@@ -107,7 +107,7 @@ def test_granting_a_finding_extension_moves_its_deadline(uow: UowFactory, world:
     assert finding_row(uow, finding.id).deadline == NEW_DATE
     moved = get_finding(uow(), world.coordinator, finding.id)
     assert moved.effective_status(DEADLINE_END + timedelta(days=1)) == "open"
-    deadline_entry, decision_entry = audit_actions(uow)[-2:]
+    deadline_entry, decision_entry = audit_entries(uow)[-2:]
     assert deadline_entry[0:3] == (
         "finding.extend_deadline",
         "finding",
@@ -125,7 +125,7 @@ def test_refusing_a_finding_extension_keeps_its_deadline(uow: UowFactory, world:
     decided = decide_extension(uow(), world.coordinator, request.id, False, " 理由不充分 ")
     assert (decided.decision, decided.reason_for_decision) == ("refused", "理由不充分")
     assert finding_row(uow, finding.id).deadline == DEADLINE
-    assert audit_actions(uow)[-1][0] == "extension.refuse"
+    assert audit_entries(uow)[-1][0] == "extension.refuse"
 
 
 def test_a_finding_extension_may_be_asked_again_after_a_decision(

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from services.access import Actor, Role
-from services.errors import Invalid, NotFound, Refused, ServiceError
+from services.access import Actor
+from services.errors import Invalid, NotFound, Refused
 from services.extensions import ExtensionView, decide_extension, request_extension
 from services.files.plan_file import default_plan_text
 from services.findings import (
-    FindingView,
     RectificationView,
     accept_rectification,
     confirm_false_report,
@@ -37,200 +32,30 @@ from services.plans import load_plan
 from services.practices import good_practices, record_good_practice
 from storage.clock import FixedClock
 from storage.models import (
-    AuditEntry,
-    Base,
-    EvidenceRow,
-    ExtensionRequest,
-    FalseReport,
-    FindingEvidence,
     FindingRow,
-    GoodPractice,
-    Person,
     ProgressReport,
-    RectificationEvidence,
-    RectificationRow,
-    UnitRow,
 )
-from storage.unit_of_work import UnitOfWork
-from templates.catalog import render
 from tests.conftest import SHANGHAI
-
-UowFactory = Callable[[], UnitOfWork]
-
-FOUND = date(2025, 2, 20)
-DEADLINE = date(2025, 3, 10)
-# The first instant after the deadline day in Shanghai.
-DEADLINE_END = datetime(2025, 3, 11, 0, 0, tzinfo=SHANGHAI)
-TRACKED: tuple[type[Base], ...] = (
-    FindingRow,
-    FindingEvidence,
-    RectificationRow,
-    RectificationEvidence,
-    ExtensionRequest,
-    FalseReport,
-    GoodPractice,
-    EvidenceRow,
-    AuditEntry,
+from tests.services.district import (
+    DEADLINE,
+    DEADLINE_END,
+    FOUND,
+    UowFactory,
+    World,
+    add_evidence,
+    add_finding,
+    assert_code,
+    audit_entries,
+    build_world,
+    finding_row,
+    unchanged,
 )
-
-
-# --- builders shared by the tests of this area -----------------------------------------------
-
-
-@dataclass(frozen=True)
-class World:
-    """Two towns with their liaisons, and one person of every other role."""
-
-    unit_a: int
-    unit_b: int
-    inactive_unit: int
-    coordinator: Actor
-    admin: Actor
-    liaison_a: Actor
-    liaison_b: Actor
-    rater: Actor
-    viewer: Actor
-
-    def outsiders_of_a(self) -> list[Actor]:
-        """Everyone who may not act for unit A as a liaison would."""
-        return [self.liaison_b, self.rater, self.viewer]
-
-
-def _person(
-    work: UnitOfWork,
-    name: str,
-    role: Role,
-    telegram: int | None,
-    unit: int | None,
-    active: bool = True,
-) -> Actor:
-    person = Person(
-        telegram_user_id=telegram,
-        display_name=name,
-        role=role.value,
-        unit_id=unit,
-        active=active,
-        created_at=work.now(),
-    )
-    work.session.add(person)
-    work.flush()
-    return Actor(person.id, role, unit, name)
-
-
-def build_world(uow: UowFactory, plan: bool = True) -> World:
-    """Units A and B (towns) and an inactive unit, people of every role, and the 2025 plan."""
-    with uow() as work:
-        units = [
-            UnitRow(code=code, name=name, group="town", active=active, created_at=work.now())
-            for code, name, active in (
-                ("A", "甲镇", True),
-                ("B", "乙镇", True),
-                ("X", "旧镇", False),
-            )
-        ]
-        work.session.add_all(units)
-        work.flush()
-        a, b, x = (u.id for u in units)
-        coordinator = _person(work, "协调员", Role.COORDINATOR, 1001, None)
-        _person(work, "另一协调员", Role.COORDINATOR, 1002, None)
-        _person(work, "离任协调员", Role.COORDINATOR, 1003, None, active=False)
-        admin = _person(work, "管理员", Role.ADMIN, 1009, None)
-        liaison_a = _person(work, "甲联络员", Role.LIAISON, 2001, a)
-        _person(work, "甲联络员二", Role.LIAISON, 2002, a)
-        _person(work, "甲离任联络员", Role.LIAISON, 2003, a, active=False)
-        liaison_b = _person(work, "乙联络员", Role.LIAISON, 2101, b)
-        rater = _person(work, "评分人", Role.RATER, 3001, None)
-        viewer = _person(work, "查看人", Role.VIEWER, 4001, None)
-        work.commit()
-    if plan:
-        load_plan(uow(), Actor.operator(), default_plan_text(2025), "test")
-    return World(a, b, x, coordinator, admin, liaison_a, liaison_b, rater, viewer)
-
-
-def state(uow: UowFactory) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the tables of this area (and the audit log), to show nothing changed."""
-    out: dict[str, list[tuple[Any, ...]]] = {}
-    with uow() as work:
-        for model in TRACKED:
-            columns = list(model.__table__.columns)
-            rows = work.session.execute(select(*columns).order_by(columns[0])).all()
-            out[model.__tablename__] = [tuple(r) for r in rows]
-    return out
-
-
-def audit_actions(uow: UowFactory) -> list[tuple[str, str, dict[str, Any] | None, Any]]:
-    """(action, entity, before, after) of every audit entry, oldest first."""
-    with uow() as work:
-        rows = work.session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()
-        return [(r.action, r.entity, r.before, r.after) for r in rows]
-
-
-def assert_code(error: pytest.ExceptionInfo[ServiceError], code: str) -> None:
-    """The error has `code`, and its message exists in both languages."""
-    assert error.value.code == code
-    params: dict[str, Any] = dict(error.value.params)
-    for language in ("zh", "en"):
-        assert render(f"errors.{code}", language, **params)
-
-
-@contextmanager
-def unchanged(uow: UowFactory) -> Iterator[None]:
-    """Assert that the block changes no row of this area."""
-    before = state(uow)
-    yield
-    assert state(uow) == before
 
 
 @pytest.fixture
 def world(uow: UowFactory) -> World:
     """The units, people and plan of these tests."""
     return build_world(uow)
-
-
-def add_finding(
-    uow: UowFactory,
-    world: World,
-    unit: int | None = None,
-    deadline: date = DEADLINE,
-    found_on: date = FOUND,
-    **overrides: Any,
-) -> FindingView:
-    """A finding of unit A (unless told) recorded by the coordinator."""
-    args: dict[str, Any] = {
-        "description": "台账资料不全",
-        "source": "on_site_inspection",
-        **overrides,
-    }
-    return record_finding(
-        uow(),
-        world.coordinator,
-        unit or world.unit_a,
-        found_on=found_on,
-        deadline=deadline,
-        **args,
-    )
-
-
-def add_evidence(uow: UowFactory, unique: str) -> int:
-    """An evidence file known only by its Telegram ids."""
-    with uow() as work:
-        row = EvidenceRow(
-            telegram_file_id=f"file-{unique}",
-            telegram_unique_id=unique,
-            kind="photo",
-            uploaded_at=work.now(),
-        )
-        work.session.add(row)
-        work.commit()
-        return row.id
-
-
-def finding_row(uow: UowFactory, finding_id: int) -> FindingRow:
-    """The stored finding."""
-    with uow() as work:
-        row = work.session.get(FindingRow, finding_id)
-        assert row is not None
-        return row
 
 
 # --- recording findings ------------------------------------------------------------------------
@@ -254,7 +79,7 @@ def test_recording_a_finding_names_the_units_active_liaisons_to_tell(
 
 def test_recording_a_finding_is_audited(uow: UowFactory, world: World) -> None:
     view = add_finding(uow, world)
-    action, entity, before, after = audit_actions(uow)[-1]
+    action, entity, before, after = audit_entries(uow)[-1]
     assert (action, entity, before) == ("finding.record", "finding", None)
     assert after is not None
     assert after["deadline"] == "2025-03-10"
@@ -433,7 +258,7 @@ def test_a_liaison_submits_a_rectification_and_gets_a_receipt(
     (rectification,) = finding_rectifications(uow(), world.liaison_a, view.id)
     assert (rectification.text, rectification.evidence_ids) == ("已补齐台账", (evidence,))
     assert rectification.decision is None
-    actions = [a[0] for a in audit_actions(uow)]
+    actions = [a[0] for a in audit_entries(uow)]
     assert actions[-2:] == ["rectification.submit", "finding.status"]
 
 
@@ -518,7 +343,7 @@ def test_accepting_a_rectification_closes_the_finding(uow: UowFactory, world: Wo
     row = finding_row(uow, view.id)
     assert row.status == "accepted"
     assert row.accepted_at is not None
-    (rect_entry, status_entry) = audit_actions(uow)[-2:]
+    (rect_entry, status_entry) = audit_entries(uow)[-2:]
     assert rect_entry[0] == "rectification.accept"
     assert rect_entry[2] is not None and rect_entry[2]["decision"] is None
     assert rect_entry[3]["decision"] == "accepted"
@@ -741,7 +566,7 @@ def test_a_coordinator_confirms_a_false_report(uow: UowFactory, world: World) ->
     )
     assert (view.unit_id, view.year, view.report_id) == (world.unit_a, 2025, report)
     assert [v.id for v in false_reports(uow(), world.coordinator, 2025)] == [view.id]
-    action, entity, before, after = audit_actions(uow)[-1]
+    action, entity, before, after = audit_entries(uow)[-1]
     assert (action, entity, before) == ("false_report.confirm", "false_report", None)
     assert after is not None and after["report_id"] == report
 
@@ -807,7 +632,7 @@ def test_a_coordinator_records_a_good_practice_everyone_can_read(
     for reader in (world.viewer, world.rater, world.liaison_b):
         assert [p.id for p in good_practices(uow(), reader, 2025)] == [view.id]
     assert good_practices(uow(), world.viewer, 2024) == []
-    assert audit_actions(uow)[-1][0] == "good_practice.record"
+    assert audit_entries(uow)[-1][0] == "good_practice.record"
 
 
 @pytest.mark.parametrize("who", ["liaison_a", "rater", "viewer"])

@@ -4,7 +4,6 @@ PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,11 +11,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from scoring.calendar import end_of_day
-from services.access import Actor, Role
+from services.access import Actor
 from services.errors import Invalid, NotFound, Refused, ServiceError
-from services.files.plan_file import default_plan_text
-from services.people import register_person, register_units
-from services.plans import load_plan
 from services.publications import (
     latest_publication,
     period_days,
@@ -30,52 +26,12 @@ from services.standings import compute_standings
 from services.year_data import record_grade
 from storage.clock import FixedClock
 from storage.models import AuditEntry, Publication, UnitRow
-from storage.repositories.year_data import YearUnits
 from templates import render
-from tests.services.district import UNITS, UOW, YEAR, at
+from tests.services.district import UOW, YEAR, People, at, people
+
+__all__ = ["people"]  # the fixture these tests use
 
 OPERATOR = Actor.operator("test")
-
-
-@dataclass(frozen=True)
-class People:
-    """The actors of these tests and the units' ids by code."""
-
-    coordinator: Actor
-    liaison: Actor  # of dianzi
-    other_liaison: Actor  # of xiji
-    rater: Actor
-    viewer: Actor
-    units: dict[str, int]
-
-
-def _actor(uow: UOW, telegram_id: int, name: str, role: Role, unit: str | None) -> Actor:
-    person = register_person(uow(), OPERATOR, telegram_id, name, role, unit)
-    with uow() as work:
-        ids = {r.code: r.id for r in work.repository(YearUnits).rows()}
-    return Actor(person.id, role, ids[unit] if unit else None, name)
-
-
-@pytest.fixture
-def people(uow: UOW, clock: FixedClock) -> People:
-    """The 2025 plan, three units graded on 2 January, and people of every role."""
-    clock.set(at(1, 2))
-    load_plan(uow(), OPERATOR, default_plan_text(YEAR), "plan.yaml")
-    register_units(uow(), OPERATOR, UNITS)
-    with uow() as work:
-        units = {r.code: r.id for r in work.repository(YearUnits).rows()}
-    for grade, code in (("excellent", "dianzi"), ("fair", "xiji"), ("good", "finance")):
-        for item in ("key_work", "basic_work"):
-            record_grade(uow(), OPERATOR, YEAR, units[code], item, "year", grade, "考核组")
-    clock.set(at(3, 10))
-    return People(
-        coordinator=_actor(uow, 1001, "协调员", Role.COORDINATOR, None),
-        liaison=_actor(uow, 2001, "店子联络员", Role.LIAISON, "dianzi"),
-        other_liaison=_actor(uow, 2101, "西集联络员", Role.LIAISON, "xiji"),
-        rater=_actor(uow, 3001, "评价人", Role.RATER, None),
-        viewer=_actor(uow, 4001, "查看人", Role.VIEWER, None),
-        units=units,
-    )
 
 
 def counts(uow: UOW) -> tuple[int, int]:

@@ -31,7 +31,7 @@ from services.reports import ReportEntryInput, close_month, submit_report
 from services.tasks import TaskInput, import_tasks, tasks_of_unit
 from storage.clock import FixedClock
 from storage.models import ReminderRow
-from tests.services.test_findings import UowFactory, World, add_finding, build_world
+from tests.services.district import UowFactory, World, add_finding, build_world
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPERATOR = Actor.operator("test")

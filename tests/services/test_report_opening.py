@@ -16,7 +16,7 @@ from services.reports import open_report, report_status
 from storage.clock import FixedClock
 from storage.unit_of_work import UnitOfWork
 from tests.conftest import SHANGHAI
-from tests.services.test_reports import YEAR, District
+from tests.services.district import YEAR, District
 
 UowFactory = Callable[[], UnitOfWork]
 ZONE = "Asia/Shanghai"

@@ -10,21 +10,20 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from services.access import Actor, Role
+from services.access import Role
 from services.errors import Invalid, NotFound, Refused, ServiceError
 from services.files.plan_file import default_plan_text
 from services.plans import load_plan
 from services.reports import (
     MonthState,
     ReportEntryInput,
-    ReportReceipt,
     close_month,
     last_report,
     month_event_counts,
@@ -39,119 +38,18 @@ from storage.clock import FixedClock
 from storage.models import (
     AuditEntry,
     EvidenceRow,
-    ExtensionRequest,
     MonthClosure,
-    Person,
     ProgressReport,
-    ReportEntry,
     ReportEvidence,
     UnitRow,
 )
-from storage.unit_of_work import UnitOfWork
 from templates import render
 from tests.conftest import SHANGHAI
+from tests.services.district import TEST_OPERATOR as OPERATOR
+from tests.services.district import YEAR, District, UowFactory
 
-UowFactory = Callable[[], UnitOfWork]
-YEAR = 2025
-OPERATOR = Actor.operator("test")
 FEB_DUE = datetime(2025, 3, 6, 0, 0, tzinfo=SHANGHAI)  # the first instant that is late
 JUST_BEFORE = FEB_DUE - timedelta(microseconds=1)
-
-
-class District:
-    """Two towns a and b with two tasks each, their liaisons, and a coordinator."""
-
-    def __init__(self, uow: UowFactory) -> None:
-        self.uow = uow
-        load_plan(uow(), OPERATOR, default_plan_text(YEAR), "plan.yaml")
-        self.unit = {code: self._unit(code) for code in ("a", "b")}
-        import_tasks(
-            uow(),
-            OPERATOR,
-            YEAR,
-            [
-                TaskInput(u, c, f"{u}-{c}", work_item="key_work")
-                for u in ("a", "b")
-                for c in ("T1", "T2")
-            ],
-        )
-        self.tasks = {
-            code: [t.id for t in tasks_of_unit(uow(), OPERATOR, unit_id, YEAR)]
-            for code, unit_id in self.unit.items()
-        }
-        self.liaison = {code: self.person(Role.LIAISON, uid) for code, uid in self.unit.items()}
-        self.coordinator = self.person(Role.COORDINATOR)
-
-    def _unit(self, code: str) -> int:
-        with self.uow() as work:
-            row = UnitRow(code=code, name=f"{code}镇", group="town", created_at=work.now())
-            work.session.add(row)
-            work.flush()
-            work.commit()
-            return row.id
-
-    def person(self, role: Role, unit_id: int | None = None) -> Actor:
-        with self.uow() as work:
-            row = Person(
-                display_name=f"{role.value}{unit_id or ''}",
-                role=role.value,
-                unit_id=unit_id,
-                created_at=work.now(),
-            )
-            work.session.add(row)
-            work.flush()
-            work.commit()
-            return Actor(row.id, role, unit_id, row.display_name)
-
-    def entries(
-        self, unit: str, status: str = "on_track", note: str = ""
-    ) -> list[ReportEntryInput]:
-        return [ReportEntryInput(t, status, "50%", note) for t in self.tasks[unit]]
-
-    def submit(
-        self,
-        unit: str,
-        month: int = 2,
-        entries: list[ReportEntryInput] | None = None,
-        evidence_ids: Sequence[int] = (),
-    ) -> ReportReceipt:
-        return submit_report(
-            self.uow(),
-            self.liaison[unit],
-            self.unit[unit],
-            YEAR,
-            month,
-            self.entries(unit) if entries is None else entries,
-            evidence_ids,
-        )
-
-    def grant_extension(self, unit: str, month: int, until: date) -> None:
-        with self.uow() as work:
-            work.session.add(
-                ExtensionRequest(
-                    unit_id=self.unit[unit],
-                    report_year=YEAR,
-                    report_month=month,
-                    reason="停电",
-                    requested_date=until,
-                    requested_at=work.now(),
-                    decision="granted",
-                    decided_at=work.now(),
-                )
-            )
-            work.commit()
-
-    def count(self, model: type) -> int:
-        with self.uow() as work:
-            return int(work.session.execute(select(func.count()).select_from(model)).scalar_one())
-
-    def stored(self) -> tuple[int, int, int, int]:
-        return (
-            self.count(ProgressReport),
-            self.count(ReportEntry),
-            self.count(ReportEvidence),
-            self.count(AuditEntry),
-        )
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ from storage.database import Database
 from storage.models import ProgressReport
 from storage.repositories.reports import Reports
 from storage.unit_of_work import UnitOfWork
-from tests.services.test_reports import OPERATOR, YEAR, District
+from tests.services.district import TEST_OPERATOR as OPERATOR
+from tests.services.district import YEAR, District
 
 UowFactory = Callable[[], UnitOfWork]
 

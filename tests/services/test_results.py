@@ -4,13 +4,10 @@ SQLite and PostgreSQL: every step audited, every refusal stores nothing."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.access import Actor, Role
-from services.errors import ServiceError
 from services.publications import latest_publication
 from services.results import (
     approver_contacts,
@@ -26,42 +23,22 @@ from services.results import (
 from services.standings import compute_standings
 from services.year_data import record_grade
 from storage.clock import FixedClock
-from storage.models import AuditEntry, Publication, YearResult
+from storage.models import AuditEntry
 from storage.statuses import ResultStatus
 from storage.unit_of_work import UnitOfWork
-from templates import render
-from tests.services.district import YEAR, at
-from tests.services.test_publications import People, _actor, people
+from tests.services.district import (
+    YEAR,
+    People,
+    approver,
+    at,
+    people,
+    registered_actor,
+)
+from tests.services.district import assert_result_refused as assert_refused
 
 __all__ = ["people"]  # the fixture these tests use
 
 UOW = Callable[[], UnitOfWork]
-
-
-def counts(uow: UOW) -> tuple[int, int, int]:
-    """How many results, publications and audit entries are stored."""
-    with uow() as work:
-        return tuple(  # type: ignore[return-value]
-            work.session.execute(select(func.count()).select_from(t)).scalar_one()
-            for t in (YearResult, Publication, AuditEntry)
-        )
-
-
-def assert_refused(uow: UOW, code: str, call: Callable[[], Any]) -> None:
-    """The call raises `code` (worded in both languages) and stores nothing."""
-    before = counts(uow)
-    with pytest.raises(ServiceError) as error:
-        call()
-    assert error.value.code == code
-    for language in ("zh", "en"):
-        assert render(f"errors.{code}", language, **dict(error.value.params))
-    assert counts(uow) == before
-
-
-def approver(uow: UOW, people: People) -> Actor:
-    """The viewer, marked as an approver."""
-    set_approver(uow(), people.coordinator, people.viewer.person_id or 0, True)
-    return people.viewer
 
 
 def actions(uow: UOW) -> list[str]:
@@ -200,7 +177,7 @@ def test_refusals_without_a_draft_or_a_plan(uow: UOW, people: People) -> None:
 
 
 def test_an_approver_is_a_role_of_a_person(uow: UOW, people: People) -> None:
-    other = _actor(uow, 4002, "另一位领导", Role.VIEWER, None)
+    other = registered_actor(uow, 4002, "另一位领导", Role.VIEWER, None)
     approver(uow, people)
     freeze_result(uow(), people.coordinator, YEAR)
     assert_refused(uow, "result_not_an_approver", lambda: decide_result(uow(), other, YEAR, True))

@@ -34,9 +34,9 @@ from services.year_data import add_bonus, import_grades, import_values, record_g
 from storage.clock import FixedClock
 from storage.models import ReminderRow
 from storage.unit_of_work import UnitOfWork
-from tests.services.district import YEAR
-from tests.services.test_publications import People, people
-from tests.services.test_results import approver, assert_refused, counts
+from tests.services.district import YEAR, People, approver, people
+from tests.services.district import assert_result_refused as assert_refused
+from tests.services.district import results_counts as counts
 
 __all__ = ["people"]  # the fixture these tests use
 
