@@ -16,6 +16,8 @@ from typer.testing import CliRunner, Result
 
 from cli.app import app
 from services import wiring
+from services.files.plan_file import load_plan_file
+from services.sample_district import SampleFiles
 from services.settings import get_settings
 
 runner = CliRunner()
@@ -56,3 +58,16 @@ def pointed_at(
     finally:
         wiring.database().dispose()
         clear_caches()
+
+
+def year_of(files: SampleFiles) -> str:
+    """The sample plan's year."""
+    return str(load_plan_file(files.plan).year)
+
+
+def import_sample(files: SampleFiles) -> None:
+    """Import the sample's values, grades and bonus through the command line."""
+    year = year_of(files)
+    for kind, path in (("values", files.values), ("grades", files.grades), ("bonus", files.bonus)):
+        result = kaohe_cli(kind, "import", str(path), "--year", year)
+        assert result.exit_code == 0, result.output

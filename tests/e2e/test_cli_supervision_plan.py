@@ -10,8 +10,7 @@ import openpyxl
 from services.sample_district import SampleFiles
 from storage.database import Database
 from templates import render
-from tests.e2e.cli import kaohe_cli
-from tests.e2e.test_cli_year import year_of
+from tests.e2e.cli import kaohe_cli, year_of
 
 
 def test_template_import_list_and_done(

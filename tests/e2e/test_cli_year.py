@@ -9,15 +9,14 @@ from pathlib import Path
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from services.files.plan_file import load_plan_file
 from services.files.reader import read_units
 from services.sample_district import SampleFiles
 from services.standings import export_year_workbooks
 from storage.database import Database
 from storage.models import IndicatorValue, ValueSet
 from storage.unit_of_work import UnitOfWork
-from tests.e2e.cli import kaohe_cli
-from tests.e2e.test_full_year import build_year
+from tests.e2e.cli import import_sample, kaohe_cli, year_of
+from tests.e2e.year import build_year
 from tests.fixtures_workbooks import write_workbook
 from tests.texts import text_of
 
@@ -25,19 +24,6 @@ from tests.texts import text_of
 def flat(text: str) -> str:
     """Output without line breaks and repeated spaces (the terminal may wrap long lines)."""
     return "".join(text.split())
-
-
-def year_of(files: SampleFiles) -> str:
-    """The sample plan's year."""
-    return str(load_plan_file(files.plan).year)
-
-
-def import_sample(files: SampleFiles) -> None:
-    """Import the sample's values, grades and bonus through the command line."""
-    year = year_of(files)
-    for kind, path in (("values", files.values), ("grades", files.grades), ("bonus", files.bonus)):
-        result = kaohe_cli(kind, "import", str(path), "--year", year)
-        assert result.exit_code == 0, result.output
 
 
 def test_imported_files_give_the_same_standings_json_as_kaohe_score(

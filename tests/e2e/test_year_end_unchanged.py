@@ -20,7 +20,7 @@ from services.sample_district import write_sample
 from services.standings import compute_standings
 from storage.database import open_database
 from storage.models import Base
-from tests.e2e.test_full_year import SHANGHAI, YEAR, Year, build_year
+from tests.e2e.year import SHANGHAI, YEAR, Year, build_year
 
 BEFORE = Path(__file__).parent / "before_year_end_sources"
 
