@@ -82,6 +82,11 @@ async def tap_starting(world: BotWorld, user: FakeUser, prefix: str) -> str:
     return query
 
 
+async def pick_finding(world: BotWorld, user: FakeUser, finding_id: int) -> str:
+    """Tap the button of finding #`finding_id` in a list of findings; the callback query's id."""
+    return await tap_starting(world, user, f"#{finding_id} ")
+
+
 async def send(world: BotWorld, user: FakeUser, text: str) -> list[str]:
     """Type `text` (a command when it starts with "/": `/report 3`); the texts of the bot's
     answers."""

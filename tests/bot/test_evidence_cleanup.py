@@ -12,10 +12,9 @@ from bot.fake_bot_api import FakeUser
 from services.access import Actor, Role
 from services.evidence import prune_evidence
 from storage.models import EvidenceRow
-from tests.bot.steps import join_coordinator, tap
-from tests.bot.test_rectify_dialog import draft, finding, pick
+from tests.bot.steps import join_coordinator, pick_finding, tap
 from tests.bot.workbooks import XLSX, values_workbook
-from tests.bot.world import BotWorld
+from tests.bot.world import BotWorld, draft, finding
 from tests.fakes.bot_api import record_errors, tiny_png
 from tests.texts import said, text_of
 
@@ -41,7 +40,7 @@ async def at_the_evidence_step(world: BotWorld) -> FakeUser:
     found = finding(world)
     liaison.send_command("/rectify")
     await world.step()
-    await pick(world, liaison, found.id)
+    await pick_finding(world, liaison, found.id)
     liaison.send_text("已补齐三月进度记录")
     await world.step()
     return liaison

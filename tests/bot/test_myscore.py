@@ -27,8 +27,7 @@ from services.year_data import (
     import_values,
 )
 from tests.bot.steps import everything, newest_with, tap
-from tests.bot.test_rectify_dialog import draft
-from tests.bot.world import BotWorld, unit_id
+from tests.bot.world import BotWorld, draft, unit_id
 from tests.texts import said, text_of
 
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="区发改局")

@@ -12,70 +12,37 @@ import pytest
 from bot.buttons import Payload
 from bot.fake_bot_api import BotMessage, FakeUser
 from bot.fake_bot_api.models import AlbumDocument
-from services import dialogs as dialog_service
-from services.access import Actor, Role
+from services.access import Role
 from services.findings import (
     FindingView,
     RectificationView,
     accept_rectification,
     finding_rectifications,
     get_finding,
-    record_finding,
     return_rectification,
 )
-from services.people import list_people
-from tests.bot.steps import button_starting, newest_with, tap
-from tests.bot.world import OPERATOR, BotWorld, new_application, unit_id
+from tests.bot.steps import button_starting, newest_with, pick_finding, tap
+from tests.bot.world import (
+    COORDINATOR,
+    OPERATOR,
+    BotWorld,
+    actor_of,
+    draft,
+    finding,
+    new_application,
+)
 from tests.fakes.bot_api import record_errors, tiny_png
 from tests.texts import said, text_of
 
-COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="区发改局")
 PDF = b"%PDF-1.4 fake rectification report"
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def finding(
-    world: BotWorld,
-    code: str = "dianzi",
-    description: str = "项目台账不完整，缺少三月进度记录",
-    deadline: date = date(2025, 3, 31),
-    found_on: date = date(2025, 3, 1),
-) -> FindingView:
-    """A finding recorded by the coordinators for a unit."""
-    return record_finding(
-        world.uow(), COORDINATOR, unit_id(world, code), description, "on_site_inspection",
-        found_on, deadline,
-    )  # fmt: skip
-
-
-def liaison_actor(world: BotWorld, telegram_id: int) -> Actor:
-    """The Actor of a registered person."""
-    person = next(
-        p for p in list_people(world.uow(), OPERATOR) if p.telegram_user_id == telegram_id
-    )
-    unit = unit_id(world, person.unit_code) if person.unit_code else None
-    return Actor(person.id, person.role, unit, person.display_name)
-
-
 def rectifications(world: BotWorld, finding_id: int) -> list[RectificationView]:
     """The rectifications stored for a finding."""
     return finding_rectifications(world.uow(), COORDINATOR, finding_id)
-
-
-async def pick(world: BotWorld, user: FakeUser, finding_id: int) -> None:
-    """Tap the button of a finding in the /rectify list."""
-    message, label = button_starting(world, user, f"#{finding_id} ")
-    user.tap(message, message.callback_data(label))
-    await world.step()
-
-
-def draft(world: BotWorld, telegram_id: int, kind: str = "rectify") -> Any:
-    """The person's draft of a dialog kind."""
-    actor = liaison_actor(world, telegram_id)
-    assert actor.person_id is not None
-    return dialog_service.dialog_of_kind(world.uow(), actor.person_id, kind)
 
 
 async def submitted_through_the_dialog(
@@ -87,7 +54,7 @@ async def submitted_through_the_dialog(
     """The whole /rectify dialog for one finding with one photo."""
     user.send_command("/rectify")
     await world.step()
-    await pick(world, user, finding_id)
+    await pick_finding(world, user, finding_id)
     user.send_text(text)
     await world.step()
     user.send_photo(tiny_png())
@@ -108,7 +75,7 @@ async def test_a_liaison_rectifies_a_finding_with_an_album_and_gets_a_receipt(
     await world.step()
     listing = world.last(liaison).text
     assert f"#{found.id}" in listing and "2025-03-31" in listing
-    await pick(world, liaison, found.id)
+    await pick_finding(world, liaison, found.id)
     assert "项目台账不完整" in world.texts(liaison)[-1]
     liaison.send_text("已补齐三月进度记录，建立周报制度")
     await world.step()
@@ -138,7 +105,7 @@ async def test_a_rectification_after_the_deadline_is_marked_late(
     liaison.send_command("/rectify")
     await world.step()
     assert "已逾期" in world.last(liaison).text
-    await pick(world, liaison, found.id)
+    await pick_finding(world, liaison, found.id)
     liaison.send_text("已整改")
     await world.step()
     liaison.send_document(PDF, "整改报告.pdf", "application/pdf")
@@ -156,7 +123,7 @@ async def test_photos_sent_before_the_measures_are_kept(
     found = finding(world)
     liaison.send_command("/rectify")
     await world.step()
-    await pick(world, liaison, found.id)
+    await pick_finding(world, liaison, found.id)
     liaison.send_photo(tiny_png())
     await world.step()
     await tap(world, liaison, text_of("evidence.done_button", count=1))
@@ -178,7 +145,7 @@ async def test_a_returned_rectification_comes_back_with_the_reason_and_is_resubm
     liaison.send_command("/rectify")
     await world.step()
     assert "已退回" in world.last(liaison).text
-    await pick(world, liaison, found.id)
+    await pick_finding(world, liaison, found.id)
     shown = world.texts(liaison)[-1]
     assert "照片看不清整改后的台账" in shown and first.receipt in shown
     liaison.send_text("重新拍摄了台账照片，并附上电子台账")
@@ -201,7 +168,7 @@ async def test_the_summary_lets_the_measures_and_the_files_be_changed(
     found = finding(world)
     liaison.send_command("/rectify")
     await world.step()
-    await pick(world, liaison, found.id)
+    await pick_finding(world, liaison, found.id)
     liaison.send_text("初稿")
     await world.step()
     liaison.send_photo(tiny_png())
@@ -225,7 +192,7 @@ async def test_cancel_on_the_summary_stores_nothing(world: BotWorld, liaison: Fa
     found = finding(world)
     liaison.send_command("/rectify")
     await world.step()
-    await pick(world, liaison, found.id)
+    await pick_finding(world, liaison, found.id)
     liaison.send_text("已整改")
     await world.step()
     liaison.send_photo(tiny_png())
@@ -241,7 +208,7 @@ async def test_an_unfinished_draft_is_offered_back(world: BotWorld, liaison: Fak
     found = finding(world)
     liaison.send_command("/rectify")
     await world.step()
-    await pick(world, liaison, found.id)
+    await pick_finding(world, liaison, found.id)
     liaison.send_text("写了一半的整改措施")
     await world.step()
     liaison.send_command("/extend")  # leaves the draft for another dialog
@@ -287,7 +254,7 @@ async def test_many_findings_are_paged(world: BotWorld, liaison: FakeUser) -> No
     assert "第 1/2 页" in world.last(liaison).text
     assert len(world.last(liaison).buttons) == 9  # eight findings and "next"
     await tap(world, liaison, text_of("rectify.next_page"))
-    await pick(world, liaison, found[9].id)
+    await pick_finding(world, liaison, found[9].id)
     assert "问题 9" in world.texts(liaison)[-1]
 
 
@@ -297,7 +264,7 @@ async def test_a_restart_mid_rectification_continues_where_the_liaison_was(
     found = finding(world)
     liaison.send_command("/rectify")
     await world.step()
-    await pick(world, liaison, found.id)
+    await pick_finding(world, liaison, found.id)
     liaison.send_text("重启前写好的整改措施")
     await world.step()
     liaison.send_photo(tiny_png())
@@ -426,7 +393,7 @@ async def test_a_finding_accepted_while_the_summary_was_open_is_not_submitted_ag
     return_rectification(world.uow(), COORDINATOR, first.id, "补充材料")
     liaison.send_command("/rectify")
     await world.step()
-    await pick(world, liaison, found.id)
+    await pick_finding(world, liaison, found.id)
     liaison.send_text("已补充")
     await world.step()
     liaison.send_photo(tiny_png(3, 3))
@@ -436,7 +403,7 @@ async def test_a_finding_accepted_while_the_summary_was_open_is_not_submitted_ag
     from services.findings import submit_rectification
 
     other = await world.join(1002, Role.LIAISON, "dianzi", "李四")
-    receipt = submit_rectification(world.uow(), liaison_actor(world, other.id), found.id, "已整改")
+    receipt = submit_rectification(world.uow(), actor_of(world, other.id), found.id, "已整改")
     accept_rectification(world.uow(), COORDINATOR, receipt.rectification_id)
     await tap(world, liaison, text_of("rectify.submit_button"))
     assert (
@@ -460,7 +427,7 @@ async def test_a_deactivated_liaison_gets_nothing(world: BotWorld, liaison: Fake
     from services.people import deactivate_person
 
     found = finding(world)
-    deactivate_person(world.uow(), OPERATOR, liaison_actor(world, 1001).person_id or 0)
+    deactivate_person(world.uow(), OPERATOR, actor_of(world, 1001).person_id or 0)
     liaison.send_command("/rectify")
     await world.step()
     assert said("common.unknown_account") in world.texts(liaison)[-1]
@@ -475,7 +442,7 @@ async def at_measures(world: BotWorld, user: FakeUser) -> FindingView:
     found = finding(world)
     user.send_command("/rectify")
     await world.step()
-    await pick(world, user, found.id)
+    await pick_finding(world, user, found.id)
     return found
 
 
@@ -596,7 +563,7 @@ async def test_the_submit_button_cannot_submit_twice(world: BotWorld, liaison: F
     found = finding(world)
     liaison.send_command("/rectify")
     await world.step()
-    await pick(world, liaison, found.id)
+    await pick_finding(world, liaison, found.id)
     liaison.send_text("已补齐三月进度记录并建立周报制度")
     await world.step()
     liaison.send_photo(tiny_png())
@@ -705,7 +672,7 @@ async def test_the_dialog_reads_in_english_too(world: BotWorld, liaison: FakeUse
     liaison.send_command("/rectify")
     await world.step()
     assert "Choose the finding to rectify" in world.texts(liaison)[-1]
-    await pick(world, liaison, found.id)
+    await pick_finding(world, liaison, found.id)
     liaison.send_text("Fixed")
     await world.step()
     liaison.send_album([tiny_png(), AlbumDocument(PDF, "report.pdf", "application/pdf")])
@@ -734,7 +701,7 @@ async def test_a_draft_taken_up_again_at_the_evidence_counts_its_files_in_a_new_
     found = finding(world)
     liaison.send_command("/rectify")
     await world.step()
-    await pick(world, liaison, found.id)
+    await pick_finding(world, liaison, found.id)
     liaison.send_text("已补齐三月进度记录")
     await world.step()
     liaison.send_photo(tiny_png())

@@ -23,8 +23,10 @@ from bot.context import BotDeps
 from bot.fake_bot_api import FakeBotApi, FakeUser
 from scoring import BonusItem, GradeRecord, IndicatorValues
 from scoring.plan import Grade
+from services import dialogs as dialog_service
 from services.access import Actor, Role
 from services.files.plan_file import default_plan_text
+from services.findings import FindingView, record_finding
 from services.people import issue_invite, person_session, register_units
 from services.plans import load_plan
 from services.sample_district import (
@@ -46,6 +48,8 @@ from tests.fakes.bot_api import polling as run_polling
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPERATOR = Actor.operator("test")
 START = datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI)  # where a world's clock stands
+COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="区发改局")
+FINDING = "项目台账不完整，缺少三月进度记录"  # what finding() records unless told
 
 
 @dataclass
@@ -144,6 +148,27 @@ def actor_of(world: BotWorld, telegram_id: int) -> Actor:
     session = person_session(world.uow(), telegram_id)
     assert session is not None, f"no person with Telegram account {telegram_id}"
     return session.actor
+
+
+def finding(
+    world: BotWorld,
+    code: str = "dianzi",
+    description: str = FINDING,
+    deadline: date = date(2025, 3, 31),
+    found_on: date = date(2025, 3, 1),
+) -> FindingView:
+    """A finding recorded by the coordinators for a unit (an on-site inspection)."""
+    return record_finding(
+        world.uow(), COORDINATOR, unit_id(world, code), description, "on_site_inspection",
+        found_on, deadline,
+    )  # fmt: skip
+
+
+def draft(world: BotWorld, telegram_id: int, kind: str = "rectify") -> Any:
+    """The person's stored draft of a dialog kind (None when there is none)."""
+    person_id = actor_of(world, telegram_id).person_id
+    assert person_id is not None
+    return dialog_service.dialog_of_kind(world.uow(), person_id, kind)
 
 
 def value_years(world: BotWorld) -> list[tuple[int, int]]:
