@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, datetime
 
 import pytest
@@ -13,22 +12,19 @@ from bot.fake_bot_api import FakeUser
 from services.access import Actor, Role
 from services.findings import record_finding, submit_rectification
 from services.people import actor_for_telegram_user
-from services.reports import ReportEntryInput, submit_report
+from services.reports import MAX_FIGURE, ReportEntryInput, submit_report
 from services.tasks import TaskInput, import_tasks, tasks_of_unit
-from templates import render
+from tests.bot.steps import choose, new_texts, say, send
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld
-from tests.fakes.bot_api import record_errors
+from tests.texts import said
 
 # The world's clock stands at 2025-03-10 10:00 in Shanghai.
 TODAY = date(2025, 3, 10)
+NO_MONTHS: dict[str, list[object]] = {
+    k: [] for k in ("on_time", "late", "missing", "overdue", "too_late", "pending")
+}
 
-
-@pytest.fixture
-async def world(world: BotWorld) -> AsyncIterator[BotWorld]:
-    """The bot world; the test fails if a handler raised."""
-    errors = record_errors(world.app)
-    yield world
-    assert errors == []
+pytestmark = pytest.mark.usefixtures("no_handler_errors")
 
 
 def task(code: str, title: str, due: date | None) -> TaskInput:
@@ -46,9 +42,8 @@ def liaison(world: BotWorld) -> Actor:
 async def show(world: BotWorld, user: FakeUser) -> list[str]:
     """Send /tasks and return the messages it answered with."""
     before = len(world.server.messages_to(user.id))
-    user.send_command("/tasks")
-    await world.step()
-    return [m.text or "" for m in world.server.messages_to(user.id)[before:]]
+    await send(world, user, "/tasks")
+    return new_texts(world, user, before)
 
 
 def line_of(text: str, code: str) -> str:
@@ -111,14 +106,23 @@ async def test_tasks_show_a_traffic_light_each(world: BotWorld) -> None:
         [ReportEntryInput(ids[0], "done", "100%"), ReportEntryInput(ids[3], "behind", "80%")],
     )
     [text] = await show(world, user)
-    assert "店子镇 · 2025 年度目标任务" in text
-    assert line_of(text, "T1").startswith("✅")
-    assert "3 月报送：已完成，100%" in line_of(text, "T1")
-    assert line_of(text, "T2").startswith("🟡")
-    assert "还有 2 天" in line_of(text, "T2")
-    assert line_of(text, "T3").startswith("🟢")
-    assert line_of(text, "T4").startswith("🔴")
-    assert "已逾期 10 天" in line_of(text, "T4")
+    assert text.startswith(said("tasksview.header", unit="店子镇", year=2025, today=TODAY))
+    assert line_of(text, "T1") == said(
+        "tasksview.task", light="done", code="T1", title="招商引资", due=date(2025, 3, 1),
+        days=-9, status="done", figure="100%", month=3,
+    )  # fmt: skip
+    assert line_of(text, "T2") == said(
+        "tasksview.task", light="soon", code="T2", title="老旧小区改造", due=date(2025, 3, 12),
+        days=2, status=None, figure="", month=3,
+    )  # fmt: skip
+    assert line_of(text, "T3") == said(
+        "tasksview.task", light="on_track", code="T3", title="乡村振兴示范片",
+        due=date(2025, 9, 30), days=204, status=None, figure="", month=3,
+    )  # fmt: skip
+    assert line_of(text, "T4") == said(
+        "tasksview.task", light="overdue", code="T4", title="企业培育", due=date(2025, 2, 28),
+        days=-10, status="behind", figure="80%", month=3,
+    )  # fmt: skip
 
 
 async def test_open_findings_are_listed_with_their_deadlines(world: BotWorld) -> None:
@@ -140,28 +144,37 @@ async def test_open_findings_are_listed_with_their_deadlines(world: BotWorld) ->
     later = finding("宣传栏未更新", date(2025, 4, 30))
     submit_rectification(world.uow(), actor, submitted, "已归档")
     [text] = await show(world, user)
-    assert "待整改问题（4 项）" in text
-    assert line_of(text, f"#{overdue}").startswith("🔴")
-    assert "2025-03-05（已逾期）" in line_of(text, f"#{overdue}")
-    assert line_of(text, f"#{soon}").startswith("🟡")
-    assert "还有 1 天" in line_of(text, f"#{soon}")
-    assert line_of(text, f"#{submitted}").startswith("📨")
-    assert "等待审核" in line_of(text, f"#{submitted}")
-    assert line_of(text, f"#{later}").startswith("🟢")
+    assert said("tasksview.findings_header", count=4) in text
+    assert line_of(text, f"#{overdue}") == said(
+        "tasksview.finding", light="overdue", status="overdue", number=overdue,
+        description="台账不完整", deadline=date(2025, 3, 5), days=-5,
+    )  # fmt: skip
+    assert line_of(text, f"#{soon}") == said(
+        "tasksview.finding", light="soon", status="open", number=soon,
+        description="安全标识缺失", deadline=date(2025, 3, 11), days=1,
+    )  # fmt: skip
+    assert line_of(text, f"#{submitted}") == said(
+        "tasksview.finding", light="submitted", status="submitted", number=submitted,
+        description="资料未归档", deadline=date(2025, 4, 30), days=51,
+    )  # fmt: skip
+    assert line_of(text, f"#{later}") == said(
+        "tasksview.finding", light="on_track", status="open", number=later,
+        description="宣传栏未更新", deadline=date(2025, 4, 30), days=51,
+    )  # fmt: skip
 
 
 async def test_no_tasks_and_no_findings_are_said_plainly(world: BotWorld) -> None:
     user = await world.join(1001)
     [text] = await show(world, user)
-    assert "还没有给本单位下达目标任务" in text
-    assert "没有待整改的问题" in text
+    assert said("tasksview.no_tasks") in text
+    assert said("tasksview.no_findings") in text
 
 
 async def test_a_year_without_a_plan_is_said_clearly(world: BotWorld) -> None:
     user = await world.join(1001)
     world.clock.set(datetime(2026, 1, 2, 9, 0, tzinfo=SHANGHAI))
     [text] = await show(world, user)
-    assert "2026 年度的考核方案还没有导入" in text
+    assert text == said("tasksview.no_plan", year=2026)
 
 
 async def test_a_long_list_is_split_under_telegrams_limit(world: BotWorld) -> None:
@@ -176,29 +189,25 @@ async def test_a_long_list_is_split_under_telegrams_limit(world: BotWorld) -> No
     joined = "\n".join(texts)
     positions = [joined.index(f" T{n:02d} ") for n in range(40)]
     assert positions == sorted(positions)
-    assert "没有待整改的问题" in texts[-1]
+    assert said("tasksview.no_findings") in texts[-1]
 
 
 async def test_tasks_is_for_liaisons_only(world: BotWorld) -> None:
     coordinator = await world.join(2001, Role.COORDINATOR, None, "李四")
-    coordinator.send_command("/tasks")
-    await world.step()
-    assert "您的角色不能使用这个功能" in world.texts(coordinator)[-1]
+    assert await say(world, coordinator, "/tasks") == said("common.not_for_your_role")
 
 
 async def test_tasks_leaves_a_report_in_progress_alone(world: BotWorld) -> None:
     import_tasks(world.uow(), OPERATOR, 2025, [task("T1", "招商引资", None)])
     user = await world.join(1001)
-    user.send_command("/report")
-    await world.step()
-    intro = world.last(user)
-    user.tap(intro, intro.callback_data("📝 逐项填写"))
-    await world.step()
+    await send(world, user, "/report")
+    await choose(world, user, "monthly.fill_button")
     await show(world, user)
-    status = next(m for m in reversed(world.server.messages_to(user.id)) if m.buttons)
-    user.tap(status, status.callback_data("正常推进"))
-    await world.step()
-    assert "请输入关键数据" in world.texts(user)[-1]
+    # The status buttons are on the newest message with buttons, above /tasks's answer.
+    figure = await choose(world, user, "monthly.status_on_track")
+    assert figure.text == said(
+        "monthly.ask_figure", code="T1", status="on_track", limit=MAX_FIGURE
+    )
 
 
 async def test_the_month_reports_show_what_is_done_overdue_and_due_next(world: BotWorld) -> None:
@@ -213,11 +222,16 @@ async def test_the_month_reports_show_what_is_done_overdue_and_due_next(world: B
     submit_report(world.uow(), actor, actor.unit_id, 2025, 1, entries)
     world.clock.set(datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI))
     [text] = await show(world, user)
-    block = text.split("月度进展报送")[1].split("待整改问题")[0]
-    assert "✅ 按时报送：1 月" in block
-    assert "🔴 2 月进展逾期未报（截止 2025-03-05），请用 /report 尽快补报" in block
-    assert "⏳ 3 月进展待报送，截止 2025-04-05" in block
-    assert block.index("2 月") < block.index("3 月")
+    months = said(
+        "tasksview.months",
+        **{
+            **NO_MONTHS,
+            "on_time": [1],
+            "overdue": [{"month": 2, "due": date(2025, 3, 5)}],
+            "pending": [{"month": 3, "due": date(2025, 4, 5)}],
+        },
+    )
+    assert f"\n{months}\n" in text  # the whole block, February before March
 
 
 async def test_an_overdue_month_report_no_longer_offers_is_not_sent_to_it(world: BotWorld) -> None:
@@ -226,14 +240,14 @@ async def test_an_overdue_month_report_no_longer_offers_is_not_sent_to_it(world:
     user = await world.join(1001)
     world.clock.set(datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI))
     [text] = await show(world, user)
-    block = text.split("月度进展报送")[1].split("待整改问题")[0]
     # January can no longer be reported (/report offers March and February): not sent there.
-    january = render(
+    january = {"month": 1, "due": date(2025, 2, 5)}
+    february = {"month": 2, "due": date(2025, 3, 5)}
+    march = {"month": 3, "due": date(2025, 4, 5)}
+    months = said(
         "tasksview.months",
-        "zh",
-        **{k: [] for k in ("on_time", "late", "missing", "overdue", "pending")},
-        too_late=[{"month": 1, "due": date(2025, 2, 5)}],
+        **{**NO_MONTHS, "too_late": [january], "overdue": [february], "pending": [march]},
     )
-    assert january.splitlines()[-1] in block
-    assert "1 月进展逾期未报（截止 2025-02-05），请用 /report" not in block
-    assert "🔴 2 月进展逾期未报（截止 2025-03-05），请用 /report 尽快补报" in block
+    assert f"\n{months}\n" in text
+    sent_to_report = said("tasksview.months", **{**NO_MONTHS, "overdue": [january]})
+    assert sent_to_report.splitlines()[-1] not in text
