@@ -334,9 +334,11 @@ async def test_same_as_last_month_copies_every_task_in_one_tap(world: BotWorld) 
     world.clock.set(datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI))
     await send(world, user, "/report")
     await choose(world, user, "monthly.same_button", month=2)
-    summary = world.last(user)
-    assert "请核对" in summary.text
-    assert "说明：拆迁未完成" in summary.text
+    assert world.last(user).text == summary_of(
+        3,
+        summary_task(1, TASKS[0], "on_track", "40%", "推进中"),
+        summary_task(2, TASKS[1], "behind", "10%", "拆迁未完成"),
+    )
     await choose(world, user, "monthly.confirm_button")
     [stored] = history(world, 3)
     assert [(e.task_id, e.status, e.figure, e.note) for e in stored.entries] == [
@@ -358,9 +360,13 @@ async def test_same_as_last_month_asks_only_for_a_task_added_since(world: BotWor
     seed_tasks(world)
     await send(world, user, "/report")
     await choose(world, user, "monthly.same_button", month=2)
-    assert "任务 2/2" in world.last(user).text
+    assert world.last(user).text == ask_status(2, TASKS[1], last_month=2)
     await fill(world, user, "on_track", "1 个小区开工", None)
-    assert "请核对" in world.last(user).text
+    assert world.last(user).text == summary_of(
+        3,
+        summary_task(1, TASKS[0], "on_track", "40%"),
+        summary_task(2, TASKS[1], "on_track", "1 个小区开工"),
+    )
     await choose(world, user, "monthly.confirm_button")
     assert [e.figure for e in history(world, 3)[0].entries] == ["40%", "1 个小区开工"]
 
@@ -381,12 +387,16 @@ async def test_a_task_done_before_is_prefilled_and_can_be_kept_in_one_tap(
     submit_report(world.uow(), actor, actor.unit_id, 2025, 2, entries)
     world.clock.set(datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI))
     await send(world, user, "/report")
-    assert "其中 1 项此前已完成" in world.last(user).text
+    assert world.last(user).text == opening(3, done=1)
     await choose(world, user, "monthly.fill_button")
-    assert "已填：已完成，100%" in world.last(user).text
+    assert world.last(user).text == ask_status(
+        1, TASKS[0], last_month=2, last_status="done", last_figure="100%",
+        current_status="done", current_figure="100%",
+    )  # fmt: skip
     await choose(world, user, "monthly.keep_entry_button")
-    assert "任务 2/2" in world.last(user).text
-    assert "2 月报送：滞后，5" in world.last(user).text
+    assert world.last(user).text == ask_status(
+        2, TASKS[1], last_month=2, last_status="behind", last_figure="5"
+    )
     await fill(world, user, "on_track", "30%", "已恢复施工")
     await choose(world, user, "monthly.confirm_button")
     stored = history(world, 3)[0].entries
@@ -410,18 +420,30 @@ async def test_a_report_already_sent_can_be_corrected_as_version_two(world: BotW
     submit_report(world.uow(), actor, actor.unit_id, 2025, 2, first)
     world.clock.set(datetime(2025, 3, 3, 9, 0, tzinfo=SHANGHAI))
     await send(world, user, "/report")
-    intro = world.last(user).text
-    assert "已于 2025-03-02 09:00 报送过本月进展（第 1 版，按时）" in intro
+    assert world.last(user).text == opening(
+        2, existing=True, version=1, at="2025-03-02 09:00", on_time=True
+    )
     await choose(world, user, "monthly.correct_button")
-    assert "这是对第 1 版的更正" in world.last(user).text
+    assert world.last(user).text == summary_of(
+        2,
+        summary_task(1, TASKS[0], "on_track", "40%", "推进中"),
+        summary_task(2, TASKS[1], "behind", "5"),
+        version=1,
+    )
     await choose(world, user, "monthly.change_button")
     await tap(world, user, "2. T2 老旧小区改造")
-    assert "已填：滞后，5" in world.last(user).text
+    assert world.last(user).text == ask_status(
+        2, TASKS[1], current_status="behind", current_figure="5"
+    )
     await fill(world, user, "on_track", "15%", "已追回进度")
-    summary = world.last(user).text
-    assert "正常推进　15%" in summary and "正常推进　40%" in summary
+    assert world.last(user).text == summary_of(
+        2,
+        summary_task(1, TASKS[0], "on_track", "40%", "推进中"),
+        summary_task(2, TASKS[1], "on_track", "15%", "已追回进度"),
+        version=1,
+    )
     await choose(world, user, "monthly.confirm_button")
-    assert "更正，第 2 版" in world.texts(user)[-1]
+    assert world.texts(user)[-1] == receipt_of(world, 2, at="2025-03-03 09:00")
     versions = history(world, 2)
     assert [v.version for v in versions] == [1, 2]
     assert [(e.status, e.figure) for e in versions[0].entries] == [
@@ -449,10 +471,14 @@ async def test_a_correction_keeps_the_evidence_of_the_version_it_corrects(
     await choose(world, user, "monthly.confirm_button")
     await reopen(world, user)
     await choose(world, user, "monthly.correct_button")
-    summary = world.last(user).text
-    assert summary.count("📎 1 个文件") == 1 and "一并保留" not in summary
+    assert world.last(user).text == summary_of(  # no evidence kept apart from the tasks'
+        3,
+        summary_task(1, TASKS[0], "on_track", "50%", "照片为证", files=1),
+        summary_task(2, TASKS[1], "not_started", "0%"),
+        version=1,
+    )
     await choose(world, user, "monthly.confirm_button")
-    assert "佐证文件 1 个" in world.texts(user)[-1]
+    assert world.texts(user)[-1] == receipt_of(world, files=1)
     first, second = history(world, 3)
     assert first.evidence_ids == second.evidence_ids and len(first.evidence_ids) == 1
     assert [e.files for e in second.entries] == [first.evidence_ids, ()]
@@ -473,9 +499,15 @@ async def test_files_of_a_version_stored_without_their_task_stay_with_the_report
     submit_report(world.uow(), actor, actor.unit_id, 2025, 3, entries, [photo.id])
     await reopen(world, user)
     await choose(world, user, "monthly.correct_button")
-    assert "上一版的 1 个佐证文件会一并保留" in world.last(user).text
+    assert world.last(user).text == summary_of(
+        3,
+        summary_task(1, TASKS[0], "on_track", "40%"),
+        summary_task(2, TASKS[1], "on_track", "40%"),
+        version=1,
+        kept=1,
+    )
     await choose(world, user, "monthly.confirm_button")
-    assert "佐证文件 1 个" in world.texts(user)[-1]
+    assert world.texts(user)[-1] == receipt_of(world, files=1)
     assert history(world, 3)[1].report_files == (photo.id,)
 
 
