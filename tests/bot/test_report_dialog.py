@@ -528,10 +528,13 @@ async def test_a_photo_sent_for_two_tasks_proves_both_and_every_count_agrees(
     user.send_photo(tiny_png(4, 3))  # the first task's first photo again
     await world.step()
     await choose(world, user, "evidence.done_button", count=1)
-    summary = world.last(user).text
-    assert "📎 2 个文件" in summary and "📎 1 个文件" in summary
+    assert world.last(user).text == summary_of(
+        3,
+        summary_task(1, TASKS[0], "on_track", "60%", "现场照片", files=2),
+        summary_task(2, TASKS[1], "on_track", "30%", "同一现场", files=1),
+    )
     await choose(world, user, "monthly.confirm_button")
-    assert "佐证文件 3 个" in world.texts(user)[-1]
+    assert world.texts(user)[-1] == receipt_of(world, files=3)
     [stored] = history(world, 3)
     assert [len(e.files) for e in stored.entries] == [2, 1]
     assert stored.entries[1].files[0] == stored.entries[0].files[0]
@@ -549,15 +552,20 @@ async def test_change_a_task_from_the_summary_and_go_back(world: BotWorld) -> No
     await fill(world, user, "on_track", "60%", "顺利")
     await fill(world, user, "not_started", "0%", None)
     await choose(world, user, "monthly.change_button")
+    entered = summary_of(
+        3,
+        summary_task(1, TASKS[0], "on_track", "60%", "顺利"),
+        summary_task(2, TASKS[1], "not_started", "0%"),
+    )
     await choose(world, user, "monthly.back_button")
-    assert "请核对" in world.last(user).text
+    assert world.last(user).text == entered
     await choose(world, user, "monthly.change_button")
     await tap(world, user, "1. T1 招商引资项目落地")
     await choose(world, user, "monthly.status_on_track")
     await choose(world, user, "monthly.keep_button", value="60%")
     await choose(world, user, "monthly.keep_note_button")
     await choose(world, user, "monthly.skip_button")
-    assert "请核对" in world.last(user).text
+    assert world.last(user).text == entered
     await choose(world, user, "monthly.confirm_button")
     assert [(e.figure, e.note) for e in history(world, 3)[0].entries] == [
         ("60%", "顺利"),
@@ -571,7 +579,7 @@ async def test_cancel_drops_the_draft_and_stores_nothing(world: BotWorld) -> Non
     await fill(world, user, "on_track", "60%", "顺利")
     await fill(world, user, "not_started", "0%", None)
     await choose(world, user, "monthly.cancel_button")
-    assert "已取消" in world.texts(user)[-1]
+    assert world.texts(user)[-1] == said("monthly.cancelled")
     assert draft(world, 1001, "report") is None
     assert history(world, 3) == []
 
@@ -590,7 +598,7 @@ async def test_cancelling_a_correction_says_the_submitted_version_stands(
     cancelled = world.texts(user)[-1]
     expected = render("monthly.cancelled_correction", "zh", version=1, receipt="R2025-03-0002-v1")
     assert cancelled == expected
-    assert "没有报送任何内容" not in cancelled
+    assert cancelled != said("monthly.cancelled")
     assert [v.version for v in history(world, 3)] == [1]
 
 
@@ -610,12 +618,16 @@ async def test_an_album_of_three_photos_makes_one_status_message_and_three_files
     await world.step()
     new = world.server.messages_to(user.id)[before:]
     assert len(new) == 1
-    assert "已收到 3 个文件" in (new[0].text or "")
+    assert new[0].text == said("evidence.status", count=3)
     await choose(world, user, "evidence.done_button", count=3)
     await fill(world, user, "not_started", "0%", None)
-    assert "📎 3 个文件" in world.last(user).text
+    assert world.last(user).text == summary_of(
+        3,
+        summary_task(1, TASKS[0], "on_track", "60%", "现场照片三张", files=3),
+        summary_task(2, TASKS[1], "not_started", "0%"),
+    )
     await choose(world, user, "monthly.confirm_button")
-    assert "佐证文件 3 个" in world.texts(user)[-1]
+    assert world.texts(user)[-1] == receipt_of(world, files=3)
     [stored] = history(world, 3)
     assert len(stored.evidence_ids) == 3
     with world.uow() as uow:
@@ -633,11 +645,11 @@ async def test_a_file_of_the_wrong_kind_is_refused_and_the_files_step_stays(
     await send(world, user, "说明")
     user.send_document(b"PK\x03\x04zip", "材料.zip", "application/zip")
     await world.step()
-    assert "不能作为佐证材料" in world.texts(user)[-2]
-    assert "可以发送照片或文档" in world.texts(user)[-1]
+    assert world.texts(user)[-2] == said("common.file_kind_not_accepted")
+    assert world.texts(user)[-1] == ask_files()
     user.send_document(b"%PDF-1.4", "材料.pdf", "application/pdf")
     await world.step()
-    assert "已收到 1 个文件" in world.texts(user)[-1]
+    assert world.texts(user)[-1] == said("evidence.status", count=1)
 
 
 async def test_a_file_over_20_mb_is_refused_and_the_files_step_stays(world: BotWorld) -> None:
@@ -648,8 +660,8 @@ async def test_a_file_over_20_mb_is_refused_and_the_files_step_stays(world: BotW
     await send(world, user, "说明")
     user.send_document(b"%PDF-1.4", "大文件.pdf", "application/pdf", file_size=21 * 1024 * 1024)
     await world.step()
-    assert "文件超过 20 MB" in world.texts(user)[-2]
-    assert "可以发送照片或文档" in world.texts(user)[-1]
+    assert world.texts(user)[-2] == said("common.file_too_large", mb=20)
+    assert world.texts(user)[-1] == ask_files()
     assert draft(world, 1001, "report").step == "files"
     assert draft(world, 1001, "report").data.get("files", []) == []
 
@@ -661,9 +673,9 @@ async def test_text_at_the_files_step_asks_for_files_or_a_button(world: BotWorld
     await send(world, user, "60%")
     await send(world, user, "说明")
     await send(world, user, "照片稍后发")
-    assert "这一步请发送照片或文档" in world.texts(user)[-2]
+    assert world.texts(user)[-2] == said("monthly.files_want_files")
     await choose(world, user, "monthly.skip_button")
-    assert "任务 2/2" in world.last(user).text
+    assert world.last(user).text == ask_status(2, TASKS[1])
 
 
 async def test_a_photo_where_text_is_wanted_is_refused(world: BotWorld) -> None:
@@ -672,8 +684,8 @@ async def test_a_photo_where_text_is_wanted_is_refused(world: BotWorld) -> None:
     await choose(world, user, "monthly.status_on_track")
     user.send_photo(tiny_png())
     await world.step()
-    assert "这一步不需要文件" in world.texts(user)[-2]
-    assert "请输入关键数据" in world.texts(user)[-1]
+    assert world.texts(user)[-2] == said("dialog.no_file_here")
+    assert world.texts(user)[-1] == ask_figure()
     assert draft(world, 1001, "report").step == "figure"
 
 
@@ -705,13 +717,16 @@ async def test_an_infinite_figure_is_refused_and_asked_again(world: BotWorld) ->
     await choose(world, user, "monthly.status_on_track")
     await send(world, user, "1e309")
     answers = world.texts(user)
-    assert "不是一个有限的数" in answers[-2]
-    assert "请输入关键数据" in answers[-1]
+    assert answers[-2:] == [said("monthly.figure_not_finite"), ask_figure()]
     await send(world, user, "-0")
     await send(world, user, "尚未开工")
     await choose(world, user, "monthly.skip_button")
     await fill(world, user, "not_started", "0", None)
-    assert "正常推进　0%" in world.last(user).text and "-0" not in world.last(user).text
+    assert world.last(user).text == summary_of(
+        3,
+        summary_task(1, TASKS[0], "on_track", "0%", "尚未开工"),
+        summary_task(2, TASKS[1], "not_started", "0%"),
+    )
 
 
 def test_the_note_rule() -> None:
@@ -725,12 +740,11 @@ async def test_a_figure_that_is_not_a_number_is_refused_and_asked_again(world: B
     await choose(world, user, "monthly.fill_button")
     await choose(world, user, "monthly.status_on_track")
     await send(world, user, "进展顺利")
-    assert "关键数据里需要有数字" in world.texts(user)[-2]
-    assert "请输入关键数据" in world.texts(user)[-1]
+    assert world.texts(user)[-2:] == [said("monthly.figure_no_number"), ask_figure()]
     await send(world, user, "x" * 99 + "1" * 2)
-    assert "关键数据太长了（101 个字，最多 100 个字）" in world.texts(user)[-2]
+    assert world.texts(user)[-2] == said("monthly.figure_too_long", length=101, limit=100)
     await send(world, user, "60%")
-    assert "请用一两句话说明" in world.texts(user)[-1]
+    assert world.texts(user)[-1] == ask_note()
 
 
 async def test_an_empty_note_is_refused_with_a_hint(world: BotWorld) -> None:
@@ -739,12 +753,11 @@ async def test_an_empty_note_is_refused_with_a_hint(world: BotWorld) -> None:
     await choose(world, user, "monthly.status_on_track")
     await send(world, user, "60%")
     await send(world, user, "。。。")
-    assert "说明不能为空" in world.texts(user)[-2]
-    assert "无需说明" in world.texts(user)[-2]
+    assert world.texts(user)[-2] == said("monthly.note_empty", behind=False)
     await send(world, user, "字" * 501)
-    assert "说明太长了（501 个字，最多 500 个字）" in world.texts(user)[-2]
+    assert world.texts(user)[-2] == said("monthly.note_too_long", length=501, limit=500)
     await choose(world, user, "monthly.no_note_button")
-    assert "可以发送照片或文档" in world.texts(user)[-1]
+    assert world.texts(user)[-1] == ask_files()
 
 
 async def test_a_task_that_is_behind_needs_a_note(world: BotWorld) -> None:
@@ -753,10 +766,10 @@ async def test_a_task_that_is_behind_needs_a_note(world: BotWorld) -> None:
     await choose(world, user, "monthly.status_behind")
     await send(world, user, "20%")
     prompt = world.last(user)
-    assert "滞后的原因和措施" in prompt.text
+    assert prompt.text == ask_note(behind=True)
     assert prompt.buttons == []
     await send(world, user, "-")
-    assert "说明滞后的原因和措施" in world.texts(user)[-2]
+    assert world.texts(user)[-2] == said("monthly.note_empty", behind=True)
     await send(world, user, "资金未到位")
     assert draft(world, 1001, "report").step == "files"
 
@@ -766,12 +779,11 @@ async def test_text_where_a_button_is_expected_is_answered_and_the_step_shown_ag
 ) -> None:
     user = await start(world)
     await send(world, user, "开始")
-    assert "请点按下面的按钮" in world.texts(user)[-2]
-    assert "📝 逐项填写" in [label for label, _ in world.last(user).buttons]
+    assert world.texts(user)[-2:] == [said("dialog.use_buttons"), opening()]
+    assert text_of("monthly.fill_button") in labels(world, user)
     await choose(world, user, "monthly.fill_button")
     await send(world, user, "正常")
-    assert "请点按下面的按钮" in world.texts(user)[-2]
-    assert "任务 1/2" in world.texts(user)[-1]
+    assert world.texts(user)[-2:] == [said("dialog.use_buttons"), ask_status(1, TASKS[0])]
     assert draft(world, 1001, "report").step == "status"
 
 
@@ -785,8 +797,7 @@ async def test_a_button_of_an_earlier_step_does_nothing_and_the_step_is_shown_ag
     # Tapped before the bot closed the message (a slow connection): the button is stale.
     user.tap(status_question, status_question.callback_data("已完成"), strict=False)
     await world.step()
-    assert "属于前面的步骤" in world.texts(user)[-2]
-    assert "请输入关键数据" in world.texts(user)[-1]
+    assert world.texts(user)[-2:] == [said("monthly.button_not_now"), ask_figure()]
     assert draft(world, 1001, "report").data["cur"] == {"status": "on_track"}
 
 
@@ -804,9 +815,9 @@ async def test_a_button_of_a_finished_dialog_expires_and_the_report_goes_on(
     await choose(world, user, "monthly.fill_button")
     query = user.tap(language, language.callback_data("English"), strict=False)
     await world.step()
-    assert "过期" in answer(world, query)
+    assert answer(world, query) == said("common.button_expired")
     await choose(world, user, "monthly.status_on_track")
-    assert "请输入关键数据" in world.texts(user)[-1]
+    assert world.texts(user)[-1] == ask_figure()
 
 
 async def test_a_confirm_tapped_twice_stores_one_report(world: BotWorld) -> None:
@@ -819,7 +830,7 @@ async def test_a_confirm_tapped_twice_stores_one_report(world: BotWorld) -> None
     # The second tap left the phone before the first one's answer closed the message.
     query = user.tap(summary, summary.callback_data("✅ 确认报送"), strict=False)
     await world.step()
-    assert "过期" in answer(world, query)
+    assert answer(world, query) == said("common.button_expired")
     assert len(history(world, 3)) == 1
 
 
@@ -832,7 +843,7 @@ async def test_a_forged_button_is_refused_and_the_draft_is_unchanged(world: BotW
     assert forged != data
     query = user.tap(message, forged, strict=False)
     await world.step()
-    assert "无效" in answer(world, query)
+    assert answer(world, query) == said("common.button_invalid")
     assert draft(world, 1001, "report").step == "status"
 
 
@@ -844,8 +855,8 @@ async def test_a_sticker_mid_report_is_answered_and_the_step_shown_again(
     await choose(world, user, "monthly.status_on_track")
     user.send_sticker()
     await world.step()
-    assert "贴纸" in world.texts(user)[-2]
-    assert "请输入关键数据" in world.texts(user)[-1]
+    assert world.texts(user)[-2] == said("common.message_kind_not_used")
+    assert world.texts(user)[-1] == ask_figure()
     await send(world, user, "60%")
     assert draft(world, 1001, "report").step == "note"
 
@@ -858,12 +869,14 @@ async def test_report_again_offers_to_continue_the_draft_or_start_over(world: Bo
     await choose(world, user, "monthly.fill_button")
     await fill(world, user, "on_track", "60%", "顺利")
     await send(world, user, "/report")
-    assert "未完成的 2025 年 3 月进展草稿（已填 1/2 项）" in world.texts(user)[-1]
+    assert world.texts(user)[-1] == said(
+        "monthly.resume_offer", year=2025, month=3, filled=1, total=2
+    )
     await choose(world, user, "monthly.continue_button")
-    assert "任务 2/2" in world.texts(user)[-1]
+    assert world.texts(user)[-1] == ask_status(2, TASKS[1])
     await send(world, user, "/report")
     await choose(world, user, "monthly.start_over_button")
-    assert "2025 年 2 月进展报送" in world.texts(user)[-1]  # overdue: it comes first
+    assert world.texts(user)[-1] == opening(2, overdue=True)  # overdue: it comes first
     assert draft(world, 1001, "report").data["entries"] == {}
 
 
@@ -882,15 +895,17 @@ async def test_a_restart_mid_report_resumes_exactly_where_the_person_was(
     world.app = restarted  # world.step() now feeds the new application
     try:
         await send(world, user, "资金未到位")
-        assert "可以发送照片或文档" in world.texts(user)[-1]
+        assert world.texts(user)[-1] == ask_files("T2")
         user.send_album([tiny_png(4, 3), tiny_png(5, 5)])
         await world.step()
         await choose(world, user, "evidence.done_button", count=2)
-        summary = world.last(user).text
-        assert "正常推进　60%" in summary
-        assert "滞后　20%　📎 2 个文件" in summary
+        assert world.last(user).text == summary_of(
+            3,
+            summary_task(1, TASKS[0], "on_track", "60%", "顺利"),
+            summary_task(2, TASKS[1], "behind", "20%", "资金未到位", files=2),
+        )
         await choose(world, user, "monthly.confirm_button")
-        assert "回执号" in world.texts(user)[-1]
+        assert world.texts(user)[-1] == receipt_of(world, files=2)
         [stored] = history(world, 3)
         assert [(e.status, e.figure, e.note) for e in stored.entries] == [
             ("on_track", "60%", "顺利"),
