@@ -933,37 +933,52 @@ async def test_a_complete_report_with_an_album_through_the_real_updater(
             messages = server.messages_to(user.id)
             return messages[-1].text or "" if messages else ""
 
+        def stored_and_receipted() -> bool:
+            return bool(history(world, 3)) and last_text() == receipt_of(world, files=3)
+
         async def tap_polled(label: str, expect: str) -> None:
+            """Tap `label`; wait until the bot's last message is `expect`."""
             message = newest_with(world, user, label)
             user.tap(message, message.callback_data(label))
-            await server.wait_for(lambda: expect in last_text())
+            await server.wait_for(lambda: last_text() == expect)
 
         async def say_polled(text: str, expect: str) -> None:
+            """Type `text`; wait until the bot's last message is `expect`."""
             user.send_text(text)
-            await server.wait_for(lambda: expect in last_text())
+            await server.wait_for(lambda: last_text() == expect)
 
         async with world.polling():
             user.send_command("/start", world.invite(Role.LIAISON, "dianzi"))
             await server.wait_for(lambda: "/report" in last_text())
             user.send_command("/report")
-            await server.wait_for(lambda: "2 月进展报送" in last_text())  # overdue first
-            await tap_polled("📅 改报 3 月", "3 月进展报送")
-            await tap_polled("📝 逐项填写", "任务 1/2")
-            await tap_polled("正常推进", "请输入关键数据")
-            await say_polled("60", "请用一两句话说明")
-            await say_polled("现场照片", "可以发送照片或文档")
+            february = opening(2, overdue=True)  # overdue: it comes first
+            await server.wait_for(lambda: last_text() == february)
+            await tap_polled(other_month(3), opening(3))
+            await tap_polled(text_of("monthly.fill_button"), ask_status(1, TASKS[0]))
+            await tap_polled(text_of("monthly.status_on_track"), ask_figure())
+            await say_polled("60", ask_note())
+            await say_polled("现场照片", ask_files())
             photos = [tiny_png(4, 3), tiny_png(5, 5), tiny_png(6, 2)]
             user.send_album(photos)
-            await server.wait_for(lambda: "已收到 3 个文件" in last_text())
-            await tap_polled("✅ 完成（3）", "任务 2/2")
-            await tap_polled("已完成", "请输入关键数据")
-            await tap_polled("100%", "请用一两句话说明")
-            await tap_polled("无需说明", "可以发送照片或文档")
-            await tap_polled("⏭ 跳过", "请核对")
-            await tap_polled("✅ 确认报送", "回执号")
-        assert "按时报送" in last_text()
+            three = said("evidence.status", count=3)
+            await server.wait_for(lambda: last_text() == three)
+            await tap_polled(text_of("evidence.done_button", count=3), ask_status(2, TASKS[1]))
+            await tap_polled(text_of("monthly.status_done"), ask_figure("T2"))
+            await tap_polled("100%", ask_note("T2"))
+            await tap_polled(text_of("monthly.no_note_button"), ask_files("T2"))
+            entered = summary_of(
+                3,
+                summary_task(1, TASKS[0], "on_track", "60%", "现场照片", files=3),
+                summary_task(2, TASKS[1], "done", "100%"),
+            )
+            await tap_polled(text_of("monthly.skip_button"), entered)
+            summary = newest_with(world, user, text_of("monthly.confirm_button"))
+            user.tap(summary, summary.callback_data(text_of("monthly.confirm_button")))
+            await server.wait_for(stored_and_receipted)
+        assert last_text() == receipt_of(world, files=3)
         assert len(server.calls("getFile")) == 3
         [stored] = history(world, 3)
+        assert stored.on_time
         assert len(stored.evidence_ids) == 3
         with world.uow() as uow:
             rows = [uow.repository(EvidenceFiles).by_id(i) for i in stored.evidence_ids]
