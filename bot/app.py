@@ -23,6 +23,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.bot_api_request import BotApiRequest
 from bot.buttons import ButtonSigner
 from bot.context import BotDeps, KaoheContext
 from bot.delivery import ack_handler, register_broadcast_jobs
@@ -114,6 +115,8 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        builder = builder.request(BotApiRequest())
     if not updater:
         builder = builder.updater(None)
     application: KaoheApplication = builder.build()
