@@ -95,7 +95,7 @@ def report(timings: list[Timing]) -> None:
         verdict = ""
         if t.goal is not None:
             ok = "PASS" if best < t.goal else "MISSED"
-            verdict = f"< {t.goal:.1f} s: {best:.3f} s ({best / t.goal:.2f} of it) {ok}"
+            verdict = f"goal 5: < {t.goal:.1f} s: {best:.3f} s ({best / t.goal:.2f} of it) {ok}"
         print(
             f"{t.name:<22} {best:8.3f} {median:8.3f} {best - floor:8.3f} "
             f"{max(t.peak_mb):8.0f}  {verdict}"

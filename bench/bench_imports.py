@@ -36,7 +36,7 @@ from bench.bench_storage import plan_text, postgres_database, sqlite_database
 from scoring import BonusItem, Grade, GradeRecord, Group, IndicatorValues, Unit
 from services.access import Actor
 from services.people import register_units
-from services.plans import load_plan, plan_in
+from services.plans import load_plan, plan_in_force
 from services.tasks import TaskInput, import_tasks
 from services.year_data import GRADE_OF, import_bonus, import_grades, import_values
 from storage.clock import FixedClock
@@ -161,7 +161,7 @@ def values_in_one_transaction(uow: UnitOfWork, values: IndicatorValues, source: 
     """The values import before: checks, rows, inserts (SQLAlchemy executemany of dicts, COPY
     on PostgreSQL), the comparison with the replaced version and the audit, in one transaction."""
     with uow:
-        plan_in(uow, YEAR)
+        plan_in_force(uow, YEAR)
         units = {r.code: r.id for r in uow.repository(YearUnits).rows()}
         sets = uow.repository(ValueSets)
         previous = sets.latest(YEAR)
@@ -209,7 +209,7 @@ def values_in_one_transaction(uow: UnitOfWork, values: IndicatorValues, source: 
 def grades_in_one_transaction(uow: UnitOfWork, records: Sequence[GradeRecord]) -> None:
     """The grades import before: reads, rows (dicts), inserts and audit in one transaction."""
     with uow:
-        plan_in(uow, YEAR)
+        plan_in_force(uow, YEAR)
         units = {r.code: r.id for r in uow.repository(YearUnits).rows()}
         uow.repository(YearUnits).lock(units[r.unit] for r in records)
         grades = uow.repository(Grades)

@@ -52,7 +52,7 @@ def end_of_day(day: date, timezone: str) -> datetime:
 def deadline_day(due_at: datetime, timezone: str) -> date:
     """The last day of a deadline that ends at `due_at` (the first instant after that day):
     for deadlines stored as instants (a report version's `due_at`)."""
-    return (due_at.astimezone(_zone(timezone)) - timedelta(seconds=1)).date()
+    return (due_at - timedelta(microseconds=1)).astimezone(_zone(timezone)).date()
 
 
 # --- months -----------------------------------------------------------------------------------

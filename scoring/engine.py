@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 import pandas as pd
 
 from scoring.efficacy import efficacy_scores
-from scoring.grading import grades_frame, item_coefficients, mix_daily_and_year_end
+from scoring.grading import (
+    GradeTable,
+    grades_frame,
+    item_coefficients,
+    mix_daily_and_year_end,
+)
 from scoring.inputs import (
     COUNT_LIMIT,
     VALUE_LIMIT,
@@ -44,8 +50,11 @@ def score(
     `grades` holds the panel's grades and the peers' votes (`source`); `rectification` each
     unit's findings due and rectified on time (scoring.md §2b)."""
     values = values if values is not None else IndicatorValues.empty()
-    frame = grades_frame(grades)
-    _check(plan, units, values, frame, bonus, events, rectification)
+    table = GradeTable.of(grades)
+    # Text in every cell (always, from a database): the grades checked and grouped by their
+    # codes; else (a missing cell in a workbook) by the frame, which says what is wrong.
+    grading: GradeTable | pd.DataFrame = table if table.plain else table.frame()
+    _check(plan, units, values, grading, bonus, events, rectification)
     codes = [u.code for u in units]
     row_of = {code: i for i, code in enumerate(codes)}
     towns = [u for u in units if u.group is Group.TOWN]
@@ -60,7 +69,7 @@ def score(
     development = np.zeros(len(units))
     development[town_rows] = efficacy.totals
 
-    work = _work_scores(plan, codes, row_of, frame, events, rectification)
+    work = _work_scores(plan, codes, row_of, grading, events, rectification)
 
     approved = Counter(b.unit for b in bonus if b.approved)
     approved_counts = np.array([approved.get(code, 0) for code in codes], dtype=float)
@@ -113,17 +122,24 @@ def _work_scores(
     plan: Plan,
     codes: Sequence[str],
     row_of: dict[str, int],
-    frame: pd.DataFrame,
+    grading: GradeTable | pd.DataFrame,
     events: Sequence[EventCount],
     rectification: Sequence[RectificationCount],
 ) -> WorkScores:
     """Coefficients, raw points, deductions and points of every unit's work items."""
     items = plan.work.items
     item_col = {item.code: j for j, item in enumerate(items)}
-    is_peer = (frame["source"] == YearEndSource.PEER.value).to_numpy(dtype=bool)
-    panel_frame = frame.loc[~is_peer].reset_index(drop=True)
-    peer_frame = frame.loc[is_peer].reset_index(drop=True)
-    coefs = item_coefficients(panel_frame, plan.work, codes)
+    panel: GradeTable | pd.DataFrame
+    if isinstance(grading, GradeTable):
+        is_peer = grading.where("source", YearEndSource.PEER.value)
+        panel = grading.rows(~is_peer) if is_peer.any() else grading
+        peer_frame = grading.rows(is_peer).frame() if is_peer.any() else _no_grades()
+        coefs = panel.item_coefficients(plan.work, codes)
+    else:
+        is_peer = (grading["source"] == YearEndSource.PEER.value).to_numpy(dtype=bool)
+        panel = grading.loc[~is_peer].reset_index(drop=True)
+        peer_frame = grading.loc[is_peer].reset_index(drop=True)
+        coefs = item_coefficients(panel, plan.work, codes)
     year_end = year_end_scores(plan.work, codes, coefs.year_end, peer_frame, rectification)
     coef = mix_daily_and_year_end(coefs.daily, year_end.combined, plan.work.daily_weight)
     weights = np.array([item.points for item in items], dtype=float)
@@ -138,7 +154,7 @@ def _work_scores(
         deducted[:, item_col[rule.item]] += counts[:, event_col[kind]] * rule.points
     points = np.maximum(0.0, raw - deducted)
     return WorkScores(
-        frame=panel_frame,
+        panel=panel,
         daily=coefs.daily,
         year_end=year_end.combined,
         coef=coef,
@@ -150,6 +166,12 @@ def _work_scores(
         points=points,
         sources=year_end,
     )
+
+
+@cache
+def _no_grades() -> pd.DataFrame:
+    """An empty grades frame, made once (only read: making one costs more than scoring peers)."""
+    return grades_frame([])
 
 
 def _check_finite(
@@ -184,7 +206,7 @@ def _check(
     plan: Plan,
     units: Sequence[Unit],
     values: IndicatorValues,
-    frame: pd.DataFrame,
+    grading: GradeTable | pd.DataFrame,
     bonus: Sequence[BonusItem],
     events: Sequence[EventCount],
     rectification: Sequence[RectificationCount] = (),
@@ -226,8 +248,14 @@ def _check(
                 "values",
             )
         )
-    problems.extend(_grade_problems(plan, frame, set(groups)))
-    problems.extend(_peer_problems(plan, frame, groups))
+    if isinstance(grading, GradeTable):
+        problems.extend(_table_grade_problems(plan, grading, set(groups)))
+        is_peer = grading.where("source", YearEndSource.PEER.value)
+        if is_peer.any():
+            problems.extend(_peer_problems(plan, grading.rows(is_peer).frame(), groups))
+    else:
+        problems.extend(_grade_problems(plan, grading, set(groups)))
+        problems.extend(_peer_problems(plan, grading, groups))
     for count in rectification:
         if count.unit not in groups:
             problems.append(InputProblem("unknown_unit", {"unit": count.unit}, "events"))
@@ -291,6 +319,51 @@ def _grade_problems(plan: Plan, frame: pd.DataFrame, units: set[str]) -> list[In
             InputProblem(
                 "duplicate_grade",
                 {"unit": row.unit, "item": row.item, "period": row.period, "rater": row.rater},
+                "grades",
+            )
+        )
+    return problems
+
+
+def _table_grade_problems(plan: Plan, table: GradeTable, units: set[str]) -> list[InputProblem]:
+    """`_grade_problems` of the table's frame, the same problems in the same order, found on
+    the codes: each distinct value is looked up once, duplicates by one integer key."""
+    problems: list[InputProblem] = []
+    checks = (
+        ("unit", units, "unknown_unit"),
+        ("item", {item.code for item in plan.work.items}, "unknown_item"),
+        ("period", set(PERIODS), "unknown_period"),
+        ("source", {s.value for s in SOURCES_GRADED}, "unknown_source"),
+    )
+    for column, known, code in checks:
+        unknown = np.array([value not in known for value in table.uniques[column]], dtype=bool)
+        if unknown.any():
+            for value in table.columns[column][unknown[table.codes[column]]]:
+                problems.append(InputProblem(code, {column: value}, "grades"))
+    key = np.zeros(len(table), dtype=np.int64)
+    span = 1
+    for column in ("unit", "item", "period", "rater", "source"):
+        size = max(len(table.uniques[column]), 1)
+        span *= size
+        if span >= 2**62:  # too many distinct combinations for one integer key
+            return _grade_problems(plan, table.frame(), units)
+        key = key * size + table.codes[column]
+    _, first = np.unique(key, return_index=True)  # each key's first row
+    if len(first) == len(key):
+        return problems
+    duplicated = np.ones(len(key), dtype=bool)
+    duplicated[first] = False
+    c = table.columns
+    for k in np.nonzero(duplicated)[0]:
+        problems.append(
+            InputProblem(
+                "duplicate_grade",
+                {
+                    "unit": c["unit"][k],
+                    "item": c["item"][k],
+                    "period": c["period"][k],
+                    "rater": c["rater"][k],
+                },
                 "grades",
             )
         )

@@ -24,6 +24,7 @@ from scoring.explanation import (
     UnitExplanation,
     UnitResult,
 )
+from scoring.grading import GradeTable
 from scoring.inputs import BonusItem, Unit
 from scoring.plan import PERIODS, EventKind, Grade, Group, Plan, YearEndSource
 from scoring.year_end import SOURCES, YearEndScores
@@ -35,7 +36,7 @@ EVENTS: tuple[EventKind, ...] = tuple(EventKind)
 class WorkScores:
     """Per unit (rows, in input order) and work item (columns, in plan order)."""
 
-    frame: pd.DataFrame
+    panel: GradeTable | pd.DataFrame  # the panel's grades (peers' votes are in `sources`)
     daily: np.ndarray
     year_end: np.ndarray
     coef: np.ndarray
@@ -46,6 +47,13 @@ class WorkScores:
     deducted: np.ndarray
     points: np.ndarray
     sources: YearEndScores
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """The panel's grades as a frame (made when an explanation first needs it)."""
+        if isinstance(self.panel, GradeTable):
+            return self.panel.frame()
+        return self.panel
 
 
 def _opt(value: float) -> float | None:

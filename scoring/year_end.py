@@ -7,6 +7,7 @@ item, year_end = Σ wₛ·cₛ ÷ Σ wₛ over the sources that apply to the ite
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -68,7 +69,7 @@ def year_end_scores(
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(due > 0, on_time / np.maximum(due, 1), np.nan)
     grades = tuple(
-        None if np.isnan(r) else year_end.rectification_grade(float(r)) for r in ratio.tolist()
+        None if math.isnan(r) else year_end.rectification_grade(float(r)) for r in ratio.tolist()
     )
     rect_coef = np.array(
         [np.nan if g is None else work.grades[g] for g in grades], dtype=float

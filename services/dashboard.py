@@ -2,7 +2,7 @@
 a unit, the report matrix and the findings as plain JSON-ready values.
 
 Everything is computed by the services the bot uses (compute_standings, published_score,
-report_status, year_findings, review_queue, write_year_report); this module only chooses what a
+year_matrix, year_findings, review_queue, year_report_bytes); this module only chooses what a
 role may see and shapes it for a page. Roles are those of the bot: coordinators, admins and
 leaders (viewers) see the standings and any unit; a liaison sees only their own unit, and only
 once the year's standings are published; the report matrix and the findings are the
@@ -15,13 +15,11 @@ import dataclasses
 import hashlib
 import math
 import secrets
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,12 +28,12 @@ from services.access import MANAGERS, Actor, Role, require_role
 from services.errors import NotFound, Refused
 from services.evidence import EvidenceFile, evidence_files
 from services.findings import FindingView, RectificationView, review_queue, year_findings
-from services.plans import plan_in_force
+from services.matrix import in_unit_order, year_matrix
 from services.publications import latest_publication, published_score
-from services.reports import ReportEntryView, report_history, report_status
+from services.reports import ReportEntryView, report_history
 from services.standings import as_of_day, compute_standings
 from services.supervision_plan import year_activities
-from services.unit_report import write_year_report
+from services.unit_report import year_report_bytes
 from storage.clock import as_utc
 from storage.models import DashboardLink, Person
 from storage.repositories.dashboard import DashboardLinks, DataVersion
@@ -368,13 +366,11 @@ def matrix_json(uow: UnitOfWork, actor: Actor, year: int) -> dict[str, Any]:
     """Units × months of `year`, each cell's report state now (on time, late, overdue,
     missing, not due yet; absent where the unit owes none), towns first (coordinators)."""
     require_role(actor, Role.COORDINATOR)
-    with uow:
-        plan = plan_in_force(uow, year)
-        months = {m: report_status(uow, year, m, plan=plan) for m in range(1, 13)}
-    groups = [g.value for g in Group]
+    matrix = year_matrix(uow, year)
+    plan = matrix.plan
     rows: dict[int, dict[str, Any]] = {}
     for month in range(1, 13):
-        for s in months[month]:
+        for s in matrix.months[month]:
             row = rows.setdefault(
                 s.unit_id,
                 {"unit": s.unit_code, "name": s.unit_name, "group": s.group, "months": {}},
@@ -390,11 +386,9 @@ def matrix_json(uow: UnitOfWork, actor: Actor, year: int) -> dict[str, Any]:
                 "version": s.latest_version,
                 "receipt": s.latest_receipt,
             }
-    ordered = sorted(
-        rows.items(),
-        key=lambda kv: (groups.index(kv[1]["group"]) if kv[1]["group"] in groups else 9, kv[0]),
-    )
-    return {"year": year, "rows": [row for _, row in ordered]}
+    every = [s for month in range(1, 13) for s in matrix.months[month]]
+    ordered = dict.fromkeys(s.unit_id for s in in_unit_order(every))
+    return {"year": year, "rows": [rows[unit_id] for unit_id in ordered]}
 
 
 def month_report_json(
@@ -494,10 +488,7 @@ def evidence_file(uow: UnitOfWork, actor: Actor, evidence_id: int) -> EvidenceFi
 def report_workbook(uow: UnitOfWork, actor: Actor, year: int, language: str) -> bytes:
     """The year's report workbook (as /export sends it) as bytes (slow: call it off the loop)."""
     require_role(actor, *VIEW_ROLES)
-    with tempfile.TemporaryDirectory(prefix="kaohe-web-report-") as folder:
-        path = Path(folder) / "report.xlsx"
-        write_year_report(uow, year, path, language)
-        return path.read_bytes()
+    return year_report_bytes(uow, year, language).content
 
 
 def supervision_plan_json(uow: UnitOfWork, actor: Actor, year: int) -> dict[str, Any]:

@@ -78,7 +78,13 @@ def plan_in_force(uow: UnitOfWork, year: int) -> Plan:
     row = uow.repository(Plans).current_text(year)
     if row is None:
         raise NotFound("no_plan", year=year)
-    return _parsed_plan(row.yaml_text, f"plan {year} v{row.version}")
+    return parsed_plan(row.yaml_text, year, row.version)
+
+
+def parsed_plan(yaml_text: str, year: int, version: int) -> Plan:
+    """The plan in force of `year` from its stored text (read with other rows by a hot path,
+    such as a submission): the same parser and cache as `plan_in_force`."""
+    return _parsed_plan(yaml_text, f"plan {year} v{version}")
 
 
 def plan_in_force_or_none(uow: UnitOfWork, year: int) -> Plan | None:

@@ -15,20 +15,25 @@ period, is refused.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from scoring.calendar import end_of_day, local_date
+from scoring.calendar import end_of_day, local_date, quarter_days
 from scoring.explanation import UnitExplanation
 from services.access import Actor, Role, require_role
 from services.errors import Invalid, NotFound, Refused
 from services.plans import plan_in_force, require_year_open
 from services.standings import compute_standings
+from services.unit_lookup import UnitRef
 from storage.clock import as_utc
 from storage.models import Publication
+from storage.repositories.people import People
 from storage.repositories.publications import Publications
+from storage.repositories.units import Units
 from storage.unit_of_work import UnitOfWork
+from templates import normalise_language
 
 PERIODS: tuple[str, ...] = ("year", "Q1", "Q2", "Q3", "Q4")
 
@@ -110,10 +115,7 @@ def period_days(year: int, period: str) -> tuple[date, date]:
         raise Invalid("publication_unknown_period", period=period, periods=list(PERIODS))
     if period == "year":
         return date(year, 1, 1), date(year, 12, 31)
-    quarter = int(period[1])
-    first = date(year, 3 * quarter - 2, 1)
-    following = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
-    return first, following - timedelta(days=1)
+    return quarter_days(year, int(period[1]))
 
 
 def _as_of(
@@ -260,3 +262,67 @@ def published_score(uow: UnitOfWork, actor: Actor, year: int) -> PublishedScore 
     if publication is None:
         return None
     return PublishedScore(publication, unit_explanation(uow, actor, publication.id))
+
+
+# ---------------------------------------------------------------------------------------------
+# Who receives a publication
+
+
+@dataclass(frozen=True)
+class Liaison:
+    """A liaison to receive their unit's report."""
+
+    telegram_id: int
+    name: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Audience:
+    """The active units and, by unit code, their active liaisons."""
+
+    units: tuple[UnitRef, ...]
+    liaisons: dict[str, tuple[Liaison, ...]]
+
+    @property
+    def reached_units(self) -> list[UnitRef]:
+        """The units with at least one liaison."""
+        return [u for u in self.units if self.liaisons.get(u.code)]
+
+    @property
+    def without_liaison(self) -> list[UnitRef]:
+        """The units with no liaison."""
+        return [u for u in self.units if not self.liaisons.get(u.code)]
+
+    @property
+    def liaison_count(self) -> int:
+        """How many liaisons there are in all."""
+        return sum(len(v) for v in self.liaisons.values())
+
+
+def load_audience(uow: UnitOfWork, actor: Actor, default_language: str) -> Audience:
+    """The active units and their active liaisons with a Telegram account, each with the
+    language they read (their own choice, else the bot's default), read in one unit of work
+    (coordinators and admins)."""
+    require_role(actor, Role.COORDINATOR)
+    with uow:
+        every_unit = uow.repository(Units).all(include_inactive=True)
+        codes = {row.id: row.code for row in every_unit}
+        units = tuple(UnitRef(u.id, u.code, u.name, u.group) for u in uow.repository(Units).all())
+        liaisons: dict[str, list[Liaison]] = defaultdict(list)
+        for person in uow.repository(People).all():
+            code = codes.get(person.unit_id) if person.unit_id else None
+            if (
+                Role(person.role) is Role.LIAISON
+                and person.active
+                and person.telegram_user_id is not None
+                and code is not None
+            ):
+                liaisons[code].append(
+                    Liaison(
+                        person.telegram_user_id,
+                        person.display_name,
+                        normalise_language(person.language or default_language),
+                    )
+                )
+    return Audience(units, {code: tuple(v) for code, v in liaisons.items()})

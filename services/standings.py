@@ -149,6 +149,8 @@ def year_inputs(uow: UnitOfWork, year: int, as_of: datetime | None = None) -> Ye
 # A stored grade as the text of its Grade (GRADE_OF also reads the labels).
 _GRADE_TEXT = {stored: grade.value for stored, grade in GRADE_OF.items()}
 _PANEL = YearEndSource.PANEL.value
+# A stored group as its Group, looked up (calling the enum costs a microsecond a unit).
+_GROUP_OF = {group.value: group for group in Group}
 
 
 def _grade_columns(
@@ -203,7 +205,7 @@ def _read_year(uow: UnitOfWork, year: int, as_of: datetime | None, *, columns: b
     with uow:
         plan = plan_in_force(uow, year)
         unit_rows = uow.repository(YearUnits).rows()
-        units = [Unit(r.code, r.name, Group(r.group)) for r in unit_rows]
+        units = [Unit(r.code, r.name, _GROUP_OF[r.group]) for r in unit_rows]
         code_of = {r.id: r.code for r in unit_rows}
         values, version = newest_values(uow, plan, year, moment, unit_rows)
         stored = uow.repository(Grades).in_force(year, moment)
@@ -245,20 +247,15 @@ def newest_values(
     value_set = sets.latest(year, as_of)
     if value_set is None:
         return IndicatorValues.empty(), None
-    rows = sets.values(value_set.id)
     towns = [(r.id, r.code) for r in unit_rows if r.group == Group.TOWN.value]
-    if not rows or not towns:
-        return IndicatorValues.empty(), value_set.version
-    # Column by column through map(itemgetter) and np.fromiter: no Python loop over the
-    # 100,000 rows (and zip(*rows) would unpack 100,000 arguments, ten times slower).
-    count = len(rows)
-    ids = np.fromiter(map(itemgetter(0), rows), np.int64, count)
     plan_codes = [ind.code for ind in plan.development.indicators]
-    plan_column = {code: j for j, code in enumerate(plan_codes)}
-    plan_cols = np.fromiter(
-        map(plan_column.get, map(itemgetter(1), rows), repeat(-1)), np.int64, count
-    )
-    numbers = np.array(list(map(itemgetter(2), rows)), dtype=float)  # None: NaN
+    # PostgreSQL sends the columns as arrays; elsewhere they are made of the driver's rows.
+    columns = sets.value_columns(value_set.id, plan_codes)
+    if columns is None:
+        columns = _value_columns(sets.values(value_set.id), plan_codes)
+    ids, plan_cols, numbers = columns
+    if not len(ids) or not towns:
+        return IndicatorValues.empty(), value_set.version
     # The plan's indicators the set has, in plan order; the others are left out.
     present = np.unique(plan_cols[plan_cols >= 0])
     codes = [plan_codes[int(j)] for j in present]
@@ -276,6 +273,24 @@ def newest_values(
     stored = np.unique(rows_at[keep])  # the towns the set has a row for, in town order
     units = tuple(towns[int(k)][1] for k in stored)
     return IndicatorValues(units, tuple(codes), matrix[stored]), value_set.version
+
+
+def _value_columns(
+    rows: Sequence[tuple[int, str, float | None]], plan_codes: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (unit id, indicator, value) rows as arrays: unit ids, the indicator's place in
+    `plan_codes` (-1: not in the plan) and the values (NaN for None), as
+    ValueSets.value_columns gives them."""
+    # Column by column through map(itemgetter) and np.fromiter: no Python loop over the
+    # 100,000 rows (and zip(*rows) would unpack 100,000 arguments, ten times slower).
+    count = len(rows)
+    ids = np.fromiter(map(itemgetter(0), rows), np.int64, count)
+    plan_column = {code: j for j, code in enumerate(plan_codes)}
+    plan_cols = np.fromiter(
+        map(plan_column.get, map(itemgetter(1), rows), repeat(-1)), np.int64, count
+    )
+    numbers = np.array(list(map(itemgetter(2), rows)), dtype=float)  # None: NaN
+    return ids, plan_cols, numbers
 
 
 def rectification_counts(

@@ -11,13 +11,21 @@ findings of each.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
+from scoring import Group, Unit
 from services.access import Actor, Role, require_role
 from services.errors import Invalid, NotFound
-from services.files.activity_reader import MAX_FOCUS, ActivityInput
+from services.files.activity_reader import (
+    MAX_FOCUS,
+    ActivityInput,
+    read_activities,
+    write_activities_template,
+)
 from services.plans import ensure_year_open, plan_in_force, require_year_open
 from storage.models import SupervisionActivity
 from storage.repositories.supervision_plan import Activities
@@ -236,3 +244,38 @@ def activities_between(uow: UnitOfWork, first: date, last: date) -> list[Activit
 def upcoming_activities(uow: UnitOfWork, today: date, days: int = 7) -> list[ActivityView]:
     """The activities not yet done that are planned from `today` to `days` days later."""
     return [a for a in activities_between(uow, today, today + timedelta(days=days)) if not a.done]
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan as a workbook
+
+
+def _active_units(uow: UnitOfWork) -> list[Unit]:
+    """The active units as the workbook sees them (towns first), in an open unit of work."""
+    return [Unit(r.code, r.name, Group(r.group)) for r in uow.repository(YearUnits).rows()]
+
+
+def activities_template(uow: UnitOfWork, year: int, language: str | None = None) -> bytes:
+    """The empty supervision plan workbook of `year` (drop-down lists of the kinds and the active
+    units) as bytes; the writer's temporary folder is gone when this returns."""
+    with uow:
+        units = _active_units(uow)
+    with tempfile.TemporaryDirectory(prefix="kaohe-activities-") as folder:
+        path = Path(folder) / "activities.xlsx"
+        write_activities_template(year, path, units, language)
+        return path.read_bytes()
+
+
+def load_activity_workbook(
+    uow: UnitOfWork, actor: Actor, year: int, content: bytes, name: str
+) -> ActivityImport:
+    """Read a filled-in supervision plan workbook (`InputError` listing every bad cell) and add
+    its activities to the year's plan, all or nothing (see `import_activities`)."""
+    require_role(actor, Role.COORDINATOR)
+    with uow:
+        units = _active_units(uow)
+    with tempfile.TemporaryDirectory(prefix="kaohe-activities-") as folder:
+        path = Path(folder) / (Path(name).name or "activities.xlsx")
+        path.write_bytes(content)
+        activities = read_activities(path, units, source=name)
+    return import_activities(uow, actor, year, activities, name)

@@ -14,6 +14,8 @@ appears only if it has findings or good practices in the report.
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -126,3 +128,22 @@ def write_supervision_report(
     report = supervision_report(uow, actor, year, half)
     write_supervision_workbook(report, Path(path), language)
     return report
+
+
+@dataclass(frozen=True)
+class SupervisionWorkbook:
+    """The half year's report workbook as bytes, and the report it was written from."""
+
+    content: bytes
+    report: SupervisionReport
+
+
+def supervision_report_bytes(
+    uow: UnitOfWork, actor: Actor, year: int, half: int, language: str | None = None
+) -> SupervisionWorkbook:
+    """The half year's report workbook (as /supervision_report sends it) as bytes; the writer's
+    temporary folder is gone when this returns (slow: call it off the loop)."""
+    with tempfile.TemporaryDirectory(prefix="kaohe-supervision-") as folder:
+        path = Path(folder) / "supervision.xlsx"
+        report = write_supervision_report(uow, actor, year, half, path, language)
+        return SupervisionWorkbook(path.read_bytes(), report)

@@ -9,8 +9,10 @@ only what was recorded by then is shown, and a finding's status is the one it ha
 
 from __future__ import annotations
 
+import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -203,6 +205,25 @@ def write_unit_report(
     return dossier
 
 
+@dataclass(frozen=True)
+class UnitReportFile:
+    """One unit's assessment report workbook as bytes, and the dossier it was written from."""
+
+    content: bytes
+    dossier: UnitDossier
+
+
+def unit_report_bytes(
+    uow: UnitOfWork, year: int, unit: str, language: str | None, as_of: datetime | None = None
+) -> UnitReportFile:
+    """One unit's assessment report workbook (as /publish sends it to the unit's liaisons) as
+    bytes; the writer's temporary folder is gone when this returns (slow: call it off the loop)."""
+    with tempfile.TemporaryDirectory(prefix="kaohe-unit-report-") as folder:
+        path = Path(folder) / "report.xlsx"
+        dossier = write_unit_report(uow, year, unit, path, language, as_of)
+        return UnitReportFile(path.read_bytes(), dossier)
+
+
 # ---------------------------------------------------------------------------------------------
 # The year's report workbook
 
@@ -227,6 +248,26 @@ def write_year_report(
     ]
     write_report(standings, Path(path), lang, extra_sheets=sheets)
     return standings
+
+
+@dataclass(frozen=True)
+class YearReport:
+    """The year's report workbook as bytes, and the time zone of the plan it was computed by."""
+
+    content: bytes
+    timezone: str
+
+
+def year_report_bytes(
+    uow: UnitOfWork, year: int, language: str | None = None, as_of: datetime | None = None
+) -> YearReport:
+    """The year's report workbook (as /export sends it, the dashboard downloads it and an
+    approver receives a draft result, as of its moment), as bytes; the writer's temporary
+    folder is gone when this returns (slow: call it off the loop)."""
+    with tempfile.TemporaryDirectory(prefix="kaohe-report-") as folder:
+        path = Path(folder) / "report.xlsx"
+        standings = write_year_report(uow, year, path, language, as_of)
+        return YearReport(path.read_bytes(), standings.plan.timezone)
 
 
 def _t(key: str, lang: str, **params: Any) -> str:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,6 +37,34 @@ TEST_DATABASE = f"kaohe_test_{os.getpid()}"
 def pytest_configure(config: pytest.Config) -> None:
     """python-telegram-bot 22 warns (an error here) unless durations are timedeltas."""
     os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_tls_context() -> Iterator[None]:
+    """Every HTTP client of the run shares one default TLS context.
+
+    httpx loads the whole CA bundle for each client it makes, and every bot world makes
+    several (the bot's and the updater's): a tenth of a second per world on this machine, for
+    clients that only ever talk plain HTTP to the fake Bot API. A context with other settings
+    (no verification, a client certificate) is still made afresh.
+    """
+    from httpx._transports import default
+
+    made = default.create_ssl_context
+    shared: dict[bool, ssl.SSLContext] = {}
+
+    def create_ssl_context(
+        verify: ssl.SSLContext | str | bool = True, cert: Any = None, trust_env: bool = True
+    ) -> ssl.SSLContext:
+        if verify is not True or cert is not None:
+            return made(verify=verify, cert=cert, trust_env=trust_env)
+        if trust_env not in shared:
+            shared[trust_env] = made(verify=verify, cert=cert, trust_env=trust_env)
+        return shared[trust_env]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(default, "create_ssl_context", create_ssl_context)
+        yield
 
 
 def postgres_admin_url() -> str:

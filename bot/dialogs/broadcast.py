@@ -11,20 +11,25 @@ audience, the recipient count and the time: send, change the text, or cancel).
 Confirming stores the broadcast with its recipients (services.broadcasts.create_broadcast);
 the delivery engine (bot.delivery) sends it. `/broadcast status` (or the button on the
 confirmation) shows per unit how many got it, acknowledged it, or could not be reached.
+
+The steps are declared in `BroadcastDialog.steps`; the status buttons, cancel and the preview's
+已知悉 are taken at any step (`anywhere`). A refusal (a notice too long, a scheduled notice that
+already went out) is said by the engine, with the step shown again; a time that passed while
+the summary waited goes back to the time step first.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.delivery import message_text
-from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.dialogs.engine import Dialog, IncomingFile, Step, Tapped, Turn
 from bot.dialogs.helpers import ECHO, excerpt, local_now, local_time, service_error
 from services.access import MANAGERS
 from services.broadcasts import (
@@ -70,161 +75,155 @@ class BroadcastDialog(Dialog):
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """Start a new notice, or show the delivery status (`/broadcast status [id]`)."""
         if args and args[0].lower() in ("status", "状态"):
-            await turn.start("status", {})
             wanted = int(args[1]) if len(args) > 1 and args[1].isdigit() else None
+            await turn.start("status", {} if wanted is None else {"broadcast_id": wanted})
             await self._status(turn, wanted)
             return
         await turn.start("text", {})
         await self.prompt(turn)
 
-    # -- prompts ----------------------------------------------------------------------------
+    # -- the notice and its file ------------------------------------------------------------
 
-    async def prompt(self, turn: Turn) -> None:
-        """Show the current step again."""
-        step = turn.step
-        data = turn.data
-        if step == "text":
-            await turn.say("broadcast.ask_text", max=MAX_TEXT)
-        elif step == "file":
-            await turn.say(
-                "broadcast.ask_file", [[turn.button(turn.plain("broadcast.no_file_button"), "nf")]]
-            )
-        elif step == "audience":
-            buttons = [
-                [turn.button(turn.plain(f"broadcast.audience_{kind}"), "au", kind)]
-                for kind in ("liaisons", "group", "units", "coordinators")
-            ]
-            await turn.say("broadcast.ask_audience", buttons)
-        elif step == "group":
-            buttons = [
-                [turn.button(turn.plain(f"broadcast.group_{group}"), "gr", group)]
-                for group in GROUPS
-            ]
-            await turn.say("broadcast.ask_group", buttons)
-        elif step == "units":
-            chosen = [u["name"] for u in data.get("units", [])]
-            done: list[list[InlineKeyboardButton]] = []
-            if chosen:
-                label = turn.plain("broadcast.units_done_button", count=len(chosen))
-                done.append([turn.button(label, "ud")])
-            await turn.say("broadcast.ask_units", done or None, chosen=chosen)
-        elif step == "when":
-            zone = turn.context.deps.settings.timezone
-            buttons = [
-                [turn.button(turn.plain("broadcast.when_now"), "w", "now")],
-                [turn.button(turn.plain("broadcast.when_hour"), "w", "1h")],
-                [turn.button(turn.plain("broadcast.when_tomorrow"), "w", "tm")],
-            ]
-            now = local_now(turn).strftime("%Y-%m-%d %H:%M")
-            await turn.say("broadcast.ask_when", buttons, zone=zone, now=now)
-        elif step == "confirm":
-            await self._preview(turn)
-        elif step in ("sent", "status"):
-            await self._status(turn, data.get("broadcast_id"))
+    async def _show_text(self, turn: Turn) -> None:
+        await turn.say("broadcast.ask_text", max=MAX_TEXT)
 
-    # -- input ------------------------------------------------------------------------------
+    async def _text(self, turn: Turn, text: str) -> None:
+        # An empty or too long notice is refused by check_text; the engine says why.
+        cleaned = check_text(text)
+        await turn.save("file", {**turn.data, "text": cleaned})
+        await self.prompt(turn)
 
-    async def text(self, turn: Turn, text: str) -> None:
-        """Typed text: the notice, unit names, or a time, depending on the step."""
-        step = turn.step
-        if step == "text":
-            try:
-                cleaned = check_text(text)
-            except ServiceError as exc:
-                await service_error(turn, exc)
-                return
-            await turn.save("file", {**turn.data, "text": cleaned})
-            await self.prompt(turn)
-        elif step == "units":
-            await self._units_text(turn, text)
-        elif step == "when":
-            zone = ZoneInfo(turn.context.deps.settings.timezone)
-            moment = parse_time(text, zone)
-            if moment is None:
-                await turn.say("broadcast.when_bad", text=text.strip()[:40])
-                return
-            await self._set_time(turn, moment)
-        else:
-            await super().text(turn, text)
+    async def _show_file(self, turn: Turn) -> None:
+        await turn.say(
+            "broadcast.ask_file", [[turn.button(turn.plain("broadcast.no_file_button"), "nf")]]
+        )
 
-    async def file(self, turn: Turn, incoming: IncomingFile) -> None:
-        """A photo or document to attach (at the file step only)."""
-        if turn.step != "file":
-            await super().file(turn, incoming)
-            return
-        try:
-            check_text(str(turn.data.get("text", "")), with_file=True)
-        except ServiceError as exc:
-            await service_error(turn, exc)
-            return
+    async def _file(self, turn: Turn, incoming: IncomingFile) -> None:
+        # A text too long for a caption is refused; the engine says why and asks again.
+        check_text(str(turn.data.get("text", "")), with_file=True)
         data = {**turn.data, "file_id": incoming.file_id, "file_kind": incoming.kind}
         await turn.save("audience", data)
         await turn.say("broadcast.file_received")
         await self.prompt(turn)
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """A tapped button of the current step."""
-        data = dict(turn.data)
-        if action == "nf" and turn.step == "file":
-            await turn.save("audience", data)
-        elif action == "au" and turn.step == "audience":
-            if arg == "group":
-                await turn.save("group", data)
-            elif arg == "units":
-                await turn.save("units", {**data, "units": []})
-            elif arg in ("liaisons", "coordinators"):
-                await turn.save("when", {**data, "audience": {"kind": arg}})
-        elif action == "gr" and turn.step == "group" and arg in GROUPS:
-            await turn.save("when", {**data, "audience": {"kind": "group", "group": arg}})
-        elif action == "u" and turn.step == "units":
-            unit = await self._unit_by_id(turn, arg)
-            if unit is not None:
-                await self._add_units(turn, [unit])
-            return
-        elif action == "ud" and turn.step == "units":
-            units = data.get("units", [])
-            if not units:
-                await turn.say("broadcast.units_empty")
-                return
-            audience = {"kind": "units", "unit_ids": [u["id"] for u in units]}
-            await turn.save("when", {**data, "audience": audience})
-        elif action == "w" and turn.step == "when":
-            now = local_now(turn)
-            if arg == "now":
-                await self._set_time(turn, None)
-                return
-            if arg == "1h":
-                moment = now + timedelta(hours=1)
-            else:
-                moment = datetime.combine(now.date() + timedelta(days=1), time(9, 0), now.tzinfo)
-            await self._set_time(turn, moment)
-            return
-        elif action == "pv":
-            await turn.say("broadcast.preview_button_note")
-            return
-        elif action == "ok" and turn.step == "confirm":
-            await self._confirm(turn)
-            return
-        elif action == "ch" and turn.step == "confirm":
-            await turn.save("text", {})
-        elif action == "x":
-            await turn.finish()
-            await turn.say("broadcast.cancelled")
-            return
-        elif action == "cx" and arg.isdigit():
-            try:
-                await turn.call(
-                    cancel_broadcast, turn.context.deps.uow(), turn.who.actor, int(arg)
-                )
-            except ServiceError as exc:
-                await service_error(turn, exc)
-                return
-            await turn.say("broadcast.cancelled_scheduled", id=int(arg))
-            return
-        elif action == "st":
-            await self._status(turn, int(arg) if arg.isdigit() else None)
-            return
+    async def _no_file(self, turn: Turn, arg: str) -> None:
+        await turn.save("audience")
         await self.prompt(turn)
+
+    # -- the audience -----------------------------------------------------------------------
+
+    async def _show_audience(self, turn: Turn) -> None:
+        buttons = [
+            [turn.button(turn.plain(f"broadcast.audience_{kind}"), "au", kind)]
+            for kind in ("liaisons", "group", "units", "coordinators")
+        ]
+        await turn.say("broadcast.ask_audience", buttons)
+
+    async def _audience(self, turn: Turn, arg: str) -> None:
+        data = turn.data
+        if arg == "group":
+            await turn.save("group", data)
+        elif arg == "units":
+            await turn.save("units", {**data, "units": []})
+        elif arg in ("liaisons", "coordinators"):
+            await turn.save("when", {**data, "audience": {"kind": arg}})
+        await self.prompt(turn)
+
+    async def _show_group(self, turn: Turn) -> None:
+        buttons = [
+            [turn.button(turn.plain(f"broadcast.group_{group}"), "gr", group)] for group in GROUPS
+        ]
+        await turn.say("broadcast.ask_group", buttons)
+
+    async def _group(self, turn: Turn, arg: str) -> None:
+        if arg in GROUPS:
+            await turn.save("when", {**turn.data, "audience": {"kind": "group", "group": arg}})
+        await self.prompt(turn)
+
+    async def _show_units(self, turn: Turn) -> None:
+        chosen = [u["name"] for u in turn.data.get("units", [])]
+        done: list[list[InlineKeyboardButton]] = []
+        if chosen:
+            label = turn.plain("broadcast.units_done_button", count=len(chosen))
+            done.append([turn.button(label, "ud")])
+        await turn.say("broadcast.ask_units", done or None, chosen=chosen)
+
+    async def _unit_tapped(self, turn: Turn, arg: str) -> None:
+        unit = await self._unit_by_id(turn, arg)
+        if unit is not None:
+            await self._add_units(turn, [unit])
+
+    async def _units_done(self, turn: Turn, arg: str) -> None:
+        units = turn.data.get("units", [])
+        if not units:
+            await turn.say("broadcast.units_empty")
+            return
+        audience = {"kind": "units", "unit_ids": [u["id"] for u in units]}
+        await turn.save("when", {**turn.data, "audience": audience})
+        await self.prompt(turn)
+
+    # -- the time ---------------------------------------------------------------------------
+
+    async def _show_when(self, turn: Turn) -> None:
+        zone = turn.context.deps.settings.timezone
+        buttons = [
+            [turn.button(turn.plain("broadcast.when_now"), "w", "now")],
+            [turn.button(turn.plain("broadcast.when_hour"), "w", "1h")],
+            [turn.button(turn.plain("broadcast.when_tomorrow"), "w", "tm")],
+        ]
+        now = local_now(turn).strftime("%Y-%m-%d %H:%M")
+        await turn.say("broadcast.ask_when", buttons, zone=zone, now=now)
+
+    async def _when_text(self, turn: Turn, text: str) -> None:
+        zone = ZoneInfo(turn.context.deps.settings.timezone)
+        moment = parse_time(text, zone)
+        if moment is None:
+            await turn.say("broadcast.when_bad", text=text.strip()[:40])
+            return
+        await self._set_time(turn, moment)
+
+    async def _when_tapped(self, turn: Turn, arg: str) -> None:
+        now = local_now(turn)
+        if arg == "now":
+            await self._set_time(turn, None)
+            return
+        if arg == "1h":
+            moment = now + timedelta(hours=1)
+        else:
+            moment = datetime.combine(now.date() + timedelta(days=1), time(9, 0), now.tzinfo)
+        await self._set_time(turn, moment)
+
+    # -- the confirmation, and buttons taken at any step ------------------------------------
+
+    async def _change(self, turn: Turn, arg: str) -> None:
+        await turn.save("text", {})
+        await self.prompt(turn)
+
+    async def _preview_tapped(self, turn: Turn, arg: str) -> None:
+        # The 已知悉 button of the preview only shows how recipients will acknowledge.
+        await turn.say("broadcast.preview_button_note")
+
+    async def _cancel(self, turn: Turn, arg: str) -> None:
+        await turn.finish()
+        await turn.say("broadcast.cancelled")
+
+    async def _cancel_scheduled(self, turn: Turn, arg: str) -> None:
+        if not arg.isdigit():
+            await self.prompt(turn)
+            return
+        # One no longer scheduled is refused; the engine says why and shows the status again.
+        await turn.call(cancel_broadcast, turn.context.deps.uow(), turn.who.actor, int(arg))
+        await turn.say("broadcast.cancelled_scheduled", id=int(arg))
+
+    async def _status_tapped(self, turn: Turn, arg: str) -> None:
+        wanted = int(arg) if arg.isdigit() else None
+        if turn.step in ("sent", "status") and wanted is not None:
+            # The status step shows again (after a refusal) the notice looked at last.
+            await turn.save(turn.step, {**turn.data, "broadcast_id": wanted})
+        await self._status(turn, wanted)
+
+    async def _show_status(self, turn: Turn) -> None:
+        await self._status(turn, turn.data.get("broadcast_id"))
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -299,6 +298,7 @@ class BroadcastDialog(Dialog):
                 audience_recipients, turn.context.deps.read_uow(), turn.who.actor, data["audience"]
             )
         except ServiceError as exc:
+            # Kept: this shows a step, which the engine shows again after a refusal.
             await service_error(turn, exc)
             return
         at = data.get("at")
@@ -321,7 +321,7 @@ class BroadcastDialog(Dialog):
             file=turn.plain(f"broadcast.file_{kind}") if kind else "",
         )
 
-    async def _confirm(self, turn: Turn) -> None:
+    async def _confirm(self, turn: Turn, arg: str) -> None:
         data = turn.data
         at = data.get("at")
         try:
@@ -336,11 +336,11 @@ class BroadcastDialog(Dialog):
                 data.get("file_kind"),
             )
         except ServiceError as exc:
-            await service_error(turn, exc)
+            # The time passed while the summary waited: back to the time step; the engine says
+            # why and shows the step the dialog is at.
             if exc.code == "broadcast_in_past":
                 await turn.save("when", data)
-                await self.prompt(turn)
-            return
+            raise
         await turn.start("sent", {"broadcast_id": view.id})
         status = [[turn.button(turn.plain("broadcast.status_button"), "st", str(view.id))]]
         if at:
@@ -367,6 +367,7 @@ class BroadcastDialog(Dialog):
                 broadcast_status, deps.read_uow(), turn.who.actor, broadcast_id
             )
         except ServiceError as exc:
+            # Kept: this shows a step, which the engine shows again after a refusal.
             await service_error(turn, exc)
             return
         view = status.broadcast
@@ -413,3 +414,23 @@ class BroadcastDialog(Dialog):
                 [turn.button(f"{b.id}: {excerpt(b.text, 20)}", "st", str(b.id))] for b in others
             ]
         await turn.send("\n".join(lines), buttons)
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "text": Step(_show_text, text=_text),
+        "file": Step(_show_file, files=_file, buttons={"nf": _no_file}),
+        "audience": Step(_show_audience, buttons={"au": _audience}),
+        "group": Step(_show_group, buttons={"gr": _group}),
+        "units": Step(
+            _show_units, text=_units_text, buttons={"u": _unit_tapped, "ud": _units_done}
+        ),
+        "when": Step(_show_when, text=_when_text, buttons={"w": _when_tapped}),
+        "confirm": Step(_preview, buttons={"ok": _confirm, "ch": _change}),
+        "sent": Step(_show_status),
+        "status": Step(_show_status),
+    }
+    anywhere: ClassVar[Mapping[str, Tapped]] = {
+        "pv": _preview_tapped,
+        "x": _cancel,
+        "cx": _cancel_scheduled,
+        "st": _status_tapped,
+    }

@@ -5,6 +5,8 @@ The link (services.dashboard.issue_dashboard_link) works once, within 10 minutes
 12-hour session; it is sent without a link preview, so that no preview fetches it (the page it
 opens signs in only when its button is pressed, all the same). Inside Telegram the dashboard
 opens as a Mini App (KAOHE_WEB_URL, https only, as Telegram requires), signed in by Telegram.
+
+A view: it answers at once and keeps no state, so it declares no steps (`begin` only).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import local_time
 from services.access import Role
 from services.dashboard import IssuedLink, issue_dashboard_link, login_url
-from services.errors import ServiceError
 
 
 class DashboardDialog(Dialog):
@@ -31,11 +32,7 @@ class DashboardDialog(Dialog):
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
         """Issue the link and send it, with no preview."""
         deps = turn.context.deps
-        try:
-            link: IssuedLink = await turn.call(issue_dashboard_link, deps.uow(), turn.who.actor)
-        except ServiceError as exc:
-            await turn.say(f"errors.{exc.code}", **exc.params)
-            return
+        link: IssuedLink = await turn.call(issue_dashboard_link, deps.uow(), turn.who.actor)
         url = login_url(deps.settings.resolved_web_url, link.token)
         text = turn.t(
             "web.bot_link",
@@ -53,9 +50,3 @@ class DashboardDialog(Dialog):
             reply_markup=buttons,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
-
-    async def prompt(self, turn: Turn) -> None:
-        """Nothing to show again: /dashboard keeps no state."""
-
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """/dashboard has no buttons of its own."""

@@ -180,6 +180,8 @@ Sent = Callable[[Any, Turn, IncomingFile], Awaitable[None]]
 # draft the step to go back to is kept.
 RESUME_STEP = "resume"
 RESUME_AT = "resume"
+# Where in the draft the "start over" button's arg is kept while the offer stands.
+RESTART_ARG = "restart"
 CONTINUE = "cont"
 RESTART = "new"
 
@@ -260,6 +262,16 @@ class Dialog:
         """The parameters of the `resume` offer, from the draft."""
         return {}
 
+    def restart_arg(self, turn: Turn, args: Sequence[str]) -> str:
+        """What "start over" passes to `begin` (split at spaces): nothing by default; a dialog
+        whose command names what to start (`/report 3`) keeps it, so that it is not lost."""
+        return ""
+
+    def resumed(self, step: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The draft as "continue" takes it up again at `step` (a dialog drops here what
+        belonged to messages now far up the chat, such as a status message to edit)."""
+        return data
+
     async def _offer_draft(self, turn: Turn, args: Sequence[str]) -> bool:
         deps = turn.context.deps
         person_id = turn.who.person_id
@@ -274,6 +286,10 @@ class Dialog:
         data = dict(turn.data)
         if turn.step != RESUME_STEP:
             data[RESUME_AT] = turn.step
+        # The arg of this command's offer (an earlier offer's does not carry over).
+        data.pop(RESTART_ARG, None)
+        if restart := self.restart_arg(turn, args):
+            data[RESTART_ARG] = restart
         await turn.save(RESUME_STEP, data)
         await self.prompt(turn)
         return True
@@ -282,14 +298,19 @@ class Dialog:
         assert self.resume is not None
         buttons = [
             [turn.button(turn.plain(self.resume.continue_label), CONTINUE)],
-            [turn.button(turn.plain(self.resume.restart_label), RESTART)],
+            [
+                turn.button(
+                    turn.plain(self.resume.restart_label), RESTART, turn.data.get(RESTART_ARG, "")
+                )
+            ],
         ]
         await turn.say(self.resume.offer, buttons, **self.resume_params(turn))
 
     async def _continue(self, turn: Turn, arg: str) -> None:
         data = dict(turn.data)
+        data.pop(RESTART_ARG, None)
         step = data.pop(RESUME_AT, "") or next(iter(self.steps))
-        await turn.save(step, data)
+        await turn.save(step, self.resumed(step, data))
         await self.prompt(turn)
 
     async def _restart(self, turn: Turn, arg: str) -> None:

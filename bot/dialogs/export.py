@@ -1,16 +1,16 @@
 """/export [year]: the year's full report workbook as a document.
 
-The workbook (services.unit_report.write_year_report: rankings, indicators, work items,
-bonus, and a sheet per unit of its tasks, findings and rectification) is written into a
-temporary folder off the event loop, read, and the folder removed, all in the worker thread;
-the coordinator sees "being prepared" and Telegram's "sending a file" indicator meanwhile.
+The workbook (services.unit_report.year_report_bytes, as the dashboard downloads it:
+rankings, indicators, work items, bonus, and a sheet per unit of its tasks, findings and
+rectification) is made off the event loop; the coordinator sees "being prepared" and
+Telegram's "sending a file" indicator meanwhile.
+
+A view: it answers at once and keeps no state, so it declares no steps (`begin` only).
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 from telegram.constants import ChatAction
 
@@ -21,19 +21,8 @@ from bot.dialogs.helpers import (
     now_text,
     parse_year,
     preparing,
-    say_error,
 )
-from services.errors import ServiceError
-from services.unit_report import write_year_report
-from storage.unit_of_work import UnitOfWork
-
-
-def year_report_bytes(uow: UnitOfWork, year: int, language: str) -> tuple[bytes, str]:
-    """The year's report workbook as bytes, and the plan's time zone (blocking: a thread)."""
-    with tempfile.TemporaryDirectory(prefix="kaohe-export-") as folder:
-        path = Path(folder) / "report.xlsx"
-        standings = write_year_report(uow, year, path, language)
-        return path.read_bytes(), standings.plan.timezone
+from services.unit_report import year_report_bytes
 
 
 class ExportDialog(Dialog):
@@ -52,22 +41,12 @@ class ExportDialog(Dialog):
             await turn.say("coord.export_usage")
             return
         await preparing(turn, "coord.export_preparing", ChatAction.UPLOAD_DOCUMENT, year=year)
-        try:
-            data, timezone = await turn.call(
-                year_report_bytes, turn.context.deps.read_uow(), year, turn.who.language
-            )
-        except ServiceError as exc:
-            await say_error(turn, exc)
-            return
+        report = await turn.call(
+            year_report_bytes, turn.context.deps.read_uow(), year, turn.who.language
+        )
         await turn.context.bot.send_document(
             turn.who.chat_id,
-            document=data,
+            document=report.content,
             filename=turn.plain("coord.export_file_name", year=year),
-            caption=turn.t("coord.export_caption", year=year, now=now_text(turn, timezone)),
+            caption=turn.t("coord.export_caption", year=year, now=now_text(turn, report.timezone)),
         )
-
-    async def prompt(self, turn: Turn) -> None:
-        """Nothing to show again: /export keeps no state."""
-
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """/export has no buttons."""

@@ -5,7 +5,9 @@ Steps: `target` (the unit's unsettled findings and the report of the month now d
 after the current deadline, not in the past, at most a year later) -> `confirm` (a summary:
 send, change the reason or the date, cancel) -> the request stored by
 services.extensions.request_extension and a receipt. The coordinators decide (their side is
-another dialog); the service gives back whom to tell.
+another dialog); the service gives back whom to tell. The steps are declared in `steps`; an
+unfinished request (its target chosen) is offered back by the engine's `resume` (continue or
+start over), and a refusal not handled here is said by the engine (`Dialog.refused`).
 
 "The month now due" is the month whose report deadline is the next one: the previous month
 until its due day (the 5th of this month by default), this month after it; once its report is
@@ -15,18 +17,18 @@ submitted it is not offered (nor accepted by the service).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from telegram import InlineKeyboardButton
 
-from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.engine import Dialog, Resume, Step, Turn
 from bot.dialogs.helpers import excerpt, local_now, local_time, service_error
 from bot.notify import tell
 from scoring.calendar import month_due, report_deadline
-from services import dialogs as dialog_service
 from services.access import Role
+from services.dialogs import DialogView
 from services.errors import ServiceError
 from services.extensions import GRANTED, ExtensionView, request_extension, unit_extensions
 from services.findings import OVERDUE, FindingView, get_finding, open_findings
@@ -78,53 +80,22 @@ class ExtendDialog(Dialog):
     takes_args = False
     roles = frozenset({Role.LIAISON})
 
+    resume = Resume("extend.resume", "extend.continue_button", "extend.restart_button")
+
+    def worth_resuming(self, draft: DialogView, args: Sequence[str]) -> bool:
+        """A request whose target was chosen is offered back."""
+        return bool(draft.data.get("target"))
+
+    def resume_params(self, turn: Turn) -> dict[str, Any]:
+        """The target of the unfinished request."""
+        return {"target": turn.data.get("label", "")}
+
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
-        """Offer an unfinished request back, else the targets."""
-        person_id = turn.who.person_id
-        deps = turn.context.deps
-        draft = await turn.call(
-            dialog_service.dialog_of_kind, deps.read_uow(), person_id, self.kind
-        )
-        if draft is not None and draft.data.get("target"):
-            turn.state = await turn.call(
-                dialog_service.resume_dialog, deps.uow(), person_id, self.kind
-            )
-            data = dict(turn.data)
-            data.setdefault("resume", draft.step)
-            await turn.save("resume", data)
-            await self.prompt(turn)
-            return
+        """The targets, afresh."""
         await turn.start("target", {"page": 0})
         await self.prompt(turn)
 
-    # -- prompts ----------------------------------------------------------------------------
-
-    async def prompt(self, turn: Turn) -> None:
-        """Show the current step again."""
-        step = turn.step
-        if step == "resume":
-            await turn.say(
-                "extend.resume",
-                [
-                    [turn.button(turn.plain("extend.continue_button"), "cont")],
-                    [turn.button(turn.plain("extend.restart_button"), "new")],
-                ],
-                target=turn.data.get("label", ""),
-            )
-        elif step == "reason":
-            await turn.say(
-                "extend.ask_reason",
-                target=turn.data["label"],
-                deadline=turn.data["deadline"],
-                current=turn.data.get("reason"),
-                max=MAX_REASON,
-            )
-        elif step == "date":
-            await self._prompt_date(turn)
-        elif step == "confirm":
-            await self._prompt_confirm(turn)
-        else:
-            await self._prompt_target(turn)
+    # -- the target -------------------------------------------------------------------------
 
     async def _prompt_target(self, turn: Turn) -> None:
         deps = turn.context.deps
@@ -183,6 +154,45 @@ class ExtendDialog(Dialog):
             ),
         )
 
+    async def _pick_page(self, turn: Turn, arg: str) -> None:
+        if not arg.isdigit():
+            await self.prompt(turn)
+            return
+        await turn.save("target", {**turn.data, "page": int(arg)})
+        await self.prompt(turn)
+
+    async def _on_finding(self, turn: Turn, arg: str) -> None:
+        if not arg.isdigit():
+            await self.prompt(turn)
+            return
+        await self._pick_finding(turn, int(arg))
+
+    # -- the reason -------------------------------------------------------------------------
+
+    async def _prompt_reason(self, turn: Turn) -> None:
+        await turn.say(
+            "extend.ask_reason",
+            target=turn.data["label"],
+            deadline=turn.data["deadline"],
+            current=turn.data.get("reason"),
+            max=MAX_REASON,
+        )
+
+    async def _reason(self, turn: Turn, text: str) -> None:
+        if not text:
+            await turn.say("extend.reason_empty")
+            await self.prompt(turn)
+            return
+        if len(text) > MAX_REASON:
+            await turn.say("extend.reason_too_long", length=len(text), max=MAX_REASON)
+            return
+        data = {**turn.data, "reason": text}
+        editing = data.pop("editing", False)
+        await turn.save("confirm" if editing and data.get("new_date") else "date", data)
+        await self.prompt(turn)
+
+    # -- the date ---------------------------------------------------------------------------
+
     async def _prompt_date(self, turn: Turn) -> None:
         deadline = date.fromisoformat(turn.data["deadline"])
         base = max(deadline, local_now(turn).date())
@@ -207,52 +217,21 @@ class ExtendDialog(Dialog):
             short=_short(base + timedelta(days=7)),
         )
 
-    async def _prompt_confirm(self, turn: Turn) -> None:
-        data = turn.data
-        await turn.say(
-            "extend.summary",
-            [
-                [turn.button(turn.plain("extend.submit_button"), "ok")],
-                [
-                    turn.button(turn.plain("extend.edit_reason_button"), "er"),
-                    turn.button(turn.plain("extend.edit_date_button"), "ed"),
-                ],
-                [turn.button(turn.plain("extend.cancel_button"), "x")],
-            ],
-            target=data["label"],
-            deadline=data["deadline"],
-            new_date=data["new_date"],
-            reason=data["reason"],
-        )
-
-    # -- input ------------------------------------------------------------------------------
-
-    async def text(self, turn: Turn, text: str) -> None:
-        """The reason (at `reason`) or the new date (at `date`); elsewhere buttons are wanted."""
-        if turn.step == "reason":
-            await self._reason(turn, text)
-        elif turn.step == "date":
-            day = parse_date(text, date.fromisoformat(turn.data["deadline"]))
-            if day is None:
-                await turn.say("extend.bad_date", value=excerpt(text, 40))
-                await self.prompt(turn)
-                return
-            await self._date(turn, day)
-        else:
-            await super().text(turn, text)
-
-    async def _reason(self, turn: Turn, text: str) -> None:
-        if not text:
-            await turn.say("extend.reason_empty")
+    async def _typed_date(self, turn: Turn, text: str) -> None:
+        day = parse_date(text, date.fromisoformat(turn.data["deadline"]))
+        if day is None:
+            await turn.say("extend.bad_date", value=excerpt(text, 40))
             await self.prompt(turn)
             return
-        if len(text) > MAX_REASON:
-            await turn.say("extend.reason_too_long", length=len(text), max=MAX_REASON)
+        await self._date(turn, day)
+
+    async def _quick_date(self, turn: Turn, arg: str) -> None:
+        if not (arg.isdigit() and int(arg) in QUICK_DAYS):
+            await self.prompt(turn)
             return
-        data = {**turn.data, "reason": text}
-        editing = data.pop("editing", False)
-        await turn.save("confirm" if editing and data.get("new_date") else "date", data)
-        await self.prompt(turn)
+        deadline = date.fromisoformat(turn.data["deadline"])
+        base = max(deadline, local_now(turn).date())
+        await self._date(turn, base + timedelta(days=int(arg)))
 
     async def _date(self, turn: Turn, day: date) -> None:
         deadline = date.fromisoformat(turn.data["deadline"])
@@ -275,54 +254,46 @@ class ExtendDialog(Dialog):
         await turn.save("confirm", data)
         await self.prompt(turn)
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """The buttons of every step; one that does not fit the step shows the step again."""
-        step = turn.step
-        if step == "resume" and action in ("cont", "new"):
-            if action == "cont":
-                data = dict(turn.data)
-                await turn.save(str(data.pop("resume", "reason")), data)
-            else:
-                await turn.start("target", {"page": 0})
-            await self.prompt(turn)
-        elif step == "target" and action == "f" and arg.isdigit():
-            await self._pick_finding(turn, int(arg))
-        elif step == "target" and action == "m":
-            await self._pick_report(turn, arg)
-        elif step == "target" and action == "pg" and arg.isdigit():
-            await turn.save("target", {**turn.data, "page": int(arg)})
-            await self.prompt(turn)
-        elif step == "date" and action == "d" and arg.isdigit() and int(arg) in QUICK_DAYS:
-            deadline = date.fromisoformat(turn.data["deadline"])
-            base = max(deadline, local_now(turn).date())
-            await self._date(turn, base + timedelta(days=int(arg)))
-        elif step == "confirm" and action == "ok":
-            await self._submit(turn)
-        elif step == "confirm" and action == "er":
-            await turn.save("reason", {**turn.data, "editing": True})
-            await self.prompt(turn)
-        elif step == "confirm" and action == "ed":
-            await turn.save("date")
-            await self.prompt(turn)
-        elif step == "confirm" and action == "x":
-            await turn.finish()
-            await turn.say("extend.cancelled")
-        else:
-            await self.prompt(turn)
+    # -- confirming -------------------------------------------------------------------------
+
+    async def _prompt_confirm(self, turn: Turn) -> None:
+        data = turn.data
+        await turn.say(
+            "extend.summary",
+            [
+                [turn.button(turn.plain("extend.submit_button"), "ok")],
+                [
+                    turn.button(turn.plain("extend.edit_reason_button"), "er"),
+                    turn.button(turn.plain("extend.edit_date_button"), "ed"),
+                ],
+                [turn.button(turn.plain("extend.cancel_button"), "x")],
+            ],
+            target=data["label"],
+            deadline=data["deadline"],
+            new_date=data["new_date"],
+            reason=data["reason"],
+        )
+
+    async def _edit_reason(self, turn: Turn, arg: str) -> None:
+        await turn.save("reason", {**turn.data, "editing": True})
+        await self.prompt(turn)
+
+    async def _edit_date(self, turn: Turn, arg: str) -> None:
+        await turn.save("date")
+        await self.prompt(turn)
+
+    async def _cancel(self, turn: Turn, arg: str) -> None:
+        await turn.finish()
+        await turn.say("extend.cancelled")
 
     # -- actions ----------------------------------------------------------------------------
 
     async def _pick_finding(self, turn: Turn, finding_id: int) -> None:
         """A finding as the target; the service refuses another unit's."""
         deps = turn.context.deps
-        try:
-            finding: FindingView = await turn.call(
-                get_finding, deps.read_uow(), turn.who.actor, finding_id
-            )
-        except ServiceError as exc:
-            await service_error(turn, exc)
-            await self.prompt(turn)
-            return
+        finding: FindingView = await turn.call(
+            get_finding, deps.read_uow(), turn.who.actor, finding_id
+        )
         if finding.status == "accepted":
             await turn.say("errors.finding_already_accepted", finding_id=finding.id)
             await self.prompt(turn)
@@ -347,6 +318,7 @@ class ExtendDialog(Dialog):
         await self.prompt(turn)
 
     async def _pick_report(self, turn: Turn, arg: str) -> None:
+        """The report of the month now due as the target."""
         report = await self._report_target(turn)
         if report is None or arg != f"{report[0]}-{report[1]}":
             # A button of a month that is no longer the one due (the dialog was left open).
@@ -413,7 +385,7 @@ class ExtendDialog(Dialog):
             return None
         return next((e for e in requests if e.pending and matches(e)), None)
 
-    async def _submit(self, turn: Turn) -> None:
+    async def _submit(self, turn: Turn, arg: str) -> None:
         data = dict(turn.data)
         actor = turn.who.actor
         target: dict[str, Any] = (
@@ -464,6 +436,18 @@ class ExtendDialog(Dialog):
             target=data["label"],
             new_date=data["new_date"],
         )
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "target": Step(
+            _prompt_target, buttons={"f": _on_finding, "m": _pick_report, "pg": _pick_page}
+        ),
+        "reason": Step(_prompt_reason, text=_reason),
+        "date": Step(_prompt_date, text=_typed_date, buttons={"d": _quick_date}),
+        "confirm": Step(
+            _prompt_confirm,
+            buttons={"ok": _submit, "er": _edit_reason, "ed": _edit_date, "x": _cancel},
+        ),
+    }
 
 
 def _short(day: date) -> str:

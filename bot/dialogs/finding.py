@@ -9,35 +9,36 @@ empty) -> `files` (photos and documents, optional, collected by bot.dialogs.evid
 refused) -> `confirm` (a summary: record, change the description or the deadline, cancel).
 Recording goes through services.findings.record_finding; the unit's liaisons are then told
 at once, each in their language, with the description and the deadline (bot.notify), and the
-coordinator learns who could not be reached. A draft left unfinished is offered back the next
-time /finding is sent.
+coordinator learns who could not be reached. A draft left unfinished (its unit chosen) is
+offered back by the engine (continue or start over) the next time /finding is sent without a
+unit. The steps are declared in `FindingDialog.steps`.
 
-The unit lookup and the date parsing here are shared with /invite and /review.
+The unit lookup (bot.dialogs.helpers.look_up_unit) is shared with /invite.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from telegram import InlineKeyboardButton
 
 from bot.dialogs import evidence
-from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.dialogs.engine import Dialog, IncomingFile, Resume, Step, Turn
+from bot.dialogs.evidence import status_key
 from bot.dialogs.helpers import (
     ECHO,
     excerpt,
     local_now,
     look_up_unit,
     report_unreachable,
-    service_error,
     unit_by_id,
 )
 from bot.notify import Localized, tell
-from services import dialogs as dialog_service
 from services.access import MANAGERS
+from services.dialogs import DialogView
 from services.errors import ServiceError
 from services.findings import SOURCES, record_finding
 from services.supervision_plan import ActivityView, activities_between
@@ -62,7 +63,7 @@ _DAY_PATTERNS = (
 )
 
 
-# --- shared helpers ------------------------------------------------------------------------
+# --- dates ---------------------------------------------------------------------------------
 
 
 def local_today(turn: Turn) -> date:
@@ -97,202 +98,40 @@ class FindingDialog(Dialog):
     command = "finding"
     roles = MANAGERS
 
+    resume = Resume(
+        "coord.finding_resume", "coord.finding_continue_button", "coord.finding_restart_button"
+    )
+
+    def worth_resuming(self, draft: DialogView, args: Sequence[str]) -> bool:
+        """A draft whose unit was chosen, unless the command names a unit of its own."""
+        return not args and draft.data.get("unit_id") is not None
+
+    def resume_params(self, turn: Turn) -> dict[str, Any]:
+        """The unit and the start of the description of the draft."""
+        data = turn.data
+        return {
+            "unit": data.get("unit_name", ""),
+            "description": excerpt(str(data.get("description") or ""), 80),
+        }
+
+    def resumed(self, step: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A draft taken up again forgets its evidence status message, far up the chat by now:
+        continuing sends a new one under the step."""
+        data.pop(status_key(FILES), None)
+        return data
+
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
-        """Offer an unfinished draft back; else ask for the unit (or take `/finding <unit>`)."""
-        person_id = turn.who.person_id
-        deps = turn.context.deps
-        if not args:
-            draft = await turn.call(
-                dialog_service.dialog_of_kind, deps.read_uow(), person_id, self.kind
-            )
-            if draft is not None and draft.data.get("unit_id") is not None:
-                turn.state = await turn.call(
-                    dialog_service.resume_dialog, deps.uow(), person_id, self.kind
-                )
-                data = dict(turn.data)
-                data["resume"] = data.get("resume") or draft.step
-                await turn.save("resume", data)
-                await self.prompt(turn)
-                return
+        """Ask for the unit, or take the one the command names (`/finding <unit>`)."""
         await turn.start("unit", {})
         if args:
             await self._unit_text(turn, " ".join(args))
             return
         await self.prompt(turn)
 
-    # -- prompts ----------------------------------------------------------------------------
+    # -- the unit ---------------------------------------------------------------------------
 
-    async def prompt(self, turn: Turn) -> None:
-        """Show the current step again."""
-        step = turn.step
-        data = turn.data
-        if step == "resume":
-            await turn.say(
-                "coord.finding_resume",
-                [
-                    [turn.button(turn.plain("coord.finding_continue_button"), "cont")],
-                    [turn.button(turn.plain("coord.finding_restart_button"), "new")],
-                ],
-                unit=data.get("unit_name", ""),
-                description=excerpt(str(data.get("description") or ""), 80),
-            )
-        elif step == "source":
-            sources = [
-                [turn.button(turn.plain(f"year.source_{code}"), "s", str(index))]
-                for index, code in enumerate(SOURCES)
-            ]
-            await turn.say("coord.finding_ask_source", sources, unit=data["unit_name"])
-        elif step == "activity":
-            choices = [
-                [turn.button(label, "a", str(activity_id))]
-                for activity_id, label in data.get("activities", [])
-            ]
-            choices.append([turn.button(turn.plain("coord.finding_no_activity_button"), "a")])
-            await turn.say("coord.finding_ask_activity", choices)
-        elif step == "description":
-            await turn.say("coord.finding_ask_description", max=MAX_DESCRIPTION)
-        elif step == "files":
-            count = len(evidence.files_of(turn, FILES))
-            buttons: list[list[InlineKeyboardButton]] = []
-            if count:
-                label = turn.plain("evidence.done_button", count=count)
-                buttons.append([turn.button(label, evidence.DONE)])
-            else:
-                buttons.append([turn.button(turn.plain("coord.finding_no_files_button"), "nf")])
-            await turn.say("coord.finding_ask_files", buttons, count=count)
-        elif step == "deadline":
-            today = local_today(turn)
-            choices = [
-                [
-                    turn.button(
-                        turn.plain(
-                            "coord.finding_deadline_button",
-                            days=days,
-                            day=(today + timedelta(days=days)).isoformat(),
-                        ),
-                        "d",
-                        str(days),
-                    )
-                ]
-                for days in DEADLINE_CHOICES
-            ]
-            await turn.say("coord.finding_ask_deadline", choices, today=today.isoformat())
-        elif step == "confirm":
-            await self._prompt_confirm(turn)
-        else:
-            await turn.say("coord.finding_ask_unit")
-
-    async def _prompt_confirm(self, turn: Turn) -> None:
-        data = turn.data
-        files = evidence.files_of(turn, FILES)
-        buttons = [
-            [turn.button(turn.plain("coord.finding_record_button"), "ok")],
-            [
-                turn.button(turn.plain("coord.finding_edit_description_button"), "ed"),
-                turn.button(turn.plain("coord.finding_edit_deadline_button"), "dl"),
-            ],
-            [turn.button(turn.plain("coord.finding_cancel_button"), "x")],
-        ]
-        await turn.say(
-            "coord.finding_summary",
-            buttons,
-            unit=data["unit_name"],
-            source=turn.plain(f"year.source_{data['source']}"),
-            description=data["description"],
-            photos=sum(1 for f in files if f.get("kind") == "photo"),
-            documents=sum(1 for f in files if f.get("kind") != "photo"),
-            found_on=local_today(turn).isoformat(),
-            deadline=data["deadline"],
-        )
-
-    # -- input ------------------------------------------------------------------------------
-
-    async def text(self, turn: Turn, text: str) -> None:
-        """The unit, the description or the deadline; other steps want buttons or files."""
-        step = turn.step
-        if step == "unit":
-            await self._unit_text(turn, text)
-        elif step == "description":
-            await self._description(turn, text)
-        elif step == "deadline":
-            await self._deadline_text(turn, text)
-        elif step == "files":
-            await turn.say("coord.finding_files_want_files")
-            await self.prompt(turn)
-        else:
-            await super().text(turn, text)
-
-    async def file(self, turn: Turn, incoming: IncomingFile) -> None:
-        """Photos and documents of the problem, at the files step."""
-        if turn.step == "files":
-            await evidence.collect(turn, incoming, FILES)
-            return
-        await super().file(turn, incoming)
-
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """The buttons of every step; one that does not fit the step shows the step again."""
-        step = turn.step
-        if step == "resume" and action in ("cont", "new"):
-            await self._resume(turn, action == "cont")
-        elif step == "unit" and action == "u":
-            unit = await unit_by_id(turn, arg)
-            if unit is None:
-                await turn.say("coord.finding_unit_gone")
-                await self.prompt(turn)
-                return
-            await self._unit_chosen(turn, unit)
-        elif step == "source" and action == "s" and arg.isdigit() and int(arg) < len(SOURCES):
-            await self._source_chosen(turn, SOURCES[int(arg)])
-        elif step == "activity" and action == "a":
-            chosen = [c for c in turn.data.get("activities", []) if str(c[0]) == arg]
-            await self._next(turn, "description", activity_id=chosen[0][0] if chosen else None)
-        elif step == "files" and action in (evidence.DONE, "nf"):
-            await evidence.seal(turn, FILES)
-            data = dict(turn.data)
-            data.pop(evidence.status_key(FILES), None)
-            await self._next(turn, "deadline", data=data)
-        elif step == "files" and action == evidence.REMOVE_LAST:
-            await evidence.remove_last(turn, FILES)
-        elif step == "deadline" and action == "d" and arg.isdigit():
-            await self._deadline(turn, local_today(turn) + timedelta(days=int(arg)))
-        elif step == "confirm" and action == "ok":
-            await self._record(turn)
-        elif step == "confirm" and action == "ed":
-            await turn.save("description", {**turn.data, "editing": True})
-            await self.prompt(turn)
-        elif step == "confirm" and action == "dl":
-            await turn.save("deadline", {**turn.data, "editing": True})
-            await self.prompt(turn)
-        elif step == "confirm" and action == "x":
-            draft = turn.data
-            await turn.finish()
-            await turn.say("coord.finding_cancelled")
-            await evidence.discard_files(turn.context, draft)
-        else:
-            await self.prompt(turn)
-
-    # -- steps ------------------------------------------------------------------------------
-
-    async def _resume(self, turn: Turn, keep: bool) -> None:
-        if keep:
-            data = dict(turn.data)
-            step = str(data.pop("resume", "unit"))
-            if step == "files":
-                data.pop(evidence.status_key(FILES), None)
-            await turn.save(step, data)
-        else:
-            await turn.start("unit", {})
-        await self.prompt(turn)
-
-    async def _next(
-        self, turn: Turn, step: str, data: dict[str, Any] | None = None, **values: Any
-    ) -> None:
-        """Store values and go to `step`, or back to the summary when a value was changed."""
-        new = {**(data if data is not None else turn.data), **values}
-        if new.pop("editing", False):
-            step = "confirm"
-        await turn.save(step, new)
-        await self.prompt(turn)
+    async def _show_unit(self, turn: Turn) -> None:
+        await turn.say("coord.finding_ask_unit")
 
     async def _unit_text(self, turn: Turn, text: str) -> None:
         if not text:
@@ -302,8 +141,31 @@ class FindingDialog(Dialog):
         if unit is not None:
             await self._unit_chosen(turn, unit)
 
+    async def _unit_tapped(self, turn: Turn, arg: str) -> None:
+        unit = await unit_by_id(turn, arg)
+        if unit is None:
+            await turn.say("coord.finding_unit_gone")
+            await self.prompt(turn)
+            return
+        await self._unit_chosen(turn, unit)
+
     async def _unit_chosen(self, turn: Turn, unit: UnitRef) -> None:
         await self._next(turn, "source", unit_id=unit.id, unit_name=unit.name)
+
+    # -- the source and the activity of the supervision plan ------------------------------
+
+    async def _show_source(self, turn: Turn) -> None:
+        sources = [
+            [turn.button(turn.plain(f"year.source_{code}"), "s", str(index))]
+            for index, code in enumerate(SOURCES)
+        ]
+        await turn.say("coord.finding_ask_source", sources, unit=turn.data["unit_name"])
+
+    async def _source_tapped(self, turn: Turn, arg: str) -> None:
+        if not (arg.isdigit() and int(arg) < len(SOURCES)):
+            await self.prompt(turn)
+            return
+        await self._source_chosen(turn, SOURCES[int(arg)])
 
     async def _source_chosen(self, turn: Turn, source: str) -> None:
         """The source; then the activity of the supervision plan it came from, when the plan
@@ -339,6 +201,23 @@ class FindingDialog(Dialog):
         ]
         await self._next(turn, "activity", source=source, activities=choices)
 
+    async def _show_activity(self, turn: Turn) -> None:
+        choices = [
+            [turn.button(label, "a", str(activity_id))]
+            for activity_id, label in turn.data.get("activities", [])
+        ]
+        choices.append([turn.button(turn.plain("coord.finding_no_activity_button"), "a")])
+        await turn.say("coord.finding_ask_activity", choices)
+
+    async def _activity_tapped(self, turn: Turn, arg: str) -> None:
+        chosen = [c for c in turn.data.get("activities", []) if str(c[0]) == arg]
+        await self._next(turn, "description", activity_id=chosen[0][0] if chosen else None)
+
+    # -- the description and the files ----------------------------------------------------
+
+    async def _show_description(self, turn: Turn) -> None:
+        await turn.say("coord.finding_ask_description", max=MAX_DESCRIPTION)
+
     async def _description(self, turn: Turn, text: str) -> None:
         if not text:
             await turn.say("coord.finding_description_empty")
@@ -351,12 +230,64 @@ class FindingDialog(Dialog):
             return
         await self._next(turn, "files", description=text)
 
+    async def _show_files(self, turn: Turn) -> None:
+        count = len(evidence.files_of(turn, FILES))
+        buttons: list[list[InlineKeyboardButton]] = []
+        if count:
+            label = turn.plain("evidence.done_button", count=count)
+            buttons.append([turn.button(label, evidence.DONE)])
+        else:
+            buttons.append([turn.button(turn.plain("coord.finding_no_files_button"), "nf")])
+        await turn.say("coord.finding_ask_files", buttons, count=count)
+
+    async def _files_text(self, turn: Turn, text: str) -> None:
+        await turn.say("coord.finding_files_want_files")
+        await self.prompt(turn)
+
+    async def _file(self, turn: Turn, incoming: IncomingFile) -> None:
+        await evidence.collect(turn, incoming, FILES)
+
+    async def _files_done(self, turn: Turn, arg: str) -> None:
+        await evidence.seal(turn, FILES)
+        data = dict(turn.data)
+        data.pop(status_key(FILES), None)
+        await self._next(turn, "deadline", data=data)
+
+    async def _remove_last(self, turn: Turn, arg: str) -> None:
+        await evidence.remove_last(turn, FILES)
+
+    # -- the deadline -----------------------------------------------------------------------
+
+    async def _show_deadline(self, turn: Turn) -> None:
+        today = local_today(turn)
+        choices = [
+            [
+                turn.button(
+                    turn.plain(
+                        "coord.finding_deadline_button",
+                        days=days,
+                        day=(today + timedelta(days=days)).isoformat(),
+                    ),
+                    "d",
+                    str(days),
+                )
+            ]
+            for days in DEADLINE_CHOICES
+        ]
+        await turn.say("coord.finding_ask_deadline", choices, today=today.isoformat())
+
     async def _deadline_text(self, turn: Turn, text: str) -> None:
         day = parse_day(text, local_today(turn))
         if day is None:
             await turn.say("coord.finding_deadline_not_a_day", text=excerpt(text, ECHO))
             return
         await self._deadline(turn, day)
+
+    async def _deadline_tapped(self, turn: Turn, arg: str) -> None:
+        if not arg.isdigit():
+            await self.prompt(turn)
+            return
+        await self._deadline(turn, local_today(turn) + timedelta(days=int(arg)))
 
     async def _deadline(self, turn: Turn, day: date) -> None:
         today = local_today(turn)
@@ -372,7 +303,56 @@ class FindingDialog(Dialog):
             return
         await self._next(turn, "confirm", deadline=day.isoformat())
 
-    async def _record(self, turn: Turn) -> None:
+    # -- the summary ------------------------------------------------------------------------
+
+    async def _show_confirm(self, turn: Turn) -> None:
+        data = turn.data
+        files = evidence.files_of(turn, FILES)
+        buttons = [
+            [turn.button(turn.plain("coord.finding_record_button"), "ok")],
+            [
+                turn.button(turn.plain("coord.finding_edit_description_button"), "ed"),
+                turn.button(turn.plain("coord.finding_edit_deadline_button"), "dl"),
+            ],
+            [turn.button(turn.plain("coord.finding_cancel_button"), "x")],
+        ]
+        await turn.say(
+            "coord.finding_summary",
+            buttons,
+            unit=data["unit_name"],
+            source=turn.plain(f"year.source_{data['source']}"),
+            description=data["description"],
+            photos=sum(1 for f in files if f.get("kind") == "photo"),
+            documents=sum(1 for f in files if f.get("kind") != "photo"),
+            found_on=local_today(turn).isoformat(),
+            deadline=data["deadline"],
+        )
+
+    async def _edit_description(self, turn: Turn, arg: str) -> None:
+        await turn.save("description", {**turn.data, "editing": True})
+        await self.prompt(turn)
+
+    async def _edit_deadline(self, turn: Turn, arg: str) -> None:
+        await turn.save("deadline", {**turn.data, "editing": True})
+        await self.prompt(turn)
+
+    async def _cancel(self, turn: Turn, arg: str) -> None:
+        draft = turn.data
+        await turn.finish()
+        await turn.say("coord.finding_cancelled")
+        await evidence.discard_files(turn.context, draft)
+
+    async def _next(
+        self, turn: Turn, step: str, data: dict[str, Any] | None = None, **values: Any
+    ) -> None:
+        """Store values and go to `step`, or back to the summary when a value was changed."""
+        new = {**(data if data is not None else turn.data), **values}
+        if new.pop("editing", False):
+            step = "confirm"
+        await turn.save(step, new)
+        await self.prompt(turn)
+
+    async def _record(self, turn: Turn, arg: str) -> None:
         data = dict(turn.data)
         deps = turn.context.deps
         today = local_today(turn)
@@ -399,16 +379,13 @@ class FindingDialog(Dialog):
                 data.get("activity_id"),
             )
         except ServiceError as exc:
-            await service_error(turn, exc)
+            # Back to the step that can mend it (files gone from the archive, a description
+            # found empty); the engine then says why and shows that step.
             if exc.code == "evidence_not_found":
                 await turn.save("files", {**data, FILES: [], "editing": True})
-                await self.prompt(turn)
-            elif exc.code in ("finding_description_empty",):
+            elif exc.code == "finding_description_empty":
                 await turn.save("description", {**data, "editing": True})
-                await self.prompt(turn)
-            else:
-                await self.prompt(turn)
-            return
+            raise
         await turn.finish()
         unreachable = await tell(
             turn.context,
@@ -431,3 +408,30 @@ class FindingDialog(Dialog):
             told=len(finding.liaison_telegram_ids) - len(unreachable),
         )
         await report_unreachable(turn, finding.liaison_telegram_ids, unreachable)
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "unit": Step(_show_unit, text=_unit_text, buttons={"u": _unit_tapped}),
+        "source": Step(_show_source, buttons={"s": _source_tapped}),
+        "activity": Step(_show_activity, buttons={"a": _activity_tapped}),
+        "description": Step(_show_description, text=_description),
+        "files": Step(
+            _show_files,
+            text=_files_text,
+            files=_file,
+            buttons={
+                evidence.DONE: _files_done,
+                "nf": _files_done,
+                evidence.REMOVE_LAST: _remove_last,
+            },
+        ),
+        "deadline": Step(_show_deadline, text=_deadline_text, buttons={"d": _deadline_tapped}),
+        "confirm": Step(
+            _show_confirm,
+            buttons={
+                "ok": _record,
+                "ed": _edit_description,
+                "dl": _edit_deadline,
+                "x": _cancel,
+            },
+        ),
+    }

@@ -15,15 +15,18 @@ Decisions:
   says which it replaced; the same grade again changes nothing and says so.
 - Raters see the units, the plan's work items and the grade they just gave, nothing more.
 
-The unit picker (`UnitPicker`) is shared with /bonus.
+The steps are declared in `GradeDialog.steps`; the unit picker (bot.dialogs.helpers.UnitPicker)
+is shared with /bonus. A grade the service refuses is said by the engine, with the grade
+buttons again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any, ClassVar
 
-from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.engine import Dialog, Step, Turn
 from bot.dialogs.helpers import (
     UnitPicker,
     current_year,
@@ -34,7 +37,6 @@ from bot.dialogs.helpers import (
 from scoring import Grade
 from scoring.plan import QUARTERS, YEAR_END
 from services.access import Role
-from services.errors import ServiceError
 from services.unit_lookup import UnitRef, all_units
 from services.year_data import record_grade
 
@@ -74,35 +76,6 @@ class GradeDialog(Dialog):
         await turn.start("period", {"year": year, "items": items})
         await self.prompt(turn)
 
-    async def prompt(self, turn: Turn) -> None:
-        """Ask what the current step needs."""
-        data = turn.data
-        step = turn.step
-        if step == "period":
-            buttons = [
-                [
-                    turn.button(turn.plain("coord.grade_period", period=p), "pe", p)
-                    for p in QUARTERS
-                ],
-                [turn.button(turn.plain("coord.grade_period", period=YEAR_END), "pe", YEAR_END)],
-            ]
-            await turn.say("coord.grade_choose_period", buttons, year=data["year"])
-        elif step == "unit":
-            await self.picker.prompt(turn, **self._context(turn, data))
-        elif step == "item":
-            buttons = [[turn.button(name, "it", code)] for code, name in data["items"]]
-            await turn.say("coord.grade_choose_item", buttons, **self._context(turn, data))
-        elif step == "grade":
-            buttons = [
-                [
-                    turn.button(turn.plain("coord.grade_label", grade=g.value), "gr", g.value)
-                    for g in Grade
-                ]
-            ]
-            await turn.say("coord.grade_choose_grade", buttons, **self._context(turn, data))
-        elif step == "next":
-            await self._offer_next(turn)
-
     def _context(self, turn: Turn, data: dict[str, Any]) -> dict[str, Any]:
         """The choices so far, for the texts."""
         item = next((name for code, name in data["items"] if code == data.get("item")), None)
@@ -115,50 +88,75 @@ class GradeDialog(Dialog):
             "item": item,
         }
 
-    async def text(self, turn: Turn, text: str) -> None:
-        """A typed unit name at the unit step; elsewhere buttons are wanted."""
-        if turn.step != "unit":
-            await super().text(turn, text)
-            return
-        unit = await self.picker.text(turn, text)
-        if unit is not None:
-            await self._unit_chosen(turn, unit)
+    # -- the period, the unit, the work item ------------------------------------------------
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """Move through the steps."""
-        data = dict(turn.data)
-        if self.picker.handles(action) and turn.step == "unit":
-            unit = await self.picker.button(turn, action, arg)
-            if unit is not None:
-                await self._unit_chosen(turn, unit)
-            return
-        if action == "pe" and turn.step == "period" and arg in PERIOD_ORDER:
-            data["period"] = arg
-            await turn.save("unit", data)
-        elif action == "it" and turn.step == "item" and arg in {c for c, _ in data["items"]}:
-            data["item"] = arg
-            await turn.save("grade", data)
-        elif action == "gr" and turn.step == "grade" and arg in {g.value for g in Grade}:
-            await self._record(turn, arg)
-            return
-        elif action == "nx" and turn.step == "next":
-            await self._next(turn, arg)
-            return
-        elif action == "ou" and turn.step == "next":
-            data.pop("unit", None)
-            await turn.save("unit", data)
-        elif action == "oi" and turn.step == "next":
-            data.pop("item", None)
-            await turn.save("item", data)
-        elif action == "op" and turn.step == "next":
-            for key in ("period", "unit", "item"):
-                data.pop(key, None)
-            await turn.save("period", data)
-        elif action == "dn" and turn.step == "next":
-            await turn.finish()
-            await turn.say("coord.grade_done")
-            return
+    async def _show_period(self, turn: Turn) -> None:
+        buttons = [
+            [turn.button(turn.plain("coord.grade_period", period=p), "pe", p) for p in QUARTERS],
+            [turn.button(turn.plain("coord.grade_period", period=YEAR_END), "pe", YEAR_END)],
+        ]
+        await turn.say("coord.grade_choose_period", buttons, year=turn.data["year"])
+
+    async def _period(self, turn: Turn, arg: str) -> None:
+        if arg in PERIOD_ORDER:
+            await turn.save("unit", {**turn.data, "period": arg})
         await self.prompt(turn)
+
+    async def _show_unit(self, turn: Turn) -> None:
+        # The picker's question, with the period chosen (and the item, unit after unit).
+        await self.picker.prompt(turn, **self._context(turn, turn.data))
+
+    async def _show_item(self, turn: Turn) -> None:
+        data = turn.data
+        buttons = [[turn.button(name, "it", code)] for code, name in data["items"]]
+        await turn.say("coord.grade_choose_item", buttons, **self._context(turn, data))
+
+    async def _item(self, turn: Turn, arg: str) -> None:
+        if arg in {c for c, _ in turn.data["items"]}:
+            await turn.save("grade", {**turn.data, "item": arg})
+        await self.prompt(turn)
+
+    # -- the grade --------------------------------------------------------------------------
+
+    async def _show_grade(self, turn: Turn) -> None:
+        buttons = [
+            [
+                turn.button(turn.plain("coord.grade_label", grade=g.value), "gr", g.value)
+                for g in Grade
+            ]
+        ]
+        await turn.say("coord.grade_choose_grade", buttons, **self._context(turn, turn.data))
+
+    async def _grade(self, turn: Turn, arg: str) -> None:
+        if arg not in {g.value for g in Grade}:
+            await self.prompt(turn)
+            return
+        await self._record(turn, arg)
+
+    # -- what next --------------------------------------------------------------------------
+
+    async def _other_unit(self, turn: Turn, arg: str) -> None:
+        data = dict(turn.data)
+        data.pop("unit", None)
+        await turn.save("unit", data)
+        await self.prompt(turn)
+
+    async def _other_item(self, turn: Turn, arg: str) -> None:
+        data = dict(turn.data)
+        data.pop("item", None)
+        await turn.save("item", data)
+        await self.prompt(turn)
+
+    async def _other_period(self, turn: Turn, arg: str) -> None:
+        data = dict(turn.data)
+        for key in ("period", "unit", "item"):
+            data.pop(key, None)
+        await turn.save("period", data)
+        await self.prompt(turn)
+
+    async def _done(self, turn: Turn, arg: str) -> None:
+        await turn.finish()
+        await turn.say("coord.grade_done")
 
     async def _unit_chosen(self, turn: Turn, unit: UnitRef) -> None:
         data = dict(turn.data)
@@ -170,21 +168,16 @@ class GradeDialog(Dialog):
     async def _record(self, turn: Turn, grade: str) -> None:
         data = dict(turn.data)
         unit = data["unit"]
-        try:
-            view = await turn.call(
-                record_grade,
-                turn.context.deps.uow(),
-                turn.who.actor,
-                data["year"],
-                int(unit["id"]),
-                data["item"],
-                data["period"],
-                grade,
-            )
-        except ServiceError as exc:
-            await turn.say(f"errors.{exc.code}", **exc.params)
-            await self.prompt(turn)
-            return
+        view = await turn.call(
+            record_grade,
+            turn.context.deps.uow(),
+            turn.who.actor,
+            data["year"],
+            int(unit["id"]),
+            data["item"],
+            data["period"],
+            grade,
+        )
         await turn.save("next", data)
         await turn.say(
             "coord.grade_recorded",
@@ -194,9 +187,9 @@ class GradeDialog(Dialog):
             changed=view.changed,
             rater=view.rater,
         )
-        await self._offer_next(turn)
+        await self._show_next(turn)
 
-    async def _offer_next(self, turn: Turn) -> None:
+    async def _show_next(self, turn: Turn) -> None:
         data = turn.data
         units = await units_in_order(turn)
         following = next_unit(units, int(data["unit"]["id"]))
@@ -219,6 +212,7 @@ class GradeDialog(Dialog):
         await turn.say("coord.grade_what_next", buttons)
 
     async def _next(self, turn: Turn, unit_id: str) -> None:
+        """The next unit of the list, same period and item: straight to its grade."""
         units = await turn.call(all_units, turn.context.deps.read_uow())
         following = next((u for u in units if str(u.id) == unit_id), None)
         if following is None:
@@ -228,3 +222,20 @@ class GradeDialog(Dialog):
             await turn.say("coord.grade_unit_gone", await self.picker.group_buttons(turn))
             return
         await self._unit_chosen(turn, following)
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "period": Step(_show_period, buttons={"pe": _period}),
+        "unit": replace(picker.step(_unit_chosen), show=_show_unit),
+        "item": Step(_show_item, buttons={"it": _item}),
+        "grade": Step(_show_grade, buttons={"gr": _grade}),
+        "next": Step(
+            _show_next,
+            buttons={
+                "nx": _next,
+                "ou": _other_unit,
+                "oi": _other_item,
+                "op": _other_period,
+                "dn": _done,
+            },
+        ),
+    }

@@ -5,18 +5,21 @@ only: typed, with candidates as in /finding) -> `expiry` (1, 7 or 30 days) -> th
 issued (services.people.issue_invite, audited) and two messages follow: what was issued,
 and the link alone, ready to forward, with the `/start <code>` line as a fallback. The link
 needs the bot's username: the configured KAOHE_BOT_USERNAME, else the one Telegram reports
-(getMe); without either only the code line is given. The code is shown this once.
+(getMe); without either only the code line is given. The code is shown this once; an invite
+the service refuses ends the dialog (the engine says why). The steps are declared in
+`InviteDialog.steps`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from typing import ClassVar
 
 from telegram.error import TelegramError
 
-from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import local_time, look_up_unit, service_error, unit_by_id
+from bot.dialogs.engine import Dialog, Step, Turn
+from bot.dialogs.helpers import local_time, look_up_unit, unit_by_id
 from services.access import MANAGERS, Role
 from services.errors import ServiceError
 from services.people import invite_link, issue_invite
@@ -58,68 +61,65 @@ class InviteDialog(Dialog):
         await turn.start("role", {})
         await self.prompt(turn)
 
-    async def prompt(self, turn: Turn) -> None:
-        """Show the current step again."""
-        step = turn.step
-        data = turn.data
-        if step == "unit":
-            await turn.say("coord.invite_ask_unit")
-        elif step == "expiry":
-            buttons = [
-                [
-                    turn.button(
-                        turn.plain(
-                            "coord.invite_expiry_button", days=days, default=days == DEFAULT_DAYS
-                        ),
-                        "e",
-                        str(days),
-                    )
-                    for days in EXPIRY_DAYS
-                ]
-            ]
-            await turn.say(
-                "coord.invite_ask_expiry",
-                buttons,
-                role=turn.plain(f"people.role_{data['role']}"),
-                unit=data.get("unit_name"),
-            )
-        else:
-            buttons = [
-                [turn.button(turn.plain(f"people.role_{role.value}"), "r", role.value)]
-                for role in self._roles(turn)
-            ]
-            await turn.say("coord.invite_ask_role", buttons)
+    async def _show_role(self, turn: Turn) -> None:
+        buttons = [
+            [turn.button(turn.plain(f"people.role_{role.value}"), "r", role.value)]
+            for role in self._roles(turn)
+        ]
+        await turn.say("coord.invite_ask_role", buttons)
 
-    async def text(self, turn: Turn, text: str) -> None:
-        """The unit of a liaison, typed; other steps want buttons."""
-        if turn.step == "unit" and text:
-            unit = await look_up_unit(turn, text)
-            if unit is not None:
-                await self._unit_chosen(turn, unit)
+    async def _role(self, turn: Turn, arg: str) -> None:
+        if arg in {role.value for role in self._roles(turn)}:
+            # Only a liaison belongs to a unit.
+            await turn.save("unit" if arg == Role.LIAISON.value else "expiry", {"role": arg})
+        await self.prompt(turn)
+
+    async def _show_unit(self, turn: Turn) -> None:
+        await turn.say("coord.invite_ask_unit")
+
+    async def _unit_text(self, turn: Turn, text: str) -> None:
+        if not text:
+            await turn.say("dialog.use_buttons")
+            await self.prompt(turn)
             return
-        await super().text(turn, text)
-
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """Role, unit candidate and expiry buttons; one that does not fit re-shows the step."""
-        step = turn.step
-        allowed = {role.value for role in self._roles(turn)}
-        if step == "role" and action == "r" and arg in allowed:
-            if arg == Role.LIAISON.value:
-                await turn.save("unit", {"role": arg})
-            else:
-                await turn.save("expiry", {"role": arg})
-            await self.prompt(turn)
-        elif step == "unit" and action == "u":
-            unit = await unit_by_id(turn, arg)
-            if unit is None:
-                await turn.say("coord.finding_unit_gone")
-                await self.prompt(turn)
-                return
+        unit = await look_up_unit(turn, text)
+        if unit is not None:
             await self._unit_chosen(turn, unit)
-        elif step == "expiry" and action == "e" and arg.isdigit() and int(arg) in EXPIRY_DAYS:
-            await self._issue(turn, int(arg))
-        else:
+
+    async def _unit_tapped(self, turn: Turn, arg: str) -> None:
+        unit = await unit_by_id(turn, arg)
+        if unit is None:
+            await turn.say("coord.finding_unit_gone")
             await self.prompt(turn)
+            return
+        await self._unit_chosen(turn, unit)
+
+    async def _show_expiry(self, turn: Turn) -> None:
+        data = turn.data
+        buttons = [
+            [
+                turn.button(
+                    turn.plain(
+                        "coord.invite_expiry_button", days=days, default=days == DEFAULT_DAYS
+                    ),
+                    "e",
+                    str(days),
+                )
+                for days in EXPIRY_DAYS
+            ]
+        ]
+        await turn.say(
+            "coord.invite_ask_expiry",
+            buttons,
+            role=turn.plain(f"people.role_{data['role']}"),
+            unit=data.get("unit_name"),
+        )
+
+    async def _expiry(self, turn: Turn, arg: str) -> None:
+        if not (arg.isdigit() and int(arg) in EXPIRY_DAYS):
+            await self.prompt(turn)
+            return
+        await self._issue(turn, int(arg))
 
     async def _unit_chosen(self, turn: Turn, unit: UnitRef) -> None:
         await turn.save("expiry", {**turn.data, "unit_code": unit.code, "unit_name": unit.name})
@@ -136,10 +136,10 @@ class InviteDialog(Dialog):
                 data.get("unit_code"),
                 timedelta(days=days),
             )
-        except ServiceError as exc:
+        except ServiceError:
+            # Nothing to go back to: the dialog ends, and the engine says why.
             await turn.finish()
-            await service_error(turn, exc)
-            return
+            raise
         await turn.finish()
         link = invite_link(invite.code, await bot_username(turn))
         role = turn.plain(f"people.role_{invite.role.value}")
@@ -153,3 +153,9 @@ class InviteDialog(Dialog):
         await turn.say(
             "coord.invite_forward", link=link, code=invite.code, role=role, unit=invite.unit_name
         )
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "role": Step(_show_role, buttons={"r": _role}),
+        "unit": Step(_show_unit, text=_unit_text, buttons={"u": _unit_tapped}),
+        "expiry": Step(_show_expiry, buttons={"e": _expiry}),
+    }

@@ -3,17 +3,20 @@ picture of the year (units by months, a coloured cell each).
 
 `/matrix` shows the last month whose deadline has passed; `/matrix 3` month 3 of the current
 year; `/matrix 2025-03` (or 2025/3, 2025年3月) any month. The states are those of
-services.reports.report_status, now: on time, late, overdue (deadline passed, no report,
-month not closed), missing (month closed without a report), not due yet. Units owing no report
-(no task yet) are left out of the text and blank in the picture. The picture is drawn off the
-event loop; a year of many units is split into several pictures of `ROWS_PER_PICTURE` units.
+services.matrix.year_matrix (read in one unit of work, as the dashboard's matrix page), now:
+on time, late, overdue (deadline passed, no report, month not closed), missing (month closed
+without a report), not due yet. Units owing no report (no task yet) are left out of the text
+and blank in the picture. The picture is drawn off the event loop; a year of many units is
+split into several pictures of `ROWS_PER_PICTURE` units.
+
+A view: it answers at once and keeps no state, so it declares no steps (`begin` only).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from telegram.constants import ChatAction
@@ -21,15 +24,15 @@ from telegram.error import TelegramError
 
 from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import current_year, send_blocks, web_app_buttons
-from scoring import Group, Plan
+from scoring import Plan
 from scoring.calendar import MonthState, last_due_month, local_date, report_due_at, report_due_date
 from services.access import Role
-from services.errors import NotFound, ServiceError
+from services.errors import NotFound
 from services.files.charts import MatrixRow, render_matrix
-from services.plans import current_plan, plan_in_force
-from services.reports import UnitReportStatus, report_status
+from services.matrix import in_unit_order, year_matrix
+from services.plans import current_plan
+from services.reports import UnitReportStatus
 from storage.clock import as_utc
-from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -57,26 +60,7 @@ def parse_month(text: str, year: int) -> tuple[int, int] | None:
     return (int(match.group(1)) if match.group(1) else year), month
 
 
-def year_statuses(
-    read_uow: Callable[[], UnitOfWork], year: int
-) -> dict[int, list[UnitReportStatus]]:
-    """Every month's report states of `year`, now, read in one unit of work."""
-    uow = read_uow()
-    with uow:
-        plan = plan_in_force(uow, year)
-        return {m: report_status(uow, year, m, plan=plan) for m in range(1, 13)}
-
-
-def in_unit_order(statuses: Iterable[UnitReportStatus]) -> list[UnitReportStatus]:
-    """Towns first, then the zone and departments, each in registration order."""
-    groups = [g.value for g in Group]
-    return sorted(
-        statuses,
-        key=lambda s: (groups.index(s.group) if s.group in groups else 9, s.unit_id),
-    )
-
-
-def matrix_rows(statuses: dict[int, list[UnitReportStatus]]) -> list[MatrixRow]:
+def matrix_rows(statuses: Mapping[int, Sequence[UnitReportStatus]]) -> list[MatrixRow]:
     """One row per unit owing any report of the year (towns first, in registration order),
     a state a month (None where it owes none)."""
     names: dict[int, str] = {}
@@ -92,7 +76,7 @@ def matrix_rows(statuses: dict[int, list[UnitReportStatus]]) -> list[MatrixRow]:
 
 
 class MatrixDialog(Dialog):
-    """/matrix: a month's reporting states and the year's picture (no draft is kept)."""
+    """/matrix: a month's reporting states and the year's picture (no state kept)."""
 
     kind = "matrix"
     cancelled_key = "common.cancelled_nothing"
@@ -110,9 +94,7 @@ class MatrixDialog(Dialog):
                 await turn.say("coord.matrix_usage")
                 return
             year, month = parsed
-            plan = await self._plan(turn, year)
-            if plan is None:
-                return
+            plan = await turn.call(current_plan, deps.read_uow(), year)
         else:
             found = await self._last_due(turn, now)
             if found is None:
@@ -123,11 +105,7 @@ class MatrixDialog(Dialog):
             await turn.context.bot.send_chat_action(turn.who.chat_id, ChatAction.UPLOAD_PHOTO)
         except TelegramError:
             log.debug("chat action not sent")
-        try:
-            statuses = await turn.call(year_statuses, deps.read_uow, year)
-        except ServiceError as exc:
-            await turn.say(f"errors.{exc.code}", **exc.params)
-            return
+        statuses = (await turn.call(year_matrix, deps.read_uow(), year)).months
         await send_blocks(
             turn,
             self._month_text(turn, plan, year, month, statuses[month]),
@@ -136,17 +114,6 @@ class MatrixDialog(Dialog):
         rows = matrix_rows(statuses)
         if rows:
             await self._pictures(turn, year, month, rows)
-
-    async def prompt(self, turn: Turn) -> None:
-        """No steps: nothing to show again."""
-
-    async def _plan(self, turn: Turn, year: int) -> Plan | None:
-        try:
-            plan: Plan = await turn.call(current_plan, turn.context.deps.read_uow(), year)
-        except NotFound as exc:
-            await turn.say(f"errors.{exc.code}", **exc.params)
-            return None
-        return plan
 
     async def _last_due(self, turn: Turn, now: datetime) -> tuple[int, int, Plan] | None:
         """The last month whose (plan) deadline has passed: of the assessment year, this

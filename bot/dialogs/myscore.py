@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 from telegram import InlineKeyboardButton
 from telegram.error import BadRequest
 
-from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.engine import Dialog, Step, Tapped, Turn
 from bot.dialogs.helpers import (
     assessment_year,
     local_now,
@@ -54,6 +55,28 @@ def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     return split_messages(text.split("\n"), limit) or [""]
 
 
+def _index(arg: str) -> int:
+    """The number a button carries (-1 if none)."""
+    return int(arg) if arg.isdigit() else -1
+
+
+# A page of the explanation: (dialog, turn, the publication in force, the unit's score, arg).
+Page = Callable[[Any, Turn, PublicationView, UnitScore, str], Awaitable[None]]
+
+
+def _page(show: Page) -> Tapped:
+    """A button that opens a page of the publication in force (a newer one replaces the one
+    the dialog was opened on, said so, with its overview; a withdrawn one ends the dialog)."""
+
+    async def tapped(dialog: Any, turn: Turn, arg: str) -> None:
+        found = await dialog._current(turn, announce=True)
+        if found is not None:
+            publication, score = found
+            await show(dialog, turn, publication, score, arg)
+
+    return tapped
+
+
 class MyScoreDialog(Dialog):
     """/myscore: the unit's published score and its explanation."""
 
@@ -79,30 +102,11 @@ class MyScoreDialog(Dialog):
         if loaded is not None:
             await self._overview(turn, publication, loaded, edit=False)
 
-    async def prompt(self, turn: Turn) -> None:
-        """Show the overview again (as a new message)."""
+    async def _show_overview(self, turn: Turn) -> None:
+        """The overview again, as a new message."""
         found = await self._current(turn, announce=False)
         if found is not None:
             await self._overview(turn, *found, edit=False)
-
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """Open the overview, the indicator list, one indicator, one item or the bonus."""
-        found = await self._current(turn, announce=True)
-        if found is None:
-            return
-        publication, score = found
-        explanation = score.explanation
-        index = int(arg) if arg.isdigit() else -1
-        if action == "ip" and explanation.indicators:
-            await self._indicator_list(turn, score, max(index, 0))
-        elif action == "i" and 0 <= index < len(explanation.indicators):
-            await self._indicator(turn, score, index)
-        elif action == "it" and 0 <= index < len(explanation.items):
-            await self._item(turn, score, index)
-        elif action == "b":
-            await self._bonus(turn, score)
-        else:
-            await self._overview(turn, publication, score, edit=True)
 
     # -- data -------------------------------------------------------------------------------
 
@@ -348,6 +352,44 @@ class MyScoreDialog(Dialog):
         buttons = [[turn.button(turn.plain("myscore.overview_button"), "ov")]]
         await self._show(turn, text, buttons, edit=True)
 
+    # -- buttons: each opens a page of the explanation in the message tapped -----------------
+
+    async def _indicators_tapped(
+        self, turn: Turn, publication: PublicationView, score: UnitScore, arg: str
+    ) -> None:
+        if not score.explanation.indicators:
+            await self._overview(turn, publication, score, edit=True)
+            return
+        await self._indicator_list(turn, score, max(_index(arg), 0))
+
+    async def _indicator_tapped(
+        self, turn: Turn, publication: PublicationView, score: UnitScore, arg: str
+    ) -> None:
+        index = _index(arg)
+        if not 0 <= index < len(score.explanation.indicators):
+            await self._overview(turn, publication, score, edit=True)
+            return
+        await self._indicator(turn, score, index)
+
+    async def _item_tapped(
+        self, turn: Turn, publication: PublicationView, score: UnitScore, arg: str
+    ) -> None:
+        index = _index(arg)
+        if not 0 <= index < len(score.explanation.items):
+            await self._overview(turn, publication, score, edit=True)
+            return
+        await self._item(turn, score, index)
+
+    async def _bonus_tapped(
+        self, turn: Turn, publication: PublicationView, score: UnitScore, arg: str
+    ) -> None:
+        await self._bonus(turn, score)
+
+    async def _overview_tapped(
+        self, turn: Turn, publication: PublicationView, score: UnitScore, arg: str
+    ) -> None:
+        await self._overview(turn, publication, score, edit=True)
+
     async def _show(
         self, turn: Turn, text: str, buttons: list[list[InlineKeyboardButton]], *, edit: bool
     ) -> None:
@@ -368,3 +410,16 @@ class MyScoreDialog(Dialog):
         for piece in pieces[:-1]:
             await turn.send(piece)
         await turn.send(pieces[-1], buttons)
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "overview": Step(
+            _show_overview,
+            buttons={
+                "ip": _page(_indicators_tapped),
+                "i": _page(_indicator_tapped),
+                "it": _page(_item_tapped),
+                "b": _page(_bonus_tapped),
+                "ov": _page(_overview_tapped),
+            },
+        ),
+    }

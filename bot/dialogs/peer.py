@@ -18,17 +18,19 @@ Decisions:
   round of year Y is held in January-March of Y+1, so the calendar year is not assumed.
 - The dialog ends before a round is opened or closed, so a double tap on "confirm" finds its
   button expired rather than acting twice; the services refuse a second open or close anyway.
+- A service's refusal is said by the engine, which shows the step again, except at the cards
+  and the status (`refused`): their messages stay above, and they are only said.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from telegram import InlineKeyboardButton
 
-from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.engine import Dialog, Step, Tapped, Turn
 from bot.dialogs.helpers import assessment_year, local_now, send_blocks, service_error
 from scoring import Grade, Group
 from services.access import Role
@@ -108,58 +110,22 @@ class PeerDialog(Dialog):
             await turn.start("menu", {})
             await self.prompt(turn)
 
-    async def prompt(self, turn: Turn) -> None:
-        """Show the current step again."""
-        step, data = turn.step, turn.data
-        if step == "menu":
-            buttons = [[turn.button(turn.plain(f"peer.menu_{s}"), "m", s)] for s in SUBCOMMANDS]
-            await turn.say("peer.menu", buttons)
-        elif step == "ballot_year":
-            buttons = [[turn.button(str(y), "by", str(y))] for y in data["years"]]
-            await turn.say("peer.choose_ballot_year", buttons)
-        elif step == "cards":
-            await turn.say("peer.cards_prompt", year=data["year"])
-        elif step == "open_year":
-            buttons = [[turn.button(str(y), "oy", str(y))] for y in data["years"]]
-            await turn.say("peer.choose_year", buttons)
-        elif step == "open_group":
-            await self._ask_group(turn)
-        elif step == "open_by":
-            await self._ask_vote_by(turn)
-        elif step == "open_confirm":
-            await self._confirm_open(turn)
-        elif step == "status":
-            await self._show_status(turn, int(data["year"]))
-        elif step == "close_pick":
-            await self._ask_close(turn)
-        elif step == "close_confirm":
-            await self._confirm_close(turn)
+    async def refused(self, turn: Turn, exc: ServiceError) -> None:
+        """At the cards and at the status, a refusal (the round closed meanwhile …) is only
+        said: the cards and the status messages above stay as they are, and showing the step
+        again would invite taps they can no longer take."""
+        if turn.step in ("cards", "status"):
+            await turn.refused(exc)
+            return
+        await super().refused(turn, exc)
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """Move through the steps."""
-        step = turn.step
-        handlers = {
-            ("menu", "m"): self._menu,
-            ("ballot_year", "by"): self._ballot_year,
-            ("cards", "v"): self._vote,
-            ("cards", "pg"): self._page,
-            ("open_year", "oy"): self._open_year,
-            ("open_group", "og"): self._open_group,
-            ("open_by", "ob"): self._open_by,
-            ("open_confirm", "ok"): self._open_confirmed,
-            ("status", "dt"): self._details,
-            ("status", "rm"): self._remind,
-            ("close_pick", "cp"): self._close_pick,
-            ("close_confirm", "ok"): self._close_confirmed,
-        }
-        handler = handlers.get((step, action))
-        if action == "no":
-            await turn.finish()
-            await turn.say("peer.cancelled")
-        elif handler is None:
-            await self.prompt(turn)
-        else:
-            await handler(turn, arg)
+    async def _show_menu(self, turn: Turn) -> None:
+        buttons = [[turn.button(turn.plain(f"peer.menu_{s}"), "m", s)] for s in SUBCOMMANDS]
+        await turn.say("peer.menu", buttons)
+
+    async def _cancel(self, turn: Turn, arg: str) -> None:
+        await turn.finish()
+        await turn.say("peer.cancelled")
 
     async def _menu(self, turn: Turn, arg: str) -> None:
         if arg == "open":
@@ -171,20 +137,14 @@ class PeerDialog(Dialog):
 
     # --- liaisons: the cards ------------------------------------------------------------------
 
-    async def _ballots(self, turn: Turn) -> list[Ballot] | None:
-        try:
-            found: list[Ballot] = await turn.call(
-                ballots, turn.context.deps.read_uow(), turn.who.actor
-            )
-        except ServiceError as exc:
-            await service_error(turn, exc)
-            return None
+    async def _ballots(self, turn: Turn) -> list[Ballot]:
+        found: list[Ballot] = await turn.call(
+            ballots, turn.context.deps.read_uow(), turn.who.actor
+        )
         return found
 
     async def _liaison_begin(self, turn: Turn, year: int | None) -> None:
         found = await self._ballots(turn)
-        if found is None:
-            return
         if year is not None:
             found = [b for b in found if b.round.year == year]
         if not found:
@@ -196,6 +156,13 @@ class PeerDialog(Dialog):
             return
         await turn.start("cards", {"year": found[0].round.year, "page": 0})
         await self._send_cards(turn, found[0], 0, intro=True)
+
+    async def _ask_ballot_year(self, turn: Turn) -> None:
+        buttons = [[turn.button(str(y), "by", str(y))] for y in turn.data["years"]]
+        await turn.say("peer.choose_ballot_year", buttons)
+
+    async def _cards_prompt(self, turn: Turn) -> None:
+        await turn.say("peer.cards_prompt", year=turn.data["year"])
 
     async def _ballot_year(self, turn: Turn, arg: str) -> None:
         if not arg.isdigit():
@@ -211,8 +178,6 @@ class PeerDialog(Dialog):
 
     async def _show_ballot(self, turn: Turn, page: int, intro: bool) -> None:
         found = await self._ballots(turn)
-        if found is None:
-            return
         ballot = next((b for b in found if b.round.year == int(turn.data["year"])), None)
         if ballot is None:
             await turn.finish()
@@ -273,30 +238,22 @@ class PeerDialog(Dialog):
             await self.prompt(turn)
             return
         year, unit_id, index = (int(p) for p in parts[:3])
-        try:
-            plan = await turn.call(current_plan, turn.context.deps.read_uow(), year)
-        except ServiceError as exc:
-            await service_error(turn, exc)
-            return
+        plan = await turn.call(current_plan, turn.context.deps.read_uow(), year)
         names = {item.code: item.name for item in plan.work.items}
         items = [(code, names.get(code, code)) for code in plan.work.year_end.peer_items]
         if index >= len(items):
             await turn.say("peer.card_outdated")
             return
         item, item_name = items[index]
-        try:
-            vote = await turn.call(
-                cast_vote,
-                turn.context.deps.uow(),
-                turn.who.actor,
-                year,
-                unit_id,
-                item,
-                _GRADE_CODES[parts[3]],
-            )
-        except ServiceError as exc:
-            await service_error(turn, exc)
-            return
+        vote = await turn.call(
+            cast_vote,
+            turn.context.deps.uow(),
+            turn.who.actor,
+            year,
+            unit_id,
+            item,
+            _GRADE_CODES[parts[3]],
+        )
         card = Card(unit_id, vote.unit_name, item, item_name, vote.grade)
         query = turn.update.callback_query
         if query is not None and query.message is not None:
@@ -327,6 +284,10 @@ class PeerDialog(Dialog):
         else:
             await turn.start("open_year", {"years": years[:3]})
         await self.prompt(turn)
+
+    async def _ask_open_year(self, turn: Turn) -> None:
+        buttons = [[turn.button(str(y), "oy", str(y))] for y in turn.data["years"]]
+        await turn.say("peer.choose_year", buttons)
 
     async def _open_year(self, turn: Turn, arg: str) -> None:
         await turn.save("open_group", {"year": int(arg)})
@@ -396,18 +357,14 @@ class PeerDialog(Dialog):
         data = dict(turn.data)
         await turn.finish()
         vote_by = date.fromisoformat(data["vote_by"]) if data.get("vote_by") else None
-        try:
-            view = await turn.call(
-                open_round,
-                turn.context.deps.uow(),
-                turn.who.actor,
-                int(data["year"]),
-                data["group"],
-                vote_by,
-            )
-        except ServiceError as exc:
-            await service_error(turn, exc)
-            return
+        view = await turn.call(
+            open_round,
+            turn.context.deps.uow(),
+            turn.who.actor,
+            int(data["year"]),
+            data["group"],
+            vote_by,
+        )
         await turn.say(
             "peer.opened",
             year=view.year,
@@ -430,30 +387,20 @@ class PeerDialog(Dialog):
         await turn.start("status", {"year": year})
         await self.prompt(turn)
 
-    async def _statuses(self, turn: Turn, year: int) -> list[RoundStatus] | None:
+    async def _statuses(self, turn: Turn, year: int) -> list[RoundStatus]:
         out = []
         for view in await self._rounds(turn):
             if view.year != year:
                 continue
-            try:
-                out.append(
-                    await turn.call(
-                        round_status,
-                        turn.context.deps.read_uow(),
-                        turn.who.actor,
-                        year,
-                        view.group,
-                    )
+            out.append(
+                await turn.call(
+                    round_status, turn.context.deps.read_uow(), turn.who.actor, year, view.group
                 )
-            except ServiceError as exc:
-                await service_error(turn, exc)
-                return None
+            )
         return out
 
-    async def _show_status(self, turn: Turn, year: int) -> None:
-        statuses = await self._statuses(turn, year)
-        if statuses is None:
-            return
+    async def _show_status(self, turn: Turn) -> None:
+        statuses = await self._statuses(turn, int(turn.data["year"]))
         for status in statuses:
             view = status.round
             buttons = [[turn.button(turn.plain("peer.details_button"), "dt", view.group)]]
@@ -474,7 +421,7 @@ class PeerDialog(Dialog):
 
     async def _details(self, turn: Turn, arg: str) -> None:
         statuses = await self._statuses(turn, int(turn.data["year"]))
-        status = next((s for s in statuses or [] if s.round.group == arg), None)
+        status = next((s for s in statuses if s.round.group == arg), None)
         if status is None:
             await self.prompt(turn)
             return
@@ -489,17 +436,13 @@ class PeerDialog(Dialog):
         await send_blocks(turn, [header, *lines])
 
     async def _remind(self, turn: Turn, arg: str) -> None:
-        try:
-            result = await turn.call(
-                remind_peer_voters,
-                turn.context.deps.uow(),
-                turn.who.actor,
-                int(turn.data["year"]),
-                arg,
-            )
-        except ServiceError as exc:
-            await service_error(turn, exc)
-            return
+        result = await turn.call(
+            remind_peer_voters,
+            turn.context.deps.uow(),
+            turn.who.actor,
+            int(turn.data["year"]),
+            arg,
+        )
         await turn.say(
             "peer.reminded",
             units=result.units,
@@ -553,6 +496,7 @@ class PeerDialog(Dialog):
                 data["group"],
             )
         except ServiceError as exc:
+            # The round cannot be read: the dialog ends (this is also how its step is shown).
             await turn.finish()
             await service_error(turn, exc)
             return
@@ -581,15 +525,27 @@ class PeerDialog(Dialog):
     async def _close_confirmed(self, turn: Turn, arg: str) -> None:
         data = dict(turn.data)
         await turn.finish()
-        try:
-            status = await turn.call(
-                close_round,
-                turn.context.deps.uow(),
-                turn.who.actor,
-                int(data["year"]),
-                data["group"],
-            )
-        except ServiceError as exc:
-            await service_error(turn, exc)
-            return
+        status = await turn.call(
+            close_round,
+            turn.context.deps.uow(),
+            turn.who.actor,
+            int(data["year"]),
+            data["group"],
+        )
         await turn.say("peer.closed", **self._counts(status))
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "menu": Step(_show_menu, buttons={"m": _menu}),
+        # liaisons
+        "ballot_year": Step(_ask_ballot_year, buttons={"by": _ballot_year}),
+        "cards": Step(_cards_prompt, buttons={"v": _vote, "pg": _page}),
+        # coordinators
+        "open_year": Step(_ask_open_year, buttons={"oy": _open_year}),
+        "open_group": Step(_ask_group, buttons={"og": _open_group}),
+        "open_by": Step(_ask_vote_by, buttons={"ob": _open_by}),
+        "open_confirm": Step(_confirm_open, buttons={"ok": _open_confirmed}),
+        "status": Step(_show_status, buttons={"dt": _details, "rm": _remind}),
+        "close_pick": Step(_ask_close, buttons={"cp": _close_pick}),
+        "close_confirm": Step(_confirm_close, buttons={"ok": _close_confirmed}),
+    }
+    anywhere: ClassVar[Mapping[str, Tapped]] = {"no": _cancel}

@@ -8,12 +8,13 @@ year: only its approved, current result, as of the moment it was frozen) -> deli
 dialog ends before the service is called, so a double tap on "publish" finds its button
 expired instead of publishing twice.
 
-Delivery: for every active unit with active liaisons, the unit's assessment report workbook
-(services.unit_report.write_unit_report, as of the publication's moment, in each liaison's
-language) is written off the event loop and sent as a document to that unit's liaisons only,
-with a short caption giving the unit's rank within its group — nothing of another unit beyond
-that rank. A liaison who blocked the bot (telegram.error.Forbidden) or cannot be reached for
-another Telegram reason is logged and listed to the coordinator; the others still receive theirs.
+Delivery: for every active unit with active liaisons (services.publications.load_audience),
+the unit's assessment report workbook (services.unit_report.unit_report_bytes, as of the
+publication's moment, in each liaison's language) is made off the event loop and sent as a
+document to that unit's liaisons only, with a short caption giving the unit's rank within its
+group — nothing of another unit beyond that rank. A liaison who blocked the bot
+(telegram.error.Forbidden) or cannot be reached for another Telegram reason is logged and
+listed to the coordinator; the others still receive theirs.
 
 Pacing: Telegram allows a bot about 30 messages a second overall. One document per liaison is
 sent at a time (sequential awaits, never gathered) with a pause of SEND_PAUSE between sends, so
@@ -25,17 +26,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import date, timedelta
+from typing import ClassVar
 
 from telegram.constants import ChatAction
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
-from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.engine import Dialog, Step, Tapped, Turn
 from bot.dialogs.helpers import (
     assessment_year,
     group_name,
@@ -48,18 +47,24 @@ from bot.dialogs.helpers import (
     today,
 )
 from scoring.calendar import end_of_day
-from services.access import Actor, Role
+from services.access import Role
 from services.errors import ServiceError
-from services.people import list_people
 from services.plans import current_plan
-from services.publications import PERIODS, PublicationView, period_days, publish_standings
+from services.publications import (
+    PERIODS,
+    Audience,
+    Liaison,
+    PublicationView,
+    load_audience,
+    period_days,
+    publish_standings,
+)
 from services.results import ResultState, publish_result, result_state
-from services.unit_lookup import UnitRef, all_units
-from services.unit_report import UnitDossier, write_unit_report
+from services.unit_lookup import UnitRef
+from services.unit_report import UnitDossier, unit_report_bytes
 from storage.clock import as_utc
 from storage.statuses import ResultStatus
-from storage.unit_of_work import UnitOfWork
-from templates import normalise_language, render
+from templates import render
 
 log = logging.getLogger(__name__)
 
@@ -67,38 +72,6 @@ log = logging.getLogger(__name__)
 SEND_PAUSE = 0.04
 # The longest wait for a 429 worth waiting out before giving up on a recipient.
 MAX_RETRY_WAIT = 30.0
-
-
-@dataclass(frozen=True)
-class Liaison:
-    """A liaison to receive their unit's report."""
-
-    telegram_id: int
-    name: str
-    language: str
-
-
-@dataclass(frozen=True)
-class Audience:
-    """The active units and, by unit code, their active liaisons."""
-
-    units: tuple[UnitRef, ...]
-    liaisons: dict[str, tuple[Liaison, ...]]
-
-    @property
-    def reached_units(self) -> list[UnitRef]:
-        """The units with at least one liaison."""
-        return [u for u in self.units if self.liaisons.get(u.code)]
-
-    @property
-    def without_liaison(self) -> list[UnitRef]:
-        """The units with no liaison."""
-        return [u for u in self.units if not self.liaisons.get(u.code)]
-
-    @property
-    def liaison_count(self) -> int:
-        """How many liaisons there are in all."""
-        return sum(len(v) for v in self.liaisons.values())
 
 
 @dataclass
@@ -110,38 +83,6 @@ class Delivery:
     blocked: list[tuple[Liaison, str]] = field(default_factory=list)
     unreachable: list[tuple[Liaison, str]] = field(default_factory=list)
     report_failed: list[str] = field(default_factory=list)
-
-
-def load_audience(uow: UnitOfWork, actor: Actor, default_language: str) -> Audience:
-    """The active units and their active liaisons with a Telegram account, each with the
-    language they read (their own choice, else the bot's default) (blocking: a thread)."""
-    units = all_units(uow)
-    liaisons: dict[str, list[Liaison]] = defaultdict(list)
-    for person in list_people(uow, actor):
-        if (
-            person.role is Role.LIAISON
-            and person.active
-            and person.telegram_user_id is not None
-            and person.unit_code is not None
-        ):
-            liaisons[person.unit_code].append(
-                Liaison(
-                    person.telegram_user_id,
-                    person.display_name,
-                    normalise_language(person.language or default_language),
-                )
-            )
-    return Audience(tuple(units), {code: tuple(v) for code, v in liaisons.items()})
-
-
-def unit_report_bytes(
-    uow: UnitOfWork, year: int, unit_code: str, language: str, as_of: datetime
-) -> tuple[bytes, UnitDossier]:
-    """One unit's assessment report workbook as bytes, and its dossier (blocking: a thread)."""
-    with tempfile.TemporaryDirectory(prefix="kaohe-publish-") as folder:
-        path = Path(folder) / "report.xlsx"
-        dossier = write_unit_report(uow, year, unit_code, path, language, as_of)
-        return path.read_bytes(), dossier
 
 
 def offered_periods(year: int, today_: date) -> list[str]:
@@ -171,11 +112,8 @@ class PublishDialog(Dialog):
         await turn.start("period", {"year": year})
         await self.prompt(turn)
 
-    async def prompt(self, turn: Turn) -> None:
-        """Show the periods, or the confirmation again."""
-        if turn.step == "confirm":
-            await self._confirm(turn)
-            return
+    async def _show_periods(self, turn: Turn) -> None:
+        """The periods of the year that have begun, and cancel."""
         year = int(turn.data["year"])
         periods = offered_periods(year, today(turn))
         buttons = [
@@ -185,26 +123,25 @@ class PublishDialog(Dialog):
         ]
         await turn.say("coord.publish_choose_period", [row for row in buttons if row], year=year)
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """A period, the confirmation, or cancel."""
-        if action == "no":
-            await turn.finish()
-            await turn.say("coord.publish_cancelled")
+    async def _cancel(self, turn: Turn, arg: str) -> None:
+        await turn.finish()
+        await turn.say("coord.publish_cancelled")
+
+    async def _period(self, turn: Turn, arg: str) -> None:
+        year = int(turn.data["year"])
+        if arg not in offered_periods(year, today(turn)):
+            await self.prompt(turn)
             return
-        if action == "p" and turn.step == "period":
-            year = int(turn.data["year"])
-            if arg not in offered_periods(year, today(turn)):
-                await self.prompt(turn)
-                return
-            # A new version: the period list's buttons expire, so that a confirmation can only
-            # ever publish the period it names.
-            await turn.start("confirm", {"year": year, "period": arg})
-            await self._confirm(turn)
+        # A new version: the period list's buttons expire, so that a confirmation can only
+        # ever publish the period it names.
+        await turn.start("confirm", {"year": year, "period": arg})
+        await self._confirm(turn)
+
+    async def _confirmed(self, turn: Turn, arg: str) -> None:
+        if arg != turn.data.get("period"):
+            await self.prompt(turn)
             return
-        if action == "ok" and turn.step == "confirm" and arg == turn.data.get("period"):
-            await self._publish(turn)
-            return
-        await self.prompt(turn)
+        await self._publish(turn)
 
     async def _confirm(self, turn: Turn) -> None:
         deps = turn.context.deps
@@ -339,6 +276,12 @@ class PublishDialog(Dialog):
             )
         await send_blocks(turn, blocks)
 
+    steps: ClassVar[Mapping[str, Step]] = {
+        "period": Step(_show_periods, buttons={"p": _period}),
+        "confirm": Step(_confirm, buttons={"ok": _confirmed}),
+    }
+    anywhere: ClassVar[Mapping[str, Tapped]] = {"no": _cancel}
+
 
 async def deliver(turn: Turn, publication: PublicationView, people: Audience) -> Delivery:
     """Send each unit's liaisons their unit's report, one recipient at a time."""
@@ -348,7 +291,7 @@ async def deliver(turn: Turn, publication: PublicationView, people: Audience) ->
         liaisons = people.liaisons[unit.code]
         for language in sorted({li.language for li in liaisons}):
             try:
-                data, dossier = await turn.call(
+                report = await turn.call(
                     unit_report_bytes,
                     deps.read_uow(),
                     publication.year,
@@ -360,6 +303,7 @@ async def deliver(turn: Turn, publication: PublicationView, people: Audience) ->
                 log.exception("no assessment report for unit %s", unit.code)
                 delivery.report_failed.append(unit.name)
                 break
+            data, dossier = report.content, report.dossier
             caption, filename = _caption(publication, unit, dossier, language)
             for liaison in (li for li in liaisons if li.language == language):
                 outcome = await send_report(turn, liaison.telegram_id, data, filename, caption)

@@ -5,7 +5,7 @@ Steps: `pick` (the unit's findings awaiting rectification, open or returned, as 
 the measures taken, typed) -> `evidence` (photos and documents, albums included, collected by
 bot.dialogs.evidence; Done) -> `confirm` (a summary: submit, change the text or the files,
 cancel) -> a receipt (number, time, on time or after the deadline). A draft left unfinished is
-offered back (`resume`: continue or start over) the next time /rectify is sent.
+offered back (the engine's `resume`: continue or start over) the next time /rectify is sent.
 
 Every finding id that arrives (a button, or `/rectify <id>`) is checked by the findings service,
 which refuses another unit's finding; the dialog then stays where it was and nothing is stored.
@@ -14,18 +14,18 @@ Files sent while the measures are being typed are kept too (people often send ph
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from telegram import InlineKeyboardButton
 
 from bot.dialogs import evidence
-from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.dialogs.engine import Dialog, IncomingFile, Resume, Step, Turn
 from bot.dialogs.helpers import excerpt, local_now, local_time, service_error
 from bot.notify import tell
-from services import dialogs as dialog_service
 from services.access import Role
+from services.dialogs import DialogView
 from services.errors import ServiceError
 from services.findings import (
     OPEN,
@@ -59,23 +59,30 @@ class RectifyDialog(Dialog):
 
     # -- entry ------------------------------------------------------------------------------
 
+    resume = Resume("rectify.resume", "rectify.continue_button", "rectify.restart_button")
+
+    def worth_resuming(self, draft: DialogView, args: Sequence[str]) -> bool:
+        """A draft with a finding taken up is offered back (unless a finding is named now)."""
+        return not args and draft.data.get("finding") is not None
+
+    def resume_params(self, turn: Turn) -> dict[str, Any]:
+        """The finding of the draft, and how far it got."""
+        data = turn.data
+        return {
+            "number": data["finding"],
+            "description": excerpt(data.get("description", ""), LIST_EXCERPT),
+            "has_text": bool(data.get("text")),
+            "files": len(evidence.files_of(turn, FILES)),
+        }
+
+    def resumed(self, step: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Back at the evidence: a new status message for the files (the old one is far up)."""
+        if step == "evidence":
+            data.pop(evidence.status_key(FILES), None)
+        return data
+
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
-        """Offer an unfinished draft back, else list the findings (or take `/rectify <id>`)."""
-        person_id = turn.who.person_id
-        deps = turn.context.deps
-        if not args:
-            draft = await turn.call(
-                dialog_service.dialog_of_kind, deps.read_uow(), person_id, self.kind
-            )
-            if draft is not None and draft.data.get("finding") is not None:
-                turn.state = await turn.call(
-                    dialog_service.resume_dialog, deps.uow(), person_id, self.kind
-                )
-                data = dict(turn.data)
-                data.setdefault("resume", draft.step)
-                await turn.save("resume", data)
-                await self.prompt(turn)
-                return
+        """List the findings (or take `/rectify <id>`)."""
         await turn.start("pick", {"page": 0})
         if args:
             if len(args) == 1 and args[0].lstrip("#").isdigit():
@@ -84,35 +91,7 @@ class RectifyDialog(Dialog):
             await turn.say("rectify.bad_number", value=" ".join(args)[:40])
         await self.prompt(turn)
 
-    # -- prompts ----------------------------------------------------------------------------
-
-    async def prompt(self, turn: Turn) -> None:
-        """Show the current step again."""
-        step = turn.step
-        if step == "resume":
-            await self._prompt_resume(turn)
-        elif step == "measures":
-            await self._prompt_measures(turn)
-        elif step == "evidence":
-            await self._prompt_evidence(turn)
-        elif step == "confirm":
-            await self._prompt_confirm(turn)
-        else:
-            await self._prompt_pick(turn)
-
-    async def _prompt_resume(self, turn: Turn) -> None:
-        data = turn.data
-        await turn.say(
-            "rectify.resume",
-            [
-                [turn.button(turn.plain("rectify.continue_button"), "cont")],
-                [turn.button(turn.plain("rectify.restart_button"), "new")],
-            ],
-            number=data["finding"],
-            description=excerpt(data.get("description", ""), LIST_EXCERPT),
-            has_text=bool(data.get("text")),
-            files=len(evidence.files_of(turn, FILES)),
-        )
+    # -- steps shown ------------------------------------------------------------------------
 
     async def _prompt_pick(self, turn: Turn) -> None:
         try:
@@ -222,18 +201,7 @@ class RectifyDialog(Dialog):
             more=max(0, len(names) - LISTED_FILES),
         )
 
-    # -- input ------------------------------------------------------------------------------
-
-    async def text(self, turn: Turn, text: str) -> None:
-        """The measures taken (at `measures`); elsewhere the step wants a button or files."""
-        if turn.step == "measures":
-            await self._measures(turn, text)
-            return
-        if turn.step == "evidence":
-            await turn.say("rectify.evidence_wants_files")
-            await self.prompt(turn)
-            return
-        await super().text(turn, text)
+    # -- what each step takes --------------------------------------------------------------
 
     async def _measures(self, turn: Turn, text: str) -> None:
         if not text:
@@ -251,79 +219,62 @@ class RectifyDialog(Dialog):
             await turn.save("evidence", data)
         await self.prompt(turn)
 
-    async def file(self, turn: Turn, incoming: IncomingFile) -> None:
-        """Photos and documents are collected while the measures or the evidence are asked."""
-        if turn.step in ("measures", "evidence"):
-            await evidence.collect(turn, incoming, FILES)
-            return
-        await super().file(turn, incoming)
+    async def _evidence_text(self, turn: Turn, text: str) -> None:
+        await turn.say("rectify.evidence_wants_files")
+        await self.prompt(turn)
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """The buttons of every step; one that does not fit the step shows the step again."""
-        step = turn.step
-        if step == "resume" and action in ("cont", "new"):
-            await self._resume(turn, action == "cont")
-        elif step == "pick" and action == "f" and arg.isdigit():
-            await self._pick(turn, int(arg))
-        elif step == "pick" and action == "pg" and arg.isdigit():
+    async def _file(self, turn: Turn, incoming: IncomingFile) -> None:
+        # Files sent while the measures are typed are kept too (people often send photos first).
+        await evidence.collect(turn, incoming, FILES)
+
+    async def _finding_tapped(self, turn: Turn, arg: str) -> None:
+        if not arg.isdigit():
+            await self.prompt(turn)
+            return
+        await self._pick(turn, int(arg))
+
+    async def _page(self, turn: Turn, arg: str) -> None:
+        if arg.isdigit():
             await turn.save("pick", {**turn.data, "page": int(arg)})
-            await self.prompt(turn)
-        elif step in ("measures", "evidence") and action == evidence.DONE:
-            await self._files_done(turn)
-        elif step in ("measures", "evidence") and action == evidence.REMOVE_LAST:
-            await evidence.remove_last(turn, FILES)
-        elif step == "evidence" and action == "fc":
-            evidence.clear(turn, FILES)
-            await turn.save("evidence")
-            await self.prompt(turn)
-        elif step == "confirm" and action == "ok":
-            await self._submit(turn)
-        elif step == "confirm" and action == "et":
-            await turn.save("measures", {**turn.data, "editing": True})
-            await self.prompt(turn)
-        elif step == "confirm" and action == "ef":
-            # A new status message for the files added now; the old one stays sealed.
-            data = dict(turn.data)
-            data.pop(evidence.status_key(FILES), None)
-            await turn.save("evidence", data)
-            await self.prompt(turn)
-        elif step == "confirm" and action == "x":
-            draft = turn.data
-            await turn.finish()
-            await turn.say("rectify.cancelled")
-            await evidence.discard_files(turn.context, draft)
-        else:
-            await self.prompt(turn)
+        await self.prompt(turn)
+
+    async def _remove_last(self, turn: Turn, arg: str) -> None:
+        await evidence.remove_last(turn, FILES)
+
+    async def _clear_files(self, turn: Turn, arg: str) -> None:
+        evidence.clear(turn, FILES)
+        await turn.save("evidence")
+        await self.prompt(turn)
+
+    async def _edit_text(self, turn: Turn, arg: str) -> None:
+        await turn.save("measures", {**turn.data, "editing": True})
+        await self.prompt(turn)
+
+    async def _edit_files(self, turn: Turn, arg: str) -> None:
+        # A new status message for the files added now; the old one stays sealed.
+        data = dict(turn.data)
+        data.pop(evidence.status_key(FILES), None)
+        await turn.save("evidence", data)
+        await self.prompt(turn)
+
+    async def _cancel(self, turn: Turn, arg: str) -> None:
+        draft = turn.data
+        await turn.finish()
+        await turn.say("rectify.cancelled")
+        await evidence.discard_files(turn.context, draft)
 
     # -- actions ----------------------------------------------------------------------------
-
-    async def _resume(self, turn: Turn, keep: bool) -> None:
-        if keep:
-            data = dict(turn.data)
-            step = str(data.pop("resume", "measures"))
-            if step == "evidence":
-                data.pop(evidence.status_key(FILES), None)
-            await turn.save(step, data)
-            await self.prompt(turn)
-            return
-        await turn.start("pick", {"page": 0})
-        await self.prompt(turn)
 
     async def _pick(self, turn: Turn, finding_id: int) -> None:
         """Take up one finding: the service checks that it is the unit's own."""
         deps = turn.context.deps
         actor = turn.who.actor
-        try:
-            finding: FindingView = await turn.call(get_finding, deps.read_uow(), actor, finding_id)
-            if finding.status not in (OPEN, RETURNED):
-                await turn.say("errors.finding_not_awaiting_rectification", status=finding.status)
-                await self.prompt(turn)
-                return
-            history = await turn.call(finding_rectifications, deps.read_uow(), actor, finding_id)
-        except ServiceError as exc:
-            await service_error(turn, exc)
+        finding: FindingView = await turn.call(get_finding, deps.read_uow(), actor, finding_id)
+        if finding.status not in (OPEN, RETURNED):
+            await turn.say("errors.finding_not_awaiting_rectification", status=finding.status)
             await self.prompt(turn)
             return
+        history = await turn.call(finding_rectifications, deps.read_uow(), actor, finding_id)
         returned = [r for r in history if r.decision == RectificationDecision.RETURNED]
         last = returned[-1] if finding.status == RETURNED and returned else None
         data: dict[str, Any] = {
@@ -337,7 +288,7 @@ class RectifyDialog(Dialog):
         await turn.save("measures", data)
         await self.prompt(turn)
 
-    async def _files_done(self, turn: Turn) -> None:
+    async def _files_done(self, turn: Turn, arg: str) -> None:
         if not evidence.files_of(turn, FILES):
             await turn.say("rectify.need_evidence")
             await self.prompt(turn)
@@ -353,7 +304,7 @@ class RectifyDialog(Dialog):
         await turn.save("confirm", data)
         await self.prompt(turn)
 
-    async def _submit(self, turn: Turn) -> None:
+    async def _submit(self, turn: Turn, arg: str) -> None:
         data = dict(turn.data)
         deps = turn.context.deps
         count = len(evidence.files_of(turn, FILES))
@@ -397,6 +348,30 @@ class RectifyDialog(Dialog):
             number=data["finding"],
             count=count,
         )
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "pick": Step(_prompt_pick, buttons={"f": _finding_tapped, "pg": _page}),
+        "measures": Step(
+            _prompt_measures,
+            text=_measures,
+            files=_file,
+            buttons={evidence.DONE: _files_done, evidence.REMOVE_LAST: _remove_last},
+        ),
+        "evidence": Step(
+            _prompt_evidence,
+            text=_evidence_text,
+            files=_file,
+            buttons={
+                evidence.DONE: _files_done,
+                evidence.REMOVE_LAST: _remove_last,
+                "fc": _clear_files,
+            },
+        ),
+        "confirm": Step(
+            _prompt_confirm,
+            buttons={"ok": _submit, "et": _edit_text, "ef": _edit_files, "x": _cancel},
+        ),
+    }
 
 
 def _overdue(turn: Turn) -> bool:

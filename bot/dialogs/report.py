@@ -20,26 +20,32 @@ Decisions:
   correction starts with each task's files of the corrected version, which can be changed
   like the rest. Files of versions stored before files kept their task stay with the report.
 - The draft lives in the dialog state (saved at every step), so a restart resumes exactly.
+  Sending /report again with a draft past its intro offers it back (the engine's `resume`);
+  "start over" starts the month the command asked for (`/report 3`), else the month now due.
+- The steps are declared in `steps`; a button of an earlier step or task is said to be not for
+  now. A refusal /report has no words of its own for is said by the engine (`Dialog.refused`),
+  with the step shown again.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton
 
 from bot.dialogs import evidence
-from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.dialogs.engine import Dialog, IncomingFile, Resume, Step, Turn
 from bot.dialogs.helpers import excerpt, local_now, shorten, split_messages
 from scoring import Plan
 from scoring.calendar import deadline_day
 from scoring.plan import EventKind
 from services.access import Role
+from services.dialogs import DialogView
 from services.errors import ServiceError
 from services.reports import (
     ENTRY_STATUSES,
@@ -118,36 +124,39 @@ class ReportDialog(Dialog):
 
     # -- starting ---------------------------------------------------------------------------
 
+    resume = Resume("monthly.resume_offer", "monthly.continue_button", "monthly.start_over_button")
+
+    def worth_resuming(self, draft: DialogView, args: Sequence[str]) -> bool:
+        """A draft past its intro is offered back; a month asked for that cannot be read is
+        refused with the usage first."""
+        if args and parse_report_month(" ".join(args), 0) is None:
+            return False
+        return draft.step not in ("", "intro")
+
+    def resume_params(self, turn: Turn) -> dict[str, Any]:
+        """The month of the draft and how many of its tasks are filled."""
+        data = turn.data
+        return {
+            "year": data["year"],
+            "month": data["month"],
+            "filled": len(data.get("entries") or {}),
+            "total": len(data.get("tasks") or []),
+        }
+
+    def restart_arg(self, turn: Turn, args: Sequence[str]) -> str:
+        """The month asked for (`/report 3`): "start over" starts it; the draft is not dropped
+        unasked."""
+        chosen = parse_report_month(" ".join(args), local_now(turn).year) if args else None
+        return f"{chosen[0]}-{chosen[1]}" if chosen is not None else ""
+
     async def begin(self, turn: Turn, args: Sequence[str]) -> None:
-        """Offer to continue an unfinished draft, else start the month asked for (`/report 3`,
-        `/report 2025-03`) or the month now due."""
+        """Start the month asked for (`/report 3`, `/report 2025-03`) or the month now due."""
         chosen: tuple[int, int] | None = None
         if args:
             chosen = parse_report_month(" ".join(args), local_now(turn).year)
             if chosen is None:
                 await turn.say("monthly.usage", given=excerpt(" ".join(args), 40))
                 return
-        draft = await turn.draft()
-        if draft is not None and draft.step not in ("", "intro"):
-            turn.state = draft
-            data = draft.data
-            # "Start over" starts the month asked for, if any; the draft is not dropped unasked.
-            again = f"{chosen[0]}-{chosen[1]}" if chosen is not None else ""
-            buttons = [
-                [
-                    turn.button(turn.plain("monthly.continue_button"), "go"),
-                    turn.button(turn.plain("monthly.start_over_button"), "new", again),
-                ]
-            ]
-            await turn.say(
-                "monthly.resume_offer",
-                buttons,
-                year=data["year"],
-                month=data["month"],
-                filled=len(data.get("entries") or {}),
-                total=len(data.get("tasks") or []),
-            )
-            return
         await self._start(turn, chosen)
 
     async def _start(self, turn: Turn, chosen: tuple[int, int] | None) -> None:
@@ -163,13 +172,14 @@ class ReportDialog(Dialog):
                 chosen,
             )
         except ServiceError as exc:
+            # These two have words of /report's own; any other refusal the engine says.
             if exc.code == "no_plan":
                 await turn.say("monthly.no_plan", year=exc.params["year"])
-            elif exc.code == "report_month_not_offered":
+                return
+            if exc.code == "report_month_not_offered":
                 await turn.say("monthly.month_not_open", **exc.params)
-            else:
-                await turn.say(f"errors.{exc.code}", **exc.params)
-            return
+                return
+            raise
         year, month = opening.year, opening.month
         tasks = opening.tasks
         if not tasks:
@@ -239,25 +249,7 @@ class ReportDialog(Dialog):
         await turn.start("intro", data)
         await self.prompt(turn)
 
-    # -- showing the current step -----------------------------------------------------------
-
-    async def prompt(self, turn: Turn) -> None:
-        """Show the current step again."""
-        step = turn.step
-        if step == "intro":
-            await self._prompt_intro(turn)
-        elif step == "status":
-            await self._prompt_status(turn)
-        elif step == "figure":
-            await self._prompt_figure(turn)
-        elif step == "note":
-            await self._prompt_note(turn)
-        elif step == "files":
-            await self._prompt_files(turn)
-        elif step == "summary":
-            await self._prompt_summary(turn)
-        elif step == "pick":
-            await self._prompt_pick(turn)
+    # -- showing each step -------------------------------------------------------------------
 
     async def _prompt_intro(self, turn: Turn) -> None:
         data = turn.data
@@ -487,37 +479,14 @@ class ReportDialog(Dialog):
     # -- what the person does ---------------------------------------------------------------
 
     async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """A tapped button of this dialog."""
-        if action == "go":
-            await self.prompt(turn)
-            return
-        if action == "new":
-            await self._start(turn, parse_report_month(arg, 0) if arg else None)
-            return
-        if action == "cx" and turn.step in ("intro", "summary"):
-            draft = turn.data
-            await turn.finish()
-            existing = draft.get("existing")
-            if existing:
-                # A correction was dropped: the version already submitted still counts.
-                await turn.say(
-                    "monthly.cancelled_correction",
-                    version=existing["version"],
-                    receipt=existing.get("receipt") or "",
-                )
-            else:
-                await turn.say("monthly.cancelled")
-            await evidence.discard_files(turn.context, draft)
-            return
-        if turn.step == "intro" and action in _INTRO_ACTIONS:
-            await self._on_intro(turn, action)
-            return
-        handler = _HANDLERS.get((turn.step, action))
-        if handler is None or not self._current_task(turn, action, arg):
+        """A tapped button: the current step's; one of an earlier step or task is said to be
+        not for now, and the step is shown again."""
+        step = self._step(turn)
+        if step is None or action not in step.buttons or not self._current_task(turn, action, arg):
             await turn.say("monthly.button_not_now")
             await self.prompt(turn)
             return
-        await handler(self, turn, arg)
+        await super().button(turn, action, arg)
 
     def _current_task(self, turn: Turn, action: str, arg: str) -> bool:
         """Whether a task button belongs to the task being asked (not an earlier one)."""
@@ -525,21 +494,36 @@ class ReportDialog(Dialog):
             return True
         return arg.split(":")[0] == str(turn.data.get("i"))
 
-    async def _on_intro(self, turn: Turn, action: str) -> None:
-        data = turn.data
-        if action == "ot" and data.get("other"):
-            await self._start(turn, (data["other"][0], data["other"][1]))
-        elif action == "fill":
-            data["mode"] = "seq"
-            await self._goto_task(turn, 0)
-        elif action == "fix":
-            data["mode"] = "fix"
-            data["i"] = 0
-            await self._next_unfilled_or_summary(turn)
-        elif action == "same":
-            await self._same_as_last_month(turn)
+    async def _on_cancel(self, turn: Turn, arg: str) -> None:
+        draft = turn.data
+        await turn.finish()
+        existing = draft.get("existing")
+        if existing:
+            # A correction was dropped: the version already submitted still counts.
+            await turn.say(
+                "monthly.cancelled_correction",
+                version=existing["version"],
+                receipt=existing.get("receipt") or "",
+            )
         else:
+            await turn.say("monthly.cancelled")
+        await evidence.discard_files(turn.context, draft)
+
+    async def _on_other_month(self, turn: Turn, arg: str) -> None:
+        other = turn.data.get("other")
+        if not other:
             await self.prompt(turn)
+            return
+        await self._start(turn, (other[0], other[1]))
+
+    async def _on_fill(self, turn: Turn, arg: str) -> None:
+        turn.data["mode"] = "seq"
+        await self._goto_task(turn, 0)
+
+    async def _on_fix(self, turn: Turn, arg: str) -> None:
+        turn.data["mode"] = "fix"
+        turn.data["i"] = 0
+        await self._next_unfilled_or_summary(turn)
 
     async def _next_unfilled_or_summary(self, turn: Turn) -> None:
         unfilled = self._first_unfilled(turn)
@@ -550,22 +534,16 @@ class ReportDialog(Dialog):
         await turn.save("summary")
         await self.prompt(turn)
 
-    async def _same_as_last_month(self, turn: Turn) -> None:
+    async def _on_same(self, turn: Turn, arg: str) -> None:
         data = turn.data
-        actor = turn.who.actor
-        try:
-            last = await turn.call(
-                last_report,
-                turn.context.deps.read_uow(),
-                actor,
-                turn.who.unit_id,
-                data["year"],
-                data["month"],
-            )
-        except ServiceError as exc:
-            await turn.say(f"errors.{exc.code}", **exc.params)
-            await self.prompt(turn)
-            return
+        last = await turn.call(
+            last_report,
+            turn.context.deps.read_uow(),
+            turn.who.actor,
+            turn.who.unit_id,
+            data["year"],
+            data["month"],
+        )
         if last is None:
             await turn.say("monthly.nothing_to_copy")
             await self.prompt(turn)
@@ -664,23 +642,17 @@ class ReportDialog(Dialog):
             for task in data["tasks"]
         }
         kept = list(dict.fromkeys(data.get("kept", [])))
-        actor = turn.who.actor
-        try:
-            receipt = await turn.call(
-                submit_report,
-                turn.context.deps.uow(),
-                actor,
-                turn.who.unit_id,
-                data["year"],
-                data["month"],
-                entries,
-                kept,
-                {task_id: files for task_id, files in task_files.items() if files},
-            )
-        except ServiceError as exc:
-            await turn.say(f"errors.{exc.code}", **exc.params)
-            await self.prompt(turn)
-            return
+        receipt = await turn.call(
+            submit_report,
+            turn.context.deps.uow(),
+            turn.who.actor,
+            turn.who.unit_id,
+            data["year"],
+            data["month"],
+            entries,
+            kept,
+            {task_id: files for task_id, files in task_files.items() if files},
+        )
         await turn.finish()
         timezone = data["tz"]
         await turn.say(
@@ -712,37 +684,66 @@ class ReportDialog(Dialog):
         await turn.save("summary")
         await self.prompt(turn)
 
-    async def text(self, turn: Turn, text: str) -> None:
-        """Typed text: the figure or the note; elsewhere a button is wanted."""
-        step = turn.step
-        if step == "figure":
-            figure, problem = check_figure(text)
-            if problem is not None:
-                await turn.say(problem, limit=MAX_FIGURE, length=len(text))
-                await self.prompt(turn)
-                return
-            await self._set_figure(turn, figure)
-        elif step == "note":
-            note = text.strip()
-            problem = check_note(note)
-            if problem is not None:
-                behind = turn.data["cur"]["status"] == "behind"
-                await turn.say(problem, limit=MAX_NOTE, length=len(note), behind=behind)
-                await self.prompt(turn)
-                return
-            await self._set_note(turn, note)
-        elif step == "files":
-            await turn.say("monthly.files_want_files")
+    async def _on_figure(self, turn: Turn, text: str) -> None:
+        figure, problem = check_figure(text)
+        if problem is not None:
+            await turn.say(problem, limit=MAX_FIGURE, length=len(text))
             await self.prompt(turn)
-        else:
-            await super().text(turn, text)
-
-    async def file(self, turn: Turn, incoming: IncomingFile) -> None:
-        """A photo or document: kept at the files step; elsewhere not wanted now."""
-        if turn.step == "files":
-            await evidence.collect(turn, incoming)
             return
-        await super().file(turn, incoming)
+        await self._set_figure(turn, figure)
+
+    async def _on_note(self, turn: Turn, text: str) -> None:
+        note = text.strip()
+        problem = check_note(note)
+        if problem is not None:
+            behind = turn.data["cur"]["status"] == "behind"
+            await turn.say(problem, limit=MAX_NOTE, length=len(note), behind=behind)
+            await self.prompt(turn)
+            return
+        await self._set_note(turn, note)
+
+    async def _on_files_text(self, turn: Turn, text: str) -> None:
+        await turn.say("monthly.files_want_files")
+        await self.prompt(turn)
+
+    async def _on_file(self, turn: Turn, incoming: IncomingFile) -> None:
+        await evidence.collect(turn, incoming)
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "intro": Step(
+            _prompt_intro,
+            buttons={
+                "fill": _on_fill,
+                "fix": _on_fix,
+                "same": _on_same,
+                "ot": _on_other_month,
+                "cx": _on_cancel,
+            },
+        ),
+        "status": Step(_prompt_status, buttons={"st": _on_status, "kp": _on_keep_entry}),
+        "figure": Step(
+            _prompt_figure,
+            text=_on_figure,
+            buttons={"qf": _on_quick_figure, "kf": _on_keep_figure},
+        ),
+        "note": Step(
+            _prompt_note, text=_on_note, buttons={"nn": _on_no_note, "kn": _on_keep_note}
+        ),
+        "files": Step(
+            _prompt_files,
+            text=_on_files_text,
+            files=_on_file,
+            buttons={
+                "skip": _on_files_done,
+                evidence.DONE: _on_files_done,
+                evidence.REMOVE_LAST: _on_remove_last,
+            },
+        ),
+        "summary": Step(
+            _prompt_summary, buttons={"ok": _on_confirm, "chg": _on_change, "cx": _on_cancel}
+        ),
+        "pick": Step(_prompt_pick, buttons={"pk": _on_pick, "bk": _on_back}),
+    }
 
 
 def _late_costs(plan: Plan) -> dict[str, Any]:
@@ -763,21 +764,5 @@ def _entry(
     return {"status": status, "figure": figure, "note": note, "files": files or []}
 
 
-_INTRO_ACTIONS = frozenset({"fill", "fix", "same", "ot"})
+# The buttons of one task: taken only from the message of the task being asked.
 _TASK_ACTIONS = frozenset({"st", "kp", "qf", "kf", "nn", "kn", "skip"})
-_Handler = Callable[[ReportDialog, Turn, str], Awaitable[None]]
-_HANDLERS: dict[tuple[str, str], _Handler] = {
-    ("status", "st"): ReportDialog._on_status,
-    ("status", "kp"): ReportDialog._on_keep_entry,
-    ("figure", "qf"): ReportDialog._on_quick_figure,
-    ("figure", "kf"): ReportDialog._on_keep_figure,
-    ("note", "nn"): ReportDialog._on_no_note,
-    ("note", "kn"): ReportDialog._on_keep_note,
-    ("files", "skip"): ReportDialog._on_files_done,
-    ("files", evidence.DONE): ReportDialog._on_files_done,
-    ("files", evidence.REMOVE_LAST): ReportDialog._on_remove_last,
-    ("summary", "ok"): ReportDialog._on_confirm,
-    ("summary", "chg"): ReportDialog._on_change,
-    ("pick", "pk"): ReportDialog._on_pick,
-    ("pick", "bk"): ReportDialog._on_back,
-}

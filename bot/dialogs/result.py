@@ -13,20 +13,20 @@ return it; returning asks for the remarks, typed. The coordinators are told of t
 confirmation; nothing of it can change afterwards.
 
 Decisions: the dialogs end before the service is called, so a double tap finds its button
-expired; a service's refusal (stale, not a draft, not an approver) is said in words.
+expired; a service's refusal (stale, not a draft, not an approver) is said in words by the
+engine's one mapping (Dialog.refused).
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
-from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.engine import Dialog, Step, Tapped, Turn
 from bot.dialogs.helpers import (
     ECHO,
     assessment_year,
@@ -53,20 +53,11 @@ from services.results import (
     is_approver,
     result_state,
 )
-from services.unit_report import write_year_report
+from services.unit_report import year_report_bytes
 from storage.statuses import ResultStatus
-from storage.unit_of_work import UnitOfWork
 from templates import render
 
 log = logging.getLogger(__name__)
-
-
-def report_bytes(uow: UnitOfWork, view: ResultView, language: str) -> bytes:
-    """The year's report workbook as of the result's moment (blocking: a thread)."""
-    with tempfile.TemporaryDirectory(prefix="kaohe-result-") as folder:
-        path = Path(folder) / "result.xlsx"
-        write_year_report(uow, view.year, path, language, view.as_of)
-        return path.read_bytes()
 
 
 async def _year(turn: Turn, args: Sequence[str], usage: str) -> int | None:
@@ -97,6 +88,8 @@ class ResultDialog(Dialog):
                 result_state, turn.context.deps.read_uow(), year
             )
         except ServiceError as exc:
+            # Said here, not by the engine: this is also how the step is shown again, and the
+            # engine's mapping would show it again, refused again.
             await service_error(turn, exc)
             return
         await turn.start("shown", {"year": year})
@@ -110,25 +103,17 @@ class ResultDialog(Dialog):
         ]
         await send_blocks(turn, blocks, buttons)
 
-    async def prompt(self, turn: Turn) -> None:
-        """Ask again what the step wants."""
-        if turn.step == "confirm":
-            await self._confirm(turn)
-        else:
-            await self.begin(turn, [str(turn.data.get("year", ""))])
+    async def _show_again(self, turn: Turn) -> None:
+        """The result of the year again (read anew)."""
+        await self.begin(turn, [str(turn.data.get("year", ""))])
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """Freeze (ask to confirm), confirmed, or cancel."""
-        if action == "no":
-            await turn.finish()
-            await turn.say("result.cancelled")
-        elif action == "fz" and turn.step == "shown":
-            await turn.save("confirm")
-            await self._confirm(turn)
-        elif action == "ok" and turn.step == "confirm":
-            await self._freeze(turn)
-        else:
-            await self.prompt(turn)
+    async def _cancel(self, turn: Turn, arg: str) -> None:
+        await turn.finish()
+        await turn.say("result.cancelled")
+
+    async def _ask_confirm(self, turn: Turn, arg: str) -> None:
+        await turn.save("confirm")
+        await self._confirm(turn)
 
     async def _confirm(self, turn: Turn) -> None:
         buttons = [
@@ -139,16 +124,12 @@ class ResultDialog(Dialog):
         ]
         await turn.say("result.freeze_confirm", buttons, year=turn.data["year"])
 
-    async def _freeze(self, turn: Turn) -> None:
+    async def _freeze(self, turn: Turn, arg: str) -> None:
         deps = turn.context.deps
         year = int(turn.data["year"])
         await turn.finish()  # first: a second tap finds the button expired
         await preparing(turn, "result.freezing", ChatAction.UPLOAD_DOCUMENT, year=year)
-        try:
-            view: ResultView = await turn.call(freeze_result, deps.uow(), turn.who.actor, year)
-        except ServiceError as exc:
-            await service_error(turn, exc)
-            return
+        view: ResultView = await turn.call(freeze_result, deps.uow(), turn.who.actor, year)
         approvers = await turn.call(approver_contacts, deps.read_uow())
         reached = 0
         for contact in approvers:
@@ -164,16 +145,24 @@ class ResultDialog(Dialog):
             reached=reached,
         )
 
+    steps: ClassVar[Mapping[str, Step]] = {
+        "shown": Step(_show_again, buttons={"fz": _ask_confirm}),
+        "confirm": Step(_confirm, buttons={"ok": _freeze}),
+    }
+    anywhere: ClassVar[Mapping[str, Tapped]] = {"no": _cancel}
+
 
 async def send_draft(turn: Turn, telegram_id: int, view: ResultView) -> bool:
     """Send an approver the draft with its report workbook; False if they cannot be reached."""
     context = turn.context
     language = await recipient_language(context, telegram_id)
     try:
-        data = await context.call(report_bytes, context.deps.read_uow(), view, language)
+        report = await context.call(
+            year_report_bytes, context.deps.read_uow(), view.year, language, view.as_of
+        )
         await context.bot.send_document(
             telegram_id,
-            document=data,
+            document=report.content,
             filename=render("result.file_name", language, year=view.year, version=view.version),
             caption=render(
                 "result.approver_notice",
@@ -212,6 +201,8 @@ class ApproveDialog(Dialog):
                 result_state, turn.context.deps.read_uow(), year
             )
         except ServiceError as exc:
+            # Said here, not by the engine: this is also how the step is shown again, and the
+            # engine's mapping would show it again, refused again.
             await service_error(turn, exc)
             return
         if state is None or state.result.status is not ResultStatus.DRAFT:
@@ -227,31 +218,26 @@ class ApproveDialog(Dialog):
         ]
         await send_blocks(turn, state_blocks(turn, state), buttons)
 
-    async def prompt(self, turn: Turn) -> None:
-        """Ask again what the step wants."""
-        if turn.step == "remarks":
-            await turn.say("result.return_ask")
-        else:
-            await self.begin(turn, [str(turn.data.get("year", ""))])
+    async def _show_again(self, turn: Turn) -> None:
+        """The newest draft again (read anew)."""
+        await self.begin(turn, [str(turn.data.get("year", ""))])
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """Approve, return (then the remarks), or cancel."""
-        if action == "no":
-            await turn.finish()
-            await turn.say("result.cancelled")
-        elif action == "ap" and turn.step == "decide":
-            await self._decide(turn, True, None)
-        elif action == "rt" and turn.step == "decide":
-            await turn.save("remarks")
-            await turn.say("result.return_ask")
-        else:
-            await self.prompt(turn)
+    async def _cancel(self, turn: Turn, arg: str) -> None:
+        await turn.finish()
+        await turn.say("result.cancelled")
 
-    async def text(self, turn: Turn, text: str) -> None:
+    async def _approve(self, turn: Turn, arg: str) -> None:
+        await self._decide(turn, True, None)
+
+    async def _return(self, turn: Turn, arg: str) -> None:
+        await turn.save("remarks")
+        await self._ask_remarks(turn)
+
+    async def _ask_remarks(self, turn: Turn) -> None:
+        await turn.say("result.return_ask")
+
+    async def _remarks(self, turn: Turn, text: str) -> None:
         """The remarks of a returned draft."""
-        if turn.step != "remarks":
-            await super().text(turn, text)
-            return
         await self._decide(turn, False, text)
 
     async def _decide(self, turn: Turn, approve: bool, remarks: str | None) -> None:
@@ -259,13 +245,9 @@ class ApproveDialog(Dialog):
         year = int(turn.data["year"])
         if approve or (remarks or "").strip():
             await turn.finish()
-        try:
-            view: ResultView = await turn.call(
-                decide_result, deps.uow(), turn.who.actor, year, approve, remarks
-            )
-        except ServiceError as exc:
-            await service_error(turn, exc)
-            return
+        view: ResultView = await turn.call(
+            decide_result, deps.uow(), turn.who.actor, year, approve, remarks
+        )
         coordinators = await turn.call(coordinator_contacts, deps.read_uow())
         key = "result.coord_approved" if approve else "result.coord_returned"
         await tell(
@@ -282,6 +264,12 @@ class ApproveDialog(Dialog):
             year=view.year,
             version=view.version,
         )
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "decide": Step(_show_again, buttons={"ap": _approve, "rt": _return}),
+        "remarks": Step(_ask_remarks, text=_remarks),
+    }
+    anywhere: ClassVar[Mapping[str, Tapped]] = {"no": _cancel}
 
 
 class CloseYearDialog(Dialog):
@@ -301,8 +289,8 @@ class CloseYearDialog(Dialog):
         await turn.start("confirm", {"year": year})
         await self.prompt(turn)
 
-    async def prompt(self, turn: Turn) -> None:
-        """The confirmation again."""
+    async def _show_confirm(self, turn: Turn) -> None:
+        """The confirmation."""
         buttons = [
             [
                 turn.button(turn.plain("result.close_confirm_button"), "ok"),
@@ -311,22 +299,19 @@ class CloseYearDialog(Dialog):
         ]
         await turn.say("result.close_confirm", buttons, year=turn.data["year"])
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """Close, or cancel."""
-        if action == "no":
-            await turn.finish()
-            await turn.say("result.cancelled")
-            return
-        if action != "ok":
-            await self.prompt(turn)
-            return
+    async def _cancel(self, turn: Turn, arg: str) -> None:
+        await turn.finish()
+        await turn.say("result.cancelled")
+
+    async def _close(self, turn: Turn, arg: str) -> None:
         year = int(turn.data["year"])
         await turn.finish()
-        try:
-            closed: ClosedYear = await turn.call(
-                close_year, turn.context.deps.uow(), turn.who.actor, year
-            )
-        except ServiceError as exc:
-            await service_error(turn, exc)
-            return
+        closed: ClosedYear = await turn.call(
+            close_year, turn.context.deps.uow(), turn.who.actor, year
+        )
         await turn.say("result.closed", year=closed.year, version=closed.result_version)
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "confirm": Step(_show_confirm, buttons={"ok": _close}),
+    }
+    anywhere: ClassVar[Mapping[str, Tapped]] = {"no": _cancel}

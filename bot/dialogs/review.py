@@ -9,25 +9,28 @@ request: a card with its target, reason and requested date, and Grant / Refuse /
 takes an optional reason. Granting moves the finding's deadline (the service does it) and the
 liaisons are told either way.
 
-Every decision button names the item it decides (`ac`/`rt`/`gr`/`rf` with the item's id), and
-the dialog keeps one version while it runs, so a second tap of a button already acted upon, or
-a tap by a second coordinator on the same item, reaches the service, which locks the row and
-refuses a second decision: that tap is answered "already decided" and nothing changes. When the
-queue is empty the dialog stays (step `done`) until /review is sent again, so that a late
-double tap still gets that answer rather than "expired".
+Every decision button names the item it decides (`ac`/`rt`/`gr`/`rf` with the item's id) and
+is taken at any step (`ReviewDialog.anywhere`; the steps are declared in `ReviewDialog.steps`),
+and the dialog keeps one version while it runs, so a second tap of a button already acted
+upon, or a tap by a second coordinator on the same item, reaches the service, which locks the
+row and refuses a second decision: that tap is answered "already decided" and nothing changes.
+When the queue is empty the dialog stays (step `done`) until /review is sent again, so that a
+late double tap still gets that answer rather than "expired". Any other refusal of a decision
+is said by the engine, with the step shown again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import ClassVar
 
 from telegram import InputMediaPhoto, Update
 from telegram.error import TelegramError
 
-from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import excerpt, local_time, report_unreachable, service_error
+from bot.dialogs.engine import Dialog, Step, Tapped, Turn
+from bot.dialogs.helpers import excerpt, local_time, report_unreachable
 from bot.notify import Localized, tell
 from scoring.calendar import report_due_date
 from services.access import MANAGERS
@@ -116,65 +119,78 @@ class ReviewDialog(Dialog):
             await self._send_evidence(turn, item)
         await self._show_card(turn, item, position=len(queue) - len(waiting) + 1, total=len(queue))
 
-    async def prompt(self, turn: Turn) -> None:
-        """Show the current step again."""
-        step = turn.step
-        data = turn.data
-        if step == "done":
-            await turn.say("coord.review_done", skipped=len(data.get("skipped") or []))
-            return
-        key = str(data.get("item", ""))
+    async def _item_on_screen(self, turn: Turn) -> Item | None:
+        """The item the dialog is at, if it still waits for a decision; else None, after
+        saying it was decided (by another tap or coordinator) and showing the next one."""
+        key = str(turn.data.get("item", ""))
         item = await self._find(turn, key)
         if item is None:
             if key:
                 await turn.say("coord.review_already_decided", kind=key[:1], decision="")
             await self._show_next(turn)
+        return item
+
+    async def _show_item(self, turn: Turn) -> None:
+        item = await self._item_on_screen(turn)
+        if item is None:
             return
-        if step == "return_reason":
-            await turn.say(
-                "coord.review_ask_return_reason",
-                [[turn.button(turn.plain("coord.review_back_button"), "bk")]],
-                unit=item.unit_name if isinstance(item, RectificationView) else "",
-                max=MAX_REASON,
-            )
-        elif step == "return_confirm":
-            assert isinstance(item, RectificationView)
-            await turn.say(
-                "coord.review_confirm_return",
+        queue = await self._queue(turn)
+        position = next((k for k, i in enumerate(queue, 1) if item_key(i) == item_key(item)), 1)
+        await self._show_card(turn, item, position=position, total=len(queue))
+
+    async def _show_return_reason(self, turn: Turn) -> None:
+        item = await self._item_on_screen(turn)
+        if item is None:
+            return
+        await turn.say(
+            "coord.review_ask_return_reason",
+            [[turn.button(turn.plain("coord.review_back_button"), "bk")]],
+            unit=item.unit_name if isinstance(item, RectificationView) else "",
+            max=MAX_REASON,
+        )
+
+    async def _show_return_confirm(self, turn: Turn) -> None:
+        item = await self._item_on_screen(turn)
+        if item is None:
+            return
+        assert isinstance(item, RectificationView)
+        await turn.say(
+            "coord.review_confirm_return",
+            [
                 [
-                    [
-                        turn.button(
-                            turn.plain("coord.review_confirm_return_button"), "rc", str(item.id)
-                        )
-                    ],
-                    [
-                        turn.button(turn.plain("coord.review_change_reason_button"), "re"),
-                        turn.button(turn.plain("coord.review_back_button"), "bk"),
-                    ],
+                    turn.button(
+                        turn.plain("coord.review_confirm_return_button"), "rc", str(item.id)
+                    )
                 ],
-                unit=item.unit_name,
-                receipt=item.receipt,
-                reason=data.get("reason", ""),
-            )
-        elif step == "refuse_reason":
-            await turn.say(
-                "coord.review_ask_refuse_reason",
                 [
-                    [
-                        turn.button(
-                            turn.plain("coord.review_refuse_no_reason_button"), "rn", str(item.id)
-                        )
-                    ],
-                    [turn.button(turn.plain("coord.review_back_button"), "bk")],
+                    turn.button(turn.plain("coord.review_change_reason_button"), "re"),
+                    turn.button(turn.plain("coord.review_back_button"), "bk"),
                 ],
-                max=MAX_REASON,
-            )
-        else:
-            queue = await self._queue(turn)
-            position = next(
-                (k for k, i in enumerate(queue, 1) if item_key(i) == item_key(item)), 1
-            )
-            await self._show_card(turn, item, position=position, total=len(queue))
+            ],
+            unit=item.unit_name,
+            receipt=item.receipt,
+            reason=turn.data.get("reason", ""),
+        )
+
+    async def _show_refuse_reason(self, turn: Turn) -> None:
+        item = await self._item_on_screen(turn)
+        if item is None:
+            return
+        await turn.say(
+            "coord.review_ask_refuse_reason",
+            [
+                [
+                    turn.button(
+                        turn.plain("coord.review_refuse_no_reason_button"), "rn", str(item.id)
+                    )
+                ],
+                [turn.button(turn.plain("coord.review_back_button"), "bk")],
+            ],
+            max=MAX_REASON,
+        )
+
+    async def _show_done(self, turn: Turn) -> None:
+        await turn.say("coord.review_done", skipped=len(turn.data.get("skipped") or []))
 
     async def _show_card(self, turn: Turn, item: Item, position: int, total: int) -> None:
         if isinstance(item, RectificationView):
@@ -288,64 +304,88 @@ class ReviewDialog(Dialog):
 
     # -- input ------------------------------------------------------------------------------
 
-    async def text(self, turn: Turn, text: str) -> None:
-        """A reason for returning (not empty) or for refusing; other steps want buttons."""
-        step = turn.step
-        if step == "return_reason":
-            if not text:
-                await turn.say("coord.review_return_reason_empty")
-                await self.prompt(turn)
-                return
-            if len(text) > MAX_REASON:
-                await turn.say("coord.review_reason_too_long", length=len(text), max=MAX_REASON)
-                return
-            await turn.save("return_confirm", {**turn.data, "reason": text})
+    async def _return_reason(self, turn: Turn, text: str) -> None:
+        """The reason for returning (not empty), then the confirmation."""
+        if not text:
+            await turn.say("coord.review_return_reason_empty")
             await self.prompt(turn)
-        elif step == "refuse_reason":
-            if len(text) > MAX_REASON:
-                await turn.say("coord.review_reason_too_long", length=len(text), max=MAX_REASON)
-                return
-            key = str(turn.data.get("item", ""))
-            await self._refuse(turn, key[1:], text or None)
-        elif step == "done":
-            await turn.say("coord.review_done", skipped=len(turn.data.get("skipped") or []))
-        else:
-            await super().text(turn, text)
+            return
+        if len(text) > MAX_REASON:
+            await turn.say("coord.review_reason_too_long", length=len(text), max=MAX_REASON)
+            return
+        await turn.save("return_confirm", {**turn.data, "reason": text})
+        await self.prompt(turn)
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """Decisions act on the item their button names; navigation follows the step."""
-        step = turn.step
-        if action == "ac" and arg.isdigit():
-            await self._accept(turn, int(arg))
-        elif action == "rt" and arg.isdigit():
-            await self._ask_return_reason(turn, f"r{arg}")
-        elif action == "rc" and arg.isdigit():
-            await self._return(turn, int(arg))
-        elif action == "re" and step == "return_confirm":
-            await turn.save("return_reason")
+    async def _refuse_reason(self, turn: Turn, text: str) -> None:
+        """The reason for refusing an extension (optional: a button refuses without one)."""
+        if len(text) > MAX_REASON:
+            await turn.say("coord.review_reason_too_long", length=len(text), max=MAX_REASON)
+            return
+        key = str(turn.data.get("item", ""))
+        await self._refuse(turn, key[1:], text or None)
+
+    async def _done_text(self, turn: Turn, text: str) -> None:
+        # Nothing is left to type about: the queue is done.
+        await self._show_done(turn)
+
+    # Decision buttons act on the item they name, whatever the step (a card further up the
+    # chat, or a double tap); a button whose item id cannot be read shows the step again.
+
+    async def _accept_tapped(self, turn: Turn, arg: str) -> None:
+        if not arg.isdigit():
             await self.prompt(turn)
-        elif action == "gr" and arg.isdigit():
-            await self._grant(turn, int(arg))
-        elif action == "rf" and arg.isdigit():
-            if await self._still_waiting(turn, f"e{arg}"):
-                data = {**turn.data, "item": f"e{arg}", "card": tapped_message_id(turn)}
-                await turn.save("refuse_reason", data)
-                await self.prompt(turn)
-        elif action == "rn" and arg.isdigit():
-            await self._refuse(turn, arg, None)
-        elif action == "nx":
-            skipped = list(turn.data.get("skipped") or [])
-            if arg and arg not in skipped:
-                skipped.append(arg)
-            await turn.save("item", {"skipped": skipped})
-            await self._show_next(turn)
-        elif action == "bk":
-            data = dict(turn.data)
-            data.pop("reason", None)
-            await turn.save("item", data)
+            return
+        await self._accept(turn, int(arg))
+
+    async def _return_tapped(self, turn: Turn, arg: str) -> None:
+        if not arg.isdigit():
             await self.prompt(turn)
-        else:
+            return
+        await self._ask_return_reason(turn, f"r{arg}")
+
+    async def _return_confirmed(self, turn: Turn, arg: str) -> None:
+        if not arg.isdigit():
             await self.prompt(turn)
+            return
+        await self._return(turn, int(arg))
+
+    async def _change_reason(self, turn: Turn, arg: str) -> None:
+        await turn.save("return_reason")
+        await self.prompt(turn)
+
+    async def _grant_tapped(self, turn: Turn, arg: str) -> None:
+        if not arg.isdigit():
+            await self.prompt(turn)
+            return
+        await self._grant(turn, int(arg))
+
+    async def _refuse_tapped(self, turn: Turn, arg: str) -> None:
+        if not arg.isdigit():
+            await self.prompt(turn)
+            return
+        if await self._still_waiting(turn, f"e{arg}"):
+            data = {**turn.data, "item": f"e{arg}", "card": tapped_message_id(turn)}
+            await turn.save("refuse_reason", data)
+            await self.prompt(turn)
+
+    async def _refuse_without_reason(self, turn: Turn, arg: str) -> None:
+        if not arg.isdigit():
+            await self.prompt(turn)
+            return
+        await self._refuse(turn, arg, None)
+
+    async def _next_item(self, turn: Turn, arg: str) -> None:
+        skipped = list(turn.data.get("skipped") or [])
+        if arg and arg not in skipped:
+            skipped.append(arg)
+        await turn.save("item", {"skipped": skipped})
+        await self._show_next(turn)
+
+    async def _back(self, turn: Turn, arg: str) -> None:
+        data = dict(turn.data)
+        data.pop("reason", None)
+        await turn.save("item", data)
+        await self.prompt(turn)
 
     # -- decisions --------------------------------------------------------------------------
 
@@ -399,13 +439,9 @@ class ReviewDialog(Dialog):
                 accept_rectification, turn.context.deps.uow(), turn.who.actor, rectification_id
             )
         except Invalid as exc:
-            if exc.code in _ALREADY_DECIDED:
-                await self._decided_elsewhere(turn, key, exc)
-                return
-            await service_error(turn, exc)
-            return
-        except ServiceError as exc:
-            await service_error(turn, exc)
+            if exc.code not in _ALREADY_DECIDED:
+                raise
+            await self._decided_elsewhere(turn, key, exc)
             return
         await self._take_buttons_off(turn, key)
         unreachable = await tell(
@@ -451,13 +487,9 @@ class ReviewDialog(Dialog):
             if exc.code in _ALREADY_DECIDED:
                 await self._decided_elsewhere(turn, key, exc)
                 return
-            await service_error(turn, exc)
+            # The reason was refused: the engine says why and asks for another.
             await turn.save("return_reason")
-            await self.prompt(turn)
-            return
-        except ServiceError as exc:
-            await service_error(turn, exc)
-            return
+            raise
         await self._take_buttons_off(turn, key)
         unreachable = await tell(
             turn.context,
@@ -503,13 +535,9 @@ class ReviewDialog(Dialog):
                 reason,
             )
         except Invalid as exc:
-            if exc.code in _ALREADY_DECIDED:
-                await self._decided_elsewhere(turn, key, exc)
-                return
-            await service_error(turn, exc)
-            return
-        except ServiceError as exc:
-            await service_error(turn, exc)
+            if exc.code not in _ALREADY_DECIDED:
+                raise
+            await self._decided_elsewhere(turn, key, exc)
             return
         await self._take_buttons_off(turn, key)
         granted = view.decision == GRANTED
@@ -539,3 +567,21 @@ class ReviewDialog(Dialog):
         )
         await report_unreachable(turn, view.liaison_telegram_ids, unreachable)
         await self._after_decision(turn, key)
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "item": Step(_show_item),
+        "return_reason": Step(_show_return_reason, text=_return_reason),
+        "return_confirm": Step(_show_return_confirm, buttons={"re": _change_reason}),
+        "refuse_reason": Step(_show_refuse_reason, text=_refuse_reason),
+        "done": Step(_show_done, text=_done_text),
+    }
+    anywhere: ClassVar[Mapping[str, Tapped]] = {
+        "ac": _accept_tapped,
+        "rt": _return_tapped,
+        "rc": _return_confirmed,
+        "gr": _grant_tapped,
+        "rf": _refuse_tapped,
+        "rn": _refuse_without_reason,
+        "nx": _next_item,
+        "bk": _back,
+    }

@@ -10,20 +10,21 @@ split into several messages under Telegram's 4,096-character limit; each group's
 as a photo. `/unit <name> [year]` shows the unit's blocks, rank, tier, every indicator and work
 item; a name that matches nothing is asked again, several units are offered as buttons.
 
-The helpers at the top (roles, the year of today, message splitting, progress messages) are
-shared by the other coordinators' report dialogs (export, publish, supervision).
+/standings is a view: it answers at once and keeps no state, so it declares no steps (`begin`
+only); /unit declares its two steps (the name asked, the candidates offered).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 from telegram.constants import ChatAction
 
-from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.engine import Dialog, Step, Turn
 from bot.dialogs.helpers import (
     ECHO,
     VIEW_ROLES,
@@ -34,7 +35,6 @@ from bot.dialogs.helpers import (
     now_text,
     preparing,
     preparing_action,
-    say_error,
     send_blocks,
     today,
     web_app_buttons,
@@ -46,7 +46,6 @@ from scoring.completeness import find_gaps
 from scoring.explanation import IndicatorExplanation, ItemExplanation, UnitExplanation
 from scoring.groups import SHORT_NAMES, parse_group
 from scoring.plan import GROUP_LABELS, YearEndSource
-from services.errors import ServiceError
 from services.files.charts import Chart
 from services.files.charts_standings import MAX_BARS, standings_chart
 from services.files.report_content import gap_lines
@@ -56,11 +55,9 @@ from templates import render
 
 log = logging.getLogger(__name__)
 
-# Telegram's limit on a message's text, in UTF-16 code units.
-
 
 # ---------------------------------------------------------------------------------------------
-# Shared helpers
+# The groups' words (also offered by /help)
 
 
 def group_words_offered() -> dict[str, str]:
@@ -142,16 +139,12 @@ class StandingsDialog(Dialog):
             year = wanted.year if wanted.year is not None else await assessment_year(turn)
         await preparing(turn, "coord.standings_preparing", year=year)
         deps = turn.context.deps
-        try:
-            as_of = (
-                await turn.call(as_of_day, deps.read_uow(), year, wanted.day)
-                if wanted.day is not None
-                else None
-            )
-            standings: Standings = await turn.call(compute_standings, deps.read_uow(), year, as_of)
-        except ServiceError as exc:
-            await say_error(turn, exc)
-            return
+        as_of = (
+            await turn.call(as_of_day, deps.read_uow(), year, wanted.day)
+            if wanted.day is not None
+            else None
+        )
+        standings: Standings = await turn.call(compute_standings, deps.read_uow(), year, as_of)
         groups = [wanted.group] if wanted.group is not None else list(Group)
         # What the data lacks comes above any ranking: a half-loaded year is not a result.
         gaps = gap_lines(find_gaps(standings), turn.who.language, html=True)
@@ -214,12 +207,6 @@ class StandingsDialog(Dialog):
             caption=turn.t("coord.standings_chart_caption", group=name),
         )
 
-    async def prompt(self, turn: Turn) -> None:
-        """Nothing to show again: /standings keeps no state."""
-
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """/standings has no buttons."""
-
 
 # ---------------------------------------------------------------------------------------------
 # /unit
@@ -243,22 +230,18 @@ class UnitDialog(Dialog):
             return
         await self._lookup(turn, query, year)
 
-    async def text(self, turn: Turn, text: str) -> None:
+    async def _typed(self, turn: Turn, text: str) -> None:
         """A typed name (when asked, or instead of choosing a candidate)."""
         year, words = split_year(text.split())
         await self._lookup(turn, " ".join(words) or text, year or turn.data.get("year"))
 
-    async def prompt(self, turn: Turn) -> None:
-        """Ask for the name again, or show the candidates again."""
-        if turn.step == "choose":
-            await self._offer(turn)
-        else:
-            await turn.say("coord.unit_ask")
+    async def _ask_name(self, turn: Turn) -> None:
+        await turn.say("coord.unit_ask")
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
+    async def _chosen(self, turn: Turn, arg: str) -> None:
         """A candidate was chosen."""
         candidates = turn.data.get("candidates", [])
-        if action != "u" or not arg.isdigit() or int(arg) >= len(candidates):
+        if not arg.isdigit() or int(arg) >= len(candidates):
             await self.prompt(turn)
             return
         code, name = candidates[int(arg)]
@@ -298,13 +281,10 @@ class UnitDialog(Dialog):
         await preparing(turn, "coord.unit_preparing", unit=name)
         if year is None:
             year = await assessment_year(turn)
-        try:
-            standings: Standings = await turn.call(
-                compute_standings, turn.context.deps.read_uow(), year
-            )
-        except ServiceError as exc:
-            await say_error(turn, exc)
-            return
+        # No dialog is in progress by now: a refusal is said by the engine, nothing shown again.
+        standings: Standings = await turn.call(
+            compute_standings, turn.context.deps.read_uow(), year
+        )
         try:
             explanation = standings.explain(code)
         except KeyError:
@@ -315,6 +295,11 @@ class UnitDialog(Dialog):
             explanation_blocks(turn, standings.plan, explanation),
             web_app_buttons(turn, f"/unit/{code}?year={year}"),
         )
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "name": Step(_ask_name, text=_typed),
+        "choose": Step(_offer, text=_typed, buttons={"u": _chosen}),
+    }
 
 
 def explanation_blocks(turn: Turn, plan: Plan, explanation: UnitExplanation) -> list[str]:

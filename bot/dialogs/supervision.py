@@ -2,15 +2,15 @@
 
 Without arguments, the half year containing today (H1 = January–June, H2 = July–December);
 `1` or `2` picks the half of this year, and a year (2024) the half of that year. A half that has
-not begun is refused. The workbook (services.supervision_report) is written into a temporary
-folder off the event loop and the folder removed, after a "being prepared" message.
+not begun is refused. The workbook (services.supervision_report.supervision_report_bytes) is
+made off the event loop, after a "being prepared" message.
+
+A view: it answers at once and keeps no state, so it declares no steps (`begin` only).
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 from telegram.constants import ChatAction
 
@@ -21,18 +21,9 @@ from bot.dialogs.helpers import (
     assessment_year,
     local_time_text,
     preparing,
-    say_error,
     today,
 )
-from services.access import Actor
-from services.errors import ServiceError
-from services.supervision_report import (
-    SupervisionReport,
-    half_days,
-    half_of,
-    write_supervision_report,
-)
-from storage.unit_of_work import UnitOfWork
+from services.supervision_report import half_days, half_of, supervision_report_bytes
 
 HALF_WORDS: dict[str, int] = {
     **dict.fromkeys(("1", "h1", "上半年", "上"), 1),
@@ -53,16 +44,6 @@ def parse_half_args(args: Sequence[str]) -> tuple[int | None, int | None]:
         else:
             raise BadArgument(word)
     return half, year
-
-
-def supervision_bytes(
-    uow: UnitOfWork, actor: Actor, year: int, half: int, language: str
-) -> tuple[bytes, SupervisionReport]:
-    """The report workbook as bytes, and the report (blocking: a thread)."""
-    with tempfile.TemporaryDirectory(prefix="kaohe-supervision-") as folder:
-        path = Path(folder) / "supervision.xlsx"
-        report = write_supervision_report(uow, actor, year, half, path, language)
-        return path.read_bytes(), report
 
 
 class SupervisionDialog(Dialog):
@@ -95,21 +76,18 @@ class SupervisionDialog(Dialog):
             year=year,
             half=half_name,
         )
-        try:
-            data, report = await turn.call(
-                supervision_bytes,
-                turn.context.deps.read_uow(),
-                turn.who.actor,
-                year,
-                half,
-                turn.who.language,
-            )
-        except ServiceError as exc:
-            await say_error(turn, exc)
-            return
+        workbook = await turn.call(
+            supervision_report_bytes,
+            turn.context.deps.read_uow(),
+            turn.who.actor,
+            year,
+            half,
+            turn.who.language,
+        )
+        report = workbook.report
         await turn.context.bot.send_document(
             turn.who.chat_id,
-            document=data,
+            document=workbook.content,
             filename=turn.plain(
                 "coord.supervision_file_name", year=year, half=half_name, number=half
             ),
@@ -125,9 +103,3 @@ class SupervisionDialog(Dialog):
                 practices=report.practice_count,
             ),
         )
-
-    async def prompt(self, turn: Turn) -> None:
-        """Nothing to show again: /supervision_report keeps no state."""
-
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """/supervision_report has no buttons."""

@@ -4,22 +4,22 @@ Shows the activities of the year (the assessment year when none is named), plann
 done, with buttons: the template workbook (drop-down lists of the kinds and units), loading a
 filled-in workbook (sent as the next message; all or nothing, every bad cell listed), and adding
 one activity step by step: the date (typed), the kind (a button), the focus (typed), the units
-(typed names or codes separated by 、, or a button for every unit).
+(typed names or codes separated by 、, or a button for every unit). The workbooks are made
+and read by services.supervision_plan (activities_template, load_activity_workbook).
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
-from pathlib import Path
+from typing import ClassVar
 
 from telegram import InlineKeyboardMarkup
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
-from bot.dialogs.engine import Dialog, IncomingFile, Turn
+from bot.dialogs.engine import Dialog, IncomingFile, Step, Tapped, Turn
 from bot.dialogs.helpers import (
     ECHO,
     assessment_year,
@@ -30,48 +30,26 @@ from bot.dialogs.helpers import (
     service_error,
     split_messages,
 )
-from scoring import InputError, Unit
+from scoring import InputError
 from services.access import Role
 from services.errors import ServiceError
-from services.files.activity_reader import (
-    ActivityInput,
-    read_activities,
-    write_activities_template,
-)
+from services.files.activity_reader import ActivityInput
 from services.files.reader import format_problem
 from services.supervision_plan import (
     ActivityImport,
     ActivityView,
+    activities_template,
     add_activity,
-    import_activities,
+    load_activity_workbook,
     year_activities,
 )
 from services.unit_lookup import find_units
-from services.year_data import active_units
 from storage.statuses import SupervisionKind
-from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 # Activities listed at most in the overview (the counts cover them all).
 SHOWN = 60
-
-
-def template_bytes(uow: UnitOfWork, year: int, language: str) -> bytes:
-    """The supervision plan template of `year` as bytes (blocking: a thread)."""
-    units = active_units(uow)
-    with tempfile.TemporaryDirectory(prefix="kaohe-activities-") as folder:
-        path = Path(folder) / "activities.xlsx"
-        write_activities_template(year, path, units, language)
-        return path.read_bytes()
-
-
-def read_bytes(content: bytes, name: str, units: Sequence[Unit]) -> list[ActivityInput]:
-    """`read_activities` on downloaded bytes (blocking: a thread; InputError on problems)."""
-    with tempfile.TemporaryDirectory(prefix="kaohe-activities-") as folder:
-        path = Path(folder) / (Path(name).name or "activities.xlsx")
-        path.write_bytes(content)
-        return read_activities(path, units, source=name)
 
 
 def activity_line(turn: Turn, a: ActivityView) -> str:
@@ -112,6 +90,8 @@ class SupervisionPlanDialog(Dialog):
                 year_activities, turn.context.deps.read_uow(), year
             )
         except ServiceError as exc:
+            # Said here, not by the engine: this is how the menu is shown again, and the
+            # engine's mapping would show it again, refused again.
             await service_error(turn, exc)
             return
         done = sum(1 for a in activities if a.done)
@@ -131,76 +111,78 @@ class SupervisionPlanDialog(Dialog):
         ]
         await send_blocks(turn, blocks, buttons)
 
-    async def prompt(self, turn: Turn) -> None:
-        """Ask again what the step wants."""
-        step = turn.step
-        if step == "file":
-            await turn.say("supervision.send_file", year=turn.data["year"])
-        elif step == "date":
-            await turn.say("supervision.ask_date", year=turn.data["year"])
-        elif step == "kind":
-            buttons = [
-                [turn.button(turn.plain(f"supervision.kind_{k.value}"), "k", k.value)]
-                for k in SupervisionKind
-            ]
-            await turn.say("supervision.ask_kind", buttons)
-        elif step == "focus":
-            await turn.say("supervision.ask_focus")
-        elif step == "units":
-            buttons = [[turn.button(turn.plain("supervision.all_units_button"), "all")]]
-            await turn.say("supervision.ask_units", buttons)
-        else:
-            await self._overview(turn)
+    async def _show_menu(self, turn: Turn) -> None:
+        await self._overview(turn)
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """The menu's actions, a kind, every unit, or close."""
-        step = turn.step
-        if action == "no":
-            await turn.finish()
-            await turn.say("supervision.closed")
-        elif action == "tp" and step == "menu":
-            await self._template(turn)
-        elif action == "ld" and step == "menu":
-            await turn.save("file")
-            await self.prompt(turn)
-        elif action == "ad" and step == "menu":
-            await turn.save("date")
-            await self.prompt(turn)
-        elif action == "k" and step == "kind" and arg in {k.value for k in SupervisionKind}:
+    async def _ask_file(self, turn: Turn) -> None:
+        await turn.say("supervision.send_file", year=turn.data["year"])
+
+    async def _ask_date(self, turn: Turn) -> None:
+        await turn.say("supervision.ask_date", year=turn.data["year"])
+
+    async def _ask_kind(self, turn: Turn) -> None:
+        buttons = [
+            [turn.button(turn.plain(f"supervision.kind_{k.value}"), "k", k.value)]
+            for k in SupervisionKind
+        ]
+        await turn.say("supervision.ask_kind", buttons)
+
+    async def _ask_focus(self, turn: Turn) -> None:
+        await turn.say("supervision.ask_focus")
+
+    async def _ask_units(self, turn: Turn) -> None:
+        buttons = [[turn.button(turn.plain("supervision.all_units_button"), "all")]]
+        await turn.say("supervision.ask_units", buttons)
+
+    # -- buttons ----------------------------------------------------------------------------
+
+    async def _close(self, turn: Turn, arg: str) -> None:
+        await turn.finish()
+        await turn.say("supervision.closed")
+
+    async def _template_tapped(self, turn: Turn, arg: str) -> None:
+        await self._template(turn)
+
+    async def _load(self, turn: Turn, arg: str) -> None:
+        await turn.save("file")
+        await self.prompt(turn)
+
+    async def _add_tapped(self, turn: Turn, arg: str) -> None:
+        await turn.save("date")
+        await self.prompt(turn)
+
+    async def _kind(self, turn: Turn, arg: str) -> None:
+        if arg in {k.value for k in SupervisionKind}:
             await turn.save("focus", {**turn.data, "kind": arg})
-            await self.prompt(turn)
-        elif action == "all" and step == "units":
-            await self._add(turn, [])
-        else:
-            await self.prompt(turn)
+        await self.prompt(turn)
 
-    async def text(self, turn: Turn, text: str) -> None:
-        """The date, the focus or the units of an activity being added."""
-        step = turn.step
-        if step == "date":
-            try:
-                day = date.fromisoformat(text.strip())
-            except ValueError:
-                await turn.say("supervision.bad_date", got=excerpt(text, ECHO))
-                return
-            if day.year != int(turn.data["year"]):
-                await turn.say("supervision.date_outside", day=day, year=turn.data["year"])
-                return
-            await turn.save("kind", {**turn.data, "day": day.isoformat()})
-            await self.prompt(turn)
-        elif step == "focus" and text.strip():
-            await turn.save("units", {**turn.data, "focus": text.strip()})
-            await self.prompt(turn)
-        elif step == "units":
-            await self._units_typed(turn, text)
-        else:
-            await super().text(turn, text)
+    async def _all_units(self, turn: Turn, arg: str) -> None:
+        await self._add(turn, [])
 
-    async def file(self, turn: Turn, incoming: IncomingFile) -> None:
-        """The filled-in workbook, when asked for it."""
-        if turn.step != "file":
-            await super().file(turn, incoming)
+    # -- typed text -------------------------------------------------------------------------
+
+    async def _date(self, turn: Turn, text: str) -> None:
+        try:
+            day = date.fromisoformat(text.strip())
+        except ValueError:
+            await turn.say("supervision.bad_date", got=excerpt(text, ECHO))
             return
+        if day.year != int(turn.data["year"]):
+            await turn.say("supervision.date_outside", day=day, year=turn.data["year"])
+            return
+        await turn.save("kind", {**turn.data, "day": day.isoformat()})
+        await self.prompt(turn)
+
+    async def _focus(self, turn: Turn, text: str) -> None:
+        if not text.strip():
+            await turn.say("dialog.use_buttons")
+            await self.prompt(turn)
+            return
+        await turn.save("units", {**turn.data, "focus": text.strip()})
+        await self.prompt(turn)
+
+    async def _file(self, turn: Turn, incoming: IncomingFile) -> None:
+        """The filled-in workbook, when asked for it."""
         name = incoming.file_name or "activities.xlsx"
         try:
             telegram_file = await turn.context.bot.get_file(incoming.file_id)
@@ -213,10 +195,8 @@ class SupervisionPlanDialog(Dialog):
         year = int(turn.data["year"])
         await preparing(turn, "supervision.checking", file=name)
         try:
-            units = await turn.call(active_units, deps.read_uow())
-            activities = await turn.call(read_bytes, content, name, units)
             summary: ActivityImport = await turn.call(
-                import_activities, deps.uow(), turn.who.actor, year, activities, name
+                load_activity_workbook, deps.uow(), turn.who.actor, year, content, name
             )
         except InputError as exc:
             language = turn.who.language
@@ -224,9 +204,6 @@ class SupervisionPlanDialog(Dialog):
             header = turn.t("coord.upload_problems", file=name, count=len(exc.problems))
             for message in split_messages([header, *lines, turn.t("coord.upload_fix_and_resend")]):
                 await turn.send(message)
-            return
-        except ServiceError as exc:
-            await service_error(turn, exc)
             return
         await turn.save("menu")
         await turn.say(
@@ -242,7 +219,7 @@ class SupervisionPlanDialog(Dialog):
         year = int(turn.data["year"])
         await preparing(turn, "supervision.template_preparing", ChatAction.UPLOAD_DOCUMENT)
         data = await turn.call(
-            template_bytes, turn.context.deps.read_uow(), year, turn.who.language
+            activities_template, turn.context.deps.read_uow(), year, turn.who.language
         )
         # The next step is loading the filled-in workbook: its button comes with the file.
         buttons = [
@@ -279,13 +256,19 @@ class SupervisionPlanDialog(Dialog):
             data["focus"],
             tuple(codes),
         )
-        try:
-            view: ActivityView = await turn.call(
-                add_activity, turn.context.deps.uow(), turn.who.actor, int(data["year"]), activity
-            )
-        except ServiceError as exc:
-            await service_error(turn, exc)
-            return
+        view: ActivityView = await turn.call(
+            add_activity, turn.context.deps.uow(), turn.who.actor, int(data["year"]), activity
+        )
         await turn.save("menu", {"year": data["year"]})
         await turn.send(turn.t("supervision.added") + "\n" + activity_line(turn, view))
         await self._overview(turn)
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "menu": Step(_show_menu, buttons={"tp": _template_tapped, "ld": _load, "ad": _add_tapped}),
+        "file": Step(_ask_file, files=_file),
+        "date": Step(_ask_date, text=_date),
+        "kind": Step(_ask_kind, buttons={"k": _kind}),
+        "focus": Step(_ask_focus, text=_focus),
+        "units": Step(_ask_units, text=_units_typed, buttons={"all": _all_units}),
+    }
+    anywhere: ClassVar[Mapping[str, Tapped]] = {"no": _close}

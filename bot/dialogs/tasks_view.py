@@ -8,6 +8,8 @@ follow: the months reported on time or late, or missing, in short, and each mont
 (overdue first, then the one not yet due) with its deadline. Findings not yet
 accepted are listed with their rectification deadline, an effectively overdue one in red.
 Long lists are split into several messages under Telegram's 4,096-character limit.
+
+A stateless view: it answers at once, so it has only `begin` and no step table.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bot.dialogs.engine import Dialog, Turn
 from bot.dialogs.helpers import excerpt, shorten, split_messages
 from scoring.calendar import MonthState, local_date, report_window
 from services.access import Role
-from services.errors import NotFound, ServiceError
+from services.errors import NotFound
 from services.findings import OVERDUE, SUBMITTED, FindingView, open_findings
 from services.plans import current_plan
 from services.reports import (
@@ -108,16 +110,13 @@ class TasksDialog(Dialog):
             await turn.say("tasksview.no_plan", year=year)
             return
         today = local_date(now, plan.timezone)
-        try:
-            tasks = await turn.call(tasks_of_unit, deps.read_uow(), actor, unit_id, year)
-            # The newest report of the year shown: of this month, or of any month of another.
-            month = today.month if year == today.year else 12
-            report = await latest_report(turn, unit_id, year, month)
-            months = await turn.call(unit_months, deps.read_uow(), actor, unit_id, year)
-            findings = await turn.call(open_findings, deps.read_uow(), actor, unit_id)
-        except ServiceError as exc:
-            await turn.say(f"errors.{exc.code}", **exc.params)
-            return
+        # A refusal of these (ServiceError) is said by the engine (Dialog.refused).
+        tasks = await turn.call(tasks_of_unit, deps.read_uow(), actor, unit_id, year)
+        # The newest report of the year shown: of this month, or of any month of another.
+        month = today.month if year == today.year else 12
+        report = await latest_report(turn, unit_id, year, month)
+        months = await turn.call(unit_months, deps.read_uow(), actor, unit_id, year)
+        findings = await turn.call(open_findings, deps.read_uow(), actor, unit_id)
         unit = turn.who.unit_name or ""
         blocks = [turn.t("tasksview.header", unit=unit, year=year, today=today)]
         blocks.extend(self._task_blocks(turn, tasks, report, today))
@@ -205,9 +204,3 @@ class TasksDialog(Dialog):
                 )
             )
         return blocks
-
-    async def prompt(self, turn: Turn) -> None:
-        """Nothing to show again: /tasks keeps no state."""
-
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
-        """/tasks has no buttons."""

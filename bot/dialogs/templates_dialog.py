@@ -1,50 +1,28 @@
 """/templates: the empty workbook of each kind, to fill in and send back to the bot.
 
 One button per kind (units, values, grades, bonus, events, tasks); the chosen template is
-written for the plan of the current year, with the active units in its lists, in the person's
-language, into a temporary folder off the event loop, sent as a document, and removed. The
-title on its instructions sheet states the year, which the upload dialog reads back.
+written (services.input_templates.template_bytes) for the plan of the current year, with the
+active units in its lists, in the person's language, off the event loop, and sent as a
+document. The title on its instructions sheet states the year, which the upload dialog reads
+back.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
-from bot.dialogs.engine import Dialog, Turn
+from bot.dialogs.engine import Dialog, Step, Turn
 from bot.dialogs.helpers import current_year, plan_or_say
 from services.access import Role
-from services.errors import ServiceError
-from services.files.input_templates import write_template
-from services.files.task_reader import write_tasks_template
-from services.plans import current_plan
-from services.year_data import active_units
-from storage.unit_of_work import UnitOfWork
+from services.input_templates import KINDS, template_bytes
 from templates import render
 
 log = logging.getLogger(__name__)
-
-TEMPLATE_KINDS: tuple[str, ...] = ("units", "values", "grades", "bonus", "events", "tasks")
-
-
-def template_bytes(
-    read_uow: Callable[[], UnitOfWork], year: int, kind: str, language: str
-) -> bytes:
-    """The template workbook of `kind` for the plan of `year`, as bytes."""
-    plan = current_plan(read_uow(), year)
-    units = active_units(read_uow())
-    with tempfile.TemporaryDirectory(prefix="kaohe-template-") as folder:
-        path = Path(folder) / f"{kind}.xlsx"
-        if kind == "tasks":
-            write_tasks_template(plan, path, units, language)
-        else:
-            write_template(kind, plan, path, units, language)
-        return path.read_bytes()
 
 
 class TemplatesDialog(Dialog):
@@ -65,19 +43,18 @@ class TemplatesDialog(Dialog):
         await turn.start("choose", {"year": year})
         await self.prompt(turn)
 
-    async def prompt(self, turn: Turn) -> None:
+    async def _show_kinds(self, turn: Turn) -> None:
         """The kind buttons, two a row."""
         buttons = [
-            turn.button(turn.plain("coord.templates_kind", kind=kind), "t", kind)
-            for kind in TEMPLATE_KINDS
+            turn.button(turn.plain("coord.templates_kind", kind=kind), "t", kind) for kind in KINDS
         ]
         rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
         await turn.say("coord.templates_choose", rows, year=turn.data["year"])
 
-    async def button(self, turn: Turn, action: str, arg: str) -> None:
+    async def _kind_chosen(self, turn: Turn, arg: str) -> None:
         """Write and send the chosen template; the dialog ends (a workbook sent next is an
         upload)."""
-        if action != "t" or arg not in TEMPLATE_KINDS:
+        if arg not in KINDS:
             await self.prompt(turn)
             return
         year = int(turn.data["year"])
@@ -89,16 +66,16 @@ class TemplatesDialog(Dialog):
             await bot.send_chat_action(turn.who.chat_id, ChatAction.UPLOAD_DOCUMENT)
         except TelegramError:
             log.debug("chat action not sent")
-        try:
-            content = await turn.call(
-                template_bytes, turn.context.deps.read_uow, year, arg, language
-            )
-        except ServiceError as exc:
-            await turn.say(f"errors.{exc.code}", **exc.params)
-            return
+        content = await turn.call(
+            template_bytes, turn.context.deps.read_uow(), year, arg, language
+        )
         await bot.send_document(
             turn.who.chat_id,
             document=content,
             filename=render("coord.templates_file_name", language, kind=arg, year=year),
             caption=turn.t("coord.templates_caption", kind=arg, year=year),
         )
+
+    steps: ClassVar[Mapping[str, Step]] = {
+        "choose": Step(_show_kinds, buttons={"t": _kind_chosen}),
+    }

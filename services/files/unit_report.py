@@ -9,7 +9,7 @@ import contextlib
 import math
 import secrets
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from scoring.calendar import deadline_day
 from scoring.plan import GRADE_LABELS, Grade, Group
 from services.files.report_content import UnitDossier
 from templates.catalog import render
@@ -98,7 +99,7 @@ class _UnitReport:
 
     def due_day(self, due_at: datetime) -> date:
         """The last day on time: a deadline is stored as the first instant after it."""
-        return (due_at - timedelta(microseconds=1)).astimezone(self.zone).date()
+        return deadline_day(due_at, self.zone.key)
 
     def sheet(self, key: str, widths: Sequence[float]) -> Worksheet:
         ws = self.wb.add_worksheet(self.t(key))

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, and_, bindparam, case, insert, select
+from sqlalchemy import Table, and_, bindparam, case, exists, func, insert, select
 from sqlalchemy.orm import aliased, selectinload
 
 from storage.clock import as_utc
@@ -15,10 +15,13 @@ from storage.models import (
     EvidenceRow,
     ExtensionRequest,
     MonthClosure,
+    PlanVersion,
     ProgressReport,
     ReportEntry,
     ReportEvidence,
+    TaskRow,
     UnitRow,
+    YearClosure,
 )
 from storage.statuses import ExtensionDecision
 from storage.unit_of_work import Repository
@@ -49,12 +52,23 @@ class LatestReport(NamedTuple):
     receipt: str
 
 
-class VersionState(NamedTuple):
-    """One stored version of a unit's report for a month, as a submission needs it."""
+class SubmissionHead(NamedTuple):
+    """The unit a report is submitted for, locked, and the plan of the year (read with the
+    lock: a submission's first statement)."""
 
-    id: int
-    version: int
-    on_time: bool
+    unit_code: str
+    plan_version: int | None  # None: the year has no plan
+    plan_text: str | None
+
+
+class SubmissionState(NamedTuple):
+    """What a submission checks and numbers its version by, read once the unit is locked."""
+
+    year_closed: bool
+    extension: date | None  # the latest granted new deadline of the month, if any
+    versions: int  # the versions stored for the month
+    first_on_time: bool | None  # whether the first of them was on time
+    task_codes: dict[int, str]  # the unit's tasks of the year: code by task id
 
 
 _REPORTS = cast(Table, ProgressReport.__table__)
@@ -62,17 +76,64 @@ _ENTRIES = cast(Table, ReportEntry.__table__)
 _EVIDENCE_LINKS = cast(Table, ReportEvidence.__table__)
 _UNITS = cast(Table, UnitRow.__table__)
 # A submission's statements, built once (SQLAlchemy then reuses their compiled form).
-_LOCK_UNIT_CODE = (
-    select(_UNITS.c.code).where(_UNITS.c.id == bindparam("unit_id")).with_for_update()
+_PLANS = cast(Table, PlanVersion.__table__)
+_TASKS = cast(Table, TaskRow.__table__)
+_REQUESTS = cast(Table, ExtensionRequest.__table__)
+_CLOSURES = cast(Table, YearClosure.__table__)
+_NEWEST_PLAN = (
+    select(_PLANS.c.id)
+    .where(_PLANS.c.year == bindparam("year"))
+    .order_by(_PLANS.c.version.desc())
+    .limit(1)
+    .scalar_subquery()
 )
-_VERSION_STATES = (
-    select(_REPORTS.c.id, _REPORTS.c.version, _REPORTS.c.on_time)
-    .where(
-        _REPORTS.c.unit_id == bindparam("unit_id"),
-        _REPORTS.c.year == bindparam("year"),
-        _REPORTS.c.month == bindparam("month"),
+# The lock (as Reports.lock_unit) and the plan (as Plans.current_text) in one round trip.
+_SUBMISSION_HEAD = (
+    select(_UNITS.c.code, _PLANS.c.version, _PLANS.c.yaml_text)
+    .select_from(
+        _UNITS.outerjoin(_PLANS, _PLANS.c.id == _NEWEST_PLAN),
     )
-    .order_by(_REPORTS.c.version)
+    .where(_UNITS.c.id == bindparam("unit_id"))
+    .with_for_update(of=_UNITS)
+)
+_MONTH_VERSIONS = and_(
+    _REPORTS.c.unit_id == bindparam("unit_id"),
+    _REPORTS.c.year == bindparam("year"),
+    _REPORTS.c.month == bindparam("month"),
+)
+# Everything else a submission reads, in one round trip once the unit is locked (each value as
+# its own repository method reads it): one row per task of the unit and year, or one row with
+# no task.
+_SUBMISSION_STATE = (
+    select(
+        exists().where(_CLOSURES.c.year == bindparam("year")).label("closed"),
+        select(_REQUESTS.c.requested_date)
+        .where(
+            _REQUESTS.c.unit_id == bindparam("unit_id"),
+            _REQUESTS.c.report_year == bindparam("year"),
+            _REQUESTS.c.report_month == bindparam("month"),
+            _REQUESTS.c.decision == "granted",
+        )
+        .order_by(_REQUESTS.c.decided_at.desc(), _REQUESTS.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("extension"),
+        select(func.count()).where(_MONTH_VERSIONS).scalar_subquery().label("versions"),
+        select(_REPORTS.c.on_time)
+        .where(_MONTH_VERSIONS)
+        .order_by(_REPORTS.c.version)
+        .limit(1)
+        .scalar_subquery()
+        .label("first_on_time"),
+        _TASKS.c.id,
+        _TASKS.c.code,
+    )
+    .select_from(
+        _UNITS.outerjoin(
+            _TASKS, and_(_TASKS.c.unit_id == _UNITS.c.id, _TASKS.c.year == bindparam("year"))
+        )
+    )
+    .where(_UNITS.c.id == bindparam("unit_id"))
 )
 _NEW_REPORT = insert(_REPORTS)
 _NEW_ENTRY = insert(_ENTRIES)
@@ -90,21 +151,38 @@ class Reports(Repository):
             select(UnitRow).where(UnitRow.id == unit_id).with_for_update()
         ).scalar_one_or_none()
 
-    def lock_unit_code(self, unit_id: int) -> str | None:
-        """The code of the unit, locked as `lock_unit` locks it (None: no such unit)."""
-        code = (
+    def lock_for_submission(self, unit_id: int, year: int) -> SubmissionHead | None:
+        """The unit's code, locked as `lock_unit` locks it, and the newest plan of `year`
+        (None: no such unit)."""
+        row = (
             self.session.connection()
-            .execute(_LOCK_UNIT_CODE, {"unit_id": unit_id})
-            .scalar_one_or_none()
+            .execute(_SUBMISSION_HEAD, {"unit_id": unit_id, "year": year})
+            .first()
         )
-        return None if code is None else str(code)
+        if row is None:
+            return None
+        code, version, text = row
+        return SubmissionHead(
+            str(code), None if version is None else int(version), None if text is None else text
+        )
 
-    def version_states(self, unit_id: int, year: int, month: int) -> list[VersionState]:
-        """Every version of a unit's report for a month, oldest first, as plain values."""
-        rows = self.session.connection().execute(
-            _VERSION_STATES, {"unit_id": unit_id, "year": year, "month": month}
+    def submission_state(self, unit_id: int, year: int, month: int) -> SubmissionState:
+        """Whether `year` is closed, the month's granted extension, its stored versions and
+        the unit's tasks of the year; read after `lock_for_submission`, so that the versions
+        are those committed before this submission got the lock."""
+        rows = (
+            self.session.connection()
+            .execute(_SUBMISSION_STATE, {"unit_id": unit_id, "year": year, "month": month})
+            .all()
         )
-        return [VersionState(i, version, bool(on_time)) for i, version, on_time in rows]
+        closed, extension, versions, first_on_time, _, _ = rows[0]
+        return SubmissionState(
+            year_closed=bool(closed),
+            extension=extension,
+            versions=int(versions),
+            first_on_time=None if first_on_time is None else bool(first_on_time),
+            task_codes={row[4]: row[5] for row in rows if row[4] is not None},
+        )
 
     def insert(self, values: dict[str, Any]) -> int:
         """Insert a report version (columns of ProgressReport); its id."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Table, func, select
 
 from storage.bulk import insert_rows, update_rows
 from storage.clock import as_utc
@@ -21,12 +21,6 @@ FIELDS = ("title", "source_document", "target", "due_date", "work_item")
 TASK_TABLE = cast(Table, TaskRow.__table__)
 # The columns of a new task, in the order of the rows given to Tasks.insert_plain.
 TASK_COLUMNS = ("year", "unit_id", "code", *FIELDS, "created_at")
-
-
-# One statement of fixed text (compiled once, unlike an IN list of varying length).
-_CODES_OF_UNIT = select(TASK_TABLE.c.id, TASK_TABLE.c.code).where(
-    TASK_TABLE.c.unit_id == bindparam("unit_id"), TASK_TABLE.c.year == bindparam("year")
-)
 
 
 class Tasks(Repository):
@@ -62,13 +56,6 @@ class Tasks(Repository):
             return {}
         rows = self.session.execute(select(TaskRow).where(TaskRow.id.in_(wanted))).scalars()
         return {row.id: row for row in rows}
-
-    def codes_of_unit(self, unit_id: int, year: int) -> dict[int, str]:
-        """The code of each task of one unit in `year`, by task id."""
-        rows = self.session.connection().execute(
-            _CODES_OF_UNIT, {"unit_id": unit_id, "year": year}
-        )
-        return {row[0]: row[1] for row in rows}  # not dict(rows): a result has keys()
 
     def first_task_times(self, year: int) -> dict[int, datetime]:
         """When each unit got its first task of `year` (units without tasks are absent)."""

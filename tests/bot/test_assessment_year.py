@@ -5,25 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.fake_bot_api import BotMessage, FakeUser
 from services.access import Role
 from services.files.plan_file import default_plan_text
 from services.plans import load_plan
 from services.standings import compute_standings
 from templates import render
 from templates.formatting import num
-from tests.bot.test_standings_view import new_texts, seed_scores, send
-from tests.bot.world import OPERATOR, SHANGHAI, BotWorld
-
-
-async def coordinator(world: BotWorld) -> FakeUser:
-    """A coordinator of the programme."""
-    return await world.join(9101, Role.COORDINATOR, None, "王科长")
-
-
-def documents(world: BotWorld, user: FakeUser) -> list[BotMessage]:
-    """The documents the bot sent the user."""
-    return [m for m in world.server.messages_to(user.id) if m.kind == "document"]
+from tests.bot.steps import documents, join_coordinator, send
+from tests.bot.world import OPERATOR, SHANGHAI, BotWorld, seed_scores
 
 
 def at(world: BotWorld, year: int, month: int, day: int) -> None:
@@ -40,16 +29,16 @@ async def test_in_january_standings_unit_and_export_are_of_the_year_before(
     world: BotWorld,
 ) -> None:
     seed_scores(world)  # 2025, the only plan loaded
-    user = await coordinator(world)
+    user = await join_coordinator(world)
     at(world, 2026, 1, 15)
-    before = await send(world, user, "/standings")
-    texts = new_texts(world, user, before)
+    answers = await send(world, user, "/standings")
+    texts = answers
     assert texts[0] == preparing(2025)
     first = compute_standings(world.uow(), 2025).explain("dianzi").result
     assert any(f"{first.name}　{first.tier}　{num(first.total)}" in t for t in texts)
 
-    before = await send(world, user, "/unit", "店子镇")
-    text = "\n".join(new_texts(world, user, before))
+    answers = await send(world, user, "/unit 店子镇")
+    text = "\n".join(answers)
     assert "2025" in text and num(first.total) in text
 
     await send(world, user, "/export")
@@ -58,8 +47,8 @@ async def test_in_january_standings_unit_and_export_are_of_the_year_before(
         "coord.export_file_name", "zh", year=2025
     )
 
-    before = await send(world, user, "/standings", "2026")
-    assert new_texts(world, user, before)[-1] == render("errors.no_plan", "zh", year=2026)
+    answers = await send(world, user, "/standings 2026")
+    assert answers[-1] == render("errors.no_plan", "zh", year=2026)
 
 
 async def test_in_march_with_this_years_plan_loaded_a_year_is_named_for_the_year_before(
@@ -68,31 +57,28 @@ async def test_in_march_with_this_years_plan_loaded_a_year_is_named_for_the_year
     seed_scores(world)
     at(world, 2026, 3, 10)
     load_plan(world.uow(), OPERATOR, default_plan_text(2026), "plan-2026.yaml")
-    user = await coordinator(world)
-    before = await send(world, user, "/standings")
-    assert new_texts(world, user, before)[0] == preparing(2026)
+    user = await join_coordinator(world)
+    answers = await send(world, user, "/standings")
+    assert answers[0] == preparing(2026)
 
-    before = await send(world, user, "/standings", "镇街 2025")
-    texts = new_texts(world, user, before)
+    answers = await send(world, user, "/standings 镇街 2025")
+    texts = answers
     assert texts[0] == preparing(2025)
     result = compute_standings(world.uow(), 2025).explain("dianzi").result
     assert any(f"{result.name}　{result.tier}　{num(result.total)}" in t for t in texts)
 
-    before = await send(world, user, "/unit", "店子镇 2025")
-    text = "\n".join(new_texts(world, user, before))
+    answers = await send(world, user, "/unit 店子镇 2025")
+    text = "\n".join(answers)
     assert num(result.total) in text
-    before = await send(world, user, "/unit", "店子镇")
-    assert render("coord.unit_not_scored", "zh", unit="店子镇", year=2026) not in new_texts(
-        world, user, before
+    answers = await send(world, user, "/unit 店子镇")
+    assert (
+        render("coord.unit_not_scored", "zh", unit="店子镇", year=2026) not in answers
     )  # 2026 has its plan: 店子镇 is scored (all zero so far)
 
-    before = await send(world, user, "/matrix", "2025-11")
-    assert any(
-        render("coord.matrix_preparing", "zh", year=2025, month=11) == t
-        for t in new_texts(world, user, before)
-    )
+    answers = await send(world, user, "/matrix 2025-11")
+    assert any(render("coord.matrix_preparing", "zh", year=2025, month=11) == t for t in answers)
 
-    await send(world, user, "/export", "2025")
+    await send(world, user, "/export 2025")
     [document] = documents(world, user)
     assert document.raw["document"]["file_name"] == render(
         "coord.export_file_name", "zh", year=2025
@@ -103,17 +89,17 @@ async def test_in_december_next_years_plan_loaded_ahead_changes_nothing(world: B
     seed_scores(world)
     at(world, 2025, 12, 20)
     load_plan(world.uow(), OPERATOR, default_plan_text(2026), "plan-2026.yaml")
-    user = await coordinator(world)
-    before = await send(world, user, "/standings")
-    assert new_texts(world, user, before)[0] == preparing(2025)
-    before = await send(world, user, "/publish")
-    assert render("coord.publish_choose_period", "zh", year=2025) in new_texts(world, user, before)
-    before = await send(world, user, "/standings", "2026")
-    assert new_texts(world, user, before)[0] == preparing(2026)
+    user = await join_coordinator(world)
+    answers = await send(world, user, "/standings")
+    assert answers[0] == preparing(2025)
+    answers = await send(world, user, "/publish")
+    assert render("coord.publish_choose_period", "zh", year=2025) in answers
+    answers = await send(world, user, "/standings 2026")
+    assert answers[0] == preparing(2026)
 
 
 async def test_a_liaisons_myscore_is_of_the_assessment_year(world: BotWorld) -> None:
     liaison = await world.join(9102, Role.LIAISON, "dianzi", "李四")
     at(world, 2026, 1, 15)
-    before = await send(world, liaison, "/myscore")
-    assert new_texts(world, liaison, before) == [render("myscore.not_published", "zh", year=2025)]
+    answers = await send(world, liaison, "/myscore")
+    assert answers == [render("myscore.not_published", "zh", year=2025)]

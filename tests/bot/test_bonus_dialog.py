@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.fake_bot_api import FakeUser
 from services.access import Role
 from services.year_data import BonusView, add_bonus, list_bonus
-from tests.bot.test_grade_dialog import labels, tap
+from tests.bot.steps import join_coordinator, labels, tap
 from tests.bot.world import OPERATOR, BotWorld
 from tests.fakes.bot_api import record_errors, tiny_png
+from tests.texts import said, text_of
 
 COORDINATOR, OTHER, RATER, LIAISON, VIEWER, STRANGER = 6001, 6002, 6003, 6004, 6005, 6999
 
@@ -22,18 +22,21 @@ def pending_item(world: BotWorld, unit_id: int = 2, title: str = "获评省级�
     return add_bonus(world.uow(), OPERATOR, 2025, unit_id, title, "省科技厅文件").id
 
 
-async def coordinator(world: BotWorld, user_id: int = COORDINATOR) -> FakeUser:
-    return await world.join(user_id, Role.COORDINATOR, None, f"协调员{user_id}")
+def decided(status: str) -> str:
+    """What the coordinator is told who decided on the pending item (#1, 店子镇)."""
+    return said(
+        "coord.bonus_decided", id=1, unit="店子镇", title="获评省级创新型城市试点", status=status
+    )
 
 
 async def test_a_coordinator_adds_an_item_with_text_and_files_as_evidence(
     world: BotWorld,
 ) -> None:
     errors = record_errors(world.app)
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
-    await tap(world, user, "➕ 登记加分项")
+    await tap(world, user, text_of("coord.bonus_add_button"))
     user.send_text("西集")
     await world.step()
     assert "西集镇" in world.texts(user)[-1]
@@ -45,11 +48,14 @@ async def test_a_coordinator_adds_an_item_with_text_and_files_as_evidence(
     await world.step()
     user.send_document(b"%PDF-1.4 certificate", "证书.pdf", "application/pdf")
     await world.step()
-    await tap(world, user, "✅ 佐证齐了")
+    await tap(world, user, text_of("coord.bonus_evidence_done_button"))
     summary = world.texts(user)[-1]
     assert "获评省级文明村镇" in summary and "佐证文件（3 个）" in summary
-    await tap(world, user, "💾 保存")
-    assert "状态为待认定" in world.texts(user)[-1]
+    await tap(world, user, text_of("coord.bonus_save_button"))
+    assert (
+        said("coord.bonus_added", id=1, unit="西集镇", title="获评省级文明村镇")
+        in world.texts(user)[-1]
+    )
     [item] = items(world)
     assert (item.unit, item.title, item.status) == ("xiji", "获评省级文明村镇", "pending")
     assert item.evidence_text.startswith("省文明委 2025 年 5 号文件\n📎 ")
@@ -58,24 +64,24 @@ async def test_a_coordinator_adds_an_item_with_text_and_files_as_evidence(
 
 
 async def test_evidence_is_required_before_the_summary(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
-    await tap(world, user, "➕ 登记加分项")
+    await tap(world, user, text_of("coord.bonus_add_button"))
     user.send_text("店子镇")
     await world.step()
     user.send_text("招商引资先进")
     await world.step()
-    await tap(world, user, "✅ 佐证齐了")
-    assert "还没有任何佐证" in world.texts(user)[-1]
+    await tap(world, user, text_of("coord.bonus_evidence_done_button"))
+    assert said("coord.bonus_evidence_needed") in world.texts(user)[-1]
     assert items(world) == []
 
 
 async def test_an_unfinished_item_can_be_continued(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
-    await tap(world, user, "➕ 登记加分项")
+    await tap(world, user, text_of("coord.bonus_add_button"))
     user.send_text("店子镇")
     await world.step()
     user.send_text("招商引资先进")
@@ -84,26 +90,32 @@ async def test_an_unfinished_item_can_be_continued(world: BotWorld) -> None:
     await world.step()
     user.send_command("/bonus")
     await world.step()
-    assert "尚未登记完的加分项（店子镇：“招商引资先进”）" in world.texts(user)[-1]
-    await tap(world, user, "接着填写")
+    assert (
+        said("coord.bonus_draft_found", unit="店子镇", title="招商引资先进")
+        in world.texts(user)[-1]
+    )
+    await tap(world, user, text_of("coord.bonus_continue_button"))
     user.send_text("市商务局通报")
     await world.step()
-    await tap(world, user, "✅ 佐证齐了")
-    await tap(world, user, "💾 保存")
+    await tap(world, user, text_of("coord.bonus_evidence_done_button"))
+    await tap(world, user, text_of("coord.bonus_save_button"))
     assert [(b.unit, b.title, b.evidence_text) for b in items(world)] == [
         ("dianzi", "招商引资先进", "市商务局通报")
     ]
 
 
 async def test_a_unit_name_matching_nothing_is_asked_again(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
-    await tap(world, user, "➕ 登记加分项")
+    await tap(world, user, text_of("coord.bonus_add_button"))
     user.send_text("不存在的单位")
     await world.step()
-    assert "没有找到" in world.texts(user)[-1]
-    assert labels(world, user) == ["镇街（10）", "开发区、部门（13）"]
+    assert said("coord.grade_unit_none", query="不存在的单位") in world.texts(user)[-1]
+    assert labels(world, user) == [
+        text_of("coord.grade_unit_group_button", group="town", count=10),
+        text_of("coord.grade_unit_group_button", group="zone_or_department", count=13),
+    ]
     assert items(world) == []
 
 
@@ -111,37 +123,42 @@ async def test_a_pending_item_is_approved_in_one_tap_and_a_double_tap_is_refused
     world: BotWorld,
 ) -> None:
     bonus_id = pending_item(world)
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
-    await tap(world, user, "📋 待认定（1）")
+    await tap(world, user, text_of("coord.bonus_pending_button", count=1))
     message = world.last(user)
     assert f"#{bonus_id} 店子镇" in message.text
-    approve = message.callback_data("✅ 认定")
+    approve = message.callback_data(text_of("coord.bonus_approve_button"))
     user.tap(message, approve)
     await world.step()
-    assert "✅ 已认定加分项" in world.texts(user)[-1]
+    assert decided("approved") in world.texts(user)[-1]
     assert world.server.messages_to(user.id)[-2].buttons == []  # the item's buttons are gone
     user.tap(message, approve, strict=False)  # the same button again
     await world.step()
-    assert "已经认定" in world.texts(user)[-1]
+    assert (
+        said("errors.bonus_already_decided", bonus=1, status="approved") in world.texts(user)[-1]
+    )
     assert [b.status for b in items(world)] == ["approved"]
 
 
 async def test_rejecting_asks_for_confirmation_first(world: BotWorld) -> None:
     pending_item(world)
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
-    await tap(world, user, "📋 待认定（1）")
-    await tap(world, user, "❌ 不予认定")
-    assert "确定不予认定这一项吗" in world.last(user).text
-    await tap(world, user, "返回")
-    assert labels(world, user) == ["✅ 认定", "❌ 不予认定"]
+    await tap(world, user, text_of("coord.bonus_pending_button", count=1))
+    await tap(world, user, text_of("coord.bonus_reject_button"))
+    assert said("coord.bonus_reject_confirm") in world.last(user).text
+    await tap(world, user, text_of("coord.bonus_reject_back_button"))
+    assert labels(world, user) == [
+        text_of("coord.bonus_approve_button"),
+        text_of("coord.bonus_reject_button"),
+    ]
     assert [b.status for b in items(world)] == ["pending"]
-    await tap(world, user, "❌ 不予认定")
-    await tap(world, user, "确定不予认定")
-    assert "已确定不予认定" in world.texts(user)[-1]
+    await tap(world, user, text_of("coord.bonus_reject_button"))
+    await tap(world, user, text_of("coord.bonus_reject_confirm_button"))
+    assert decided("rejected") in world.texts(user)[-1]
     assert [b.status for b in items(world)] == ["rejected"]
 
 
@@ -149,16 +166,18 @@ async def test_two_coordinators_deciding_the_same_item_one_wins_the_other_is_tol
     world: BotWorld,
 ) -> None:
     pending_item(world)
-    first = await coordinator(world, COORDINATOR)
-    second = await coordinator(world, OTHER)
+    first = await join_coordinator(world, COORDINATOR)
+    second = await join_coordinator(world, OTHER)
     for user in (first, second):
         user.send_command("/bonus")
         await world.step()
-        await tap(world, user, "📋 待认定（1）")
-    await tap(world, second, "❌ 不予认定")
-    await tap(world, first, "✅ 认定")
-    await tap(world, second, "确定不予认定")
-    assert "已经认定，认定结果不能更改" in world.texts(second)[-1]
+        await tap(world, user, text_of("coord.bonus_pending_button", count=1))
+    await tap(world, second, text_of("coord.bonus_reject_button"))
+    await tap(world, first, text_of("coord.bonus_approve_button"))
+    await tap(world, second, text_of("coord.bonus_reject_confirm_button"))
+    assert (
+        said("errors.bonus_already_decided", bonus=1, status="approved") in world.texts(second)[-1]
+    )
     item_message = world.server.messages_to(second.id)[-2]
     assert "✅ 已认定" in (item_message.text or "")  # the item's message shows the outcome
     assert item_message.buttons == []
@@ -166,30 +185,33 @@ async def test_two_coordinators_deciding_the_same_item_one_wins_the_other_is_tol
 
 
 async def test_with_nothing_pending_the_list_says_so(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
-    assert "待认定 0 项" in world.texts(user)[-1]
-    await tap(world, user, "📋 待认定（0）")
-    assert "没有待认定的加分项" in world.texts(user)[-1]
+    assert said("coord.bonus_menu", year=2025, pending=0, total=0) in world.texts(user)[-1]
+    await tap(world, user, text_of("coord.bonus_pending_button", count=0))
+    assert said("coord.bonus_none_pending", year=2025) in world.texts(user)[-1]
 
 
 async def test_a_duplicate_title_for_the_unit_is_refused_and_asked_again(world: BotWorld) -> None:
     pending_item(world, 2, "招商引资先进")
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/bonus")
     await world.step()
-    await tap(world, user, "➕ 登记加分项")
+    await tap(world, user, text_of("coord.bonus_add_button"))
     user.send_text("店子镇")
     await world.step()
     user.send_text("招商引资先进")
     await world.step()
     user.send_text("文件")
     await world.step()
-    await tap(world, user, "✅ 佐证齐了")
-    await tap(world, user, "💾 保存")
-    assert "不能重复登记" in world.texts(user)[-2]
-    assert "请输入加分事项的名称" in world.texts(user)[-1]
+    await tap(world, user, text_of("coord.bonus_evidence_done_button"))
+    await tap(world, user, text_of("coord.bonus_save_button"))
+    assert (
+        said("errors.bonus_duplicate", unit="dianzi", title="招商引资先进")
+        in world.texts(user)[-2]
+    )
+    assert said("coord.bonus_title_prompt", unit="店子镇") in world.texts(user)[-1]
     assert len(items(world)) == 1
 
 
@@ -203,6 +225,6 @@ async def test_only_coordinators_can_use_bonus(world: BotWorld) -> None:
         user.send_command("/bonus")
     await world.step()
     for user in (rater, liaison, viewer):
-        assert "不能使用这个功能" in world.texts(user)[-1]
-    assert "邀请链接" in world.texts(stranger)[-1]
+        assert said("common.not_for_your_role") in world.texts(user)[-1]
+    assert said("common.unknown_account") in world.texts(stranger)[-1]
     assert [(b.id, b.status) for b in items(world)] == [(bonus_id, "pending")]

@@ -15,28 +15,13 @@ from bot.dialogs.broadcast import parse_time
 from bot.fake_bot_api import FakeUser
 from services.access import Role
 from storage.models import BroadcastDelivery, BroadcastRow
+from tests.bot.steps import labels, say, tap
 from tests.bot.world import BotWorld
 from tests.fakes.bot_api import tiny_png
+from tests.texts import said, text_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 COORDINATOR = 500
-
-
-async def tap(world: BotWorld, user: FakeUser, label: str) -> None:
-    """Tap the button labelled `label` on the newest message to the user that has it."""
-    for message in reversed(world.server.messages_to(user.id)):
-        if any(text == label for text, _ in message.buttons):
-            user.tap(message, message.callback_data(label))
-            await world.step()
-            return
-    raise AssertionError(f"no button {label!r} for user {user.id}")
-
-
-async def say(world: BotWorld, user: FakeUser, text: str) -> str:
-    """Send text and return the bot's last reply."""
-    user.send_text(text)
-    await world.step()
-    return world.texts(user)[-1]
 
 
 def broadcasts(world: BotWorld) -> list[BroadcastRow]:
@@ -49,6 +34,12 @@ def deliveries(world: BotWorld) -> list[BroadcastDelivery]:
     """Every stored delivery."""
     with world.uow() as uow:
         return list(uow.session.query(BroadcastDelivery).order_by(BroadcastDelivery.id))
+
+
+def sent_now(audience: str, count: int, file: str = "") -> str:
+    """The confirmation's summary of a broadcast to `audience` (`count` people), sent at once."""
+    when = text_of("broadcast.summary_now")
+    return said("broadcast.summary", audience=audience, count=count, when=when, file=file)
 
 
 async def people(world: BotWorld) -> tuple[FakeUser, list[FakeUser]]:
@@ -78,26 +69,29 @@ async def test_a_notice_to_all_liaisons_now_is_previewed_confirmed_and_delivered
 ) -> None:
     coordinator, liaisons = await people(world)
     await compose(world, coordinator)
-    await tap(world, coordinator, "全部联络员")
-    await tap(world, coordinator, "立即发送")
+    await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
+    await tap(world, coordinator, text_of("broadcast.when_now"))
     texts = world.texts(coordinator)
     # The preview is the notice exactly as recipients see it, with the 已知悉 button.
     preview = world.server.messages_to(COORDINATOR)[-2]
     assert "请本周五前提交月报" in (preview.text or "") and "王科长" in (preview.text or "")
-    assert [label for label, _ in preview.buttons] == ["已知悉"]
-    assert "接收人：3 人" in texts[-1] and "立即" in texts[-1]
+    assert [label for label, _ in preview.buttons] == [text_of("broadcast.ack_button")]
+    assert (
+        sent_now(text_of("broadcast.audience_liaisons"), 3) in texts[-1]
+        and text_of("broadcast.summary_now") in texts[-1]
+    )
     assert broadcasts(world) == []
     # The preview's button records nothing.
-    await tap(world, coordinator, "已知悉")
-    assert "预览" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "确认发送")
-    assert "正在发送给 3 人" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, text_of("broadcast.ack_button"))
+    assert said("broadcast.preview_button_note") in world.texts(coordinator)[-1]
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
+    assert said("broadcast.sent_now", count=3, id=1) in world.texts(coordinator)[-1]
     assert len(deliveries(world)) == 3
     await DeliveryEngine(world.app.bot, world.deps, rate=1000).run_until_idle()
     for liaison in liaisons:
         notice = world.last(liaison)
         assert "请本周五前提交月报" in notice.text
-        assert [label for label, _ in notice.buttons] == ["已知悉"]
+        assert [label for label, _ in notice.buttons] == [text_of("broadcast.ack_button")]
 
 
 async def test_the_status_shows_delivered_acknowledged_and_unreachable_per_unit(
@@ -105,13 +99,13 @@ async def test_the_status_shows_delivered_acknowledged_and_unreachable_per_unit(
 ) -> None:
     coordinator, (zhang, li, zhao) = await people(world)
     await compose(world, coordinator)
-    await tap(world, coordinator, "全部联络员")
-    await tap(world, coordinator, "立即发送")
-    await tap(world, coordinator, "确认发送")
+    await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
+    await tap(world, coordinator, text_of("broadcast.when_now"))
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
     li.block_bot()
     await DeliveryEngine(world.app.bot, world.deps, rate=1000).run_until_idle()
-    await tap(world, zhang, "已知悉")
-    await tap(world, coordinator, "查看送达情况")
+    await tap(world, zhang, text_of("broadcast.ack_button"))
+    await tap(world, coordinator, text_of("broadcast.status_button"))
     status = world.texts(coordinator)[-1]
     assert "店子镇：送达 1/2，已知悉 1，无法送达 1" in status
     assert "区财政局：送达 1/1，已知悉 0" in status
@@ -127,21 +121,23 @@ async def test_the_status_shows_delivered_acknowledged_and_unreachable_per_unit(
 async def test_a_group_and_chosen_units_reach_only_their_liaisons(world: BotWorld) -> None:
     coordinator, _ = await people(world)
     await compose(world, coordinator)
-    await tap(world, coordinator, "按组别")
-    await tap(world, coordinator, "开发区和部门")
-    await tap(world, coordinator, "立即发送")
-    assert "接收人：1 人" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "确认发送")
+    await tap(world, coordinator, text_of("broadcast.audience_group"))
+    await tap(world, coordinator, text_of("broadcast.group_zone_or_department"))
+    await tap(world, coordinator, text_of("broadcast.when_now"))
+    assert (
+        sent_now(text_of("broadcast.group_zone_or_department"), 1) in world.texts(coordinator)[-1]
+    )
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
     await compose(world, coordinator, "第二条")
-    await tap(world, coordinator, "指定单位")
+    await tap(world, coordinator, text_of("broadcast.audience_units"))
     reply = await say(world, coordinator, "店子镇，不存在的单位")
     texts = world.texts(coordinator)
-    assert any("没有找到与“不存在的单位”相符的单位" in t for t in texts[-3:])
+    assert any(said("broadcast.unit_none", query="不存在的单位") in t for t in texts[-3:])
     assert "已选：店子镇" in reply
-    await tap(world, coordinator, "选好了（1 个单位）")
-    await tap(world, coordinator, "立即发送")
-    assert "接收人：2 人" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "确认发送")
+    await tap(world, coordinator, text_of("broadcast.units_done_button", count=1))
+    await tap(world, coordinator, text_of("broadcast.when_now"))
+    assert sent_now("店子镇", 2) in world.texts(coordinator)[-1]
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
     rows = deliveries(world)
     assert sorted(d.telegram_id for d in rows) == [1001, 1002, 1003]
 
@@ -163,36 +159,41 @@ def server_zone(request: pytest.FixtureRequest) -> Iterator[str]:
 async def test_a_notice_at_a_typed_time_waits_for_it(world: BotWorld, server_zone: str) -> None:
     coordinator, _ = await people(world)
     await compose(world, coordinator)
-    await tap(world, coordinator, "全部联络员")
+    await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
     reply = await say(world, coordinator, "2025-03-10 09:00")
-    assert "已经过去" in reply
+    assert said("broadcast.when_past", when="2025-03-10 09:00") in reply
     reply = await say(world, coordinator, "明天早上")
-    assert "无法识别" in reply
+    assert said("broadcast.when_bad", text="明天早上") in reply
     await say(world, coordinator, "2025-03-11 08:30")
     assert "2025-03-11 08:30" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "确认发送")
-    assert "将于 2025-03-11 08:30 发送给 3 人" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
+    assert (
+        said("broadcast.sent_later", count=3, id=1, when="2025-03-11 08:30")
+        in world.texts(coordinator)[-1]
+    )
     engine = DeliveryEngine(world.app.bot, world.deps, rate=1000)
     assert await engine.run_until_idle() == 0
-    await tap(world, coordinator, "查看送达情况")
-    assert "待发送" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, text_of("broadcast.status_button"))
+    assert text_of("broadcast.state_scheduled") in world.texts(coordinator)[-1]
     world.clock.set(datetime(2025, 3, 11, 8, 30, tzinfo=SHANGHAI))
     assert await engine.run_until_idle() == 3
-    # Too late to cancel once it went out.
-    await tap(world, coordinator, "取消这条定时通知")
-    assert "不能再取消" in world.texts(coordinator)[-1]
+    # Too late to cancel once it went out: said, with the status as it now stands.
+    await tap(world, coordinator, text_of("broadcast.cancel_scheduled_button"))
+    assert said("errors.broadcast_not_cancellable") in world.texts(coordinator)[-2]
+    assert text_of("broadcast.state_done") in world.texts(coordinator)[-1]
+    assert text_of("broadcast.cancel_scheduled_button") not in labels(world, coordinator)
 
 
 async def test_a_scheduled_notice_can_be_cancelled_before_its_time(world: BotWorld) -> None:
     coordinator, liaisons = await people(world)
     await compose(world, coordinator)
-    await tap(world, coordinator, "全部联络员")
-    await tap(world, coordinator, "明天 09:00")
-    await tap(world, coordinator, "确认发送")
+    await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
+    await tap(world, coordinator, text_of("broadcast.when_tomorrow"))
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
     coordinator.send_command("/broadcast", "status")
     await world.step()
-    await tap(world, coordinator, "取消这条定时通知")
-    assert "已取消，不会发送" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, text_of("broadcast.cancel_scheduled_button"))
+    assert said("broadcast.cancelled_scheduled", id=1) in world.texts(coordinator)[-1]
     world.clock.set(datetime(2025, 3, 11, 9, 0, tzinfo=SHANGHAI))
     assert await DeliveryEngine(world.app.bot, world.deps, rate=1000).run_until_idle() == 0
     assert all("通知" not in t for liaison in liaisons for t in world.texts(liaison)[-1:])
@@ -204,18 +205,18 @@ async def test_the_quick_time_buttons_schedule_in_an_hour_or_tomorrow_morning(
 ) -> None:
     coordinator, _ = await people(world)
     await compose(world, coordinator)
-    await tap(world, coordinator, "全部协调员")
-    await tap(world, coordinator, "1 小时后")
+    await tap(world, coordinator, text_of("broadcast.audience_coordinators"))
+    await tap(world, coordinator, text_of("broadcast.when_hour"))
     assert "2025-03-10 11:00" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "修改内容")
-    assert "请输入通知内容" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, text_of("broadcast.change_button"))
+    assert said("broadcast.ask_text", max=4000) in world.texts(coordinator)[-1]
     await say(world, coordinator, "改过的内容")
-    await tap(world, coordinator, "不附文件")
-    await tap(world, coordinator, "全部联络员")
-    await tap(world, coordinator, "明天 09:00")
+    await tap(world, coordinator, text_of("broadcast.no_file_button"))
+    await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
+    await tap(world, coordinator, text_of("broadcast.when_tomorrow"))
     assert "2025-03-11 09:00" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "取消")
-    assert "已取消" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, text_of("broadcast.cancel_button"))
+    assert said("broadcast.cancelled") in world.texts(coordinator)[-1]
     assert broadcasts(world) == []
 
 
@@ -226,10 +227,13 @@ async def test_a_notice_with_a_photo_is_previewed_and_sent_as_a_photo(world: Bot
     await say(world, coordinator, "现场照片见附件")
     coordinator.send_photo(tiny_png())
     await world.step()
-    await tap(world, coordinator, "全部联络员")
-    await tap(world, coordinator, "立即发送")
-    assert "附件：照片" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "确认发送")
+    await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
+    await tap(world, coordinator, text_of("broadcast.when_now"))
+    assert (
+        sent_now(text_of("broadcast.audience_liaisons"), 3, text_of("broadcast.file_photo"))
+        in world.texts(coordinator)[-1]
+    )
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
     await DeliveryEngine(world.app.bot, world.deps, rate=1000).run_until_idle()
     notice = world.last(liaisons[0])
     assert notice.kind == "photo" and "现场照片见附件" in notice.text
@@ -247,7 +251,7 @@ async def test_an_empty_or_too_long_notice_is_refused(
     reply = await say(world, coordinator, text)
     assert expected in reply or "请输入" in reply
     reply = await say(world, coordinator, "正常内容")
-    assert "照片或文档" in reply
+    assert said("broadcast.ask_file") in reply
 
 
 async def test_a_long_notice_cannot_carry_a_file(world: BotWorld) -> None:
@@ -257,7 +261,12 @@ async def test_a_long_notice_cannot_carry_a_file(world: BotWorld) -> None:
     await say(world, coordinator, "字" * 1500)
     coordinator.send_photo(tiny_png())
     await world.step()
-    assert "附带文件时" in world.texts(coordinator)[-1]
+    # Said, and the file step asked again: its "No file" button is the way on.
+    assert (
+        said("errors.broadcast_caption_too_long", length=1500, max=1024)
+        in world.texts(coordinator)[-2]
+    )
+    assert text_of("broadcast.no_file_button") in labels(world, coordinator)
 
 
 @pytest.mark.parametrize("role", [Role.LIAISON, Role.RATER])
@@ -265,7 +274,7 @@ async def test_liaisons_and_raters_may_not_broadcast(world: BotWorld, role: Role
     user = await world.join(2001, role, "dianzi" if role is Role.LIAISON else None, "某人")
     user.send_command("/broadcast")
     await world.step()
-    assert "您的角色不能使用这个功能" in world.texts(user)[-1]
+    assert said("common.not_for_your_role") in world.texts(user)[-1]
     assert broadcasts(world) == []
 
 
@@ -276,3 +285,20 @@ def test_typed_times_are_read_in_the_given_zone() -> None:
     assert parse_time("2025/3/1 9:05", SHANGHAI) == datetime(2025, 3, 1, 9, 5, tzinfo=SHANGHAI)
     assert parse_time("2025-02-30 09:00", SHANGHAI) is None
     assert parse_time("tomorrow", SHANGHAI) is None
+
+
+async def test_a_time_that_passed_while_the_summary_waited_is_asked_again(
+    world: BotWorld,
+) -> None:
+    coordinator, _ = await people(world)
+    await compose(world, coordinator)
+    await tap(world, coordinator, text_of("broadcast.audience_liaisons"))
+    await tap(world, coordinator, text_of("broadcast.when_hour"))
+    world.clock.set(datetime(2025, 3, 10, 12, 0, tzinfo=SHANGHAI))
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
+    assert world.texts(coordinator)[-2] == said("errors.broadcast_in_past")
+    assert text_of("broadcast.when_now") in labels(world, coordinator)
+    assert broadcasts(world) == []
+    await tap(world, coordinator, text_of("broadcast.when_now"))
+    await tap(world, coordinator, text_of("broadcast.confirm_button"))
+    assert said("broadcast.sent_now", count=3, id=1) in world.texts(coordinator)[-1]

@@ -3,32 +3,21 @@ buttons expired loses them when one is tapped (bot.handlers.router)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import date
-
 import pytest
 
 from bot.fake_bot_api import FakeUser
 from bot.fake_bot_api.models import BotMessage
-from services.tasks import TaskInput, import_tasks
 from templates import render
-from tests.bot.world import OPERATOR, BotWorld
-from tests.fakes.bot_api import record_errors
+from tests.bot.world import BotWorld, seed_a_task
+from tests.texts import said, text_of
 
-
-@pytest.fixture
-async def world(world: BotWorld) -> AsyncIterator[BotWorld]:
-    """The bot world; the test fails if a handler raised."""
-    errors = record_errors(world.app)
-    yield world
-    assert errors == []
+pytestmark = pytest.mark.usefixtures("no_handler_errors")
 
 
 @pytest.fixture
 async def liaison(world: BotWorld) -> FakeUser:
     """店子镇's liaison, whose unit has a task of 2025."""
-    task = TaskInput("dianzi", "T1", "招商引资", due_date=date(2025, 6, 30), work_item="key_work")
-    import_tasks(world.uow(), OPERATOR, 2025, [task])
+    seed_a_task(world)
     return await world.join(1001)
 
 
@@ -43,17 +32,20 @@ async def test_a_used_message_shows_the_choice_and_no_buttons(
     liaison.send_command("/report")
     await world.step()
     intro = world.last(liaison)
-    liaison.tap(intro, intro.callback_data("📝 逐项填写"))
+    liaison.tap(intro, intro.callback_data(text_of("monthly.fill_button")))
     await world.step()
     closed = now_(world, liaison, intro)
     assert closed.buttons == []
-    assert closed.text == f"{intro.text}\n\n{render('dialog.chosen', 'zh', choice='📝 逐项填写')}"
+    chosen = render("dialog.chosen", "zh", choice=text_of("monthly.fill_button"))
+    assert closed.text == f"{intro.text}\n\n{chosen}"
     status = world.last(liaison)  # the next step is live
     assert "任务 1/1" in status.text and status.buttons
-    liaison.tap(status, status.callback_data("正常推进"))
+    liaison.tap(status, status.callback_data(text_of("monthly.status_on_track")))
     await world.step()
     assert now_(world, liaison, status).buttons == []
-    assert now_(world, liaison, status).text.endswith("👉 已选：正常推进")
+    assert now_(world, liaison, status).text.endswith(
+        said("dialog.chosen", choice=text_of("monthly.status_on_track"))
+    )
 
 
 async def test_an_expired_message_loses_its_buttons_when_tapped(
@@ -64,7 +56,7 @@ async def test_an_expired_message_loses_its_buttons_when_tapped(
     first = world.last(liaison)
     liaison.send_command("/report")  # a new start: the first intro's buttons expire
     await world.step()
-    query = liaison.tap(first, first.callback_data("📝 逐项填写"))
+    query = liaison.tap(first, first.callback_data(text_of("monthly.fill_button")))
     await world.step()
     answered = world.server.answer_to(query)
     assert answered is not None and answered.text == render("common.button_expired", "zh")

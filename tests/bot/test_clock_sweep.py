@@ -46,9 +46,9 @@ from services.reminders import (
 from services.tasks import TaskInput, import_tasks
 from storage.clock import FixedClock
 from storage.database import Database
-from storage.repositories.year_data import YearUnits
 from storage.unit_of_work import UnitOfWork
-from tests.bot.world import OPERATOR, BotWorld, bot_world, seed
+from tests.bot.steps import say, tap_starting
+from tests.bot.world import OPERATOR, BotWorld, bot_world, seed, unit_id
 from tests.fakes.bot_api import record_errors, tiny_png
 
 SHANGHAI = "Asia/Shanghai"
@@ -236,34 +236,6 @@ async def sweep_world(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Bo
                              date(year, 12, 31), "key_work")  # fmt: skip
             import_tasks(world.uow(), OPERATOR, year, [task])
         yield world
-
-
-def unit_id(world: BotWorld, code: str) -> int:
-    """The id of a sample unit."""
-    with world.uow() as work:
-        return int(next(r.id for r in work.repository(YearUnits).rows() if r.code == code))
-
-
-async def tap_starting(world: BotWorld, user: FakeUser, prefix: str) -> None:
-    """Tap the newest button whose label starts with `prefix`."""
-    for message in reversed(world.server.messages_to(user.id)):
-        for label, data in message.buttons:
-            if label.startswith(prefix) and data is not None:
-                user.tap(message, data)
-                await world.step()
-                return
-    raise AssertionError(f"no button {prefix!r}; last: {world.texts(user)[-2:]}")
-
-
-async def say(world: BotWorld, user: FakeUser, text: str) -> str:
-    """Send text or a command and return the bot's last answer."""
-    if text.startswith("/"):
-        command, _, args = text.partition(" ")
-        user.send_command(command, args or None)
-    else:
-        user.send_text(text)
-    await world.step()
-    return world.texts(user)[-1]
 
 
 async def live_through(world: BotWorld, liaison: FakeUser, coordinator: FakeUser) -> None:

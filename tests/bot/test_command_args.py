@@ -3,43 +3,26 @@ silently ignored."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import date
-
 import pytest
 
 from bot.dialogs.report import parse_report_month
 from bot.fake_bot_api import FakeUser
-from services.tasks import TaskInput, import_tasks
 from templates import render
-from tests.bot.world import OPERATOR, BotWorld
-from tests.fakes.bot_api import record_errors
+from tests.bot.steps import send
+from tests.bot.world import BotWorld, seed_a_task
+from tests.texts import said, text_of
 
 # The world's clock stands at 2025-03-10 10:00 in Shanghai.
 
 
-@pytest.fixture
-async def world(world: BotWorld) -> AsyncIterator[BotWorld]:
-    """The bot world; the test fails if a handler raised."""
-    errors = record_errors(world.app)
-    yield world
-    assert errors == []
+pytestmark = pytest.mark.usefixtures("no_handler_errors")
 
 
 @pytest.fixture
 async def liaison(world: BotWorld) -> FakeUser:
     """店子镇's liaison, whose unit has a task of 2025."""
-    task = TaskInput("dianzi", "T1", "招商引资", due_date=date(2025, 6, 30), work_item="key_work")
-    import_tasks(world.uow(), OPERATOR, 2025, [task])
+    seed_a_task(world)
     return await world.join(1001)
-
-
-async def send(world: BotWorld, user: FakeUser, command: str, args: str) -> list[str]:
-    """Send `/command args`; the texts of the bot's answers."""
-    before = len(world.server.messages_to(user.id))
-    user.send_command(command, args)
-    await world.step()
-    return [m.text or "" for m in world.server.messages_to(user.id)[before:]]
 
 
 def test_report_months_read_in_every_usual_form() -> None:
@@ -55,37 +38,37 @@ def test_report_months_read_in_every_usual_form() -> None:
 async def test_tasks_of_another_year_are_shown_or_the_usage_is_given(
     world: BotWorld, liaison: FakeUser
 ) -> None:
-    [answer] = await send(world, liaison, "/tasks", "2024")
+    [answer] = await send(world, liaison, "/tasks 2024")
     assert answer == render("tasksview.no_plan", "zh", year=2024)  # honoured: no 2024 plan
-    [answer] = await send(world, liaison, "/tasks", "2025年")
+    [answer] = await send(world, liaison, "/tasks 2025年")
     assert "2025 年度目标任务" in answer and "T1" in answer
-    [answer] = await send(world, liaison, "/tasks", "next year")
+    [answer] = await send(world, liaison, "/tasks next year")
     assert answer == render("tasksview.usage", "zh", given="next year")
 
 
 async def test_report_opens_the_month_asked_for_or_refuses_it(
     world: BotWorld, liaison: FakeUser
 ) -> None:
-    [answer] = await send(world, liaison, "/report", "2025-13")
+    [answer] = await send(world, liaison, "/report 2025-13")
     assert answer == render("monthly.usage", "zh", given="2025-13")
-    [answer] = await send(world, liaison, "/report", "1")
+    [answer] = await send(world, liaison, "/report 1")
     expected = [{"year": 2025, "month": 2}, {"year": 2025, "month": 3}]
     assert answer == render("monthly.month_not_open", "zh", year=2025, month=1, months=expected)
-    [answer] = await send(world, liaison, "/report", "2025-03")  # not the default (February)
+    [answer] = await send(world, liaison, "/report 2025-03")  # not the default (February)
     assert "2025 年 3 月进展报送" in answer
 
 
 async def test_report_with_a_month_and_a_draft_offers_the_draft_then_that_month(
     world: BotWorld, liaison: FakeUser
 ) -> None:
-    await send(world, liaison, "/report", "")
+    await send(world, liaison, "/report ")
     message = world.last(liaison)
-    liaison.tap(message, message.callback_data("📝 逐项填写"))
+    liaison.tap(message, message.callback_data(text_of("monthly.fill_button")))
     await world.step()
-    [offer] = await send(world, liaison, "/report", "3")
-    assert "未完成的 2025 年 2 月进展草稿" in offer
+    [offer] = await send(world, liaison, "/report 3")
+    assert said("monthly.resume_offer", year=2025, month=2, filled=0, total=1) in offer
     message = world.last(liaison)
-    liaison.tap(message, message.callback_data("🔄 重新开始"))
+    liaison.tap(message, message.callback_data(text_of("monthly.start_over_button")))
     await world.step()
     assert "2025 年 3 月进展报送" in world.last(liaison).text
 
@@ -94,7 +77,7 @@ async def test_report_with_a_month_and_a_draft_offers_the_draft_then_that_month(
 async def test_a_command_without_arguments_refuses_words_after_it(
     world: BotWorld, liaison: FakeUser, command: str
 ) -> None:
-    [answer] = await send(world, liaison, f"/{command}", "3月")
+    [answer] = await send(world, liaison, f"/{command} 3月")
     what = render(f"menu.{command}", "zh")
     assert answer == render("common.no_args", "zh", command=command, given="3月", what=what)
 
@@ -102,20 +85,20 @@ async def test_a_command_without_arguments_refuses_words_after_it(
 async def test_language_takes_a_language_or_gives_its_usage(
     world: BotWorld, liaison: FakeUser
 ) -> None:
-    [answer] = await send(world, liaison, "/language", "fr")
+    [answer] = await send(world, liaison, "/language fr")
     assert answer == render("common.language_usage", "zh", given="fr", languages=["zh", "en"])
-    [answer] = await send(world, liaison, "/language", "en")
+    [answer] = await send(world, liaison, "/language en")
     assert answer == render("common.language_set", "en")
-    [answer] = await send(world, liaison, "/tasks", "x")
+    [answer] = await send(world, liaison, "/tasks x")
     assert answer == render("tasksview.usage", "en", given="x")
 
 
 async def test_the_liaisons_peer_and_myscore_and_rectify_refuse_extra_words(
     world: BotWorld, liaison: FakeUser
 ) -> None:
-    [answer] = await send(world, liaison, "/peer", "open")
+    [answer] = await send(world, liaison, "/peer open")
     assert answer == render("peer.usage", "zh")
-    [answer] = await send(world, liaison, "/myscore", "2025 x")
+    [answer] = await send(world, liaison, "/myscore 2025 x")
     assert answer == render("myscore.bad_year", "zh", value="2025 x")
-    answers = await send(world, liaison, "/rectify", "1 2")
+    answers = await send(world, liaison, "/rectify 1 2")
     assert answers[0] == render("rectify.bad_number", "zh", value="1 2")

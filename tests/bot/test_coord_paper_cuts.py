@@ -4,22 +4,15 @@ missing above its ranking."""
 
 from __future__ import annotations
 
-from bot.fake_bot_api import FakeUser
 from scoring import Group
-from services.access import Role
 from services.sample_district import sample_plan, sample_units
 from templates import render
-from tests.bot.test_standings_view import seed_scores
-from tests.bot.world import BotWorld
-
-
-async def coordinator(world: BotWorld, user_id: int = 9001) -> FakeUser:
-    """A coordinator of the programme."""
-    return await world.join(user_id, Role.COORDINATOR, None, "王科长")
+from tests.bot.steps import join_coordinator, send
+from tests.bot.world import BotWorld, seed_scores
 
 
 async def test_cancel_at_the_unit_prompt_says_no_draft_was_there(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world)
     user.send_command("/unit")
     await world.step()
     user.send_command("/cancel")
@@ -30,7 +23,7 @@ async def test_cancel_at_the_unit_prompt_says_no_draft_was_there(world: BotWorld
 
 
 async def test_cancel_of_a_finding_draft_says_the_draft_is_gone(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world)
     user.send_command("/finding")
     await world.step()
     user.send_command("/cancel")
@@ -39,7 +32,7 @@ async def test_cancel_of_a_finding_draft_says_the_draft_is_gone(world: BotWorld)
 
 
 async def test_cancel_of_grading_says_saved_grades_stay(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world)
     user.send_command("/grade")
     await world.step()
     user.send_command("/cancel")
@@ -50,11 +43,8 @@ async def test_cancel_of_grading_says_saved_grades_stay(world: BotWorld) -> None
 async def test_standings_of_a_year_with_nothing_imported_say_what_is_missing_first(
     world: BotWorld,
 ) -> None:
-    user = await coordinator(world)
-    before = len(world.texts(user))
-    user.send_command("/standings")
-    await world.step()
-    texts = world.texts(user)[before:]
+    user = await join_coordinator(world)
+    texts = await send(world, user, "/standings")
     listing = "\n".join(texts[1:])
     plan = sample_plan()
     title = render("year.gaps_title", "zh")
@@ -68,11 +58,8 @@ async def test_standings_of_a_year_with_nothing_imported_say_what_is_missing_fir
 
 async def test_standings_of_a_complete_year_say_nothing_about_gaps(world: BotWorld) -> None:
     seed_scores(world)
-    user = await coordinator(world)
-    before = len(world.texts(user))
-    user.send_command("/standings")
-    await world.step()
-    texts = world.texts(user)[before:]
+    user = await join_coordinator(world)
+    texts = await send(world, user, "/standings")
     listing = "\n".join(texts)
     assert render("year.gaps_title", "zh") not in listing
     # The sample lacks one figure: said, but not as if the ranking were no result.

@@ -5,9 +5,7 @@ overdue rectification costs the unit key_work points, as the plan says."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
@@ -18,15 +16,8 @@ from services.findings import finding_rectifications, year_findings
 from services.standings import as_of_day, compute_standings
 from services.unit_lookup import find_units
 from services.year_data import record_grade
-from tests.bot.world import OPERATOR, SHANGHAI, BotWorld, bot_world
+from tests.bot.world import OPERATOR, SHANGHAI, BotWorld
 from tests.fakes.bot_api import record_errors, tiny_png
-
-
-@pytest.fixture
-async def polling_world(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[BotWorld]:
-    """A bot world whose Application runs the real Updater (long polling over HTTP)."""
-    async with bot_world(sqlite_template, tmp_path, updater=True) as w:
-        yield w
 
 
 def key_work(world: BotWorld, as_of: datetime | None = None) -> float:

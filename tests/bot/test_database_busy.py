@@ -13,16 +13,17 @@ from typing import Any
 
 import pytest
 
-from bot.dialogs import upload
+from services import uploads
 from services.access import Role
 from storage.database import open_database
 from storage.errors import DatabaseUnavailable
 from templates import render
 from tests.bot import world as world_module
-from tests.bot.test_grade_dialog import tap
-from tests.bot.test_upload_dialog import coordinator, send, value_years, values_workbook
-from tests.bot.world import BotWorld, bot_world
+from tests.bot.steps import join_coordinator, send_file, tap
+from tests.bot.workbooks import values_workbook
+from tests.bot.world import BotWorld, bot_world, value_years
 from tests.fakes.bot_api import record_errors
+from tests.texts import text_of
 
 BUSY = render("common.database_locked", "zh")
 
@@ -68,21 +69,21 @@ async def test_a_writer_that_waits_too_long_is_told_the_database_is_busy(
 async def test_an_import_that_meets_a_busy_database_can_be_confirmed_again(
     world: BotWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    user = await coordinator(world)
-    await send(world, user, values_workbook())
-    real = upload.import_workbook
+    user = await join_coordinator(world, 7001)
+    await send_file(world, user, values_workbook(), "指标值.xlsx")
+    real = uploads.import_workbook
     calls: list[int] = []
 
-    def busy_once(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    def busy_once(*args: Any, **kwargs: Any) -> uploads.UploadImported:
         calls.append(1)
         if len(calls) == 1:
             raise DatabaseUnavailable("locked", "database is locked")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(upload, "import_workbook", busy_once)
-    await tap(world, user, "✅ 确认导入")
+    monkeypatch.setattr(uploads, "import_workbook", busy_once)
+    await tap(world, user, text_of("coord.upload_confirm_button"))
     assert BUSY in world.texts(user)
     assert value_years(world) == []
-    await tap(world, user, "✅ 确认导入")
+    await tap(world, user, text_of("coord.upload_confirm_button"))
     assert "为<b>第 1 版</b>" in (world.last(user).source_text or "")
     assert value_years(world) == [(2025, 1)]

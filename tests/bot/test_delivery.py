@@ -16,6 +16,7 @@ from services.access import Actor, Role
 from services.broadcasts import BroadcastView, claim_deliveries, create_broadcast
 from services.people import person_session
 from tests.bot.world import BotWorld, new_application
+from tests.texts import text_of
 
 UNITS = ("dianzi", "dianzi", "xiji", "finance", "shancheng", "xiji")
 
@@ -71,8 +72,11 @@ async def test_each_recipient_gets_the_notice_once_with_an_acknowledged_button(
     assert await _engine(world).run_until_idle() == 6
     assert _notices(world) == Counter({u.id: 1 for u in liaisons})
     message = world.last(liaisons[0])
-    assert "请<本周五>前提交月报" in message.text and "协调员" in message.text
-    assert message.reply_markup["inline_keyboard"][0][0]["text"] == "已知悉"
+    assert (
+        "请<本周五>前提交月报" in message.text
+        and text_of("people.role_coordinator") in message.text
+    )
+    assert message.reply_markup["inline_keyboard"][0][0]["text"] == text_of("broadcast.ack_button")
     # Nothing is left: a second run sends nothing.
     assert await _engine(world).run_until_idle() == 0
 
@@ -87,18 +91,18 @@ async def test_the_acknowledged_button_thanks_once_and_only_for_ones_own_notice(
     data = _ack_data(world, first)
     query = first.tap(world.last(first), data)
     await world.step()
-    assert _answer(world, query) == "已确认知悉，谢谢！"
+    assert _answer(world, query) == text_of("broadcast.ack_ok")
     query = first.tap(world.last(first), data)
     await world.step()
-    assert _answer(world, query) == "您已经确认过知悉了。"
+    assert _answer(world, query) == text_of("broadcast.ack_already")
     # Someone else's delivery, even with a genuine signature, is not theirs to acknowledge.
     query = second.tap(world.last(second), data, strict=False)
     await world.step()
-    assert _answer(world, query) == "这条通知不是发给您的。"
+    assert _answer(world, query) == text_of("broadcast.ack_not_yours")
     forged = data[:-3] + "zzz"
     query = second.tap(world.last(second), forged, strict=False)
     await world.step()
-    assert _answer(world, query) == "这个按钮无效。"
+    assert _answer(world, query) == text_of("common.button_invalid")
     from services.broadcasts import broadcast_status
 
     status = broadcast_status(world.uow(), actor, view.id)

@@ -12,10 +12,12 @@ from bot.fake_bot_api import FakeUser
 from services.access import Actor, Role
 from services.evidence import prune_evidence
 from storage.models import EvidenceRow
-from tests.bot.test_rectify_dialog import draft, finding, pick, tap
-from tests.bot.test_upload_dialog import XLSX, coordinator, values_workbook
+from tests.bot.steps import join_coordinator, tap
+from tests.bot.test_rectify_dialog import draft, finding, pick
+from tests.bot.workbooks import XLSX, values_workbook
 from tests.bot.world import BotWorld
 from tests.fakes.bot_api import record_errors, tiny_png
+from tests.texts import said, text_of
 
 EXE = b"MZ\x90\x00\x03" + b"\x00" * 55 + b"\x40\x00\x00\x00PE\x00\x00" + b"\x00" * 64
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 64
@@ -71,9 +73,9 @@ async def test_cancelling_on_the_summary_removes_the_collected_files(world: BotW
     liaison.send_document(b"%PDF-1.4 rectification report", "整改报告.pdf", "application/pdf")
     await world.step()
     assert len(stored(world)) == 2 and len(archived(world)) == 2
-    await tap(world, liaison, "✅ 完成（2）")
-    await tap(world, liaison, "✖️ 取消")
-    assert "已取消" in world.texts(liaison)[-1]
+    await tap(world, liaison, text_of("evidence.done_button", count=2))
+    await tap(world, liaison, text_of("rectify.cancel_button"))
+    assert said("rectify.cancelled") in world.texts(liaison)[-1]
     assert stored(world) == []
     assert archived(world) == []
 
@@ -93,8 +95,8 @@ async def test_a_submitted_rectification_keeps_its_files(world: BotWorld) -> Non
     liaison = await at_the_evidence_step(world)
     liaison.send_photo(tiny_png())
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
-    await tap(world, liaison, "✅ 提交")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
+    await tap(world, liaison, text_of("rectify.submit_button"))
     liaison.send_command("/cancel")  # nothing left to cancel: nothing removed either
     await world.step()
     removed = prune_evidence(world.uow(), Actor.operator(), world.deps.archive, timedelta(0))
@@ -105,16 +107,16 @@ async def test_a_submitted_rectification_keeps_its_files(world: BotWorld) -> Non
 async def test_a_cancelled_upload_leaves_no_workbook_and_an_imported_one_stays(
     world: BotWorld,
 ) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, 7001)
     user.send_document(values_workbook(), "指标值.xlsx", XLSX)
     await world.step()
     assert len(stored(world)) == 1  # archived when the summary is shown
-    await tap(world, user, "取消")
+    await tap(world, user, text_of("coord.upload_cancel_button"))
     assert stored(world) == [] and archived(world) == []
 
     user.send_document(values_workbook(), "指标值.xlsx", XLSX)
     await world.step()
-    await tap(world, user, "✅ 确认导入")
+    await tap(world, user, text_of("coord.upload_confirm_button"))
     assert "已导入 2025 年度指标值" in world.texts(user)[-1]
     [row] = stored(world)
     assert row.kept_at is not None

@@ -23,6 +23,7 @@ from storage.models import EvidenceRow
 from storage.repositories.evidence import EvidenceFiles
 from tests.bot.world import OPERATOR, BotWorld
 from tests.fakes.bot_api import record_errors, tiny_png
+from tests.texts import said, text_of
 
 PDF = b"%PDF-1.4 fake minutes of the meeting"
 
@@ -127,8 +128,11 @@ async def test_an_album_of_three_photos_ends_as_one_status_message_with_a_done_b
     await step(world, app)
     statuses = status_messages(world, user)
     assert len(statuses) == 1
-    assert "已收到 3 个文件" in statuses[0].text
-    assert [label for label, _ in statuses[0].buttons] == ["✅ 完成（3）", "↩️ 删除最后一个"]
+    assert said("evidence.status", count=3) in statuses[0].text
+    assert [label for label, _ in statuses[0].buttons] == [
+        text_of("evidence.done_button", count=3),
+        text_of("evidence.remove_last_button"),
+    ]
     assert len(world.server.calls("getFile")) == 3
     files = draft(world)["files"]
     assert [f["kind"] for f in files] == ["photo", "photo", "photo"]
@@ -150,7 +154,7 @@ async def test_files_sent_one_by_one_update_the_same_status_message(
     await step(world, app)
     statuses = status_messages(world, user)
     assert len(statuses) == 1
-    assert "已收到 2 个文件" in statuses[0].text
+    assert said("evidence.status", count=2) in statuses[0].text
     files = draft(world)["files"]
     assert [(f["kind"], f["name"]) for f in files] == [("photo", ""), ("document", "会议纪要.pdf")]
 
@@ -163,9 +167,9 @@ async def test_remove_last_drops_the_latest_file_and_updates_the_count(
     await step(world, app)
     status = status_messages(world, user)[0]
     first_id = draft(world)["files"][0]["id"]
-    user.tap(status, status.callback_data("↩️ 删除最后一个"))
+    user.tap(status, status.callback_data(text_of("evidence.remove_last_button")))
     await step(world, app)
-    assert "已收到 1 个文件" in status_messages(world, user)[0].text
+    assert said("evidence.status", count=1) in status_messages(world, user)[0].text
     assert [f["id"] for f in draft(world)["files"]] == [first_id]
 
 
@@ -177,11 +181,11 @@ async def test_done_hands_the_files_over_and_takes_the_buttons_off_the_status_me
     await step(world, app)
     status = status_messages(world, user)[0]
     ids = [f["id"] for f in draft(world)["files"]]
-    user.tap(status, status.callback_data("✅ 完成（2）"))
+    user.tap(status, status.callback_data(text_of("evidence.done_button", count=2)))
     await step(world, app)
     assert world.texts(user)[-1] == "done " + ",".join(str(i) for i in ids)
     sealed = status_messages(world, user)[0]
-    assert "共 2 个文件" in sealed.text
+    assert said("evidence.sealed", count=2) in sealed.text
     assert sealed.buttons == []
 
 
@@ -197,8 +201,10 @@ async def test_a_file_that_cannot_be_downloaded_is_answered_and_the_others_are_k
     user.send_photo(tiny_png(6, 6))
     await step(world, app)
     texts = world.texts(user)
-    assert any("文件“会议纪要.pdf”没有下载成功" in t for t in texts)
-    assert "已收到 2 个文件" in status_messages(world, user)[0].text
+    assert any(
+        said("evidence.download_failed", name="会议纪要.pdf", kind="document") in t for t in texts
+    )
+    assert said("evidence.status", count=2) in status_messages(world, user)[0].text
     assert [f["kind"] for f in draft(world)["files"]] == ["photo", "photo"]
 
 
@@ -216,8 +222,8 @@ async def test_a_file_that_cannot_be_registered_is_answered_with_the_reason(
     user.send_photo(tiny_png(5, 5))
     await step(world, app)
     texts = world.texts(user)
-    assert "这张照片没有保存成功" in texts[-1]
-    assert "没有收到文件内容" in texts[-1]
+    assert said("evidence.not_registered", name="", kind="photo") in texts[-1]
+    assert said("errors.evidence_empty") in texts[-1]
     assert len(draft(world)["files"]) == 1
 
 
@@ -229,7 +235,7 @@ async def test_the_same_file_sent_twice_is_counted_once(
     await step(world, app)
     user.send_document(PDF, "纪要.pdf", "application/pdf")
     await step(world, app)
-    assert "已经收到过" in world.texts(user)[-1]
+    assert said("evidence.duplicate", name="纪要.pdf", kind="document") in world.texts(user)[-1]
     assert len(draft(world)["files"]) == 1
 
 
@@ -244,7 +250,7 @@ async def test_an_album_handled_concurrently_still_counts_every_file_on_one_mess
     assert len(draft(world)["files"]) == 2
     statuses = status_messages(world, user)
     assert len(statuses) == 1
-    assert "已收到 2 个文件" in statuses[0].text
+    assert said("evidence.status", count=2) in statuses[0].text
 
 
 async def test_after_a_restart_new_files_update_the_status_message_sent_before(
@@ -260,8 +266,8 @@ async def test_after_a_restart_new_files_update_the_status_message_sent_before(
         await step(world, restarted)
         status = status_messages(world, user)[0]
         assert len(status_messages(world, user)) == 1
-        assert "已收到 2 个文件" in status.text
-        user.tap(status, status.callback_data("✅ 完成（2）"))
+        assert said("evidence.status", count=2) in status.text
+        user.tap(status, status.callback_data(text_of("evidence.done_button", count=2)))
         await step(world, restarted)
         assert world.texts(user)[-1].startswith("done ")
     finally:
@@ -279,5 +285,5 @@ async def test_a_status_message_that_cannot_be_edited_is_sent_again(
     await step(world, app)
     statuses = status_messages(world, user)
     assert len(statuses) == 2
-    assert "已收到 2 个文件" in statuses[-1].text
+    assert said("evidence.status", count=2) in statuses[-1].text
     assert draft(world)["files_status"] == statuses[-1].message_id

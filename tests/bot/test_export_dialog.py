@@ -10,18 +10,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bot.fake_bot_api import BotMessage, FakeUser
+from bot.fake_bot_api import BotMessage
 from scoring import Group
 from services.access import Role
 from services.standings import compute_standings
 from templates import render
-from tests.bot.test_standings_view import coordinator, seed_scores, send
-from tests.bot.world import BotWorld
-
-
-def documents(world: BotWorld, user: FakeUser) -> list[BotMessage]:
-    """The documents the bot sent the user."""
-    return [m for m in world.server.messages_to(user.id) if m.kind == "document"]
+from tests.bot.steps import documents, join_coordinator, send
+from tests.bot.world import BotWorld, seed_scores
+from tests.texts import said, text_of
 
 
 def workbook_of(world: BotWorld, message: BotMessage) -> openpyxl.Workbook:
@@ -43,12 +39,11 @@ async def test_export_sends_the_report_workbook_and_leaves_no_file_behind(
     world: BotWorld, scratch: Path
 ) -> None:
     seed_scores(world)
-    user = await coordinator(world)
-    before = await send(world, user, "/export")
-    answers = world.server.messages_to(user.id)[before:]
-    assert answers[0].text == "正在生成 2025 年度考核报告工作簿，请稍候……"
+    user = await join_coordinator(world)
+    answers = await send(world, user, "/export")
+    assert answers[0] == said("coord.export_preparing", year=2025)
     [document] = documents(world, user)
-    assert document.raw["document"]["file_name"] == "2025年度考核报告.xlsx"
+    assert document.raw["document"]["file_name"] == text_of("coord.export_file_name", year=2025)
     assert (document.text or "").startswith("2025 年度考核报告（截至 2025-03-10 10:00）")
     book = workbook_of(world, document)
     first = compute_standings(world.uow(), 2025).group(Group.TOWN)[0]
@@ -79,15 +74,14 @@ async def test_a_leader_may_export_in_english(world: BotWorld, scratch: Path) ->
 
 
 async def test_export_of_a_year_without_a_plan_says_so(world: BotWorld) -> None:
-    user = await coordinator(world)
-    await send(world, user, "/export", "2024")
-    assert "2024 年度还没有导入考核方案" in world.texts(user)[-1]
+    user = await join_coordinator(world)
+    await send(world, user, "/export 2024")
+    assert said("errors.no_plan", year=2024) in world.texts(user)[-1]
     assert documents(world, user) == []
 
 
 async def test_a_bad_year_gets_the_usage(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world)
     for args in ("abc", "25", "2025 2026"):
-        before = await send(world, user, "/export", args)
-        assert world.texts(user)[before:] == [render("coord.export_usage", "zh")]
+        assert await send(world, user, f"/export {args}") == [render("coord.export_usage", "zh")]
     assert documents(world, user) == []

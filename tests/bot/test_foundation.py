@@ -10,13 +10,14 @@ from bot.buttons import Payload
 from services.access import Role
 from services.people import list_people
 from tests.bot.world import OPERATOR, BotWorld
+from tests.texts import said, text_of
 
 
 async def test_a_liaison_joins_with_an_invitation_and_sees_their_unit(world: BotWorld) -> None:
     user = await world.join(1001, Role.LIAISON, "dianzi", "张三")
     texts = world.texts(user)
     assert "店子镇" in texts[0]
-    assert "联络员" in texts[0]
+    assert text_of("people.role_liaison") in texts[0]
     people = list_people(world.uow(), OPERATOR)
     assert [(p.telegram_user_id, p.role, p.unit_code) for p in people] == [
         (1001, "liaison", "dianzi")
@@ -39,7 +40,7 @@ async def test_a_used_expired_or_unknown_code_is_refused_the_same_way(world: Bot
     await world.step()
     answers = {world.texts(u)[-1] for u in (second, stranger, late)}
     assert len(answers) == 1
-    assert "邀请码无效" in answers.pop()
+    assert said("errors.invite_invalid") in answers.pop()
 
 
 async def test_an_unknown_account_gets_one_polite_line_for_anything(world: BotWorld) -> None:
@@ -51,7 +52,7 @@ async def test_an_unknown_account_gets_one_polite_line_for_anything(world: BotWo
     await world.step()
     texts = world.texts(user)
     assert len(texts) == 4
-    assert all("邀请链接" in t for t in texts)
+    assert all(said("common.unknown_account") in t for t in texts)
     assert list_people(world.uow(), OPERATOR) == []
 
 
@@ -92,7 +93,7 @@ async def test_a_forged_button_is_refused_and_changes_nothing(world: BotWorld) -
     forged = data.replace("|en|", "|zh|") if "|en|" in data else data[:-1] + "x"
     query = user.tap(message, forged, strict=False)
     await world.step()
-    assert "无效" in (world.server.answer_to(query).text or "")
+    assert text_of("common.button_invalid") in (world.server.answer_to(query).text or "")
 
 
 async def test_a_button_of_a_finished_dialog_answers_that_it_expired(world: BotWorld) -> None:
@@ -100,7 +101,7 @@ async def test_a_button_of_a_finished_dialog_answers_that_it_expired(world: BotW
     user.send_command("/language")
     await world.step()
     message = world.last(user)
-    user.tap(message, message.callback_data("中文"))
+    user.tap(message, message.callback_data(text_of("common.language_name")))
     await world.step()
     query = user.tap(message, message.callback_data("English"), strict=False)
     await world.step()
@@ -118,7 +119,7 @@ async def test_a_button_payload_signed_with_another_secret_is_refused(world: Bot
     other = ButtonSigner(b"someone else").dump(Payload("language", 1, "set", "en"))
     query = user.tap(message, other, strict=False)
     await world.step()
-    assert "无效" in (world.server.answer_to(query).text or "")
+    assert text_of("common.button_invalid") in (world.server.answer_to(query).text or "")
 
 
 async def test_stickers_voice_and_edits_get_a_clear_answer(world: BotWorld) -> None:
@@ -129,22 +130,25 @@ async def test_stickers_voice_and_edits_get_a_clear_answer(world: BotWorld) -> N
     user.edit_text(sent["message_id"], "第二稿")
     await world.step()
     texts = world.texts(user)
-    assert "贴纸" in texts[-4] or "贴纸" in texts[-3]
-    assert "修改已发送的消息不会被读取" in texts[-1]
+    assert (
+        said("common.message_kind_not_used") in texts[-4]
+        or said("common.message_kind_not_used") in texts[-3]
+    )
+    assert said("common.edits_not_read") in texts[-1]
 
 
 async def test_cancel_without_a_dialog_says_there_is_nothing(world: BotWorld) -> None:
     user = await world.join(1001)
     user.send_command("/cancel")
     await world.step()
-    assert "没有进行中的事项" in world.texts(user)[-1]
+    assert said("common.nothing_to_cancel") in world.texts(user)[-1]
 
 
 async def test_an_unknown_command_is_answered(world: BotWorld) -> None:
     user = await world.join(1001)
     user.send_command("/frobnicate")
     await world.step()
-    assert "没有这个命令" in world.texts(user)[-1]
+    assert said("common.unknown_command") in world.texts(user)[-1]
 
 
 async def test_a_deactivated_person_is_treated_as_unknown(world: BotWorld) -> None:
@@ -155,7 +159,7 @@ async def test_a_deactivated_person_is_treated_as_unknown(world: BotWorld) -> No
     deactivate_person(world.uow(), OPERATOR, person.id)
     user.send_command("/help")
     await world.step()
-    assert "邀请链接" in world.texts(user)[-1]
+    assert said("common.unknown_account") in world.texts(user)[-1]
 
 
 async def test_an_admin_listed_in_the_settings_is_registered_on_first_contact(
@@ -170,7 +174,7 @@ async def test_an_admin_listed_in_the_settings_is_registered_on_first_contact(
         admin = world.server.user(9001, first_name="管理员")
         admin.send_command("/help")
         await world.step()
-        assert "管理员" in world.texts(admin)[-1]
+        assert said("help.admin") in world.texts(admin)[-1]
         people = list_people(world.uow(), OPERATOR)
         assert [(p.telegram_user_id, p.role) for p in people] == [(9001, "admin")]
 
@@ -195,7 +199,7 @@ async def test_an_error_in_a_handler_is_told_to_the_user_and_logged_without_the_
     with caplog.at_level(logging.ERROR):
         user.send_command("/help")
         await world.step()
-    assert "出了问题" in world.texts(user)[-1]
+    assert said("common.something_went_wrong") in world.texts(user)[-1]
     assert world.server.token not in caplog.text
     assert "boom with ***" in caplog.text
 
@@ -236,5 +240,5 @@ async def test_an_error_after_a_tap_reaches_the_person_as_a_message(
     tap = user.tap(message, message.callback_data("English"))
     await world.step()
     assert world.server.answer_to(tap) is not None  # the spinner stopped
-    assert "出了问题" in world.texts(user)[-1]
+    assert said("common.something_went_wrong") in world.texts(user)[-1]
     assert [str(e) for e in world.errors] == ["the database went away"]

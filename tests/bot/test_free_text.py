@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from bot.fake_bot_api import FakeUser
 from cli.app import main
 from services import wiring
 from services.access import Actor, Role
@@ -27,7 +26,8 @@ from services.settings import get_settings
 from services.tasks import import_tasks, tasks_of_unit
 from storage.database import open_database
 from storage.models import BroadcastRow, EvidenceRow, UnitRow
-from tests.bot.world import OPERATOR, BotWorld, bot_world
+from tests.bot.steps import tap_starting
+from tests.bot.world import OPERATOR, BotWorld, bot_world, unit_id
 from tests.conftest import _truncate_all
 
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="区发改局")
@@ -75,28 +75,11 @@ async def any_world(
         assert world.errors == []
 
 
-async def tap_starting(world: BotWorld, user: FakeUser, prefix: str) -> None:
-    """Tap the newest button whose label starts with `prefix`."""
-    for message in reversed(world.server.messages_to(user.id)):
-        for label, data in message.buttons:
-            if label.startswith(prefix) and data is not None:
-                user.tap(message, data)
-                await world.step()
-                return
-    raise AssertionError(f"no button {prefix!r}; last: {world.texts(user)[-2:]}")
-
-
-def dianzi(world: BotWorld) -> int:
-    """The id of 店子镇."""
-    with world.uow() as uow:
-        return uow.session.query(UnitRow).filter_by(code="dianzi").one().id
-
-
 async def test_a_typed_note_and_a_file_name_are_stored_clean(any_world: BotWorld) -> None:
     world = any_world
     liaison = await world.join(1001, Role.LIAISON, "dianzi")
     found = record_finding(
-        world.uow(), COORDINATOR, dianzi(world), "台账缺失", "on_site_inspection",
+        world.uow(), COORDINATOR, unit_id(world, "dianzi"), "台账缺失", "on_site_inspection",
         date(2025, 3, 1), date(2025, 3, 31),
     )  # fmt: skip
     liaison.send_command("/rectify")

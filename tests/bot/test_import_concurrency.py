@@ -38,7 +38,7 @@ from services.year_data import import_bonus, import_grades, import_values
 from storage.database import Database
 from storage.repositories.year_data import YearUnits
 from storage.unit_of_work import UnitOfWork
-from tests.bot.world import OPERATOR, SHANGHAI, BotWorld, bot_world
+from tests.bot.world import OPERATOR, SHANGHAI, BotWorld, bot_world, unit_id
 from tests.fakes.bot_api import tiny_png
 
 YEAR = 2025
@@ -118,12 +118,6 @@ async def liaison_of_dianzi(world: BotWorld) -> FakeUser:
     return liaison
 
 
-def dianzi_id(world: BotWorld) -> int:
-    """The id of 店子镇."""
-    with UnitOfWork(world.database, world.clock, read_only=True) as work:
-        return int(next(r.id for r in work.repository(YearUnits).rows() if r.code == "dianzi"))
-
-
 def tapped(world: BotWorld, user: FakeUser, label: str, prefix: bool = False) -> None:
     """Tap the newest button labelled `label` (or starting with it)."""
     for message in reversed(world.server.messages_to(user.id)):
@@ -180,8 +174,8 @@ async def while_importing(
     serve the liaison; then wait for the import to finish."""
     world.clock.set(at(day))
     found = record_finding(
-        world.uow(), COORDINATOR, dianzi_id(world), f"{day} 台账不完整", "on_site_inspection",
-        day, date(2025, 4, 30),
+        world.uow(), COORDINATOR, unit_id(world, "dianzi"), f"{day} 台账不完整",
+        "on_site_inspection", day, date(2025, 4, 30),
     )  # fmt: skip
     writing = threading.Event()
 

@@ -9,21 +9,11 @@ from datetime import date
 from services.access import Actor, Role
 from services.findings import finding_rectifications, record_finding
 from storage.models import UnitRow
+from tests.bot.steps import tap_starting
 from tests.bot.world import BotWorld
 from tests.fakes.bot_api import tiny_png
 
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="区发改局")
-
-
-async def tap_starting(world: BotWorld, user: object, prefix: str) -> None:
-    """Tap the newest button whose label starts with `prefix`."""
-    for message in reversed(world.server.messages_to(user.id)):  # type: ignore[attr-defined]
-        for label, data in message.buttons:
-            if label.startswith(prefix) and data is not None:
-                user.tap(message, data)  # type: ignore[attr-defined]
-                await world.step()
-                return
-    raise AssertionError(f"no button {prefix!r}")
 
 
 async def test_a_summary_of_answers_at_their_limits_is_sent_in_parts(world: BotWorld) -> None:

@@ -13,7 +13,6 @@ from matplotlib.ft2font import FT2Font
 from PIL import Image
 
 from bot.dialogs.matrix import parse_month
-from bot.fake_bot_api import FakeUser
 from services.access import Role
 from services.files.charts import (
     STATE_COLOURS,
@@ -27,8 +26,10 @@ from services.files.charts import (
 from services.reports import ReportEntryInput, close_month, submit_report
 from services.tasks import TaskInput, import_tasks, tasks_of_year
 from services.unit_lookup import find_units
+from tests.bot.steps import join_coordinator
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld
 from tests.fakes.bot_api import record_errors
+from tests.texts import said
 
 COORDINATOR, LIAISON, RATER, VIEWER, STRANGER = 8001, 8002, 8003, 8004, 8999
 UNITS = ("dianzi", "xiji", "sangcun")
@@ -69,18 +70,14 @@ def seed_reports(world: BotWorld) -> None:
     close_month(world.uow(), OPERATOR, 2025, 1)
 
 
-async def coordinator(world: BotWorld) -> FakeUser:
-    return await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
-
-
 async def test_matrix_shows_the_last_month_due_by_default(world: BotWorld) -> None:
     errors = record_errors(world.app)
     seed_reports(world)
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/matrix")
     await world.step()
     text = next(t for t in world.texts(user) if "进展报送情况" in t)
-    assert "2025 年 2 月进展报送情况（截止 2025-03-05，应报 3 个单位）" in text
+    assert said("coord.matrix_header", year=2025, month=2, due="2025-03-05", units=3) in text
     assert "🟢 按时报送（1）：店子镇" in text
     assert "🔴 逾期未报（2）：西集镇、桑村镇" in text
     assert [c.params["action"] for c in world.server.calls("sendChatAction")] == ["upload_photo"]
@@ -90,7 +87,7 @@ async def test_matrix_shows_the_last_month_due_by_default(world: BotWorld) -> No
 
 async def test_matrix_of_a_closed_month_shows_late_and_missing(world: BotWorld) -> None:
     seed_reports(world)
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/matrix", "1")
     await world.step()
     text = next(t for t in world.texts(user) if "进展报送情况" in t)
@@ -101,7 +98,7 @@ async def test_matrix_of_a_closed_month_shows_late_and_missing(world: BotWorld) 
 
 async def test_matrix_of_a_month_not_yet_due(world: BotWorld) -> None:
     seed_reports(world)
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/matrix", "2025-03")
     await world.step()
     text = next(t for t in world.texts(user) if "进展报送情况" in t)
@@ -110,7 +107,7 @@ async def test_matrix_of_a_month_not_yet_due(world: BotWorld) -> None:
 
 async def test_the_picture_is_a_png_of_the_expected_size(world: BotWorld) -> None:
     seed_reports(world)
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/matrix")
     await world.step()
     [call] = world.server.calls("sendPhoto")
@@ -148,22 +145,22 @@ def _colour_at(image: Image.Image, row: int, month: int) -> tuple[int, int, int]
 async def test_without_tasks_no_unit_owes_a_report_and_no_picture_is_sent(
     world: BotWorld,
 ) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     user.send_command("/matrix")
     await world.step()
-    assert "还没有单位需要报送" in world.texts(user)[-1]
+    assert said("coord.matrix_no_units") in world.texts(user)[-1]
     assert world.server.calls("sendPhoto") == []
 
 
 async def test_a_month_that_is_not_a_month_gets_the_usage(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world, COORDINATOR)
     for arg in ("13", "abc", "2025-00"):
         user.send_command("/matrix", arg)
         await world.step()
-        assert "用法：/matrix" in world.texts(user)[-1]
+        assert said("coord.matrix_usage") in world.texts(user)[-1]
     user.send_command("/matrix", "2024-05")
     await world.step()
-    assert "2024 年度还没有导入考核方案" in world.texts(user)[-1]
+    assert said("errors.no_plan", year=2024) in world.texts(user)[-1]
 
 
 def test_months_are_read_in_the_forms_coordinators_type() -> None:
@@ -185,8 +182,8 @@ async def test_only_coordinators_see_the_matrix(world: BotWorld) -> None:
         user.send_command("/matrix")
     await world.step()
     for user in (liaison, rater, viewer):
-        assert "不能使用这个功能" in world.texts(user)[-1]
-    assert "邀请链接" in world.texts(stranger)[-1]
+        assert said("common.not_for_your_role") in world.texts(user)[-1]
+    assert said("common.unknown_account") in world.texts(stranger)[-1]
     assert world.server.calls("sendPhoto") == []
 
 

@@ -26,8 +26,10 @@ from services.year_data import (
     import_grades,
     import_values,
 )
-from tests.bot.test_rectify_dialog import draft, tap, unit_id, with_button
-from tests.bot.world import BotWorld
+from tests.bot.steps import everything, newest_with, tap
+from tests.bot.test_rectify_dialog import draft
+from tests.bot.world import BotWorld, unit_id
+from tests.texts import said, text_of
 
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="区发改局")
 # Names of other units that must never appear in a liaison's /myscore.
@@ -58,21 +60,12 @@ async def liaison(world: BotWorld) -> FakeUser:
     return await world.join(1001, Role.LIAISON, "dianzi")
 
 
-def everything(world: BotWorld, user: FakeUser) -> str:
-    """All the text the bot sent the user, with button labels."""
-    parts = []
-    for message in world.server.messages_to(user.id):
-        parts.append(message.text or "")
-        parts.extend(label for label, _ in message.buttons)
-    return "\n".join(parts)
-
-
 async def test_nothing_is_shown_before_the_standings_are_published(
     world: BotWorld, liaison: FakeUser
 ) -> None:
     liaison.send_command("/myscore")
     await world.step()
-    assert "2025 年度的考核排名还没有公布" in world.texts(liaison)[-1]
+    assert said("myscore.not_published", year=2025) in world.texts(liaison)[-1]
     assert draft(world, 1001, "myscore") is None
 
 
@@ -89,10 +82,10 @@ async def test_the_overview_shows_total_rank_tier_and_blocks(
     assert "等级：" in text and "发展成效指标：" in text and "重点工作：" in text
     assert "加分：60.00" in text and "加分已达上限" in text  # the sample claims seven
     assert [label for label, _ in overview.buttons] == [
-        "📊 发展成效指标（12 项）",
-        "📋 重点工作",
-        "📋 基础工作",
-        "➕ 加分",
+        text_of("myscore.indicators_button", count=12),
+        text_of("myscore.item_button", name="重点工作"),
+        text_of("myscore.item_button", name="基础工作"),
+        text_of("myscore.bonus_button"),
     ]
     assert not any(name in everything(world, liaison) for name in OTHERS)
 
@@ -103,20 +96,20 @@ async def test_each_indicator_is_explained_with_its_formula(
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
-    await tap(world, liaison, "📊 发展成效指标（12 项）")
+    await tap(world, liaison, text_of("myscore.indicators_button", count=12))
     listing = world.last(liaison)
     assert "1. 地区生产总值增速" in (listing.text or "") and listing.edited
     await tap(world, liaison, "1")
     shown = world.last(liaison).text or ""
     assert "地区生产总值增速" in shown and "类别：质量效益" in shown
     assert "同组最好值" in shown and "相对位置 r" in shown and "得分 = 50.00 ×" in shown
-    await tap(world, liaison, "下一项 ▶")
+    await tap(world, liaison, text_of("myscore.next_indicator"))
     assert "一般公共预算收入增速" in (world.last(liaison).text or "")
-    await tap(world, liaison, "📊 指标列表")
+    await tap(world, liaison, text_of("myscore.list_button"))
     await tap(world, liaison, "10")
     shown = world.last(liaison).text or ""
     assert "单位GDP能耗" in shown and "满意值" in shown and "数值越小越好" in shown
-    await tap(world, liaison, "🏠 返回总览")
+    await tap(world, liaison, text_of("myscore.overview_button"))
     assert "2025 年度考核得分" in (world.last(liaison).text or "")
     assert len(world.server.messages_to(liaison.id)) == 3  # welcome, help, one edited message
     assert not any(name in everything(world, liaison) for name in OTHERS)
@@ -129,7 +122,7 @@ async def test_a_missing_value_is_explained_in_words(world: BotWorld) -> None:
     user.send_command("/myscore")
     await world.step()
     assert "有指标未报数值" in (world.last(user).text or "")
-    await tap(world, user, "📊 发展成效指标（12 项）")
+    await tap(world, user, text_of("myscore.indicators_button", count=12))
     await tap(world, user, "9")
     shown = world.last(user).text or ""
     assert "实际使用外资" in shown and "本单位数值：未报" in shown and "计 0 分" in shown
@@ -141,7 +134,7 @@ async def test_a_work_item_shows_the_grades_dropped_and_the_deductions(
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
-    await tap(world, liaison, "📋 重点工作")
+    await tap(world, liaison, text_of("myscore.item_button", name="重点工作"))
     shown = world.last(liaison).text or ""
     assert "一季度评价（3 个评价单位）" in shown
     assert "年终评价（6 个评价单位）" in shown and "去掉最高、最低" in shown
@@ -163,7 +156,7 @@ async def test_deductions_are_listed_by_event(world: BotWorld) -> None:
     publish_standings(world.uow(), COORDINATOR, 2025)
     user.send_command("/myscore")
     await world.step()
-    await tap(world, user, "📋 重点工作")
+    await tap(world, user, text_of("myscore.item_button", name="重点工作"))
     shown = world.last(user).text or ""
     assert "扣分：整改逾期 1 次 × 2.00 分 = 2.00 分" in shown
 
@@ -172,7 +165,7 @@ async def test_the_bonus_lists_the_units_own_items(world: BotWorld, liaison: Fak
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
-    await tap(world, liaison, "➕ 加分")
+    await tap(world, liaison, text_of("myscore.bonus_button"))
     shown = world.last(liaison).text or ""
     assert "已达上限" in shown and "创新性典型经验做法（示例 7）" in shown
     assert "新能源装备" not in shown  # 西集镇's
@@ -187,7 +180,11 @@ async def test_a_department_has_no_indicators(world: BotWorld) -> None:
     overview = world.last(user)
     assert "开发区和部门组第" in (overview.text or "") and "共 13 个单位" in (overview.text or "")
     assert "发展成效指标" not in (overview.text or "")
-    assert [label for label, _ in overview.buttons] == ["📋 重点工作", "📋 基础工作", "➕ 加分"]
+    assert [label for label, _ in overview.buttons] == [
+        text_of("myscore.item_button", name="重点工作"),
+        text_of("myscore.item_button", name="基础工作"),
+        text_of("myscore.bonus_button"),
+    ]
 
 
 async def test_a_newer_publication_is_noticed_at_the_next_tap(
@@ -198,8 +195,8 @@ async def test_a_newer_publication_is_noticed_at_the_next_tap(
     await world.step()
     world.clock.advance(hours=2)
     publish_standings(world.uow(), COORDINATOR, 2025)
-    await tap(world, liaison, "➕ 加分")
-    assert "刚刚更新" in world.texts(liaison)[-2]
+    await tap(world, liaison, text_of("myscore.bonus_button"))
+    assert said("myscore.republished") in world.texts(liaison)[-2]
     assert "2025-03-10 12:00" in world.texts(liaison)[-1]
 
 
@@ -210,8 +207,8 @@ async def test_a_withdrawn_publication_is_no_longer_shown(
     liaison.send_command("/myscore")
     await world.step()
     withdraw_publication(world.uow(), COORDINATOR, view.id)
-    await tap(world, liaison, "📋 重点工作")
-    assert "还没有公布" in world.texts(liaison)[-1]
+    await tap(world, liaison, text_of("myscore.item_button", name="重点工作"))
+    assert said("myscore.not_published", year=2025) in world.texts(liaison)[-1]
     assert draft(world, 1001, "myscore") is None
 
 
@@ -229,8 +226,8 @@ async def test_the_standings_are_computed_off_the_event_loop_and_kept_a_while(
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
-    await tap(world, liaison, "📋 重点工作")
-    await tap(world, liaison, "🏠 返回总览")
+    await tap(world, liaison, text_of("myscore.item_button", name="重点工作"))
+    await tap(world, liaison, text_of("myscore.overview_button"))
     assert len(threads) == 1 and threads[0] != threading.main_thread().name
 
 
@@ -242,7 +239,7 @@ async def test_text_while_looking_shows_the_overview_again(
     await world.step()
     liaison.send_text("排名怎么算的")
     await world.step()
-    assert "请点按下面的按钮" in world.texts(liaison)[-2]
+    assert said("dialog.use_buttons") in world.texts(liaison)[-2]
     assert "2025 年度考核得分" in world.texts(liaison)[-1]
 
 
@@ -261,10 +258,10 @@ async def test_another_year_or_a_bad_year_is_answered(world: BotWorld, liaison: 
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore", "2024")
     await world.step()
-    assert "2024 年度的考核排名还没有公布" in world.texts(liaison)[-1]
+    assert said("myscore.not_published", year=2024) in world.texts(liaison)[-1]
     liaison.send_command("/myscore", "去年")
     await world.step()
-    assert "不是年份" in world.texts(liaison)[-1]
+    assert said("myscore.bad_year", value="去年") in world.texts(liaison)[-1]
 
 
 @pytest.mark.parametrize("role", [Role.RATER, Role.VIEWER, Role.COORDINATOR])
@@ -273,7 +270,7 @@ async def test_other_roles_cannot_use_myscore(world: BotWorld, role: Role) -> No
     user = await world.join(2001, role, None, "王五")
     user.send_command("/myscore")
     await world.step()
-    assert "您的角色不能使用这个功能" in world.texts(user)[-1]
+    assert said("common.not_for_your_role") in world.texts(user)[-1]
 
 
 async def test_a_text_too_long_for_one_message_is_sent_in_pieces(world: BotWorld) -> None:
@@ -286,13 +283,13 @@ async def test_a_text_too_long_for_one_message_is_sent_in_pieces(world: BotWorld
     user.send_command("/myscore")
     await world.step()
     before = len(world.server.messages_to(user.id))
-    await tap(world, user, "➕ 加分")
+    await tap(world, user, text_of("myscore.bonus_button"))
     new = world.server.messages_to(user.id)[before:]
     assert len(new) >= 2
     assert all(len(m.source_text or "") <= 4096 for m in new)
     assert new[-1].buttons and not new[0].buttons
     assert "59" * 60 in "".join(m.text or "" for m in new)
-    with_button(world, user, "🏠 返回总览")
+    newest_with(world, user, text_of("myscore.overview_button"))
 
 
 def test_split_text_cuts_at_line_ends_and_never_over_the_limit() -> None:

@@ -14,10 +14,12 @@ from bot.jobs import send_reminders
 from services.access import Role
 from services.plans import load_plan
 from services.standings import compute_standings
-from tests.bot.test_upload_dialog import XLSX, workbook
+from tests.bot.steps import send, tap
+from tests.bot.workbooks import XLSX, workbook
 from tests.bot.world import OPERATOR, BotWorld
 from tests.factories import plan_data
 from tests.fakes.bot_api import record_errors
+from tests.texts import said, text_of
 
 COORDINATOR, DIANZI, DIANZI_2, XIJI, SANGCUN, RATER = 7001, 7002, 7003, 7004, 7005, 7006
 
@@ -27,25 +29,6 @@ def weigh_peers(world: BotWorld) -> None:
     data = plan_data(2025)
     data["work"]["year_end"] = {"sources": {"panel": 0.6, "peer": 0.4}}
     load_plan(world.uow(), OPERATOR, yaml.safe_dump(data, allow_unicode=True), "plan.yaml")
-
-
-async def send(world: BotWorld, user: FakeUser, text: str) -> None:
-    """Send a command and handle it."""
-    command, _, args = text.partition(" ")
-    user.send_command(command, args or None)
-    await world.step()
-
-
-async def tap(world: BotWorld, user: FakeUser, label: str, on: Any = None) -> None:
-    """Tap the newest button labelled `label` (on message `on` if given)."""
-    messages = [on] if on is not None else reversed(world.server.messages_to(user.id))
-    for message in messages:
-        for text, data in message.buttons:
-            if text == label and data is not None:
-                user.tap(message, data)
-                await world.step()
-                return
-    raise AssertionError(f"no button {label!r}")
 
 
 def card(world: BotWorld, user: FakeUser, unit: str) -> Any:
@@ -76,11 +59,14 @@ async def test_a_whole_peer_round_from_opening_to_the_standings(world: BotWorld)
 
     # Open: the group, the vote-by day, a confirmation.
     await send(world, coordinator, "/peer open")
-    assert [t for t, _ in world.last(coordinator).buttons] == ["镇街（10）", "开发区、部门（13）"]
-    await tap(world, coordinator, "镇街（10）")
-    await tap(world, coordinator, "7 天后（2025-03-17）")
+    assert [t for t, _ in world.last(coordinator).buttons] == [
+        text_of("peer.group_button", group="town", count=10),
+        text_of("peer.group_button", group="zone_or_department", count=13),
+    ]
+    await tap(world, coordinator, text_of("peer.group_button", group="town", count=10))
+    await tap(world, coordinator, text_of("peer.vote_by_button", days=7, day="2025-03-17"))
     assert "确认开启 2025 年度镇街互评" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "✅ 开启")
+    await tap(world, coordinator, text_of("peer.confirm_open_button"))
     assert "已开启 2025 年度镇街互评" in world.texts(coordinator)[-1]
 
     # The liaisons are told by the reminder job, each once.
@@ -99,12 +85,28 @@ async def test_a_whole_peer_round_from_opening_to_the_standings(world: BotWorld)
     cards = [t for t in texts if " · 重点工作" in t]
     assert len(cards) == 9 and not any(t.startswith("店子镇 · ") for t in cards)
     xiji_card = card(world, dianzi, "西集镇")
-    assert [t for t, _ in xiji_card.buttons] == ["好", "较好", "一般", "差"]
-    await tap(world, dianzi, "较好", on=xiji_card)
+    assert [t for t, _ in xiji_card.buttons] == [
+        text_of("peer.grade_button", grade="excellent", chosen=False),
+        text_of("peer.grade_button", grade="good", chosen=False),
+        text_of("peer.grade_button", grade="fair", chosen=False),
+        text_of("peer.grade_button", grade="poor", chosen=False),
+    ]
+    await tap(
+        world, dianzi, text_of("peer.grade_button", grade="good", chosen=False), on=xiji_card
+    )
     xiji_card = card(world, dianzi, "西集镇")
-    assert xiji_card.edited and "本单位的评价：较好 ✓" in (xiji_card.text or "")
-    assert [t for t, _ in xiji_card.buttons] == ["好", "✓ 较好", "一般", "差"]
-    await tap(world, dianzi, "好", on=xiji_card)  # changed, until the round closes
+    assert xiji_card.edited and said(
+        "peer.card", unit="西集镇", item="重点工作", grade="good"
+    ) in (xiji_card.text or "")
+    assert [t for t, _ in xiji_card.buttons] == [
+        text_of("peer.grade_button", grade="excellent", chosen=False),
+        text_of("peer.grade_button", grade="good", chosen=True),
+        text_of("peer.grade_button", grade="fair", chosen=False),
+        text_of("peer.grade_button", grade="poor", chosen=False),
+    ]
+    await tap(
+        world, dianzi, text_of("peer.grade_button", grade="excellent", chosen=False), on=xiji_card
+    )  # changed, until the round closes
     assert "本单位的评价：好 ✓" in (card(world, dianzi, "西集镇").text or "")
 
     # The unit's other liaison sees the unit's vote; 西集镇 sees none of 店子镇's.
@@ -113,22 +115,31 @@ async def test_a_whole_peer_round_from_opening_to_the_standings(world: BotWorld)
     await send(world, xiji, "/peer")
     xiji_texts = [t for t in world.texts(xiji) if " · 重点工作" in t]
     assert all("尚未评价" in t for t in xiji_texts)
-    await tap(world, xiji, "好", on=card(world, xiji, "店子镇"))
+    await tap(
+        world,
+        xiji,
+        text_of("peer.grade_button", grade="excellent", chosen=False),
+        on=card(world, xiji, "店子镇"),
+    )
 
     # Who has voted: counts first, the units behind a button, never the votes.
     await send(world, coordinator, "/peer status")
     status = world.texts(coordinator)[-1]
     assert "已完成 0 个单位，部分完成 2 个，未开始 8 个（共 10 个）" in status
-    await tap(world, coordinator, "查看各单位")
+    await tap(world, coordinator, text_of("peer.details_button"))
     details = world.texts(coordinator)[-1]
-    assert "◐ 店子镇 1/9" in details and "○ 桑村镇 0/9" in details
+    assert (
+        said("peer.detail_line", unit="店子镇", voted=1, cards=9, state="partly") in details
+        and said("peer.detail_line", unit="桑村镇", voted=0, cards=9, state="not_started")
+        in details
+    )
     assert "较好" not in details and " 好" not in details
 
     # Remind those not done, through the reminder job; each liaison once a day.
-    await tap(world, coordinator, "提醒未完成的单位")
-    assert "已安排提醒 10 个未完成单位的 4 位联络员" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "提醒未完成的单位")
-    assert "今天已提醒过" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, text_of("peer.remind_button"))
+    assert said("peer.reminded", units=10, liaisons=4, already=0) in world.texts(coordinator)[-1]
+    await tap(world, coordinator, text_of("peer.remind_button"))
+    assert said("peer.reminded", units=10, liaisons=0, already=4) in world.texts(coordinator)[-1]
     seen = len(world.texts(sangcun))
     world.clock.advance(minutes=1)
     await send_reminders(world.deps, world.app.bot, "one")
@@ -137,12 +148,17 @@ async def test_a_whole_peer_round_from_opening_to_the_standings(world: BotWorld)
 
     # Close: frozen; a tap on a card afterwards is refused and changes nothing.
     await send(world, coordinator, "/peer close")
-    await tap(world, coordinator, "2025 年度镇街")
+    await tap(world, coordinator, text_of("peer.round_button", year=2025, group="town"))
     assert "确认结束 2025 年度镇街互评" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "🔒 结束互评")
+    await tap(world, coordinator, text_of("peer.confirm_close_button"))
     assert "已结束 2025 年度镇街互评" in world.texts(coordinator)[-1]
-    await tap(world, dianzi, "差", on=card(world, dianzi, "西集镇"))
-    assert "互评已经结束" in world.texts(dianzi)[-1]
+    await tap(
+        world,
+        dianzi,
+        text_of("peer.grade_button", grade="poor", chosen=False),
+        on=card(world, dianzi, "西集镇"),
+    )
+    assert said("errors.peer_round_closed", year=2025, group="town") in world.texts(dianzi)[-1]
 
     # The standings now weigh the peers' votes.
     after_dianzi, after_xiji = items_of(world, "dianzi"), items_of(world, "xiji")
@@ -156,9 +172,9 @@ async def test_the_open_notice_goes_only_to_units_with_cards_left(world: BotWorl
     weigh_peers(world)
     coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
     await send(world, coordinator, "/peer open 2025")
-    await tap(world, coordinator, "镇街（10）")
-    await tap(world, coordinator, "不设截止日")
-    await tap(world, coordinator, "✅ 开启")
+    await tap(world, coordinator, text_of("peer.group_button", group="town", count=10))
+    await tap(world, coordinator, text_of("peer.vote_by_button", days=0, day=""))
+    await tap(world, coordinator, text_of("peer.confirm_open_button"))
     late = await world.join(XIJI, Role.LIAISON, "xiji", "西集联络员")  # joined after opening
     seen = len(world.texts(late))
     await send_reminders(world.deps, world.app.bot, "one")
@@ -170,19 +186,23 @@ async def test_only_liaisons_and_coordinators_use_peer_and_bad_input_is_explaine
 ) -> None:
     rater = await world.join(RATER, Role.RATER, None, "区财政局")
     await send(world, rater, "/peer")
-    assert "您的角色不能使用这个功能" in world.texts(rater)[-1]
+    assert said("common.not_for_your_role") in world.texts(rater)[-1]
     liaison = await world.join(DIANZI, Role.LIAISON, "dianzi", "店子联络员")
     await send(world, liaison, "/peer")
-    assert "没有进行中的互评" in world.texts(liaison)[-1]
+    assert said("peer.none_open", year=None) in world.texts(liaison)[-1]
     coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
     await send(world, coordinator, "/peer open")
-    assert "还没有哪个年度的考核方案计入互评" in world.texts(coordinator)[-1]
+    assert said("peer.no_peer_plan") in world.texts(coordinator)[-1]
     await send(world, coordinator, "/peer reopen")
-    assert "用法" in world.texts(coordinator)[-1]
+    assert said("peer.usage") in world.texts(coordinator)[-1]
     await send(world, coordinator, "/peer")
-    assert [t for t, _ in world.last(coordinator).buttons] == ["开启互评", "互评进度", "结束互评"]
-    await tap(world, coordinator, "互评进度")
-    assert "还没有开启过互评" in world.texts(coordinator)[-1]
+    assert [t for t, _ in world.last(coordinator).buttons] == [
+        text_of("peer.menu_open"),
+        text_of("peer.menu_status"),
+        text_of("peer.menu_close"),
+    ]
+    await tap(world, coordinator, text_of("peer.menu_status"))
+    assert said("peer.no_rounds", year=None) in world.texts(coordinator)[-1]
 
 
 async def test_a_peer_round_on_paper_is_imported_as_a_grades_workbook(world: BotWorld) -> None:
@@ -193,7 +213,10 @@ async def test_a_peer_round_on_paper_is_imported_as_a_grades_workbook(world: Bot
     coordinator.send_document(workbook("grades", header, bad), "互评.xlsx", XLSX)
     await world.step()
     refusal = world.texts(coordinator)[-1]
-    assert "未导入任何内容" in refusal and "不能给本单位互评打分" in refusal
+    assert (
+        said("coord.upload_problems", file="互评.xlsx", count=1) in refusal
+        and said("workbook.peer_own_unit", unit="店子镇") in refusal
+    )
     rows = [
         ["dianzi", "重点工作", "年度", "区统计局", "较好", None],
         ["dianzi", "重点工作", "年度", "西集镇", "好", "互评"],
@@ -202,7 +225,7 @@ async def test_a_peer_round_on_paper_is_imported_as_a_grades_workbook(world: Bot
     coordinator.send_document(workbook("grades", header, rows), "互评.xlsx", XLSX)
     await world.step()
     assert "其中互评：2 条" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "✅ 确认导入")
+    await tap(world, coordinator, text_of("coord.upload_confirm_button"))
     assert "其中互评 2 条" in world.texts(coordinator)[-1]
     # panel 0.8 and peer (1.0 + 0.6) / 2 = 0.8 weighed 0.6 / 0.4: key_work 0.8 x 200.
     item = items_of(world, "dianzi")
@@ -214,15 +237,17 @@ async def test_cards_of_a_large_group_come_in_pages(world: BotWorld) -> None:
     weigh_peers(world)
     coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
     await send(world, coordinator, "/peer open")
-    await tap(world, coordinator, "开发区、部门（13）")
-    await tap(world, coordinator, "不设截止日")
-    await tap(world, coordinator, "✅ 开启")
+    await tap(
+        world, coordinator, text_of("peer.group_button", group="zone_or_department", count=13)
+    )
+    await tap(world, coordinator, text_of("peer.vote_by_button", days=0, day=""))
+    await tap(world, coordinator, text_of("peer.confirm_open_button"))
     finance = await world.join(RATER, Role.LIAISON, "finance", "财政局联络员")
     await send(world, finance, "/peer")
     cards = [t for t in world.texts(finance) if " · 重点工作" in t]
     assert len(cards) == 10  # a page; twelve other departments in all
-    assert "第 1/2 页评价卡" in world.texts(finance)[-1]
-    await tap(world, finance, "下一页 ▶")
+    assert said("peer.page", page=1, pages=2) in world.texts(finance)[-1]
+    await tap(world, finance, text_of("peer.page_next"))
     cards = [t for t in world.texts(finance) if " · 重点工作" in t]
     assert len(cards) == 12 and not any(t.startswith("区财政局 · ") for t in cards)
-    assert "第 2/2 页评价卡" in world.texts(finance)[-1]
+    assert said("peer.page", page=2, pages=2) in world.texts(finance)[-1]

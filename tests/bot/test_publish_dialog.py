@@ -22,9 +22,10 @@ from services.results import decide_result, freeze_result, set_approver
 from services.sample_district import RATERS, sample_units
 from services.standings import compute_standings
 from templates import render
-from tests.bot.test_standings_view import coordinator, seed_scores, send
-from tests.bot.world import OPERATOR, BotWorld, bot_world
+from tests.bot.steps import choose, documents, join_coordinator, send
+from tests.bot.world import OPERATOR, BotWorld, bot_world, seed_scores
 from tests.fakes.bot_api import record_errors
+from tests.texts import said, text_of
 
 YEAR = 2025
 EARLY = render("coord.publish_early_button", "zh")
@@ -44,7 +45,7 @@ class District:
 
     async def join(self) -> None:
         world = self.world
-        self.coordinator = await coordinator(world)
+        self.coordinator = await join_coordinator(world)
         self.zhang = await world.join(9301, Role.LIAISON, "dianzi", "张三")
         self.li = await world.join(9302, Role.LIAISON, "dianzi", "李四")
         self.wang = await world.join(9303, Role.LIAISON, "xiji", "王五")
@@ -70,20 +71,6 @@ def approve_year(world: BotWorld) -> None:
     decide_result(world.uow(), Actor(leader.id, Role.VIEWER, None, "刘区长"), YEAR, True)
 
 
-async def choose(world: BotWorld, user: FakeUser, label: str) -> BotMessage:
-    """Tap the button labelled `label` on the bot's last message; the bot's next message."""
-    message = world.last(user)
-    user.tap(message, message.callback_data(label))
-    await world.step()
-    answer: BotMessage = world.last(user)
-    return answer
-
-
-def documents(world: BotWorld, user: FakeUser) -> list[BotMessage]:
-    """The documents the bot sent the user."""
-    return [m for m in world.server.messages_to(user.id) if m.kind == "document"]
-
-
 def workbook_text(world: BotWorld, message: BotMessage) -> str:
     """Every cell's text of the workbook a document carries, and its sheet names."""
     data = world.server.file(message.raw["document"]["file_id"]).data
@@ -101,8 +88,8 @@ def workbook_text(world: BotWorld, message: BotMessage) -> str:
 async def publish_q1(world: BotWorld, user: FakeUser) -> BotMessage:
     """/publish, Q1, confirm; the bot's last message to the coordinator."""
     await send(world, user, "/publish")
-    await choose(world, user, "一季度")
-    return await choose(world, user, EARLY)
+    await choose(world, user, "coord.publish_period_Q1")
+    return await choose(world, user, "coord.publish_early_button")
 
 
 async def test_the_periods_begun_are_offered_then_a_confirmation_says_what_will_happen(
@@ -112,8 +99,12 @@ async def test_the_periods_begun_are_offered_then_a_confirmation_says_what_will_
     await send(world, user, "/publish")
     offer: BotMessage = world.last(user)
     assert (offer.text or "").startswith("公布 2025 年度哪一期的排名？")
-    assert [label for label, _ in offer.buttons] == ["全年", "一季度", "取消"]  # 10 March
-    confirm = await choose(world, user, "一季度")
+    assert [label for label, _ in offer.buttons] == [
+        text_of("coord.publish_period_year"),
+        text_of("coord.publish_period_Q1"),
+        text_of("coord.publish_cancel_button"),
+    ]  # 10 March
+    confirm = await choose(world, user, "coord.publish_period_Q1")
     assert (confirm.text or "").startswith(
         "即将公布 2025 年一季度排名（按截至 2025-03-10 10:00 的数据计算）"
     )
@@ -125,7 +116,10 @@ async def test_the_periods_begun_are_offered_then_a_confirmation_says_what_will_
         "coord.publish_early_warning", "zh", year=2025, period="一季度", last="2025-03-31", days=21
     )
     assert warning == expected.replace("<b>", "").replace("</b>", "")
-    assert [label for label, _ in confirm.buttons] == [EARLY, "取消"]
+    assert [label for label, _ in confirm.buttons] == [
+        EARLY,
+        text_of("coord.publish_cancel_button"),
+    ]
     assert latest_publication(world.uow(), YEAR) is None  # nothing yet
     assert documents(world, district.zhang) == []
 
@@ -163,7 +157,7 @@ async def test_each_units_liaisons_receive_only_their_own_units_report(
         t.startswith("已公布 2025 年一季度排名（截至 2025-03-10 10:00）。正在向各单位联络员")
         for t in texts
     )
-    assert "发送完毕：4 个单位的 5 名联络员已收到本单位的考核评价报告。" in texts[-1]
+    assert said("coord.publish_done", units=4, reached=5, not_reached=0) in texts[-1]
     assert "没有联络员的单位（19 个）：北庄镇、城头镇" in texts[-1]
     assert "未能送达" not in texts[-1]
 
@@ -187,9 +181,8 @@ async def test_a_liaison_who_blocked_the_bot_is_reported_and_the_others_still_re
     for liaison in (district.zhang, district.li, district.wang, district.tom):
         assert len(documents(world, liaison)) == 1
     summary = world.texts(district.coordinator)[-1]
-    assert "发送完毕：3 个单位的 4 名联络员已收到本单位的考核评价报告。" in summary
-    assert "未能送达 1 人（见下）" in summary
-    assert "• 赵六（桑村镇）：已屏蔽机器人" in summary
+    assert said("coord.publish_done", units=3, reached=4, not_reached=1) in summary
+    assert said("coord.publish_blocked", name="赵六", unit="桑村镇") in summary
     assert latest_publication(world.uow(), YEAR) is not None
 
 
@@ -199,21 +192,24 @@ async def test_a_deactivated_liaison_receives_nothing(world: BotWorld, district:
     await publish_q1(world, district.coordinator)
     assert documents(world, district.li) == []
     assert len(documents(world, district.zhang)) == 1
-    assert "4 个单位的 4 名联络员" in world.texts(district.coordinator)[-1]
+    assert (
+        said("coord.publish_done", units=4, reached=4, not_reached=0)
+        in world.texts(district.coordinator)[-1]
+    )
 
 
 async def test_a_double_tap_on_publish_publishes_once(world: BotWorld, district: District) -> None:
     approve_year(world)
     user = district.coordinator
     await send(world, user, "/publish")
-    confirm = await choose(world, user, "全年")
+    confirm = await choose(world, user, "coord.publish_period_year")
     data = confirm.callback_data(EARLY)
     user.tap(confirm, data)
     second = user.tap(confirm, data)
     await world.step()
     assert len(year_publications(world.uow(), OPERATOR, YEAR)) == 1
     answer = world.server.answer_to(second)
-    assert answer is not None and answer.text == "这个按钮已过期。"
+    assert answer is not None and answer.text == text_of("common.button_expired")
     assert len(documents(world, district.zhang)) == 1
 
 
@@ -221,9 +217,9 @@ async def test_cancel_publishes_nothing(world: BotWorld, district: District) -> 
     approve_year(world)
     user = district.coordinator
     await send(world, user, "/publish")
-    await choose(world, user, "全年")
-    answer = await choose(world, user, "取消")
-    assert answer.text == "已取消，没有公布。"
+    await choose(world, user, "coord.publish_period_year")
+    answer = await choose(world, user, "coord.publish_cancel_button")
+    assert answer.text == said("coord.publish_cancelled")
     assert year_publications(world.uow(), OPERATOR, YEAR) == []
     assert world.server.calls("sendDocument") == []
 
@@ -233,7 +229,7 @@ async def test_typed_text_at_the_confirmation_shows_it_again(
 ) -> None:
     user = district.coordinator
     await send(world, user, "/publish")
-    await choose(world, user, "一季度")
+    await choose(world, user, "coord.publish_period_Q1")
     user.send_text("好的")
     await world.step()
     assert world.last(user).text.startswith("即将公布 2025 年一季度排名")
@@ -243,22 +239,24 @@ async def test_typed_text_at_the_confirmation_shows_it_again(
 async def test_a_past_year_offers_every_period_and_a_year_without_plan_is_refused(
     world: BotWorld,
 ) -> None:
-    user = await coordinator(world)
-    await send(world, user, "/publish", "2024")
+    user = await join_coordinator(world)
+    await send(world, user, "/publish 2024")
     offer = world.last(user)
+    periods = ("year", "Q1", "Q2", "Q3", "Q4")
     assert [label for label, _ in offer.buttons] == [
-        "全年", "一季度", "二季度", "三季度", "四季度", "取消",
-    ]  # fmt: skip
-    answer = await choose(world, user, "全年")
-    assert "2024 年度还没有导入考核方案" in (answer.text or "")
+        *(text_of(f"coord.publish_period_{period}") for period in periods),
+        text_of("coord.publish_cancel_button"),
+    ]
+    answer = await choose(world, user, "coord.publish_period_year")
+    assert said("errors.no_plan", year=2024) in (answer.text or "")
     assert year_publications(world.uow(), OPERATOR, 2024) == []
 
 
 async def test_a_future_year_or_a_bad_argument_is_refused(world: BotWorld) -> None:
-    user = await coordinator(world)
-    await send(world, user, "/publish", "2026")
-    assert world.texts(user)[-1] == "2026 年度还没有开始，不能公布。"
-    await send(world, user, "/publish", "明年")
+    user = await join_coordinator(world)
+    await send(world, user, "/publish 2026")
+    assert world.texts(user)[-1] == said("coord.publish_future_year", year=2026)
+    await send(world, user, "/publish 明年")
     assert world.texts(user)[-1].startswith("用法：/publish [年度]")
 
 
@@ -278,9 +276,9 @@ async def test_an_older_period_list_cannot_change_a_confirmation(
     user = district.coordinator
     await send(world, user, "/publish")
     periods: BotMessage = world.last(user)
-    await choose(world, user, "一季度")
+    await choose(world, user, "coord.publish_period_Q1")
     # Tapping the year on the list shown before: its buttons expired with the confirmation.
-    user.tap(periods, periods.callback_data("全年"), strict=False)
+    user.tap(periods, periods.callback_data(text_of("coord.publish_period_year")), strict=False)
     await world.step()
     assert "已过期" in world.texts(user)[-1]
     assert year_publications(world.uow(), OPERATOR, YEAR) == []
@@ -301,8 +299,8 @@ async def test_a_unit_whose_report_fails_is_reported_and_the_others_still_receiv
     assert documents(world, district.wang) == []
     assert len(documents(world, district.zhang)) == 1
     summary = world.texts(district.coordinator)[-1]
-    assert "• 西集镇：考核评价报告没能生成，未发送" in summary
-    assert "3 个单位的 4 名联络员" in summary
+    assert said("coord.publish_report_failed", unit="西集镇") in summary
+    assert said("coord.publish_done", units=3, reached=4, not_reached=0) in summary
 
 
 async def test_publishing_through_the_real_updater_delivers_the_reports(
@@ -340,7 +338,7 @@ async def test_publishing_through_the_real_updater_delivers_the_reports(
             await message_with(wang, "西集镇")
             boss.send_command("/publish")
             offer = await message_with(boss, "哪一期")
-            boss.tap(offer, offer.callback_data("全年"))
+            boss.tap(offer, offer.callback_data(text_of("coord.publish_period_year")))
             confirm = await message_with(boss, "即将公布")
             boss.tap(confirm, confirm.callback_data(EARLY))
             await message_with(boss, "发送完毕")
@@ -360,10 +358,13 @@ async def test_a_period_that_has_ended_is_confirmed_without_a_warning(
     world.clock.set(datetime(2025, 4, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     await send(world, user, "/publish")
     before = len(world.texts(user))
-    confirm = await choose(world, user, "一季度")
+    confirm = await choose(world, user, "coord.publish_period_Q1")
     assert len(world.texts(user)) == before + 1  # the confirmation alone
-    assert [label for label, _ in confirm.buttons] == ["确认公布", "取消"]
+    assert [label for label, _ in confirm.buttons] == [
+        text_of("coord.publish_confirm_button"),
+        text_of("coord.publish_cancel_button"),
+    ]
     assert "还没有结束" not in (confirm.text or "")
-    await choose(world, user, "确认公布")
+    await choose(world, user, "coord.publish_confirm_button")
     publication = latest_publication(world.uow(), YEAR)
     assert publication is not None and publication.period == "Q1"

@@ -4,9 +4,7 @@ and bad input are refused without storing anything."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,21 +24,16 @@ from services.findings import (
     return_rectification,
 )
 from services.people import list_people
-from storage.repositories.year_data import YearUnits
-from tests.bot.world import OPERATOR, BotWorld, bot_world, new_application
+from tests.bot.steps import button_starting, newest_with, tap
+from tests.bot.world import OPERATOR, BotWorld, new_application, unit_id
 from tests.fakes.bot_api import record_errors, tiny_png
+from tests.texts import said, text_of
 
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="区发改局")
 PDF = b"%PDF-1.4 fake rectification report"
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def unit_id(world: BotWorld, code: str) -> int:
-    """The id of a sample unit."""
-    with world.uow() as work:
-        return int(next(r.id for r in work.repository(YearUnits).rows() if r.code == code))
 
 
 def finding(
@@ -69,30 +62,6 @@ def liaison_actor(world: BotWorld, telegram_id: int) -> Actor:
 def rectifications(world: BotWorld, finding_id: int) -> list[RectificationView]:
     """The rectifications stored for a finding."""
     return finding_rectifications(world.uow(), COORDINATOR, finding_id)
-
-
-def with_button(world: BotWorld, user: FakeUser, label: str) -> BotMessage:
-    """The newest message to the user that offers a button labelled `label`."""
-    for message in reversed(world.server.messages_to(user.id)):
-        if any(text == label for text, _ in message.buttons):
-            return message
-    raise AssertionError(f"no button {label!r}; last: {world.texts(user)[-3:]}")
-
-
-def button_starting(world: BotWorld, user: FakeUser, prefix: str) -> tuple[BotMessage, str]:
-    """The newest message with a button whose label starts with `prefix`, and that label."""
-    for message in reversed(world.server.messages_to(user.id)):
-        for text, _ in message.buttons:
-            if text.startswith(prefix):
-                return message, text
-    raise AssertionError(f"no button starting {prefix!r}; last: {world.texts(user)[-3:]}")
-
-
-async def tap(world: BotWorld, user: FakeUser, label: str) -> None:
-    """Tap the newest button labelled `label` and let the bot answer."""
-    message = with_button(world, user, label)
-    user.tap(message, message.callback_data(label))
-    await world.step()
 
 
 async def pick(world: BotWorld, user: FakeUser, finding_id: int) -> None:
@@ -127,12 +96,6 @@ async def submitted_through_the_dialog(
     await tap(world, user, "✅ 提交")
 
 
-@pytest.fixture
-async def liaison(world: BotWorld) -> FakeUser:
-    """A liaison of 店子镇 (dianzi)."""
-    return await world.join(1001, Role.LIAISON, "dianzi")
-
-
 # --- the dialog ------------------------------------------------------------------------------
 
 
@@ -153,10 +116,10 @@ async def test_a_liaison_rectifies_a_finding_with_an_album_and_gets_a_receipt(
     liaison.send_album([tiny_png(), tiny_png(5, 5)])
     await world.step()
     assert "已收到 <b>2</b>" in (world.last(liaison).source_text or "")
-    await tap(world, liaison, "✅ 完成（2）")
+    await tap(world, liaison, text_of("evidence.done_button", count=2))
     summary = world.texts(liaison)[-1]
     assert "请核对整改" in summary and "已补齐三月进度记录" in summary and "2 个" in summary
-    await tap(world, liaison, "✅ 提交")
+    await tap(world, liaison, text_of("rectify.submit_button"))
     receipt = world.texts(liaison)[-1]
     assert "整改已提交" in receipt and f"ZG2025-{found.id:05d}-01" in receipt
     assert "在整改期限（2025-03-31）之内" in receipt and "2025-03-10 10:00" in receipt
@@ -180,9 +143,9 @@ async def test_a_rectification_after_the_deadline_is_marked_late(
     await world.step()
     liaison.send_document(PDF, "整改报告.pdf", "application/pdf")
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
     assert "整改报告.pdf" in world.texts(liaison)[-1]
-    await tap(world, liaison, "✅ 提交")
+    await tap(world, liaison, text_of("rectify.submit_button"))
     assert "已超过整改期限（2025-03-05）" in world.texts(liaison)[-1]
     assert rectifications(world, found.id)[0].on_time is False
 
@@ -196,12 +159,12 @@ async def test_photos_sent_before_the_measures_are_kept(
     await pick(world, liaison, found.id)
     liaison.send_photo(tiny_png())
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
-    assert "请先用文字说明整改措施" in world.texts(liaison)[-2]
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
+    assert said("rectify.text_first") in world.texts(liaison)[-2]
     liaison.send_text("已整改到位")
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
-    await tap(world, liaison, "✅ 提交")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
+    await tap(world, liaison, text_of("rectify.submit_button"))
     assert len(rectifications(world, found.id)[0].evidence_ids) == 1
 
 
@@ -222,9 +185,9 @@ async def test_a_returned_rectification_comes_back_with_the_reason_and_is_resubm
     await world.step()
     liaison.send_album([tiny_png(7, 7), AlbumDocument(PDF, "台账.pdf", "application/pdf")])
     await world.step()
-    await tap(world, liaison, "✅ 完成（2）")
+    await tap(world, liaison, text_of("evidence.done_button", count=2))
     assert "重新提交" in world.texts(liaison)[-1]
-    await tap(world, liaison, "✅ 提交")
+    await tap(world, liaison, text_of("rectify.submit_button"))
     assert f"ZG2025-{found.id:05d}-02" in world.texts(liaison)[-1]
     first_again, second = rectifications(world, found.id)
     assert (first_again.decision, first_again.reason) == ("returned", "照片看不清整改后的台账")
@@ -243,17 +206,17 @@ async def test_the_summary_lets_the_measures_and_the_files_be_changed(
     await world.step()
     liaison.send_photo(tiny_png())
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
-    await tap(world, liaison, "✏️ 修改整改措施")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
+    await tap(world, liaison, text_of("rectify.edit_text_button"))
     assert "初稿" in world.texts(liaison)[-1]
     liaison.send_text("定稿：已整改")
     await world.step()
     assert "定稿：已整改" in world.texts(liaison)[-1]  # straight back to the summary
-    await tap(world, liaison, "📎 修改佐证材料")
+    await tap(world, liaison, text_of("rectify.edit_files_button"))
     liaison.send_photo(tiny_png(9, 9))
     await world.step()
-    await tap(world, liaison, "✅ 完成（2）")
-    await tap(world, liaison, "✅ 提交")
+    await tap(world, liaison, text_of("evidence.done_button", count=2))
+    await tap(world, liaison, text_of("rectify.submit_button"))
     [stored] = rectifications(world, found.id)
     assert stored.text == "定稿：已整改" and len(stored.evidence_ids) == 2
 
@@ -267,9 +230,9 @@ async def test_cancel_on_the_summary_stores_nothing(world: BotWorld, liaison: Fa
     await world.step()
     liaison.send_photo(tiny_png())
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
-    await tap(world, liaison, "✖️ 取消")
-    assert "已取消" in world.texts(liaison)[-1]
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
+    await tap(world, liaison, text_of("rectify.cancel_button"))
+    assert said("rectify.cancelled") in world.texts(liaison)[-1]
     assert rectifications(world, found.id) == []
     assert draft(world, 1001) is None
 
@@ -286,15 +249,15 @@ async def test_an_unfinished_draft_is_offered_back(world: BotWorld, liaison: Fak
     liaison.send_command("/rectify")
     await world.step()
     assert "未提交的整改" in world.texts(liaison)[-1]
-    await tap(world, liaison, "▶️ 接着填写")
+    await tap(world, liaison, text_of("rectify.continue_button"))
     assert "佐证材料" in world.texts(liaison)[-1]
     liaison.send_photo(tiny_png())
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
     assert "写了一半的整改措施" in world.texts(liaison)[-1]
     liaison.send_command("/rectify")
     await world.step()
-    await tap(world, liaison, "🔄 重新开始")
+    await tap(world, liaison, text_of("rectify.restart_button"))
     assert f"#{found.id}" in world.last(liaison).text
     assert draft(world, 1001).data == {"page": 0}
 
@@ -323,7 +286,7 @@ async def test_many_findings_are_paged(world: BotWorld, liaison: FakeUser) -> No
     await world.step()
     assert "第 1/2 页" in world.last(liaison).text
     assert len(world.last(liaison).buttons) == 9  # eight findings and "next"
-    await tap(world, liaison, "下一页 ▶")
+    await tap(world, liaison, text_of("rectify.next_page"))
     await pick(world, liaison, found[9].id)
     assert "问题 9" in world.texts(liaison)[-1]
 
@@ -347,9 +310,11 @@ async def test_a_restart_mid_rectification_continues_where_the_liaison_was(
     try:
         liaison.send_photo(tiny_png(6, 6))
         await world.step()
-        await tap(world, liaison, "✅ 完成（2）")  # a button sent before the restart
+        await tap(
+            world, liaison, text_of("evidence.done_button", count=2)
+        )  # a button sent before the restart
         assert "重启前写好的整改措施" in world.texts(liaison)[-1]
-        await tap(world, liaison, "✅ 提交")
+        await tap(world, liaison, text_of("rectify.submit_button"))
         [stored] = rectifications(world, found.id)
         assert stored.text == "重启前写好的整改措施" and len(stored.evidence_ids) == 2
     finally:
@@ -373,7 +338,7 @@ async def test_a_signed_button_naming_another_units_finding_is_refused(
     forged = world.deps.signer.dump(Payload("rectify", state.version, "f", str(theirs.id)))
     liaison.tap(listing, forged, strict=False)
     await world.step()
-    assert "您只能为本单位办理此事项" in world.texts(liaison)[-2]
+    assert said("errors.not_your_unit") in world.texts(liaison)[-2]
     assert f"#{mine.id}" in world.texts(liaison)[-1]  # the list again
     after = draft(world, 1001)
     assert (after.step, after.data) == ("pick", {"page": 0})
@@ -411,7 +376,7 @@ async def test_the_button_handler_refuses_another_units_finding(
     finally:
         del dialog.button
     assert handled == [("f", str(theirs.id))]
-    assert "您只能为本单位办理此事项" in world.texts(liaison)[-2]
+    assert said("errors.not_your_unit") in world.texts(liaison)[-2]
     assert draft(world, 1001).data == {"page": 0}
     assert rectifications(world, theirs.id) == []
 
@@ -423,7 +388,7 @@ async def test_a_typed_number_of_another_units_finding_is_refused(
     theirs = finding(world, code="xiji")
     liaison.send_command("/rectify", str(theirs.id))
     await world.step()
-    assert "您只能为本单位办理此事项" in world.texts(liaison)[-2]
+    assert said("errors.not_your_unit") in world.texts(liaison)[-2]
     assert draft(world, 1001).step == "pick"
 
 
@@ -431,10 +396,10 @@ async def test_an_unknown_finding_number_is_answered(world: BotWorld, liaison: F
     finding(world)
     liaison.send_command("/rectify", "9999")
     await world.step()
-    assert "找不到该问题（编号 9999）" in world.texts(liaison)[-2]
+    assert said("errors.finding_not_found", finding_id=9999) in world.texts(liaison)[-2]
     liaison.send_command("/rectify", "abc")
     await world.step()
-    assert "不是问题编号" in world.texts(liaison)[-2]
+    assert said("rectify.bad_number", value="abc") in world.texts(liaison)[-2]
 
 
 async def test_a_finding_already_submitted_cannot_be_picked_again(
@@ -445,7 +410,10 @@ async def test_a_finding_already_submitted_cannot_be_picked_again(
     finding(world, description="另一个问题")
     liaison.send_command("/rectify", str(found.id))
     await world.step()
-    assert "已提交整改、正在审核" in world.texts(liaison)[-2]
+    assert (
+        said("errors.finding_not_awaiting_rectification", status="submitted")
+        in world.texts(liaison)[-2]
+    )
     assert len(rectifications(world, found.id)) == 1
 
 
@@ -463,15 +431,18 @@ async def test_a_finding_accepted_while_the_summary_was_open_is_not_submitted_ag
     await world.step()
     liaison.send_photo(tiny_png(3, 3))
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
     # Meanwhile another liaison of the unit resubmitted, and the coordinators accepted it.
     from services.findings import submit_rectification
 
     other = await world.join(1002, Role.LIAISON, "dianzi", "李四")
     receipt = submit_rectification(world.uow(), liaison_actor(world, other.id), found.id, "已整改")
     accept_rectification(world.uow(), COORDINATOR, receipt.rectification_id)
-    await tap(world, liaison, "✅ 提交")
-    assert "已整改销号" in world.texts(liaison)[-1]
+    await tap(world, liaison, text_of("rectify.submit_button"))
+    assert (
+        said("errors.finding_not_awaiting_rectification", status="accepted")
+        in world.texts(liaison)[-1]
+    )
     assert len(rectifications(world, found.id)) == 2
     assert draft(world, 1001) is None
 
@@ -482,7 +453,7 @@ async def test_other_roles_cannot_use_rectify(world: BotWorld, role: Role) -> No
     user = await world.join(2001, role, None, "王五")
     user.send_command("/rectify")
     await world.step()
-    assert "您的角色不能使用这个功能" in world.texts(user)[-1]
+    assert said("common.not_for_your_role") in world.texts(user)[-1]
 
 
 async def test_a_deactivated_liaison_gets_nothing(world: BotWorld, liaison: FakeUser) -> None:
@@ -492,7 +463,7 @@ async def test_a_deactivated_liaison_gets_nothing(world: BotWorld, liaison: Fake
     deactivate_person(world.uow(), OPERATOR, liaison_actor(world, 1001).person_id or 0)
     liaison.send_command("/rectify")
     await world.step()
-    assert "邀请链接" in world.texts(liaison)[-1]
+    assert said("common.unknown_account") in world.texts(liaison)[-1]
     assert f"#{found.id}" not in world.texts(liaison)[-1]
 
 
@@ -512,7 +483,7 @@ async def test_empty_measures_are_refused(world: BotWorld, liaison: FakeUser) ->
     await at_measures(world, liaison)
     liaison.send_text("   ")
     await world.step()
-    assert "整改措施不能为空" in world.texts(liaison)[-2]
+    assert said("rectify.text_empty") in world.texts(liaison)[-2]
     assert draft(world, 1001).step == "measures"
 
 
@@ -520,7 +491,7 @@ async def test_measures_over_the_limit_are_refused(world: BotWorld, liaison: Fak
     await at_measures(world, liaison)
     liaison.send_text("很" * 2001)
     await world.step()
-    assert "2001 字" in world.texts(liaison)[-1]
+    assert said("rectify.text_too_long", length=2001, max=2000) in world.texts(liaison)[-1]
     assert draft(world, 1001).data.get("text") is None
     liaison.send_text("很" * 2000)
     await world.step()
@@ -535,7 +506,7 @@ async def test_text_where_a_button_is_expected_shows_the_step_again(
     await world.step()
     liaison.send_text("第一个")
     await world.step()
-    assert "请点按下面的按钮" in world.texts(liaison)[-2]
+    assert said("dialog.use_buttons") in world.texts(liaison)[-2]
     assert f"#{found.id}" in world.texts(liaison)[-1]
     assert draft(world, 1001).step == "pick"
 
@@ -551,7 +522,11 @@ async def test_a_sticker_or_voice_mid_dialog_keeps_the_draft(
     liaison.send_voice()
     await world.step()
     texts = world.texts(liaison)
-    assert "贴纸" in texts[-4] and "佐证材料" in texts[-3] and "佐证材料" in texts[-1]
+    assert (
+        said("common.message_kind_not_used") in texts[-4]
+        and said("rectify.ask_evidence", count=0) in texts[-3]
+        and said("rectify.ask_evidence", count=0) in texts[-1]
+    )
     after = draft(world, 1001)
     assert (after.step, after.data) == (before.step, before.data)
 
@@ -564,7 +539,7 @@ async def test_text_at_the_evidence_step_asks_for_files(
     await world.step()
     liaison.send_text("照片稍后发")
     await world.step()
-    assert "这一步请发送照片或文档" in world.texts(liaison)[-2]
+    assert said("rectify.evidence_wants_files") in world.texts(liaison)[-2]
     assert draft(world, 1001).data["text"] == "已整改"
 
 
@@ -574,11 +549,11 @@ async def test_done_without_any_file_asks_for_evidence(world: BotWorld, liaison:
     await world.step()
     liaison.send_photo(tiny_png())
     await world.step()
-    await tap(world, liaison, "↩️ 删除最后一个")
-    message = with_button(world, liaison, "✅ 完成（0）")
-    liaison.tap(message, message.callback_data("✅ 完成（0）"))
+    await tap(world, liaison, text_of("evidence.remove_last_button"))
+    message = newest_with(world, liaison, text_of("evidence.done_button", count=0))
+    liaison.tap(message, message.callback_data(text_of("evidence.done_button", count=0)))
     await world.step()
-    assert "请至少发送一张照片或一个文档" in world.texts(liaison)[-2]
+    assert said("rectify.need_evidence") in world.texts(liaison)[-2]
     assert draft(world, 1001).step == "evidence"
 
 
@@ -590,7 +565,7 @@ async def test_a_file_of_another_kind_is_refused_and_the_step_stays(
     await world.step()
     liaison.send_document(b"PK zip", "材料.zip", "application/zip")
     await world.step()
-    assert "不能作为佐证材料" in world.texts(liaison)[-2]
+    assert said("common.file_kind_not_accepted") in world.texts(liaison)[-2]
     assert draft(world, 1001).data.get("files") is None
 
 
@@ -600,10 +575,10 @@ async def test_a_file_at_the_summary_is_not_taken(world: BotWorld, liaison: Fake
     await world.step()
     liaison.send_photo(tiny_png())
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
     liaison.send_photo(tiny_png(8, 8))
     await world.step()
-    assert "这一步不需要文件" in world.texts(liaison)[-2]
+    assert said("dialog.no_file_here") in world.texts(liaison)[-2]
     assert len(draft(world, 1001).data["files"]) == 1
 
 
@@ -613,7 +588,7 @@ async def test_an_edited_message_is_not_read_again(world: BotWorld, liaison: Fak
     await world.step()
     liaison.edit_text(sent["message_id"], "改过的")
     await world.step()
-    assert "修改已发送的消息不会被读取" in world.texts(liaison)[-1]
+    assert said("common.edits_not_read") in world.texts(liaison)[-1]
     assert draft(world, 1001).data["text"] == "初稿"
 
 
@@ -626,11 +601,13 @@ async def test_the_submit_button_cannot_submit_twice(world: BotWorld, liaison: F
     await world.step()
     liaison.send_photo(tiny_png())
     await world.step()
-    await tap(world, liaison, "✅ 完成（1）")
-    message = with_button(world, liaison, "✅ 提交")
-    await tap(world, liaison, "✅ 提交")
+    await tap(world, liaison, text_of("evidence.done_button", count=1))
+    message = newest_with(world, liaison, text_of("rectify.submit_button"))
+    await tap(world, liaison, text_of("rectify.submit_button"))
     # The second tap left the phone before the first one's answer closed the message.
-    query = liaison.tap(message, message.callback_data("✅ 提交"), strict=False)
+    query = liaison.tap(
+        message, message.callback_data(text_of("rectify.submit_button")), strict=False
+    )
     await world.step()
     answer = world.server.answer_to(query)
     assert answer is not None and "过期" in (answer.text or "")
@@ -638,13 +615,6 @@ async def test_the_submit_button_cannot_submit_twice(world: BotWorld, liaison: F
 
 
 # --- one complete flow through the real Updater ----------------------------------------------
-
-
-@pytest.fixture
-async def polling_world(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[BotWorld]:
-    """A bot world whose Application runs the real Updater (long polling over HTTP)."""
-    async with bot_world(sqlite_template, tmp_path, updater=True) as w:
-        yield w
 
 
 async def test_a_rectification_returned_and_resubmitted_through_the_real_updater(
@@ -681,12 +651,12 @@ async def test_a_rectification_returned_and_resubmitted_through_the_real_updater
             "✅ 完成（2）" in text for m in server.messages_to(user.id) for text, _ in m.buttons
         ))  # fmt: skip
         mark = count()
-        message = with_button(world, user, "✅ 完成（2）")
-        user.tap(message, message.callback_data("✅ 完成（2）"))
+        message = newest_with(world, user, text_of("evidence.done_button", count=2))
+        user.tap(message, message.callback_data(text_of("evidence.done_button", count=2)))
         await reply("请核对整改", after=mark)
         mark = count()
-        message = with_button(world, user, "✅ 提交")
-        user.tap(message, message.callback_data("✅ 提交"))
+        message = newest_with(world, user, text_of("rectify.submit_button"))
+        user.tap(message, message.callback_data(text_of("rectify.submit_button")))
         first_receipt = await reply("整改已提交", after=mark)
         assert f"ZG2025-{found.id:05d}-01" in (first_receipt.text or "")
 
@@ -707,12 +677,12 @@ async def test_a_rectification_returned_and_resubmitted_through_the_real_updater
             "✅ 完成（1）" in text for m in server.messages_to(user.id) for text, _ in m.buttons
         ))  # fmt: skip
         mark = count()
-        message = with_button(world, user, "✅ 完成（1）")
-        user.tap(message, message.callback_data("✅ 完成（1）"))
+        message = newest_with(world, user, text_of("evidence.done_button", count=1))
+        user.tap(message, message.callback_data(text_of("evidence.done_button", count=1)))
         await reply("重新提交", after=mark)
         mark = count()
-        message = with_button(world, user, "✅ 提交")
-        user.tap(message, message.callback_data("✅ 提交"))
+        message = newest_with(world, user, text_of("rectify.submit_button"))
+        user.tap(message, message.callback_data(text_of("rectify.submit_button")))
         second_receipt = await reply("整改已提交", after=mark)
         assert f"ZG2025-{found.id:05d}-02" in (second_receipt.text or "")
 
@@ -756,3 +726,31 @@ async def test_the_coordinators_are_told_of_a_submitted_rectification(
     await submitted_through_the_dialog(world, liaison, found.id)
     told = world.texts(coordinator)[-1]
     assert f"#{found.id}" in told and "店子镇" in told and "/review" in told
+
+
+async def test_a_draft_taken_up_again_at_the_evidence_counts_its_files_in_a_new_message(
+    world: BotWorld, liaison: FakeUser
+) -> None:
+    found = finding(world)
+    liaison.send_command("/rectify")
+    await world.step()
+    await pick(world, liaison, found.id)
+    liaison.send_text("已补齐三月进度记录")
+    await world.step()
+    liaison.send_photo(tiny_png())
+    await world.step()
+    first_status = world.last(liaison)
+    assert "已收到 <b>1</b>" in (first_status.source_text or "")
+    liaison.send_command("/extend")  # leaves the draft for another dialog
+    await world.step()
+    liaison.send_command("/rectify")
+    await world.step()
+    await tap(world, liaison, "▶️ 接着填写")
+    assert "已收到 1 个文件" in world.texts(liaison)[-1]
+    kept = draft(world, 1001).data
+    assert len(kept["files"]) == 1 and "files_status" not in kept
+    liaison.send_photo(tiny_png(5, 5))
+    await world.step()
+    status = world.last(liaison)
+    assert status.message_id != first_status.message_id  # far up the chat: not edited
+    assert "已收到 <b>2</b>" in (status.source_text or "")

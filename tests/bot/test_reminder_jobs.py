@@ -11,6 +11,7 @@ from services.access import Role
 from services.reports import close_month
 from services.tasks import TaskInput, import_tasks
 from templates import render
+from tests.bot.steps import new_texts
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld, new_application
 
 
@@ -30,11 +31,6 @@ async def district(world: BotWorld) -> tuple[FakeUser, FakeUser]:
     for month in (1, 2):
         close_month(world.uow(), OPERATOR, 2025, month)
     return liaison, coordinator
-
-
-def new_texts(world: BotWorld, user: FakeUser, before: int) -> list[str]:
-    """What the user was sent since they had `before` messages."""
-    return world.texts(user)[before:]
 
 
 async def test_the_liaison_is_reminded_once_in_their_language(world: BotWorld) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 
 from bot.dialogs import publish
-from bot.fake_bot_api import BotMessage, FakeUser
+from bot.fake_bot_api import FakeUser
 from services.access import Actor, Role
 from services.people import list_people
 from services.publications import latest_publication
@@ -19,8 +19,8 @@ from services.year_data import record_grade
 from storage.repositories.year_data import YearUnits
 from storage.statuses import ResultStatus
 from templates import render
-from tests.bot.test_standings_view import coordinator, new_texts, seed_scores, send
-from tests.bot.world import OPERATOR, SHANGHAI, BotWorld
+from tests.bot.steps import choose, documents, join_coordinator, new_texts, send
+from tests.bot.world import OPERATOR, SHANGHAI, BotWorld, seed_scores
 
 YEAR = 2025
 
@@ -29,15 +29,6 @@ YEAR = 2025
 def no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests need no pacing between sends."""
     monkeypatch.setattr(publish, "SEND_PAUSE", 0.0)
-
-
-async def tap(world: BotWorld, user: FakeUser, label: str) -> BotMessage:
-    """Tap the button labelled `label` on the bot's last message; the bot's next message."""
-    message = world.last(user)
-    user.tap(message, message.callback_data(render(label, "zh")))
-    await world.step()
-    answer: BotMessage = world.last(user)
-    return answer
 
 
 async def leader(world: BotWorld, approver: bool = True, user_id: int = 9501) -> FakeUser:
@@ -49,21 +40,16 @@ async def leader(world: BotWorld, approver: bool = True, user_id: int = 9501) ->
     return user
 
 
-def documents(world: BotWorld, user: FakeUser) -> list[BotMessage]:
-    """The documents the bot sent the user."""
-    return [m for m in world.server.messages_to(user.id) if m.kind == "document"]
-
-
 async def test_draft_returned_with_remarks_then_approved_then_published(world: BotWorld) -> None:
     seed_scores(world)
-    boss = await coordinator(world)
+    boss = await join_coordinator(world)
     chief = await leader(world)
     liaison = await world.join(9502, Role.LIAISON, "dianzi", "张三")
 
-    before = await send(world, boss, "/result")
-    assert render("result.none", "zh", year=YEAR) in new_texts(world, boss, before)[-1]
-    await tap(world, boss, "result.freeze_button")
-    frozen = await tap(world, boss, "result.freeze_confirm_button")
+    answers = await send(world, boss, "/result")
+    assert render("result.none", "zh", year=YEAR) in answers[-1]
+    await choose(world, boss, "result.freeze_button")
+    frozen = await choose(world, boss, "result.freeze_confirm_button")
     [draft] = year_results(world.uow(), YEAR)
     assert draft.status is ResultStatus.DRAFT
     assert (frozen.text or "").startswith(f"已冻结 {YEAR} 年度考核结果草稿第 1 版")
@@ -79,7 +65,7 @@ async def test_draft_returned_with_remarks_then_approved_then_published(world: B
         render("result.return_button", "zh"),
         render("result.cancel_button", "zh"),
     ]
-    asked = await tap(world, chief, "result.return_button")
+    asked = await choose(world, chief, "result.return_button")
     assert asked.text == render("result.return_ask", "zh")
     chief.send_text("西集镇重点工作评价请复核")
     await world.step()
@@ -93,26 +79,24 @@ async def test_draft_returned_with_remarks_then_approved_then_published(world: B
         remarks="西集镇重点工作评价请复核",
     )
     # Publishing the year is refused while the result is not approved.
-    before = await send(world, boss, "/publish")
-    await tap(world, boss, "coord.publish_period_year")
-    assert new_texts(world, boss, before)[-1] == render(
-        "errors.result_not_approved", "zh", year=YEAR, status="returned"
-    )
+    await send(world, boss, "/publish")
+    refused = await choose(world, boss, "coord.publish_period_year")
+    assert refused.text == render("errors.result_not_approved", "zh", year=YEAR, status="returned")
 
     await send(world, boss, "/result")
-    await tap(world, boss, "result.refreeze_button")
-    await tap(world, boss, "result.freeze_confirm_button")
+    await choose(world, boss, "result.refreeze_button")
+    await choose(world, boss, "result.freeze_confirm_button")
     await send(world, chief, "/approve")
-    done = await tap(world, chief, "result.approve_button")
+    done = await choose(world, chief, "result.approve_button")
     assert done.text == render("result.approved", "zh", year=YEAR, version=2)
     assert world.texts(boss)[-1].startswith("✅ 刘区长 已审定 2025 年度考核结果第 2 版")
     approved = year_results(world.uow(), YEAR)[0]
 
     await send(world, boss, "/publish")
-    confirm = await tap(world, boss, "coord.publish_period_year")
+    confirm = await choose(world, boss, "coord.publish_period_year")
     assert confirm.text is not None and "即将公布 2025 年全年排名" in confirm.text
     # The clock is before the year ends: publishing the year early is warned about.
-    await tap(world, boss, "coord.publish_early_button")
+    await choose(world, boss, "coord.publish_early_button")
     publication = latest_publication(world.uow(), YEAR)
     assert publication is not None and publication.as_of == approved.as_of
     assert year_results(world.uow(), YEAR)[0].status is ResultStatus.PUBLISHED
@@ -124,25 +108,26 @@ async def test_changed_data_make_the_approved_result_stale_and_nothing_is_publis
     world: BotWorld,
 ) -> None:
     seed_scores(world)
-    boss = await coordinator(world)
+    boss = await join_coordinator(world)
     chief = await leader(world)
     await send(world, boss, "/result")
-    await tap(world, boss, "result.freeze_button")
-    await tap(world, boss, "result.freeze_confirm_button")
+    await choose(world, boss, "result.freeze_button")
+    await choose(world, boss, "result.freeze_confirm_button")
     await send(world, chief, "/approve")
-    await tap(world, chief, "result.approve_button")
-    before = await send(world, boss, "/result")
-    assert render("result.fresh", "zh") in "\n".join(new_texts(world, boss, before))
+    await choose(world, chief, "result.approve_button")
+    answers = await send(world, boss, "/result")
+    assert render("result.fresh", "zh") in "\n".join(answers)
 
     with world.uow() as u:
         xiji = next(r.id for r in u.repository(YearUnits).rows() if r.code == "shuiquan")
     for item in ("key_work", "basic_work"):
         record_grade(world.uow(), Actor.operator(), YEAR, xiji, item, "year", "poor", "区长")
-    before = await send(world, boss, "/result")
-    text = "\n".join(new_texts(world, boss, before))
+    answers = await send(world, boss, "/result")
+    text = "\n".join(answers)
     assert "⚠️" in text and "水泉镇（镇街）" in text
-    before = await send(world, boss, "/publish")
-    await tap(world, boss, "coord.publish_period_year")
+    before = len(world.texts(boss))
+    await send(world, boss, "/publish")
+    await choose(world, boss, "coord.publish_period_year")
     text = "\n".join(new_texts(world, boss, before))
     assert "水泉镇（镇街）" in text
     assert latest_publication(world.uow(), YEAR) is None
@@ -150,54 +135,48 @@ async def test_changed_data_make_the_approved_result_stale_and_nothing_is_publis
 
 async def test_a_leader_not_named_approver_cannot_approve(world: BotWorld) -> None:
     seed_scores(world)
-    boss = await coordinator(world)
+    boss = await join_coordinator(world)
     other = await leader(world, approver=False, user_id=9503)
     await send(world, boss, "/result")
-    await tap(world, boss, "result.freeze_button")
-    frozen = await tap(world, boss, "result.freeze_confirm_button")
+    await choose(world, boss, "result.freeze_button")
+    frozen = await choose(world, boss, "result.freeze_confirm_button")
     assert "还没有指定审定人" in (frozen.text or "")
-    before = await send(world, other, "/approve")
-    assert new_texts(world, other, before) == [render("errors.result_not_an_approver", "zh")]
+    answers = await send(world, other, "/approve")
+    assert answers == [render("errors.result_not_an_approver", "zh")]
     assert year_results(world.uow(), YEAR)[0].status is ResultStatus.DRAFT
 
 
 async def test_an_admin_closes_the_published_year_and_it_stays_readable(world: BotWorld) -> None:
     seed_scores(world)
     admin = await world.join(9504, Role.ADMIN, None, "管理员")
-    boss = await coordinator(world)
+    boss = await join_coordinator(world)
     chief = await leader(world)
-    before = await send(world, admin, "/close_year", str(YEAR))
-    await tap(world, admin, "result.close_confirm_button")
-    assert new_texts(world, admin, before)[-1] == render(
-        "errors.year_close_unpublished", "zh", year=YEAR
-    )
+    await send(world, admin, f"/close_year {YEAR}")
+    refused = await choose(world, admin, "result.close_confirm_button")
+    assert refused.text == render("errors.year_close_unpublished", "zh", year=YEAR)
     await send(world, boss, "/result")
-    await tap(world, boss, "result.freeze_button")
-    await tap(world, boss, "result.freeze_confirm_button")
+    await choose(world, boss, "result.freeze_button")
+    await choose(world, boss, "result.freeze_confirm_button")
     await send(world, chief, "/approve")
-    await tap(world, chief, "result.approve_button")
+    await choose(world, chief, "result.approve_button")
     await send(world, boss, "/publish")
-    await tap(world, boss, "coord.publish_period_year")
+    await choose(world, boss, "coord.publish_period_year")
     # The clock is before the year ends: publishing the year early is warned about.
-    await tap(world, boss, "coord.publish_early_button")
+    await choose(world, boss, "coord.publish_early_button")
 
-    await send(world, boss, "/close_year", str(YEAR))  # coordinators may not
+    await send(world, boss, f"/close_year {YEAR}")  # coordinators may not
     assert world.texts(boss)[-1] != render("result.closed", "zh", year=YEAR, version=1)
-    await send(world, admin, "/close_year", str(YEAR))
-    closed = await tap(world, admin, "result.close_confirm_button")
+    await send(world, admin, f"/close_year {YEAR}")
+    closed = await choose(world, admin, "result.close_confirm_button")
     assert closed.text == render("result.closed", "zh", year=YEAR, version=1)
 
-    before = await send(world, boss, "/standings", str(YEAR))
-    assert new_texts(world, boss, before)[0] == render(
-        "coord.standings_preparing", "zh", year=YEAR
-    )
-    before = await send(world, boss, "/result", str(YEAR))
-    await tap(world, boss, "result.refreeze_button")
-    await tap(world, boss, "result.freeze_confirm_button")
+    answers = await send(world, boss, f"/standings {YEAR}")
+    assert answers[0] == render("coord.standings_preparing", "zh", year=YEAR)
+    await send(world, boss, f"/result {YEAR}")
+    await choose(world, boss, "result.refreeze_button")
+    await choose(world, boss, "result.freeze_confirm_button")
     assert world.texts(boss)[-1] == render("errors.year_closed", "zh", year=YEAR)
     # In January, the assessment year is no longer the closed year but the next one.
     world.clock.set(datetime(YEAR + 1, 1, 20, 10, tzinfo=SHANGHAI))
-    before = await send(world, boss, "/standings")
-    assert new_texts(world, boss, before)[0] == render(
-        "coord.standings_preparing", "zh", year=YEAR + 1
-    )
+    answers = await send(world, boss, "/standings")
+    assert answers[0] == render("coord.standings_preparing", "zh", year=YEAR + 1)

@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from bot.fake_bot_api import BotMessage, FakeUser
+from bot.fake_bot_api import FakeUser
 from services.access import Actor, Role
 from services.errors import ServiceError
 from services.evidence import register_evidence
@@ -22,31 +22,28 @@ from services.findings import (
     return_rectification,
     submit_rectification,
 )
-from services.people import person_session
 from services.unit_lookup import find_units
 from storage.models import AuditEntry
-from tests.bot.world import OPERATOR, BotWorld
+from tests.bot.steps import labels, newest_with, tap
+from tests.bot.world import OPERATOR, BotWorld, actor_of, unit_id
 from tests.fakes.bot_api import tiny_png
+from tests.texts import said, text_of
 
 COORDINATOR = 500
 SECOND_COORDINATOR = 501
 LIAISON = 1001
+# What the liaison is told when the first finding's first rectification is accepted, and what
+# a coordinator is told who decides on it after another did.
+ACCEPTED_NOTICE = said(
+    "coord.review_accepted_notice",
+    finding=1,
+    description="安全生产台账不全",
+    receipt="ZG2025-00001-01",
+)
+ALREADY_ACCEPTED = said("coord.review_already_decided", kind="r", decision="accepted")
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def actor_of(world: BotWorld, telegram_id: int) -> Actor:
-    """The actor behind a registered Telegram account."""
-    session = person_session(world.uow(), telegram_id)
-    assert session is not None
-    return session.actor
-
-
-def unit_id(world: BotWorld, code: str) -> int:
-    """The id of a unit by its code."""
-    [unit] = find_units(world.uow(), code)
-    return unit.id
 
 
 def add_finding(
@@ -112,26 +109,6 @@ def audit_count(world: BotWorld, action: str) -> int:
         return int(uow.session.execute(query).scalar_one())
 
 
-def labels(world: BotWorld, user_id: int) -> list[str]:
-    """The button labels of the bot's last message to a user."""
-    return [label for label, _ in world.server.last_message_to(user_id).buttons]
-
-
-def newest_with(world: BotWorld, user: FakeUser, label: str) -> BotMessage:
-    """The newest message to the user with a button labelled `label`."""
-    for message in reversed(world.server.messages_to(user.id)):
-        if any(text == label for text, _ in message.buttons):
-            return message
-    raise AssertionError(f"no button {label!r} for user {user.id}")
-
-
-async def tap(world: BotWorld, user: FakeUser, label: str) -> None:
-    """Tap the newest button labelled `label`."""
-    message = newest_with(world, user, label)
-    user.tap(message, message.callback_data(label))
-    await world.step()
-
-
 async def people(world: BotWorld) -> tuple[FakeUser, FakeUser]:
     """A coordinator and a liaison of 店子镇."""
     coordinator = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
@@ -159,13 +136,30 @@ async def test_a_rectification_comes_with_its_evidence_and_accepting_tells_the_l
     card = world.texts(coordinator)[-1]
     assert "店子镇" in card and "安全生产台账不全" in card and "建立月检制度" in card
     assert "3 张照片、1 个文件" in card and "第 1/1 项" in card and "期限内" in card
-    assert labels(world, COORDINATOR) == ["✅ 通过", "↩️ 退回", "下一项 ▶"]
-    await tap(world, coordinator, "✅ 通过")
+    assert labels(world, COORDINATOR) == [
+        text_of("coord.review_accept_button"),
+        text_of("coord.review_return_button"),
+        text_of("coord.review_next_button"),
+    ]
+    await tap(world, coordinator, text_of("coord.review_accept_button"))
     assert get_finding(world.uow(), OPERATOR, finding).status == "accepted"
-    assert "整改已通过" in world.texts(liaison)[-1]
+    assert (
+        said(
+            "coord.review_accepted_notice",
+            finding=1,
+            description="安全生产台账不全",
+            receipt="ZG2025-00001-01",
+        )
+        in world.texts(liaison)[-1]
+    )
     texts = world.texts(coordinator)
-    assert "已通过 店子镇 的整改" in texts[-2] and "已通知该单位 1 名联络员" in texts[-2]
-    assert "没有待审核" in texts[-1]
+    assert (
+        said("coord.review_accepted", unit="店子镇", receipt="ZG2025-00001-01", told=1)
+        in texts[-2]
+        and said("coord.review_accepted", unit="店子镇", receipt="ZG2025-00001-01", told=1)
+        in texts[-2]
+    )
+    assert said("coord.review_done", skipped=0) in texts[-1]
     assert world.server.messages_to(COORDINATOR)[-3].buttons == []  # the card is done
 
 
@@ -187,24 +181,36 @@ async def test_returning_asks_for_a_reason_and_a_confirmation_then_tells_the_lia
     rectify(world, finding, photos=1)
     coordinator.send_command("/review")
     await world.step()
-    await tap(world, coordinator, "↩️ 退回")
-    assert "请输入退回理由" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, text_of("coord.review_return_button"))
+    assert (
+        said("coord.review_ask_return_reason", unit="店子镇", max=1000)
+        in world.texts(coordinator)[-1]
+    )
     coordinator.send_text("   ")
     await world.step()
-    assert "退回理由不能为空" in world.texts(coordinator)[-2]
+    assert said("coord.review_return_reason_empty") in world.texts(coordinator)[-2]
     coordinator.send_text("照片看不清，请补拍台账封面和签字页")
     await world.step()
     assert "确认退回？" in world.texts(coordinator)[-1]
     assert get_finding(world.uow(), OPERATOR, finding).status == "submitted"  # not yet
-    await tap(world, coordinator, "修改理由")
+    await tap(world, coordinator, text_of("coord.review_change_reason_button"))
     coordinator.send_text("请补拍台账封面和签字页")
     await world.step()
-    await tap(world, coordinator, "↩️ 确认退回并通知")
+    await tap(world, coordinator, text_of("coord.review_confirm_return_button"))
     assert get_finding(world.uow(), OPERATOR, finding).status == "returned"
     assert rectification(world, finding).reason == "请补拍台账封面和签字页"
     notice = world.texts(liaison)[-1]
     assert "整改被退回" in notice and "请补拍台账封面和签字页" in notice and "/rectify" in notice
-    assert "已将理由发给该单位 1 名联络员" in world.texts(coordinator)[-2]
+    assert (
+        said(
+            "coord.review_returned",
+            unit="店子镇",
+            receipt="ZG2025-00001-01",
+            reason="请补拍台账封面和签字页",
+            told=1,
+        )
+        in world.texts(coordinator)[-2]
+    )
 
 
 async def test_back_from_the_reason_leaves_the_rectification_undecided(world: BotWorld) -> None:
@@ -213,9 +219,13 @@ async def test_back_from_the_reason_leaves_the_rectification_undecided(world: Bo
     rectify(world, finding)
     coordinator.send_command("/review")
     await world.step()
-    await tap(world, coordinator, "↩️ 退回")
-    await tap(world, coordinator, "返回")
-    assert labels(world, COORDINATOR) == ["✅ 通过", "↩️ 退回", "下一项 ▶"]
+    await tap(world, coordinator, text_of("coord.review_return_button"))
+    await tap(world, coordinator, text_of("coord.review_back_button"))
+    assert labels(world, COORDINATOR) == [
+        text_of("coord.review_accept_button"),
+        text_of("coord.review_return_button"),
+        text_of("coord.review_next_button"),
+    ]
     assert rectification(world, finding).decision is None
 
 
@@ -236,12 +246,12 @@ async def test_the_queue_is_oldest_first_and_next_skips_an_item(world: BotWorld)
     await world.step()
     assert "店子的整改" in world.texts(coordinator)[-1]
     assert "第 1/2 项" in world.texts(coordinator)[-1]
-    await tap(world, coordinator, "下一项 ▶")
+    await tap(world, coordinator, text_of("coord.review_next_button"))
     card = world.texts(coordinator)[-1]
     assert "延期申请" in card and "西集镇" in card and "西集的问题" in card
     assert "现期限：2025-03-17" in card and "2025-03-31" in card and "需要更多时间" in card
-    await tap(world, coordinator, "下一项 ▶")
-    assert "本轮跳过了 2 项" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, text_of("coord.review_next_button"))
+    assert said("coord.review_done", skipped=2) in world.texts(coordinator)[-1]
     assert rectification(world, first).decision is None
     assert xiji is not None
 
@@ -255,14 +265,13 @@ async def test_a_double_tap_on_accept_answers_already_decided_and_changes_nothin
     coordinator.send_command("/review")
     await world.step()
     card = world.last(coordinator)
-    data = card.callback_data("✅ 通过")
+    data = card.callback_data(text_of("coord.review_accept_button"))
     coordinator.tap(card, data)
     coordinator.tap(card, data, strict=False)  # the second tap, before the buttons went away
     await world.step()
-    assert "已经审核过了（已通过）" in world.texts(coordinator)[-1]
-    assert "本次操作未生效" in world.texts(coordinator)[-1]
+    assert ALREADY_ACCEPTED in world.texts(coordinator)[-1]
     assert audit_count(world, "rectification.accept") == 1
-    assert sum("整改已通过" in t for t in world.texts(liaison)) == 1
+    assert sum(ACCEPTED_NOTICE in t for t in world.texts(liaison)) == 1
 
 
 async def test_a_double_tap_on_confirming_a_return_returns_once(world: BotWorld) -> None:
@@ -271,17 +280,19 @@ async def test_a_double_tap_on_confirming_a_return_returns_once(world: BotWorld)
     rectify(world, finding)
     coordinator.send_command("/review")
     await world.step()
-    await tap(world, coordinator, "↩️ 退回")
+    await tap(world, coordinator, text_of("coord.review_return_button"))
     coordinator.send_text("材料不全")
     await world.step()
     card = world.last(coordinator)
-    data = card.callback_data("↩️ 确认退回并通知")
+    data = card.callback_data(text_of("coord.review_confirm_return_button"))
     coordinator.tap(card, data)
     coordinator.tap(card, data, strict=False)
     await world.step()
     assert audit_count(world, "rectification.return") == 1
     assert sum("整改被退回" in t for t in world.texts(liaison)) == 1
-    assert "已经审核过了" in world.texts(coordinator)[-1]
+    assert (
+        said("coord.review_already_decided", kind="r", decision="") in world.texts(coordinator)[-1]
+    )
 
 
 async def test_two_coordinators_accepting_the_same_item_at_once_one_wins(world: BotWorld) -> None:
@@ -294,14 +305,16 @@ async def test_two_coordinators_accepting_the_same_item_at_once_one_wins(world: 
     await world.step()
     for user in (first, second):
         card = world.last(user)
-        user.tap(card, card.callback_data("✅ 通过"))
+        user.tap(card, card.callback_data(text_of("coord.review_accept_button")))
     await world.step()  # both taps in one batch
     assert audit_count(world, "rectification.accept") == 1
-    assert "已通过 店子镇 的整改" in "\n".join(world.texts(first)[-3:])
+    assert said(
+        "coord.review_accepted", unit="店子镇", receipt="ZG2025-00001-01", told=1
+    ) in "\n".join(world.texts(first)[-3:])
     loser = world.texts(second)
-    assert "已经审核过了（已通过）" in loser[-2] and "另一位协调员" in loser[-2]
-    assert "没有待审核" in loser[-1]
-    assert sum("整改已通过" in t for t in world.texts(liaison)) == 1
+    assert ALREADY_ACCEPTED in loser[-2]
+    assert said("coord.review_done", skipped=0) in loser[-1]
+    assert sum(ACCEPTED_NOTICE in t for t in world.texts(liaison)) == 1
 
 
 async def test_two_coordinators_deciding_truly_concurrently_one_decision_wins(
@@ -319,9 +332,9 @@ async def test_two_coordinators_deciding_truly_concurrently_one_decision_wins(
     second.send_command("/review")
     await world.step()
     card = world.last(first)
-    first.tap(card, card.callback_data("✅ 通过"))
+    first.tap(card, card.callback_data(text_of("coord.review_accept_button")))
     card = world.last(second)
-    second.tap(card, card.callback_data("✅ 通过"))
+    second.tap(card, card.callback_data(text_of("coord.review_accept_button")))
     updates = world.server.pending_updates
     world.server.state.confirm_updates(updates[-1]["update_id"] + 1)
     # Both updates handled at the same time, their services running in two threads.
@@ -330,8 +343,8 @@ async def test_two_coordinators_deciding_truly_concurrently_one_decision_wins(
     )
     assert audit_count(world, "rectification.accept") == 1
     told = [world.texts(u) for u in (first, second)]
-    assert sum(any("已经审核过了" in t for t in texts[-3:]) for texts in told) == 1
-    assert sum("整改已通过" in t for t in world.texts(liaison)) == 1
+    assert sum(any(ALREADY_ACCEPTED in t for t in texts[-3:]) for texts in told) == 1
+    assert sum(ACCEPTED_NOTICE in t for t in world.texts(liaison)) == 1
 
 
 async def test_a_return_confirmed_while_another_coordinator_accepts_loses(world: BotWorld) -> None:
@@ -342,17 +355,19 @@ async def test_a_return_confirmed_while_another_coordinator_accepts_loses(world:
     first.send_command("/review")
     second.send_command("/review")
     await world.step()
-    await tap(world, second, "↩️ 退回")
+    await tap(world, second, text_of("coord.review_return_button"))
     second.send_text("材料不全")
     await world.step()
-    accept_card = newest_with(world, first, "✅ 通过")
-    confirm_card = newest_with(world, second, "↩️ 确认退回并通知")
-    first.tap(accept_card, accept_card.callback_data("✅ 通过"))
-    second.tap(confirm_card, confirm_card.callback_data("↩️ 确认退回并通知"))
+    accept_card = newest_with(world, first, text_of("coord.review_accept_button"))
+    confirm_card = newest_with(world, second, text_of("coord.review_confirm_return_button"))
+    first.tap(accept_card, accept_card.callback_data(text_of("coord.review_accept_button")))
+    second.tap(
+        confirm_card, confirm_card.callback_data(text_of("coord.review_confirm_return_button"))
+    )
     await world.step()
     assert get_finding(world.uow(), OPERATOR, finding).status == "accepted"
     assert audit_count(world, "rectification.return") == 0
-    assert "已经审核过了（已通过）" in world.texts(second)[-2]
+    assert ALREADY_ACCEPTED in world.texts(second)[-2]
     assert not any("整改被退回" in t for t in world.texts(liaison))
 
 
@@ -363,9 +378,11 @@ async def test_tapping_return_on_an_item_already_decided_says_so(world: BotWorld
     coordinator.send_command("/review")
     await world.step()
     accept_rectification(world.uow(), OPERATOR, rectification(world, finding).id)
-    await tap(world, coordinator, "↩️ 退回")
-    assert "已经审核过了" in world.texts(coordinator)[-2]
-    assert "没有待审核" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, text_of("coord.review_return_button"))
+    assert (
+        said("coord.review_already_decided", kind="r", decision="") in world.texts(coordinator)[-2]
+    )
+    assert said("coord.review_done", skipped=0) in world.texts(coordinator)[-1]
     assert rectification(world, finding).decision == "accepted"
 
 
@@ -438,7 +455,7 @@ async def test_a_liaison_who_blocked_the_bot_does_not_undo_the_decision(world: B
     liaison.block_bot()
     coordinator.send_command("/review")
     await world.step()
-    await tap(world, coordinator, "✅ 通过")
+    await tap(world, coordinator, text_of("coord.review_accept_button"))
     assert get_finding(world.uow(), OPERATOR, finding).status == "accepted"
     assert any("未能通知到 张三" in t for t in world.texts(coordinator)[-3:])
 
@@ -450,10 +467,13 @@ async def test_a_workbook_sent_after_the_review_is_checked_as_an_upload(world: B
     coordinator, _ = await people(world)
     coordinator.send_command("/review")
     await world.step()
-    assert "没有待审核" in world.texts(coordinator)[-1]
+    assert said("coord.review_done", skipped=0) in world.texts(coordinator)[-1]
     coordinator.send_document(b"not really a workbook", "指标值.xlsx", XLSX)
     await world.step()
-    assert any("正在校验工作簿“指标值.xlsx”" in t for t in world.texts(coordinator)[-3:])
+    assert any(
+        said("coord.upload_checking", file="指标值.xlsx") in t
+        for t in world.texts(coordinator)[-3:]
+    )
 
 
 async def test_a_workbook_sent_mid_review_is_checked_and_the_card_still_works(
@@ -466,10 +486,21 @@ async def test_a_workbook_sent_mid_review_is_checked_and_the_card_still_works(
     await world.step()
     coordinator.send_document(b"not really a workbook", "指标值.xlsx", XLSX)
     await world.step()
-    assert any("正在校验工作簿“指标值.xlsx”" in t for t in world.texts(coordinator)[-3:])
-    await tap(world, coordinator, "✅ 通过")
+    assert any(
+        said("coord.upload_checking", file="指标值.xlsx") in t
+        for t in world.texts(coordinator)[-3:]
+    )
+    await tap(world, coordinator, text_of("coord.review_accept_button"))
     assert rectification(world, finding).decision == "accepted"
-    assert "整改已通过" in world.texts(liaison)[-1]
+    assert (
+        said(
+            "coord.review_accepted_notice",
+            finding=1,
+            description="安全生产台账不全",
+            receipt="ZG2025-00001-01",
+        )
+        in world.texts(liaison)[-1]
+    )
 
 
 # --- extension requests --------------------------------------------------------------------
@@ -491,12 +522,35 @@ async def test_granting_an_extension_moves_the_deadline_and_tells_the_liaison(
     await ask_extension(world, finding)
     coordinator.send_command("/review")
     await world.step()
-    assert labels(world, COORDINATOR) == ["✅ 同意延期", "❌ 不同意", "下一项 ▶"]
-    await tap(world, coordinator, "✅ 同意延期")
+    assert labels(world, COORDINATOR) == [
+        text_of("coord.review_grant_button"),
+        text_of("coord.review_refuse_button"),
+        text_of("coord.review_next_button"),
+    ]
+    await tap(world, coordinator, text_of("coord.review_grant_button"))
     assert get_finding(world.uow(), OPERATOR, finding).deadline == date(2025, 3, 31)
     notice = world.texts(liaison)[-1]
-    assert "延期申请已同意" in notice and "2025-03-31" in notice
-    assert "已同意延期" in world.texts(coordinator)[-2]
+    assert (
+        said(
+            "coord.review_extension_notice",
+            granted=True,
+            target="问题整改（编号 1）",
+            requested="2025-03-31",
+            reason="",
+        )
+        in notice
+        and "2025-03-31" in notice
+    )
+    assert (
+        said(
+            "coord.review_extension_decided",
+            granted=True,
+            target="问题整改（编号 1）",
+            requested="2025-03-31",
+            told=1,
+        )
+        in world.texts(coordinator)[-2]
+    )
 
 
 async def test_refusing_an_extension_with_a_reason_tells_the_liaison_the_reason(
@@ -507,15 +561,25 @@ async def test_refusing_an_extension_with_a_reason_tells_the_liaison_the_reason(
     await ask_extension(world, finding)
     coordinator.send_command("/review")
     await world.step()
-    await tap(world, coordinator, "❌ 不同意")
-    assert "可输入理由" in world.texts(coordinator)[-1]
+    await tap(world, coordinator, text_of("coord.review_refuse_button"))
+    assert said("coord.review_ask_refuse_reason", max=1000) in world.texts(coordinator)[-1]
     coordinator.send_text("期限内可以完成")
     await world.step()
     assert get_finding(world.uow(), OPERATOR, finding).deadline == date(2025, 3, 17)
     [request] = unit_extensions(world.uow(), OPERATOR, unit_id(world, "dianzi"))
     assert request.decision == "refused" and request.reason_for_decision == "期限内可以完成"
     notice = world.texts(liaison)[-1]
-    assert "未获同意" in notice and "期限内可以完成" in notice
+    assert (
+        said(
+            "coord.review_extension_notice",
+            granted=False,
+            target="问题整改（编号 1）",
+            requested="2025-03-31",
+            reason="期限内可以完成",
+        )
+        in notice
+        and "期限内可以完成" in notice
+    )
 
 
 async def test_refusing_an_extension_needs_no_reason(world: BotWorld) -> None:
@@ -524,11 +588,21 @@ async def test_refusing_an_extension_needs_no_reason(world: BotWorld) -> None:
     await ask_extension(world, finding)
     coordinator.send_command("/review")
     await world.step()
-    await tap(world, coordinator, "❌ 不同意")
-    await tap(world, coordinator, "不写理由，直接不同意")
+    await tap(world, coordinator, text_of("coord.review_refuse_button"))
+    await tap(world, coordinator, text_of("coord.review_refuse_no_reason_button"))
     [request] = unit_extensions(world.uow(), OPERATOR, unit_id(world, "dianzi"))
     assert request.decision == "refused" and request.reason_for_decision is None
-    assert "未获同意" in world.texts(liaison)[-1] and "说明" not in world.texts(liaison)[-1]
+    assert (
+        said(
+            "coord.review_extension_notice",
+            granted=False,
+            target="问题整改（编号 1）",
+            requested="2025-03-31",
+            reason="",
+        )
+        in world.texts(liaison)[-1]
+        and "说明" not in world.texts(liaison)[-1]
+    )
 
 
 async def test_a_report_extension_shows_the_month_and_its_due_day(world: BotWorld) -> None:
@@ -540,9 +614,12 @@ async def test_a_report_extension_shows_the_month_and_its_due_day(world: BotWorl
     coordinator.send_command("/review")
     await world.step()
     card = world.texts(coordinator)[-1]
-    assert "2025 年 3 月进展报告" in card and "现期限：2025-04-05" in card
-    await tap(world, coordinator, "✅ 同意延期")
-    assert "2025 年 3 月进展报告" in world.texts(liaison)[-1]
+    assert (
+        text_of("coord.review_target_report", year=2025, month=3) in card
+        and "现期限：2025-04-05" in card
+    )
+    await tap(world, coordinator, text_of("coord.review_grant_button"))
+    assert text_of("coord.review_target_report", year=2025, month=3) in world.texts(liaison)[-1]
 
 
 async def test_a_double_tap_on_grant_grants_once(world: BotWorld) -> None:
@@ -552,13 +629,28 @@ async def test_a_double_tap_on_grant_grants_once(world: BotWorld) -> None:
     coordinator.send_command("/review")
     await world.step()
     card = world.last(coordinator)
-    data = card.callback_data("✅ 同意延期")
+    data = card.callback_data(text_of("coord.review_grant_button"))
     coordinator.tap(card, data)
     coordinator.tap(card, data, strict=False)
     await world.step()
     assert audit_count(world, "extension.grant") == 1
-    assert "该延期申请已经审核过了" in world.texts(coordinator)[-1]
-    assert sum("延期申请已同意" in t for t in world.texts(liaison)) == 1
+    assert (
+        said("coord.review_already_decided", kind="e", decision="") in world.texts(coordinator)[-1]
+    )
+    assert (
+        sum(
+            said(
+                "coord.review_extension_notice",
+                granted=True,
+                target="问题整改（编号 1）",
+                requested="2025-03-31",
+                reason="",
+            )
+            in t
+            for t in world.texts(liaison)
+        )
+        == 1
+    )
 
 
 # --- roles ---------------------------------------------------------------------------------
@@ -577,7 +669,7 @@ async def test_review_is_refused_to_liaisons_raters_viewers_and_strangers(
         user.send_command("/review")
     await world.step()
     for user in (liaison, rater, viewer):
-        assert "您的角色不能使用这个功能" in world.texts(user)[-1]
-    assert "邀请链接" in world.texts(stranger)[-1]
+        assert said("common.not_for_your_role") in world.texts(user)[-1]
+    assert said("common.unknown_account") in world.texts(stranger)[-1]
     assert world.server.calls("sendPhoto") == []
     assert rectification(world, finding).decision is None

@@ -18,46 +18,19 @@ from PIL import Image
 
 from bot.dialogs.helpers import split_messages, utf16_length
 from bot.dialogs.standings_view import parse_standings_args
-from bot.fake_bot_api import BotMessage, FakeUser
-from scoring import BonusItem, GradeRecord, Group, IndicatorValues, Unit
-from scoring.plan import Grade
+from bot.fake_bot_api import BotMessage
+from scoring import Group, Unit
 from services.access import Role
 from services.files.charts import cjk_font_path
 from services.files.charts_standings import MAX_BARS, standings_chart
 from services.people import register_units
-from services.sample_district import sample_bonus, sample_grades, sample_plan, sample_values
 from services.standings import as_of_day, compute_standings
-from services.year_data import import_bonus, import_grades, import_values
 from templates.formatting import num
-from tests.bot.world import OPERATOR, BotWorld
+from tests.bot.steps import join_coordinator, new_texts, photos, send
+from tests.bot.world import OPERATOR, BotWorld, seed_scores
+from tests.texts import said, text_of
 
 YEAR = 2025
-
-
-def seed_scores(world: BotWorld) -> None:
-    """The sample district's values, grades and bonus, stored as a coordinator would."""
-    plan = sample_plan()
-    codes = [i.code for i in plan.development.indicators]
-    rows = {str(r[0]): dict(zip(codes, r[1:], strict=True)) for r in sample_values(plan)}
-    values = IndicatorValues.from_rows(rows, codes)  # type: ignore[arg-type]
-    import_values(world.uow(), OPERATOR, YEAR, values, "values.xlsx")
-    grades = [
-        GradeRecord(str(u), str(i), str(p), str(r), Grade(str(g)))
-        for u, i, p, r, g in sample_grades(plan)
-    ]
-    import_grades(world.uow(), OPERATOR, YEAR, grades, "grades.xlsx")
-    bonus = [BonusItem(str(u), str(t), a == "是", str(e)) for u, t, e, a in sample_bonus()]
-    import_bonus(world.uow(), OPERATOR, YEAR, bonus, "bonus.xlsx")
-
-
-async def coordinator(world: BotWorld, user_id: int = 9001) -> FakeUser:
-    """A coordinator of the programme."""
-    return await world.join(user_id, Role.COORDINATOR, None, "王科长")
-
-
-def photos(world: BotWorld, user: FakeUser) -> list[BotMessage]:
-    """The photos the bot sent the user."""
-    return [m for m in world.server.messages_to(user.id) if m.kind == "photo"]
 
 
 def photo_bytes(world: BotWorld, message: BotMessage) -> bytes:
@@ -65,28 +38,14 @@ def photo_bytes(world: BotWorld, message: BotMessage) -> bytes:
     return world.server.file(message.raw["photo"][-1]["file_id"]).data
 
 
-async def send(world: BotWorld, user: FakeUser, command: str, args: str | None = None) -> int:
-    """Send a command and let the bot answer; how many messages the user had before."""
-    before = len(world.server.messages_to(user.id))
-    user.send_command(command, args)
-    await world.step()
-    return before
-
-
-def new_texts(world: BotWorld, user: FakeUser, before: int) -> list[str]:
-    """The texts (and captions) of the messages sent after `before`."""
-    return [m.text or "" for m in world.server.messages_to(user.id)[before:]]
-
-
 # --- /standings -----------------------------------------------------------------------------
 
 
 async def test_standings_list_each_group_ranked_with_tier_and_total(world: BotWorld) -> None:
     seed_scores(world)
-    user = await coordinator(world)
-    before = await send(world, user, "/standings")
-    texts = new_texts(world, user, before)
-    assert texts[0] == "正在计算 2025 年度排名，请稍候……"
+    user = await join_coordinator(world)
+    texts = await send(world, user, "/standings")
+    assert texts[0] == said("coord.standings_preparing", year=2025)
     listing = "\n".join(t for t in texts if "排名" in t and "·" in t)
     standings = compute_standings(world.uow(), YEAR)
     for group, title in ((Group.TOWN, "镇街排名"), (Group.ZONE_OR_DEPARTMENT, "开发区和部门排名")):
@@ -98,8 +57,8 @@ async def test_standings_list_each_group_ranked_with_tier_and_total(world: BotWo
     assert all(utf16_length(t) <= 4096 for t in texts)
     pictures = photos(world, user)
     assert [p.text for p in pictures] == [
-        "镇街总分柱状图（颜色表示等级）",
-        "开发区和部门总分柱状图（颜色表示等级）",
+        said("coord.standings_chart_caption", group=text_of("year.group_town")),
+        said("coord.standings_chart_caption", group=text_of("year.group_zone_or_department")),
     ]
     chat_actions = [c.params.get("action") for c in world.server.calls("sendChatAction")]
     assert "typing" in chat_actions and "upload_photo" in chat_actions
@@ -107,8 +66,8 @@ async def test_standings_list_each_group_ranked_with_tier_and_total(world: BotWo
 
 async def test_the_chart_sent_is_a_png_picture(world: BotWorld) -> None:
     seed_scores(world)
-    user = await coordinator(world)
-    await send(world, user, "/standings", "镇街")
+    user = await join_coordinator(world)
+    await send(world, user, "/standings 镇街")
     [picture] = photos(world, user)
     image = Image.open(io.BytesIO(photo_bytes(world, picture)))
     image.load()
@@ -158,9 +117,9 @@ def test_the_cjk_font_is_not_the_fallback_font() -> None:
 
 async def test_a_group_and_an_as_of_day_narrow_the_standings(world: BotWorld) -> None:
     seed_scores(world)  # stored on 10 March
-    user = await coordinator(world)
-    before = await send(world, user, "/standings", "town 2025-03-01")
-    listing = "\n".join(new_texts(world, user, before))
+    user = await join_coordinator(world)
+    answers = await send(world, user, "/standings town 2025-03-01")
+    listing = "\n".join(answers)
     assert "镇街排名" in listing and "截至 2025-03-01 当日结束" in listing
     assert "开发区和部门排名" not in listing
     # On 1 March nothing had been stored yet: the standings of then, not of now.
@@ -173,21 +132,28 @@ async def test_a_group_and_an_as_of_day_narrow_the_standings(world: BotWorld) ->
 
 
 async def test_bad_arguments_get_the_usage(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world)
     for args in ("乡镇", "2025-13-01", "town dept", "2025-03-01 2025-03-02"):
-        before = await send(world, user, "/standings", args)
-        [answer] = new_texts(world, user, before)
-        assert "看不懂" in answer and "用法：/standings" in answer
-    before = await send(world, user, "/standings", "2025-03-11")
-    assert new_texts(world, user, before) == [
-        "截至日期 2025-03-11 晚于今天（2025-03-10），排名只能按已发生的情况计算。"
-    ]
+        [answer] = await send(world, user, f"/standings {args}")
+        assert (
+            "看不懂" in answer
+            and said(
+                "coord.standings_usage",
+                town="镇街",
+                town_short="town",
+                dept="部门",
+                dept_short="dept",
+            )
+            in answer
+        )
+    answers = await send(world, user, "/standings 2025-03-11")
+    assert answers == ["截至日期 2025-03-11 晚于今天（2025-03-10），排名只能按已发生的情况计算。"]
 
 
 async def test_standings_of_a_year_without_a_plan_say_so(world: BotWorld) -> None:
-    user = await coordinator(world)
-    before = await send(world, user, "/standings", "2024-12-31")
-    assert "2024 年度还没有导入考核方案" in new_texts(world, user, before)[-1]
+    user = await join_coordinator(world)
+    answers = await send(world, user, "/standings 2024-12-31")
+    assert said("errors.no_plan", year=2024) in answers[-1]
 
 
 def test_arguments_come_in_any_order() -> None:
@@ -212,9 +178,8 @@ async def test_a_big_group_is_split_into_messages_and_its_chart_shows_the_first_
         for n in range(150)
     ]
     register_units(world.uow(), OPERATOR, extra)
-    user = await coordinator(world)
-    before = await send(world, user, "/standings", "dept")
-    texts = [t for t in new_texts(world, user, before) if t]
+    user = await join_coordinator(world)
+    texts = [t for t in await send(world, user, "/standings dept") if t]
     listing = [t for t in texts if "区第" in t and "柱状图" not in t]
     assert len(listing) > 1
     assert all(utf16_length(t) <= 4096 for t in texts)
@@ -230,9 +195,9 @@ async def test_a_big_group_is_split_into_messages_and_its_chart_shows_the_first_
 
 async def test_unit_shows_blocks_rank_tier_indicators_and_items(world: BotWorld) -> None:
     seed_scores(world)
-    user = await coordinator(world)
-    before = await send(world, user, "/unit", "店子镇")
-    text = "\n".join(new_texts(world, user, before))
+    user = await join_coordinator(world)
+    answers = await send(world, user, "/unit 店子镇")
+    text = "\n".join(answers)
     explained = compute_standings(world.uow(), YEAR).explain("dianzi")
     r = explained.result
     assert f"镇街第 {r.rank} 名（共 10 个）　等级 {r.tier}　总分 {num(r.total)}" in text
@@ -248,19 +213,19 @@ async def test_unit_shows_blocks_rank_tier_indicators_and_items(world: BotWorld)
 
 async def test_unit_explains_a_missing_value_in_words(world: BotWorld) -> None:
     seed_scores(world)  # 水泉镇 did not report foreign capital
-    user = await coordinator(world)
-    before = await send(world, user, "/unit", "shuiquan")
-    text = "\n".join(new_texts(world, user, before))
+    user = await join_coordinator(world)
+    answers = await send(world, user, "/unit shuiquan")
+    text = "\n".join(answers)
     assert "• 实际使用外资：未报" in text and "⚠️ 未报数值" in text
     assert "需要注意：有指标未报数值" in text
 
 
 async def test_a_name_matching_several_units_offers_them_as_buttons(world: BotWorld) -> None:
     seed_scores(world)
-    user = await coordinator(world)
-    await send(world, user, "/unit", "镇")
+    user = await join_coordinator(world)
+    await send(world, user, "/unit 镇")
     offer = world.last(user)
-    assert offer.text == "“镇”对应多个单位，请选择："
+    assert offer.text == said("coord.unit_several", query="镇")
     labels = [label for label, _ in offer.buttons]
     assert "西集镇" in labels and "店子镇" in labels
     before = len(world.server.messages_to(user.id))
@@ -276,8 +241,8 @@ async def test_a_name_matching_several_units_offers_them_as_buttons(world: BotWo
 
 async def test_a_name_matching_nothing_is_asked_again(world: BotWorld) -> None:
     seed_scores(world)
-    user = await coordinator(world)
-    await send(world, user, "/unit", "火星")
+    user = await join_coordinator(world)
+    await send(world, user, "/unit 火星")
     assert world.texts(user)[-1].startswith("没有找到名称或代码包含“火星”的单位")
     user.send_text("桑村")
     await world.step()
@@ -286,9 +251,9 @@ async def test_a_name_matching_nothing_is_asked_again(world: BotWorld) -> None:
 
 async def test_unit_without_a_name_asks_for_it(world: BotWorld) -> None:
     seed_scores(world)
-    user = await coordinator(world)
+    user = await join_coordinator(world)
     await send(world, user, "/unit")
-    assert world.texts(user)[-1] == "请输入单位名称（或名称中的几个字、单位代码）："
+    assert world.texts(user)[-1] == said("coord.unit_ask")
     user.send_text("区财政局")
     await world.step()
     text = "\n".join(world.texts(user)[-3:])
@@ -298,8 +263,8 @@ async def test_unit_without_a_name_asks_for_it(world: BotWorld) -> None:
 async def test_unit_speaks_english_to_an_english_reader(world: BotWorld) -> None:
     seed_scores(world)
     world.server.user(9002, "Lee", "en")
-    user = await coordinator(world, 9002)
-    await send(world, user, "/unit", "dianzi")
+    user = await join_coordinator(world, 9002)
+    await send(world, user, "/unit dianzi")
     text = "\n".join(world.texts(user)[-4:])
     assert "in Towns" in text and "Work items" in text and "excellent" in text
 
@@ -310,9 +275,9 @@ async def test_unit_speaks_english_to_an_english_reader(world: BotWorld) -> None
 async def test_a_leader_may_see_standings_and_units(world: BotWorld) -> None:
     seed_scores(world)
     leader = await world.join(9100, Role.VIEWER, None, "区领导")
-    await send(world, leader, "/standings", "镇街")
+    await send(world, leader, "/standings 镇街")
     assert any("镇街排名" in t for t in world.texts(leader))
-    await send(world, leader, "/unit", "西集镇")
+    await send(world, leader, "/unit 西集镇")
     assert "镇街第" in "\n".join(world.texts(leader)[-3:])
 
 
@@ -328,7 +293,8 @@ async def test_liaisons_raters_and_strangers_are_refused_and_nothing_is_sent(
     stranger = world.server.user(9203)
     for user in (liaison, rater, stranger):
         for command in REPORT_COMMANDS:
-            before = await send(world, user, command, "店子镇" if command == "/unit" else None)
+            before = len(world.server.messages_to(user.id))
+            await send(world, user, f"{command} 店子镇" if command == "/unit" else command)
             answers = world.server.messages_to(user.id)[before:]
             assert len(answers) == 1 and answers[0].kind == "text", (user.id, command)
             expected = "邀请链接" if user is stranger else "您的角色不能使用这个功能"
@@ -339,7 +305,7 @@ async def test_liaisons_raters_and_strangers_are_refused_and_nothing_is_sent(
 async def test_a_leader_may_not_publish(world: BotWorld) -> None:
     leader = await world.join(9100, Role.VIEWER, None, "区领导")
     await send(world, leader, "/publish")
-    assert "您的角色不能使用这个功能" in world.texts(leader)[-1]
+    assert said("common.not_for_your_role") in world.texts(leader)[-1]
 
 
 def test_a_block_too_long_for_one_message_is_cut_at_its_lines() -> None:

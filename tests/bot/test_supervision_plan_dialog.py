@@ -10,41 +10,26 @@ from datetime import date
 
 import openpyxl
 
-from bot.fake_bot_api import BotMessage, FakeUser
 from services.supervision_plan import year_activities
 from storage.statuses import SupervisionKind
 from templates import render
-from tests.bot.test_standings_view import coordinator, new_texts, send
+from tests.bot.steps import choose, documents, join_coordinator, new_texts, send
 from tests.bot.world import BotWorld
 
 YEAR = 2025
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-async def tap(world: BotWorld, user: FakeUser, label: str, **params: object) -> BotMessage:
-    """Tap the button labelled with catalog entry `label`; the bot's next message."""
-    message = world.last(user)
-    user.tap(message, message.callback_data(render(label, "zh", **params)))
-    await world.step()
-    answer: BotMessage = world.last(user)
-    return answer
-
-
-def documents(world: BotWorld, user: FakeUser) -> list[BotMessage]:
-    """The documents the bot sent the user."""
-    return [m for m in world.server.messages_to(user.id) if m.kind == "document"]
-
-
 async def test_template_then_load_the_filled_in_workbook(world: BotWorld) -> None:
-    boss = await coordinator(world)
-    before = await send(world, boss, "/supervision_plan")
+    boss = await join_coordinator(world)
+    answers = await send(world, boss, "/supervision_plan")
     assert (
         render("supervision.header", "zh", year=YEAR, planned=0, done=0)
         .replace("<b>", "")
         .replace("</b>", "")
-        in new_texts(world, boss, before)[0]
+        in answers[0]
     )
-    await tap(world, boss, "supervision.template_button")
+    await choose(world, boss, "supervision.template_button")
     [template] = documents(world, boss)
     assert template.raw["document"]["file_name"] == render(
         "supervision.template_file", "zh", year=YEAR
@@ -59,7 +44,7 @@ async def test_template_then_load_the_filled_in_workbook(world: BotWorld) -> Non
     book.save(bad)
     filled = bad.getvalue()
 
-    await tap(world, boss, "supervision.load_button")
+    await choose(world, boss, "supervision.load_button")
     ws.append(["明天", "开会", "", ""])
     wrong = io.BytesIO()
     book.save(wrong)
@@ -82,12 +67,12 @@ async def test_template_then_load_the_filled_in_workbook(world: BotWorld) -> Non
 
 
 async def test_add_an_activity_then_a_finding_names_it(world: BotWorld) -> None:
-    boss = await coordinator(world)
+    boss = await join_coordinator(world)
     await send(world, boss, "/supervision_plan")
-    await tap(world, boss, "supervision.add_button")
+    await choose(world, boss, "supervision.add_button")
     boss.send_text("2025-03-08")
     await world.step()
-    await tap(world, boss, "supervision.kind_on_site_inspection")
+    await choose(world, boss, "supervision.kind_on_site_inspection")
     boss.send_text("项目建设进度")
     await world.step()
     boss.send_text("店子镇")
@@ -103,33 +88,35 @@ async def test_add_an_activity_then_a_finding_names_it(world: BotWorld) -> None:
     await send(world, boss, "/finding")
     boss.send_text("店子镇")
     await world.step()
-    asked = await tap(world, boss, "year.source_on_site_inspection")
+    asked = await choose(world, boss, "year.source_on_site_inspection")
     assert asked.text == render("coord.finding_ask_activity", "zh")
-    await tap(world, boss, "coord.finding_activity_button", day="2025-03-08", focus="项目建设进度")
+    await choose(
+        world, boss, "coord.finding_activity_button", day="2025-03-08", focus="项目建设进度"
+    )
     boss.send_text("台账不全")
     await world.step()
-    await tap(world, boss, "coord.finding_no_files_button")
-    await tap(world, boss, "coord.finding_deadline_button", days=7, day="2025-03-17")
-    await tap(world, boss, "coord.finding_record_button")
+    await choose(world, boss, "coord.finding_no_files_button")
+    await choose(world, boss, "coord.finding_deadline_button", days=7, day="2025-03-17")
+    await choose(world, boss, "coord.finding_record_button")
     [activity] = year_activities(world.uow(), YEAR)
     assert activity.done_on == date(YEAR, 3, 10)
     assert [f.description for f in activity.findings] == ["台账不全"]
 
 
 async def test_a_finding_of_another_kind_is_not_asked_about_the_plan(world: BotWorld) -> None:
-    boss = await coordinator(world)
+    boss = await join_coordinator(world)
     await send(world, boss, "/supervision_plan")
-    await tap(world, boss, "supervision.add_button")
+    await choose(world, boss, "supervision.add_button")
     boss.send_text("2025-03-08")
     await world.step()
-    await tap(world, boss, "supervision.kind_on_site_inspection")
+    await choose(world, boss, "supervision.kind_on_site_inspection")
     boss.send_text("检查")
     await world.step()
-    await tap(world, boss, "supervision.all_units_button")
+    await choose(world, boss, "supervision.all_units_button")
     await send(world, boss, "/finding")
     boss.send_text("西集镇")
     await world.step()
-    asked = await tap(world, boss, "year.source_visit")
+    asked = await choose(world, boss, "year.source_visit")
     assert asked.text is not None and asked.text.startswith(
         render("coord.finding_ask_description", "zh", max=2000)[:8]
     )

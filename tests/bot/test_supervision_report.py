@@ -17,8 +17,9 @@ from services.findings import record_finding
 from services.practices import record_good_practice
 from services.tasks import TaskInput, import_tasks
 from services.unit_lookup import find_units
-from tests.bot.test_standings_view import coordinator, send
+from tests.bot.steps import join_coordinator, send
 from tests.bot.world import OPERATOR, BotWorld
+from tests.texts import said, text_of
 
 
 def seed_supervision(world: BotWorld) -> None:
@@ -58,20 +59,36 @@ async def test_the_report_of_this_half_year_is_sent_as_a_workbook(
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     seed_supervision(world)
-    user = await coordinator(world)
-    before = await send(world, user, "/supervision_report")
-    assert world.texts(user)[before] == "正在生成 2025 年上半年综合督导报告，请稍候……"
+    user = await join_coordinator(world)
+    answers = await send(world, user, "/supervision_report")
+    assert answers[0] == said(
+        "coord.supervision_preparing", year=2025, half=text_of("coord.supervision_half_1")
+    )
     document = document_of(world, user)
-    assert document.raw["document"]["file_name"] == "2025年上半年综合督导报告.xlsx"
+    assert document.raw["document"]["file_name"] == text_of(
+        "coord.supervision_file_name",
+        year=2025,
+        half=text_of("coord.supervision_half_1"),
+        number=1,
+    )
     assert document.text == (
         "2025 年上半年综合督导报告（2025-01-01 至 2025-06-30，截至 2025-03-10 10:00）："
         "23 个单位的任务进展、1 个督导问题及整改情况、1 条典型经验。"
     )
     book = sheets(world, document)
-    assert list(book) == ["概况", "任务进展", "问题整改", "典型经验", "督导计划执行"]
-    assert any(r[:3] == ["店子镇", "T1", "新建标准化厂房"] for r in book["任务进展"])
+    assert list(book) == [
+        text_of("coord.supervision_sheet_summary"),
+        text_of("coord.supervision_sheet_tasks"),
+        text_of("coord.supervision_sheet_findings"),
+        "典型经验",
+        text_of("coord.supervision_sheet_activities"),
+    ]
+    assert any(
+        r[:3] == ["店子镇", "T1", "新建标准化厂房"]
+        for r in book[text_of("coord.supervision_sheet_tasks")]
+    )
     finding = next(r for r in book["问题整改"] if r[0] == "西集镇")
-    assert "道路进度滞后" in finding and "待整改" in finding
+    assert "道路进度滞后" in finding and text_of("year.finding_status_open") in finding
     assert any(r[:2] == ["店子镇", "厂房代建模式"] for r in book["典型经验"])
     assert list(scratch.iterdir()) == []
 
@@ -80,7 +97,7 @@ async def test_a_leader_may_ask_for_it_in_english(world: BotWorld) -> None:
     seed_supervision(world)
     world.server.user(9100, "Lee", "en")
     leader = await world.join(9100, Role.VIEWER, None, "Lee")
-    await send(world, leader, "/supervision_report", "1")
+    await send(world, leader, "/supervision_report 1")
     document = document_of(world, leader)
     assert document.raw["document"]["file_name"] == "supervision-report-2025-H1.xlsx"
     assert list(sheets(world, document)) == [
@@ -93,23 +110,23 @@ async def test_a_leader_may_ask_for_it_in_english(world: BotWorld) -> None:
 
 
 async def test_a_half_year_not_yet_begun_is_refused(world: BotWorld) -> None:
-    user = await coordinator(world)
-    await send(world, user, "/supervision_report", "2")
+    user = await join_coordinator(world)
+    await send(world, user, "/supervision_report 2")
     assert world.texts(user)[-1] == "2025 年下半年从 2025-07-01 开始，现在还没有可以报告的内容。"
-    await send(world, user, "/supervision_report", "1 2026")
+    await send(world, user, "/supervision_report 1 2026")
     assert world.texts(user)[-1].startswith("2026 年上半年从 2026-01-01 开始")
     assert world.server.calls("sendDocument") == []
 
 
 async def test_a_past_year_without_a_plan_says_so(world: BotWorld) -> None:
-    user = await coordinator(world)
-    await send(world, user, "/supervision_report", "2024 下半年")
-    assert "2024 年度还没有导入考核方案" in world.texts(user)[-1]
+    user = await join_coordinator(world)
+    await send(world, user, "/supervision_report 2024 下半年")
+    assert said("errors.no_plan", year=2024) in world.texts(user)[-1]
 
 
 async def test_bad_arguments_get_the_usage(world: BotWorld) -> None:
-    user = await coordinator(world)
+    user = await join_coordinator(world)
     for args in ("3", "1 2", "H3", "2025 2024"):
-        await send(world, user, "/supervision_report", args)
+        await send(world, user, f"/supervision_report {args}")
         assert world.texts(user)[-1].startswith("用法：/supervision_report [1|2] [年度]")
     assert world.server.calls("sendDocument") == []

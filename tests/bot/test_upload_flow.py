@@ -10,9 +10,10 @@ import openpyxl
 from bot.fake_bot_api import FakeUser
 from services.access import Role
 from services.unit_report import write_year_report
-from tests.bot.test_upload_dialog import XLSX, values_rows, values_workbook
+from tests.bot.workbooks import XLSX, values_rows, values_workbook
 from tests.bot.world import BotWorld, bot_world
 from tests.fakes.bot_api import record_errors
+from tests.texts import text_of
 
 COORDINATOR = 9001
 
@@ -48,7 +49,7 @@ async def test_a_values_workbook_is_refused_corrected_confirmed_and_exported(
             await _wait_for_text(world, user, "校验通过")
             summary = world.server.last_message_to(user.id)
             assert "镇街：10 个（共 10 个）" in (summary.text or "")
-            user.tap(summary, summary.callback_data("✅ 确认导入"))
+            user.tap(summary, summary.callback_data(text_of("coord.upload_confirm_button")))
             done = await _wait_for_text(world, user, "已导入")
             assert "为第 1 版" in done
             # The workbook was downloaded through the file URL, as Telegram serves it.

@@ -21,6 +21,7 @@ from services.year_data import import_grades
 from storage.repositories.year_data import YearUnits
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld
 from tests.factories import plan_data
+from tests.texts import said, text_of
 
 COORDINATOR = 8001
 YEAR = 2025
@@ -95,7 +96,7 @@ async def test_unit_says_how_the_year_end_coefficient_was_made(world: BotWorld) 
     user = await world.join(COORDINATOR, Role.COORDINATOR, None, "王科长")
     text = await unit_text(world, user)
     # key_work: (0.6 x 1.0 + 0.3 x 0.7 + 0.1 x 0.4) / 1.0 = 0.85
-    assert "年终系数的来源" in text
+    assert said("coord.unit_year_end_header") in text
     assert (
         "重点工作：年终系数 0.85 = 考核小组 1.00 × 0.60；互评 0.70 × 0.30；整改结果 0.40 × 0.10"
         in text
@@ -126,13 +127,13 @@ def test_the_unit_report_lists_the_sources_and_the_rectification_evaluation(
     flat = [row for row in rows if row]
     start = next(i for i, row in enumerate(flat) if row == ["年终系数的来源"])
     sources = flat[start + 2 : start + 7]
-    assert sources[0][:4] == ["重点工作", "考核小组评价", 0.6, 1.0]
-    assert sources[1][:4] == ["重点工作", "互评", 0.3, 0.7]
-    assert sources[1][4] == "2 个单位评价"
+    assert sources[0][:4] == ["重点工作", text_of("year.source_panel"), 0.6, 1.0]
+    assert sources[1][:4] == ["重点工作", text_of("year.source_peer"), 0.3, 0.7]
+    assert sources[1][4] == text_of("year.ur_source_votes", votes=2, trimmed=False)
     assert sources[2][:4] == ["重点工作", "整改结果评价", 0.1, 0.4]
-    assert sources[3][1:] == ["考核小组评价", 0.6, "无数据，未计入"]
+    assert sources[3][1:] == [text_of("year.source_panel"), 0.6, text_of("year.ur_source_no_data")]
     rect = flat[flat.index(["整改结果评价"]) + 2]
-    assert rect == [2, 1, 0.5, "差", 0.4, "按权重 0.10 计入年终系数"]
+    assert rect == [2, 1, 0.5, "差", 0.4, text_of("year.ur_rectification_counted", weight=0.1)]
 
 
 async def test_myscore_explains_the_sources_to_the_unit_without_naming_who_voted(
@@ -144,7 +145,7 @@ async def test_myscore_explains_the_sources_to_the_unit_without_naming_who_voted
     user.send_command("/myscore")
     await world.step()
     message = world.last(user)
-    user.tap(message, message.callback_data("📋 重点工作"))
+    user.tap(message, message.callback_data(text_of("myscore.item_button", name="重点工作")))
     await world.step()
     shown = world.last(user).text or ""
     assert (
@@ -169,4 +170,7 @@ def test_the_report_workbook_names_the_year_end_flags(world: BotWorld, tmp_path:
     ]
     book.close()
     # 西集镇 got no vote and had no finding due; 店子镇 got both.
-    assert any("无互评" in c and "无到期问题" in c for c in cells)
+    assert any(
+        text_of("report.flag_no_peer") in c and text_of("report.flag_no_findings") in c
+        for c in cells
+    )

@@ -11,7 +11,7 @@ import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,19 +21,31 @@ from telegram import Update
 from bot.app import KaoheApplication, build_application, make_deps
 from bot.context import BotDeps
 from bot.fake_bot_api import FakeBotApi, FakeUser
+from scoring import BonusItem, GradeRecord, IndicatorValues
+from scoring.plan import Grade
 from services.access import Actor, Role
 from services.files.plan_file import default_plan_text
-from services.people import issue_invite, register_units
+from services.people import issue_invite, person_session, register_units
 from services.plans import load_plan
-from services.sample_district import sample_units
+from services.sample_district import (
+    sample_bonus,
+    sample_grades,
+    sample_plan,
+    sample_units,
+    sample_values,
+)
 from services.settings import Settings
+from services.tasks import TaskInput, import_tasks
+from services.year_data import import_bonus, import_grades, import_values
 from storage.clock import FixedClock
 from storage.database import Database, open_database
+from storage.repositories.year_data import ValueSets, YearUnits
 from storage.unit_of_work import UnitOfWork
 from tests.fakes.bot_api import polling as run_polling
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPERATOR = Actor.operator("test")
+START = datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI)  # where a world's clock stands
 
 
 @dataclass
@@ -98,6 +110,72 @@ def seed(database: Database, clock: FixedClock, year: int = 2025) -> None:
     register_units(uow, OPERATOR, sample_units())
 
 
+# Seeded copies of migrated templates, made once per test process (xdist workers each have
+# their own): seeding every world again cost as much as the rest of its set-up.
+_SEEDED: dict[Path, Path] = {}
+
+
+def _seeded(template: Path) -> Path:
+    """A copy of the migrated SQLite `template` with the sample district seeded at START."""
+    seeded = _SEEDED.get(template)
+    if seeded is None:
+        seeded = template.with_name(f"{template.stem}-seeded{template.suffix}")
+        shutil.copyfile(template, seeded)
+        database = open_database(f"sqlite:///{seeded}")
+        seed(database, FixedClock(START))
+        database.dispose()  # closing the last connection folds the WAL back into the file
+        _SEEDED[template] = seeded
+    return seeded
+
+
+def unit_id(world: BotWorld, code: str) -> int:
+    """The id of a unit by its code (`dianzi` is 店子镇)."""
+    return unit_ids(world)[code]
+
+
+def unit_ids(world: BotWorld) -> dict[str, int]:
+    """Every unit's id by its code."""
+    with UnitOfWork(world.database, world.clock, read_only=True) as work:
+        return {r.code: int(r.id) for r in work.repository(YearUnits).rows()}
+
+
+def actor_of(world: BotWorld, telegram_id: int) -> Actor:
+    """The service actor behind a registered Telegram account."""
+    session = person_session(world.uow(), telegram_id)
+    assert session is not None, f"no person with Telegram account {telegram_id}"
+    return session.actor
+
+
+def value_years(world: BotWorld) -> list[tuple[int, int]]:
+    """Every stored (year, version) of indicator values of 2024 and 2025."""
+    with UnitOfWork(world.database, world.clock, read_only=True) as work:
+        sets = work.repository(ValueSets)
+        # versions() gives published sets only, so every version is set
+        return [(y, s.version or 0) for y in (2024, 2025) for s in sets.versions(y)]
+
+
+def seed_a_task(world: BotWorld) -> None:
+    """店子镇 gets one task of 2025 (T1 招商引资, key work, due 30 June)."""
+    task = TaskInput("dianzi", "T1", "招商引资", due_date=date(2025, 6, 30), work_item="key_work")
+    import_tasks(world.uow(), OPERATOR, 2025, [task])
+
+
+def seed_scores(world: BotWorld, year: int = 2025) -> None:
+    """The sample district's values, grades and bonus, stored as a coordinator would."""
+    plan = sample_plan()
+    codes = [i.code for i in plan.development.indicators]
+    rows = {str(r[0]): dict(zip(codes, r[1:], strict=True)) for r in sample_values(plan)}
+    values = IndicatorValues.from_rows(rows, codes)  # type: ignore[arg-type]
+    import_values(world.uow(), OPERATOR, year, values, "values.xlsx")
+    grades = [
+        GradeRecord(str(u), str(i), str(p), str(r), Grade(str(g)))
+        for u, i, p, r, g in sample_grades(plan)
+    ]
+    import_grades(world.uow(), OPERATOR, year, grades, "grades.xlsx")
+    bonus = [BonusItem(str(u), str(t), a == "是", str(e)) for u, t, e, a in sample_bonus()]
+    import_bonus(world.uow(), OPERATOR, year, bonus, "bonus.xlsx")
+
+
 def new_application(world: BotWorld, *, updater: bool, jobs: bool = False) -> KaoheApplication:
     """Another Application on the same database (a restart); jobs only if asked for."""
     return build_application(
@@ -121,13 +199,14 @@ async def bot_world(
 ) -> AsyncIterator[BotWorld]:
     """A running world: database from the migrated template (or the empty, migrated database
     at `database_url`), the sample plan and units."""
+    clock = FixedClock(START)
     if database_url is None:
         path = folder / "kaohe.db"
-        shutil.copyfile(template, path)
-        database_url = f"sqlite:///{path}"
-    database = open_database(database_url)
-    clock = FixedClock(datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI))
-    seed(database, clock)
+        shutil.copyfile(_seeded(template), path)
+        database = open_database(f"sqlite:///{path}")
+    else:
+        database = open_database(database_url)
+        seed(database, clock)
     settings = Settings(
         data_dir=folder,
         telegram_bot_token="123:TEST",  # type: ignore[arg-type]

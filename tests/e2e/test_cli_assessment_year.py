@@ -11,9 +11,8 @@ from services.plans import load_plan
 from services.sample_district import SampleFiles
 from storage.database import Database
 from storage.unit_of_work import UnitOfWork
-from tests.e2e.test_cli_year import kaohe, kaohe_cli, sample, year_of
-
-__all__ = ["kaohe", "sample"]  # the fixtures these tests use
+from tests.e2e.cli import kaohe_cli
+from tests.e2e.test_cli_year import year_of
 
 
 def test_imports_and_standings_without_year_take_the_loaded_year(sample: SampleFiles) -> None:

@@ -9,15 +9,13 @@ from pathlib import Path
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from typer.testing import CliRunner
 
 from cli.app import app
 from services import wiring
 from services.files.plan_file import default_plan_text
-from services.settings import get_settings
 from storage.migrate import MIGRATIONS
-
-runner = CliRunner()
+from tests.e2e.cli import clear_caches, pointed_at, runner
+from tests.texts import text_of
 
 
 def _head() -> str:
@@ -29,20 +27,11 @@ def _head() -> str:
     return head
 
 
-def _clear_caches() -> None:
-    get_settings.cache_clear()
-    wiring.database.cache_clear()
-
-
 @pytest.fixture
 def kaohe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The `kaohe` command on an SQLite file in a fresh folder; yields the folder."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KAOHE_DATABASE_URL", f"sqlite:///{tmp_path / 'kaohe.db'}")
-    _clear_caches()
-    yield tmp_path
-    wiring.database().dispose()
-    _clear_caches()
+    with pointed_at(monkeypatch, f"sqlite:///{tmp_path / 'kaohe.db'}", tmp_path):
+        yield tmp_path
 
 
 def _plan(folder: Path, year: int = 2025) -> Path:
@@ -63,10 +52,19 @@ def test_db_upgrade_creates_the_schema_and_a_second_run_changes_nothing(kaohe: P
 def test_plan_load_stores_versions_and_an_identical_file_changes_nothing(kaohe: Path) -> None:
     runner.invoke(app, ["db", "upgrade"])
     plan = _plan(kaohe)
-    assert "第 1 版" in runner.invoke(app, ["plan", "load", str(plan)]).output
-    assert "第 1 版" in runner.invoke(app, ["plan", "load", str(plan)]).output
+    assert (
+        text_of("db.plan_loaded", year=2025, version=1)
+        in runner.invoke(app, ["plan", "load", str(plan)]).output
+    )
+    assert (
+        text_of("db.plan_loaded", year=2025, version=1)
+        in runner.invoke(app, ["plan", "load", str(plan)]).output
+    )
     plan.write_text(plan.read_text(encoding="utf-8").replace("cap: 60", "cap: 50"), "utf-8")
-    assert "第 2 版" in runner.invoke(app, ["plan", "load", str(plan)]).output
+    assert (
+        text_of("db.plan_loaded", year=2025, version=2)
+        in runner.invoke(app, ["plan", "load", str(plan)]).output
+    )
 
 
 def test_plan_load_of_a_broken_plan_exits_2_and_stores_nothing(kaohe: Path) -> None:
@@ -89,7 +87,7 @@ def test_audit_verify_passes_then_finds_an_edited_entry(kaohe: Path) -> None:
     runner.invoke(app, ["plan", "load", str(_plan(kaohe, 2026))])
     ok = runner.invoke(app, ["audit", "verify"])
     assert ok.exit_code == 0, ok.output
-    assert "完整" in ok.output
+    assert text_of("db.audit_ok") in ok.output
     wiring.database().dispose()
     with sqlite3.connect(kaohe / "kaohe.db") as conn:
         conn.execute("update audit_log set actor = 'someone else' where id = 1")
@@ -137,11 +135,11 @@ def test_a_command_on_an_unreachable_database_exits_4_with_a_clear_message(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KAOHE_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/none")
-    _clear_caches()
+    clear_caches()
     try:
         result = runner.invoke(app, ["people", "list"])
     finally:
         wiring.database().dispose()
-        _clear_caches()
+        clear_caches()
     assert result.exit_code == 4
     assert "无法连接数据库" in result.output

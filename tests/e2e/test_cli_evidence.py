@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from cli.app import app
 from services import wiring
@@ -18,23 +17,17 @@ from services.settings import get_settings
 from storage.archive import EvidenceArchive
 from storage.clock import SystemClock
 from storage.unit_of_work import UnitOfWork
-
-runner = CliRunner()
+from tests.e2e.cli import migrated_sqlite, pointed_at, runner
 
 
 @pytest.fixture
-def kaohe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def kaohe(
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """A migrated SQLite database and an archive that `kaohe` uses; yields the working folder."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KAOHE_DATABASE_URL", f"sqlite:///{tmp_path / 'kaohe.db'}")
-    monkeypatch.setenv("KAOHE_ARCHIVE_DIR", str(tmp_path / "archive"))
-    get_settings.cache_clear()
-    wiring.database.cache_clear()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    yield tmp_path
-    wiring.database().dispose()
-    get_settings.cache_clear()
-    wiring.database.cache_clear()
+    url = migrated_sqlite(sqlite_template, tmp_path)
+    with pointed_at(monkeypatch, url, tmp_path, KAOHE_ARCHIVE_DIR=str(tmp_path / "archive")):
+        yield tmp_path
 
 
 class Earlier(SystemClock):

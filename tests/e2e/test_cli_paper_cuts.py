@@ -9,7 +9,6 @@ import pty
 import re
 import sqlite3
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,60 +17,20 @@ import typer
 from openpyxl import load_workbook
 from rich.cells import cell_len
 from typer.core import TyperGroup
-from typer.testing import CliRunner, Result
 
 from bot.dialogs.standings_view import group_words_offered, parse_standings_args
 from cli.app import app
 from scoring import Group
 from scoring.groups import SHORT_NAMES, group_words, parse_group
 from scoring.plan import GROUP_LABELS
-from services import wiring
-from services.access import Actor
 from services.files.plan_file import load_plan_file
 from services.files.reader import read_units
-from services.people import register_units
-from services.plans import load_plan
 from services.sample_district import SampleFiles, write_sample
-from services.settings import get_settings
 from storage.database import Database
-from storage.unit_of_work import UnitOfWork
 from templates import LANGUAGES, render
+from tests.e2e.cli import kaohe_cli, runner
 from tests.fixtures_workbooks import write_sheet
-
-runner = CliRunner()
-
-
-def _clear_caches() -> None:
-    get_settings.cache_clear()
-    wiring.database.cache_clear()
-
-
-@pytest.fixture
-def kaohe(
-    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Database]:
-    """The `kaohe` command pointed at the test database (of each kind), in Chinese."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KAOHE_DATABASE_URL", database.url)
-    monkeypatch.setenv("KAOHE_LANGUAGE", "zh")
-    _clear_caches()
-    yield database
-    wiring.database().dispose()
-    _clear_caches()
-
-
-@pytest.fixture
-def sample(kaohe: Database, tmp_path: Path) -> SampleFiles:
-    """The sample district's files; its plan and units stored in the database."""
-    files = write_sample(tmp_path / "sample")
-    load_plan(UnitOfWork(kaohe), Actor.operator(), files.plan.read_text(encoding="utf-8"), "plan")
-    register_units(UnitOfWork(kaohe), Actor.operator(), read_units(files.units))
-    return files
-
-
-def kaohe_cli(*args: str) -> Result:
-    """Run `kaohe` with these arguments."""
-    return runner.invoke(app, list(args))
+from tests.texts import text_of
 
 
 def flat(text: str) -> str:
@@ -447,7 +406,9 @@ def test_standings_and_report_of_a_year_with_nothing_imported_say_what_is_missin
     headers = [c.value for c in ranking[2]]
     assert render("report.col_development", "zh") + mark in headers
     assert plan.work.items[0].name + mark in headers
-    assert "数据不完整" in str(ranking["A1"].value)
+    assert text_of("year.gaps_see_sheet", sheet=text_of("year.gaps_sheet")) in str(
+        ranking["A1"].value
+    )
 
 
 def test_a_fully_imported_year_names_its_one_missing_value_without_marks(

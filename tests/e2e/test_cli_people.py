@@ -9,39 +9,28 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from typer.testing import CliRunner, Result
 
-from cli.app import app
 from cli.common import t
 from cli.people import parse_duration
 from services import wiring
 from services.access import Actor, Role
 from services.people import list_people, redeem_invite
 from services.settings import get_settings
+from tests.e2e.cli import kaohe_cli, migrated_sqlite, pointed_at
 from tests.fixtures_workbooks import write_workbook
 
-runner = CliRunner()
 HEADER = ["code", "name", "group"]
 
 
-def _clear_caches() -> None:
-    get_settings.cache_clear()
-    wiring.database.cache_clear()
-
-
 @pytest.fixture
-def kaohe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def kaohe(
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """A migrated SQLite database that the `kaohe` command uses; yields the working folder."""
-    monkeypatch.chdir(tmp_path)  # no stray .env file of the developer's
-    monkeypatch.setenv("KAOHE_DATABASE_URL", f"sqlite:///{tmp_path / 'kaohe.db'}")
     monkeypatch.delenv("KAOHE_BOT_USERNAME", raising=False)
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
-    _clear_caches()
-    result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0, result.output
-    yield tmp_path
-    wiring.database().dispose()
-    _clear_caches()
+    with pointed_at(monkeypatch, migrated_sqlite(sqlite_template, tmp_path), tmp_path):
+        yield tmp_path
 
 
 def _flat(text: str) -> str:
@@ -53,39 +42,35 @@ def _units_file(folder: Path, rows: list[list[str]], name: str = "units.xlsx") -
     return write_workbook(folder / name, {"units": [HEADER, *rows]})
 
 
-def _invoke(*args: str) -> Result:
-    return runner.invoke(app, list(args))
-
-
 def test_units_import_adds_then_updates_and_keeps_units_not_in_the_file(kaohe: Path) -> None:
     first = _units_file(kaohe, [["a01", "甲镇", "town"], ["d01", "乙局", "department"]])
-    result = _invoke("units", "import", str(first))
+    result = kaohe_cli("units", "import", str(first))
     assert result.exit_code == 0, result.output
     assert t("people.units_imported", added=2, updated=0, unchanged=0) in result.output
 
     second = _units_file(kaohe, [["a01", "甲街道", "town"]], "units2.xlsx")
-    result = _invoke("units", "import", str(second))
+    result = kaohe_cli("units", "import", str(second))
     assert result.exit_code == 0, result.output
     assert t("people.units_imported", added=0, updated=1, unchanged=0) in result.output
     assert "甲镇" in result.output and "甲街道" in result.output
 
-    again = _invoke("units", "import", str(first))
+    again = kaohe_cli("units", "import", str(first))
     assert t("people.units_imported", added=0, updated=1, unchanged=1) in again.output
 
 
 def test_a_bad_units_workbook_imports_nothing_and_exits_2(kaohe: Path) -> None:
     bad = _units_file(kaohe, [["a01", "甲镇", "town"], ["a01", "乙镇", "town"]])
-    result = _invoke("units", "import", str(bad))
+    result = kaohe_cli("units", "import", str(bad))
     assert result.exit_code == 2
     assert "a01" in result.output
     good = _units_file(kaohe, [["a02", "丙镇", "town"]], "good.xlsx")
-    result = _invoke("units", "import", str(good))
+    result = kaohe_cli("units", "import", str(good))
     assert t("people.units_imported", added=1, updated=0, unchanged=0) in result.output
 
 
 def test_invite_without_a_bot_username_prints_the_code_and_the_start_line(kaohe: Path) -> None:
-    _invoke("units", "import", str(_units_file(kaohe, [["a01", "甲镇", "town"]])))
-    result = _invoke("invite", "--role", "liaison", "--unit", "a01")
+    kaohe_cli("units", "import", str(_units_file(kaohe, [["a01", "甲镇", "town"]])))
+    result = kaohe_cli("invite", "--role", "liaison", "--unit", "a01")
     assert result.exit_code == 0, result.output
     assert "t.me" not in result.output
     assert t("people.invite_no_username") in result.output
@@ -103,7 +88,7 @@ def test_invite_with_the_bot_username_prints_the_t_me_link(
 ) -> None:
     monkeypatch.setenv("KAOHE_BOT_USERNAME", "kaohe_test_bot")
     get_settings.cache_clear()
-    result = _invoke("invite", "--role", "viewer", "--expires", "12h")
+    result = kaohe_cli("invite", "--role", "viewer", "--expires", "12h")
     assert result.exit_code == 0, result.output
     match = re.search(
         r"^https://t\.me/kaohe_test_bot\?start=([A-Za-z0-9_-]+)$", result.output, re.M
@@ -116,7 +101,7 @@ def test_invite_with_the_bot_username_prints_the_t_me_link(
 
 @pytest.mark.parametrize("value", ["7x", "seven days", "-1d", "1.5d", "d", ""])
 def test_an_unreadable_expiry_exits_2_with_a_clear_message(kaohe: Path, value: str) -> None:
-    result = _invoke("invite", "--role", "viewer", "--expires", value)
+    result = kaohe_cli("invite", "--role", "viewer", "--expires", value)
     assert result.exit_code == 2
     assert _flat(t("people.bad_expiry", value=value)) in _flat(result.output)
 
@@ -133,7 +118,7 @@ def test_an_unreadable_expiry_exits_2_with_a_clear_message(kaohe: Path, value: s
 def test_an_invite_that_does_not_fit_exits_2_and_stores_nothing(
     kaohe: Path, args: list[str], error: str
 ) -> None:
-    result = _invoke("invite", *args)
+    result = kaohe_cli("invite", *args)
     assert result.exit_code == 2
     first_line = t(error, role="boss", roles=[r.value for r in Role], max_days=90)
     assert _flat(first_line) in _flat(result.output)
@@ -142,24 +127,24 @@ def test_an_invite_that_does_not_fit_exits_2_and_stores_nothing(
 
 
 def test_an_unknown_unit_exits_2(kaohe: Path) -> None:
-    result = _invoke("invite", "--role", "liaison", "--unit", "nowhere")
+    result = kaohe_cli("invite", "--role", "liaison", "--unit", "nowhere")
     assert result.exit_code == 2
     assert _flat(t("errors.unknown_unit", unit="nowhere")) in _flat(result.output)
 
 
 def test_people_list_shows_everyone_with_role_unit_and_state(kaohe: Path) -> None:
-    _invoke("units", "import", str(_units_file(kaohe, [["a01", "甲镇", "town"]])))
+    kaohe_cli("units", "import", str(_units_file(kaohe, [["a01", "甲镇", "town"]])))
     codes = []
     for args in (["--role", "liaison", "--unit", "a01"], ["--role", "rater"]):
-        output = _invoke("invite", *args).output
+        output = kaohe_cli("invite", *args).output
         match = re.search(r"^/start (\S+)$", output, re.MULTILINE)
         assert match is not None
         codes.append(match[1])
     redeem_invite(wiring.unit_of_work(), codes[0], 1001, "张三")
     rater = redeem_invite(wiring.unit_of_work(), codes[1], 1002, "李四")
-    assert _invoke("people", "deactivate", str(rater.id)).exit_code == 0
+    assert kaohe_cli("people", "deactivate", str(rater.id)).exit_code == 0
 
-    result = _invoke("people", "list")
+    result = kaohe_cli("people", "list")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     zhang = next(line for line in lines if "张三" in line)
@@ -172,13 +157,13 @@ def test_people_list_shows_everyone_with_role_unit_and_state(kaohe: Path) -> Non
 
 
 def test_people_list_of_an_empty_database_says_so(kaohe: Path) -> None:
-    result = _invoke("people", "list")
+    result = kaohe_cli("people", "list")
     assert result.exit_code == 0
     assert _flat(t("people.no_people")) in _flat(result.output)
 
 
 def test_deactivating_an_unknown_person_exits_2(kaohe: Path) -> None:
-    result = _invoke("people", "deactivate", "99")
+    result = kaohe_cli("people", "deactivate", "99")
     assert result.exit_code == 2
     assert _flat(t("errors.unknown_person", person=99)) in _flat(result.output)
 
@@ -237,7 +222,7 @@ def test_invite_with_a_token_but_no_username_asks_telegram_for_the_username(
         monkeypatch.setenv("KAOHE_BOT_API_URL", server.base_url)
         monkeypatch.setenv("KAOHE_BOT_FILE_URL", server.base_file_url)
         get_settings.cache_clear()
-        result = _invoke("invite", "--role", "viewer")
+        result = kaohe_cli("invite", "--role", "viewer")
     finally:
         loop, stop = holder["loop"], holder["stop"]
         assert isinstance(loop, asyncio.AbstractEventLoop) and isinstance(stop, asyncio.Event)

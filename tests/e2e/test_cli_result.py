@@ -13,9 +13,8 @@ from services.sample_district import SampleFiles
 from storage.database import Database
 from storage.unit_of_work import UnitOfWork
 from templates import render
-from tests.e2e.test_cli_year import import_sample, kaohe, kaohe_cli, sample, year_of
-
-__all__ = ["kaohe", "sample"]  # the fixtures these tests use
+from tests.e2e.cli import kaohe_cli
+from tests.e2e.test_cli_year import import_sample, year_of
 
 
 def test_draft_status_approver_and_publish(sample: SampleFiles, kaohe: Database) -> None:

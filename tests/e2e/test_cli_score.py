@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from typer.testing import CliRunner
 
 from cli.app import app
 from services.file_scoring import ScoringFiles, score_files
 from services.files.plan_file import default_plan_text
 from services.sample_district import SampleFiles, write_sample
 from templates import render
-
-runner = CliRunner()
+from tests.e2e.cli import runner
+from tests.texts import text_of
 
 
 @pytest.fixture
@@ -38,8 +37,13 @@ def _score_args(files: SampleFiles) -> list[str]:
 def test_score_prints_a_ranked_table_per_group(sample: SampleFiles) -> None:
     result = runner.invoke(app, _score_args(sample))
     assert result.exit_code == 0, result.output
-    assert "镇街排名" in result.output
-    assert "开发区和部门排名" in result.output
+    assert (
+        text_of("cli.ranking_title", group=text_of("cli.group_town"), year=2025) in result.output
+    )
+    assert (
+        text_of("cli.ranking_title", group=text_of("cli.group_zone_or_department"), year=2025)
+        in result.output
+    )
     assert "店子镇" in result.output
     assert "区财政局" in result.output
 

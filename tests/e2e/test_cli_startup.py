@@ -11,18 +11,17 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from cli.app import ALL_TEMPLATE_KINDS, LAZY_COMMANDS, LAZY_PLAN_COMMANDS, Lazy, app
 from services.files.input_templates import TEMPLATE_KINDS
 from templates import render
+from tests.e2e.cli import runner
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("pandas", "numpy", "sqlalchemy", "pydantic", "telegram", "matplotlib", "jinja2")
 # Typer builds a pydantic adapter for any option value it converts, so a subcommand's help may
 # import pydantic: only the top-level help is held to none of HEAVY.
 DATA = ("pandas", "numpy", "sqlalchemy", "telegram", "matplotlib")
-runner = CliRunner()
 
 # Run `kaohe ARGS` in a fresh interpreter and print which heavy modules it imported.
 _PROBE = """

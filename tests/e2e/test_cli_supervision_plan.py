@@ -10,9 +10,8 @@ import openpyxl
 from services.sample_district import SampleFiles
 from storage.database import Database
 from templates import render
-from tests.e2e.test_cli_year import kaohe, kaohe_cli, sample, year_of
-
-__all__ = ["kaohe", "sample"]  # the fixtures these tests use
+from tests.e2e.cli import kaohe_cli
+from tests.e2e.test_cli_year import year_of
 
 
 def test_template_import_list_and_done(

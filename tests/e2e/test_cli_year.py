@@ -4,65 +4,22 @@ and PostgreSQL: the standings from the database equal `kaohe score` on the same 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from typer.testing import CliRunner, Result
 
-from cli.app import app
-from services import wiring
-from services.access import Actor
 from services.files.plan_file import load_plan_file
 from services.files.reader import read_units
-from services.people import register_units
-from services.plans import load_plan
-from services.sample_district import SampleFiles, write_sample
-from services.settings import get_settings
+from services.sample_district import SampleFiles
 from services.standings import export_year_workbooks
 from storage.database import Database
 from storage.models import IndicatorValue, ValueSet
 from storage.unit_of_work import UnitOfWork
+from tests.e2e.cli import kaohe_cli
 from tests.e2e.test_full_year import build_year
 from tests.fixtures_workbooks import write_workbook
-
-runner = CliRunner()
-
-
-def _clear_caches() -> None:
-    get_settings.cache_clear()
-    wiring.database.cache_clear()
-
-
-@pytest.fixture
-def kaohe(
-    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Database]:
-    """The `kaohe` command pointed at the test database (of each kind)."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KAOHE_DATABASE_URL", database.url)
-    monkeypatch.setenv("KAOHE_LANGUAGE", "zh")
-    _clear_caches()
-    yield database
-    wiring.database().dispose()
-    _clear_caches()
-
-
-@pytest.fixture
-def sample(kaohe: Database, tmp_path: Path) -> SampleFiles:
-    """The sample district's files; its plan and units stored in the database."""
-    files = write_sample(tmp_path / "sample")
-    uow = UnitOfWork(kaohe)
-    load_plan(uow, Actor.operator(), files.plan.read_text(encoding="utf-8"), str(files.plan))
-    register_units(UnitOfWork(kaohe), Actor.operator(), read_units(files.units))
-    return files
-
-
-def kaohe_cli(*args: str) -> Result:
-    """Run `kaohe` with these arguments."""
-    return runner.invoke(app, list(args))
+from tests.texts import text_of
 
 
 def flat(text: str) -> str:
@@ -146,7 +103,7 @@ def test_standings_table_and_a_bad_as_of_date(sample: SampleFiles) -> None:
         "standings", "--year", year_of(sample), "--as-of", f"{year_of(sample)}-12-31"
     )
     assert table.exit_code == 0, table.output
-    assert "镇街排名" in table.output
+    assert text_of("cli.ranking_title", group=text_of("cli.group_town"), year=2025) in table.output
     assert "截至" in table.output
     bad = kaohe_cli("standings", "--year", year_of(sample), "--as-of", "31/12/2025")
     assert bad.exit_code == 2
@@ -170,7 +127,7 @@ def test_report_and_one_units_report_are_written(sample: SampleFiles, tmp_path: 
     result = kaohe_cli("report", "--year", year, "--unit", unit.code, "-o", str(mine))
     assert result.exit_code == 0, result.output
     book = load_workbook(mine)
-    assert book.sheetnames[:2] == ["考核结果", "发展成效"]
+    assert book.sheetnames[:2] == [text_of("year.ur_sheet_summary"), "发展成效"]
     summary = [c for row in book["考核结果"].iter_rows(values_only=True) for c in row if c]
     assert unit.name in summary
     alerts = {
@@ -179,7 +136,10 @@ def test_report_and_one_units_report_are_written(sample: SampleFiles, tmp_path: 
         for rng in ws.conditional_formatting
         for rule in rng.rules
     }
-    assert {"逾期未整改", "滞后"} <= alerts  # overdue findings, tasks behind: red
+    assert {
+        text_of("year.finding_status_overdue"),
+        text_of("year.task_status_behind"),
+    } <= alerts  # overdue findings, tasks behind: red
     book.close()
     unknown = kaohe_cli(
         "report", "--year", year, "--unit", "nowhere", "-o", str(tmp_path / "x.xlsx")

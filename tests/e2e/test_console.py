@@ -40,6 +40,7 @@ from storage.database import open_database
 from storage.migrate import upgrade
 from storage.unit_of_work import UnitOfWork
 from tests.fakes.bot_api import tiny_png
+from tests.texts import said, text_of
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATOR = Actor.operator("test")
@@ -170,21 +171,21 @@ async def test_users_lists_everyone_and_marks_who_is_typing(terminal: Terminal) 
     listing = await terminal.type(":users")
     lines = [line for line in listing.splitlines() if ". " in line]
     assert [line.startswith("*") for line in lines] == [False, False, True, False]
-    assert "协调员" in lines[2]
-    assert "尚未登记" in lines[3]
+    assert text_of("people.role_coordinator") in lines[2]
+    assert text_of("console.unregistered") in lines[3]
     assert (await terminal.type(":as 9")).count("没有第 9 号用户") == 1
-    assert "用法" in await terminal.type(":as x")
+    assert text_of("console.usage_as") in await terminal.type(":as x")
 
 
 async def test_a_newcomer_is_refused_then_joins_with_an_invitation(terminal: Terminal) -> None:
     await terminal.type(":as 4")
     refused = await terminal.type("你好")
-    assert "邀请链接" in refused
+    assert said("common.unknown_account") in refused
     made = await terminal.type(":invite sangcun")
     code = made.split("/start ")[1].split()[0]
     joined = await terminal.type(f"/start {code}")
     assert "桑村镇" in joined
-    assert "联络员" in await terminal.type(":users")
+    assert text_of("people.role_liaison") in await terminal.type(":users")
 
 
 async def test_an_invitation_for_an_unknown_unit_says_why(terminal: Terminal) -> None:
@@ -231,18 +232,20 @@ async def test_a_report_starts_by_tapping_numbered_buttons_and_takes_files(
 
 
 async def test_taps_and_files_that_cannot_be_done_are_explained(terminal: Terminal) -> None:
-    assert "没有可以点按的按钮" in await terminal.type(":tap 1")
+    assert text_of("console.no_buttons") in await terminal.type(":tap 1")
     await terminal.type("/report")
-    assert "没有第 99 个按钮" in await terminal.type(":tap 99")
+    assert text_of("console.bad_button", value="99", count=3) in await terminal.type(":tap 99")
     assert "用法" in await terminal.type(":tap")
-    assert "读不到文件" in await terminal.type(":file /no/such/file.png")
+    assert text_of(
+        "console.file_missing", path="/no/such/file.png", reason="No such file or directory"
+    ) in await terminal.type(":file /no/such/file.png")
     assert "用法" in await terminal.type(":file")
     assert "用法" in await terminal.type(":album only-one.png")
 
 
 async def test_console_commands_help_unknown_ones_and_quit(terminal: Terminal) -> None:
     assert ":tap" in await terminal.type(":help")
-    assert "没有控制台命令 :frob" in await terminal.type(":frob")
+    assert text_of("console.unknown_command", command=":frob") in await terminal.type(":frob")
     await terminal.type("::)")
     chat = terminal.session.server.state.chat_of(SAMPLE_USERS[0].telegram_id)
     assert any(m.get("text") == ":)" for m in chat.messages.values())
@@ -258,7 +261,7 @@ async def test_the_bots_messages_to_someone_else_are_labelled_with_their_name(
     start = len(terminal.buffer.getvalue())
     terminal.session.server.user(SAMPLE_USERS[1].telegram_id).send_command("/help")
     await terminal.session.settle()
-    assert "机器人 → 李强" in terminal.buffer.getvalue()[start:]
+    assert text_of("console.bot_to", name="李强") in terminal.buffer.getvalue()[start:]
 
 
 async def test_every_sample_person_is_reachable_and_sees_their_reminders_as_they_come(
@@ -273,7 +276,7 @@ async def test_every_sample_person_is_reachable_and_sees_their_reminders_as_they
     shown = terminal.buffer.getvalue()[start:]
     # 赵敏, the coordinator, who never typed a word, gets the overdue units and their digest.
     assert result.failed == 0 and result.sent >= 1, result
-    assert "机器人 → 赵敏" in shown
+    assert text_of("console.bot_to", name="赵敏") in shown
     assert "chat not found" not in shown and "Bot API" not in shown
     coordinator = server.state.chat_of(SAMPLE_USERS[2].telegram_id)
     assert any(m["from"]["id"] != coordinator.user.id for m in coordinator.messages.values())

@@ -47,6 +47,7 @@ from storage.database import Database, open_database
 from storage.models import Base
 from storage.repositories.year_data import YearUnits
 from storage.unit_of_work import UnitOfWork
+from tests.texts import text_of
 
 YEAR = 2025
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -352,7 +353,7 @@ def test_year_report_has_a_sheet_per_unit(year: Year, tmp_path: Path) -> None:
         assert unit.name in names
     sheet = book["区财政局"]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "类型"
+    assert rows[0][0] == text_of("year.col_kind")
     kinds = [r[0] for r in rows[1:]]
-    assert kinds == ["目标任务", "督导问题"]
+    assert kinds == [text_of("year.kind_task"), text_of("year.kind_finding")]
     book.close()

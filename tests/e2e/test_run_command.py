@@ -14,24 +14,16 @@ from typing import Any
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from bot.fake_bot_api import FakeBotApi
 from cli import run
 from services import wiring
-from services.settings import get_settings
+from tests.e2e.cli import clear_caches, runner
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "424242:SECRET-token-that-must-not-be-logged"
 STRANGER = 5551
 START_TIMEOUT = 60.0  # a cold interpreter imports PTB, SQLAlchemy and Alembic first
-
-runner = CliRunner()
-
-
-def _clear_caches() -> None:
-    get_settings.cache_clear()
-    wiring.database.cache_clear()
 
 
 def _cli() -> typer.Typer:
@@ -56,9 +48,9 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("KAOHE_DATA_DIR", str(tmp_path / "data"))
     # Routine lines would replace pytest's log handlers for the rest of the run.
     monkeypatch.setattr(run, "configure_logging", lambda token, level=0: None)
-    _clear_caches()
+    clear_caches()
     yield tmp_path
-    _clear_caches()
+    clear_caches()
 
 
 def test_without_a_token_it_says_how_to_get_one_and_exits_2(folder: Path) -> None:

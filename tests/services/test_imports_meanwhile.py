@@ -10,9 +10,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from scoring import BonusItem, Grade, GradeRecord, Group, IndicatorValues, InputError, Unit
+from scoring import BonusItem, Grade, GradeRecord, Group, InputError, Unit
 from services import people, tasks, year_data
 from services.access import Actor, Role
 from services.errors import Invalid, Refused
@@ -32,21 +32,12 @@ from services.year_data import (
     values_in_force,
 )
 from storage import bulk
-from storage.audit import verify
 from storage.clock import FixedClock
 from storage.models import AuditEntry, GradeRow, IndicatorValue, UnitRow, ValueSet
-from storage.repositories.year_data import ValueSets, YearUnits
-from storage.unit_of_work import UnitOfWork
+from storage.repositories.year_data import ValueSets
+from tests.services.district import OPERATOR, UOW, YEAR, audit_actions, count, gdp, plan_and_units
 
-YEAR = 2025
-UOW = Callable[[], UnitOfWork]
-OPERATOR = Actor.operator()
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="发改局王")
-UNITS = [
-    Unit("dianzi", "店子镇", Group.TOWN),
-    Unit("xiji", "西集镇", Group.TOWN),
-    Unit("finance", "区财政局", Group.ZONE_OR_DEPARTMENT),
-]
 
 
 @pytest.fixture
@@ -57,30 +48,7 @@ def ids(uow: UOW, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     monkeypatch.setattr(bulk, "MAX_CHUNK", 1)
     monkeypatch.setattr(bulk, "POSTGRES_CHUNK", 1)
     monkeypatch.setattr(bulk, "SQLITE_PAUSE", 0.0)
-    load_plan(uow(), OPERATOR, default_plan_text(YEAR), "plan.yaml")
-    register_units(uow(), OPERATOR, UNITS)
-    with uow() as u:
-        return {r.code: r.id for r in u.repository(YearUnits).rows()}
-
-
-def gdp(dianzi: float | None, xiji: float | None) -> IndicatorValues:
-    """Values of one indicator for the two towns."""
-    return IndicatorValues.from_rows(
-        {"dianzi": {"gdp_growth": dianzi}, "xiji": {"gdp_growth": xiji}}, ["gdp_growth"]
-    )
-
-
-def count(uow: UOW, model: type) -> int:
-    """How many rows a table has."""
-    with uow() as u:
-        return int(u.session.execute(select(func.count()).select_from(model)).scalar_one())
-
-
-def actions(uow: UOW) -> list[str]:
-    """The actions of the audit log, oldest first; the chain must verify."""
-    with uow() as u:
-        assert verify(u.session) == []
-        return list(u.session.execute(select(AuditEntry.action).order_by(AuditEntry.id)).scalars())
+    return plan_and_units(uow)
 
 
 def meanwhile(
@@ -127,11 +95,11 @@ def test_a_values_set_is_seen_by_nobody_until_it_is_published(
     assert summary.version == 2 and summary.replaced_version == 1 and summary.changed == 2
     assert seen == [(1, 1), (1, 1), (1, 1)]  # before writing, after each of the two chunks
     assert values_in_force(uow(), YEAR).version == 2  # type: ignore[union-attr]
-    assert actions(uow)[-2:] == ["values.import", "values.import"]
+    assert audit_actions(uow)[-2:] == ["values.import", "values.import"]
 
 
 def test_a_values_import_that_fails_half_way_leaves_nothing(uow: UOW, ids: dict[str, int]) -> None:
-    before = actions(uow)
+    before = audit_actions(uow)
 
     def fail(done: int, total: int) -> None:
         if done == 1:
@@ -140,7 +108,7 @@ def test_a_values_import_that_fails_half_way_leaves_nothing(uow: UOW, ids: dict[
     with pytest.raises(RuntimeError):
         import_values(uow(), COORDINATOR, YEAR, gdp(1.0, 2.0), "v.xlsx", progress=fail)
     assert (count(uow, ValueSet), count(uow, IndicatorValue)) == (0, 0)
-    assert actions(uow) == before
+    assert audit_actions(uow) == before
 
 
 def test_a_newer_version_published_meanwhile_makes_this_import_the_next_one(
@@ -184,7 +152,7 @@ def test_a_town_turned_department_meanwhile_refuses_the_values_and_stores_nothin
         import_values(uow(), COORDINATOR, YEAR, gdp(1.0, 2.0), "v.xlsx", progress=regroup)
     assert [p.code for p in caught.value.problems] == ["value_for_non_town"]
     assert (count(uow, ValueSet), count(uow, IndicatorValue)) == (0, 0)
-    assert "values.import" not in actions(uow)
+    assert "values.import" not in audit_actions(uow)
 
 
 def test_a_set_a_stopped_process_left_is_removed_a_day_later(
@@ -236,7 +204,7 @@ def test_a_grade_recorded_while_grades_are_prepared_is_replaced_not_doubled(
     assert (summary.added, summary.changed, summary.unchanged) == (1, 1, 0)
     assert in_force(uow) == [(ids["dianzi"], "good"), (ids["xiji"], "good")]
     assert count(uow, GradeRow) == 3  # the grade recorded meanwhile is kept, replaced
-    assert actions(uow)[-2:] == ["grade.record", "grades.import"]
+    assert audit_actions(uow)[-2:] == ["grade.record", "grades.import"]
 
 
 def test_grades_that_keep_changing_are_refused_clearly(
@@ -256,7 +224,7 @@ def test_grades_that_keep_changing_are_refused_clearly(
     assert caught.value.code == "import_changed_meanwhile"
     assert dict(caught.value.params) == {"kind": "grades", "what": "grades"}
     assert in_force(uow) == [(ids["xiji"], "good")]
-    assert "grades.import" not in actions(uow)
+    assert "grades.import" not in audit_actions(uow)
 
 
 def test_a_plan_loaded_while_grades_are_prepared_is_the_one_they_are_checked_against(
@@ -361,7 +329,7 @@ def test_a_bonus_decided_meanwhile_against_the_file_refuses_it(
         )
     assert caught.value.code == "bonus_import_conflicts"
     assert [(b.unit, b.status) for b in list_bonus(uow(), YEAR)] == [("dianzi", "rejected")]
-    assert "bonus.import" not in actions(uow)
+    assert "bonus.import" not in audit_actions(uow)
 
 
 def test_bulk_imports_chain_their_audit_entries_with_everyone_elses(
@@ -374,7 +342,7 @@ def test_bulk_imports_chain_their_audit_entries_with_everyone_elses(
     import_bonus(uow(), COORDINATOR, YEAR, [BonusItem("xiji", "招商", False, "")], "b.xlsx")
     register_units(uow(), COORDINATOR, [Unit("sangcun", "桑村镇", Group.TOWN)])
     record_grade(uow(), COORDINATOR, YEAR, ids["xiji"], "key_work", "Q2", "poor", "统计局")
-    assert actions(uow)[-7:] == [
+    assert audit_actions(uow)[-7:] == [
         "grade.record",
         "task.add",
         "task.add",

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from scoring import Grade, GradeRecord, Group, InputError, Unit
 from scoring.inputs import RectificationCount
@@ -56,6 +56,7 @@ from storage.repositories.year_data import YearUnits
 from storage.unit_of_work import UnitOfWork
 from tests.conftest import SHANGHAI
 from tests.factories import plan_data
+from tests.services.district import count
 
 YEAR = 2025
 UOW = Callable[[], UnitOfWork]
@@ -109,12 +110,6 @@ def world(uow: UOW) -> World:
     }
     second = _liaison(uow, 2000, "店子镇联络员二", "dianzi")
     return World(ids, liaisons, second)
-
-
-def count(uow: UOW, model: type) -> int:
-    """How many rows a table has."""
-    with uow() as u:
-        return int(u.session.execute(select(func.count()).select_from(model)).scalar_one())
 
 
 def audits(uow: UOW, prefix: str = "peer.") -> list[AuditEntry]:

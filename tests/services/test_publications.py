@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
 
-from scoring import Group, Unit
 from scoring.calendar import end_of_day
 from services.access import Actor, Role
 from services.errors import Invalid, NotFound, Refused, ServiceError
@@ -33,23 +31,10 @@ from services.year_data import record_grade
 from storage.clock import FixedClock
 from storage.models import AuditEntry, Publication, UnitRow
 from storage.repositories.year_data import YearUnits
-from storage.unit_of_work import UnitOfWork
 from templates import render
+from tests.services.district import UNITS, UOW, YEAR, at
 
-UOW = Callable[[], UnitOfWork]
-YEAR = 2025
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPERATOR = Actor.operator("test")
-UNITS = [
-    Unit("dianzi", "店子镇", Group.TOWN),
-    Unit("xiji", "西集镇", Group.TOWN),
-    Unit("finance", "区财政局", Group.ZONE_OR_DEPARTMENT),
-]
-
-
-def at(month: int, day: int, hour: int = 10) -> datetime:
-    """A moment of 2025 in Shanghai."""
-    return datetime(YEAR, month, day, hour, tzinfo=SHANGHAI)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ from storage.models import AuditEntry, Publication, YearResult
 from storage.statuses import ResultStatus
 from storage.unit_of_work import UnitOfWork
 from templates import render
-from tests.services.test_publications import YEAR, People, _actor, at, people
+from tests.services.district import YEAR, at
+from tests.services.test_publications import People, _actor, people
 
 __all__ = ["people"]  # the fixture these tests use
 

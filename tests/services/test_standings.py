@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from scoring import Group, IndicatorValues, Unit
+from scoring import IndicatorValues
 from services.access import Actor, Role
 from services.errors import NotFound
 from services.files.plan_file import default_plan_text
@@ -23,22 +21,9 @@ from storage.clock import FixedClock
 from storage.models import UnitRow
 from storage.repositories.tasks import Tasks
 from storage.repositories.year_data import YearUnits
-from storage.unit_of_work import UnitOfWork
+from tests.services.district import SHANGHAI, UNITS, UOW, YEAR, at
 
-YEAR = 2025
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-UOW = Callable[[], UnitOfWork]
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="发改局")
-UNITS = [
-    Unit("dianzi", "店子镇", Group.TOWN),
-    Unit("xiji", "西集镇", Group.TOWN),
-    Unit("finance", "区财政局", Group.ZONE_OR_DEPARTMENT),
-]
-
-
-def at(month: int, day: int, hour: int = 10) -> datetime:
-    """A moment of 2025 in Shanghai."""
-    return datetime(YEAR, month, day, hour, tzinfo=SHANGHAI)
 
 
 @pytest.fixture

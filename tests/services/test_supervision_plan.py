@@ -37,7 +37,8 @@ from storage.statuses import SupervisionKind
 from storage.unit_of_work import UnitOfWork
 from templates import render
 from tests.fixtures_workbooks import write_sheet
-from tests.services.test_publications import SHANGHAI, UNITS, YEAR, People, people
+from tests.services.district import SHANGHAI, UNITS, YEAR
+from tests.services.test_publications import People, people
 from tests.services.test_results import approver, counts
 
 __all__ = ["people"]  # the fixture these tests use

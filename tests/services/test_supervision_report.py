@@ -3,15 +3,12 @@ rectification, good practices, per unit, as of the end of the half (or now while
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 
-from scoring import Group, Unit
 from services.access import Actor, Role
 from services.errors import NotFound, Refused
 from services.files.plan_file import default_plan_text
@@ -38,25 +35,12 @@ from services.tasks import TaskInput, import_tasks, tasks_of_unit
 from storage.clock import FixedClock
 from storage.models import UnitRow
 from storage.repositories.year_data import YearUnits
-from storage.unit_of_work import UnitOfWork
+from tests.services.district import SHANGHAI, UNITS, UOW, YEAR, at
 
-YEAR = 2025
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-UOW = Callable[[], UnitOfWork]
 OPERATOR = Actor.operator("test")
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="发改局")
 KEY = "key_work"
 VIEWER = Actor(person_id=None, role=Role.VIEWER, name="区领导")
-UNITS = [
-    Unit("dianzi", "店子镇", Group.TOWN),
-    Unit("xiji", "西集镇", Group.TOWN),
-    Unit("finance", "区财政局", Group.ZONE_OR_DEPARTMENT),
-]
-
-
-def at(month: int, day: int, hour: int = 10) -> datetime:
-    """A moment of 2025 in Shanghai."""
-    return datetime(YEAR, month, day, hour, tzinfo=SHANGHAI)
 
 
 @pytest.fixture

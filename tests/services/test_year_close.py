@@ -34,7 +34,8 @@ from services.year_data import add_bonus, import_grades, import_values, record_g
 from storage.clock import FixedClock
 from storage.models import ReminderRow
 from storage.unit_of_work import UnitOfWork
-from tests.services.test_publications import YEAR, People, people
+from tests.services.district import YEAR
+from tests.services.test_publications import People, people
 from tests.services.test_results import approver, assert_refused, counts
 
 __all__ = ["people"]  # the fixture these tests use

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from scoring import BonusItem, Grade, GradeRecord, Group, IndicatorValues, InputError, Unit
+from scoring import BonusItem, Grade, GradeRecord, IndicatorValues, InputError
 from services.access import Actor, Role
 from services.errors import Invalid, NotFound, Refused
-from services.files.plan_file import default_plan_text
-from services.people import register_units
-from services.plans import load_plan
 from services.standings import compute_standings
 from services.year_data import (
     add_bonus,
@@ -28,49 +24,18 @@ from services.year_data import (
 )
 from storage.clock import FixedClock
 from storage.models import AuditEntry, BonusRow, GradeRow, IndicatorValue, ValueSet
-from storage.repositories.year_data import YearUnits
-from storage.unit_of_work import UnitOfWork
+from tests.services.district import UOW, YEAR, audit_actions, count, gdp, plan_and_units
 
-YEAR = 2025
-UOW = Callable[[], UnitOfWork]
-OPERATOR = Actor.operator()
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="发改局王")
 RATER = Actor(person_id=None, role=Role.RATER, name="财政局李")
 LIAISON = Actor(person_id=None, role=Role.LIAISON, unit_id=1, name="联络员")
 VIEWER = Actor(person_id=None, role=Role.VIEWER, name="领导")
-UNITS = [
-    Unit("dianzi", "店子镇", Group.TOWN),
-    Unit("xiji", "西集镇", Group.TOWN),
-    Unit("finance", "区财政局", Group.ZONE_OR_DEPARTMENT),
-]
 
 
 @pytest.fixture
 def ids(uow: UOW) -> dict[str, int]:
     """A year with the default plan and three units; the units' ids by code."""
-    load_plan(uow(), OPERATOR, default_plan_text(YEAR), "plan.yaml")
-    register_units(uow(), OPERATOR, UNITS)
-    with uow() as u:
-        return {r.code: r.id for r in u.repository(YearUnits).rows()}
-
-
-def gdp(dianzi: float | None, xiji: float | None) -> IndicatorValues:
-    """Values of one indicator for the two towns."""
-    return IndicatorValues.from_rows(
-        {"dianzi": {"gdp_growth": dianzi}, "xiji": {"gdp_growth": xiji}}, ["gdp_growth"]
-    )
-
-
-def count(uow: UOW, model: type) -> int:
-    """How many rows a table has."""
-    with uow() as u:
-        return int(u.session.execute(select(func.count()).select_from(model)).scalar_one())
-
-
-def audit_actions(uow: UOW) -> list[str]:
-    """The actions of the audit log, oldest first."""
-    with uow() as u:
-        return list(u.session.execute(select(AuditEntry.action).order_by(AuditEntry.id)).scalars())
+    return plan_and_units(uow)
 
 
 def last_audit(uow: UOW) -> AuditEntry:

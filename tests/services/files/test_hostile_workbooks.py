@@ -286,12 +286,12 @@ def test_kaohe_units_import_refuses_a_hostile_workbook_with_status_2(
 _PEAK = """
 import sys
 from pathlib import Path
-from bot.dialogs.upload import check_bytes, inspect_bytes
+from services.uploads import check_upload, inspect_upload
 for name in sys.argv[1:]:
     content = Path(name).read_bytes()
-    info = inspect_bytes(content, Path(name).name)
+    info = inspect_upload(content, Path(name).name)
     if not info.problems:  # the sheets are only listed: the data sheet is parsed next
-        info = check_bytes(None, content, "units", None, Path(name).name, "Asia/Shanghai")
+        info = check_upload(None, content, "units", None, Path(name).name, "Asia/Shanghai")
     assert info.problems, name
 # VmHWM, the peak of this process's own memory: ru_maxrss would also count the pages of the
 # (large) test process this one was started from, as Linux carries them over the exec.
@@ -301,7 +301,7 @@ print(int(status.split("VmHWM:")[1].split()[0]) // 1024)
 
 
 def test_refusing_the_hostile_files_keeps_the_process_under_300_mb(tmp_path: Path) -> None:
-    # A fresh interpreter doing what the bot does with a document (bot.dialogs.upload), so that
+    # A fresh interpreter doing what the bot does with a document (services.uploads), so that
     # its peak resident memory is its own; the children that parse are not counted in it.
     files = [
         huge_dimension(tmp_path / "huge.xlsx", "units"),
