@@ -23,13 +23,14 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.bot_api_request import BotApiRequest
 from bot.buttons import ButtonSigner
 from bot.context import BotDeps, KaoheContext
 from bot.delivery import ack_handler, register_broadcast_jobs
 from bot.dialogs.engine import Dialog
 from bot.digest import details_handler
 from bot.handlers import common
-from bot.handlers.gate import gate
+from bot.handlers.gate import gate, set_menu
 from bot.handlers.router import DialogRouter
 from bot.jobs import register_jobs
 from bot.menus import set_public_menu
@@ -114,6 +115,8 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        builder = builder.request(BotApiRequest())
     if not updater:
         builder = builder.updater(None)
     application: KaoheApplication = builder.build()
@@ -159,6 +162,8 @@ def register_handlers(application: KaoheApplication, all_dialogs: Sequence[Dialo
     application.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, router.file))
     application.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
     application.add_handler(MessageHandler(filters.ALL, router.unusable))
+    # After the update's handler, in a group of its own: the menu never delays an answer.
+    application.add_handler(TypeHandler(object, set_menu), group=1)
     application.add_error_handler(common.on_error)
 
 

@@ -94,6 +94,8 @@ class KaoheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
         self.who: Who | None = None
         # The person's dialogs as the gate read them with the person (one read for both).
         self.dialogs: DialogShelf | None = None
+        # Set when this update changed what the menu shows (bot.menus.forget_menu).
+        self.menu_forgotten = False
 
     def take_dialogs(self) -> DialogShelf | None:
         """The dialogs the gate read for this update, once: a second look (after the update

@@ -15,7 +15,7 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.buttons import BadPayload, ButtonSigner, Payload
 from bot.context import KaoheContext, registered
-from bot.dialogs.helpers import split_messages
+from bot.message_split import split_messages
 from services.access import Role
 from services.reminders import overdue_details
 from templates import render

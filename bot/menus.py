@@ -100,5 +100,7 @@ async def _set_web_app_button(context: KaoheContext, chat_id: int, language: str
 
 
 def forget_menu(context: KaoheContext, chat_id: int) -> None:
-    """Make the next update of this chat set its menu again (after a role or language change)."""
+    """Make the next update of this chat set its menu again (after a role or language change);
+    not this one, whose person was read before the change."""
     context.bot_data.setdefault(_MENU_KEY, {}).pop(chat_id, None)
+    context.menu_forgotten = True

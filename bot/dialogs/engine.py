@@ -28,6 +28,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.buttons import Payload
 from bot.context import KaoheContext, Who, registered
+from bot.message_split import split_messages
 from services import dialogs as dialog_service
 from services.access import Role
 from services.dialogs import DialogView
@@ -110,9 +111,6 @@ class Turn:
     async def send(self, text: str, buttons: Buttons | None = None) -> Message:
         """Send ready HTML text, with buttons if given; text too long for one message (a
         summary of long answers) goes as several, cut at line ends, the buttons on the last."""
-        # Imported here: the helpers build on Turn.
-        from bot.dialogs.helpers import split_messages
-
         markup = InlineKeyboardMarkup(buttons) if buttons else None
         parts = split_messages([text])
         for part in parts[:-1]:

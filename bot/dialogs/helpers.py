@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +13,7 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
 from bot.dialogs.engine import Step, Tapped, Turn
+from bot.message_split import split_messages
 from bot.notify import names_of
 from scoring import Group
 from scoring.calendar import local_date
@@ -63,49 +64,6 @@ def local_time(turn: Turn, moment: datetime) -> str:
 async def service_error(turn: Turn, exc: ServiceError) -> None:
     """Tell the person, in their language, why a service refused."""
     await turn.say(f"errors.{exc.code}", **exc.params)
-
-
-# Telegram's limit on a message's text, in UTF-16 code units.
-MESSAGE_LIMIT = 4096
-
-
-def utf16_length(text: str) -> int:
-    """The length Telegram counts: UTF-16 code units (an emoji counts as two)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_messages(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Join blocks (each complete HTML) with newlines into as few messages as fit under
-    `limit`; a block is cut only if it cannot fit on its own (at its line ends, or, for a
-    single line that long, hard)."""
-    messages: list[str] = []
-    current = ""
-    for block in _fitting(blocks, limit):
-        if not current and not block:
-            continue  # no message starts with a blank line
-        candidate = f"{current}\n{block}" if current else block
-        if current and utf16_length(candidate) > limit:
-            messages.append(current)
-            current = block
-        else:
-            current = candidate
-    if current:
-        messages.append(current)
-    return messages
-
-
-def _fitting(blocks: Iterable[str], limit: int) -> Iterator[str]:
-    """The blocks, each too long one in pieces that fit (its lines, or cuts of a line)."""
-    for block in blocks:
-        if utf16_length(block) <= limit:
-            yield block
-            continue
-        for line in block.split("\n"):
-            while utf16_length(line) > limit:
-                # Cut by characters at a safe length (a character is at most two units).
-                yield line[: limit // 2]
-                line = line[limit // 2 :]
-            yield line
 
 
 async def send_blocks(

@@ -28,8 +28,8 @@ from bot.dialogs.helpers import (
     local_now,
     local_time,
     service_error,
-    split_messages,
 )
+from bot.message_split import split_messages
 from scoring.explanation import IndicatorExplanation, ItemExplanation
 from scoring.plan import YearEndSource
 from services.access import Role

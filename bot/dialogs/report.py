@@ -40,7 +40,8 @@ from telegram import InlineKeyboardButton
 
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Resume, Step, Turn
-from bot.dialogs.helpers import excerpt, local_now, shorten, split_messages
+from bot.dialogs.helpers import excerpt, local_now, shorten
+from bot.message_split import split_messages
 from scoring import Plan
 from scoring.calendar import deadline_day
 from scoring.plan import EventKind

@@ -28,8 +28,8 @@ from bot.dialogs.helpers import (
     preparing,
     send_blocks,
     service_error,
-    split_messages,
 )
+from bot.message_split import split_messages
 from scoring import InputError
 from services.access import Role
 from services.errors import ServiceError

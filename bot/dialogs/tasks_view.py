@@ -20,7 +20,8 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.dialogs.engine import Dialog, Turn
-from bot.dialogs.helpers import excerpt, shorten, split_messages
+from bot.dialogs.helpers import excerpt, shorten
+from bot.message_split import split_messages
 from scoring.calendar import MonthState, local_date, report_window
 from services.access import Role
 from services.errors import NotFound

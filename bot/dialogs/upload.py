@@ -50,8 +50,9 @@ from telegram.error import TelegramError
 
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Step, Tapped, Turn
-from bot.dialogs.helpers import current_year, split_messages
+from bot.dialogs.helpers import current_year
 from bot.handlers.router import MAX_DOWNLOAD
+from bot.message_split import split_messages
 from scoring import InputError, InputProblem
 from services.access import Role
 from services.errors import ServiceError

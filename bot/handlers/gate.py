@@ -75,11 +75,19 @@ async def _admit(update: Update, context: KaoheContext) -> bool:
         chat_id=chat.id,
     )
     context.dialogs = admission.dialogs
-    try:
-        await ensure_menu(context, session.actor.role, chat.id)
-    except TelegramError:
-        log.warning("could not set the menu of chat %s", chat.id)  # the update goes on
     return True
+
+
+async def set_menu(update: Update, context: KaoheContext) -> None:
+    """Give an admitted person the menu of their role, once the update was answered (a handler
+    group after the dialogs'): a person's first update of the process is not held up by it."""
+    who = context.who
+    if who is None or context.menu_forgotten:
+        return  # no one; or a menu this update changed, set by the next with the new person
+    try:
+        await ensure_menu(context, who.actor.role, who.chat_id)
+    except TelegramError:
+        log.warning("could not set the menu of chat %s", who.chat_id)  # only a convenience
 
 
 async def _refuse(update: Update, context: KaoheContext, language: str | None) -> None:

@@ -16,9 +16,9 @@ from matplotlib.backends import backend_agg
 from matplotlib.ft2font import FT2Font
 from PIL import Image
 
-from bot.dialogs.helpers import split_messages, utf16_length
 from bot.dialogs.standings_view import parse_standings_args
 from bot.fake_bot_api import BotMessage
+from bot.message_split import split_messages, utf16_length
 from scoring import Group, Unit
 from services.access import Role
 from services.files.charts import cjk_font_path

@@ -6,9 +6,9 @@ from datetime import date, datetime
 
 import pytest
 
-from bot.dialogs.helpers import split_messages, utf16_length
 from bot.dialogs.tasks_view import task_light
 from bot.fake_bot_api import FakeUser
+from bot.message_split import split_messages, utf16_length
 from services.access import Actor, Role
 from services.findings import record_finding, submit_rectification
 from services.people import actor_for_telegram_user

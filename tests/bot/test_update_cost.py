@@ -190,3 +190,40 @@ async def test_an_unknown_or_deactivated_account_is_admitted_with_nothing(
     assert admission.session.actor.person_id is not None
     deactivate_person(world.uow(), OPERATOR, admission.session.actor.person_id)
     assert admit(world.deps.read_uow(), 1002) == Admission(None, None)
+
+
+async def test_the_menu_is_set_after_the_first_answer_not_before_it(any_world: BotWorld) -> None:
+    world = any_world
+    user = await world.join(1001)
+    before = len(world.server.sent)
+    user.send_command("/help")
+    await world.step()
+    methods = [call.method.lower() for call in world.server.sent[before:]]
+    assert methods.index("sendmessage") < methods.index("setmycommands")
+    scope = {"type": "chat", "chat_id": 1001}
+    assert [c["command"] for c in world.server.commands_for(scope)][:2] == ["tasks", "report"]
+    user.send_command("/help")  # once per process: not again
+    await world.step()
+    assert len(world.server.calls("setMyCommands")) == methods.count("setmycommands")
+
+
+async def test_a_language_change_sets_the_menu_in_the_new_language_once(
+    any_world: BotWorld,
+) -> None:
+    world = any_world
+    user = await world.join(1001)
+    user.send_command("/help")
+    await world.step()
+    scope = {"type": "chat", "chat_id": 1001}
+    chinese = world.server.commands_for(scope)
+    set_before = len(world.server.calls("setMyCommands"))
+    user.send_command("/language", "en")
+    await world.step()
+    # The update that changed the language read the person before it: it leaves the menu.
+    assert len(world.server.calls("setMyCommands")) == set_before
+    user.send_command("/help")
+    await world.step()
+    assert len(world.server.calls("setMyCommands")) == set_before + 1
+    english = world.server.commands_for(scope)
+    assert [c["command"] for c in english] == [c["command"] for c in chinese]
+    assert english != chinese
