@@ -122,10 +122,9 @@ class BonusDialog(Dialog):
 
     async def _show_evidence(self, turn: Turn) -> None:
         count = len(evidence.files_of(turn, FILES))
-        buttons = [[turn.button(turn.plain("coord.bonus_evidence_done_button"), "ed")]]
         await turn.say(
             "coord.bonus_evidence_prompt",
-            buttons,
+            self._done(turn),
             texts=len(turn.data.get("texts") or []),
             files=count,
         )
@@ -136,7 +135,11 @@ class BonusDialog(Dialog):
             await turn.say("coord.bonus_evidence_too_long", limit=MAX_EVIDENCE)
             return
         await turn.save("evidence", {**turn.data, "texts": texts})
-        await turn.say("coord.bonus_evidence_text_added", count=len(texts))
+        # The button again: the person may have tapped (and so closed) the prompt's already.
+        await turn.say("coord.bonus_evidence_text_added", self._done(turn), count=len(texts))
+
+    def _done(self, turn: Turn) -> list[list[InlineKeyboardButton]]:
+        return [[turn.button(turn.plain("coord.bonus_evidence_done_button"), "ed")]]
 
     async def _evidence_file(self, turn: Turn, incoming: IncomingFile) -> None:
         # An album ends as one status message.
@@ -179,7 +182,8 @@ class BonusDialog(Dialog):
     async def _evidence_done(self, turn: Turn, arg: str) -> None:
         data = turn.data
         if not (data.get("texts") or evidence.files_of(turn, FILES)):
-            await turn.say("coord.bonus_evidence_needed")
+            # The tap closed the prompt's button: this answer carries it again.
+            await turn.say("coord.bonus_evidence_needed", self._done(turn))
             return
         await evidence.seal(turn, FILES)
         await turn.save("confirm")

@@ -75,6 +75,14 @@ async def test_evidence_is_required_before_the_summary(world: BotWorld) -> None:
     await tap(world, user, text_of("coord.bonus_evidence_done_button"))
     assert said("coord.bonus_evidence_needed") in world.texts(user)[-1]
     assert items(world) == []
+    # The tap closed the prompt's button; the answer and each text added carry it again.
+    assert labels(world, user) == [text_of("coord.bonus_evidence_done_button")]
+    user.send_text("县委表彰文件")
+    await world.step()
+    assert world.texts(user)[-1] == said("coord.bonus_evidence_text_added", count=1)
+    assert labels(world, user) == [text_of("coord.bonus_evidence_done_button")]
+    await tap(world, user, text_of("coord.bonus_evidence_done_button"))
+    assert text_of("coord.bonus_save_button") in labels(world, user)
 
 
 async def test_an_unfinished_item_can_be_continued(world: BotWorld) -> None:
