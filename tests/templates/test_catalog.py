@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from jinja2 import Environment
 
+from bot.menus import COMMANDS
+from services.access import Role
 from templates import LANGUAGES, has_message, normalise_language, render
 from templates.catalog import catalog
 from templates.formatting import num, pct
@@ -61,3 +65,13 @@ def test_numbers_are_shown_with_two_decimals_rounded_half_up() -> None:
     assert num(None) == "–"
     assert num(float("nan")) == "–"
     assert pct(0.905) == "90.5%"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("role", list(Role))
+def test_help_names_every_command_of_the_roles_menu(role: Role, language: str) -> None:
+    shown = render(f"help.{role.value}", language)
+    missing = [
+        c for c in COMMANDS[role] if c != "help" and not re.search(rf"/{c}(?![a-z_])", shown)
+    ]
+    assert missing == []
