@@ -7,15 +7,14 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import pytest
-from telegram import Update
 
-from bot.app import KaoheApplication, build_application
+from bot.app import KaoheApplication
 from bot.dialogs.engine import Dialog, IncomingFile, Resume, Step, Turn
 from bot.fake_bot_api import BotMessage, FakeUser
 from services.access import Role
 from services.dialogs import DialogView
 from services.errors import Invalid
-from tests.bot.world import BotWorld
+from tests.bot.world import BotWorld, new_application
 from tests.fakes.bot_api import record_errors, tiny_png
 from tests.texts import said, text_of
 
@@ -89,14 +88,7 @@ class NamingDialog(Dialog):
 @pytest.fixture
 async def app(world: BotWorld) -> AsyncIterator[KaoheApplication]:
     """An application with the naming dialog, on the world's database and fake server."""
-    application = build_application(
-        world.deps,
-        world.server.token,
-        base_url=world.server.base_url,
-        base_file_url=world.server.base_file_url,
-        updater=False,
-        extra_dialogs=[NamingDialog()],
-    )
+    application = new_application(world, updater=False, extra_dialogs=[NamingDialog()])
     await application.initialize()
     errors = record_errors(application)
     yield application
@@ -104,19 +96,11 @@ async def app(world: BotWorld) -> AsyncIterator[KaoheApplication]:
     assert errors == []
 
 
-async def step(world: BotWorld, app: KaoheApplication) -> None:
-    """Hand every pending update to `app`, one after another."""
-    while updates := world.server.pending_updates:
-        world.server.state.confirm_updates(updates[-1]["update_id"] + 1)
-        for payload in updates:
-            await app.process_update(Update.de_json(payload, app.bot))
-
-
 async def started(world: BotWorld, app: KaoheApplication) -> FakeUser:
     """A liaison who joined and sent /naming."""
     user = await world.join(1001)
     user.send_command("/naming")
-    await step(world, app)
+    await world.step(app)
     return user
 
 
@@ -136,7 +120,7 @@ async def tap(world: BotWorld, app: KaoheApplication, user: FakeUser, label: str
         for text, data in message.buttons:
             if text == label and data is not None:
                 user.tap(message, data)
-                await step(world, app)
+                await world.step(app)
                 return
     raise AssertionError(f"no button {label!r}")
 
@@ -147,12 +131,12 @@ async def test_each_step_takes_its_own_text_buttons_and_files(
     user = await started(world, app)
     assert last(world, user).text == NAME_PROMPT
     user.send_text("东城")
-    await step(world, app)
+    await world.step(app)
     assert last(world, user).text == "confirm 东城?"
     await tap(world, app, user, "ok")
     assert last(world, user).text == FILE_PROMPT
     user.send_photo(tiny_png(4, 4))
-    await step(world, app)
+    await world.step(app)
     assert last(world, user).text == "stored 东城 with a photo"
 
 
@@ -161,14 +145,14 @@ async def test_what_a_step_does_not_take_is_said_and_the_step_shown_again(
 ) -> None:
     user = await started(world, app)
     user.send_text("东城")
-    await step(world, app)
+    await world.step(app)
     seen = len(world.server.messages_to(user.id))
     user.send_text("typed where a button is wanted")
-    await step(world, app)
+    await world.step(app)
     assert texts(world, user, seen) == [said("dialog.use_buttons"), "confirm 东城?"]
     seen = len(world.server.messages_to(user.id))
     user.send_photo(tiny_png(4, 4))
-    await step(world, app)
+    await world.step(app)
     assert texts(world, user, seen) == [said("dialog.no_file_here"), "confirm 东城?"]
     # "skip" belongs to the name step, whose message still shows it: the current step again.
     seen = len(world.server.messages_to(user.id))
@@ -182,10 +166,10 @@ async def test_a_refusal_let_through_is_said_once_and_the_step_shown_again(
     user = await started(world, app)
     seen = len(world.server.messages_to(user.id))
     user.send_text("refused")
-    await step(world, app)
+    await world.step(app)
     assert texts(world, user, seen) == [said("errors.no_plan", year=2025), NAME_PROMPT]
     user.send_text("东城")  # nothing of the refused answer was kept
-    await step(world, app)
+    await world.step(app)
     assert last(world, user).text == "confirm 东城?"
 
 
@@ -194,15 +178,15 @@ async def test_a_draft_is_offered_back_to_continue_or_start_over(
 ) -> None:
     user = await started(world, app)
     user.send_text("东城")
-    await step(world, app)
+    await world.step(app)
     user.send_command("/naming")
-    await step(world, app)
+    await world.step(app)
     offer = said("coord.bonus_draft_found", unit="东城", title=None)
     assert last(world, user).text == offer
     await tap(world, app, user, text_of("coord.bonus_continue_button"))
     assert last(world, user).text == "confirm 东城?"
     user.send_command("/naming")
-    await step(world, app)
+    await world.step(app)
     assert last(world, user).text == offer
     await tap(world, app, user, text_of("coord.bonus_start_over_button"))
     assert last(world, user).text == NAME_PROMPT
@@ -211,7 +195,7 @@ async def test_a_draft_is_offered_back_to_continue_or_start_over(
     ok = next(data for label, data in older[-1].buttons if label == "ok" and data)
     seen = len(world.server.messages_to(user.id))
     user.tap(older[-1], ok)
-    await step(world, app)
+    await world.step(app)
     assert said("common.button_expired_help") in texts(world, user, seen)
 
 
@@ -220,5 +204,5 @@ async def test_a_draft_with_nothing_entered_is_not_offered_back(
 ) -> None:
     user = await started(world, app)
     user.send_command("/naming")
-    await step(world, app)
+    await world.step(app)
     assert last(world, user).text == NAME_PROMPT

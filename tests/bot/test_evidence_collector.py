@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.app import KaoheApplication, build_application
+from bot.app import KaoheApplication
 from bot.dialogs import evidence
 from bot.dialogs.engine import Dialog, IncomingFile, Turn
 from bot.fake_bot_api import FakeUser
@@ -21,7 +21,7 @@ from services.errors import Invalid
 from services.people import list_people
 from storage.models import EvidenceRow
 from storage.repositories.evidence import EvidenceFiles
-from tests.bot.world import OPERATOR, BotWorld
+from tests.bot.world import OPERATOR, BotWorld, new_application
 from tests.fakes.bot_api import record_errors, tiny_png
 from tests.texts import said, text_of
 
@@ -63,7 +63,7 @@ class CollectDialog(Dialog):
 @pytest.fixture
 async def app(world: BotWorld) -> AsyncIterator[KaoheApplication]:
     """An application with the collecting dialog, on the world's database and fake server."""
-    application = _application(world)
+    application = new_application(world, updater=False, extra_dialogs=[CollectDialog()])
     await application.initialize()
     errors = record_errors(application)
     yield application
@@ -71,30 +71,11 @@ async def app(world: BotWorld) -> AsyncIterator[KaoheApplication]:
     assert errors == []
 
 
-def _application(world: BotWorld) -> KaoheApplication:
-    return build_application(
-        world.deps,
-        world.server.token,
-        base_url=world.server.base_url,
-        base_file_url=world.server.base_file_url,
-        updater=False,
-        extra_dialogs=[CollectDialog()],
-    )
-
-
-async def step(world: BotWorld, app: KaoheApplication) -> None:
-    """Hand every pending update to `app`, one after another."""
-    while updates := world.server.pending_updates:
-        world.server.state.confirm_updates(updates[-1]["update_id"] + 1)
-        for payload in updates:
-            await app.process_update(Update.de_json(payload, app.bot))
-
-
 async def started(world: BotWorld, app: KaoheApplication) -> FakeUser:
     """A liaison who joined and sent /collect."""
     user = await world.join(1001)
     user.send_command("/collect")
-    await step(world, app)
+    await world.step(app)
     return user
 
 
@@ -125,7 +106,7 @@ async def test_an_album_of_three_photos_ends_as_one_status_message_with_a_done_b
     user = await started(world, app)
     photos = [tiny_png(4, 3), tiny_png(5, 5), tiny_png(6, 2)]
     user.send_album(photos)
-    await step(world, app)
+    await world.step(app)
     statuses = status_messages(world, user)
     assert len(statuses) == 1
     assert said("evidence.status", count=3) in statuses[0].text
@@ -149,9 +130,9 @@ async def test_files_sent_one_by_one_update_the_same_status_message(
 ) -> None:
     user = await started(world, app)
     user.send_photo(tiny_png())
-    await step(world, app)
+    await world.step(app)
     user.send_document(PDF, "会议纪要.pdf", "application/pdf")
-    await step(world, app)
+    await world.step(app)
     statuses = status_messages(world, user)
     assert len(statuses) == 1
     assert said("evidence.status", count=2) in statuses[0].text
@@ -164,11 +145,11 @@ async def test_remove_last_drops_the_latest_file_and_updates_the_count(
 ) -> None:
     user = await started(world, app)
     user.send_album([tiny_png(4, 3), tiny_png(5, 5)])
-    await step(world, app)
+    await world.step(app)
     status = status_messages(world, user)[0]
     first_id = draft(world)["files"][0]["id"]
     user.tap(status, status.callback_data(text_of("evidence.remove_last_button")))
-    await step(world, app)
+    await world.step(app)
     assert said("evidence.status", count=1) in status_messages(world, user)[0].text
     assert [f["id"] for f in draft(world)["files"]] == [first_id]
 
@@ -178,11 +159,11 @@ async def test_done_hands_the_files_over_and_takes_the_buttons_off_the_status_me
 ) -> None:
     user = await started(world, app)
     user.send_album([tiny_png(4, 3), tiny_png(5, 5)])
-    await step(world, app)
+    await world.step(app)
     status = status_messages(world, user)[0]
     ids = [f["id"] for f in draft(world)["files"]]
     user.tap(status, status.callback_data(text_of("evidence.done_button", count=2)))
-    await step(world, app)
+    await world.step(app)
     assert world.texts(user)[-1] == "done " + ",".join(str(i) for i in ids)
     sealed = status_messages(world, user)[0]
     assert said("evidence.sealed", count=2) in sealed.text
@@ -194,12 +175,12 @@ async def test_a_file_that_cannot_be_downloaded_is_answered_and_the_others_are_k
 ) -> None:
     user = await started(world, app)
     user.send_photo(tiny_png(4, 3))
-    await step(world, app)
+    await world.step(app)
     world.server.fail_next("getFile", 400)
     user.send_document(PDF, "会议纪要.pdf", "application/pdf")
-    await step(world, app)
+    await world.step(app)
     user.send_photo(tiny_png(6, 6))
-    await step(world, app)
+    await world.step(app)
     texts = world.texts(user)
     assert any(
         said("evidence.download_failed", name="会议纪要.pdf", kind="document") in t for t in texts
@@ -213,14 +194,14 @@ async def test_a_file_that_cannot_be_registered_is_answered_with_the_reason(
 ) -> None:
     user = await started(world, app)
     user.send_photo(tiny_png(4, 3))
-    await step(world, app)
+    await world.step(app)
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise Invalid("evidence_empty")
 
     monkeypatch.setattr(evidence, "register_evidence", refuse)
     user.send_photo(tiny_png(5, 5))
-    await step(world, app)
+    await world.step(app)
     texts = world.texts(user)
     assert said("evidence.not_registered", name="", kind="photo") in texts[-1]
     assert said("errors.evidence_empty") in texts[-1]
@@ -232,9 +213,9 @@ async def test_the_same_file_sent_twice_is_counted_once(
 ) -> None:
     user = await started(world, app)
     user.send_document(PDF, "纪要.pdf", "application/pdf")
-    await step(world, app)
+    await world.step(app)
     user.send_document(PDF, "纪要.pdf", "application/pdf")
-    await step(world, app)
+    await world.step(app)
     assert said("evidence.duplicate", name="纪要.pdf", kind="document") in world.texts(user)[-1]
     assert len(draft(world)["files"]) == 1
 
@@ -258,17 +239,17 @@ async def test_after_a_restart_new_files_update_the_status_message_sent_before(
 ) -> None:
     user = await started(world, app)
     user.send_photo(tiny_png(4, 3))
-    await step(world, app)
-    restarted = _application(world)
+    await world.step(app)
+    restarted = new_application(world, updater=False, extra_dialogs=[CollectDialog()])
     await restarted.initialize()
     try:
         user.send_photo(tiny_png(5, 5))
-        await step(world, restarted)
+        await world.step(restarted)
         status = status_messages(world, user)[0]
         assert len(status_messages(world, user)) == 1
         assert said("evidence.status", count=2) in status.text
         user.tap(status, status.callback_data(text_of("evidence.done_button", count=2)))
-        await step(world, restarted)
+        await world.step(restarted)
         assert world.texts(user)[-1].startswith("done ")
     finally:
         await restarted.shutdown()
@@ -279,10 +260,10 @@ async def test_a_status_message_that_cannot_be_edited_is_sent_again(
 ) -> None:
     user = await started(world, app)
     user.send_photo(tiny_png(4, 3))
-    await step(world, app)
+    await world.step(app)
     world.server.fail_next("editMessageText", 400)
     user.send_photo(tiny_png(5, 5))
-    await step(world, app)
+    await world.step(app)
     statuses = status_messages(world, user)
     assert len(statuses) == 2
     assert said("evidence.status", count=2) in statuses[-1].text

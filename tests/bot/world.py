@@ -8,7 +8,7 @@ Two ways to drive it: `step()` hands pending updates to `Application.process_upd
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,6 +20,7 @@ from telegram import Update
 
 from bot.app import KaoheApplication, build_application, make_deps
 from bot.context import BotDeps
+from bot.dialogs.engine import Dialog
 from bot.fake_bot_api import FakeBotApi, FakeUser
 from scoring import BonusItem, GradeRecord, IndicatorValues
 from scoring.plan import Grade
@@ -72,12 +73,14 @@ class BotWorld:
         """A fresh invitation code."""
         return issue_invite(self.uow(), OPERATOR, role, unit).code
 
-    async def step(self) -> None:
-        """Hand every pending update to the application, in order."""
+    async def step(self, app: KaoheApplication | None = None) -> None:
+        """Hand every pending update to the application (or to `app`, another one on the
+        same database and fake server), in order."""
+        target = app or self.app
         while updates := self.server.pending_updates:
             self.server.state.confirm_updates(updates[-1]["update_id"] + 1)
             for payload in updates:
-                await self.app.process_update(Update.de_json(payload, self.app.bot))
+                await target.process_update(Update.de_json(payload, target.bot))
 
     async def join(
         self,
@@ -201,8 +204,11 @@ def seed_scores(world: BotWorld, year: int = 2025) -> None:
     import_bonus(world.uow(), OPERATOR, year, bonus, "bonus.xlsx")
 
 
-def new_application(world: BotWorld, *, updater: bool, jobs: bool = False) -> KaoheApplication:
-    """Another Application on the same database (a restart); jobs only if asked for."""
+def new_application(
+    world: BotWorld, *, updater: bool, jobs: bool = False, extra_dialogs: Sequence[Dialog] = ()
+) -> KaoheApplication:
+    """Another Application on the same database (a restart, or one with `extra_dialogs`);
+    jobs only if asked for."""
     return build_application(
         world.deps,
         world.server.token,
@@ -210,6 +216,7 @@ def new_application(world: BotWorld, *, updater: bool, jobs: bool = False) -> Ka
         base_file_url=world.server.base_file_url,
         updater=updater,
         jobs=jobs,
+        extra_dialogs=extra_dialogs,
     )
 
 
