@@ -228,8 +228,12 @@ class BroadcastDialog(Dialog):
     # -- steps ------------------------------------------------------------------------------
 
     async def _units_text(self, turn: Turn, text: str) -> None:
+        queries = [q.strip() for q in _SEPARATORS.split(text) if q.strip()]
+        if not queries:  # only separators or blanks: nothing to look up, so ask again
+            await self.prompt(turn)
+            return
         found: list[UnitRef] = []
-        for query in [q.strip() for q in _SEPARATORS.split(text) if q.strip()]:
+        for query in queries:
             units: list[UnitRef] = await turn.call(
                 find_units, turn.context.deps.read_uow(), query, CANDIDATES + 1
             )

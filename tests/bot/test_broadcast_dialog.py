@@ -15,7 +15,7 @@ from bot.dialogs.broadcast import parse_time
 from bot.fake_bot_api import FakeUser
 from services.access import Role
 from storage.models import BroadcastDelivery, BroadcastRow
-from tests.bot.steps import labels, say, tap
+from tests.bot.steps import labels, say, send, tap
 from tests.bot.world import BotWorld
 from tests.fakes.bot_api import tiny_png
 from tests.texts import said, text_of
@@ -130,6 +130,8 @@ async def test_a_group_and_chosen_units_reach_only_their_liaisons(world: BotWorl
     await tap(world, coordinator, text_of("broadcast.confirm_button"))
     await compose(world, coordinator, "第二条")
     await tap(world, coordinator, text_of("broadcast.audience_units"))
+    # Nothing but separators names no unit: the question again, never silence.
+    assert await send(world, coordinator, "、 ，") == [said("broadcast.ask_units", chosen=[])]
     reply = await say(world, coordinator, "店子镇，不存在的单位")
     texts = world.texts(coordinator)
     assert any(said("broadcast.unit_none", query="不存在的单位") in t for t in texts[-3:])
