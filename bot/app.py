@@ -116,7 +116,8 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
-        builder = builder.request(BotApiRequest())
+        # Long polling holds one connection of its own, as python-telegram-bot's default does.
+        builder = builder.request(BotApiRequest()).get_updates_request(BotApiRequest(1))
     if not updater:
         builder = builder.updater(None)
     application: KaoheApplication = builder.build()

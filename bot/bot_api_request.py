@@ -1,121 +1,115 @@
-"""The bot's requests to the Bot API: python-telegram-bot's HTTPXRequest, cheaper per request.
+"""The bot's requests to the Bot API, through aiohttp instead of python-telegram-bot's httpx.
 
-httpcore's connection pool looks at every pooled connection, each time a request starts or
-ends, and asks each idle one whether its socket is readable (a server that hung up): through
-AnyIO, that builds a table of the socket's attributes and asks the kernel for the peer's
-address first, every time. With the dozens of connections python-telegram-bot's 256-connection
-pool grows to while many people are answered at once, that bookkeeping was the largest item in
-the bot's profile (a quarter of its CPU at 200 liaisons reporting at once). Here:
+Each Bot API request cost the bot's event loop more in httpx, httpcore, AnyIO and h11 (pure
+Python: a request object, a transport, a pool scanning every connection, a cancel scope per
+read and write) than the rest of a report step together; that was the largest item in the
+bot's profile. aiohttp parses HTTP in C and keeps its pool in a dict of idle connections: the
+same request costs the loop a fraction (see bench/bench_bot.py). python-telegram-bot takes any
+`BaseRequest`; this one keeps the semantics of its `HTTPXRequest`:
 
-- at most CONNECTIONS requests reach httpx at once; the others wait on a semaphore (free) and
-  for as long as it takes, so a burst queues rather than fails after the pool timeout;
-- an idle connection's readability is checked on its socket directly (one poll, as httpcore
-  itself does it), not through AnyIO's attribute table.
-
-Both are optimisations only: where httpx or httpcore are not as expected, the request works as
-python-telegram-bot's own.
+- the same parameters, sent the same way (a form; multipart when there are files), through
+  the proxy the environment names, if any;
+- the same timeouts, connect/read/write per request, the longer write timeout for uploads;
+- at most CONNECTIONS requests on the wire; the others wait for a free connection (without a
+  pool timeout: a burst of answers queues rather than fails);
+- a timeout raises `TimedOut` and any other failure of the connection `NetworkError`, which
+  python-telegram-bot and kaohe's delivery code already handle (retry, tell the person).
 """
 
 from __future__ import annotations
 
 import asyncio
-import select
-import socket
 from typing import Any
 
-import httpcore
-from telegram.request import HTTPXRequest
+import aiohttp
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
 
 # Telegram takes about 30 messages a second from a bot: a few connections carry that, even at
 # a long round trip.
 CONNECTIONS = 16
+READ_TIMEOUT = 5.0
+WRITE_TIMEOUT = 5.0
+CONNECT_TIMEOUT = 5.0
+MEDIA_WRITE_TIMEOUT = 20.0
 
 
-class BotApiRequest(HTTPXRequest):
-    """HTTPXRequest with at most `connections` requests on the wire and a cheap pool."""
+class BotApiRequest(BaseRequest):
+    """Bot API requests over an aiohttp session with at most `connections` on the wire."""
+
+    __slots__ = ("_connections", "_session", "_slots")
 
     def __init__(self, connections: int = CONNECTIONS) -> None:
-        super().__init__(connection_pool_size=connections)
+        self._connections = connections
         self._slots = asyncio.Semaphore(connections)
-        _use_direct_socket_checks(self._client)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        """The read timeout used when a request names none."""
+        return READ_TIMEOUT
 
     async def initialize(self) -> None:
-        """Initialise (python-telegram-bot builds a new client after a shutdown)."""
-        await super().initialize()
-        _use_direct_socket_checks(self._client)
+        """Open the session (python-telegram-bot initialises again after a shutdown)."""
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._connections, limit_per_host=0)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers={"User-Agent": self.USER_AGENT},
+                # A proxy from the environment (HTTPS_PROXY, NO_PROXY), as httpx honoured it:
+                # where Telegram is reached only through one, the operator sets it there.
+                trust_env=True,
+                skip_auto_headers=("Accept-Encoding",),
+            )
 
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        """Send the request once a connection is free for it."""
-        async with self._slots:
-            return await super().do_request(*args, **kwargs)
+    async def shutdown(self) -> None:
+        """Close the session and its connections."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
 
-
-def _use_direct_socket_checks(client: Any) -> None:
-    """Give the client's connection pool the network backend below, if it has the usual one."""
-    pool = getattr(getattr(client, "_transport", None), "_pool", None)
-    if isinstance(pool, httpcore.AsyncConnectionPool) and not isinstance(
-        getattr(pool, "_network_backend", None), DirectCheckBackend
-    ):
-        pool._network_backend = DirectCheckBackend()
-
-
-class DirectCheckBackend(httpcore.AnyIOBackend):
-    """httpcore's AnyIO backend whose streams check readability on the socket directly."""
-
-    async def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        """A TCP connection."""
-        return DirectCheckStream(await super().connect_tcp(*args, **kwargs))
-
-    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        """A Unix socket connection."""
-        return DirectCheckStream(await super().connect_unix_socket(*args, **kwargs))
-
-
-class DirectCheckStream(httpcore.AsyncNetworkStream):
-    """A stream that answers "is_readable" from its socket, and passes everything else on."""
-
-    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
-        self._stream = stream
-        self._socket: socket.socket | None = stream.get_extra_info("socket")
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        """Read from the stream."""
-        return await self._stream.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        """Write to the stream."""
-        await self._stream.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        """Close the stream."""
-        await self._stream.aclose()
-
-    async def start_tls(
+    async def do_request(
         self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """The stream over TLS (its socket is the same)."""
-        tls = await self._stream.start_tls(ssl_context, server_hostname, timeout)
-        return DirectCheckStream(tls)
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Send one request once a connection is free for it; its status and body."""
+        session = self._session
+        if session is None or session.closed:
+            raise RuntimeError("This BotApiRequest is not initialized!")
+        files = request_data.multipart_data if request_data else None
+        fields = request_data.json_parameters if request_data else None
+        body: aiohttp.FormData | dict[str, str] | None = fields
+        if files:
+            form = aiohttp.FormData(quote_fields=False)
+            for name, value in (fields or {}).items():
+                form.add_field(name, value)
+            for name, (file_name, content, mime_type) in files.items():
+                form.add_field(name, content, filename=file_name, content_type=mime_type)
+            body = form
+        read = _given(read_timeout, READ_TIMEOUT)
+        write = _given(write_timeout, MEDIA_WRITE_TIMEOUT if files else WRITE_TIMEOUT)
+        connect = _given(connect_timeout, CONNECT_TIMEOUT)
+        # aiohttp has no write timeout of its own: the whole exchange is bounded by the sum.
+        total = None if None in (read, write, connect) else read + write + connect  # type: ignore[operator]
+        timeout = aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
+        async with self._slots:
+            try:
+                async with session.request(method, url, data=body, timeout=timeout) as response:
+                    return response.status, await response.read()
+            except TimeoutError as exc:
+                raise TimedOut from exc
+            except aiohttp.ClientError as exc:
+                # The URL holds the bot's token: it never goes into a message.
+                said = str(exc).replace(url, "the Bot API")
+                raise NetworkError(f"aiohttp.{type(exc).__name__}: {said}") from exc
 
-    def get_extra_info(self, info: str) -> Any:
-        """Readability from the socket; anything else from the stream."""
-        if info == "is_readable":
-            return socket_readable(self._socket)
-        return self._stream.get_extra_info(info)
 
-
-def socket_readable(sock: socket.socket | None) -> bool:
-    """Whether a read would return at once (data, or the end a server that hung up leaves);
-    a socket that is gone counts as readable, as in httpcore."""
-    fd = -1 if sock is None else sock.fileno()
-    if fd < 0:
-        return True
-    if not hasattr(select, "poll"):  # pragma: no cover - Windows
-        readable, _, _ = select.select([fd], [], [], 0)
-        return bool(readable)
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(0))
+def _given(value: Any, default: float) -> float | None:
+    """A timeout as python-telegram-bot passes it: DEFAULT_NONE for "use the default"."""
+    return default if isinstance(value, type(BaseRequest.DEFAULT_NONE)) else value

@@ -208,7 +208,10 @@ def parse_multipart(body: bytes, boundary: str) -> tuple[dict[str, str], dict[st
         field_name = disposition.get("name")
         if field_name is None:
             continue
-        if "filename" in disposition or "content-type" in headers:
+        # A part is a file if it names one, or carries content other than text: clients send
+        # plain fields with or without "text/plain" (aiohttp does, httpx does not).
+        media_type = headers.get("content-type", "text/plain").split(";", 1)[0].strip().lower()
+        if "filename" in disposition or media_type != "text/plain":
             files[field_name] = UploadedFile(
                 field_name, disposition.get("filename"), headers.get("content-type"), content
             )
