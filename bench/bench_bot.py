@@ -1,6 +1,6 @@
 """Bot benchmark: liaisons each doing a full monthly report at once, against the fake Bot API.
 
-    python -m bench.bench_bot [--liaisons 200] [--tasks 3] [--bots echo,kaohe]
+    python -m bench.bench_bot [--liaisons 200] [--tasks 3] [--bots echo,requests,kaohe]
         [--database sqlite|postgresql|both] [--scenarios flat,human] [--py-spy DIR]
 
 This process runs the fake Bot API server (bot.fake_bot_api) and the simulated liaisons; each
@@ -8,6 +8,11 @@ bot runs in a child process of its own and long-polls the server over HTTP, as i
 
 - echo: a bare python-telegram-bot Application answering each update with one request (a
   copy of the text, or the answer to a tapped button): the floor.
+- requests: kaohe's Bot API requests and nothing else: for each update the requests kaohe
+  makes for it (a tap: its answer, the choice shown on the tapped message, the next question
+  with buttons; a photo: fetched; a person's menu once), through kaohe's own transport and
+  update processor, with no database, service or dialog. Not a goal's: it splits kaohe's cost
+  into what its requests cost and its own work.
 - kaohe: `kaohe run` (cli.run.run_command) on a database seeded with one unit (a town) per
   liaison, `--tasks` target tasks per unit, and the plans of this year and last, so that the
   month now due has a plan whatever the date. `--database` picks SQLite (a file in a temporary
@@ -386,6 +391,7 @@ async def echo_liaison(h: Harness, user: FakeUser, tasks: int, seed: int) -> Non
 Liaison = Callable[[Harness, FakeUser, int, int], Awaitable[None]]
 LIAISONS: dict[str, Liaison] = {
     "echo": echo_liaison,
+    "requests": echo_liaison,
     "kaohe": kaohe_liaison,
 }
 KAOHE_BOTS = frozenset({"kaohe"})
@@ -416,6 +422,78 @@ def serve_echo() -> None:
     app.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
+def serve_requests() -> None:
+    """kaohe's Bot API requests and nothing else (runs in the child process): each update gets
+    the requests kaohe makes for it, through kaohe's transport and update processor, with no
+    database, service or dialog behind them. What kaohe costs beyond this is its own work."""
+    from telegram import (
+        BotCommand,
+        BotCommandScopeChat,
+        InlineKeyboardButton,
+        InlineKeyboardMarkup,
+        Message,
+        Update,
+    )
+    from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
+
+    from bot.bot_api_request import BotApiRequest
+    from bot.update_processor import PerChatUpdateProcessor
+
+    def keyboard(step: int) -> InlineKeyboardMarkup:
+        labels = ("已完成", "推进中", "未启动")
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton(label, callback_data=f"report|{step}|st|{i}|0123456789")]
+             for i, label in enumerate(labels)]
+        )  # fmt: skip
+
+    menus: set[int] = set()
+
+    async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is not None and chat.id not in menus:  # a person's menu, set once, as kaohe
+            menus.add(chat.id)
+            commands = [BotCommand("report", "月度进展"), BotCommand("help", "帮助")]
+            await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat.id))
+        query = update.callback_query
+        if query is not None:  # the tap's answer, the choice shown, the next question
+            await query.answer()
+            message = query.message
+            if isinstance(message, Message) and message.text:
+                await context.bot.edit_message_text(
+                    f"{message.text_html}\n\n<i>已选择：已完成</i>",
+                    chat_id=message.chat_id,
+                    message_id=message.message_id,
+                    parse_mode="HTML",
+                )
+            await context.bot.send_message(
+                query.from_user.id, "<b>第 1 项</b>\n请输入关键指标", reply_markup=keyboard(1),
+                parse_mode="HTML",
+            )  # fmt: skip
+            return
+        message = update.effective_message
+        if message is None:
+            return
+        if message.photo:  # the evidence fetched, as kaohe archives it
+            picture = await context.bot.get_file(message.photo[-1].file_id)
+            await picture.download_as_bytearray()
+        await message.reply_text(
+            "<b>已收到</b>\n下一步：请补充说明", reply_markup=keyboard(2), parse_mode="HTML"
+        )
+
+    app = (
+        ApplicationBuilder()
+        .token(os.environ["TELEGRAM_BOT_TOKEN"])
+        .base_url(os.environ["KAOHE_BOT_API_URL"])
+        .base_file_url(os.environ["KAOHE_BOT_FILE_URL"])
+        .request(BotApiRequest())
+        .get_updates_request(BotApiRequest(1))
+        .concurrent_updates(PerChatUpdateProcessor())
+        .build()
+    )
+    app.add_handler(TypeHandler(Update, answer))
+    app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
 def serve_kaohe() -> None:
     """kaohe's bot exactly as `kaohe run` starts it (runs in the child process)."""
     from cli.run import run_command
@@ -425,6 +503,7 @@ def serve_kaohe() -> None:
 
 SERVE: dict[str, Callable[[], None]] = {
     "echo": serve_echo,
+    "requests": serve_requests,
     "kaohe": serve_kaohe,
 }
 
@@ -771,6 +850,15 @@ def goal_lines(figures: list[Figures]) -> list[str]:
                 ratio <= GOAL_CPU_RATIO,
                 f,
             )
+            floor = found.get((FLAT_OUT.name, "requests"))
+            if floor is not None and floor.updates and echo.cpu_per_update:
+                # Not a goal: how much of kaohe's cost its Bot API requests alone make.
+                lines.append(
+                    f"  {'of it: its requests alone (the requests bot)':<54} "
+                    f"{floor.cpu_per_update:.2f} ms, own work "
+                    f"{f.cpu_per_update - floor.cpu_per_update:.2f} ms"
+                    f"{'':<4} {floor.cpu_per_update / echo.cpu_per_update:>7.2f}x  (echo = 1)"
+                )
             share = f.rate / echo.rate if echo.rate else 0.0
             line(
                 f"2 throughput {f.label} >= {GOAL_SHARE:.0%} of echo (flat out)",
@@ -832,7 +920,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=3)
     parser.add_argument(
         "--bots",
-        default="echo,kaohe",
+        default="echo,requests,kaohe",
         help=f"of {', '.join(SERVE)}",
     )
     parser.add_argument(
