@@ -12,6 +12,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot.context import KaoheContext, Who
 from bot.handlers.inbound import display_name
 from bot.menus import ensure_menu
+from services.access import Role
 from services.errors import ServiceError
 from services.people import admit, ensure_admin
 from templates import normalise_language, render
@@ -53,15 +54,19 @@ async def _admit(update: Update, context: KaoheContext) -> bool:
     if user is None or chat is None or chat.type != ChatType.PRIVATE:
         return False  # kaohe talks in private chats only
     deps = context.deps
-    if user.id in deps.admin_ids:
-        try:
-            await context.call(ensure_admin, deps.uow(), user.id, display_name(user))
-        except ServiceError:
-            log.warning("could not make admin account %s an admin", user.id)
     # The person and their dialogs in one read, one trip off the loop: the router takes the
     # dialogs from the context instead of reading them again.
     admission = await context.call(admit, deps.read_uow(), user.id)
     session = admission.session
+    if user.id in deps.admin_ids and (session is None or session.actor.role is not Role.ADMIN):
+        # An account of KAOHE_ADMIN_IDS is an active admin whatever the database says; made
+        # one here when it is not (first contact, or demoted), then read again.
+        try:
+            await context.call(ensure_admin, deps.uow(), user.id, display_name(user))
+        except ServiceError:
+            log.warning("could not make admin account %s an admin", user.id)
+        admission = await context.call(admit, deps.read_uow(), user.id)
+        session = admission.session
     if session is None:
         if _is_start_with_code(update):
             return True  # the join handler redeems the invite (context.who stays None)

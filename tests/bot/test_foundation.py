@@ -179,6 +179,47 @@ async def test_an_admin_listed_in_the_settings_is_registered_on_first_contact(
         assert [(p.telegram_user_id, p.role) for p in people] == [(9001, "admin")]
 
 
+async def test_a_settings_admin_is_checked_with_the_read_and_made_admin_again_if_deactivated(
+    sqlite_template: object, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    import bot.handlers.gate as gate
+    from services.people import deactivate_person
+    from tests.bot.world import bot_world
+
+    assert isinstance(sqlite_template, Path) and isinstance(tmp_path, Path)
+    ensured: list[int] = []
+    ensure = gate.ensure_admin
+
+    def counted(uow: object, telegram_user_id: int, name: str) -> None:
+        ensured.append(telegram_user_id)
+        ensure(uow, telegram_user_id, name)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gate, "ensure_admin", counted)
+    async with bot_world(sqlite_template, tmp_path, admin_ids=(9001,)) as world:
+        admin = world.server.user(9001, first_name="管理员")
+        admin.send_command("/help")
+        await world.step()
+        assert ensured == [9001]  # first contact: made an admin
+        admin.send_command("/help")
+        await world.step()
+        assert ensured == [9001]  # already one: the gate's read said so, no second trip
+        assert said("help.admin") in world.texts(admin)[-1]
+        # Someone deactivates the account: the next update makes it an active admin again
+        # (KAOHE_ADMIN_IDS decides).
+        [person] = list_people(world.uow(), OPERATOR)
+        deactivate_person(world.uow(), OPERATOR, person.id)
+        admin.send_command("/help")
+        await world.step()
+        assert ensured == [9001, 9001]
+        assert said("help.admin") in world.texts(admin)[-1]
+        assert [(p.telegram_user_id, p.role) for p in list_people(world.uow(), OPERATOR)] == [
+            (9001, "admin")
+        ]
+        assert world.errors == []
+
+
 async def test_an_error_in_a_handler_is_told_to_the_user_and_logged_without_the_token(
     world: BotWorld, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
