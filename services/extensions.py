@@ -92,6 +92,37 @@ def _snapshot(row: ExtensionRequest) -> dict[str, object]:
     }
 
 
+def _report_deadline(uow: UnitOfWork, unit_id: int, year: int, month: int) -> date:
+    """A unit's deadline day of a month's report, inside an open unit of work: the plan's,
+    moved by a granted extension; `NotFound("no_plan")` without a plan of `year`."""
+    return report_deadline(
+        year,
+        month,
+        plan_in_force(uow, year).schedule.monthly_report_due_day,
+        uow.repository(Extensions).granted_report_extension(unit_id, year, month),
+    )
+
+
+def current_deadline(uow: UnitOfWork, actor: Actor, request_id: int) -> date:
+    """The deadline a request would move, as it stands now (coordinators): its finding's, or
+    the unit's deadline day of the month's report with an extension granted earlier, never
+    the plan's day alone; `NotFound` when the request, its finding or the year's plan is gone."""
+    require_role(actor, Role.COORDINATOR)
+    with uow:
+        row = uow.repository(Extensions).by_id(request_id)
+        if row is None:
+            raise NotFound("extension_not_found", request_id=request_id)
+        if row.finding_id is not None:
+            finding = uow.repository(Findings).by_id(row.finding_id)
+            if finding is None:
+                raise NotFound("finding_not_found", finding_id=row.finding_id)
+            return finding.deadline
+        if row.report_year is None or row.report_month is None:
+            # request_extension stores exactly one target: such a row names nothing to move.
+            raise NotFound("extension_not_found", request_id=request_id)
+        return _report_deadline(uow, row.unit_id, row.report_year, row.report_month)
+
+
 def request_extension(
     uow: UnitOfWork,
     actor: Actor,
@@ -134,13 +165,7 @@ def request_extension(
         else:
             assert report_year is not None and report_month is not None
             require_year_open(uow, report_year)
-            plan = plan_in_force(uow, report_year)
-            current = report_deadline(
-                report_year,
-                report_month,
-                plan.schedule.monthly_report_due_day,
-                extensions.granted_report_extension(unit_id, report_year, report_month),
-            )
+            current = _report_deadline(uow, unit_id, report_year, report_month)
             pending = extensions.pending_for_report(unit_id, report_year, report_month)
             if uow.repository(Reports).versions(unit_id, report_year, report_month):
                 # Nothing is left to be late: a correction is not bound by the deadline.

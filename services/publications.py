@@ -7,6 +7,11 @@ the same figures. A newer publication of a year supersedes the older ones; a wit
 kept (and audited) but no longer shown. A liaison sees only their own unit's explanation; the
 rank within the group ("3rd of 10") is the only thing it tells about the others.
 
+The year's standings (period `year`) are published only while the newest result of the year
+is approved by the Leading Group (services.results, Art. 16); this is checked here, not only
+by the adapters, so that no caller publishes a year nobody approved. A quarter is interim and
+needs no approval.
+
 Decisions: without `as_of`, a publication is as of now, but never later than the end of its
 period (Q1 standings published in April are those of 31 March). A given day means the end of
 that day in the plan's time zone (or now, for today); a day in the future, or outside the
@@ -31,7 +36,9 @@ from storage.clock import as_utc
 from storage.models import Publication
 from storage.repositories.people import People
 from storage.repositories.publications import Publications
+from storage.repositories.results import YearResults
 from storage.repositories.units import Units
+from storage.statuses import ResultStatus
 from storage.unit_of_work import UnitOfWork
 from templates import normalise_language
 
@@ -150,6 +157,18 @@ def _as_of(
     return moment
 
 
+def require_approved_result(uow: UnitOfWork, year: int) -> None:
+    """Refuse, inside an open unit of work, unless the newest result of `year` is approved:
+    `NotFound("result_none")` without one, `Invalid("result_not_approved")` otherwise."""
+    # Locked until the commit: a draft frozen meanwhile (superseding the approved result)
+    # waits for this publication rather than slipping in between the check and the commit.
+    row = uow.repository(YearResults).latest(year, lock=True)
+    if row is None:
+        raise NotFound("result_none", year=year)
+    if row.status != ResultStatus.APPROVED:
+        raise Invalid("result_not_approved", year=year, status=row.status)
+
+
 def publish_standings(
     uow: UnitOfWork,
     actor: Actor,
@@ -158,13 +177,16 @@ def publish_standings(
     as_of: date | datetime | None = None,
 ) -> PublicationView:
     """A coordinator publishes the standings of `year` (of a period) as of a moment (now, or
-    the end of the day given, never after the period's end); units may then see their own."""
+    the end of the day given, never after the period's end); units may then see their own.
+    The year itself only while its newest result is approved (see require_approved_result)."""
     require_role(actor, Role.COORDINATOR)
     if period not in PERIODS:
         raise Invalid("publication_unknown_period", period=period, periods=list(PERIODS))
     with uow:
         require_year_open(uow, year)
         timezone = plan_in_force(uow, year).timezone  # NotFound("no_plan") without a plan
+        if period == "year":
+            require_approved_result(uow, year)
         now = as_utc(uow.now())
         moment = _as_of(year, period, as_of, now, timezone)
         row = uow.repository(Publications).add(

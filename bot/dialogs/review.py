@@ -5,9 +5,11 @@ A rectification: its evidence is sent back first by Telegram file id (photos as 
 most ten, documents one by one), then a card with the finding, the unit, the measures and the
 buttons Accept / Return / Next. Return asks for the reason (not empty), then for confirmation
 (returning is costly to undo); the unit's liaisons are told, with the reason. An extension
-request: a card with its target, reason and requested date, and Grant / Refuse / Next; Refuse
-takes an optional reason. Granting moves the finding's deadline (the service does it) and the
-liaisons are told either way.
+request: a card with its target, reason and requested date, the deadline it would move (the
+finding's, or for a report the unit's own, which an extension granted earlier moved:
+services.extensions.current_deadline), and Grant / Refuse / Next; Refuse takes an optional
+reason. Granting moves the finding's deadline (the service does it) and the liaisons are told
+either way.
 
 Every decision button names the item it decides (`ac`/`rt`/`gr`/`rf` with the item's id) and
 is taken at any step (`ReviewDialog.anywhere`; the steps are declared in `ReviewDialog.steps`),
@@ -32,11 +34,10 @@ from telegram.error import TelegramError
 from bot.dialogs.engine import Dialog, Step, Tapped, Turn
 from bot.dialogs.helpers import excerpt, local_time, report_unreachable
 from bot.notify import Localized, tell
-from scoring.calendar import report_due_date
 from services.access import MANAGERS
 from services.errors import Invalid, ServiceError
 from services.evidence import evidence_files
-from services.extensions import GRANTED, ExtensionView, decide_extension
+from services.extensions import GRANTED, ExtensionView, current_deadline, decide_extension
 from services.findings import (
     RectificationView,
     accept_rectification,
@@ -44,7 +45,6 @@ from services.findings import (
     return_rectification,
     review_queue,
 )
-from services.plans import current_plan
 from services.unit_lookup import all_units
 
 log = logging.getLogger(__name__)
@@ -232,25 +232,20 @@ class ReviewDialog(Dialog):
         deps = turn.context.deps
         units = {u.id: u.name for u in await turn.call(all_units, deps.read_uow())}
         description = ""
-        current: date | None = None
         if item.finding_id is not None:
             try:
                 finding = await turn.call(
                     get_finding, deps.read_uow(), turn.who.actor, item.finding_id
                 )
-            except ServiceError:
-                finding = None
-            if finding is not None:
                 description = excerpt(finding.description, DESCRIPTION_EXCERPT)
-                current = finding.deadline
-        elif item.report_year is not None and item.report_month is not None:
-            try:
-                plan = await turn.call(current_plan, deps.read_uow(), item.report_year)
-                current = report_due_date(
-                    item.report_year, item.report_month, plan.schedule.monthly_report_due_day
-                )
             except ServiceError:
-                current = None
+                pass  # the card still shows the request; only the description is missing
+        # The unit's own deadline, as /report shows it: an extension granted earlier moved it.
+        current: date | None
+        try:
+            current = await turn.call(current_deadline, deps.read_uow(), turn.who.actor, item.id)
+        except ServiceError:
+            current = None
         buttons = [
             [
                 turn.button(turn.plain("coord.review_grant_button"), "gr", str(item.id)),

@@ -28,6 +28,7 @@ from services.year_data import (
 )
 from tests.bot.steps import everything, newest_with, tap
 from tests.bot.world import BotWorld, draft, unit_id
+from tests.services.district import approve_year
 from tests.texts import said, text_of
 
 COORDINATOR = Actor(person_id=None, role=Role.COORDINATOR, name="区发改局")
@@ -71,6 +72,7 @@ async def test_nothing_is_shown_before_the_standings_are_published(
 async def test_the_overview_shows_total_rank_tier_and_blocks(
     world: BotWorld, liaison: FakeUser
 ) -> None:
+    approve_year(world.uow, COORDINATOR)
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
@@ -92,6 +94,7 @@ async def test_the_overview_shows_total_rank_tier_and_blocks(
 async def test_each_indicator_is_explained_with_its_formula(
     world: BotWorld, liaison: FakeUser
 ) -> None:
+    approve_year(world.uow, COORDINATOR)
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
@@ -117,6 +120,7 @@ async def test_each_indicator_is_explained_with_its_formula(
 async def test_a_missing_value_is_explained_in_words(world: BotWorld) -> None:
     seed_year(world)
     user = await world.join(1001, Role.LIAISON, "shuiquan")  # left out foreign capital
+    approve_year(world.uow, COORDINATOR)
     publish_standings(world.uow(), COORDINATOR, 2025)
     user.send_command("/myscore")
     await world.step()
@@ -130,6 +134,7 @@ async def test_a_missing_value_is_explained_in_words(world: BotWorld) -> None:
 async def test_a_work_item_shows_the_grades_dropped_and_the_deductions(
     world: BotWorld, liaison: FakeUser
 ) -> None:
+    approve_year(world.uow, COORDINATOR)
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
@@ -152,6 +157,7 @@ async def test_deductions_are_listed_by_event(world: BotWorld) -> None:
         world.uow(), COORDINATOR, unit_id(world, "dianzi"), "消防通道堵塞", "on_site_inspection",
         date(2025, 3, 1), date(2025, 3, 5),
     )  # fmt: skip
+    approve_year(world.uow, COORDINATOR)
     publish_standings(world.uow(), COORDINATOR, 2025)
     user.send_command("/myscore")
     await world.step()
@@ -161,6 +167,7 @@ async def test_deductions_are_listed_by_event(world: BotWorld) -> None:
 
 
 async def test_the_bonus_lists_the_units_own_items(world: BotWorld, liaison: FakeUser) -> None:
+    approve_year(world.uow, COORDINATOR)
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
@@ -173,6 +180,7 @@ async def test_the_bonus_lists_the_units_own_items(world: BotWorld, liaison: Fak
 async def test_a_department_has_no_indicators(world: BotWorld) -> None:
     seed_year(world)
     user = await world.join(1001, Role.LIAISON, "finance")
+    approve_year(world.uow, COORDINATOR)
     publish_standings(world.uow(), COORDINATOR, 2025)
     user.send_command("/myscore")
     await world.step()
@@ -189,6 +197,7 @@ async def test_a_department_has_no_indicators(world: BotWorld) -> None:
 async def test_a_newer_publication_is_noticed_at_the_next_tap(
     world: BotWorld, liaison: FakeUser
 ) -> None:
+    approve_year(world.uow, COORDINATOR)
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
@@ -202,6 +211,7 @@ async def test_a_newer_publication_is_noticed_at_the_next_tap(
 async def test_a_withdrawn_publication_is_no_longer_shown(
     world: BotWorld, liaison: FakeUser
 ) -> None:
+    approve_year(world.uow, COORDINATOR)
     view = publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
@@ -222,6 +232,7 @@ async def test_the_standings_are_computed_off_the_event_loop_and_kept_a_while(
         return original(*args)
 
     monkeypatch.setattr(myscore, "unit_explanation", watched)
+    approve_year(world.uow, COORDINATOR)
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
@@ -233,6 +244,7 @@ async def test_the_standings_are_computed_off_the_event_loop_and_kept_a_while(
 async def test_text_while_looking_shows_the_overview_again(
     world: BotWorld, liaison: FakeUser
 ) -> None:
+    approve_year(world.uow, COORDINATOR)
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
@@ -243,6 +255,7 @@ async def test_text_while_looking_shows_the_overview_again(
 
 
 async def test_an_altered_index_shows_the_overview(world: BotWorld, liaison: FakeUser) -> None:
+    approve_year(world.uow, COORDINATOR)
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore")
     await world.step()
@@ -254,6 +267,7 @@ async def test_an_altered_index_shows_the_overview(world: BotWorld, liaison: Fak
 
 
 async def test_another_year_or_a_bad_year_is_answered(world: BotWorld, liaison: FakeUser) -> None:
+    approve_year(world.uow, COORDINATOR)
     publish_standings(world.uow(), COORDINATOR, 2025)
     liaison.send_command("/myscore", "2024")
     await world.step()
@@ -265,6 +279,7 @@ async def test_another_year_or_a_bad_year_is_answered(world: BotWorld, liaison: 
 
 @pytest.mark.parametrize("role", [Role.RATER, Role.VIEWER, Role.COORDINATOR])
 async def test_other_roles_cannot_use_myscore(world: BotWorld, role: Role) -> None:
+    approve_year(world.uow, COORDINATOR)
     publish_standings(world.uow(), COORDINATOR, 2025)
     user = await world.join(2001, role, None, "王五")
     user.send_command("/myscore")
@@ -278,6 +293,7 @@ async def test_a_text_too_long_for_one_message_is_sent_in_pieces(world: BotWorld
     for n in range(60):
         added = add_bonus(world.uow(), COORDINATOR, 2025, unit_id(world, "xiji"), f"{n:02d}" * 60)
         decide_bonus(world.uow(), COORDINATOR, added.id, n % 2 == 0)
+    approve_year(world.uow, COORDINATOR)
     publish_standings(world.uow(), COORDINATOR, 2025)
     user.send_command("/myscore")
     await world.step()
@@ -307,6 +323,7 @@ async def test_the_explanations_read_in_english_too(world: BotWorld) -> None:
     user.send_command("/language")
     await world.step()
     await tap(world, user, "English")
+    approve_year(world.uow, COORDINATOR)
     publish_standings(world.uow(), COORDINATOR, 2025)
     user.send_command("/myscore")
     await world.step()

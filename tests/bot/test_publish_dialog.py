@@ -15,16 +15,16 @@ import pytest
 
 from bot.dialogs import publish
 from bot.fake_bot_api import BotMessage, FakeUser
-from services.access import Actor, Role
-from services.people import deactivate_person, list_people, register_person
+from services.access import Role
+from services.people import deactivate_person, list_people
 from services.publications import latest_publication, year_publications
-from services.results import decide_result, freeze_result, set_approver
 from services.sample_district import RATERS, sample_units
 from services.standings import compute_standings
 from templates import render
 from tests.bot.steps import choose, documents, join_coordinator, send
 from tests.bot.world import OPERATOR, BotWorld, bot_world, seed_scores
 from tests.fakes.bot_api import record_errors
+from tests.services.district import approve_year
 from tests.texts import said, text_of
 
 YEAR = 2025
@@ -60,15 +60,6 @@ async def district(world: BotWorld) -> District:
     d = District(world)
     await d.join()
     return d
-
-
-def approve_year(world: BotWorld) -> None:
-    """The year's standings frozen as a draft and approved by a leader: publishing the year
-    needs an approved result."""
-    leader = register_person(world.uow(), OPERATOR, 9399, "刘区长", Role.VIEWER, None)
-    set_approver(world.uow(), OPERATOR, leader.id, True)
-    freeze_result(world.uow(), OPERATOR, YEAR)
-    decide_result(world.uow(), Actor(leader.id, Role.VIEWER, None, "刘区长"), YEAR, True)
 
 
 def workbook_text(world: BotWorld, message: BotMessage) -> str:
@@ -199,7 +190,7 @@ async def test_a_deactivated_liaison_receives_nothing(world: BotWorld, district:
 
 
 async def test_a_double_tap_on_publish_publishes_once(world: BotWorld, district: District) -> None:
-    approve_year(world)
+    approve_year(world.uow)
     user = district.coordinator
     await send(world, user, "/publish")
     confirm = await choose(world, user, "coord.publish_period_year")
@@ -214,7 +205,7 @@ async def test_a_double_tap_on_publish_publishes_once(world: BotWorld, district:
 
 
 async def test_cancel_publishes_nothing(world: BotWorld, district: District) -> None:
-    approve_year(world)
+    approve_year(world.uow)
     user = district.coordinator
     await send(world, user, "/publish")
     await choose(world, user, "coord.publish_period_year")
@@ -309,7 +300,7 @@ async def test_publishing_through_the_real_updater_delivers_the_reports(
     async with bot_world(sqlite_template, tmp_path, updater=True) as world:
         errors = record_errors(world.app)
         seed_scores(world)
-        approve_year(world)
+        approve_year(world.uow)
         server = world.server
         boss = server.user(9001, first_name="王科长")
         zhang = server.user(9301, first_name="张三")

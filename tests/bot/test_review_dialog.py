@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from bot.dialogs.helpers import local_time_text
 from bot.fake_bot_api import FakeUser
 from services.access import Actor, Role
 from services.errors import ServiceError
@@ -620,6 +621,42 @@ async def test_a_report_extension_shows_the_month_and_its_due_day(world: BotWorl
     )
     await tap(world, coordinator, text_of("coord.review_grant_button"))
     assert text_of("coord.review_target_report", year=2025, month=3) in world.texts(liaison)[-1]
+
+
+async def test_a_report_extension_shows_the_deadline_an_earlier_extension_granted(
+    world: BotWorld,
+) -> None:
+    coordinator, _ = await people(world)
+    dianzi = unit_id(world, "dianzi")
+    request_extension(
+        world.uow(), actor_of(world, LIAISON), dianzi, "系统故障",
+        date(2025, 4, 12), report_year=2025, report_month=3,
+    )  # fmt: skip
+    coordinator.send_command("/review")
+    await world.step()
+    await tap(world, coordinator, text_of("coord.review_grant_button"))
+    # The unit's deadline for March is now 12 April (the plan's day is 5 April): asking
+    # again, the coordinator must see 12 April as the deadline the request would move.
+    again = request_extension(
+        world.uow(), actor_of(world, LIAISON), dianzi, "数据仍未核对完",
+        date(2025, 4, 20), report_year=2025, report_month=3,
+    )  # fmt: skip
+    coordinator.send_command("/review")
+    await world.step()
+    assert world.texts(coordinator)[-1] == said(
+        "coord.review_extension_card",
+        position=1,
+        total=1,
+        unit="店子镇",
+        finding=None,
+        description="",
+        year=2025,
+        month=3,
+        current="2025-04-12",
+        requested="2025-04-20",
+        requested_at=local_time_text(again.requested_at, "Asia/Shanghai"),
+        reason="数据仍未核对完",
+    )
 
 
 async def test_a_double_tap_on_grant_grants_once(world: BotWorld) -> None:

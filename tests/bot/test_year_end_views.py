@@ -21,6 +21,7 @@ from services.year_data import import_grades
 from storage.repositories.year_data import YearUnits
 from tests.bot.world import OPERATOR, SHANGHAI, BotWorld
 from tests.factories import plan_data
+from tests.services.district import approve_year
 from tests.texts import said, text_of
 
 COORDINATOR = 8001
@@ -140,6 +141,7 @@ async def test_myscore_explains_the_sources_to_the_unit_without_naming_who_voted
     world: BotWorld,
 ) -> None:
     seed(world)
+    approve_year(world.uow, Actor.operator())
     publish_standings(world.uow(), Actor.operator(), YEAR)
     user = await world.join(8002, Role.LIAISON, "dianzi", "王芳")
     user.send_command("/myscore")

@@ -21,7 +21,7 @@ from services.findings import FindingView, record_finding
 from services.people import register_person, register_units
 from services.plans import load_plan
 from services.reports import ReportEntryInput, ReportReceipt, submit_report
-from services.results import set_approver
+from services.results import ResultView, decide_result, freeze_result, set_approver
 from services.tasks import TaskInput, import_tasks, tasks_of_unit
 from services.year_data import record_grade
 from storage.audit import verify
@@ -45,6 +45,7 @@ from storage.models import (
     UnitRow,
     YearResult,
 )
+from storage.repositories.people import People as PeopleRepository
 from storage.repositories.year_data import YearUnits
 from storage.unit_of_work import UnitOfWork
 from templates import render
@@ -164,6 +165,31 @@ def approver(uow: UOW, people: People) -> Actor:
     """The viewer, marked as an approver."""
     set_approver(uow(), people.coordinator, people.viewer.person_id or 0, True)
     return people.viewer
+
+
+# The leader `approve_year` registers (once) and marks as an approver.
+LEADER_TELEGRAM_ID = 9399
+LEADER_NAME = "刘区长"
+
+
+def leader(uow: UOW) -> Actor:
+    """A leader of the Leading Group marked as an approver: registered the first time."""
+    with uow() as work:
+        found = work.repository(PeopleRepository).by_telegram_user_id(LEADER_TELEGRAM_ID)
+        person_id = found.id if found is not None and found.active else None
+    if person_id is None:
+        person_id = register_person(
+            uow(), TEST_OPERATOR, LEADER_TELEGRAM_ID, LEADER_NAME, Role.VIEWER, None
+        ).id
+    set_approver(uow(), TEST_OPERATOR, person_id, True)
+    return Actor(person_id, Role.VIEWER, None, LEADER_NAME)
+
+
+def approve_year(uow: UOW, coordinator: Actor = TEST_OPERATOR, year: int = YEAR) -> ResultView:
+    """The standings of `year` as of now frozen by `coordinator` and approved by a leader,
+    through the real services: publishing the year needs its approved result."""
+    freeze_result(uow(), coordinator, year)
+    return decide_result(uow(), leader(uow), year, approve=True)
 
 
 # --- findings, rectifications, extensions, evidence ------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from services.access import Actor
 from services.errors import Invalid, NotFound, Refused
 from services.extensions import (
+    current_deadline,
     decide_extension,
     pending_extensions,
     request_extension,
@@ -265,6 +266,31 @@ def test_a_second_report_extension_must_go_past_the_granted_one(
     later = ask_for_report(uow, world, date(2025, 4, 15))
     decide_extension(uow(), world.coordinator, later.id, grant=True)
     assert granted(uow, world.unit_a) == date(2025, 4, 15)
+
+
+def test_a_request_names_the_deadline_it_would_move_a_granted_extension_included(
+    uow: UowFactory, world: World
+) -> None:
+    first = ask_for_report(uow, world, date(2025, 4, 10))
+    assert current_deadline(uow(), world.coordinator, first.id) == MARCH_DUE
+    decide_extension(uow(), world.coordinator, first.id, grant=True)
+    second = ask_for_report(uow, world, date(2025, 4, 15))
+    assert current_deadline(uow(), world.coordinator, second.id) == date(2025, 4, 10)
+    finding = add_finding(uow, world)
+    request = ask_for_finding(uow, world, finding.id)
+    assert current_deadline(uow(), Actor.operator(), request.id) == DEADLINE
+
+
+def test_a_requests_deadline_is_for_coordinators_and_known_requests(
+    uow: UowFactory, world: World
+) -> None:
+    request = ask_for_report(uow, world)
+    with pytest.raises(Refused) as refused:
+        current_deadline(uow(), world.liaison_a, request.id)
+    assert_code(refused, "role_not_allowed")
+    with pytest.raises(NotFound) as unknown:
+        current_deadline(uow(), world.coordinator, 999)
+    assert_code(unknown, "extension_not_found")
 
 
 def test_only_one_request_per_report_month_may_be_pending(uow: UowFactory, world: World) -> None:

@@ -14,6 +14,7 @@ from scoring.calendar import end_of_day
 from services.access import Actor
 from services.errors import Invalid, NotFound, Refused, ServiceError
 from services.publications import (
+    PublicationView,
     latest_publication,
     period_days,
     publish_standings,
@@ -22,12 +23,13 @@ from services.publications import (
     withdraw_publication,
     year_publications,
 )
+from services.results import decide_result, freeze_result, publish_result
 from services.standings import compute_standings
 from services.year_data import record_grade
 from storage.clock import FixedClock
 from storage.models import AuditEntry, Publication, UnitRow
 from templates import render
-from tests.services.district import UOW, YEAR, People, at, people
+from tests.services.district import UOW, YEAR, People, approve_year, approver, at, people
 
 __all__ = ["people"]  # the fixture these tests use
 
@@ -58,6 +60,7 @@ def assert_refused(uow: UOW, code: str, call: Callable[[], Any]) -> None:
 
 
 def test_a_coordinator_publishes_the_years_standings_as_of_now(uow: UOW, people: People) -> None:
+    approve_year(uow)
     view = publish_standings(uow(), people.coordinator, YEAR)
     assert (view.year, view.period, view.withdrawn) == (YEAR, "year", False)
     assert view.as_of == at(3, 10) and view.published_at == at(3, 10)
@@ -84,6 +87,7 @@ def test_a_quarter_published_after_it_ended_is_as_of_its_last_day(
 
 
 def test_a_given_day_means_the_end_of_that_day(uow: UOW, people: People) -> None:
+    approve_year(uow)
     view = publish_standings(uow(), people.coordinator, YEAR, "year", date(YEAR, 2, 28))
     assert view.as_of == end_of_day(date(YEAR, 2, 28), "Asia/Shanghai")
 
@@ -94,6 +98,7 @@ def test_today_as_the_given_day_means_now(uow: UOW, people: People) -> None:
 
 
 def test_an_admin_may_publish_too(uow: UOW, people: People) -> None:
+    approve_year(uow)
     assert publish_standings(uow(), OPERATOR, YEAR).published_by is None
 
 
@@ -112,6 +117,7 @@ def test_an_unknown_period_is_refused(uow: UOW, people: People) -> None:
 
 
 def test_a_day_in_the_future_is_refused(uow: UOW, people: People) -> None:
+    approve_year(uow)
     assert_refused(
         uow,
         "publication_as_of_in_future",
@@ -120,6 +126,7 @@ def test_a_day_in_the_future_is_refused(uow: UOW, people: People) -> None:
 
 
 def test_a_moment_in_the_future_is_refused(uow: UOW, people: People) -> None:
+    approve_year(uow)
     assert_refused(
         uow,
         "publication_as_of_in_future",
@@ -161,6 +168,45 @@ def test_the_quarters_and_the_year_have_their_days() -> None:
         period_days(YEAR, "Q5")
 
 
+# --- the year needs its approved result (Art. 16: 领导小组审定) ------------------------------
+
+
+def test_the_year_is_published_only_while_its_newest_result_is_approved(
+    uow: UOW, people: People, clock: FixedClock
+) -> None:
+    def year() -> PublicationView:
+        return publish_standings(uow(), people.coordinator, YEAR)
+
+    def day() -> PublicationView:
+        return publish_standings(uow(), people.coordinator, YEAR, "year", date(YEAR, 2, 28))
+
+    assert_refused(uow, "result_none", year)
+    leader = approver(uow, people)
+    freeze_result(uow(), people.coordinator, YEAR)
+    for call in (year, day):  # a draft awaiting approval
+        assert_refused(uow, "result_not_approved", call)
+    decide_result(uow(), leader, YEAR, approve=False, remarks="请核实")
+    assert_refused(uow, "result_not_approved", year)  # returned
+    freeze_result(uow(), people.coordinator, YEAR)
+    decide_result(uow(), leader, YEAR, approve=True)
+    assert year().period == "year" and day().period == "year"
+    clock.advance(hours=1)
+    freeze_result(uow(), people.coordinator, YEAR)  # a newer draft supersedes the approved one
+    assert_refused(uow, "result_not_approved", year)
+    assert publish_standings(uow(), people.coordinator, YEAR, "Q1").period == "Q1"
+
+
+def test_the_year_is_not_published_again_once_its_result_is_published(
+    uow: UOW, people: People, clock: FixedClock
+) -> None:
+    approve_year(uow, people.coordinator)
+    publish_result(uow(), people.coordinator, YEAR)
+    clock.advance(hours=1)
+    assert_refused(
+        uow, "result_not_approved", lambda: publish_standings(uow(), people.coordinator, YEAR)
+    )
+
+
 # --- the publication in force, withdrawing ---------------------------------------------------
 
 
@@ -173,6 +219,7 @@ def test_nothing_is_published_at_first(uow: UOW, people: People) -> None:
 def test_the_newest_publication_is_the_one_in_force(
     uow: UOW, people: People, clock: FixedClock
 ) -> None:
+    approve_year(uow)
     first = publish_standings(uow(), people.coordinator, YEAR, "year", date(YEAR, 2, 28))
     clock.advance(hours=1)
     second = publish_standings(uow(), people.coordinator, YEAR)
@@ -187,6 +234,7 @@ def test_the_newest_publication_is_the_one_in_force(
 def test_withdrawing_brings_back_the_older_publication(
     uow: UOW, people: People, clock: FixedClock
 ) -> None:
+    approve_year(uow)
     first = publish_standings(uow(), people.coordinator, YEAR, "year", date(YEAR, 2, 28))
     clock.advance(hours=1)
     second = publish_standings(uow(), people.coordinator, YEAR)
@@ -201,6 +249,7 @@ def test_withdrawing_brings_back_the_older_publication(
 
 
 def test_a_publication_is_withdrawn_once(uow: UOW, people: People) -> None:
+    approve_year(uow)
     view = publish_standings(uow(), people.coordinator, YEAR)
     withdraw_publication(uow(), people.coordinator, view.id)
     assert_refused(
@@ -219,6 +268,7 @@ def test_an_unknown_publication_cannot_be_withdrawn(uow: UOW, people: People) ->
 
 
 def test_a_liaison_cannot_withdraw_or_list_publications(uow: UOW, people: People) -> None:
+    approve_year(uow)
     view = publish_standings(uow(), people.coordinator, YEAR)
     assert_refused(
         uow, "role_not_allowed", lambda: withdraw_publication(uow(), people.liaison, view.id)
@@ -231,6 +281,7 @@ def test_a_liaison_cannot_withdraw_or_list_publications(uow: UOW, people: People
 
 
 def test_a_liaison_sees_their_own_units_explanation(uow: UOW, people: People) -> None:
+    approve_year(uow)
     view = publish_standings(uow(), people.coordinator, YEAR)
     published = published_score(uow(), people.liaison, YEAR)
     assert published is not None and published.publication == view
@@ -246,6 +297,7 @@ def test_a_liaison_sees_their_own_units_explanation(uow: UOW, people: People) ->
 def test_the_explanation_is_as_of_the_publication_not_as_of_now(
     uow: UOW, people: People, clock: FixedClock
 ) -> None:
+    approve_year(uow)
     view = publish_standings(uow(), people.coordinator, YEAR)
     before = unit_explanation(uow(), people.liaison, view.id).explanation
     clock.advance(days=1)
@@ -259,12 +311,14 @@ def test_the_explanation_is_as_of_the_publication_not_as_of_now(
 
 @pytest.mark.parametrize("who", ["coordinator", "rater", "viewer"])
 def test_only_a_liaison_gets_a_units_explanation(uow: UOW, people: People, who: str) -> None:
+    approve_year(uow)
     view = publish_standings(uow(), people.coordinator, YEAR)
     with pytest.raises(Refused):
         unit_explanation(uow(), getattr(people, who), view.id)
 
 
 def test_a_withdrawn_publication_explains_nothing(uow: UOW, people: People) -> None:
+    approve_year(uow)
     view = publish_standings(uow(), people.coordinator, YEAR)
     withdraw_publication(uow(), people.coordinator, view.id)
     with pytest.raises(NotFound) as error:
@@ -273,6 +327,7 @@ def test_a_withdrawn_publication_explains_nothing(uow: UOW, people: People) -> N
 
 
 def test_a_unit_no_longer_active_is_not_ranked(uow: UOW, people: People) -> None:
+    approve_year(uow)
     view = publish_standings(uow(), people.coordinator, YEAR)
     with uow() as work:
         work.session.execute(

@@ -19,6 +19,7 @@ from storage.database import Database
 from storage.statuses import SupervisionKind
 from storage.unit_of_work import UnitOfWork
 from templates import render
+from tests.services.district import approve_year
 from tests.web.conftest import dashboard_client, tma
 from tests.web.district import (
     COORDINATOR,
@@ -96,6 +97,7 @@ async def test_a_liaison_sees_nothing_before_publication_then_only_their_own_uni
         UnitOfWork(district, FixedClock(NOW)), COORDINATOR.telegram_id
     )
     assert coordinator is not None
+    approve_year(lambda: UnitOfWork(district, FixedClock(NOW)), coordinator.actor, YEAR)
     publish_standings(UnitOfWork(district, FixedClock(NOW)), coordinator.actor, YEAR)
     after = await client.get(f"/api/standings?year={YEAR}", headers=headers)
     assert after.status_code == 200
