@@ -132,97 +132,122 @@ def walk(url: str, liaisons: int, warmup: int, timer: Timer) -> None:
     def read_uow() -> UnitOfWork:
         return UnitOfWork(database, clock, read_only=True)
 
+    def report(n: int) -> None:
+        user_id = FIRST_USER_ID + n
+
+        def gate() -> Any:
+            admission = timer("admit", admit, read_uow(), user_id)
+            assert admission.session is not None
+            return admission.session
+
+        session = gate()
+        actor = session.actor
+        person_id = actor.person_id
+        unit_id = actor.unit_id
+        opening = timer(
+            "open_report", open_report, read_uow(), actor, unit_id, "Asia/Shanghai", None
+        )
+        tasks = opening.tasks
+        data: dict[str, Any] = {
+            "year": opening.year,
+            "month": opening.month,
+            "tz": opening.plan.timezone,
+            "due_date": opening.due_on.isoformat(),
+            "due_at": opening.due_at.isoformat(),
+            "overdue": opening.overdue,
+            "costs": {"late_item": "late", "late_points": 1.0},
+            "other": list(opening.other) if opening.other is not None else None,
+            "tasks": [
+                {
+                    "id": t.id,
+                    "code": t.code,
+                    "title": t.title,
+                    "target": t.target,
+                    "due": t.due_date.isoformat() if t.due_date else None,
+                }
+                for t in tasks
+            ],
+            "entries": {},
+            "last": {},
+            "last_month": None,
+            "existing": None,
+            "kept": [],
+            "i": 0,
+            "mode": "seq",
+        }
+        timer(
+            "start_dialog", dialog_service.start_dialog, uow(), person_id, "report", "intro", data
+        )
+
+        def save(step: str) -> None:
+            gate()
+            timer(
+                "save_dialog", dialog_service.save_dialog, uow(), person_id, "report", step, data
+            )
+
+        save("status")  # "fill in"
+        for i, task in enumerate(tasks):
+            data["cur"] = {"status": "on_track"}
+            save("figure")  # a status tapped
+            data["cur"]["figure"] = "60%"
+            save("note")  # the figure typed
+            data["cur"]["note"] = f"第 {i + 1} 项本月按计划推进，已完成过半。"
+            save("files")  # the note typed
+            files: list[dict[str, Any]] = []
+            if i == 0:
+                gate()
+                view = timer(
+                    "register_evidence",
+                    register_evidence,
+                    uow(),
+                    actor,
+                    "photo",
+                    f"file-{n}",
+                    f"unique-{n}",
+                    None,
+                    "image/png",
+                    None,
+                    png(n),
+                    archive,
+                )
+                timer(
+                    "dialog_of_kind",
+                    dialog_service.dialog_of_kind,
+                    read_uow(),
+                    person_id,
+                    "report",
+                )
+                files = [{"id": view.id, "kind": view.kind, "name": ""}]
+                data["files"] = files
+                save("files")  # the status message of the files
+            data["entries"][str(task.id)] = _entry("on_track", "60%", data["cur"]["note"], files)
+            data.pop("files", None)
+            save("status" if i + 1 < len(tasks) else "summary")  # Done / Skip
+        gate()  # Confirm
+        entries = [
+            ReportEntryInput(t.id, e["status"], e["figure"], e["note"])
+            for t in tasks
+            for e in [data["entries"][str(t.id)]]
+        ]
+        task_files = {t.id: [f["id"] for f in data["entries"][str(t.id)]["files"]] for t in tasks}
+        timer(
+            "submit_report",
+            submit_report,
+            uow(),
+            actor,
+            unit_id,
+            data["year"],
+            data["month"],
+            entries,
+            [],
+            {k: v for k, v in task_files.items() if v},
+        )
+        timer("end_dialog", dialog_service.end_dialog, uow(), person_id, "report")
+
     try:
         for n in range(liaisons):
             timer.counting = n >= warmup
-            user_id = FIRST_USER_ID + n
-
-            def gate() -> Any:
-                admission = timer("admit", admit, read_uow(), user_id)  # noqa: B023
-                assert admission.session is not None
-                return admission.session
-
-            session = gate()
-            actor = session.actor
-            person_id = actor.person_id
-            unit_id = actor.unit_id
-            opening = timer(
-                "open_report", open_report, read_uow(), actor, unit_id, "Asia/Shanghai", None
-            )
-            tasks = opening.tasks
-            data: dict[str, Any] = {
-                "year": opening.year,
-                "month": opening.month,
-                "tz": opening.plan.timezone,
-                "due_date": opening.due_on.isoformat(),
-                "due_at": opening.due_at.isoformat(),
-                "overdue": opening.overdue,
-                "costs": {"late_item": "late", "late_points": 1.0},
-                "other": list(opening.other) if opening.other is not None else None,
-                "tasks": [
-                    {
-                        "id": t.id,
-                        "code": t.code,
-                        "title": t.title,
-                        "target": t.target,
-                        "due": t.due_date.isoformat() if t.due_date else None,
-                    }
-                    for t in tasks
-                ],
-                "entries": {},
-                "last": {},
-                "last_month": None,
-                "existing": None,
-                "kept": [],
-                "i": 0,
-                "mode": "seq",
-            }
-            timer("start_dialog", dialog_service.start_dialog, uow(), person_id, "report",
-                  "intro", data)  # fmt: skip
-
-            def save(step: str) -> None:
-                gate()
-                timer("save_dialog", dialog_service.save_dialog, uow(), person_id, "report",
-                      step, data)  # fmt: skip
-
-            save("status")  # "fill in"
-            for i, task in enumerate(tasks):
-                data["cur"] = {"status": "on_track"}
-                save("figure")  # a status tapped
-                data["cur"]["figure"] = "60%"
-                save("note")  # the figure typed
-                data["cur"]["note"] = f"第 {i + 1} 项本月按计划推进，已完成过半。"
-                save("files")  # the note typed
-                files: list[dict[str, Any]] = []
-                if i == 0:
-                    gate()
-                    view = timer(
-                        "register_evidence", register_evidence, uow(), actor, "photo",
-                        f"file-{n}", f"unique-{n}", None, "image/png", None, png(n), archive,
-                    )  # fmt: skip
-                    timer("dialog_of_kind", dialog_service.dialog_of_kind, read_uow(),
-                          person_id, "report")  # fmt: skip
-                    files = [{"id": view.id, "kind": view.kind, "name": ""}]
-                    data["files"] = files
-                    save("files")  # the status message of the files
-                data["entries"][str(task.id)] = _entry("on_track", "60%", data["cur"]["note"],
-                                                       files)  # fmt: skip
-                data.pop("files", None)
-                save("status" if i + 1 < len(tasks) else "summary")  # Done / Skip
-            gate()  # Confirm
-            entries = [
-                ReportEntryInput(t.id, e["status"], e["figure"], e["note"])
-                for t in tasks
-                for e in [data["entries"][str(t.id)]]
-            ]
-            task_files = {
-                t.id: [f["id"] for f in data["entries"][str(t.id)]["files"]] for t in tasks
-            }
-            timer(
-                "submit_report", submit_report, uow(), actor, unit_id, data["year"],
-                data["month"], entries, [], {k: v for k, v in task_files.items() if v},
-            )  # fmt: skip
-            timer("end_dialog", dialog_service.end_dialog, uow(), person_id, "report")
+            report(n)
     finally:
         database.dispose()
         for path in sorted(folder.rglob("*"), reverse=True):
