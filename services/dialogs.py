@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from storage.models import DialogState
 from storage.repositories.dialogs import DialogRow, Dialogs
 from storage.unit_of_work import UnitOfWork
 
@@ -32,10 +31,6 @@ class DialogView:
     step: str
     version: int
     data: dict[str, Any] = field(default_factory=dict)
-
-
-def _view(row: DialogState) -> DialogView:
-    return DialogView(row.kind, row.step, row.version, copy.deepcopy(dict(row.data)))
 
 
 def _row_view(row: DialogRow) -> DialogView:
@@ -79,8 +74,8 @@ def current_dialog(uow: UnitOfWork, person_id: int) -> DialogView | None:
 def dialog_of_kind(uow: UnitOfWork, person_id: int, kind: str) -> DialogView | None:
     """The person's unfinished dialog of one kind (a draft to resume), if any."""
     with uow:
-        row = uow.repository(Dialogs).of_kind(person_id, kind)
-        return None if row is None else _view(row)
+        row = uow.repository(Dialogs).view_of_kind(person_id, kind)
+        return None if row is None else _row_view(row)
 
 
 def dialog_for_button(
@@ -88,12 +83,8 @@ def dialog_for_button(
 ) -> tuple[DialogView | None, bool]:
     """The person's dialog of `kind` and whether it is the dialog in progress (one read)."""
     with uow:
-        dialogs = uow.repository(Dialogs)
-        row = dialogs.of_kind(person_id, kind)
-        if row is None:
-            return None, False
-        current = dialogs.current(person_id)
-        return _view(row), current is not None and current.id == row.id
+        rows = uow.repository(Dialogs).views_of(person_id)
+    return dialog_shelf(rows).for_button(kind)
 
 
 def start_dialog(
@@ -102,34 +93,26 @@ def start_dialog(
     """Start a dialog of `kind` afresh, dropping an older draft of it, with a new version."""
     with uow:
         dialogs = uow.repository(Dialogs)
+        # Numbered before the older draft goes, so that its buttons expire too.
         version = dialogs.next_version(person_id)
         dialogs.remove(person_id, kind)
-        uow.flush()
-        row = dialogs.add(
-            DialogState(
-                person_id=person_id,
-                kind=kind,
-                step=step,
-                data=data,
-                version=version,
-                updated_at=uow.now(),
-            )
-        )
+        dialogs.insert(person_id, kind, step, data, version, uow.now())
         uow.commit()
-        return _view(row)
+        # The caller keeps its dict: the view gets its own copy, as the stored draft is.
+        return DialogView(kind, step, version, copy.deepcopy(data))
 
 
 def resume_dialog(uow: UnitOfWork, person_id: int, kind: str) -> DialogView | None:
     """Make the person's draft of `kind` the dialog in progress again, with a new version."""
     with uow:
         dialogs = uow.repository(Dialogs)
-        row = dialogs.of_kind(person_id, kind)
+        row = dialogs.view_of_kind(person_id, kind)
         if row is None:
             return None
-        row.version = dialogs.next_version(person_id)
-        row.updated_at = uow.now()
+        version = dialogs.next_version(person_id)
+        dialogs.renumber(person_id, kind, version, uow.now())
         uow.commit()
-        return _view(row)
+        return DialogView(row.kind, row.step, version, dict(row.data))
 
 
 def save_dialog(
@@ -150,23 +133,9 @@ def end_dialog(uow: UnitOfWork, person_id: int, kind: str) -> None:
     """Forget the person's dialog of `kind` (finished or cancelled); its buttons expire."""
     with uow:
         dialogs = uow.repository(Dialogs)
-        row = dialogs.of_kind(person_id, kind)
-        if row is None:
+        version = dialogs.remove(person_id, kind)
+        if version is None:
             return
-        version = row.version
-        dialogs.remove(person_id, kind)
-        marker = dialogs.of_kind(person_id, _LAST)
-        if marker is None:
-            dialogs.add(
-                DialogState(
-                    person_id=person_id,
-                    kind=_LAST,
-                    step="",
-                    data={},
-                    version=version,
-                    updated_at=_MARKER_TIME,
-                )
-            )
-        else:
-            marker.version = max(marker.version, version)
+        if not dialogs.raise_version(person_id, _LAST, version):
+            dialogs.insert(person_id, _LAST, "", {}, version, _MARKER_TIME)
         uow.commit()
