@@ -189,8 +189,8 @@ def evidence_files(uow: UnitOfWork, evidence_ids: Sequence[int]) -> list[Evidenc
 
 def evidence_files_in(uow: UnitOfWork, evidence_ids: Sequence[int]) -> list[EvidenceFile]:
     """`evidence_files` inside an open unit of work."""
-    files = uow.repository(EvidenceFiles)
-    rows = [files.by_id(evidence_id) for evidence_id in evidence_ids]
+    found = uow.repository(EvidenceFiles).briefs(evidence_ids)
+    rows = [found.get(evidence_id) for evidence_id in evidence_ids]
     return [
         EvidenceFile(r.id, r.kind, r.telegram_file_id, r.file_name) for r in rows if r is not None
     ]

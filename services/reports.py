@@ -49,10 +49,10 @@ from services.access import Actor, Role, require_own_unit, require_role
 from services.errors import Invalid, NotFound
 from services.evidence import EvidenceFile, evidence_files_in
 from services.plans import parsed_plan, plan_in_force, plan_in_force_or_none, require_year_open
-from services.tasks import TaskView, require_unit_view, unit_tasks_in
+from services.tasks import TaskView, require_unit_view
 from storage.clock import as_utc
-from storage.models import MonthClosure, ProgressReport, ReportEntry
-from storage.repositories.reports import FirstReport, Reports, UnitBrief
+from storage.models import MonthClosure
+from storage.repositories.reports import EntryRow, FirstReport, Reports, UnitBrief, VersionRow
 from storage.repositories.tasks import Tasks
 from storage.statuses import EntryStatus
 from storage.unit_of_work import UnitOfWork
@@ -288,7 +288,7 @@ def submit_report(
         before = None
         if previous:
             # A correction (rare): the version it replaces, as it was recorded.
-            last = reports.versions(unit_id, year, month)[previous - 1]
+            last = reports.version_rows(unit_id, year, month)[previous - 1]
             before_codes = _task_codes(uow, last)
             before = _report_dict(
                 last,
@@ -362,7 +362,7 @@ def report_history(
     _check_month(month)
     with uow:
         reports = uow.repository(Reports)
-        versions = reports.versions(unit_id, year, month)
+        versions = reports.version_rows(unit_id, year, month)
         return _views(uow, versions)
 
 
@@ -442,12 +442,13 @@ def open_report(
         year, month = chosen if chosen is not None else first
         other = next((m for m in months if m != (year, month)), None)
         month_plan = plans.get(year) or plan
-        tasks = tuple(unit_tasks_in(uow, unit_id, year))
+        tasks = _unit_tasks(uow, unit_id, year)
+        known = {task.id: (task.code, task.title) for task in tasks}
         reports = uow.repository(Reports)
-        versions = reports.versions(unit_id, year, month)
-        correcting = _views(uow, versions[-1:])[0] if versions else None
+        latest = reports.latest_version(unit_id, year, month)
+        correcting = _views(uow, [latest], known)[0] if latest is not None else None
         earlier = reports.latest_before(unit_id, year, month)
-        last = _views(uow, [earlier])[0] if earlier is not None else None
+        last = _views(uow, [earlier], known)[0] if earlier is not None else None
         files = (
             tuple(evidence_files_in(uow, list(correcting.evidence_ids)))
             if correcting is not None
@@ -478,10 +479,42 @@ def open_report(
         )
 
 
-def _views(uow: UnitOfWork, versions: Sequence[ProgressReport]) -> list[ReportVersionView]:
+def _unit_tasks(uow: UnitOfWork, unit_id: int, year: int) -> tuple[TaskView, ...]:
+    """services.tasks.unit_tasks_in read in one Core statement (the same views, the same
+    NotFound for an unknown unit)."""
+    unit, rows = uow.repository(Tasks).of_unit_rows(unit_id, year)
+    if unit is None:
+        raise NotFound("unknown_unit", unit=unit_id)
+    return tuple(
+        TaskView(
+            id=row.id,
+            year=row.year,
+            unit_id=row.unit_id,
+            unit_code=row.unit_code,
+            unit_name=row.unit_name,
+            code=row.code,
+            title=row.title,
+            source_document=row.source_document,
+            target=row.target,
+            due_date=row.due_date,
+            work_item=row.work_item,
+        )
+        for row in rows
+    )
+
+
+def _views(
+    uow: UnitOfWork,
+    versions: Sequence[VersionRow],
+    known: Mapping[int, tuple[str, str]] | None = None,
+) -> list[ReportVersionView]:
+    """Views of report versions; `known` gives the code and title of tasks read already."""
     reports = uow.repository(Reports)
     links = reports.evidence_links(r.id for r in versions)
-    tasks = uow.repository(Tasks).by_ids(e.task_id for r in versions for e in r.entries)
+    wanted = {e.task_id for r in versions for e in r.entries}
+    tasks = dict(known or {})
+    if not wanted <= tasks.keys():
+        tasks.update(uow.repository(Tasks).codes_and_titles(wanted - tasks.keys()))
     return [
         ReportVersionView(
             report_id=r.id,
@@ -497,8 +530,8 @@ def _views(uow: UnitOfWork, versions: Sequence[ProgressReport]) -> list[ReportVe
             entries=tuple(
                 ReportEntryView(
                     task_id=e.task_id,
-                    task_code=tasks[e.task_id].code,
-                    task_title=tasks[e.task_id].title,
+                    task_code=tasks[e.task_id][0],
+                    task_title=tasks[e.task_id][1],
                     status=e.status,
                     figure=e.figure,
                     note=e.note,
@@ -513,14 +546,14 @@ def _views(uow: UnitOfWork, versions: Sequence[ProgressReport]) -> list[ReportVe
     ]
 
 
-def _task_codes(uow: UnitOfWork, report: ProgressReport) -> dict[int, str]:
-    tasks = uow.repository(Tasks).by_ids(e.task_id for e in report.entries)
-    return {task_id: task.code for task_id, task in tasks.items()}
+def _task_codes(uow: UnitOfWork, report: VersionRow) -> dict[int, str]:
+    tasks = uow.repository(Tasks).codes_and_titles(e.task_id for e in report.entries)
+    return {task_id: code for task_id, (code, _) in tasks.items()}
 
 
 def _report_dict(
-    report: ProgressReport,
-    entries: Sequence[ReportEntryInput] | Sequence[ReportEntry],
+    report: VersionRow,
+    entries: Sequence[ReportEntryInput] | Sequence[EntryRow],
     evidence: Sequence[tuple[int | None, int]],
     codes: dict[int, str],
     unit_code: str,
@@ -547,7 +580,7 @@ def _version_dict(
     receipt: str,
     on_time: bool,
     due_at: datetime,
-    entries: Sequence[ReportEntryInput] | Sequence[ReportEntry],
+    entries: Sequence[ReportEntryInput] | Sequence[EntryRow],
     evidence: Sequence[tuple[int | None, int]],
     codes: dict[int, str],
 ) -> dict[str, Any]:

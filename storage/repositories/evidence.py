@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import exists, select
+from sqlalchemy import Table, bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.models import (
@@ -17,7 +17,22 @@ from storage.models import (
     RectificationEvidence,
     ReportEvidence,
 )
+from storage.statuses import FileKind
 from storage.unit_of_work import Repository
+
+_EVIDENCE = cast(Table, EvidenceRow.__table__)
+_FILES_OF = select(
+    _EVIDENCE.c.id, _EVIDENCE.c.kind, _EVIDENCE.c.telegram_file_id, _EVIDENCE.c.file_name
+).where(_EVIDENCE.c.id.in_(bindparam("ids", expanding=True)))
+
+
+class FileBrief(NamedTuple):
+    """What sending an evidence file back needs of its row."""
+
+    id: int
+    kind: FileKind
+    telegram_file_id: str | None
+    file_name: str | None
 
 
 class EvidenceFiles(Repository):
@@ -46,6 +61,15 @@ class EvidenceFiles(Repository):
     def by_id(self, evidence_id: int) -> EvidenceRow | None:
         """The evidence file with this id."""
         return self.session.get(EvidenceRow, evidence_id)
+
+    def briefs(self, evidence_ids: Iterable[int]) -> dict[int, FileBrief]:
+        """Kind, Telegram file id and name of the evidence files with these ids, by id (one
+        Core statement; ids not registered are absent)."""
+        wanted = set(evidence_ids)
+        if not wanted:
+            return {}
+        rows = self.session.connection().execute(_FILES_OF, {"ids": list(wanted)})
+        return {row[0]: FileBrief(*row) for row in rows}
 
     def by_unique_id(self, telegram_unique_id: str) -> EvidenceRow | None:
         """The evidence file Telegram knows by this unique id, locked for an update."""

@@ -23,7 +23,7 @@ from storage.models import (
     UnitRow,
     YearClosure,
 )
-from storage.statuses import ExtensionDecision
+from storage.statuses import EntryStatus, ExtensionDecision
 from storage.unit_of_work import Repository
 
 
@@ -69,6 +69,31 @@ class SubmissionState(NamedTuple):
     versions: int  # the versions stored for the month
     first_on_time: bool | None  # whether the first of them was on time
     task_codes: dict[int, str]  # the unit's tasks of the year: code by task id
+
+
+class EntryRow(NamedTuple):
+    """One task's entry of a report version, as a plain row."""
+
+    task_id: int
+    status: EntryStatus
+    figure: str
+    note: str
+
+
+class VersionRow(NamedTuple):
+    """A report version with its entries (in the order they were stored), as plain rows."""
+
+    id: int
+    unit_id: int
+    year: int
+    month: int
+    version: int
+    receipt: str
+    submitted_at: datetime
+    submitted_by: int | None
+    due_at: datetime
+    on_time: bool
+    entries: tuple[EntryRow, ...]
 
 
 _REPORTS = cast(Table, ProgressReport.__table__)
@@ -138,6 +163,107 @@ _SUBMISSION_STATE = (
 _NEW_REPORT = insert(_REPORTS)
 _NEW_ENTRY = insert(_ENTRIES)
 _NEW_EVIDENCE_LINK = insert(_EVIDENCE_LINKS)
+
+# What /report opens with and a report's history read, built once (Core rows, no ORM objects:
+# building a statement and loading objects cost more than running the statement).
+_VERSION_COLUMNS = (
+    _REPORTS.c.id,
+    _REPORTS.c.unit_id,
+    _REPORTS.c.year,
+    _REPORTS.c.month,
+    _REPORTS.c.version,
+    _REPORTS.c.receipt,
+    _REPORTS.c.submitted_at,
+    _REPORTS.c.submitted_by,
+    _REPORTS.c.due_at,
+    _REPORTS.c.on_time,
+)
+_ENTRY_COLUMNS = (_ENTRIES.c.task_id, _ENTRIES.c.status, _ENTRIES.c.figure, _ENTRIES.c.note)
+_WITH_ENTRIES = _REPORTS.outerjoin(_ENTRIES, _ENTRIES.c.report_id == _REPORTS.c.id)
+_UNIT_YEAR = and_(_REPORTS.c.unit_id == bindparam("unit_id"), _REPORTS.c.year == bindparam("year"))
+# Every version of a unit's month, oldest first, one row per entry.
+_MONTH_VERSIONS_WITH_ENTRIES = (
+    select(*_VERSION_COLUMNS, *_ENTRY_COLUMNS)
+    .select_from(_WITH_ENTRIES)
+    .where(_MONTH_VERSIONS)
+    .order_by(_REPORTS.c.version, _ENTRIES.c.id)
+)
+# The newest version of a unit's month, one row per entry.
+_LATEST_OF_MONTH = (
+    select(*_VERSION_COLUMNS, *_ENTRY_COLUMNS)
+    .select_from(_WITH_ENTRIES)
+    .where(
+        _REPORTS.c.id
+        == select(_REPORTS.c.id)
+        .where(_MONTH_VERSIONS)
+        .order_by(_REPORTS.c.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    .order_by(_ENTRIES.c.id)
+)
+# The newest version of the unit's latest month of the year before `month`, one row per entry.
+_LATEST_BEFORE = (
+    select(*_VERSION_COLUMNS, *_ENTRY_COLUMNS)
+    .select_from(_WITH_ENTRIES)
+    .where(
+        _REPORTS.c.id
+        == select(_REPORTS.c.id)
+        .where(_UNIT_YEAR, _REPORTS.c.month < bindparam("month"))
+        .order_by(_REPORTS.c.month.desc(), _REPORTS.c.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    .order_by(_ENTRIES.c.id)
+)
+_LINKS_OF = (
+    select(_EVIDENCE_LINKS.c.report_id, _EVIDENCE_LINKS.c.task_id, _EVIDENCE_LINKS.c.evidence_id)
+    .where(_EVIDENCE_LINKS.c.report_id.in_(bindparam("report_ids", expanding=True)))
+    .order_by(_EVIDENCE_LINKS.c.id)
+)
+_EVIDENCE = cast(Table, EvidenceRow.__table__)
+_EXISTING_EVIDENCE = select(_EVIDENCE.c.id).where(
+    _EVIDENCE.c.id.in_(bindparam("ids", expanding=True))
+)
+_UNIT_BRIEF = select(
+    _UNITS.c.id, _UNITS.c.code, _UNITS.c.name, _UNITS.c.group, _UNITS.c.active
+).where(_UNITS.c.id == bindparam("unit_id"))
+_UNIT_FIRSTS = select(_REPORTS.c.month, _REPORTS.c.submitted_at, _REPORTS.c.on_time).where(
+    _UNIT_YEAR, _REPORTS.c.version == 1
+)
+_UNIT_EXTENSIONS = (
+    select(_REQUESTS.c.report_month, _REQUESTS.c.requested_date)
+    .where(
+        _REQUESTS.c.unit_id == bindparam("unit_id"),
+        _REQUESTS.c.report_year == bindparam("year"),
+        _REQUESTS.c.report_month.is_not(None),
+        _REQUESTS.c.decision == ExtensionDecision.GRANTED,
+    )
+    .order_by(_REQUESTS.c.decided_at, _REQUESTS.c.id)
+)
+_MONTH_CLOSURES = cast(Table, MonthClosure.__table__)
+_CLOSURES_OF_YEAR = select(_MONTH_CLOSURES.c.month, _MONTH_CLOSURES.c.closed_at).where(
+    _MONTH_CLOSURES.c.year == bindparam("year")
+)
+
+
+def _version_rows(rows: Iterable[Any]) -> list[VersionRow]:
+    """Versions from rows of _VERSION_COLUMNS and _ENTRY_COLUMNS (one row per entry, a
+    version's rows together; entry columns None for a version without entries)."""
+    out: list[VersionRow] = []
+    head: tuple[Any, ...] | None = None
+    entries: list[EntryRow] = []
+    width = len(_VERSION_COLUMNS)
+    for row in rows:
+        if head is None or row[0] != head[0]:
+            if head is not None:
+                out.append(VersionRow(*head, tuple(entries)))  # type: ignore[call-arg]
+            head, entries = tuple(row[:width]), []
+        if row[width] is not None:
+            entries.append(EntryRow(*row[width:]))
+    if head is not None:
+        out.append(VersionRow(*head, tuple(entries)))  # type: ignore[call-arg]
+    return out
 
 
 class Reports(Repository):
@@ -237,20 +363,27 @@ class Reports(Repository):
             ).scalars()
         )
 
-    def latest_before(self, unit_id: int, year: int, month: int) -> ProgressReport | None:
+    def version_rows(self, unit_id: int, year: int, month: int) -> list[VersionRow]:
+        """Every version of a unit's report for a month, oldest first, with its entries (plain
+        rows, one statement)."""
+        parameters = {"unit_id": unit_id, "year": year, "month": month}
+        return _version_rows(
+            self.session.connection().execute(_MONTH_VERSIONS_WITH_ENTRIES, parameters)
+        )
+
+    def latest_version(self, unit_id: int, year: int, month: int) -> VersionRow | None:
+        """The newest version of a unit's report for a month, with its entries (one statement),
+        if there is one."""
+        parameters = {"unit_id": unit_id, "year": year, "month": month}
+        rows = _version_rows(self.session.connection().execute(_LATEST_OF_MONTH, parameters))
+        return rows[0] if rows else None
+
+    def latest_before(self, unit_id: int, year: int, month: int) -> VersionRow | None:
         """The newest version of the unit's latest report for a month of `year` before
-        `month`, entries loaded."""
-        return self.session.execute(
-            select(ProgressReport)
-            .where(
-                ProgressReport.unit_id == unit_id,
-                ProgressReport.year == year,
-                ProgressReport.month < month,
-            )
-            .options(selectinload(ProgressReport.entries))
-            .order_by(ProgressReport.month.desc(), ProgressReport.version.desc())
-            .limit(1)
-        ).scalar_one_or_none()
+        `month`, with its entries (one statement)."""
+        parameters = {"unit_id": unit_id, "year": year, "month": month}
+        rows = _version_rows(self.session.connection().execute(_LATEST_BEFORE, parameters))
+        return rows[0] if rows else None
 
     def evidence_of(self, report_ids: Iterable[int]) -> dict[int, list[int]]:
         """The evidence ids attached to each of these report versions."""
@@ -274,11 +407,7 @@ class Reports(Repository):
         out: dict[int, list[tuple[int | None, int]]] = {rid: [] for rid in wanted}
         if not wanted:
             return out
-        rows = self.session.execute(
-            select(ReportEvidence.report_id, ReportEvidence.task_id, ReportEvidence.evidence_id)
-            .where(ReportEvidence.report_id.in_(wanted))
-            .order_by(ReportEvidence.id)
-        ).all()
+        rows = self.session.connection().execute(_LINKS_OF, {"report_ids": list(wanted)})
         for report_id, task_id, evidence_id in rows:
             out[report_id].append((task_id, evidence_id))
         return out
@@ -288,11 +417,8 @@ class Reports(Repository):
         wanted = set(ids)
         if not wanted:
             return set()
-        return set(
-            self.session.execute(select(EvidenceRow.id).where(EvidenceRow.id.in_(wanted)))
-            .scalars()
-            .all()
-        )
+        rows = self.session.connection().execute(_EXISTING_EVIDENCE, {"ids": list(wanted)})
+        return {row[0] for row in rows}
 
     def first_versions(
         self, year: int, month: int | None = None
@@ -384,9 +510,7 @@ class Reports(Repository):
 
     def closures(self, year: int) -> dict[int, datetime]:
         """When each closed month of `year` was closed."""
-        rows = self.session.execute(
-            select(MonthClosure.month, MonthClosure.closed_at).where(MonthClosure.year == year)
-        ).all()
+        rows = self.session.connection().execute(_CLOSURES_OF_YEAR, {"year": year})
         return {month: as_utc(at) for month, at in rows}
 
     def add_closure(self, row: MonthClosure) -> MonthClosure:
@@ -419,33 +543,14 @@ class Reports(Repository):
         """One unit's brief, the first versions of its reports of `year` and its granted report
         extensions, keyed like `first_versions` and `granted_extensions` (for one liaison's
         view, without reading every unit's)."""
-        row = self.session.execute(
-            select(UnitRow.id, UnitRow.code, UnitRow.name, UnitRow.group, UnitRow.active).where(
-                UnitRow.id == unit_id
-            )
-        ).first()
+        connection = self.session.connection()
+        parameters = {"unit_id": unit_id, "year": year}
+        row = connection.execute(_UNIT_BRIEF, parameters).first()
         unit = UnitBrief(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
         firsts = {
             (unit_id, month): FirstReport(as_utc(at), bool(on_time))
-            for month, at, on_time in self.session.execute(
-                select(
-                    ProgressReport.month, ProgressReport.submitted_at, ProgressReport.on_time
-                ).where(
-                    ProgressReport.unit_id == unit_id,
-                    ProgressReport.year == year,
-                    ProgressReport.version == 1,
-                )
-            ).all()
+            for month, at, on_time in connection.execute(_UNIT_FIRSTS, parameters)
         }
-        granted = self.session.execute(
-            select(ExtensionRequest.report_month, ExtensionRequest.requested_date)
-            .where(
-                ExtensionRequest.unit_id == unit_id,
-                ExtensionRequest.report_year == year,
-                ExtensionRequest.report_month.is_not(None),
-                ExtensionRequest.decision == ExtensionDecision.GRANTED,
-            )
-            .order_by(ExtensionRequest.decided_at, ExtensionRequest.id)
-        ).all()
+        granted = connection.execute(_UNIT_EXTENSIONS, parameters).all()
         # Later decisions come last and win, as in `granted_extensions`.
         return unit, firsts, {(unit_id, int(month or 0)): day for month, day in granted}
