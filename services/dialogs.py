@@ -23,6 +23,42 @@ _LAST = "_last"
 _MARKER_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+# Values a copy shares rather than copies (immutable), as copy.deepcopy does.
+_ATOMIC = frozenset({str, int, float, bool, type(None)})
+
+
+def _copied(data: dict[str, Any]) -> dict[str, Any]:
+    """copy.deepcopy of a draft, several times faster: a draft is JSON-like data (plain dicts,
+    lists and scalars), which is copied here directly; anything else goes to copy.deepcopy
+    (with the same memo, so that a value held twice is still copied once)."""
+    memo: dict[int, Any] = {}
+    return _copy_value(data, memo)  # type: ignore[no-any-return]
+
+
+def _copy_value(value: Any, memo: dict[int, Any]) -> Any:
+    kind = type(value)
+    if kind in _ATOMIC:
+        return value
+    if kind is dict or kind is list:
+        done = memo.get(id(value))
+        if done is not None:
+            return done
+        if kind is dict:
+            out: Any = {}
+            memo[id(value)] = out
+            for key, item in value.items():
+                if type(key) not in _ATOMIC:
+                    key = copy.deepcopy(key, memo)
+                out[key] = item if type(item) in _ATOMIC else _copy_value(item, memo)
+        else:
+            out = []
+            memo[id(value)] = out
+            for item in value:
+                out.append(item if type(item) in _ATOMIC else _copy_value(item, memo))
+        return out
+    return copy.deepcopy(value, memo)
+
+
 @dataclass(frozen=True)
 class DialogView:
     """A dialog in progress: its kind, step, draft and version."""
@@ -99,7 +135,7 @@ def start_dialog(
         dialogs.insert(person_id, kind, step, data, version, uow.now())
         uow.commit()
         # The caller keeps its dict: the view gets its own copy, as the stored draft is.
-        return DialogView(kind, step, version, copy.deepcopy(data))
+        return DialogView(kind, step, version, _copied(data))
 
 
 def resume_dialog(uow: UnitOfWork, person_id: int, kind: str) -> DialogView | None:
@@ -126,7 +162,7 @@ def save_dialog(
         uow.commit()
         # The caller keeps its dict and may change it before the next save: the view gets its
         # own copy, as the stored draft is.
-        return DialogView(kind, step, version, copy.deepcopy(data))
+        return DialogView(kind, step, version, _copied(data))
 
 
 def end_dialog(uow: UnitOfWork, person_id: int, kind: str) -> None:

@@ -3,6 +3,7 @@ call costs the database (Core statements, no ORM flush; issue 12)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -122,3 +123,22 @@ def test_dialog_calls_run_plain_statements_only(
     with statements(database) as seen:
         dialog_service.end_dialog(uow(), person, "report")
     assert seen == ["DELETE"]  # nothing to end
+
+
+def test_a_views_draft_is_a_deep_copy_like_copy_deepcopy() -> None:
+    shared = {"id": 7, "kind": "photo", "name": "现场"}
+    data: dict[str, Any] = {
+        "entries": {"1": {"files": [shared], "status": "done", "figure": "60%"}},
+        "kept": [shared],
+        "other": (2025, 3),
+        "nested": [[1, 2.5, None, True], {"set": {1, 2}}],
+        3: "an int key",
+    }
+    copied = dialog_service._copied(data)
+    expected = copy.deepcopy(data)
+    assert copied == expected and copied is not data
+    # Nothing mutable is shared with the caller's dict; what it held twice is copied once.
+    assert copied["entries"]["1"]["files"][0] is not shared
+    assert copied["entries"]["1"]["files"][0] is copied["kept"][0]
+    assert copied["nested"][1]["set"] is not data["nested"][1]["set"]
+    assert type(copied["other"]) is tuple
