@@ -52,7 +52,14 @@ from services.plans import parsed_plan, plan_in_force, plan_in_force_or_none, re
 from services.tasks import TaskView, require_unit_view
 from storage.clock import as_utc
 from storage.models import MonthClosure
-from storage.repositories.reports import EntryRow, FirstReport, Reports, UnitBrief, VersionRow
+from storage.repositories.reports import (
+    EntryRow,
+    FirstReport,
+    Reports,
+    UnitBrief,
+    UnitYear,
+    VersionRow,
+)
 from storage.repositories.tasks import Tasks
 from storage.statuses import EntryStatus
 from storage.unit_of_work import UnitOfWork
@@ -424,10 +431,15 @@ def open_report(
             plans[previous_year] = plan_in_force_or_none(uow, previous_year)
         months, first = report_months(now, plan, plans[previous_year])
         states: dict[YearMonth, UnitMonth] = {}
+        # The unit and its tasks of each year offered, read with the year's months.
+        unit_years: dict[int, UnitYear | None] = {}
         for state_year in sorted({y for y, _ in months}):
             year_plan = plans[state_year]
             assert year_plan is not None  # report_months offers only years with a plan
-            for unit_month in _unit_months_in(uow, unit_id, state_year, year_plan, now):
+            year_months, unit_years[state_year] = _unit_months_in(
+                uow, unit_id, state_year, year_plan, now
+            )
+            for unit_month in year_months:
                 states[(state_year, unit_month.month)] = unit_month
         overdue = [m for m in months if m in states and states[m].state is MonthState.OVERDUE]
         if overdue:
@@ -442,12 +454,15 @@ def open_report(
         year, month = chosen if chosen is not None else first
         other = next((m for m in months if m != (year, month)), None)
         month_plan = plans.get(year) or plan
-        tasks = _unit_tasks(uow, unit_id, year)
+        unit_year = (
+            unit_years[year]
+            if year in unit_years
+            else uow.repository(Reports).unit_with_tasks(unit_id, year)
+        )
+        tasks = _unit_tasks(unit_id, unit_year)
         known = {task.id: (task.code, task.title) for task in tasks}
-        reports = uow.repository(Reports)
-        latest = reports.latest_version(unit_id, year, month)
+        latest, earlier = uow.repository(Reports).latest_and_before(unit_id, year, month)
         correcting = _views(uow, [latest], known)[0] if latest is not None else None
-        earlier = reports.latest_before(unit_id, year, month)
         last = _views(uow, [earlier], known)[0] if earlier is not None else None
         files = (
             tuple(evidence_files_in(uow, list(correcting.evidence_ids)))
@@ -479,19 +494,19 @@ def open_report(
         )
 
 
-def _unit_tasks(uow: UnitOfWork, unit_id: int, year: int) -> tuple[TaskView, ...]:
-    """services.tasks.unit_tasks_in read in one Core statement (the same views, the same
-    NotFound for an unknown unit)."""
-    unit, rows = uow.repository(Tasks).of_unit_rows(unit_id, year)
-    if unit is None:
+def _unit_tasks(unit_id: int, unit_year: UnitYear | None) -> tuple[TaskView, ...]:
+    """The views services.tasks.unit_tasks_in gives, from the unit and tasks read already (the
+    same NotFound for an unknown unit)."""
+    if unit_year is None:
         raise NotFound("unknown_unit", unit=unit_id)
+    unit = unit_year.unit
     return tuple(
         TaskView(
             id=row.id,
             year=row.year,
             unit_id=row.unit_id,
-            unit_code=row.unit_code,
-            unit_name=row.unit_name,
+            unit_code=unit.code,
+            unit_name=unit.name,
             code=row.code,
             title=row.title,
             source_document=row.source_document,
@@ -499,7 +514,7 @@ def _unit_tasks(uow: UnitOfWork, unit_id: int, year: int) -> tuple[TaskView, ...
             due_date=row.due_date,
             work_item=row.work_item,
         )
-        for row in rows
+        for row in unit_year.tasks
     )
 
 
@@ -719,18 +734,21 @@ def unit_months(uow: UnitOfWork, actor: Actor, unit_id: int, year: int) -> list[
     (the unit's liaison and the managers)."""
     require_unit_view(actor, unit_id)
     with uow:
-        return _unit_months_in(uow, unit_id, year, plan_in_force(uow, year), as_utc(uow.now()))
+        plan = plan_in_force(uow, year)
+        return _unit_months_in(uow, unit_id, year, plan, as_utc(uow.now()))[0]
 
 
 def _unit_months_in(
     uow: UnitOfWork, unit_id: int, year: int, plan: Plan, now: datetime
-) -> list[UnitMonth]:
-    """`unit_months` inside an open unit of work."""
+) -> tuple[list[UnitMonth], UnitYear | None]:
+    """`unit_months` inside an open unit of work, and the unit with its tasks of the year as
+    read for them (None: no such unit)."""
     reports = uow.repository(Reports)
-    unit, firsts, extensions = reports.unit_year(unit_id, year)
-    first_task = uow.repository(Tasks).first_task_time(unit_id, year)
-    if unit is None:
-        return []
+    unit_year = reports.unit_with_tasks(unit_id, year)
+    if unit_year is None:
+        return [], None
+    unit, first_task = unit_year.unit, unit_year.first_task
+    firsts, extensions = reports.unit_firsts_and_extensions(unit_id, year)
     # This unit's basis only: a liaison's view must not read every unit's reports.
     basis = _Basis(
         plan=plan,
@@ -750,7 +768,7 @@ def _unit_months_in(
             out.append(
                 UnitMonth(month, state, basis.due(unit_id, month), basis.due_on(unit_id, month))
             )
-    return out
+    return out, unit_year
 
 
 def month_report_facts(

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, and_, bindparam, case, exists, func, insert, select
+from sqlalchemy import Table, and_, bindparam, case, exists, func, insert, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from storage.clock import as_utc
@@ -78,6 +78,28 @@ class EntryRow(NamedTuple):
     status: EntryStatus
     figure: str
     note: str
+
+
+class YearTask(NamedTuple):
+    """A task of a unit's year, as a plain row."""
+
+    id: int
+    year: int
+    unit_id: int
+    code: str
+    title: str
+    source_document: str
+    target: str
+    due_date: date | None
+    work_item: str
+
+
+class UnitYear(NamedTuple):
+    """A unit's brief, its tasks of a year by code, and when it got the first of them."""
+
+    unit: UnitBrief
+    tasks: tuple[YearTask, ...]
+    first_task: datetime | None
 
 
 class VersionRow(NamedTuple):
@@ -188,20 +210,6 @@ _MONTH_VERSIONS_WITH_ENTRIES = (
     .where(_MONTH_VERSIONS)
     .order_by(_REPORTS.c.version, _ENTRIES.c.id)
 )
-# The newest version of a unit's month, one row per entry.
-_LATEST_OF_MONTH = (
-    select(*_VERSION_COLUMNS, *_ENTRY_COLUMNS)
-    .select_from(_WITH_ENTRIES)
-    .where(
-        _REPORTS.c.id
-        == select(_REPORTS.c.id)
-        .where(_MONTH_VERSIONS)
-        .order_by(_REPORTS.c.version.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    .order_by(_ENTRIES.c.id)
-)
 # The newest version of the unit's latest month of the year before `month`, one row per entry.
 _LATEST_BEFORE = (
     select(*_VERSION_COLUMNS, *_ENTRY_COLUMNS)
@@ -216,6 +224,29 @@ _LATEST_BEFORE = (
     )
     .order_by(_ENTRIES.c.id)
 )
+# The newest version of the month and that of the latest earlier month of the year, in one
+# statement (one row per entry; telling them apart by their month).
+_LATEST_AND_BEFORE = (
+    select(*_VERSION_COLUMNS, *_ENTRY_COLUMNS)
+    .select_from(_WITH_ENTRIES)
+    .where(
+        or_(
+            _REPORTS.c.id
+            == select(_REPORTS.c.id)
+            .where(_MONTH_VERSIONS)
+            .order_by(_REPORTS.c.version.desc())
+            .limit(1)
+            .scalar_subquery(),
+            _REPORTS.c.id
+            == select(_REPORTS.c.id)
+            .where(_UNIT_YEAR, _REPORTS.c.month < bindparam("month"))
+            .order_by(_REPORTS.c.month.desc(), _REPORTS.c.version.desc())
+            .limit(1)
+            .scalar_subquery(),
+        )
+    )
+    .order_by(_REPORTS.c.id, _ENTRIES.c.id)
+)
 _LINKS_OF = (
     select(_EVIDENCE_LINKS.c.report_id, _EVIDENCE_LINKS.c.task_id, _EVIDENCE_LINKS.c.evidence_id)
     .where(_EVIDENCE_LINKS.c.report_id.in_(bindparam("report_ids", expanding=True)))
@@ -225,9 +256,33 @@ _EVIDENCE = cast(Table, EvidenceRow.__table__)
 _EXISTING_EVIDENCE = select(_EVIDENCE.c.id).where(
     _EVIDENCE.c.id.in_(bindparam("ids", expanding=True))
 )
-_UNIT_BRIEF = select(
-    _UNITS.c.id, _UNITS.c.code, _UNITS.c.name, _UNITS.c.group, _UNITS.c.active
-).where(_UNITS.c.id == bindparam("unit_id"))
+# A unit with its tasks of a year, by code (one row with no task columns if it has none).
+_UNIT_WITH_TASKS = (
+    select(
+        _UNITS.c.id,
+        _UNITS.c.code,
+        _UNITS.c.name,
+        _UNITS.c.group,
+        _UNITS.c.active,
+        _TASKS.c.id,
+        _TASKS.c.year,
+        _TASKS.c.unit_id,
+        _TASKS.c.code,
+        _TASKS.c.title,
+        _TASKS.c.source_document,
+        _TASKS.c.target,
+        _TASKS.c.due_date,
+        _TASKS.c.work_item,
+        _TASKS.c.created_at,
+    )
+    .select_from(
+        _UNITS.outerjoin(
+            _TASKS, and_(_TASKS.c.unit_id == _UNITS.c.id, _TASKS.c.year == bindparam("year"))
+        )
+    )
+    .where(_UNITS.c.id == bindparam("unit_id"))
+    .order_by(_TASKS.c.code)
+)
 _UNIT_FIRSTS = select(_REPORTS.c.month, _REPORTS.c.submitted_at, _REPORTS.c.on_time).where(
     _UNIT_YEAR, _REPORTS.c.version == 1
 )
@@ -371,12 +426,15 @@ class Reports(Repository):
             self.session.connection().execute(_MONTH_VERSIONS_WITH_ENTRIES, parameters)
         )
 
-    def latest_version(self, unit_id: int, year: int, month: int) -> VersionRow | None:
-        """The newest version of a unit's report for a month, with its entries (one statement),
-        if there is one."""
+    def latest_and_before(
+        self, unit_id: int, year: int, month: int
+    ) -> tuple[VersionRow | None, VersionRow | None]:
+        """`latest_version` and `latest_before` in one statement."""
         parameters = {"unit_id": unit_id, "year": year, "month": month}
-        rows = _version_rows(self.session.connection().execute(_LATEST_OF_MONTH, parameters))
-        return rows[0] if rows else None
+        rows = _version_rows(self.session.connection().execute(_LATEST_AND_BEFORE, parameters))
+        latest = next((r for r in rows if r.month == month), None)
+        before = next((r for r in rows if r.month != month), None)
+        return latest, before
 
     def latest_before(self, unit_id: int, year: int, month: int) -> VersionRow | None:
         """The newest version of the unit's latest report for a month of `year` before
@@ -537,20 +595,34 @@ class Reports(Repository):
         # Later decisions come last and win; the query excludes rows without a month.
         return {(unit_id, int(month or 0)): day for unit_id, month, day in rows}
 
-    def unit_year(
+    def unit_with_tasks(self, unit_id: int, year: int) -> UnitYear | None:
+        """The unit's brief, its tasks of `year` by code and when it got the first of them
+        (as Tasks.first_task_time), in one statement; None: no such unit."""
+        rows = (
+            self.session.connection()
+            .execute(_UNIT_WITH_TASKS, {"unit_id": unit_id, "year": year})
+            .all()
+        )
+        if not rows:
+            return None
+        head = rows[0]
+        unit = UnitBrief(head[0], head[1], head[2], head[3], bool(head[4]))
+        tasks = tuple(YearTask(*row[5:14]) for row in rows if row[5] is not None)
+        times = [as_utc(row[14]) for row in rows if row[5] is not None]
+        return UnitYear(unit, tasks, min(times) if times else None)
+
+    def unit_firsts_and_extensions(
         self, unit_id: int, year: int
-    ) -> tuple[UnitBrief | None, dict[tuple[int, int], FirstReport], dict[tuple[int, int], date]]:
-        """One unit's brief, the first versions of its reports of `year` and its granted report
-        extensions, keyed like `first_versions` and `granted_extensions` (for one liaison's
-        view, without reading every unit's)."""
+    ) -> tuple[dict[tuple[int, int], FirstReport], dict[tuple[int, int], date]]:
+        """The first versions of the unit's reports of `year` and its granted report
+        extensions, keyed like `first_versions` and `granted_extensions` (one liaison's view
+        reads only its own unit's)."""
         connection = self.session.connection()
         parameters = {"unit_id": unit_id, "year": year}
-        row = connection.execute(_UNIT_BRIEF, parameters).first()
-        unit = UnitBrief(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
         firsts = {
             (unit_id, month): FirstReport(as_utc(at), bool(on_time))
             for month, at, on_time in connection.execute(_UNIT_FIRSTS, parameters)
         }
         granted = connection.execute(_UNIT_EXTENSIONS, parameters).all()
         # Later decisions come last and win, as in `granted_extensions`.
-        return unit, firsts, {(unit_id, int(month or 0)): day for month, day in granted}
+        return firsts, {(unit_id, int(month or 0)): day for month, day in granted}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select
 
 from storage.bulk import insert_rows, update_rows
 from storage.clock import as_utc
-from storage.models import TaskRow, UnitRow
+from storage.models import TaskRow
 from storage.unit_of_work import Repository
 
 # (id, unit_id, code, title, source_document, target, due_date, work_item): a task as an
@@ -21,53 +21,13 @@ FIELDS = ("title", "source_document", "target", "due_date", "work_item")
 TASK_TABLE = cast(Table, TaskRow.__table__)
 # The columns of a new task, in the order of the rows given to Tasks.insert_plain.
 TASK_COLUMNS = ("year", "unit_id", "code", *FIELDS, "created_at")
-_UNITS = cast(Table, UnitRow.__table__)
 # Read by /report as it opens, built once (Core rows, no ORM objects).
 _FIRST_TASK_TIME = select(func.min(TASK_TABLE.c.created_at)).where(
     TASK_TABLE.c.year == bindparam("year"), TASK_TABLE.c.unit_id == bindparam("unit_id")
 )
-_UNIT_TASKS = (
-    select(
-        _UNITS.c.code,
-        _UNITS.c.name,
-        TASK_TABLE.c.id,
-        TASK_TABLE.c.year,
-        TASK_TABLE.c.unit_id,
-        TASK_TABLE.c.code,
-        TASK_TABLE.c.title,
-        TASK_TABLE.c.source_document,
-        TASK_TABLE.c.target,
-        TASK_TABLE.c.due_date,
-        TASK_TABLE.c.work_item,
-    )
-    .select_from(
-        _UNITS.outerjoin(
-            TASK_TABLE,
-            (TASK_TABLE.c.unit_id == _UNITS.c.id) & (TASK_TABLE.c.year == bindparam("year")),
-        )
-    )
-    .where(_UNITS.c.id == bindparam("unit_id"))
-    .order_by(TASK_TABLE.c.code)
-)
 _CODES_AND_TITLES = select(TASK_TABLE.c.id, TASK_TABLE.c.code, TASK_TABLE.c.title).where(
     TASK_TABLE.c.id.in_(bindparam("ids", expanding=True))
 )
-
-
-class UnitTask(NamedTuple):
-    """A task of a unit with the unit's code and name, as a plain row."""
-
-    unit_code: str
-    unit_name: str
-    id: int
-    year: int
-    unit_id: int
-    code: str
-    title: str
-    source_document: str
-    target: str
-    due_date: date | None
-    work_item: str
 
 
 class Tasks(Repository):
@@ -103,21 +63,6 @@ class Tasks(Repository):
             return {}
         rows = self.session.execute(select(TaskRow).where(TaskRow.id.in_(wanted))).scalars()
         return {row.id: row for row in rows}
-
-    def of_unit_rows(
-        self, unit_id: int, year: int
-    ) -> tuple[tuple[str, str] | None, list[UnitTask]]:
-        """The unit's code and name (None: no such unit) and its tasks of `year` by code, as
-        plain rows in one statement."""
-        rows = (
-            self.session.connection()
-            .execute(_UNIT_TASKS, {"unit_id": unit_id, "year": year})
-            .all()
-        )
-        if not rows:
-            return None, []
-        unit = (rows[0][0], rows[0][1])
-        return unit, [UnitTask(*row) for row in rows if row[2] is not None]
 
     def codes_and_titles(self, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         """The code and title of the tasks with these ids (missing ids are simply absent)."""
