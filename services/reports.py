@@ -234,7 +234,7 @@ def submit_report(
         if head is None:
             raise NotFound("unknown_unit", unit=unit_id)
         unit_code = head.unit_code
-        state = reports.submission_state(unit_id, year, month)
+        state = reports.submission_state(unit_id, year, month, evidence)
         if state.year_closed:
             raise Invalid("year_closed", year=year)  # as require_year_open
         if head.plan_text is None or head.plan_version is None:
@@ -250,8 +250,8 @@ def submit_report(
                 raise Invalid(
                     "report_task_not_of_unit", task=entry.task_id, unit=unit_code, year=year
                 )
-        found = reports.existing_evidence(evidence)
-        if len(found) != len(evidence):
+        if state.evidence_found != len(evidence):  # which ones, read only to say so
+            found = reports.existing_evidence(evidence)
             raise NotFound(
                 "report_evidence_not_found", ids=[i for i in evidence if i not in found]
             )

@@ -69,6 +69,7 @@ class SubmissionState(NamedTuple):
     versions: int  # the versions stored for the month
     first_on_time: bool | None  # whether the first of them was on time
     task_codes: dict[int, str]  # the unit's tasks of the year: code by task id
+    evidence_found: int  # how many of the evidence ids asked about are registered
 
 
 class EntryRow(NamedTuple):
@@ -127,6 +128,7 @@ _PLANS = cast(Table, PlanVersion.__table__)
 _TASKS = cast(Table, TaskRow.__table__)
 _REQUESTS = cast(Table, ExtensionRequest.__table__)
 _CLOSURES = cast(Table, YearClosure.__table__)
+_EVIDENCE_ROWS = cast(Table, EvidenceRow.__table__)
 _NEWEST_PLAN = (
     select(_PLANS.c.id)
     .where(_PLANS.c.year == bindparam("year"))
@@ -172,6 +174,10 @@ _SUBMISSION_STATE = (
         .limit(1)
         .scalar_subquery()
         .label("first_on_time"),
+        select(func.count())
+        .where(_EVIDENCE_ROWS.c.id.in_(bindparam("evidence_ids", expanding=True)))
+        .scalar_subquery()
+        .label("evidence_found"),
         _TASKS.c.id,
         _TASKS.c.code,
     )
@@ -252,9 +258,8 @@ _LINKS_OF = (
     .where(_EVIDENCE_LINKS.c.report_id.in_(bindparam("report_ids", expanding=True)))
     .order_by(_EVIDENCE_LINKS.c.id)
 )
-_EVIDENCE = cast(Table, EvidenceRow.__table__)
-_EXISTING_EVIDENCE = select(_EVIDENCE.c.id).where(
-    _EVIDENCE.c.id.in_(bindparam("ids", expanding=True))
+_EXISTING_EVIDENCE = select(_EVIDENCE_ROWS.c.id).where(
+    _EVIDENCE_ROWS.c.id.in_(bindparam("ids", expanding=True))
 )
 # A unit with its tasks of a year, by code (one row with no task columns if it has none).
 _UNIT_WITH_TASKS = (
@@ -347,22 +352,28 @@ class Reports(Repository):
             str(code), None if version is None else int(version), None if text is None else text
         )
 
-    def submission_state(self, unit_id: int, year: int, month: int) -> SubmissionState:
-        """Whether `year` is closed, the month's granted extension, its stored versions and
-        the unit's tasks of the year; read after `lock_for_submission`, so that the versions
-        are those committed before this submission got the lock."""
-        rows = (
-            self.session.connection()
-            .execute(_SUBMISSION_STATE, {"unit_id": unit_id, "year": year, "month": month})
-            .all()
-        )
-        closed, extension, versions, first_on_time, _, _ = rows[0]
+    def submission_state(
+        self, unit_id: int, year: int, month: int, evidence_ids: Iterable[int] = ()
+    ) -> SubmissionState:
+        """Whether `year` is closed, the month's granted extension, its stored versions, the
+        unit's tasks of the year and how many of `evidence_ids` (distinct) are registered;
+        read after `lock_for_submission`, so that the versions are those committed before this
+        submission got the lock."""
+        parameters = {
+            "unit_id": unit_id,
+            "year": year,
+            "month": month,
+            "evidence_ids": list(set(evidence_ids)),
+        }
+        rows = self.session.connection().execute(_SUBMISSION_STATE, parameters).all()
+        closed, extension, versions, first_on_time, found, _, _ = rows[0]
         return SubmissionState(
             year_closed=bool(closed),
             extension=extension,
             versions=int(versions),
             first_on_time=None if first_on_time is None else bool(first_on_time),
-            task_codes={row[4]: row[5] for row in rows if row[4] is not None},
+            task_codes={row[5]: row[6] for row in rows if row[5] is not None},
+            evidence_found=int(found),
         )
 
     def insert(self, values: dict[str, Any]) -> int:
