@@ -28,6 +28,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from scoring import Plan
@@ -43,7 +45,6 @@ from scoring.calendar import (
     report_due_date,
     report_months,
     report_window,
-    year_due_at,
 )
 from services.access import Actor, Role, require_own_unit, require_role
 from services.errors import Invalid, NotFound
@@ -758,7 +759,7 @@ def _unit_months_in(
         firsts=firsts,
         closures=reports.closures(year),
         extensions=extensions,
-        base_due=year_due_at(plan, year),
+        base_due=_year_due_at(year, plan.schedule.monthly_report_due_day, plan.timezone),
     )
     today = local_date(now, plan.timezone)
     out = []
@@ -880,7 +881,7 @@ class _Basis:
     firsts: dict[tuple[int, int], FirstReport]
     closures: dict[int, datetime]
     extensions: dict[tuple[int, int], date]
-    base_due: dict[int, datetime]
+    base_due: Mapping[int, datetime]
 
     @classmethod
     def load(
@@ -908,7 +909,7 @@ class _Basis:
             firsts=first_versions,
             closures=reports.closures(year),
             extensions=reports.granted_extensions(year),
-            base_due=year_due_at(plan, year),
+            base_due=_year_due_at(year, plan.schedule.monthly_report_due_day, plan.timezone),
         )
 
     def due(self, unit_id: int, month: int) -> datetime:
@@ -947,6 +948,13 @@ class _Basis:
             closed_at=self.closures.get(month),
             owes_since=self.first_task.get(unit.id) if unit.active else None,
         )
+
+
+@lru_cache(maxsize=32)
+def _year_due_at(year: int, due_day: int, timezone: str) -> Mapping[int, datetime]:
+    """scoring.calendar.year_due_at, computed once per year, due day and time zone (every
+    /report opening needs it; read-only, so one mapping serves every caller)."""
+    return MappingProxyType({m: report_due_at(year, m, due_day, timezone) for m in range(1, 13)})
 
 
 @contextmanager
