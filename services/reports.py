@@ -749,7 +749,7 @@ def _unit_months_in(
     if unit_year is None:
         return [], None
     unit, first_task = unit_year.unit, unit_year.first_task
-    firsts, extensions = reports.unit_firsts_and_extensions(unit_id, year)
+    firsts, extensions, closures = reports.unit_month_basis(unit_id, year)
     # This unit's basis only: a liaison's view must not read every unit's reports.
     basis = _Basis(
         plan=plan,
@@ -757,7 +757,7 @@ def _unit_months_in(
         units=[unit],
         first_task={unit_id: first_task} if first_task is not None else {},
         firsts=firsts,
-        closures=reports.closures(year),
+        closures=closures,
         extensions=extensions,
         base_due=_year_due_at(year, plan.schedule.monthly_report_due_day, plan.timezone),
     )

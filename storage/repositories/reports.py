@@ -7,7 +7,21 @@ from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, and_, bindparam, case, exists, func, insert, or_, select
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import aliased, selectinload
 
 from storage.clock import as_utc
@@ -288,23 +302,49 @@ _UNIT_WITH_TASKS = (
     .where(_UNITS.c.id == bindparam("unit_id"))
     .order_by(_TASKS.c.code)
 )
-_UNIT_FIRSTS = select(_REPORTS.c.month, _REPORTS.c.submitted_at, _REPORTS.c.on_time).where(
-    _UNIT_YEAR, _REPORTS.c.version == 1
-)
-_UNIT_EXTENSIONS = (
-    select(_REQUESTS.c.report_month, _REQUESTS.c.requested_date)
-    .where(
-        _REQUESTS.c.unit_id == bindparam("unit_id"),
-        _REQUESTS.c.report_year == bindparam("year"),
-        _REQUESTS.c.report_month.is_not(None),
-        _REQUESTS.c.decision == ExtensionDecision.GRANTED,
-    )
-    .order_by(_REQUESTS.c.decided_at, _REQUESTS.c.id)
-)
 _MONTH_CLOSURES = cast(Table, MonthClosure.__table__)
 _CLOSURES_OF_YEAR = select(_MONTH_CLOSURES.c.month, _MONTH_CLOSURES.c.closed_at).where(
     _MONTH_CLOSURES.c.year == bindparam("year")
 )
+# The month states of one unit's year in one statement (one round trip): its first versions
+# (part 0), its granted report extensions, later decisions last (part 1), and the year's month
+# closures (part 2); each part's other columns NULL, typed as the first part types them.
+_FIRSTS, _EXTENSION, _CLOSURE = 0, 1, 2
+_AT_TYPE = _REPORTS.c.submitted_at.type
+_UNIT_MONTH_BASIS = union_all(
+    select(
+        literal_column(str(_FIRSTS)).label("part"),
+        _REPORTS.c.month,
+        _REPORTS.c.submitted_at.label("at"),
+        _REPORTS.c.on_time.label("flag"),
+        sql_cast(null(), _REQUESTS.c.requested_date.type).label("day"),
+        sql_cast(null(), _REQUESTS.c.decided_at.type).label("decided_at"),
+        sql_cast(null(), _REQUESTS.c.id.type).label("seq"),
+    ).where(_UNIT_YEAR, _REPORTS.c.version == 1),
+    select(
+        literal_column(str(_EXTENSION)),
+        _REQUESTS.c.report_month,
+        sql_cast(null(), _AT_TYPE),
+        sql_cast(null(), _REPORTS.c.on_time.type),
+        _REQUESTS.c.requested_date,
+        _REQUESTS.c.decided_at,
+        _REQUESTS.c.id,
+    ).where(
+        _REQUESTS.c.unit_id == bindparam("unit_id"),
+        _REQUESTS.c.report_year == bindparam("year"),
+        _REQUESTS.c.report_month.is_not(None),
+        _REQUESTS.c.decision == ExtensionDecision.GRANTED,
+    ),
+    select(
+        literal_column(str(_CLOSURE)),
+        _MONTH_CLOSURES.c.month,
+        _MONTH_CLOSURES.c.closed_at,
+        sql_cast(null(), _REPORTS.c.on_time.type),
+        sql_cast(null(), _REQUESTS.c.requested_date.type),
+        sql_cast(null(), _REQUESTS.c.decided_at.type),
+        sql_cast(null(), _REQUESTS.c.id.type),
+    ).where(_MONTH_CLOSURES.c.year == bindparam("year")),
+).order_by(literal_column("part"), literal_column("decided_at"), literal_column("seq"))
 
 
 def _version_rows(rows: Iterable[Any]) -> list[VersionRow]:
@@ -622,18 +662,27 @@ class Reports(Repository):
         times = [as_utc(row[14]) for row in rows if row[5] is not None]
         return UnitYear(unit, tasks, min(times) if times else None)
 
-    def unit_firsts_and_extensions(
+    def unit_month_basis(
         self, unit_id: int, year: int
-    ) -> tuple[dict[tuple[int, int], FirstReport], dict[tuple[int, int], date]]:
+    ) -> tuple[
+        dict[tuple[int, int], FirstReport], dict[tuple[int, int], date], dict[int, datetime]
+    ]:
         """The first versions of the unit's reports of `year` and its granted report
-        extensions, keyed like `first_versions` and `granted_extensions` (one liaison's view
-        reads only its own unit's)."""
-        connection = self.session.connection()
-        parameters = {"unit_id": unit_id, "year": year}
-        firsts = {
-            (unit_id, month): FirstReport(as_utc(at), bool(on_time))
-            for month, at, on_time in connection.execute(_UNIT_FIRSTS, parameters)
-        }
-        granted = connection.execute(_UNIT_EXTENSIONS, parameters).all()
-        # Later decisions come last and win, as in `granted_extensions`.
-        return firsts, {(unit_id, int(month or 0)): day for month, day in granted}
+        extensions, keyed like `first_versions` and `granted_extensions`, and the year's month
+        closures as `closures` gives them, in one statement (one liaison's view reads only its
+        own unit's)."""
+        rows = self.session.connection().execute(
+            _UNIT_MONTH_BASIS, {"unit_id": unit_id, "year": year}
+        )
+        firsts: dict[tuple[int, int], FirstReport] = {}
+        extensions: dict[tuple[int, int], date] = {}
+        closures: dict[int, datetime] = {}
+        for part, month, at, flag, day, _, _ in rows:
+            if part == _FIRSTS:
+                firsts[(unit_id, month)] = FirstReport(as_utc(at), bool(flag))
+            elif part == _EXTENSION:
+                # Later decisions come last and win, as in `granted_extensions`.
+                extensions[(unit_id, int(month or 0))] = day
+            else:
+                closures[month] = as_utc(at)
+        return firsts, extensions, closures
