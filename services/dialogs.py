@@ -129,10 +129,9 @@ def start_dialog(
     """Start a dialog of `kind` afresh, dropping an older draft of it, with a new version."""
     with uow:
         dialogs = uow.repository(Dialogs)
-        # Numbered before the older draft goes, so that its buttons expire too.
-        version = dialogs.next_version(person_id)
-        dialogs.remove(person_id, kind)
-        dialogs.insert(person_id, kind, step, data, version, uow.now())
+        # Numbered above the older draft too, so that its buttons expire.
+        removed = dialogs.remove(person_id, kind)
+        version = dialogs.insert_numbered(person_id, kind, step, data, removed, uow.now())
         uow.commit()
         # The caller keeps its dict: the view gets its own copy, as the stored draft is.
         return DialogView(kind, step, version, _copied(data))

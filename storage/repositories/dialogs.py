@@ -52,6 +52,26 @@ _REMOVE = (
     .returning(DialogState.version)
 )
 _INSERT = insert(DialogState)
+# A new dialog numbered in its own INSERT: above every version the person's dialogs have, and
+# above `removed`, the version of the draft of its kind just dropped (0: none).
+_HIGHEST = (
+    select(func.coalesce(func.max(DialogState.version), 0))
+    .where(DialogState.person_id == bindparam("person_id"))
+    .scalar_subquery()
+)
+_REMOVED = bindparam("removed", type_=DialogState.version.type)
+_INSERT_NUMBERED = (
+    insert(DialogState)
+    .values(
+        person_id=bindparam("person_id"),
+        kind=bindparam("kind"),
+        step=bindparam("step"),
+        data=bindparam("data", type_=DialogState.data.type),
+        version=case((_HIGHEST > _REMOVED, _HIGHEST), else_=_REMOVED) + 1,
+        updated_at=bindparam("updated_at", type_=DialogState.updated_at.type),
+    )
+    .returning(DialogState.version)
+)
 _RENUMBER = (
     update(DialogState)
     .where(DialogState.person_id == bindparam("who"), DialogState.kind == bindparam("which"))
@@ -146,6 +166,28 @@ class Dialogs(Repository):
             "updated_at": updated_at,
         }
         self.session.connection().execute(_INSERT, values)
+
+    def insert_numbered(
+        self,
+        person_id: int,
+        kind: str,
+        step: str,
+        data: dict[str, Any],
+        removed: int | None,
+        updated_at: datetime,
+    ) -> int:
+        """Insert a dialog state with a version higher than any of the person's dialogs has
+        and than `removed` (the version of a draft just removed); that version."""
+        values = {
+            "person_id": person_id,
+            "kind": kind,
+            "step": step,
+            "data": data,
+            "removed": removed or 0,
+            "updated_at": updated_at,
+        }
+        version: int = self.session.connection().execute(_INSERT_NUMBERED, values).scalar_one()
+        return version
 
     def remove(self, person_id: int, kind: str) -> int | None:
         """Forget the person's dialog of one kind; the version it had (None: there was none)."""
