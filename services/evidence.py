@@ -14,7 +14,7 @@ from services.errors import Invalid, NotFound, ServiceError
 from services.files.file_kinds import ACCEPTED, judge_file
 from storage.archive import ArchiveCorrupted, ArchivedFile, ArchiveTooLarge, EvidenceArchive
 from storage.models import EvidenceRow
-from storage.repositories.evidence import EvidenceFiles
+from storage.repositories.evidence import EvidenceFiles, EvidenceRecord
 from storage.statuses import FileKind
 from storage.unit_of_work import UnitOfWork
 
@@ -41,10 +41,10 @@ class EvidenceView:
     reused: bool = False
 
 
-def _view(row: EvidenceRow, reused: bool = False) -> EvidenceView:
+def _view(row: EvidenceRecord, reused: bool = False) -> EvidenceView:
     return EvidenceView(
         id=row.id,
-        kind=row.kind,
+        kind=row.kind,  # type: ignore[arg-type]  # as given: a FileKind or its value
         telegram_file_id=row.telegram_file_id,
         telegram_unique_id=row.telegram_unique_id,
         file_name=row.file_name,
@@ -58,7 +58,7 @@ def _view(row: EvidenceRow, reused: bool = False) -> EvidenceView:
     )
 
 
-def _snapshot(row: EvidenceRow) -> dict[str, object]:
+def _snapshot(row: EvidenceRow | EvidenceRecord) -> dict[str, object]:
     return {
         "kind": row.kind,
         "telegram_unique_id": row.telegram_unique_id,
@@ -123,22 +123,24 @@ def register_evidence(
     stored = _archive(archive, content, max_size) if content is not None else None
     archive_path = stored.relative_to(archive.root) if stored is not None else None
     with uow:
+        # Core statements (no ORM objects, flushes or savepoints): the bot registers every
+        # photo and document a liaison sends.
         files = uow.repository(EvidenceFiles)
-        existing = files.by_unique_id(telegram_unique_id) if telegram_unique_id else None
+        existing = files.record_by_unique_id(telegram_unique_id) if telegram_unique_id else None
         if existing is None:
-            row, created = files.add_if_new(
-                EvidenceRow(
-                    telegram_file_id=telegram_file_id,
-                    telegram_unique_id=telegram_unique_id,
-                    kind=kind,
-                    file_name=file_name,
-                    mime_type=mime_type,
-                    size=stored.size if stored is not None else size,
-                    sha256=stored.sha256 if stored is not None else None,
-                    archive_path=archive_path,
-                    uploaded_by=actor.person_id,
-                    uploaded_at=uow.now(),
-                )
+            row, created = files.insert_if_new(
+                {
+                    "telegram_file_id": telegram_file_id,
+                    "telegram_unique_id": telegram_unique_id,
+                    "kind": kind,
+                    "file_name": file_name,
+                    "mime_type": mime_type,
+                    "size": stored.size if stored is not None else size,
+                    "sha256": stored.sha256 if stored is not None else None,
+                    "archive_path": archive_path,
+                    "uploaded_by": actor.person_id,
+                    "uploaded_at": uow.now(),
+                }
             )
             if created:
                 after = _snapshot(row)
@@ -150,10 +152,12 @@ def register_evidence(
             return _view(existing, reused=True)
         if existing.sha256 is not None:
             raise Invalid("evidence_content_mismatch", evidence_id=existing.id)
+        assert archive_path is not None
         before = _snapshot(existing)
-        existing.sha256 = stored.sha256
-        existing.archive_path = archive_path
-        existing.size = stored.size
+        files.set_archive_copy(existing.id, stored.sha256, archive_path, stored.size)
+        existing = existing._replace(
+            sha256=stored.sha256, archive_path=archive_path, size=stored.size
+        )
         after = _snapshot(existing)
         uow.audit(actor.audit_name, "evidence.archive", "evidence", existing.id, before, after)
         uow.commit()
@@ -189,8 +193,8 @@ def evidence_files(uow: UnitOfWork, evidence_ids: Sequence[int]) -> list[Evidenc
 
 def evidence_files_in(uow: UnitOfWork, evidence_ids: Sequence[int]) -> list[EvidenceFile]:
     """`evidence_files` inside an open unit of work."""
-    files = uow.repository(EvidenceFiles)
-    rows = [files.by_id(evidence_id) for evidence_id in evidence_ids]
+    found = uow.repository(EvidenceFiles).briefs(evidence_ids)
+    rows = [found.get(evidence_id) for evidence_id in evidence_ids]
     return [
         EvidenceFile(r.id, r.kind, r.telegram_file_id, r.file_name) for r in rows if r is not None
     ]

@@ -28,6 +28,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from scoring import Plan
@@ -43,16 +45,22 @@ from scoring.calendar import (
     report_due_date,
     report_months,
     report_window,
-    year_due_at,
 )
 from services.access import Actor, Role, require_own_unit, require_role
 from services.errors import Invalid, NotFound
 from services.evidence import EvidenceFile, evidence_files_in
 from services.plans import parsed_plan, plan_in_force, plan_in_force_or_none, require_year_open
-from services.tasks import TaskView, require_unit_view, unit_tasks_in
+from services.tasks import TaskView, require_unit_view
 from storage.clock import as_utc
-from storage.models import MonthClosure, ProgressReport, ReportEntry
-from storage.repositories.reports import FirstReport, Reports, UnitBrief
+from storage.models import MonthClosure
+from storage.repositories.reports import (
+    EntryRow,
+    FirstReport,
+    Reports,
+    UnitBrief,
+    UnitYear,
+    VersionRow,
+)
 from storage.repositories.tasks import Tasks
 from storage.statuses import EntryStatus
 from storage.unit_of_work import UnitOfWork
@@ -227,7 +235,7 @@ def submit_report(
         if head is None:
             raise NotFound("unknown_unit", unit=unit_id)
         unit_code = head.unit_code
-        state = reports.submission_state(unit_id, year, month)
+        state = reports.submission_state(unit_id, year, month, evidence)
         if state.year_closed:
             raise Invalid("year_closed", year=year)  # as require_year_open
         if head.plan_text is None or head.plan_version is None:
@@ -243,8 +251,8 @@ def submit_report(
                 raise Invalid(
                     "report_task_not_of_unit", task=entry.task_id, unit=unit_code, year=year
                 )
-        found = reports.existing_evidence(evidence)
-        if len(found) != len(evidence):
+        if state.evidence_found != len(evidence):  # which ones, read only to say so
+            found = reports.existing_evidence(evidence)
             raise NotFound(
                 "report_evidence_not_found", ids=[i for i in evidence if i not in found]
             )
@@ -288,7 +296,7 @@ def submit_report(
         before = None
         if previous:
             # A correction (rare): the version it replaces, as it was recorded.
-            last = reports.versions(unit_id, year, month)[previous - 1]
+            last = reports.version_rows(unit_id, year, month)[previous - 1]
             before_codes = _task_codes(uow, last)
             before = _report_dict(
                 last,
@@ -362,7 +370,7 @@ def report_history(
     _check_month(month)
     with uow:
         reports = uow.repository(Reports)
-        versions = reports.versions(unit_id, year, month)
+        versions = reports.version_rows(unit_id, year, month)
         return _views(uow, versions)
 
 
@@ -424,10 +432,15 @@ def open_report(
             plans[previous_year] = plan_in_force_or_none(uow, previous_year)
         months, first = report_months(now, plan, plans[previous_year])
         states: dict[YearMonth, UnitMonth] = {}
+        # The unit and its tasks of each year offered, read with the year's months.
+        unit_years: dict[int, UnitYear | None] = {}
         for state_year in sorted({y for y, _ in months}):
             year_plan = plans[state_year]
             assert year_plan is not None  # report_months offers only years with a plan
-            for unit_month in _unit_months_in(uow, unit_id, state_year, year_plan, now):
+            year_months, unit_years[state_year] = _unit_months_in(
+                uow, unit_id, state_year, year_plan, now
+            )
+            for unit_month in year_months:
                 states[(state_year, unit_month.month)] = unit_month
         overdue = [m for m in months if m in states and states[m].state is MonthState.OVERDUE]
         if overdue:
@@ -442,12 +455,16 @@ def open_report(
         year, month = chosen if chosen is not None else first
         other = next((m for m in months if m != (year, month)), None)
         month_plan = plans.get(year) or plan
-        tasks = tuple(unit_tasks_in(uow, unit_id, year))
-        reports = uow.repository(Reports)
-        versions = reports.versions(unit_id, year, month)
-        correcting = _views(uow, versions[-1:])[0] if versions else None
-        earlier = reports.latest_before(unit_id, year, month)
-        last = _views(uow, [earlier])[0] if earlier is not None else None
+        unit_year = (
+            unit_years[year]
+            if year in unit_years
+            else uow.repository(Reports).unit_with_tasks(unit_id, year)
+        )
+        tasks = _unit_tasks(unit_id, unit_year)
+        known = {task.id: (task.code, task.title) for task in tasks}
+        latest, earlier = uow.repository(Reports).latest_and_before(unit_id, year, month)
+        correcting = _views(uow, [latest], known)[0] if latest is not None else None
+        last = _views(uow, [earlier], known)[0] if earlier is not None else None
         files = (
             tuple(evidence_files_in(uow, list(correcting.evidence_ids)))
             if correcting is not None
@@ -478,10 +495,42 @@ def open_report(
         )
 
 
-def _views(uow: UnitOfWork, versions: Sequence[ProgressReport]) -> list[ReportVersionView]:
+def _unit_tasks(unit_id: int, unit_year: UnitYear | None) -> tuple[TaskView, ...]:
+    """The views services.tasks.unit_tasks_in gives, from the unit and tasks read already (the
+    same NotFound for an unknown unit)."""
+    if unit_year is None:
+        raise NotFound("unknown_unit", unit=unit_id)
+    unit = unit_year.unit
+    return tuple(
+        TaskView(
+            id=row.id,
+            year=row.year,
+            unit_id=row.unit_id,
+            unit_code=unit.code,
+            unit_name=unit.name,
+            code=row.code,
+            title=row.title,
+            source_document=row.source_document,
+            target=row.target,
+            due_date=row.due_date,
+            work_item=row.work_item,
+        )
+        for row in unit_year.tasks
+    )
+
+
+def _views(
+    uow: UnitOfWork,
+    versions: Sequence[VersionRow],
+    known: Mapping[int, tuple[str, str]] | None = None,
+) -> list[ReportVersionView]:
+    """Views of report versions; `known` gives the code and title of tasks read already."""
     reports = uow.repository(Reports)
     links = reports.evidence_links(r.id for r in versions)
-    tasks = uow.repository(Tasks).by_ids(e.task_id for r in versions for e in r.entries)
+    wanted = {e.task_id for r in versions for e in r.entries}
+    tasks = dict(known or {})
+    if not wanted <= tasks.keys():
+        tasks.update(uow.repository(Tasks).codes_and_titles(wanted - tasks.keys()))
     return [
         ReportVersionView(
             report_id=r.id,
@@ -497,8 +546,8 @@ def _views(uow: UnitOfWork, versions: Sequence[ProgressReport]) -> list[ReportVe
             entries=tuple(
                 ReportEntryView(
                     task_id=e.task_id,
-                    task_code=tasks[e.task_id].code,
-                    task_title=tasks[e.task_id].title,
+                    task_code=tasks[e.task_id][0],
+                    task_title=tasks[e.task_id][1],
                     status=e.status,
                     figure=e.figure,
                     note=e.note,
@@ -513,14 +562,14 @@ def _views(uow: UnitOfWork, versions: Sequence[ProgressReport]) -> list[ReportVe
     ]
 
 
-def _task_codes(uow: UnitOfWork, report: ProgressReport) -> dict[int, str]:
-    tasks = uow.repository(Tasks).by_ids(e.task_id for e in report.entries)
-    return {task_id: task.code for task_id, task in tasks.items()}
+def _task_codes(uow: UnitOfWork, report: VersionRow) -> dict[int, str]:
+    tasks = uow.repository(Tasks).codes_and_titles(e.task_id for e in report.entries)
+    return {task_id: code for task_id, (code, _) in tasks.items()}
 
 
 def _report_dict(
-    report: ProgressReport,
-    entries: Sequence[ReportEntryInput] | Sequence[ReportEntry],
+    report: VersionRow,
+    entries: Sequence[ReportEntryInput] | Sequence[EntryRow],
     evidence: Sequence[tuple[int | None, int]],
     codes: dict[int, str],
     unit_code: str,
@@ -547,7 +596,7 @@ def _version_dict(
     receipt: str,
     on_time: bool,
     due_at: datetime,
-    entries: Sequence[ReportEntryInput] | Sequence[ReportEntry],
+    entries: Sequence[ReportEntryInput] | Sequence[EntryRow],
     evidence: Sequence[tuple[int | None, int]],
     codes: dict[int, str],
 ) -> dict[str, Any]:
@@ -686,18 +735,21 @@ def unit_months(uow: UnitOfWork, actor: Actor, unit_id: int, year: int) -> list[
     (the unit's liaison and the managers)."""
     require_unit_view(actor, unit_id)
     with uow:
-        return _unit_months_in(uow, unit_id, year, plan_in_force(uow, year), as_utc(uow.now()))
+        plan = plan_in_force(uow, year)
+        return _unit_months_in(uow, unit_id, year, plan, as_utc(uow.now()))[0]
 
 
 def _unit_months_in(
     uow: UnitOfWork, unit_id: int, year: int, plan: Plan, now: datetime
-) -> list[UnitMonth]:
-    """`unit_months` inside an open unit of work."""
+) -> tuple[list[UnitMonth], UnitYear | None]:
+    """`unit_months` inside an open unit of work, and the unit with its tasks of the year as
+    read for them (None: no such unit)."""
     reports = uow.repository(Reports)
-    unit, firsts, extensions = reports.unit_year(unit_id, year)
-    first_task = uow.repository(Tasks).first_task_time(unit_id, year)
-    if unit is None:
-        return []
+    unit_year = reports.unit_with_tasks(unit_id, year)
+    if unit_year is None:
+        return [], None
+    unit, first_task = unit_year.unit, unit_year.first_task
+    firsts, extensions, closures = reports.unit_month_basis(unit_id, year)
     # This unit's basis only: a liaison's view must not read every unit's reports.
     basis = _Basis(
         plan=plan,
@@ -705,9 +757,9 @@ def _unit_months_in(
         units=[unit],
         first_task={unit_id: first_task} if first_task is not None else {},
         firsts=firsts,
-        closures=reports.closures(year),
+        closures=closures,
         extensions=extensions,
-        base_due=year_due_at(plan, year),
+        base_due=_year_due_at(year, plan.schedule.monthly_report_due_day, plan.timezone),
     )
     today = local_date(now, plan.timezone)
     out = []
@@ -717,7 +769,7 @@ def _unit_months_in(
             out.append(
                 UnitMonth(month, state, basis.due(unit_id, month), basis.due_on(unit_id, month))
             )
-    return out
+    return out, unit_year
 
 
 def month_report_facts(
@@ -829,7 +881,7 @@ class _Basis:
     firsts: dict[tuple[int, int], FirstReport]
     closures: dict[int, datetime]
     extensions: dict[tuple[int, int], date]
-    base_due: dict[int, datetime]
+    base_due: Mapping[int, datetime]
 
     @classmethod
     def load(
@@ -857,7 +909,7 @@ class _Basis:
             firsts=first_versions,
             closures=reports.closures(year),
             extensions=reports.granted_extensions(year),
-            base_due=year_due_at(plan, year),
+            base_due=_year_due_at(year, plan.schedule.monthly_report_due_day, plan.timezone),
         )
 
     def due(self, unit_id: int, month: int) -> datetime:
@@ -896,6 +948,13 @@ class _Basis:
             closed_at=self.closures.get(month),
             owes_since=self.first_task.get(unit.id) if unit.active else None,
         )
+
+
+@lru_cache(maxsize=32)
+def _year_due_at(year: int, due_day: int, timezone: str) -> Mapping[int, datetime]:
+    """scoring.calendar.year_due_at, computed once per year, due day and time zone (every
+    /report opening needs it; read-only, so one mapping serves every caller)."""
+    return MappingProxyType({m: report_due_at(year, m, due_day, timezone) for m in range(1, 13)})
 
 
 @contextmanager

@@ -85,8 +85,11 @@ class EvidenceArchive:
         content is already there. Raises ArchiveTooLarge (over `max_size`, nothing kept) or
         ArchiveCorrupted (the file already there does not match its hash)."""
         incoming = self.root / INCOMING
-        incoming.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(dir=incoming, prefix="part-")
+        try:
+            fd, temp_name = tempfile.mkstemp(dir=incoming, prefix="part-")
+        except FileNotFoundError:  # the first file stored: only then create the folder
+            incoming.mkdir(parents=True, exist_ok=True)
+            fd, temp_name = tempfile.mkstemp(dir=incoming, prefix="part-")
         temp = Path(temp_name)
         try:
             with os.fdopen(fd, "wb") as out:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, bindparam, func, select
 
 from storage.bulk import insert_rows, update_rows
 from storage.clock import as_utc
@@ -21,6 +21,13 @@ FIELDS = ("title", "source_document", "target", "due_date", "work_item")
 TASK_TABLE = cast(Table, TaskRow.__table__)
 # The columns of a new task, in the order of the rows given to Tasks.insert_plain.
 TASK_COLUMNS = ("year", "unit_id", "code", *FIELDS, "created_at")
+# Read by /report as it opens, built once (Core rows, no ORM objects).
+_FIRST_TASK_TIME = select(func.min(TASK_TABLE.c.created_at)).where(
+    TASK_TABLE.c.year == bindparam("year"), TASK_TABLE.c.unit_id == bindparam("unit_id")
+)
+_CODES_AND_TITLES = select(TASK_TABLE.c.id, TASK_TABLE.c.code, TASK_TABLE.c.title).where(
+    TASK_TABLE.c.id.in_(bindparam("ids", expanding=True))
+)
 
 
 class Tasks(Repository):
@@ -57,6 +64,14 @@ class Tasks(Repository):
         rows = self.session.execute(select(TaskRow).where(TaskRow.id.in_(wanted))).scalars()
         return {row.id: row for row in rows}
 
+    def codes_and_titles(self, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """The code and title of the tasks with these ids (missing ids are simply absent)."""
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        rows = self.session.connection().execute(_CODES_AND_TITLES, {"ids": list(wanted)})
+        return {task_id: (code, title) for task_id, code, title in rows}
+
     def first_task_times(self, year: int) -> dict[int, datetime]:
         """When each unit got its first task of `year` (units without tasks are absent)."""
         rows = self.session.execute(
@@ -68,11 +83,11 @@ class Tasks(Repository):
 
     def first_task_time(self, unit_id: int, year: int) -> datetime | None:
         """When the unit got its first task of `year` (None: it has none)."""
-        at = self.session.execute(
-            select(func.min(TaskRow.created_at)).where(
-                TaskRow.year == year, TaskRow.unit_id == unit_id
-            )
-        ).scalar_one_or_none()
+        at = (
+            self.session.connection()
+            .execute(_FIRST_TASK_TIME, {"year": year, "unit_id": unit_id})
+            .scalar_one_or_none()
+        )
         return as_utc(at) if at is not None else None
 
     def states(self, year: int) -> list[TaskState]:

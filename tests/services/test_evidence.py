@@ -260,6 +260,36 @@ def test_a_row_added_meanwhile_by_another_transaction_is_reused(
     assert row.id == evidence_rows(uow)[0].id
 
 
+def test_a_row_added_meanwhile_is_reused_by_the_plain_insert_too(
+    uow: UowFactory, world: World
+) -> None:
+    with uow() as work:
+        work.session.add(
+            EvidenceRow(telegram_unique_id="same", kind="photo", uploaded_at=work.now())
+        )
+        work.commit()
+
+    def values(unique_id: str | None, at: Any) -> dict[str, Any]:
+        return {
+            "telegram_file_id": "f", "telegram_unique_id": unique_id, "kind": "photo",
+            "file_name": None, "mime_type": None, "size": None, "sha256": None,
+            "archive_path": None, "uploaded_by": None, "uploaded_at": at,
+        }  # fmt: skip
+
+    with uow() as work:
+        files = work.repository(EvidenceFiles)
+        row, created = files.insert_if_new(values("same", work.now()))
+        assert not created and row.telegram_unique_id == "same" and row.telegram_file_id is None
+        other, fresh = files.insert_if_new(values("other", work.now()))
+        assert fresh
+        nameless, fresh_too = files.insert_if_new(values(None, work.now()))
+        assert fresh_too
+        work.commit()
+    rows = evidence_rows(uow)
+    assert [r.telegram_unique_id for r in rows] == ["same", "other", None]
+    assert [row.id, other.id, nameless.id] == [r.id for r in rows]
+
+
 # ---------------------------------------------------------------------------------------------
 # Judged by content (services.files.file_kinds)
 

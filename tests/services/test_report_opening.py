@@ -12,7 +12,14 @@ from scoring.calendar import MonthState, end_of_day, report_deadline, report_mon
 from services.access import Actor, Role
 from services.errors import Invalid, NotFound, Refused
 from services.plans import current_plan
-from services.reports import open_report, report_status
+from services.reports import (
+    close_month,
+    last_report,
+    open_report,
+    report_history,
+    report_status,
+    unit_months,
+)
 from storage.clock import FixedClock
 from storage.unit_of_work import UnitOfWork
 from tests.conftest import SHANGHAI
@@ -106,3 +113,64 @@ def test_a_liaison_opens_only_their_own_units_report(uow: UowFactory) -> None:
     district = District(uow)
     with pytest.raises(Refused):
         open_report(uow(), district.liaison["a"], district.unit["b"], ZONE)
+
+
+def test_a_correction_after_an_earlier_month_shows_both_versions_as_their_history_does(
+    uow: UowFactory, clock: FixedClock
+) -> None:
+    district = District(uow)
+    clock.set(datetime(2025, 3, 3, 9, 0, tzinfo=SHANGHAI))
+    district.submit("a", 1)
+    district.submit("a", 2)
+    district.submit("a", 2)
+    liaison, unit = district.liaison["a"], district.unit["a"]
+    opening = open_report(uow(), liaison, unit, ZONE, (2025, 2))
+    assert opening.correcting == report_history(uow(), liaison, unit, YEAR, 2)[-1]
+    assert opening.last == last_report(uow(), liaison, unit, YEAR, 2)
+    assert opening.last is not None and opening.last.month == 1
+    assert [e.task_code for e in opening.correcting.entries] == ["T1", "T2"]
+
+
+def test_an_unknown_unit_is_not_found_once_its_months_are_checked(
+    uow: UowFactory, clock: FixedClock
+) -> None:
+    District(uow)
+    manager = Actor(None, Role.COORDINATOR, None, "coordinator")
+    clock.set(datetime(2025, 3, 10, 9, 0, tzinfo=SHANGHAI))
+    with pytest.raises(Invalid) as refused:
+        open_report(uow(), manager, 999, ZONE, (2025, 1))
+    assert refused.value.code == "report_month_not_offered"
+    with pytest.raises(NotFound) as raised:
+        open_report(uow(), manager, 999, ZONE)
+    assert (raised.value.code, raised.value.params) == ("unknown_unit", {"unit": 999})
+
+
+def test_one_units_months_read_for_it_alone_match_the_every_unit_status(
+    uow: UowFactory, clock: FixedClock
+) -> None:
+    district = District(uow)
+    clock.set(datetime(2025, 3, 3, 9, 0, tzinfo=SHANGHAI))
+    district.submit("a", 2)
+    district.submit("a", 2)  # a correction: the first version still decides
+    district.grant_extension("b", 2, date(2025, 3, 20))
+    clock.set(datetime(2025, 3, 4, 9, 0, tzinfo=SHANGHAI))
+    district.grant_extension("b", 2, date(2025, 3, 12))  # decided later: this one holds
+    clock.set(datetime(2025, 3, 13, 9, 0, tzinfo=SHANGHAI))
+    close_month(uow(), district.coordinator, YEAR, 2)
+    clock.set(datetime(2025, 4, 20, 9, 0, tzinfo=SHANGHAI))
+    district.submit("a", 3)  # late
+    for unit in ("a", "b"):
+        months = unit_months(uow(), district.coordinator, district.unit[unit], YEAR)
+        assert [m.month for m in months] == [1, 2, 3, 4]
+        for month in months:
+            [status] = [
+                s for s in report_status(uow(), YEAR, month.month)
+                if s.unit_id == district.unit[unit]
+            ]  # fmt: skip
+            assert (month.state, month.due_at, month.due_on) == (
+                status.state,
+                status.due_at,
+                status.due_on,
+            )
+    months = unit_months(uow(), district.coordinator, district.unit["b"], YEAR)
+    assert months[1].due_on == date(2025, 3, 12) and months[1].state is MonthState.MISSING

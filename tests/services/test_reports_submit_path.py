@@ -20,7 +20,7 @@ from services.plans import load_plan
 from services.reports import ReportReceipt, submit_report
 from storage.clock import FixedClock
 from storage.database import Database
-from storage.models import ProgressReport
+from storage.models import EvidenceRow, ProgressReport
 from storage.repositories.reports import Reports
 from storage.unit_of_work import UnitOfWork
 from tests.services.district import TEST_OPERATOR as OPERATOR
@@ -151,3 +151,27 @@ def test_a_task_of_the_unit_in_another_year_is_refused(
     with pytest.raises(Invalid) as refused:
         submit_report(uow(), OPERATOR, district.unit["a"], 2026, 1, district.entries("a"))
     assert refused.value.code == "report_task_not_of_unit"
+
+
+def _photo(district: District) -> int:
+    with district.uow() as work:
+        row = EvidenceRow(kind="photo", sha256="0" * 64, uploaded_at=work.now())
+        work.session.add(row)
+        work.flush()
+        work.commit()
+        return row.id
+
+
+def test_files_are_checked_with_the_rest_of_what_a_submission_reads(
+    district: District, database: Database
+) -> None:
+    first, second = _photo(district), _photo(district)
+    with statements(database) as sent:
+        district.submit("a", evidence_ids=[first, second, first])
+    reads = [s for s in sent if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) <= 3, reads  # no read of its own for the files
+    # A file not registered is named, whichever of the files given it is.
+    with pytest.raises(NotFound) as raised:
+        district.submit("a", evidence_ids=[first, 123_456, second, 654_321])
+    assert raised.value.code == "report_evidence_not_found"
+    assert raised.value.params == {"ids": [123_456, 654_321]}
