@@ -101,26 +101,26 @@ def _postgresql_setup(engine: Engine, ping_after_idle: float) -> None:
                 raise InvalidatePoolError("a pooled connection failed its ping") from exc
 
 
-def _psycopg_setup(engine: Engine) -> None:
-    """A read-only unit of work on PostgreSQL (psycopg 3) runs each statement on its own
-    (autocommit: the reader engine's isolation level): no BEGIN and no ROLLBACK, two round
-    trips fewer per read.
+def _reader_setup(reader: Engine) -> None:
+    """The engine of read-only units of work on PostgreSQL with psycopg (3): a pool of its
+    own whose connections run each statement on its own (autocommit) in read-only mode, so a
+    read costs one round trip a statement, with no BEGIN and no ROLLBACK; and no connection
+    is switched between the two modes at each checkout.
 
     What a reader sees does not change: at READ COMMITTED, PostgreSQL's default and kaohe's,
     each statement of a transaction already sees what was committed when it began, so a
     transaction of reads never had one snapshot for all its statements (SQLite's readers do:
     a deferred transaction in WAL mode; on PostgreSQL a snapshot unit of work has one, at the
-    price of its BEGIN and ROLLBACK: see `open_database`). A server-side cursor (`yield_per`)
-    lives in a transaction, so a reader opening one gets one (rolled back at the end, and the
-    pool's reset restores autocommit); a reader's writes, which nothing would undo, are
-    refused (`_refuse_writes`).
+    price of its BEGIN and ROLLBACK: see `open_database`). The server refuses a reader's
+    writes (default_transaction_read_only), which nothing would undo at the end. A
+    server-side cursor (`yield_per`) lives in a transaction, so a reader opening one gets one,
+    rolled back at the end.
     """
     import psycopg
 
     idle = psycopg.pq.TransactionStatus.IDLE
 
-    # A dialect event: it applies to the engine and to the reader made from it alike.
-    @event.listens_for(engine, "do_execute")
+    @event.listens_for(reader, "do_execute")
     def _do_execute(cursor: Any, _statement: str, _parameters: Any, _context: Any) -> None:
         connection = cursor.connection
         if (
@@ -130,18 +130,15 @@ def _psycopg_setup(engine: Engine) -> None:
         ):
             connection.autocommit = False
 
-
-def _refuse_writes(reader: Engine) -> None:
-    """A read-only unit of work that tries to write fails loudly (on PostgreSQL with psycopg
-    its statements commit one by one, so nothing would undo the write at the end)."""
-
-    @event.listens_for(reader, "before_cursor_execute")
-    def _before(
-        _conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any, _many: bool
-    ) -> tuple[str, Any]:
-        if context is not None and (context.isinsert or context.isupdate or context.isdelete):
-            raise RuntimeError("a read-only unit of work cannot write")
-        return statement, parameters
+    @event.listens_for(reader, "checkin")
+    def _checkin(dbapi_connection: Any, _record: Any) -> None:
+        # After the pool's rollback of a transaction a server-side cursor began.
+        if (
+            dbapi_connection is not None
+            and not dbapi_connection.autocommit
+            and dbapi_connection.info.transaction_status == idle
+        ):
+            dbapi_connection.autocommit = True
 
 
 @dataclass(frozen=True)
@@ -153,6 +150,8 @@ class Database:
     sessions: sessionmaker[Session]
     read_sessions: sessionmaker[Session]
     snapshot_sessions: sessionmaker[Session]
+    # The engine of read-only units of work: a pool of its own on PostgreSQL with psycopg.
+    reader: Engine
 
     @property
     def is_sqlite(self) -> bool:
@@ -167,6 +166,8 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if self.reader.pool is not self.engine.pool:
+            self.reader.dispose()
 
 
 def open_database(
@@ -196,27 +197,35 @@ def open_database(
     # A failing statement's message must not carry its parameters: they hold people's free text
     # (notes, rectifications, names), which would otherwise reach the log with the traceback.
     engine = create_engine(url, hide_parameters=True, **kwargs)
+    reader = engine.execution_options(**{READ_ONLY: True})
+    snapshot = reader
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine, lock_timeout)
     elif engine.dialect.name == "postgresql":
         _postgresql_setup(engine, ping_after_idle)
-    reader_options: dict[str, Any] = {READ_ONLY: True}
-    snapshot_options: dict[str, Any] = {READ_ONLY: True}
-    if engine.dialect.name == "postgresql":
         # Several reads that must agree with each other (a snapshot unit of work) see the
         # database as it was at the first of them, as an SQLite reader does.
-        snapshot_options |= {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        snapshot = engine.execution_options(
+            **{READ_ONLY: True},
+            isolation_level="REPEATABLE READ",
+            postgresql_readonly=True,
+        )
         if engine.dialect.driver == "psycopg":
-            _psycopg_setup(engine)
-            reader_options["isolation_level"] = "AUTOCOMMIT"
-    reader = engine.execution_options(**reader_options)
-    snapshot = engine.execution_options(**snapshot_options)
-    _refuse_writes(reader)
-    _refuse_writes(snapshot)
+            connect_args = dict(kwargs["connect_args"])
+            connect_args["options"] += " -c default_transaction_read_only=on"
+            reader = create_engine(
+                url,
+                hide_parameters=True,
+                isolation_level="AUTOCOMMIT",
+                **(kwargs | {"connect_args": connect_args}),
+            ).execution_options(**{READ_ONLY: True})
+            _postgresql_setup(reader, ping_after_idle)
+            _reader_setup(reader)
     return Database(
         url=url,
         engine=engine,
         sessions=sessionmaker(engine, expire_on_commit=False),
         read_sessions=sessionmaker(reader, expire_on_commit=False),
         snapshot_sessions=sessionmaker(snapshot, expire_on_commit=False),
+        reader=reader,
     )
