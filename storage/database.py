@@ -101,26 +101,62 @@ def _postgresql_setup(engine: Engine, ping_after_idle: float) -> None:
                 raise InvalidatePoolError("a pooled connection failed its ping") from exc
 
 
-def _reader_setup(reader: Engine) -> None:
-    """The engine of read-only units of work on PostgreSQL with psycopg (3): a pool of its
-    own whose connections run each statement on its own (autocommit) in read-only mode, so a
-    read costs one round trip a statement, with no BEGIN and no ROLLBACK; and no connection
-    is switched between the two modes at each checkout.
+def _refuse_writes(engine: Engine) -> None:
+    """A read-only unit of work that tries to write fails loudly (on PostgreSQL with psycopg
+    its statements commit one by one, so nothing would undo the write at the end).
+
+    Checked in a dialect event, which costs one call a statement: a statement event on the
+    reader engine would cost each read-only unit of work a hundred calls of event plumbing.
+    """
+
+    def check(context: Any) -> None:
+        if (context.isinsert or context.isupdate or context.isdelete) and (
+            context.execution_options.get(READ_ONLY)
+        ):
+            raise RuntimeError("a read-only unit of work cannot write")
+
+    @event.listens_for(engine, "do_execute")
+    def _do_execute(_cursor: Any, _statement: str, _parameters: Any, context: Any) -> None:
+        check(context)
+
+    @event.listens_for(engine, "do_executemany")
+    def _do_executemany(_cursor: Any, _statement: str, _parameters: Any, context: Any) -> None:
+        check(context)
+
+
+def _autocommit_readers(engine: Engine) -> None:
+    """A read-only unit of work on PostgreSQL with psycopg (3) runs each statement on its own
+    (autocommit): one round trip a statement, no BEGIN and no ROLLBACK.
 
     What a reader sees does not change: at READ COMMITTED, PostgreSQL's default and kaohe's,
     each statement of a transaction already sees what was committed when it began, so a
     transaction of reads never had one snapshot for all its statements (SQLite's readers do:
     a deferred transaction in WAL mode; on PostgreSQL a snapshot unit of work has one, at the
-    price of its BEGIN and ROLLBACK: see `open_database`). The server refuses a reader's
-    writes (default_transaction_read_only), which nothing would undo at the end. A
-    server-side cursor (`yield_per`) lives in a transaction, so a reader opening one gets one,
-    rolled back at the end.
+    price of its BEGIN and ROLLBACK: see `open_database`). A server-side cursor (`yield_per`)
+    lives in a transaction, so a reader opening one gets one, rolled back at the end; a
+    reader's writes, which nothing would undo, are refused (`_refuse_writes`).
+
+    The unit of work sets psycopg's autocommit on the connection it takes from the pool
+    (`Database.autocommit_reads`), and the pool clears it when the connection comes back:
+    SQLAlchemy's isolation_level option does the same with more Python than the two round
+    trips cost on a local server, and a pool of readers of its own would double the
+    connections kept open.
     """
     import psycopg
 
     idle = psycopg.pq.TransactionStatus.IDLE
 
-    @event.listens_for(reader, "do_execute")
+    @event.listens_for(engine, "checkin")
+    def _checkin(dbapi_connection: Any, _record: Any) -> None:
+        if (
+            dbapi_connection is not None
+            and dbapi_connection.autocommit
+            and dbapi_connection.info.transaction_status == idle
+        ):
+            dbapi_connection.autocommit = False
+
+    # A dialect event: it applies to the engine and to the reader made from it alike.
+    @event.listens_for(engine, "do_execute")
     def _do_execute(cursor: Any, _statement: str, _parameters: Any, _context: Any) -> None:
         connection = cursor.connection
         if (
@@ -129,16 +165,6 @@ def _reader_setup(reader: Engine) -> None:
             and connection.info.transaction_status == idle
         ):
             connection.autocommit = False
-
-    @event.listens_for(reader, "checkin")
-    def _checkin(dbapi_connection: Any, _record: Any) -> None:
-        # After the pool's rollback of a transaction a server-side cursor began.
-        if (
-            dbapi_connection is not None
-            and not dbapi_connection.autocommit
-            and dbapi_connection.info.transaction_status == idle
-        ):
-            dbapi_connection.autocommit = True
 
 
 @dataclass(frozen=True)
@@ -150,8 +176,8 @@ class Database:
     sessions: sessionmaker[Session]
     read_sessions: sessionmaker[Session]
     snapshot_sessions: sessionmaker[Session]
-    # The engine of read-only units of work: a pool of its own on PostgreSQL with psycopg.
-    reader: Engine
+    # Whether a read-only unit of work runs its statements in autocommit (PostgreSQL, psycopg).
+    autocommit_reads: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -166,8 +192,6 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
-        if self.reader.pool is not self.engine.pool:
-            self.reader.dispose()
 
 
 def open_database(
@@ -210,22 +234,15 @@ def open_database(
             isolation_level="REPEATABLE READ",
             postgresql_readonly=True,
         )
-        if engine.dialect.driver == "psycopg":
-            connect_args = dict(kwargs["connect_args"])
-            connect_args["options"] += " -c default_transaction_read_only=on"
-            reader = create_engine(
-                url,
-                hide_parameters=True,
-                isolation_level="AUTOCOMMIT",
-                **(kwargs | {"connect_args": connect_args}),
-            ).execution_options(**{READ_ONLY: True})
-            _postgresql_setup(reader, ping_after_idle)
-            _reader_setup(reader)
+    autocommit_reads = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
+    if autocommit_reads:
+        _autocommit_readers(engine)
+    _refuse_writes(engine)
     return Database(
         url=url,
         engine=engine,
         sessions=sessionmaker(engine, expire_on_commit=False),
         read_sessions=sessionmaker(reader, expire_on_commit=False),
         snapshot_sessions=sessionmaker(snapshot, expire_on_commit=False),
-        reader=reader,
+        autocommit_reads=autocommit_reads,
     )

@@ -71,6 +71,16 @@ class UnitOfWork:
             factory = self.database.sessions
         self._session = factory()
         self._repositories = {}
+        if self.read_only and not self.is_snapshot and self.database.autocommit_reads:
+            # Each statement on its own: no BEGIN and no ROLLBACK (storage.database); the pool
+            # turns autocommit off again when the connection comes back.
+            try:
+                connection = self._session.connection()
+                driver: Any = connection.connection.driver_connection
+                driver.autocommit = True
+            except BaseException as exc:
+                self.__exit__(type(exc), exc, exc.__traceback__)
+                raise
         return self
 
     def __exit__(
