@@ -101,27 +101,39 @@ def _postgresql_setup(engine: Engine, ping_after_idle: float) -> None:
                 raise InvalidatePoolError("a pooled connection failed its ping") from exc
 
 
-def _refuse_writes(engine: Engine) -> None:
-    """A read-only unit of work that tries to write fails loudly (on PostgreSQL with psycopg
-    its statements commit one by one, so nothing would undo the write at the end).
+def _statement_checks(engine: Engine, autocommit_reads: bool) -> None:
+    """Before each statement: a read-only unit of work that tries to write fails loudly (with
+    `autocommit_reads` its statements commit one by one, so nothing would undo the write at
+    the end); and with `autocommit_reads`, a server-side cursor (`yield_per`), which lives in
+    a transaction, gets one (rolled back at the end).
 
-    Checked in a dialect event, which costs one call a statement: a statement event on the
-    reader engine would cost each read-only unit of work a hundred calls of event plumbing.
+    A dialect event, one call a statement: a statement event on the reader engine would cost
+    each read-only unit of work a hundred calls of SQLAlchemy's event plumbing.
     """
+    server_cursor: Any = None
+    idle: Any = None
+    if autocommit_reads:
+        import psycopg
 
-    def check(context: Any) -> None:
+        server_cursor, idle = psycopg.ServerCursor, psycopg.pq.TransactionStatus.IDLE
+
+    def check(cursor: Any, context: Any) -> None:
         if (context.isinsert or context.isupdate or context.isdelete) and (
             context.execution_options.get(READ_ONLY)
         ):
             raise RuntimeError("a read-only unit of work cannot write")
+        if server_cursor is not None and isinstance(cursor, server_cursor):
+            connection = cursor.connection
+            if connection.autocommit and connection.info.transaction_status == idle:
+                connection.autocommit = False
 
     @event.listens_for(engine, "do_execute")
-    def _do_execute(_cursor: Any, _statement: str, _parameters: Any, context: Any) -> None:
-        check(context)
+    def _do_execute(cursor: Any, _statement: str, _parameters: Any, context: Any) -> None:
+        check(cursor, context)
 
     @event.listens_for(engine, "do_executemany")
-    def _do_executemany(_cursor: Any, _statement: str, _parameters: Any, context: Any) -> None:
-        check(context)
+    def _do_executemany(cursor: Any, _statement: str, _parameters: Any, context: Any) -> None:
+        check(cursor, context)
 
 
 def _autocommit_readers(engine: Engine) -> None:
@@ -132,9 +144,8 @@ def _autocommit_readers(engine: Engine) -> None:
     each statement of a transaction already sees what was committed when it began, so a
     transaction of reads never had one snapshot for all its statements (SQLite's readers do:
     a deferred transaction in WAL mode; on PostgreSQL a snapshot unit of work has one, at the
-    price of its BEGIN and ROLLBACK: see `open_database`). A server-side cursor (`yield_per`)
-    lives in a transaction, so a reader opening one gets one, rolled back at the end; a
-    reader's writes, which nothing would undo, are refused (`_refuse_writes`).
+    price of its BEGIN and ROLLBACK: see `open_database`). A server-side cursor gets a
+    transaction and a reader's writes are refused (`_statement_checks`).
 
     The unit of work sets psycopg's autocommit on the connection it takes from the pool
     (`Database.autocommit_reads`), and the pool clears it when the connection comes back:
@@ -154,17 +165,6 @@ def _autocommit_readers(engine: Engine) -> None:
             and dbapi_connection.info.transaction_status == idle
         ):
             dbapi_connection.autocommit = False
-
-    # A dialect event: it applies to the engine and to the reader made from it alike.
-    @event.listens_for(engine, "do_execute")
-    def _do_execute(cursor: Any, _statement: str, _parameters: Any, _context: Any) -> None:
-        connection = cursor.connection
-        if (
-            isinstance(cursor, psycopg.ServerCursor)
-            and connection.autocommit
-            and connection.info.transaction_status == idle
-        ):
-            connection.autocommit = False
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,7 @@ def open_database(
     autocommit_reads = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
     if autocommit_reads:
         _autocommit_readers(engine)
-    _refuse_writes(engine)
+    _statement_checks(engine, autocommit_reads)
     return Database(
         url=url,
         engine=engine,
