@@ -13,7 +13,7 @@ The reports are inserted with bulk INSERTs, not through `submit_report`: the ser
 audits and commits each report on its own (one transaction per report, as a liaison submits
 it); `SUBMISSIONS` calls of `submit_report` are timed instead, against the floor of the same
 durable writes (the report, its entry, the audit entry and head, one commit each) made with
-the driver's cursor alone.
+the driver's cursor alone, in `SUBMISSION_ROUNDS` rounds (the best of each counts).
 
 Goals (issue 12), each printed with its ratio and PASS or MISSED, from figures of the same run:
 - goal 3: `compute_standings` within 2x of the floor at 2,000 units, under 1 s at 20,000
@@ -87,6 +87,7 @@ GOAL_REPORTS_PER_SECOND = 500.0
 DISTRICT = 2_000
 PROVINCE = 20_000
 SUBMISSIONS = 300
+SUBMISSION_ROUNDS = 3
 OPERATOR = Actor.operator("bench")
 T = TypeVar("T")
 
@@ -321,14 +322,16 @@ def _sample_submissions(
     db: Database, ids: dict[str, int], task_of: dict[int, int], figures: Figures
 ) -> None:
     """Time `submit_report` (one transaction each) for SUBMISSIONS units, in a year of its own,
-    and the floor: the same durable writes through the driver's cursor alone."""
+    and the floor: the same durable writes through the driver's cursor alone. Both are timed
+    in SUBMISSION_ROUNDS rounds of other units, service and floor alternating, and the best
+    round of each counts: on a machine shared with other work a round is often slowed."""
     clock = FixedClock(datetime(2026, 2, 2, 9, 0, tzinfo=UTC))
-    sample = list(ids.values())[:SUBMISSIONS]
+    count = min(len(ids), SUBMISSIONS * SUBMISSION_ROUNDS)
     # A report for 2026-01 needs the plan and a task of 2026: reuse the bench plan.
     with UnitOfWork(db, clock) as u:
         text_ = u.session.execute(text("SELECT yaml_text FROM plans LIMIT 1")).scalar_one()
     load_plan(UnitOfWork(db, clock), OPERATOR, text_.replace(f"year: {YEAR}", "year: 2026"), "p")
-    codes = list(ids)[:SUBMISSIONS]
+    codes = list(ids)[:count]
     tasks = [TaskInput(code, "T1", "任务", work_item="key_work") for code in codes]
     import_tasks(UnitOfWork(db, clock), OPERATOR, 2026, tasks)
     with UnitOfWork(db, clock) as u:
@@ -337,28 +340,44 @@ def _sample_submissions(
                 select(TaskRow.unit_id, TaskRow.id).where(TaskRow.year == 2026)
             ).all()
         )
-    start = time.perf_counter()
-    for uid in sample:
-        submit_report(
-            UnitOfWork(db, clock),
-            OPERATOR,
-            uid,
-            2026,
-            1,
-            [ReportEntryInput(task_2026[uid], "on_track", "50%")],
-        )
-    elapsed = time.perf_counter() - start
-    figures.submit_rate = len(sample) / elapsed
-    figures.steps[f"submit_report x{len(sample)} (service)"] = elapsed
-    start = time.perf_counter()
-    _floor_submissions(db, sample, task_2026)
-    floor = time.perf_counter() - start
-    figures.submit_floor_rate = len(sample) / floor
-    figures.steps[f"floor: the same writes x{len(sample)} (driver)"] = floor
+    units = list(ids.values())[:count]
+    rounds = [units[k : k + SUBMISSIONS] for k in range(0, count, SUBMISSIONS)]
+    service: list[float] = []
+    service_cpu: list[float] = []
+    floor: list[float] = []
+    for sample in rounds:
+        start, cpu = time.perf_counter(), time.process_time()
+        for uid in sample:
+            submit_report(
+                UnitOfWork(db, clock),
+                OPERATOR,
+                uid,
+                2026,
+                1,
+                [ReportEntryInput(task_2026[uid], "on_track", "50%")],
+            )
+        service.append(len(sample) / (time.perf_counter() - start))
+        service_cpu.append((time.process_time() - cpu) / len(sample))
+        start = time.perf_counter()
+        _floor_submissions(db, sample, task_2026)
+        floor.append(len(sample) / (time.perf_counter() - start))
+    figures.submit_rate = max(service)
+    figures.submit_floor_rate = max(floor)
+    each = f"{len(rounds)} rounds of {SUBMISSIONS}"
+    figures.notes[f"submit_report, {each} (service)"] = _rates(service)
+    figures.notes[f"floor: the same writes, {each} (driver)"] = _rates(floor)
+    figures.notes["submit_report: CPU of this process per report"] = (
+        f"{min(service_cpu) * 1000:.2f} ms (best round)"
+    )
     figures.notes["submit_report rate"] = (
-        f"{figures.submit_rate:,.0f} reports/s; 24,000 would take "
+        f"{figures.submit_rate:,.0f} reports/s (best round); 24,000 would take "
         f"{24_000 / figures.submit_rate:,.0f} s through the service"
     )
+
+
+def _rates(rates: list[float]) -> str:
+    """Rates of the rounds, as reports per second."""
+    return ", ".join(f"{rate:,.0f}" for rate in rates) + " reports/s"
 
 
 def _floor_submissions(db: Database, units: list[int], task_of: dict[int, int]) -> None:
