@@ -1,6 +1,7 @@
 """Storage benchmark: a district of 2,000 units on SQLite and on PostgreSQL.
 
     python -m bench.bench_storage [--units 2000] [--backend sqlite|postgresql|both] [--runs 5]
+                                  [--goal 4|all]
 
 For each backend: load a plan of 60 indicators, register the units, import their tasks, import
 2,000 x 60 indicator values through the service (twice: the second is version 2), import the
@@ -12,7 +13,7 @@ The reports are inserted with bulk INSERTs, not through `submit_report`: the ser
 audits and commits each report on its own (one transaction per report, as a liaison submits
 it); `SUBMISSIONS` calls of `submit_report` are timed instead, against the floor of the same
 durable writes (the report, its entry, the audit entry and head, one commit each) made with
-the driver's cursor alone.
+the driver's cursor alone, in `SUBMISSION_ROUNDS` rounds (the best of each counts).
 
 Goals (issue 12), each printed with its ratio and PASS or MISSED, from figures of the same run:
 - goal 3: `compute_standings` within 2x of the floor at 2,000 units, under 1 s at 20,000
@@ -20,8 +21,12 @@ Goals (issue 12), each printed with its ratio and PASS or MISSED, from figures o
   SQLite, for a machine loaded by other work);
 - goal 4: `submit_report` at 500 reports/s or more.
 
+`--goal 4` builds only what the submissions need (the plan, the units, their tasks, the year of
+reports and the findings) and times them, without the values, grades and standings of goal 3.
+
 PostgreSQL is the local test server (KAOHE_TEST_POSTGRES_URL, default 127.0.0.1:5432, user
-postgres); the benchmark creates a database `kaohe_bench` on it and drops it afterwards.
+postgres); the benchmark creates a database `kaohe_bench_<pid>` on it and drops it afterwards
+(one per process, so that two benchmarks run at once never drop each other's database).
 """
 
 from __future__ import annotations
@@ -75,13 +80,14 @@ from storage.unit_of_work import UnitOfWork
 YEAR = 2025
 INDICATORS = 60
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BENCH_DATABASE = "kaohe_bench"
+BENCH_DATABASE = f"kaohe_bench_{os.getpid()}"
 GOAL_SECONDS = 1.0  # at PROVINCE units
 GOAL_RATIO = 2.0  # at DISTRICT units
 GOAL_REPORTS_PER_SECOND = 500.0
 DISTRICT = 2_000
 PROVINCE = 20_000
 SUBMISSIONS = 300
+SUBMISSION_ROUNDS = 3
 OPERATOR = Actor.operator("bench")
 T = TypeVar("T")
 
@@ -141,8 +147,9 @@ def plan_text(indicators: int) -> str:
 # Building the district
 
 
-def build(db: Database, n_units: int, figures: Figures) -> None:
-    """Store a whole year for `n_units` towns, timing each import."""
+def build(db: Database, n_units: int, figures: Figures, scoring_data: bool = True) -> None:
+    """Store a whole year for `n_units` towns, timing each import (without the values, grades
+    and bonus unless `scoring_data`: what goal 4 alone needs)."""
     rng = random.Random(2025)
     clock = FixedClock(datetime(2025, 1, 2, 9, 0, tzinfo=UTC))
 
@@ -158,6 +165,22 @@ def build(db: Database, n_units: int, figures: Figures) -> None:
     with uow() as u:
         ids = {r.code: r.id for r in u.repository(YearUnits).rows()}
         task_of = dict(u.session.execute(select(TaskRow.unit_id, TaskRow.id)).all())
+
+    if scoring_data:
+        _scoring_data(db, units, clock, rng, figures)
+    timed(figures, "bulk insert a year of reports", lambda: _reports(db, ids, rng, figures))
+    timed(figures, "bulk insert findings", lambda: _findings(db, ids, rng))
+    _sample_submissions(db, ids, task_of, figures)
+
+
+def _scoring_data(
+    db: Database, units: list[Unit], clock: FixedClock, rng: random.Random, figures: Figures
+) -> None:
+    """Import the values (twice), the grades and the bonus of every unit through the services."""
+    n_units = len(units)
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(db, clock)
 
     codes = [f"ind{j:02d}" for j in range(INDICATORS)]
     matrix = np.round(np.random.default_rng(1).normal(10, 3, (n_units, INDICATORS)), 2)
@@ -203,10 +226,6 @@ def build(db: Database, n_units: int, figures: Figures) -> None:
         f"import {len(bonus):,} bonus items",
         lambda: import_bonus(uow(), OPERATOR, YEAR, bonus, "bonus.xlsx"),
     )
-
-    timed(figures, "bulk insert a year of reports", lambda: _reports(db, ids, rng, figures))
-    timed(figures, "bulk insert findings", lambda: _findings(db, ids, rng))
-    _sample_submissions(db, ids, task_of, figures)
 
 
 def _reports(db: Database, ids: dict[str, int], rng: random.Random, figures: Figures) -> None:
@@ -303,14 +322,16 @@ def _sample_submissions(
     db: Database, ids: dict[str, int], task_of: dict[int, int], figures: Figures
 ) -> None:
     """Time `submit_report` (one transaction each) for SUBMISSIONS units, in a year of its own,
-    and the floor: the same durable writes through the driver's cursor alone."""
+    and the floor: the same durable writes through the driver's cursor alone. Both are timed
+    in SUBMISSION_ROUNDS rounds of other units, service and floor alternating, and the best
+    round of each counts: on a machine shared with other work a round is often slowed."""
     clock = FixedClock(datetime(2026, 2, 2, 9, 0, tzinfo=UTC))
-    sample = list(ids.values())[:SUBMISSIONS]
+    count = min(len(ids), SUBMISSIONS * SUBMISSION_ROUNDS)
     # A report for 2026-01 needs the plan and a task of 2026: reuse the bench plan.
     with UnitOfWork(db, clock) as u:
         text_ = u.session.execute(text("SELECT yaml_text FROM plans LIMIT 1")).scalar_one()
     load_plan(UnitOfWork(db, clock), OPERATOR, text_.replace(f"year: {YEAR}", "year: 2026"), "p")
-    codes = list(ids)[:SUBMISSIONS]
+    codes = list(ids)[:count]
     tasks = [TaskInput(code, "T1", "任务", work_item="key_work") for code in codes]
     import_tasks(UnitOfWork(db, clock), OPERATOR, 2026, tasks)
     with UnitOfWork(db, clock) as u:
@@ -319,28 +340,44 @@ def _sample_submissions(
                 select(TaskRow.unit_id, TaskRow.id).where(TaskRow.year == 2026)
             ).all()
         )
-    start = time.perf_counter()
-    for uid in sample:
-        submit_report(
-            UnitOfWork(db, clock),
-            OPERATOR,
-            uid,
-            2026,
-            1,
-            [ReportEntryInput(task_2026[uid], "on_track", "50%")],
-        )
-    elapsed = time.perf_counter() - start
-    figures.submit_rate = len(sample) / elapsed
-    figures.steps[f"submit_report x{len(sample)} (service)"] = elapsed
-    start = time.perf_counter()
-    _floor_submissions(db, sample, task_2026)
-    floor = time.perf_counter() - start
-    figures.submit_floor_rate = len(sample) / floor
-    figures.steps[f"floor: the same writes x{len(sample)} (driver)"] = floor
+    units = list(ids.values())[:count]
+    rounds = [units[k : k + SUBMISSIONS] for k in range(0, count, SUBMISSIONS)]
+    service: list[float] = []
+    service_cpu: list[float] = []
+    floor: list[float] = []
+    for sample in rounds:
+        start, cpu = time.perf_counter(), time.process_time()
+        for uid in sample:
+            submit_report(
+                UnitOfWork(db, clock),
+                OPERATOR,
+                uid,
+                2026,
+                1,
+                [ReportEntryInput(task_2026[uid], "on_track", "50%")],
+            )
+        service.append(len(sample) / (time.perf_counter() - start))
+        service_cpu.append((time.process_time() - cpu) / len(sample))
+        start = time.perf_counter()
+        _floor_submissions(db, sample, task_2026)
+        floor.append(len(sample) / (time.perf_counter() - start))
+    figures.submit_rate = max(service)
+    figures.submit_floor_rate = max(floor)
+    each = f"{len(rounds)} rounds of {SUBMISSIONS}"
+    figures.notes[f"submit_report, {each} (service)"] = _rates(service)
+    figures.notes[f"floor: the same writes, {each} (driver)"] = _rates(floor)
+    figures.notes["submit_report: CPU of this process per report"] = (
+        f"{min(service_cpu) * 1000:.2f} ms (best round)"
+    )
     figures.notes["submit_report rate"] = (
-        f"{figures.submit_rate:,.0f} reports/s; 24,000 would take "
+        f"{figures.submit_rate:,.0f} reports/s (best round); 24,000 would take "
         f"{24_000 / figures.submit_rate:,.0f} s through the service"
     )
+
+
+def _rates(rates: list[float]) -> str:
+    """Rates of the rounds, as reports per second."""
+    return ", ".join(f"{rate:,.0f}" for rate in rates) + " reports/s"
 
 
 def _floor_submissions(db: Database, units: list[int], task_of: dict[int, int]) -> None:
@@ -537,7 +574,7 @@ def sqlite_database() -> Iterator[Database]:
 
 @contextmanager
 def postgres_database() -> Iterator[Database]:
-    """A migrated `kaohe_bench` database on the test server, dropped afterwards."""
+    """A migrated `kaohe_bench_<pid>` database on the test server, dropped afterwards."""
     admin = make_url(os.environ.get("KAOHE_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
@@ -555,12 +592,14 @@ def postgres_database() -> Iterator[Database]:
         engine.dispose()
 
 
-def run(backend: str, n_units: int, runs: int) -> Figures:
-    """Build the district on one backend and measure it."""
+def run(backend: str, n_units: int, runs: int, goal: str = "all") -> Figures:
+    """Build the district on one backend and measure it (goal 4 alone: only the submissions)."""
     figures = Figures(backend)
     opener = sqlite_database if backend == "sqlite" else postgres_database
     with opener() as db:
-        build(db, n_units, figures)
+        build(db, n_units, figures, scoring_data=goal != "4")
+        if goal == "4":
+            return figures
         autocommit = db.engine.execution_options(isolation_level="AUTOCOMMIT")
         with autocommit.connect() as conn:
             conn.exec_driver_sql("ANALYZE" if db.is_sqlite else "VACUUM ANALYZE")
@@ -575,6 +614,18 @@ def report(figures: Figures, units: int) -> None:
         print(f"  {step:<58} {seconds:8.3f} s")
     for name, note in figures.notes.items():
         print(f"  {name:<58} {note}")
+    if figures.standings:
+        _report_standings(figures, units)
+    _report_submissions(figures)
+
+
+def verdict(ok: bool) -> str:
+    """PASS or MISSED."""
+    return "PASS" if ok else "MISSED"
+
+
+def _report_standings(figures: Figures, units: int) -> None:
+    """Goal 3: the standings against the floor."""
     best_s, best_f = min(figures.standings), min(figures.floor)
     med_s, med_f = statistics.median(figures.standings), statistics.median(figures.floor)
     ratio = best_s / best_f
@@ -591,9 +642,6 @@ def report(figures: Figures, units: int) -> None:
     print("  where the time of compute_standings goes (best of the runs):")
     for stage, seconds in figures.stages.items():
         print(f"    {stage:<56} {seconds:8.3f} s")
-
-    def verdict(ok: bool) -> str:
-        return "PASS" if ok else "MISSED"
 
     at = f"{units:,} units"
     if units <= DISTRICT:
@@ -614,6 +662,10 @@ def report(figures: Figures, units: int) -> None:
             f"({best_s / GOAL_SECONDS:.2f} of it; {ratio:.2f}x the floor{floor_note})  "
             f"{verdict(best_s < GOAL_SECONDS)}"
         )
+
+
+def _report_submissions(figures: Figures) -> None:
+    """Goal 4: submit_report against the floor of the same writes."""
     rate, floor_rate = figures.submit_rate, figures.submit_floor_rate
     reach = (
         f"; the floor is below the goal here, so the goal is out of reach on this backend "
@@ -635,6 +687,12 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=DISTRICT)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument(
+        "--goal",
+        choices=("4", "all"),
+        default="all",
+        help="4: build only what submit_report needs and print only its goal line",
+    )
     args = parser.parse_args()
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     print(
@@ -642,7 +700,7 @@ def main() -> None:
         f"(load average {os.getloadavg()[0]:.1f})"
     )
     for backend in backends:
-        report(run(backend, args.units, args.runs), args.units)
+        report(run(backend, args.units, args.runs, args.goal), args.units)
 
 
 if __name__ == "__main__":

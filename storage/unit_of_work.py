@@ -40,19 +40,47 @@ def _unavailable(exc: BaseException) -> DatabaseUnavailable:
 
 
 class UnitOfWork:
-    """A transaction: use with `with`; nothing is stored unless `commit()` is called."""
+    """A transaction: use with `with`; nothing is stored unless `commit()` is called.
 
-    def __init__(self, database: Database, clock: Clock | None = None, read_only: bool = False):
+    A read-only one cannot write. On PostgreSQL each of its statements sees what was committed
+    when the statement began (READ COMMITTED, each statement on its own: no BEGIN or ROLLBACK
+    to wait for); a `snapshot` one sees the database as it was at its first statement for all
+    of them (REPEATABLE READ), as every read-only one does on SQLite.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock | None = None,
+        read_only: bool = False,
+        snapshot: bool = False,
+    ):
         self.database = database
         self.clock: Clock = clock or SystemClock()
-        self.read_only = read_only
+        self.read_only = read_only or snapshot
+        self.is_snapshot = snapshot
         self._session: Session | None = None
         self._repositories: dict[type[Repository], Repository] = {}
 
     def __enter__(self) -> Self:
-        factory = self.database.read_sessions if self.read_only else self.database.sessions
+        if self.is_snapshot:
+            factory = self.database.snapshot_sessions
+        elif self.read_only:
+            factory = self.database.read_sessions
+        else:
+            factory = self.database.sessions
         self._session = factory()
         self._repositories = {}
+        if self.read_only and not self.is_snapshot and self.database.autocommit_reads:
+            # Each statement on its own: no BEGIN and no ROLLBACK (storage.database); the pool
+            # turns autocommit off again when the connection comes back.
+            try:
+                connection = self._session.connection()
+                driver: Any = connection.connection.driver_connection
+                driver.autocommit = True
+            except BaseException as exc:
+                self.__exit__(type(exc), exc, exc.__traceback__)
+                raise
         return self
 
     def __exit__(
@@ -112,9 +140,10 @@ class UnitOfWork:
         append_many(self.session, self.now(), changes)
 
     def snapshot(self) -> UnitOfWork:
-        """A read-only unit of work on the same database and clock: where an import does its
-        slow reading and checking before its short write transaction."""
-        return UnitOfWork(self.database, self.clock, read_only=True)
+        """A read-only unit of work on the same database and clock whose reads all see one
+        moment: where an import does its slow reading and checking before its short write
+        transaction, and where the standings read a year."""
+        return UnitOfWork(self.database, self.clock, snapshot=True)
 
     def flush(self) -> None:
         """Send pending changes to the database without committing (to get ids)."""
