@@ -579,6 +579,14 @@ def bench_database(kind: str, database: str, folder: Path) -> Iterator[str]:
     if kind not in KAOHE_BOTS or database == "sqlite":
         yield f"sqlite:///{folder / 'kaohe.db'}"
         return
+    with fresh_postgres_database(BENCH_DATABASE) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_postgres_database(name: str) -> Iterator[str]:
+    """The URL of a PostgreSQL database `name` on the test server (KAOHE_TEST_POSTGRES_URL),
+    created afresh and dropped afterwards, so that a benchmark never meets the tests' schema."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -587,13 +595,13 @@ def bench_database(kind: str, database: str, folder: Path) -> Iterator[str]:
 
     def recreate(create: bool) -> None:
         with engine.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             if create:
-                conn.execute(text(f"CREATE DATABASE {BENCH_DATABASE}"))
+                conn.execute(text(f"CREATE DATABASE {name}"))
 
     recreate(create=True)
     try:
-        yield admin.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+        yield admin.set(database=name).render_as_string(hide_password=False)
     finally:
         recreate(create=False)
         engine.dispose()

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import tempfile
 import time
 from collections import defaultdict
@@ -33,10 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
-from bench.bench_bot import DEFAULT_POSTGRES, FIRST_USER_ID, png, seed_kaohe
+from bench.bench_bot import FIRST_USER_ID, fresh_postgres_database, png, seed_kaohe
 
 BENCH_DATABASE = "kaohe_bench_services"
 CALLS = (
@@ -59,21 +55,8 @@ def bench_database(kind: str, folder: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{folder / 'kaohe.db'}"
         return
-    admin = make_url(os.environ.get("KAOHE_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-
-    def recreate(create: bool) -> None:
-        with engine.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)"))
-            if create:
-                conn.execute(text(f"CREATE DATABASE {BENCH_DATABASE}"))
-
-    recreate(create=True)
-    try:
-        yield admin.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
-    finally:
-        recreate(create=False)
-        engine.dispose()
+    with fresh_postgres_database(BENCH_DATABASE) as url:
+        yield url
 
 
 class Timer:
